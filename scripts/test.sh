@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The one test command: installs what is missing, configures, builds, and runs every
+# suite (GoogleTest binaries and script suites, all through ctest). Exits non-zero on
+# any failure; the last line is ctest's summary.
+# Usage: scripts/test.sh [PRESET] [extra ctest args]     PRESET: release (default), debug, asan
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset=${1:-release}
+shift || true
+scripts/setup.sh
+scripts/fetch_testdeps.sh
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"
+# Tests run one at a time: each already uses both cores, and parallel runs would only
+# fight over them.
+ctest --preset "$preset" --timeout 900 --no-label-summary "$@"

@@ -1,0 +1,97 @@
+// chatforge: entry point. Builds the subcommand tree from the registry, parses, runs,
+// and turns every failure into one line on stderr: usage errors exit 2, runtime errors
+// exit 1 with "error: ...". Nothing escapes as an uncaught exception or a stack trace.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "core/version.h"
+
+namespace chatforge::cli {
+
+namespace {
+std::vector<CommandSpec>& registry() {
+  static std::vector<CommandSpec> r;
+  return r;
+}
+
+// Name of the deepest subcommand that was selected, for error messages.
+std::string selected_path(CLI::App& app) {
+  std::string path = app.get_name();
+  CLI::App* cur = &app;
+  while (true) {
+    auto subs = cur->get_subcommands();
+    if (subs.empty()) break;
+    cur = subs.front();
+    path += " " + cur->get_name();
+  }
+  return path;
+}
+}  // namespace
+
+bool register_command(CommandSpec spec) {
+  registry().push_back(std::move(spec));
+  return true;
+}
+
+const std::vector<CommandSpec>& registered_commands() { return registry(); }
+
+void add_config_option(CLI::App& cmd) {
+  cmd.set_config("--config", "", "read flags from a TOML/INI file whose keys equal the long flag names");
+}
+
+int default_threads() {
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  return omp_get_num_procs();
+}
+
+}  // namespace chatforge::cli
+
+int main(int argc, char** argv) {
+  using namespace chatforge;
+  CLI::App app{"chatforge: train, evaluate and serve your own chat model, end to end", "chatforge"};
+  app.set_version_flag("--version", std::string("chatforge ") + CHATFORGE_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  auto specs = cli::registered_commands();
+  std::stable_sort(specs.begin(), specs.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
+  for (const auto& spec : specs) {
+    CLI::App* cmd = app.add_subcommand(spec.name, spec.description);
+    spec.setup(*cmd);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
+    std::fprintf(stderr, "%s: %s (see --help)\n", cli::selected_path(app).c_str(), msg.c_str());
+    return 2;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "%s: %s (see --help)\n", cli::selected_path(app).c_str(), e.what());
+    return 2;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

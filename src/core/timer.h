@@ -1,0 +1,19 @@
+// Wall-clock timer on the monotonic clock, in seconds.
+#pragma once
+#include <chrono>
+
+namespace chatforge {
+
+class Timer {
+ public:
+  Timer() : start_(std::chrono::steady_clock::now()) {}
+  void reset() { start_ = std::chrono::steady_clock::now(); }
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace chatforge
