@@ -1,0 +1,67 @@
+// Implementation of checkpoint.h.
+#include "model/checkpoint.h"
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/safetensors.h"
+
+namespace chatforge::model {
+
+GptConfig load_config(const std::string& dir) {
+  const std::string path = dir + "/config.json";
+  CF_CHECK(is_directory(dir), "model directory {} does not exist", dir);
+  CF_CHECK(file_exists(path), "{} is missing (is {} a chatforge or Hugging Face GPT-2 checkpoint?)", path, dir);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: invalid JSON: {}", path, e.what());
+  }
+  return GptConfig::from_hf_json(j, path);
+}
+
+void save_model(const std::string& dir, const Gpt& model) {
+  make_dirs(dir);
+  const GptConfig& cfg = model.config();
+  write_file_atomic(dir + "/config.json", cfg.to_hf_json().dump(2) + "\n");
+  const auto tensors = hf_tensors(cfg, model.layout());
+  std::vector<std::vector<float>> buffers(tensors.size());
+  SafeTensorsWriter w;
+  w.set_metadata("format", "pt");
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const HfTensor& t = tensors[i];
+    buffers[i].resize(t.rows * t.cols);
+    export_hf(t, model.params().data(), buffers[i].data());
+    w.add_f32(t.name, t.shape, buffers[i].data());
+  }
+  w.write(dir + "/model.safetensors");
+}
+
+void load_weights(Gpt& model, const std::string& path, const std::string& prefix) {
+  SafeTensorsReader r(path);
+  // HF GPT2LMHeadModel saves "transformer.h.0...", GPT2Model saves "h.0...": accept both.
+  bool has_prefix = false;
+  for (const auto& [name, info] : r.tensors())
+    if (name.rfind(prefix + "transformer.", 0) == 0) has_prefix = true;
+  model.params().zero();
+  for (const HfTensor& t : hf_tensors(model.config(), model.layout())) {
+    const std::string name = prefix + (has_prefix ? t.name : t.name.substr(std::string("transformer.").size()));
+    std::vector<float> buf(t.rows * t.cols);
+    r.read_f32(name, t.shape, buf.data());
+    import_hf(t, buf.data(), model.params().data());
+  }
+}
+
+std::unique_ptr<Gpt> load_model(const std::string& dir) {
+  const GptConfig cfg = load_config(dir);
+  const std::string st = dir + "/model.safetensors";
+  CF_CHECK(file_exists(st), "{} is missing", st);
+  auto model = std::make_unique<Gpt>(cfg);
+  load_weights(*model, st);
+  return model;
+}
+
+}  // namespace chatforge::model

@@ -1,0 +1,27 @@
+// Model checkpoints as a Hugging Face user expects them: DIR/config.json (GPT-2 keys)
+// and DIR/model.safetensors (HF tensor names, Conv1D layout, tied head omitted). Each
+// file is written atomically; reading checks every name, shape and dtype and names the
+// file and tensor at fault.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "model/gpt.h"
+
+namespace chatforge::model {
+
+// Writes config.json and model.safetensors into dir (created if needed).
+void save_model(const std::string& dir, const Gpt& model);
+
+// Reads a checkpoint directory (ours or a Hugging Face GPT-2 folder with one
+// model.safetensors). F32, F16 and BF16 tensors are accepted.
+std::unique_ptr<Gpt> load_model(const std::string& dir);
+
+// Reads only config.json of a checkpoint directory.
+GptConfig load_config(const std::string& dir);
+
+// Fills an existing model's parameters from a safetensors file (names as HF writes
+// them, with or without the "transformer." prefix), e.g. for tests and converters.
+void load_weights(Gpt& model, const std::string& safetensors_path, const std::string& prefix = "");
+
+}  // namespace chatforge::model

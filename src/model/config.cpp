@@ -1,0 +1,90 @@
+// Implementation of config.h.
+#include "model/config.h"
+
+#include "core/error.h"
+
+namespace chatforge::model {
+
+void GptConfig::validate(const std::string& ctx) const {
+  CF_CHECK(n_layer >= 1 && n_layer <= 1024, "{}: n_layer must be in 1..1024, got {}", ctx, n_layer);
+  CF_CHECK(n_head >= 1, "{}: n_head must be >= 1, got {}", ctx, n_head);
+  CF_CHECK(n_embd >= 1 && n_embd % n_head == 0, "{}: n_embd ({}) must be a positive multiple of n_head ({})", ctx,
+           n_embd, n_head);
+  CF_CHECK(vocab_size >= 1 && vocab_size <= (1 << 24), "{}: vocab_size must be in 1..2^24, got {}", ctx, vocab_size);
+  CF_CHECK(n_ctx >= 1 && n_ctx <= (1 << 20), "{}: n_positions must be in 1..2^20, got {}", ctx, n_ctx);
+}
+
+size_t GptConfig::num_parameters() const {
+  const size_t C = n_embd, L = n_layer;
+  return static_cast<size_t>(vocab_size) * C + static_cast<size_t>(n_ctx) * C +
+         L * (2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + 4 * C * C + 4 * C + 4 * C * C + C) + 2 * C;
+}
+
+nlohmann::json GptConfig::to_hf_json() const {
+  nlohmann::json j = {
+      {"architectures", {"GPT2LMHeadModel"}},
+      {"model_type", "gpt2"},
+      {"activation_function", "gelu_new"},
+      {"n_layer", n_layer},
+      {"n_head", n_head},
+      {"n_embd", n_embd},
+      {"vocab_size", vocab_size},
+      {"n_positions", n_ctx},
+      {"n_ctx", n_ctx},
+      {"n_inner", nullptr},
+      {"layer_norm_epsilon", 1e-5},
+      {"initializer_range", 0.02},
+      {"resid_pdrop", 0.0},
+      {"embd_pdrop", 0.0},
+      {"attn_pdrop", 0.0},
+      {"scale_attn_weights", true},
+      {"tie_word_embeddings", true},
+      {"use_cache", true},
+      {"torch_dtype", "float32"},
+  };
+  if (bos_token_id >= 0) j["bos_token_id"] = bos_token_id;
+  if (eos_token_id >= 0) j["eos_token_id"] = eos_token_id;
+  return j;
+}
+
+namespace {
+int get_int(const nlohmann::json& j, const char* key, const std::string& ctx, int fallback, bool required) {
+  if (!j.contains(key) || j[key].is_null()) {
+    CF_CHECK(!required, "{}: missing field '{}'", ctx, key);
+    return fallback;
+  }
+  CF_CHECK(j[key].is_number_integer(), "{}: field '{}' must be an integer", ctx, key);
+  return j[key].get<int>();
+}
+}  // namespace
+
+GptConfig GptConfig::from_hf_json(const nlohmann::json& j, const std::string& ctx) {
+  CF_CHECK(j.is_object(), "{}: config is not a JSON object", ctx);
+  if (j.contains("model_type")) {
+    CF_CHECK(j["model_type"].is_string(), "{}: field 'model_type' must be a string", ctx);
+    const std::string mt = j["model_type"].get<std::string>();
+    CF_CHECK(mt == "gpt2", "{}: unsupported architecture model_type '{}' (supported: gpt2)", ctx, mt);
+  }
+  if (j.contains("activation_function") && j["activation_function"].is_string()) {
+    const std::string act = j["activation_function"].get<std::string>();
+    CF_CHECK(act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast",
+             "{}: unsupported activation_function '{}' (GPT-2 uses gelu_new)", ctx, act);
+  }
+  if (j.contains("n_inner") && !j["n_inner"].is_null()) {
+    const int inner = get_int(j, "n_inner", ctx, 0, true);
+    CF_CHECK(inner == 4 * get_int(j, "n_embd", ctx, 768, true), "{}: n_inner other than 4*n_embd is not supported",
+             ctx);
+  }
+  GptConfig c;
+  c.n_layer = get_int(j, "n_layer", ctx, 12, true);
+  c.n_head = get_int(j, "n_head", ctx, 12, true);
+  c.n_embd = get_int(j, "n_embd", ctx, 768, true);
+  c.vocab_size = get_int(j, "vocab_size", ctx, 50257, true);
+  c.n_ctx = get_int(j, "n_positions", ctx, get_int(j, "n_ctx", ctx, 1024, false), false);
+  c.bos_token_id = get_int(j, "bos_token_id", ctx, -1, false);
+  c.eos_token_id = get_int(j, "eos_token_id", ctx, -1, false);
+  c.validate(ctx);
+  return c;
+}
+
+}  // namespace chatforge::model

@@ -1,0 +1,206 @@
+// Implementation of gpt.h: the GPT-2 forward and backward passes over ops.
+#include "model/gpt.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "ops/ops.h"
+
+namespace chatforge::model {
+
+Gpt::Gpt(const GptConfig& cfg) : cfg_(cfg), layout_(cfg) {
+  cfg_.validate("model config");
+  params_.resize(layout_.total());
+  grads_.resize(layout_.total());
+}
+
+void Gpt::init_weights(uint64_t seed) {
+  Rng rng(seed);
+  params_.zero();
+  const float resid_std = 0.02f / std::sqrt(2.0f * cfg_.n_layer);
+  for (const auto& t : layout_.tensors()) {
+    float* p = params_.data() + t.offset;
+    size_t n = t.numel();
+    if (t.name == "wte") n = static_cast<size_t>(cfg_.vocab_size) * cfg_.n_embd;  // padding stays 0
+    switch (t.kind) {
+      case ParamKind::kEmbedding:
+      case ParamKind::kMatmulWeight: {
+        const float std = (t.name == "attprojw" || t.name == "fcprojw") ? resid_std : 0.02f;
+        for (size_t i = 0; i < n; ++i) p[i] = static_cast<float>(rng.normal()) * std;
+        break;
+      }
+      case ParamKind::kNormWeight:
+        for (size_t i = 0; i < n; ++i) p[i] = 1.0f;
+        break;
+      case ParamKind::kBias:
+      case ParamKind::kNormBias: break;  // zero
+    }
+  }
+}
+
+void Gpt::ensure_activations(int B, int T) {
+  CF_CHECK(B >= 1 && T >= 1, "batch size and sequence length must be positive (got B={}, T={})", B, T);
+  CF_CHECK(T <= cfg_.n_ctx, "sequence length {} exceeds the model's context of {} tokens", T, cfg_.n_ctx);
+  if (B == B_ && T == T_) return;
+  const size_t L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head, Vp = cfg_.padded_vocab_size();
+  const size_t BT = static_cast<size_t>(B) * T;
+  const size_t sizes[] = {
+      BT * C,                             // encoded
+      L * BT * C, L * BT, L * BT,         // ln1, mean, rstd
+      L * BT * 3 * C,                     // qkv
+      L * BT * C,                         // atty
+      L * B * NH * T * T,                 // att
+      L * BT * C,                         // residual2
+      L * BT * C, L * BT, L * BT,         // ln2, mean, rstd
+      L * BT * 4 * C, L * BT * 4 * C,     // fch, fch_gelu
+      L * BT * C,                         // residual3
+      BT * C, BT, BT,                     // lnf, mean, rstd
+      BT * Vp, BT, BT,                    // logits, losses, lse
+  };
+  size_t total = 0;
+  for (size_t s : sizes) total += (s + 15) / 16 * 16;  // keep every tensor 64-byte aligned
+  acts_arena_.resize(total);
+  float* ptrs[std::size(sizes)];
+  float* p = acts_arena_.data();
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    ptrs[i] = p;
+    p += (sizes[i] + 15) / 16 * 16;
+  }
+  acts_ = Activations{ptrs[0],  ptrs[1],  ptrs[2],  ptrs[3],  ptrs[4],  ptrs[5],  ptrs[6],
+                      ptrs[7],  ptrs[8],  ptrs[9],  ptrs[10], ptrs[11], ptrs[12], ptrs[13],
+                      ptrs[14], ptrs[15], ptrs[16], ptrs[17], ptrs[18], ptrs[19]};
+  B_ = B;
+  T_ = T;
+  scratch_arena_.resize(0);  // sized for the old (B, T): rebuilt on the next backward
+}
+
+void Gpt::ensure_scratch() {
+  if (scratch_arena_.size() != 0) return;
+  const size_t C = cfg_.n_embd, NH = cfg_.n_head, BT = static_cast<size_t>(B_) * T_;
+  const size_t sizes[] = {BT * C, BT * C, BT * 3 * C, BT * 4 * C, static_cast<size_t>(B_) * NH * T_ * T_};
+  size_t total = 0;
+  for (size_t s : sizes) total += (s + 15) / 16 * 16;
+  scratch_arena_.resize(total);
+  float* p = scratch_arena_.data();
+  float* ptrs[5];
+  for (int i = 0; i < 5; ++i) {
+    ptrs[i] = p;
+    p += (sizes[i] + 15) / 16 * 16;
+  }
+  scratch_ = BackwardScratch{ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4]};
+}
+
+void Gpt::forward(const int32_t* inp, int B, int T) {
+  ensure_activations(B, T);
+  const int L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head, Vp = cfg_.padded_vocab_size();
+  const int V = cfg_.vocab_size;
+  const int BT = B * T;
+  for (int i = 0; i < BT; ++i)
+    CF_CHECK(inp[i] >= 0 && inp[i] < V, "token id {} at position {} is outside the vocabulary (size {})", inp[i], i,
+             V);
+  const GptParams w = weights();
+  Activations& a = acts_;
+  ops::encoder_forward(a.encoded, inp, w.wte, w.wpe, B, T, C);
+  const size_t btc = static_cast<size_t>(BT) * C;
+  for (int l = 0; l < L; ++l) {
+    const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * btc;
+    float* ln1 = a.ln1 + l * btc;
+    float* ln1_mean = a.ln1_mean + static_cast<size_t>(l) * BT;
+    float* ln1_rstd = a.ln1_rstd + static_cast<size_t>(l) * BT;
+    float* qkv = a.qkv + l * btc * 3;
+    float* atty = a.atty + l * btc;
+    float* att = a.att + static_cast<size_t>(l) * B * NH * T * T;
+    float* residual2 = a.residual2 + l * btc;
+    float* ln2 = a.ln2 + l * btc;
+    float* ln2_mean = a.ln2_mean + static_cast<size_t>(l) * BT;
+    float* ln2_rstd = a.ln2_rstd + static_cast<size_t>(l) * BT;
+    float* fch = a.fch + l * btc * 4;
+    float* fch_gelu = a.fch_gelu + l * btc * 4;
+    float* residual3 = a.residual3 + l * btc;
+    const size_t lc = static_cast<size_t>(l) * C;
+    // x = x + attn(ln_1(x))
+    ops::layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, w.ln1w + lc, w.ln1b + lc, BT, C);
+    ops::matmul_forward(qkv, ln1, w.qkvw + lc * 3 * C, w.qkvb + lc * 3, BT, C, 3 * C);
+    ops::attention_forward(atty, att, qkv, B, T, C, NH);
+    ops::matmul_forward(residual2, atty, w.attprojw + lc * C, w.attprojb + lc, BT, C, C);
+    ops::residual_forward(residual2, residual2, residual, btc);
+    // x = x + mlp(ln_2(x))
+    ops::layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, w.ln2w + lc, w.ln2b + lc, BT, C);
+    ops::matmul_forward(fch, ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C);
+    ops::gelu_forward(fch_gelu, fch, btc * 4);
+    ops::matmul_forward(residual3, fch_gelu, w.fcprojw + lc * 4 * C, w.fcprojb + lc, BT, 4 * C, C);
+    ops::residual_forward(residual3, residual3, residual2, btc);
+  }
+  const float* last = a.residual3 + (L - 1) * btc;
+  ops::layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, w.lnfw, w.lnfb, BT, C);
+  // logits = ln_f(x) @ wte^T (tied head); padded rows of wte are zero
+  ops::matmul_forward(a.logits, a.lnf, w.wte, nullptr, BT, C, Vp);
+}
+
+double Gpt::forward_loss(const int32_t* inp, const int32_t* targets, const uint8_t* mask, int B, int T) {
+  forward(inp, B, T);
+  const int V = cfg_.vocab_size;
+  for (int i = 0; i < B * T; ++i)
+    CF_CHECK((mask != nullptr && mask[i] == 0) || (targets[i] >= 0 && targets[i] < V),
+             "target id {} at position {} is outside the vocabulary (size {})", targets[i], i, V);
+  return ops::crossentropy_forward(acts_.losses, acts_.lse, acts_.logits, targets, mask, B * T, V,
+                                   cfg_.padded_vocab_size());
+}
+
+void Gpt::backward(const int32_t* inp, const int32_t* targets, const uint8_t* mask, float dloss) {
+  CF_ASSERT(B_ > 0);
+  ensure_scratch();
+  const int B = B_, T = T_, L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head;
+  const int V = cfg_.vocab_size, Vp = cfg_.padded_vocab_size(), BT = B * T;
+  const size_t btc = static_cast<size_t>(BT) * C;
+  const GptParams w = weights();
+  const GptParams g = gradients();
+  Activations& a = acts_;
+  BackwardScratch& s = scratch_;
+
+  ops::crossentropy_backward(a.logits, a.lse, targets, mask, dloss, BT, V, Vp);
+  float* dlogits = a.logits;
+  // forward was: logits = lnf @ wte^T
+  ops::matmul_backward(s.dln, g.wte, nullptr, dlogits, a.lnf, w.wte, BT, C, Vp);
+  // forward was: lnf = layernorm(residual3[L-1]); the stream gradient starts here
+  std::fill(s.dresidual, s.dresidual + btc, 0.0f);
+  ops::layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean,
+                          a.lnf_rstd, BT, C);
+  for (int l = L - 1; l >= 0; --l) {
+    const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * btc;
+    const size_t lc = static_cast<size_t>(l) * C;
+    const size_t lbt = static_cast<size_t>(l) * BT;
+    // forward was: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))));
+    // dresidual (= d residual3) flows into residual2 unchanged, plus through the MLP.
+    ops::matmul_backward(s.dfch, g.fcprojw + lc * 4 * C, g.fcprojb + lc, s.dresidual, a.fch_gelu + l * btc * 4,
+                         w.fcprojw + lc * 4 * C, BT, 4 * C, C);
+    ops::gelu_backward(s.dfch, a.fch + l * btc * 4, s.dfch, btc * 4);
+    ops::matmul_backward(s.dln, g.fcw + lc * 4 * C, g.fcb + lc * 4, s.dfch, a.ln2 + l * btc, w.fcw + lc * 4 * C, BT,
+                         C, 4 * C);
+    ops::layernorm_backward(s.dresidual, g.ln2w + lc, g.ln2b + lc, s.dln, a.residual2 + l * btc, w.ln2w + lc,
+                            a.ln2_mean + lbt, a.ln2_rstd + lbt, BT, C);
+    // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual))))
+    ops::matmul_backward(s.dln, g.attprojw + lc * C, g.attprojb + lc, s.dresidual, a.atty + l * btc,
+                         w.attprojw + lc * C, BT, C, C);
+    ops::attention_backward(s.dqkv, s.datt, s.dln, a.qkv + l * btc * 3, a.att + static_cast<size_t>(l) * B * NH * T * T,
+                            B, T, C, NH);
+    ops::matmul_backward(s.dln, g.qkvw + lc * 3 * C, g.qkvb + lc * 3, s.dqkv, a.ln1 + l * btc, w.qkvw + lc * 3 * C,
+                         BT, C, 3 * C);
+    ops::layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, residual, w.ln1w + lc, a.ln1_mean + lbt,
+                            a.ln1_rstd + lbt, BT, C);
+  }
+  // forward was: encoded = wte[inp] + wpe[t]
+  ops::encoder_backward(g.wte, g.wpe, s.dresidual, inp, B, T, C);
+}
+
+double Gpt::flops_per_token(int T) const {
+  // 6 flops per parameter per token (2 forward, 4 backward) for every matmul weight,
+  // including the tied output head (Vp x C); plus attention scores and weighted sums:
+  // forward 2 * 2 * T * C per layer per token (full T x T as computed), backward twice that.
+  const double C = cfg_.n_embd, L = cfg_.n_layer, Vp = cfg_.padded_vocab_size();
+  const double matmul_params = L * 12.0 * C * C + Vp * C;
+  return 6.0 * matmul_params + L * 12.0 * T * C;
+}
+
+}  // namespace chatforge::model

@@ -1,0 +1,94 @@
+// GPT-2, exactly as Hugging Face GPT2LMHeadModel computes it (pre-LN blocks, tanh GELU,
+// tied embeddings, biases everywhere), written once against ops/ops.h. Parameters and
+// gradients are two parallel arenas (see weights.h); activations live in a third arena
+// sized for the (B, T) of the last call and reused while it does not change.
+#pragma once
+#include <cstdint>
+
+#include "core/arena.h"
+#include "model/config.h"
+#include "model/weights.h"
+
+namespace chatforge::model {
+
+// Everything the forward pass keeps for backward (one allocation per (B, T)).
+struct Activations {
+  float* encoded;    // (B, T, C)  embeddings: the residual stream entering layer 0
+  float* ln1;        // (L, B, T, C)
+  float* ln1_mean;   // (L, B, T)
+  float* ln1_rstd;   // (L, B, T)
+  float* qkv;        // (L, B, T, 3C)
+  float* atty;       // (L, B, T, C)  attention output before the projection
+  float* att;        // (L, B, NH, T, T) attention probabilities
+  float* residual2;  // (L, B, T, C)  stream after the attention half of the block
+  float* ln2;        // (L, B, T, C)
+  float* ln2_mean;   // (L, B, T)
+  float* ln2_rstd;   // (L, B, T)
+  float* fch;        // (L, B, T, 4C) MLP hidden before GELU
+  float* fch_gelu;   // (L, B, T, 4C) after GELU
+  float* residual3;  // (L, B, T, C)  stream leaving the block
+  float* lnf;        // (B, T, C)
+  float* lnf_mean;   // (B, T)
+  float* lnf_rstd;   // (B, T)
+  float* logits;     // (B, T, Vp)   becomes dlogits in backward
+  float* losses;     // (B, T)
+  float* lse;        // (B, T) log-sum-exp per row
+};
+
+// Scratch for backward, reused across layers.
+struct BackwardScratch {
+  float* dresidual;  // (B, T, C)  gradient of the residual stream
+  float* dln;        // (B, T, C)
+  float* dqkv;       // (B, T, 3C)
+  float* dfch;       // (B, T, 4C)
+  float* datt;       // (B, NH, T, T)
+};
+
+class Gpt {
+ public:
+  explicit Gpt(const GptConfig& cfg);
+
+  const GptConfig& config() const { return cfg_; }
+  const ParamLayout& layout() const { return layout_; }
+  Arena& params() { return params_; }
+  const Arena& params() const { return params_; }
+  Arena& grads() { return grads_; }
+  GptParams weights() { return layout_.views(params_.data()); }
+  GptParams gradients() { return layout_.views(grads_.data()); }
+
+  // GPT-2 initialisation: N(0, 0.02) weights and embeddings, residual projections
+  // (attn.c_proj, mlp.c_proj) N(0, 0.02/sqrt(2L)), zero biases, unit LayerNorm weights.
+  void init_weights(uint64_t seed);
+
+  // Logits for inp (B,T) into activations().logits (B,T,Vp).
+  void forward(const int32_t* inp, int B, int T);
+  // forward plus per-token losses; returns the sum of the masked token losses.
+  double forward_loss(const int32_t* inp, const int32_t* targets, const uint8_t* mask, int B, int T);
+  // Accumulates parameter gradients (+=) of dloss * (sum of masked token losses); must
+  // follow forward_loss with the same inputs. Destroys the logits.
+  void backward(const int32_t* inp, const int32_t* targets, const uint8_t* mask, float dloss);
+  void zero_grad() { grads_.zero(); }
+
+  const Activations& activations() const { return acts_; }
+  int batch() const { return B_; }
+  int time() const { return T_; }
+  size_t activation_bytes() const { return acts_arena_.bytes() + scratch_arena_.bytes(); }
+
+  // Floating-point operations of one training step (forward + backward) per token,
+  // counting multiply-adds as 2 (the usual 6N + attention rule).
+  double flops_per_token(int T) const;
+
+ private:
+  void ensure_activations(int B, int T);
+  void ensure_scratch();
+
+  GptConfig cfg_;
+  ParamLayout layout_;
+  Arena params_, grads_;
+  Arena acts_arena_, scratch_arena_;
+  Activations acts_{};
+  BackwardScratch scratch_{};
+  int B_ = 0, T_ = 0;
+};
+
+}  // namespace chatforge::model

@@ -1,0 +1,77 @@
+// CPU LayerNorm forward/backward (see ops.h). Rows run in parallel; the weight/bias
+// gradients are reduced through per-thread partial sums added in thread order, so the
+// result is deterministic for a given thread count.
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+#include "ops/ops.h"
+
+namespace chatforge::ops {
+
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int N, int C) {
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < N; ++i) {
+    const float* x = inp + static_cast<size_t>(i) * C;
+    float m = 0.0f;
+    for (int c = 0; c < C; ++c) m += x[c];
+    m /= C;
+    float var = 0.0f;
+    for (int c = 0; c < C; ++c) {
+      const float d = x[c] - m;
+      var += d * d;
+    }
+    var /= C;
+    const float s = 1.0f / std::sqrt(var + 1e-5f);
+    float* o = out + static_cast<size_t>(i) * C;
+    for (int c = 0; c < C; ++c) o[c] = (x[c] - m) * s * weight[c] + bias[c];
+    mean[i] = m;
+    rstd[i] = s;
+  }
+}
+
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const float* weight, const float* mean, const float* rstd, int N, int C) {
+  const int nthreads = omp_get_max_threads();
+  std::vector<float> partial(static_cast<size_t>(nthreads) * 2 * C, 0.0f);
+#pragma omp parallel
+  {
+    float* pdw = partial.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
+    float* pdb = pdw + C;
+#pragma omp for schedule(static)
+    for (int i = 0; i < N; ++i) {
+      const float* x = inp + static_cast<size_t>(i) * C;
+      const float* dy = dout + static_cast<size_t>(i) * C;
+      float* dx = dinp + static_cast<size_t>(i) * C;
+      const float m = mean[i], s = rstd[i];
+      // forward was: y = xhat * w + b with xhat = (x - mean) * rstd
+      float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
+      for (int c = 0; c < C; ++c) {
+        const float xhat = (x[c] - m) * s;
+        const float dnorm = weight[c] * dy[c];
+        dnorm_mean += dnorm;
+        dnorm_norm_mean += dnorm * xhat;
+      }
+      dnorm_mean /= C;
+      dnorm_norm_mean /= C;
+      for (int c = 0; c < C; ++c) {
+        const float xhat = (x[c] - m) * s;
+        const float dnorm = weight[c] * dy[c];
+        pdb[c] += dy[c];
+        pdw[c] += xhat * dy[c];
+        dx[c] += (dnorm - dnorm_mean - xhat * dnorm_norm_mean) * s;
+      }
+    }
+  }
+  for (int t = 0; t < nthreads; ++t) {
+    const float* pdw = partial.data() + static_cast<size_t>(t) * 2 * C;
+    for (int c = 0; c < C; ++c) {
+      dweight[c] += pdw[c];
+      dbias[c] += pdw[C + c];
+    }
+  }
+}
+
+}  // namespace chatforge::ops

@@ -1,0 +1,93 @@
+// ops: the only kernel interface. The model is written once against these functions;
+// a backend (cpu today, cuda later) implements them. ops knows nothing about GPT.
+//
+// Dimension letters, used everywhere in chatforge:
+//   B batch, T time (sequence), C channels, OC output channels, V vocab (real),
+//   Vp vocab padded (multiple of 128), L layers, NH heads, HS head size (C / NH),
+//   N = B*T rows when an op does not care about the batch/time split.
+// Layout: row-major; weights of linear layers are (OC, C) like torch.nn.Linear.
+//
+// Accumulation rule for backward kernels (stated once, here):
+//   parameter gradients      +=   (so micro-batches accumulate)
+//   activation gradients     =    (overwritten)
+//   the residual stream      +=   (layernorm_backward and encoder inputs add into dinp)
+// Each function says which rule applies to each output.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace chatforge::ops {
+
+// --- embeddings ---------------------------------------------------------------
+// out[b,t,:] = wte[inp[b,t],:] + wpe[t,:]
+// out (B,T,C); inp (B,T) ids; wte (Vp,C); wpe (maxT,C)
+void encoder_forward(float* out, const int32_t* inp, const float* wte, const float* wpe, int B, int T, int C);
+// dwte, dwpe += (parameter gradients)
+void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t* inp, int B, int T, int C);
+
+// --- layer norm (eps 1e-5, biased variance, like torch.nn.LayerNorm) ------------
+// out = (inp - mean) * rstd * weight + bias;  out/inp (N,C); mean/rstd (N); weight/bias (C)
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                       const float* bias, int N, int C);
+// dinp += (residual stream); dweight, dbias += (parameters)
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                        const float* weight, const float* mean, const float* rstd, int N, int C);
+
+// --- linear ---------------------------------------------------------------------
+// out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC); bias may be null.
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
+// dinp (N,C) = dout @ weight (overwritten; skipped when dinp is null);
+// dweight (OC,C) += dout^T @ inp; dbias (OC) += column sums of dout (skipped when null).
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int N, int C, int OC);
+
+// --- causal self-attention --------------------------------------------------------
+// qkv (B,T,3C) holds q | k | v, each split into NH heads of HS = C/NH channels.
+// att (B,NH,T,T): softmax(q k^T / sqrt(HS)) with the causal mask (entries j > i are 0),
+// kept for backward. out (B,T,C) = att @ v, heads concatenated.
+void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int NH);
+// dqkv (B,T,3C) = (overwritten). scratch: B*NH*T*T floats.
+void attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att, int B,
+                        int T, int C, int NH);
+
+// --- GELU, tanh form (GPT-2's "gelu_new") --------------------------------------------
+// out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+void gelu_forward(float* out, const float* inp, size_t n);
+// dinp = dout * gelu'(inp)  (overwritten; dinp may alias dout)
+void gelu_backward(float* dinp, const float* inp, const float* dout, size_t n);
+
+// --- residual ---------------------------------------------------------------------
+// out = a + b   (backward is the identity into both: callers add dout into the stream)
+void residual_forward(float* out, const float* a, const float* b, size_t n);
+
+// --- softmax + cross-entropy over the first V of Vp columns -------------------------
+// losses (N): -log softmax(logits[i,:V])[targets[i]], 0 where mask[i] == 0 (mask may be
+// null = all ones). lse (N): log-sum-exp of each row, kept for the backward pass.
+// Returns the sum of the masked losses (double).
+double crossentropy_forward(float* losses, float* lse, const float* logits, const int32_t* targets,
+                            const uint8_t* mask, int N, int V, int Vp);
+// In place: logits (N,Vp) become dlogits = (softmax - onehot(target)) * mask * dloss,
+// columns V..Vp-1 set to 0. dloss is d(total loss)/d(token loss), e.g. 1/count.
+void crossentropy_backward(float* logits_to_dlogits, const float* lse, const int32_t* targets,
+                           const uint8_t* mask, float dloss, int N, int V, int Vp);
+
+// --- optimizer ----------------------------------------------------------------------
+// AdamW exactly as torch.optim.AdamW (decoupled decay), on n contiguous parameters.
+// grad_scale multiplies the gradient first (global-norm clipping folds in here).
+// step t counts from 1.
+struct AdamWParams {
+  float lr = 3e-4f;
+  float beta1 = 0.9f;
+  float beta2 = 0.95f;
+  float eps = 1e-8f;
+  float weight_decay = 0.0f;
+};
+void adamw_step(float* params, const float* grads, float* m, float* v, size_t n, const AdamWParams& hp, int t,
+                float grad_scale);
+
+// Sum of squares of x (double accumulation), for global-norm gradient clipping.
+double sum_squares(const float* x, size_t n);
+// x *= s
+void scale_inplace(float* x, size_t n, float s);
+
+}  // namespace chatforge::ops

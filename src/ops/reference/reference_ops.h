@@ -1,0 +1,243 @@
+// Scalar reference versions of every op in ops.h, templated on the number type and run
+// in double by the tests. Written for obviousness, not speed: the fast kernels (cpu/,
+// cuda/) are checked against these, and these against finite differences.
+// Same contracts (shapes, accumulation rules) as ops.h.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace chatforge::ops::reference {
+
+template <typename F>
+void encoder_forward(F* out, const int32_t* inp, const F* wte, const F* wpe, int B, int T, int C) {
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t)
+      for (int c = 0; c < C; ++c)
+        out[(b * T + t) * C + c] = wte[static_cast<size_t>(inp[b * T + t]) * C + c] + wpe[t * C + c];
+}
+
+template <typename F>
+void encoder_backward(F* dwte, F* dwpe, const F* dout, const int32_t* inp, int B, int T, int C) {
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t)
+      for (int c = 0; c < C; ++c) {
+        const F d = dout[(b * T + t) * C + c];
+        dwte[static_cast<size_t>(inp[b * T + t]) * C + c] += d;
+        dwpe[t * C + c] += d;
+      }
+}
+
+template <typename F>
+void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* w, const F* bias, int N, int C) {
+  for (int i = 0; i < N; ++i) {
+    const F* x = inp + static_cast<size_t>(i) * C;
+    F m = 0;
+    for (int c = 0; c < C; ++c) m += x[c];
+    m /= C;
+    F var = 0;
+    for (int c = 0; c < C; ++c) var += (x[c] - m) * (x[c] - m);
+    var /= C;
+    const F s = F(1) / std::sqrt(var + F(1e-5));
+    for (int c = 0; c < C; ++c) out[static_cast<size_t>(i) * C + c] = (x[c] - m) * s * w[c] + bias[c];
+    mean[i] = m;
+    rstd[i] = s;
+  }
+}
+
+template <typename F>
+void layernorm_backward(F* dinp, F* dw, F* db, const F* dout, const F* inp, const F* w, const F* mean,
+                        const F* rstd, int N, int C) {
+  for (int i = 0; i < N; ++i) {
+    const F* x = inp + static_cast<size_t>(i) * C;
+    const F* dy = dout + static_cast<size_t>(i) * C;
+    // forward was: y = xhat * w + b with xhat = (x - mean) * rstd
+    F dnorm_mean = 0, dnorm_norm_mean = 0;
+    for (int c = 0; c < C; ++c) {
+      const F xhat = (x[c] - mean[i]) * rstd[i];
+      const F dnorm = w[c] * dy[c];
+      dnorm_mean += dnorm;
+      dnorm_norm_mean += dnorm * xhat;
+    }
+    dnorm_mean /= C;
+    dnorm_norm_mean /= C;
+    for (int c = 0; c < C; ++c) {
+      const F xhat = (x[c] - mean[i]) * rstd[i];
+      const F dnorm = w[c] * dy[c];
+      db[c] += dy[c];
+      dw[c] += xhat * dy[c];
+      dinp[static_cast<size_t>(i) * C + c] += (dnorm - dnorm_mean - xhat * dnorm_norm_mean) * rstd[i];
+    }
+  }
+}
+
+template <typename F>
+void matmul_forward(F* out, const F* inp, const F* w, const F* bias, int N, int C, int OC) {
+  for (int i = 0; i < N; ++i)
+    for (int o = 0; o < OC; ++o) {
+      F acc = bias ? bias[o] : F(0);
+      for (int c = 0; c < C; ++c) acc += inp[static_cast<size_t>(i) * C + c] * w[static_cast<size_t>(o) * C + c];
+      out[static_cast<size_t>(i) * OC + o] = acc;
+    }
+}
+
+template <typename F>
+void matmul_backward(F* dinp, F* dw, F* dbias, const F* dout, const F* inp, const F* w, int N, int C, int OC) {
+  // forward was: out = inp @ w^T + bias, so dinp = dout @ w, dw += dout^T @ inp, dbias += sum(dout)
+  if (dinp)
+    for (int i = 0; i < N; ++i)
+      for (int c = 0; c < C; ++c) {
+        F acc = 0;
+        for (int o = 0; o < OC; ++o) acc += dout[static_cast<size_t>(i) * OC + o] * w[static_cast<size_t>(o) * C + c];
+        dinp[static_cast<size_t>(i) * C + c] = acc;
+      }
+  for (int o = 0; o < OC; ++o) {
+    for (int c = 0; c < C; ++c) {
+      F acc = 0;
+      for (int i = 0; i < N; ++i) acc += dout[static_cast<size_t>(i) * OC + o] * inp[static_cast<size_t>(i) * C + c];
+      dw[static_cast<size_t>(o) * C + c] += acc;
+    }
+    if (dbias) {
+      F acc = 0;
+      for (int i = 0; i < N; ++i) acc += dout[static_cast<size_t>(i) * OC + o];
+      dbias[o] += acc;
+    }
+  }
+}
+
+template <typename F>
+void attention_forward(F* out, F* att, const F* qkv, int B, int T, int C, int NH) {
+  const int HS = C / NH;
+  const F scale = F(1) / std::sqrt(F(HS));
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < NH; ++h)
+      for (int t = 0; t < T; ++t) {
+        const F* q = qkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
+        F* row = att + ((static_cast<size_t>(b) * NH + h) * T + t) * T;
+        F maxv = -1e30;
+        for (int s = 0; s <= t; ++s) {
+          const F* k = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
+          F dot = 0;
+          for (int i = 0; i < HS; ++i) dot += q[i] * k[i];
+          row[s] = dot * scale;
+          if (row[s] > maxv) maxv = row[s];
+        }
+        F sum = 0;
+        for (int s = 0; s <= t; ++s) {
+          row[s] = std::exp(row[s] - maxv);
+          sum += row[s];
+        }
+        for (int s = 0; s < T; ++s) row[s] = s <= t ? row[s] / sum : F(0);
+        F* o = out + (static_cast<size_t>(b) * T + t) * C + h * HS;
+        for (int i = 0; i < HS; ++i) {
+          F acc = 0;
+          for (int s = 0; s <= t; ++s) acc += row[s] * qkv[(static_cast<size_t>(b) * T + s) * 3 * C + 2 * C + h * HS + i];
+          o[i] = acc;
+        }
+      }
+}
+
+template <typename F>
+void attention_backward(F* dqkv, F* /*scratch*/, const F* dout, const F* qkv, const F* att, int B, int T, int C,
+                        int NH) {
+  const int HS = C / NH;
+  const F scale = F(1) / std::sqrt(F(HS));
+  for (size_t i = 0; i < static_cast<size_t>(B) * T * 3 * C; ++i) dqkv[i] = 0;
+  std::vector<F> datt(T), dpre(T);
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < NH; ++h)
+      for (int t = 0; t < T; ++t) {
+        const F* row = att + ((static_cast<size_t>(b) * NH + h) * T + t) * T;
+        const F* dy = dout + (static_cast<size_t>(b) * T + t) * C + h * HS;
+        // forward was: out[t] = sum_s att[t,s] v[s]
+        for (int s = 0; s <= t; ++s) {
+          const F* v = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + 2 * C + h * HS;
+          F* dv = dqkv + (static_cast<size_t>(b) * T + s) * 3 * C + 2 * C + h * HS;
+          F acc = 0;
+          for (int i = 0; i < HS; ++i) {
+            acc += dy[i] * v[i];
+            dv[i] += row[s] * dy[i];
+          }
+          datt[s] = acc;
+        }
+        // forward was: att = softmax(pre), so dpre = att * (datt - sum(att * datt))
+        F dot = 0;
+        for (int s = 0; s <= t; ++s) dot += row[s] * datt[s];
+        for (int s = 0; s <= t; ++s) dpre[s] = row[s] * (datt[s] - dot);
+        // forward was: pre[t,s] = q[t] . k[s] * scale
+        const F* q = qkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
+        F* dq = dqkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
+        for (int s = 0; s <= t; ++s) {
+          const F* k = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
+          F* dk = dqkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
+          for (int i = 0; i < HS; ++i) {
+            dq[i] += dpre[s] * k[i] * scale;
+            dk[i] += dpre[s] * q[i] * scale;
+          }
+        }
+      }
+}
+
+template <typename F>
+F gelu_value(F x) {
+  const F k = std::sqrt(F(2) / F(M_PI));
+  return F(0.5) * x * (F(1) + std::tanh(k * (x + F(0.044715) * x * x * x)));
+}
+
+template <typename F>
+void gelu_forward(F* out, const F* inp, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = gelu_value(inp[i]);
+}
+
+template <typename F>
+void gelu_backward(F* dinp, const F* inp, const F* dout, size_t n) {
+  const F k = std::sqrt(F(2) / F(M_PI));
+  for (size_t i = 0; i < n; ++i) {
+    const F x = inp[i];
+    const F u = k * (x + F(0.044715) * x * x * x);
+    const F th = std::tanh(u);
+    const F sech2 = F(1) - th * th;
+    // forward was: y = 0.5 x (1 + tanh(u)), so dy/dx = 0.5 (1 + tanh u) + 0.5 x sech^2(u) du/dx
+    const F grad = F(0.5) * (F(1) + th) + F(0.5) * x * sech2 * k * (F(1) + F(3) * F(0.044715) * x * x);
+    dinp[i] = grad * dout[i];
+  }
+}
+
+template <typename F>
+void residual_forward(F* out, const F* a, const F* b, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+template <typename F>
+double crossentropy_forward(F* losses, F* lse, const F* logits, const int32_t* targets, const uint8_t* mask, int N,
+                            int V, int Vp) {
+  double total = 0;
+  for (int i = 0; i < N; ++i) {
+    const F* row = logits + static_cast<size_t>(i) * Vp;
+    F maxv = row[0];
+    for (int v = 1; v < V; ++v) maxv = row[v] > maxv ? row[v] : maxv;
+    F sum = 0;
+    for (int v = 0; v < V; ++v) sum += std::exp(row[v] - maxv);
+    lse[i] = maxv + std::log(sum);
+    const bool on = mask == nullptr || mask[i] != 0;
+    losses[i] = on ? lse[i] - row[targets[i]] : F(0);
+    total += static_cast<double>(losses[i]);
+  }
+  return total;
+}
+
+template <typename F>
+void crossentropy_backward(F* logits, const F* lse, const int32_t* targets, const uint8_t* mask, F dloss, int N, int V,
+                           int Vp) {
+  for (int i = 0; i < N; ++i) {
+    F* row = logits + static_cast<size_t>(i) * Vp;
+    const F w = (mask == nullptr || mask[i] != 0) ? dloss : F(0);
+    // forward was: loss = lse - logit[target], so dlogit[v] = softmax[v] - (v == target)
+    for (int v = 0; v < Vp; ++v) {
+      row[v] = v < V ? (std::exp(row[v] - lse[i]) - (v == targets[i] ? F(1) : F(0))) * w : F(0);
+    }
+  }
+}
+
+}  // namespace chatforge::ops::reference
