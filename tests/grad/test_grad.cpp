@@ -1,0 +1,128 @@
+// Gradient checks: every reference backward (double) against central finite differences
+// of its reference forward. A scalar objective sum(forward(x) * r) with a fixed random r
+// makes d(objective)/dx = backward(r), which is what each check compares.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "op_test_util.h"
+#include "ops/reference/reference_ops.h"
+
+using namespace chatforge;
+using namespace chatforge::testing;
+namespace ref = chatforge::ops::reference;
+
+namespace {
+// Checks analytic[i] == d f / d x[i] for a sample of indices (or all when small).
+void check_grad(std::vector<double>& x, const std::function<double()>& f, const std::vector<double>& analytic,
+                const char* what) {
+  const double h = 1e-6;
+  const size_t stride = x.size() > 400 ? x.size() / 400 + 1 : 1;
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); i += stride) {
+    const double old = x[i];
+    x[i] = old + h;
+    const double fp = f();
+    x[i] = old - h;
+    const double fm = f();
+    x[i] = old;
+    const double num = (fp - fm) / (2 * h);
+    const double err = std::fabs(num - analytic[i]) / std::max(1.0, std::fabs(num));
+    worst = std::max(worst, err);
+  }
+  EXPECT_LT(worst, 1e-6) << what;
+}
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+}  // namespace
+
+TEST(Grad, Encoder) {
+  Rng rng(11);
+  const int B = 2, T = 3, C = 4, V = 5;
+  std::vector<int32_t> ids = {0, 3, 3, 1, 4, 3};
+  auto wte = randn(V * C, rng), wpe = randn(T * C, rng), r = randn(B * T * C, rng);
+  std::vector<double> out(B * T * C), dwte(V * C), dwpe(T * C);
+  auto f = [&] {
+    ref::encoder_forward(out.data(), ids.data(), wte.data(), wpe.data(), B, T, C);
+    return dot(out, r);
+  };
+  ref::encoder_backward(dwte.data(), dwpe.data(), r.data(), ids.data(), B, T, C);
+  check_grad(wte, f, dwte, "dwte");
+  check_grad(wpe, f, dwpe, "dwpe");
+}
+
+TEST(Grad, LayerNorm) {
+  Rng rng(12);
+  const int N = 5, C = 7;
+  auto x = randn(N * C, rng), w = randn(C, rng), b = randn(C, rng), r = randn(N * C, rng);
+  std::vector<double> out(N * C), mean(N), rstd(N), dx(N * C), dw(C), db(C);
+  auto f = [&] {
+    ref::layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, C);
+    return dot(out, r);
+  };
+  f();
+  ref::layernorm_backward(dx.data(), dw.data(), db.data(), r.data(), x.data(), w.data(), mean.data(), rstd.data(), N,
+                          C);
+  check_grad(x, f, dx, "dx");
+  check_grad(w, f, dw, "dweight");
+  check_grad(b, f, db, "dbias");
+}
+
+TEST(Grad, Matmul) {
+  Rng rng(13);
+  const int N = 6, C = 5, OC = 7;
+  auto x = randn(N * C, rng), w = randn(OC * C, rng), b = randn(OC, rng), r = randn(N * OC, rng);
+  std::vector<double> out(N * OC), dx(N * C), dw(OC * C), db(OC);
+  auto f = [&] {
+    ref::matmul_forward(out.data(), x.data(), w.data(), b.data(), N, C, OC);
+    return dot(out, r);
+  };
+  ref::matmul_backward(dx.data(), dw.data(), db.data(), r.data(), x.data(), w.data(), N, C, OC);
+  check_grad(x, f, dx, "dx");
+  check_grad(w, f, dw, "dweight");
+  check_grad(b, f, db, "dbias");
+}
+
+TEST(Grad, Attention) {
+  Rng rng(14);
+  const int B = 2, T = 5, C = 8, NH = 2;
+  auto qkv = randn(B * T * 3 * C, rng), r = randn(B * T * C, rng);
+  std::vector<double> out(B * T * C), att(B * NH * T * T), dqkv(B * T * 3 * C);
+  auto f = [&] {
+    ref::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, NH);
+    return dot(out, r);
+  };
+  f();
+  ref::attention_backward(dqkv.data(), static_cast<double*>(nullptr), r.data(), qkv.data(), att.data(), B, T, C, NH);
+  check_grad(qkv, f, dqkv, "dqkv");
+}
+
+TEST(Grad, Gelu) {
+  Rng rng(15);
+  const size_t n = 50;
+  auto x = randn(n, rng, 3.0), r = randn(n, rng);
+  std::vector<double> out(n), dx(n);
+  auto f = [&] {
+    ref::gelu_forward(out.data(), x.data(), n);
+    return dot(out, r);
+  };
+  ref::gelu_backward(dx.data(), x.data(), r.data(), n);
+  check_grad(x, f, dx, "dx");
+}
+
+TEST(Grad, CrossEntropyWithMask) {
+  Rng rng(16);
+  const int N = 6, V = 9, Vp = 16;
+  auto logits = randn(N * Vp, rng, 2.0);
+  std::vector<int32_t> targets = {0, 8, 3, 3, 5, 1};
+  std::vector<uint8_t> mask = {1, 0, 1, 1, 0, 1};
+  std::vector<double> losses(N), lse(N);
+  auto f = [&] { return ref::crossentropy_forward(losses.data(), lse.data(), logits.data(), targets.data(), mask.data(), N, V, Vp); };
+  f();
+  std::vector<double> dl = logits;
+  ref::crossentropy_backward(dl.data(), lse.data(), targets.data(), mask.data(), 1.0, N, V, Vp);
+  check_grad(logits, f, dl, "dlogits");
+}

@@ -1,0 +1,178 @@
+// Model: parameter layout, initialisation statistics, checkpoint round trips (bit-exact),
+// Hugging Face naming, and clear errors for broken checkpoints.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/safetensors.h"
+#include "model/checkpoint.h"
+#include "model/gpt.h"
+
+using namespace chatforge;
+namespace fs = std::filesystem;
+
+namespace {
+model::GptConfig tiny() {
+  model::GptConfig c;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.n_embd = 16;
+  c.vocab_size = 50;
+  c.n_ctx = 8;
+  return c;
+}
+std::string temp_dir(const std::string& name) {
+  std::string d = fs::temp_directory_path() / ("cf_model_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Model, ParameterCountMatchesHuggingFace) {
+  model::GptConfig gpt2;  // the 124M defaults
+  EXPECT_EQ(gpt2.num_parameters(), 124439808u);  // GPT2LMHeadModel("gpt2").num_parameters()
+  EXPECT_EQ(gpt2.padded_vocab_size(), 50304);
+  model::Gpt m(tiny());
+  EXPECT_EQ(m.layout().total(), tiny().num_parameters() + (128 - 50) * 16);
+}
+
+TEST(Model, InitFollowsGpt2Recipe) {
+  model::GptConfig c = tiny();
+  c.n_embd = 64;
+  c.n_layer = 4;
+  model::Gpt m(c);
+  m.init_weights(1);
+  auto stats = [&](const char* name) {
+    const auto& t = m.layout().find(name);
+    const float* p = m.params().data() + t.offset;
+    size_t n = t.numel();
+    if (std::string(name) == "wte") n = static_cast<size_t>(c.vocab_size) * c.n_embd;
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < n; ++i) s += p[i], s2 += static_cast<double>(p[i]) * p[i];
+    return std::make_pair(s / n, std::sqrt(s2 / n - (s / n) * (s / n)));
+  };
+  EXPECT_NEAR(stats("qkvw").second, 0.02, 0.002);
+  EXPECT_NEAR(stats("wte").second, 0.02, 0.002);
+  EXPECT_NEAR(stats("fcprojw").second, 0.02 / std::sqrt(8.0), 0.001);
+  EXPECT_EQ(stats("ln1w").first, 1.0);
+  EXPECT_EQ(stats("qkvb").second, 0.0);
+  const float* wte = m.weights().wte;
+  for (size_t i = static_cast<size_t>(c.vocab_size) * c.n_embd; i < static_cast<size_t>(c.padded_vocab_size()) * c.n_embd;
+       ++i)
+    ASSERT_EQ(wte[i], 0.0f);
+}
+
+TEST(Model, CheckpointRoundTripIsBitExact) {
+  const std::string d = temp_dir("rt");
+  model::Gpt m(tiny());
+  m.init_weights(3);
+  model::save_model(d, m);
+  auto back = model::load_model(d);
+  ASSERT_EQ(back->params().size(), m.params().size());
+  EXPECT_EQ(std::memcmp(back->params().data(), m.params().data(), m.params().bytes()), 0);
+  // HF names and Conv1D layout on disk
+  SafeTensorsReader r(d + "/model.safetensors");
+  EXPECT_EQ(r.get("transformer.h.1.attn.c_attn.weight").shape, (std::vector<int64_t>{16, 48}));
+  EXPECT_EQ(r.get("transformer.h.0.mlp.c_proj.weight").shape, (std::vector<int64_t>{64, 16}));
+  EXPECT_EQ(r.get("transformer.wte.weight").shape, (std::vector<int64_t>{50, 16}));
+  EXPECT_FALSE(r.has("lm_head.weight"));
+  // the same logits after the round trip
+  std::vector<int32_t> ids = {1, 2, 3, 4, 5};
+  m.forward(ids.data(), 1, 5);
+  back->forward(ids.data(), 1, 5);
+  EXPECT_EQ(std::memcmp(m.activations().logits, back->activations().logits, 5 * 128 * 4), 0);
+  fs::remove_all(d);
+}
+
+TEST(Model, LoadsHalfPrecisionAndUnprefixedNames) {
+  const std::string d = temp_dir("hf");
+  model::Gpt m(tiny());
+  m.init_weights(4);
+  model::save_model(d, m);
+  // Rewrite as F16 with GPT2Model-style names (no "transformer." prefix).
+  SafeTensorsReader r(d + "/model.safetensors");
+  std::vector<std::vector<uint16_t>> bufs;
+  SafeTensorsWriter w;
+  for (const auto& [name, info] : r.tensors()) {
+    std::vector<float> f(info.numel());
+    r.read_f32(name, info.shape, f.data());
+    std::vector<uint16_t> h(f.size());
+    for (size_t i = 0; i < f.size(); ++i) h[i] = float_to_half(f[i]);
+    bufs.push_back(std::move(h));
+  }
+  size_t i = 0;
+  for (const auto& [name, info] : r.tensors()) w.add(name.substr(12), DType::F16, info.shape, bufs[i++].data());
+  const std::string d2 = temp_dir("hf2");
+  fs::copy_file(d + "/config.json", d2 + "/config.json");
+  w.write(d2 + "/model.safetensors");
+  auto back = model::load_model(d2);
+  const auto& t = m.layout().find("qkvw");
+  for (size_t k = 0; k < t.numel(); ++k) {
+    const float a = m.params().data()[t.offset + k], b = back->params().data()[t.offset + k];
+    ASSERT_NEAR(a, b, std::fabs(a) * 1e-3 + 1e-7);
+  }
+  fs::remove_all(d);
+  fs::remove_all(d2);
+}
+
+TEST(Model, BrokenCheckpointsGiveErrorsNamingTheProblem) {
+  const std::string d = temp_dir("bad");
+  model::Gpt m(tiny());
+  m.init_weights(5);
+  model::save_model(d, m);
+  const std::string st = read_file(d + "/model.safetensors");
+  // truncated weights
+  write_file_atomic(d + "/model.safetensors", st.substr(0, st.size() - 100));
+  EXPECT_NE(error_of([&] { model::load_model(d); }).find("model.safetensors"), std::string::npos);
+  // a missing tensor and a wrong shape
+  write_file_atomic(d + "/model.safetensors", st);
+  auto rewrite = [&](const std::string& drop, const std::string& reshape) {
+    SafeTensorsReader r(d + "/model.safetensors");
+    std::vector<std::vector<float>> bufs;
+    SafeTensorsWriter w;
+    for (const auto& [name, info] : r.tensors()) {
+      if (name == drop) continue;
+      std::vector<float> f(info.numel());
+      r.read_f32(name, info.shape, f.data());
+      bufs.push_back(std::move(f));
+      auto shape = info.shape;
+      if (name == reshape) shape = {shape[0] / 2, 2};
+      w.add_f32(name, shape, bufs.back().data());
+    }
+    const std::string out = temp_dir("bad2");
+    fs::copy_file(d + "/config.json", out + "/config.json");
+    w.write(out + "/model.safetensors");
+    return out;
+  };
+  const std::string missing = rewrite("transformer.h.1.ln_2.bias", "");
+  EXPECT_NE(error_of([&] { model::load_model(missing); }).find("missing tensor 'transformer.h.1.ln_2.bias'"),
+            std::string::npos);
+  const std::string wrong = rewrite("", "transformer.ln_f.bias");
+  const std::string msg = error_of([&] { model::load_model(wrong); });
+  EXPECT_NE(msg.find("'transformer.ln_f.bias' has shape [8, 2], expected [16]"), std::string::npos) << msg;
+  // config problems
+  write_file_atomic(d + "/config.json", R"({"model_type": "llama", "n_layer": 2})");
+  EXPECT_NE(error_of([&] { model::load_model(d); }).find("unsupported architecture model_type 'llama'"),
+            std::string::npos);
+  write_file_atomic(d + "/config.json", R"({"model_type": "gpt2", "n_layer": 2, "n_head": 2})");
+  EXPECT_NE(error_of([&] { model::load_model(d); }).find("missing field 'n_embd'"), std::string::npos);
+  write_file_atomic(d + "/config.json", "{not json");
+  EXPECT_NE(error_of([&] { model::load_model(d); }).find("config.json: invalid JSON"), std::string::npos);
+  EXPECT_NE(error_of([&] { model::load_model(d + "/nope"); }).find("does not exist"), std::string::npos);
+  fs::remove_all(d);
+  fs::remove_all(missing);
+  fs::remove_all(wrong);
+}
