@@ -16,64 +16,18 @@ import json
 import math
 import struct
 
+import os
+import sys
+
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_gpt2 import Gpt2, masked_loss  # noqa: E402
 
 CFG = dict(n_layer=2, n_head=4, n_embd=64, vocab_size=96, n_ctx=32)
 B, T = 3, 16
 STEPS = 10
 HP = dict(lr=1e-3, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.1, grad_clip=1.0)
-
-
-class Block(nn.Module):
-    def __init__(self, C, NH):
-        super().__init__()
-        self.NH = NH
-        self.ln_1 = nn.LayerNorm(C, eps=1e-5)
-        self.c_attn = nn.Linear(C, 3 * C)
-        self.c_proj = nn.Linear(C, C)
-        self.ln_2 = nn.LayerNorm(C, eps=1e-5)
-        self.c_fc = nn.Linear(C, 4 * C)
-        self.mlp_proj = nn.Linear(4 * C, C)
-
-    def forward(self, x):
-        Bx, Tx, C = x.shape
-        HS = C // self.NH
-        q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
-        q = q.view(Bx, Tx, self.NH, HS).transpose(1, 2)
-        k = k.view(Bx, Tx, self.NH, HS).transpose(1, 2)
-        v = v.view(Bx, Tx, self.NH, HS).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(HS)
-        causal = torch.tril(torch.ones(Tx, Tx, dtype=torch.bool))
-        att = att.masked_fill(~causal, float("-inf")).softmax(dim=-1)
-        y = (att @ v).transpose(1, 2).reshape(Bx, Tx, C)
-        x = x + self.c_proj(y)
-        x = x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
-        return x
-
-
-class Gpt2(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        C = cfg["n_embd"]
-        self.wte = nn.Embedding(cfg["vocab_size"], C)
-        self.wpe = nn.Embedding(cfg["n_ctx"], C)
-        self.h = nn.ModuleList([Block(C, cfg["n_head"]) for _ in range(cfg["n_layer"])])
-        self.ln_f = nn.LayerNorm(C, eps=1e-5)
-
-    def forward(self, idx):
-        Tx = idx.shape[1]
-        x = self.wte(idx) + self.wpe(torch.arange(Tx))
-        for block in self.h:
-            x = block(x)
-        return self.ln_f(x) @ self.wte.weight.t()  # tied head
-
-
-def masked_loss(logits, targets, mask):
-    ce = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), reduction="none")
-    m = mask.reshape(-1).float()
-    return (ce * m).sum() / m.sum()
 
 
 def init_weights(model, gen):
@@ -133,7 +87,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(args.seed)
-    model = Gpt2(CFG)
+    model = Gpt2(**CFG)
     init_weights(model, gen)
     V = CFG["vocab_size"]
     inputs = torch.randint(0, V, (B, T), generator=gen, dtype=torch.int64)

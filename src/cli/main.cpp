@@ -9,6 +9,7 @@
 #include <new>
 
 #include "cli/command.h"
+#include "cli/config_file.h"
 #include "core/error.h"
 #include "core/version.h"
 
@@ -42,7 +43,9 @@ bool register_command(CommandSpec spec) {
 const std::vector<CommandSpec>& registered_commands() { return registry(); }
 
 void add_config_option(CLI::App& cmd) {
-  cmd.set_config("--config", "", "read flags from a TOML/INI file whose keys equal the long flag names");
+  // The file itself is expanded into flags before parsing (config_file.h); the option
+  // is declared here so that --help lists it.
+  cmd.add_option("--config", "read flags from a file (TOML, YAML or JSON) whose keys are the long flag names");
 }
 
 int default_threads() {
@@ -68,7 +71,10 @@ int main(int argc, char** argv) {
     spec.setup(*cmd);
   }
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    args = cli::expand_config_args(args);
+    std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

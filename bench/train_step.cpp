@@ -1,0 +1,52 @@
+// Times chatforge's full training step (forward + backward + AdamW, fp32) on random data
+// for one model shape. Prints the median step time, tokens/s, and FLOPs per token so
+// scripts/bench/train-step.sh can put it next to PyTorch and the sgemm peak.
+// Usage: bench_train_step L NH C V B T [steps=5] [warmup=1]
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/timer.h"
+#include "model/gpt.h"
+#include "train/adamw.h"
+
+int main(int argc, char** argv) {
+  using namespace chatforge;
+  if (argc < 7) {
+    std::fprintf(stderr, "usage: bench_train_step L NH C V B T [steps] [warmup]\n");
+    return 2;
+  }
+  model::GptConfig cfg;
+  cfg.n_layer = std::atoi(argv[1]);
+  cfg.n_head = std::atoi(argv[2]);
+  cfg.n_embd = std::atoi(argv[3]);
+  cfg.vocab_size = std::atoi(argv[4]);
+  const int B = std::atoi(argv[5]), T = std::atoi(argv[6]);
+  const int steps = argc > 7 ? std::atoi(argv[7]) : 5;
+  const int warmup = argc > 8 ? std::atoi(argv[8]) : 1;
+  cfg.n_ctx = std::max(T, 1024);
+  model::Gpt gpt(cfg);
+  gpt.init_weights(1);
+  train::AdamW opt(gpt, train::AdamWConfig{});
+  Rng rng(2);
+  std::vector<int32_t> inp(B * T), tgt(B * T);
+  for (auto& x : inp) x = static_cast<int32_t>(rng.below(cfg.vocab_size));
+  for (auto& x : tgt) x = static_cast<int32_t>(rng.below(cfg.vocab_size));
+  std::vector<double> times;
+  float loss = 0;
+  for (int s = 0; s < warmup + steps; ++s) {
+    Timer t;
+    gpt.zero_grad();
+    loss = static_cast<float>(gpt.forward_loss(inp.data(), tgt.data(), nullptr, B, T) / (B * T));
+    gpt.backward(inp.data(), tgt.data(), nullptr, 1.0f / (B * T));
+    opt.update(gpt, 1e-4f);
+    if (s >= warmup) times.push_back(t.seconds());
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  std::printf("RESULT step_s=%.4f tok_s=%.1f flops_per_token=%.6g loss=%.4f\n", median, B * T / median,
+              gpt.flops_per_token(T), loss);
+  return 0;
+}
