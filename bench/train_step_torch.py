@@ -26,6 +26,14 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     model = Gpt2(a.L, a.NH, a.C, a.V, max(a.T, 1024))
+    with torch.no_grad():  # GPT-2 initialisation, as chatforge's side uses
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                p.zero_()
+            elif "ln_" in name:
+                p.fill_(1.0)
+            else:
+                p.normal_(0.0, 0.02)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
     inp = torch.randint(0, a.V, (a.B, a.T))
     tgt = torch.randint(0, a.V, (a.B, a.T))

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "op_test_util.h"
+#include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 #include "ops/reference/reference_ops.h"
 
@@ -176,4 +177,22 @@ TEST(Ops, AdamWMatchesClosedFormFirstStep) {
   EXPECT_NEAR(p[2], 0.5f * (1 - 0.001f) - 0.01f, 1e-6);
   EXPECT_NEAR(m[2], 0.1f * 2.0f, 1e-7);
   EXPECT_NEAR(v[2], 0.05f * 4.0f, 1e-6);
+}
+
+TEST(Ops, VectorExpAndTanhAreAccurate) {
+  double worst_exp = 0, worst_tanh = 0;
+  for (double xd = -87.0; xd <= 88.0; xd += 0.001) {
+    const float x = static_cast<float>(xd);  // compare at the float input itself
+    const double want = std::exp(static_cast<double>(x));
+    worst_exp = std::max(worst_exp, std::fabs(ops::vec::exp_approx(x) - want) / want);
+  }
+  for (double xd = -12.0; xd <= 12.0; xd += 0.0001) {
+    const float x = static_cast<float>(xd);
+    worst_tanh = std::max(worst_tanh, std::fabs(ops::vec::tanh_approx(x) - std::tanh(static_cast<double>(x))));
+  }
+  std::printf("exp max rel err %.3g, tanh max abs err %.3g\n", worst_exp, worst_tanh);
+  EXPECT_LT(worst_exp, 3e-7);
+  EXPECT_LT(worst_tanh, 3e-7);
+  EXPECT_EQ(ops::vec::exp_approx(-1000.0f) < 1e-37f, true);
+  EXPECT_EQ(ops::vec::tanh_approx(0.0f), 0.0f);
 }

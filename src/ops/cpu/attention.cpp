@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 
 namespace chatforge::ops {
@@ -28,8 +29,9 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
         float maxv = row[0];
         for (int s = 1; s <= t; ++s) maxv = row[s] > maxv ? row[s] : maxv;
         float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
         for (int s = 0; s <= t; ++s) {
-          row[s] = std::exp(row[s] - maxv);
+          row[s] = vec::exp_approx(row[s] - maxv);
           sum += row[s];
         }
         const float inv = 1.0f / sum;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 
 namespace chatforge::ops {
@@ -14,9 +15,11 @@ double crossentropy_forward(float* losses, float* lse, const float* logits, cons
   for (int i = 0; i < N; ++i) {
     const float* row = logits + static_cast<size_t>(i) * Vp;
     float maxv = row[0];
+#pragma omp simd reduction(max : maxv)
     for (int v = 1; v < V; ++v) maxv = row[v] > maxv ? row[v] : maxv;
     float sum = 0.0f;
-    for (int v = 0; v < V; ++v) sum += std::exp(row[v] - maxv);
+#pragma omp simd reduction(+ : sum)
+    for (int v = 0; v < V; ++v) sum += vec::exp_approx(row[v] - maxv);
     lse[i] = maxv + std::log(sum);
     const bool on = mask == nullptr || mask[i] != 0;
     losses[i] = on ? lse[i] - row[targets[i]] : 0.0f;
@@ -38,7 +41,8 @@ void crossentropy_backward(float* logits, const float* lse, const int32_t* targe
     }
     // forward was: loss = lse - logit[target], so dlogit = softmax - onehot(target)
     const float l = lse[i];
-    for (int v = 0; v < V; ++v) row[v] = std::exp(row[v] - l) * dloss;
+#pragma omp simd
+    for (int v = 0; v < V; ++v) row[v] = vec::exp_approx(row[v] - l) * dloss;
     row[targets[i]] -= dloss;
     for (int v = V; v < Vp; ++v) row[v] = 0.0f;
   }

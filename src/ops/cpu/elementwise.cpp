@@ -2,6 +2,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 
 namespace chatforge::ops {
@@ -12,18 +13,18 @@ constexpr float kGeluC = 0.044715f;
 }  // namespace
 
 void gelu_forward(float* out, const float* inp, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (size_t i = 0; i < n; ++i) {
     const float x = inp[i];
-    out[i] = 0.5f * x * (1.0f + std::tanh(kGeluK * (x + kGeluC * x * x * x)));
+    out[i] = 0.5f * x * (1.0f + vec::tanh_approx(kGeluK * (x + kGeluC * x * x * x)));
   }
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (size_t i = 0; i < n; ++i) {
     const float x = inp[i];
-    const float th = std::tanh(kGeluK * (x + kGeluC * x * x * x));
+    const float th = vec::tanh_approx(kGeluK * (x + kGeluC * x * x * x));
     const float sech2 = 1.0f - th * th;
     // forward was: y = 0.5 x (1 + tanh(u)), u = k (x + c x^3)
     const float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * kGeluK * (1.0f + 3.0f * kGeluC * x * x);
