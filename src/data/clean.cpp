@@ -1,0 +1,454 @@
+// Implementation of run_clean (clean.h). Per-document work is pure and runs in parallel
+// over a batch; every decision that depends on other documents (dedup, counts, output
+// order) is taken afterwards, sequentially, in input order, so output is deterministic.
+#include "data/clean.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/progress.h"
+#include "core/timer.h"
+#include "data/dedup.h"
+#include "data/text_util.h"
+
+namespace chatforge::data {
+
+namespace fs = std::filesystem;
+
+std::map<std::string, double> parse_targets(const std::string& spec) {
+  std::map<std::string, double> out;
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t end = spec.find(',', start);
+    if (end == std::string::npos) end = spec.size();
+    const std::string item = spec.substr(start, end - start);
+    const size_t eq = item.rfind('=');
+    if (eq == std::string::npos || eq == 0) usage_fail("bad --balance item '{}' (want NAME=SHARE)", item);
+    char* stop = nullptr;
+    const std::string num = item.substr(eq + 1);
+    const double v = std::strtod(num.c_str(), &stop);
+    if (num.empty() || *stop != '\0' || !(v >= 0) || v > 1)
+      usage_fail("bad share in --balance item '{}' (want a number in [0, 1])", item);
+    out[item.substr(0, eq)] = v;
+    start = end + 1;
+  }
+  double sum = 0;
+  for (auto& [k, v] : out) sum += v;
+  if (sum > 1.0 + 1e-9) usage_fail("--balance shares add up to {} (more than 1)", sum);
+  return out;
+}
+
+std::map<std::string, double> rebalance_rates(const std::map<std::string, GroupCount>& counts,
+                                              const RebalanceOptions& o) {
+  std::map<std::string, double> size, rate;
+  double total = 0;
+  for (auto& [g, c] : counts) {
+    size[g] = o.unit == "docs" ? double(c.docs) : double(c.bytes);
+    total += size[g];
+    rate[g] = 1.0;
+  }
+  if (!o.active() || total <= 0) return rate;
+  std::map<std::string, double> share;  // target share of the output per group
+  if (!o.targets.empty()) {
+    double listed = 0, unlisted_size = 0;
+    for (auto& [g, s] : size) {
+      auto it = o.targets.find(g);
+      if (it != o.targets.end())
+        listed += it->second;
+      else
+        unlisted_size += s;
+    }
+    for (auto& [g, s] : size) {
+      auto it = o.targets.find(g);
+      if (it != o.targets.end())
+        share[g] = unlisted_size > 0 || listed <= 0 ? it->second : it->second / listed;
+      else
+        share[g] = unlisted_size > 0 ? (1.0 - listed) * s / unlisted_size : 0.0;
+    }
+  } else {
+    // Cap: groups above max_share get exactly max_share, the rest keep their sizes.
+    std::map<std::string, bool> capped;
+    for (int iter = 0; iter < 64; ++iter) {
+      double free_size = 0;
+      int k = 0;
+      for (auto& [g, s] : size) {
+        if (capped[g])
+          ++k;
+        else
+          free_size += s;
+      }
+      const double capped_total = k * o.max_share;
+      if (capped_total >= 1.0 || free_size <= 0) {  // everything capped: equal shares
+        for (auto& [g, s] : size) share[g] = 1.0 / double(size.size());
+        break;
+      }
+      bool changed = false;
+      for (auto& [g, s] : size) {
+        share[g] = capped[g] ? o.max_share : (1.0 - capped_total) * s / free_size;
+        if (!capped[g] && share[g] > o.max_share + 1e-12) {
+          capped[g] = true;
+          changed = true;
+        }
+      }
+      if (!changed) break;
+    }
+  }
+  // Output total: without up-sampling, the largest total every group can supply.
+  double out_total = total;
+  if (!o.upsample) {
+    out_total = INFINITY;
+    for (auto& [g, s] : size)
+      if (share[g] > 0) out_total = std::min(out_total, s / share[g]);
+  }
+  for (auto& [g, s] : size) {
+    double r = s > 0 ? share[g] * out_total / s : 0.0;
+    r = std::min(r, o.upsample ? o.max_upsample : 1.0);
+    rate[g] = r;
+  }
+  return rate;
+}
+
+namespace {
+
+constexpr uint64_t kSplitSeed = 0x5B117ULL, kSampleSeed = 0x5A3B1EULL;
+
+struct DocResult {
+  std::string text;
+  std::string reason;  // non-empty: dropped
+  std::string detail;
+  size_t chars_in = 0;
+  size_t invalid_utf8 = 0;
+  bool normalized = false;
+  size_t sensitive = 0;
+  PiiCounts pii;
+  uint64_t exact_hash = 0;
+  std::vector<uint32_t> sig;
+};
+
+struct Stages {
+  const CleanOptions& o;
+  const SensitiveFilter& sensitive;
+  MinHashParams mh;
+};
+
+void process_document(const RawDocument& in, const Stages& st, DocResult& r) {
+  const CleanOptions& o = st.o;
+  r = DocResult{};
+  NormalizeResult n = normalize_text(in.text, o.normal_form);
+  r.invalid_utf8 = n.invalid_utf8;
+  r.normalized = n.text != in.text;
+  r.text = std::move(n.text);
+  r.chars_in = count_codepoints(r.text);
+  if (r.invalid_utf8 > 0 && o.drop_invalid_utf8) {
+    r.reason = "invalid_utf8";
+    r.detail = fmt::format("{} invalid UTF-8 sequences", r.invalid_utf8);
+    return;
+  }
+  if (r.text.empty()) {
+    r.reason = "empty";
+    r.detail = "no text after normalisation";
+    return;
+  }
+  QualityVerdict v = judge_quality(measure_quality(r.text), o.quality);
+  if (!v) {
+    r.reason = v.reason;
+    r.detail = v.detail;
+    return;
+  }
+  if (!st.sensitive.empty()) {
+    r.sensitive = st.sensitive.apply(r.text, o.sensitive_action, o.sensitive_mask);
+    if (r.sensitive > 0 && o.sensitive_action == SensitiveAction::kDrop) {
+      r.reason = "sensitive";
+      r.detail = fmt::format("{} sensitive terms", r.sensitive);
+      return;
+    }
+  }
+  if (o.scrub_pii) r.text = scrub_pii(r.text, o.pii, r.pii);
+  if (o.exact_dedup) r.exact_hash = exact_dedup_hash(r.text);
+  if (o.near_dedup) r.sig = minhash_signature(r.text, st.mh);
+}
+
+size_t length_bin(size_t chars) {
+  size_t b = 0;
+  while (chars > 1 && b < 40) {
+    chars >>= 1;
+    ++b;
+  }
+  return b;
+}
+void hist_add(std::vector<uint64_t>& h, size_t chars) {
+  const size_t b = length_bin(chars);
+  if (h.size() <= b) h.resize(b + 1, 0);
+  ++h[b];
+}
+
+std::string snippet_of(const std::string& text, size_t max_chars = 160) {
+  std::string out;
+  size_t i = 0, n = 0;
+  while (i < text.size() && n < max_chars) {
+    const size_t at = i;
+    decode_utf8(text, i);
+    out.append(text, at, i - at);
+    ++n;
+  }
+  if (i < text.size()) out += "…";
+  return out;
+}
+
+// Spool of kept documents between the passes: length-prefixed records in a temp file
+// that is removed whatever happens.
+class Spool {
+ public:
+  explicit Spool(const std::string& dir) {
+    path_ = (fs::path(dir) / fmt::format(".clean-spool.{}.tmp", ::getpid())).string();
+    f_ = std::fopen(path_.c_str(), "w+b");
+    CF_CHECK(f_ != nullptr, "cannot create {}: {}", path_, std::strerror(errno));
+  }
+  ~Spool() {
+    if (f_) std::fclose(f_);
+    ::unlink(path_.c_str());
+  }
+  void put(const std::string& text, const std::string& source, const std::string& label) {
+    put_str(source);
+    put_str(label);
+    put_str(text);
+  }
+  void rewind() {
+    CF_CHECK(std::fflush(f_) == 0, "cannot write {}: {}", path_, std::strerror(errno));
+    std::rewind(f_);
+  }
+  bool get(std::string& text, std::string& source, std::string& label) {
+    return get_str(source) && get_str(label) && get_str(text);
+  }
+
+ private:
+  void put_str(const std::string& s) {
+    const uint64_t n = s.size();
+    CF_CHECK(std::fwrite(&n, 8, 1, f_) == 1 && (n == 0 || std::fwrite(s.data(), 1, n, f_) == n),
+             "cannot write {}: {}", path_, std::strerror(errno));
+  }
+  bool get_str(std::string& s) {
+    uint64_t n;
+    if (std::fread(&n, 8, 1, f_) != 1) return false;
+    s.resize(n);
+    CF_CHECK(n == 0 || std::fread(s.data(), 1, n, f_) == n, "spool {} is truncated", path_);
+    return true;
+  }
+  std::string path_;
+  std::FILE* f_ = nullptr;
+};
+
+std::string json_line(const std::string& text, const std::string& source, const std::string& label) {
+  nlohmann::ordered_json j;
+  j["text"] = text;
+  j["source"] = source;
+  j["label"] = label;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+CleanReport run_clean(const CleanOptions& o) {
+  Timer timer;
+  CleanReport rep;
+  CF_CHECK(!o.inputs.empty(), "no inputs given");
+  if (o.val_fraction < 0 || o.val_fraction > 1) usage_fail("--val-fraction must be in [0, 1], got {}", o.val_fraction);
+  if (o.near_dup_threshold <= 0 || o.near_dup_threshold > 1)
+    usage_fail("--near-dup-threshold must be in (0, 1], got {}", o.near_dup_threshold);
+  if (o.rebalance.by != "source" && o.rebalance.by != "label")
+    usage_fail("--balance-by must be source or label, got '{}'", o.rebalance.by);
+  if (o.rebalance.unit != "bytes" && o.rebalance.unit != "docs")
+    usage_fail("--balance-unit must be bytes or docs, got '{}'", o.rebalance.unit);
+  if (!o.rebalance.targets.empty() && o.rebalance.max_share > 0)
+    usage_fail("give either --balance targets or --max-share, not both");
+
+  {
+    nlohmann::ordered_json j;
+    j["inputs"] = o.inputs;
+    j["text_field"] = o.input.text_field;
+    j["source_field"] = o.input.source_field;
+    j["label_field"] = o.input.label_field;
+    j["txt_split"] = o.input.txt_split;
+    j["normal_form"] = o.normal_form == NormalForm::kNfc ? "nfc" : o.normal_form == NormalForm::kNfkc ? "nfkc" : "none";
+    j["invalid_utf8"] = o.drop_invalid_utf8 ? "drop" : "repair";
+    j["quality_filters"] = o.quality.enabled;
+    j["min_chars"] = o.quality.min_chars;
+    j["max_chars"] = o.quality.max_chars;
+    j["min_words"] = o.quality.min_words;
+    j["max_symbol_ratio"] = o.quality.max_symbol_ratio;
+    j["max_digit_ratio"] = o.quality.max_digit_ratio;
+    j["min_mean_word_len"] = o.quality.min_mean_word_len;
+    j["max_mean_word_len"] = o.quality.max_mean_word_len;
+    j["max_dup_line_frac"] = o.quality.max_dup_line_frac;
+    j["max_dup_line_char_frac"] = o.quality.max_dup_line_char_frac;
+    j["max_top_ngram_frac"] = o.quality.max_top_ngram_frac;
+    j["max_dup_ngram_frac"] = o.quality.max_dup_ngram_frac;
+    j["exact_dedup"] = o.exact_dedup;
+    j["near_dedup"] = o.near_dedup;
+    j["near_dup_threshold"] = o.near_dup_threshold;
+    j["sensitive_lists"] = o.sensitive_lists;
+    j["scrub_pii"] = o.scrub_pii;
+    j["pii_replacement"] = o.pii.replacement;
+    j["balance_by"] = o.rebalance.by;
+    j["balance"] = o.rebalance.targets;
+    j["max_share"] = o.rebalance.max_share;
+    j["upsample"] = o.rebalance.upsample;
+    j["val_fraction"] = o.val_fraction;
+    j["seed"] = o.seed;
+    rep.options_json = j.dump();
+  }
+  const auto files = expand_inputs(o.inputs);
+  CF_CHECK(!files.empty(), "no .txt, .md or .jsonl files found in the inputs");
+  rep.files = files.size();
+  make_dirs(o.out_dir);
+
+  SensitiveFilter sensitive;
+  for (const auto& path : o.sensitive_lists) sensitive.add_terms_file(path);
+  sensitive.build();
+  Stages st{o, sensitive, choose_minhash_params(o.near_dup_threshold, o.minhash_perm, o.shingle)};
+
+  DocumentStream stream(files, o.input);
+  HashIndex exact_index;
+  NearDupIndex near_index(st.mh);
+  Spool spool(o.out_dir);
+  auto& src_groups = rep.groups["source"];
+  auto& lab_groups = rep.groups["label"];
+
+  auto drop = [&](const std::string& reason, const RawDocument& d, const std::string& detail, const std::string& text) {
+    DropStats& s = rep.dropped[reason];
+    ++s.docs;
+    s.bytes += d.text.size();
+    if (static_cast<int>(s.examples.size()) < o.examples_per_reason)
+      s.examples.push_back({d.line > 0 ? fmt::format("{}:{}", d.file, d.line) : d.file, detail, snippet_of(text)});
+  };
+
+  // Pass one.
+  ProgressBar bar("clean", stream.total_bytes(), "B", o.progress);
+  const size_t kBatchDocs = 4096, kBatchBytes = 16u << 20;
+  std::vector<RawDocument> batch(kBatchDocs);
+  std::vector<DocResult> results(kBatchDocs);
+  uint64_t doc_ordinal = 0;
+  while (true) {
+    size_t n = 0, bytes = 0;
+    while (n < kBatchDocs && bytes < kBatchBytes && stream.next(batch[n])) bytes += batch[n++].text.size();
+    if (n == 0) break;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(std::max(1, o.threads))
+    for (long i = 0; i < static_cast<long>(n); ++i) process_document(batch[i], st, results[i]);
+
+    for (size_t i = 0; i < n; ++i) {
+      const RawDocument& d = batch[i];
+      DocResult& r = results[i];
+      const uint64_t ordinal = doc_ordinal++;
+      ++rep.docs_in;
+      rep.bytes_in += d.text.size();
+      hist_add(rep.length_hist_in, r.chars_in);
+      auto& sg = src_groups["input"][d.source];
+      ++sg.docs;
+      sg.bytes += d.text.size();
+      auto& lg = lab_groups["input"][d.label];
+      ++lg.docs;
+      lg.bytes += d.text.size();
+      if (r.invalid_utf8 > 0) {
+        ++rep.docs_invalid_utf8;
+        rep.invalid_utf8_sequences += r.invalid_utf8;
+      }
+      if (!r.reason.empty()) {
+        drop(r.reason, d, r.detail, r.text);
+        continue;
+      }
+      if (o.exact_dedup) {
+        if (const uint64_t* first = exact_index.find_or_insert(r.exact_hash, ordinal)) {
+          drop("exact_duplicate", d, fmt::format("same text as input document #{}", *first + 1), r.text);
+          continue;
+        }
+      }
+      if (o.near_dedup) {
+        double sim = 0;
+        const int64_t of = near_index.check_and_insert(r.sig, ordinal, &sim);
+        if (of >= 0) {
+          drop("near_duplicate", d, fmt::format("estimated Jaccard {:.2f} with input document #{}", sim, of + 1), r.text);
+          continue;
+        }
+      }
+      if (r.normalized) ++rep.docs_normalized;
+      if (r.sensitive > 0) {
+        ++rep.docs_sensitive;
+        rep.sensitive_matches += r.sensitive;
+      }
+      if (r.pii.total() > 0) {
+        ++rep.docs_pii;
+        for (int k = 0; k < kPiiTypeCount; ++k) rep.pii.n[k] += r.pii.n[k];
+      }
+      ++rep.docs_kept;
+      rep.bytes_kept += r.text.size();
+      auto& sk = src_groups["kept"][d.source];
+      ++sk.docs;
+      sk.bytes += r.text.size();
+      auto& lk = lab_groups["kept"][d.label];
+      ++lk.docs;
+      lk.bytes += r.text.size();
+      spool.put(r.text, d.source, d.label);
+    }
+    bar.update(stream.bytes_consumed(), fmt::format("{} docs, {} kept", format_count(rep.docs_in),
+                                                     format_count(rep.docs_kept)));
+  }
+  bar.finish(fmt::format("{} docs, {} kept", rep.docs_in, rep.docs_kept));
+  rep.input_issues = stream.issues();
+  rep.n_input_issues = stream.n_issues();
+  rep.exact_index_entries = exact_index.size();
+  rep.near_index_entries = near_index.size();
+  rep.index_bytes = exact_index.memory_bytes() + near_index.memory_bytes();
+
+  // Pass two: rebalance and split.
+  const auto& kept_groups = rep.groups[o.rebalance.by]["kept"];
+  rep.rebalance_rates = rebalance_rates(kept_groups, o.rebalance);
+  spool.rewind();
+  AtomicFile train((fs::path(o.out_dir) / "train.jsonl").string());
+  AtomicFile val((fs::path(o.out_dir) / "val.jsonl").string());
+  std::string text, source, label;
+  while (spool.get(text, source, label)) {
+    const std::string& group = o.rebalance.by == "source" ? source : label;
+    const double rate = rep.rebalance_rates.count(group) ? rep.rebalance_rates.at(group) : 1.0;
+    const double u_sample = double(hash64(text, kSampleSeed ^ o.seed) >> 11) * 0x1.0p-53;
+    const uint64_t copies = static_cast<uint64_t>(std::floor(rate)) + (u_sample < rate - std::floor(rate) ? 1 : 0);
+    if (copies == 0) {
+      RawDocument d;
+      d.file = "source " + source;
+      d.text = text;
+      drop("rebalance_downsample", d, fmt::format("{} '{}' kept at rate {:.3f}", o.rebalance.by, group, rate), text);
+      continue;
+    }
+    rep.upsampled_copies += copies - 1;
+    const double u_split = double(hash64(text, kSplitSeed ^ o.seed) >> 11) * 0x1.0p-53;
+    const bool is_val = u_split < o.val_fraction;
+    const std::string line = json_line(text, source, label);
+    for (uint64_t c = 0; c < copies; ++c) {
+      (is_val ? val : train).write(line);
+      (is_val ? rep.docs_val : rep.docs_train) += 1;
+      rep.bytes_out += text.size();
+      hist_add(rep.length_hist_out, count_codepoints(text));
+      auto& so = src_groups["output"][source];
+      ++so.docs;
+      so.bytes += text.size();
+      auto& lo = lab_groups["output"][label];
+      ++lo.docs;
+      lo.bytes += text.size();
+    }
+  }
+  train.commit();
+  val.commit();
+  rep.seconds = timer.seconds();
+  return rep;
+}
+
+}  // namespace chatforge::data

@@ -1,0 +1,229 @@
+// Implementation of shard.h: streaming atomic shard writer (temp file + header patch +
+// fsync + rename), shard sets with meta.json, and the validating mmap reader.
+#include "data/shard.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/error.h"
+
+namespace chatforge::data {
+
+namespace fs = std::filesystem;
+
+static void write_all(int fd, const void* data, size_t n, const std::string& path) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    CF_CHECK(w > 0, "cannot write {}: {}", path, std::strerror(errno));
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+ShardFileWriter::ShardFileWriter(std::string path, const ShardSpec& spec)
+    : path_(std::move(path)), spec_(spec), token_bytes_(token_bytes_for_vocab(spec.vocab_size)) {
+  CF_CHECK(spec.vocab_size > 0, "shard {}: vocab_size must be positive", path_);
+  CF_CHECK(spec.eot_id >= 0 && static_cast<uint32_t>(spec.eot_id) < spec.vocab_size,
+           "shard {}: eot id {} outside the vocabulary ({})", path_, spec.eot_id, spec.vocab_size);
+  std::random_device rd;
+  tmp_path_ = fmt::format("{}.tmp.{}.{:08x}", path_, ::getpid(), rd());
+  fd_ = ::open(tmp_path_.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+  CF_CHECK(fd_ >= 0, "cannot create {}: {}", tmp_path_, std::strerror(errno));
+  const ShardHeader placeholder{};
+  write_all(fd_, &placeholder, sizeof placeholder, tmp_path_);
+}
+
+ShardFileWriter::~ShardFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_path_.c_str());
+  }
+}
+
+void ShardFileWriter::put_tokens(const int32_t* tokens, size_t n) {
+  buf_.resize(n * token_bytes_);
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t t = tokens[i];
+    CF_CHECK(t >= 0 && static_cast<uint32_t>(t) < spec_.vocab_size, "shard {}: token id {} outside the vocabulary ({})",
+             path_, t, spec_.vocab_size);
+    if (token_bytes_ == 2) {
+      const uint16_t v = static_cast<uint16_t>(t);
+      std::memcpy(&buf_[i * 2], &v, 2);
+    } else {
+      const uint32_t v = static_cast<uint32_t>(t);
+      std::memcpy(&buf_[i * 4], &v, 4);
+    }
+  }
+  write_all(fd_, buf_.data(), buf_.size(), tmp_path_);
+  n_tokens_ += n;
+}
+
+void ShardFileWriter::add_document(const int32_t* tokens, size_t n, const uint8_t* mask, uint8_t eot_mask) {
+  CF_ASSERT(fd_ >= 0);
+  CF_CHECK(!spec_.has_mask || mask != nullptr || n == 0, "shard {}: a masked shard needs a mask per document", path_);
+  put_tokens(tokens, n);
+  put_tokens(&spec_.eot_id, 1);
+  if (spec_.has_mask) {
+    if (n > 0) mask_.insert(mask_.end(), mask, mask + n);
+    mask_.push_back(eot_mask);
+  }
+  ++n_docs_;
+}
+
+void ShardFileWriter::finish() {
+  CF_ASSERT(fd_ >= 0);
+  if (spec_.has_mask) write_all(fd_, mask_.data(), mask_.size(), tmp_path_);
+  ShardHeader h{};
+  std::memcpy(h.magic, kShardMagic, 8);
+  h.version = kShardVersion;
+  h.token_bytes = token_bytes_;
+  h.n_tokens = n_tokens_;
+  h.n_docs = n_docs_;
+  h.has_mask = spec_.has_mask ? 1 : 0;
+  h.vocab_size = spec_.vocab_size;
+  h.eot_id = spec_.eot_id;
+  std::memcpy(h.tokenizer_fingerprint, spec_.tokenizer_fingerprint.data(),
+              std::min<size_t>(16, spec_.tokenizer_fingerprint.size()));
+  CF_CHECK(::pwrite(fd_, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h), "cannot write {}: {}", tmp_path_,
+           std::strerror(errno));
+  CF_CHECK(::fsync(fd_) == 0, "cannot fsync {}: {}", tmp_path_, std::strerror(errno));
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp_path_.c_str());
+    fail("cannot rename {} to {}: {}", tmp_path_, path_, std::strerror(e));
+  }
+  const fs::path parent = fs::path(path_).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  mask_.clear();
+  mask_.shrink_to_fit();
+}
+
+ShardSetWriter::ShardSetWriter(std::string dir, std::string split, const ShardSpec& spec, uint64_t max_tokens)
+    : dir_(std::move(dir)), split_(std::move(split)), spec_(spec), max_tokens_(std::max<uint64_t>(1, max_tokens)) {
+  make_dirs(dir_);
+}
+
+void ShardSetWriter::add_document(const int32_t* tokens, size_t n, const uint8_t* mask, uint8_t eot_mask) {
+  if (cur_ && cur_->n_tokens() > 0 && cur_->n_tokens() + n + 1 > max_tokens_) {
+    cur_->finish();
+    done_.push_back(cur_->path());
+    cur_.reset();
+  }
+  if (!cur_) {
+    const std::string name = fmt::format("{}_{:06d}.bin", split_, done_.size());
+    cur_ = std::make_unique<ShardFileWriter>((fs::path(dir_) / name).string(), spec_);
+  }
+  cur_->add_document(tokens, n, mask, eot_mask);
+  n_tokens_ += n + 1;
+  ++n_docs_;
+}
+
+std::vector<std::string> ShardSetWriter::finish() {
+  if (cur_) {
+    cur_->finish();
+    done_.push_back(cur_->path());
+    cur_.reset();
+  }
+  return done_;
+}
+
+void write_shard_meta(const std::string& dir, const ShardSpec& spec, const std::vector<ShardSplitSummary>& splits) {
+  nlohmann::ordered_json j;
+  j["format"] = "chatforge-shards";
+  j["version"] = kShardVersion;
+  j["tokenizer_fingerprint"] = spec.tokenizer_fingerprint;
+  j["vocab_size"] = spec.vocab_size;
+  j["eot_id"] = spec.eot_id;
+  j["token_bytes"] = token_bytes_for_vocab(spec.vocab_size);
+  j["has_mask"] = spec.has_mask;
+  nlohmann::ordered_json sj = nlohmann::ordered_json::object();
+  for (const auto& s : splits) {
+    nlohmann::ordered_json e;
+    e["n_tokens"] = s.n_tokens;
+    e["n_docs"] = s.n_docs;
+    e["files"] = s.files;
+    sj[s.split] = e;
+  }
+  j["splits"] = sj;
+  write_file_atomic((fs::path(dir) / "meta.json").string(), j.dump(2) + "\n");
+}
+
+ShardReader::ShardReader(const std::string& path) : file_(path) {
+  CF_CHECK(file_.size() >= sizeof(ShardHeader), "{}: not a chatforge shard (file is {} bytes, header needs {})", path,
+           file_.size(), sizeof(ShardHeader));
+  std::memcpy(&header_, file_.data(), sizeof header_);
+  CF_CHECK(std::memcmp(header_.magic, kShardMagic, 8) == 0, "{}: not a chatforge shard (bad magic)", path);
+  CF_CHECK(header_.version == kShardVersion, "{}: unsupported shard version {} (this build reads {})", path,
+           header_.version, kShardVersion);
+  CF_CHECK(header_.token_bytes == 2 || header_.token_bytes == 4, "{}: invalid token width {} in header", path,
+           header_.token_bytes);
+  CF_CHECK(header_.has_mask <= 1, "{}: invalid has_mask {} in header", path, header_.has_mask);
+  CF_CHECK(header_.n_tokens < (uint64_t{1} << 50), "{}: implausible token count {} in header", path, header_.n_tokens);
+  const uint64_t per_token = header_.token_bytes + (header_.has_mask ? 1 : 0);
+  const uint64_t expected = sizeof(ShardHeader) + header_.n_tokens * per_token;
+  CF_CHECK(file_.size() >= expected, "{}: truncated shard: {} bytes, header promises {} ({} tokens)", path,
+           file_.size(), expected, header_.n_tokens);
+  CF_CHECK(file_.size() == expected, "{}: shard has {} trailing bytes after the data the header describes", path,
+           file_.size() - expected);
+  tokens_ = file_.data() + sizeof(ShardHeader);
+  if (header_.has_mask) mask_ = tokens_ + header_.n_tokens * header_.token_bytes;
+}
+
+std::string ShardReader::fingerprint() const {
+  const char* f = header_.tokenizer_fingerprint;
+  return std::string(f, strnlen(f, sizeof header_.tokenizer_fingerprint));
+}
+
+void ShardReader::read_tokens(uint64_t start, uint64_t n, uint32_t* out) const {
+  CF_CHECK(start + n <= header_.n_tokens, "{}: read of tokens [{}, {}) past the end ({})", path(), start, start + n,
+           header_.n_tokens);
+  if (header_.token_bytes == 4) {
+    std::memcpy(out, tokens_ + start * 4, n * 4);
+  } else {
+    const auto* p = reinterpret_cast<const uint16_t*>(tokens_) + start;
+    for (uint64_t i = 0; i < n; ++i) out[i] = p[i];
+  }
+}
+
+const std::vector<uint64_t>& ShardReader::doc_ends() const {
+  if (!doc_ends_ready_) {
+    doc_ends_.clear();
+    doc_ends_.reserve(header_.n_docs);
+    const uint32_t eot = static_cast<uint32_t>(header_.eot_id);
+    for (uint64_t i = 0; i < header_.n_tokens; ++i)
+      if (tokens(i) == eot) doc_ends_.push_back(i);
+    doc_ends_ready_ = true;
+  }
+  return doc_ends_;
+}
+
+std::vector<std::string> list_shards(const std::string& dir, const std::string& split) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(split + "_", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".bin")
+      out.push_back(e.path().string());
+  }
+  CF_CHECK(!ec, "cannot list {}: {}", dir, ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace chatforge::data

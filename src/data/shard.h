@@ -1,0 +1,150 @@
+// Token shards: the on-disk format that `data tokenize` and `data chat` write and the
+// trainer memory-maps. A 64-byte little-endian header, then n_tokens tokens (uint16, or
+// uint32 when the vocabulary exceeds 65536), then (SFT shards) n_tokens uint8 loss-mask
+// bytes. Documents are separated by the end-of-text token (each document ends with one).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/file_io.h"
+
+namespace chatforge::data {
+
+inline constexpr char kShardMagic[8] = {'C', 'F', 'S', 'H', 'A', 'R', 'D', '\0'};
+inline constexpr uint32_t kShardVersion = 1;
+
+#pragma pack(push, 1)
+struct ShardHeader {
+  char magic[8];             // "CFSHARD\0"
+  uint32_t version;          // kShardVersion
+  uint32_t token_bytes;      // 2 or 4
+  uint64_t n_tokens;         // tokens in the file (eot separators included)
+  uint64_t n_docs;           // documents (each ended by eot_id)
+  uint32_t has_mask;         // 1: n_tokens uint8 loss-mask bytes follow the tokens
+  uint32_t vocab_size;       // tokenizer vocabulary size
+  int32_t eot_id;            // end-of-text token id separating documents
+  uint32_t reserved0;        // 0
+  char tokenizer_fingerprint[16];  // first 16 bytes of Tokenizer::fingerprint(), 0-padded
+};
+#pragma pack(pop)
+static_assert(sizeof(ShardHeader) == 64, "shard header must be 64 bytes");
+
+// Bytes per token for a vocabulary: 2 when every id fits in uint16, else 4.
+inline uint32_t token_bytes_for_vocab(uint32_t vocab_size) { return vocab_size <= 65536 ? 2 : 4; }
+
+// The fixed part of every shard in a set: what the tokenizer was.
+struct ShardSpec {
+  uint32_t vocab_size = 0;
+  int32_t eot_id = 0;
+  std::string tokenizer_fingerprint;  // full string; the header keeps its first 16 bytes
+  bool has_mask = false;
+};
+
+// Writes one shard file, streaming, atomically: tokens go to a temp file in the same
+// directory; finish() writes the header, appends the mask, fsyncs and renames. Without
+// finish() (an exception) the temp file is removed and `path` is untouched. The mask is
+// held in memory until finish() (one byte per token).
+class ShardFileWriter {
+ public:
+  ShardFileWriter(std::string path, const ShardSpec& spec);
+  ~ShardFileWriter();
+  ShardFileWriter(const ShardFileWriter&) = delete;
+  ShardFileWriter& operator=(const ShardFileWriter&) = delete;
+
+  // Appends one document's tokens (without the eot; it is appended here). `mask` is
+  // required (same length as tokens) iff the spec has a mask; the eot gets mask
+  // `eot_mask` (1: train on predicting the end of the document).
+  void add_document(const int32_t* tokens, size_t n, const uint8_t* mask = nullptr, uint8_t eot_mask = 1);
+  void finish();
+  uint64_t n_tokens() const { return n_tokens_; }
+  uint64_t n_docs() const { return n_docs_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  void put_tokens(const int32_t* tokens, size_t n);
+  std::string path_, tmp_path_;
+  ShardSpec spec_;
+  uint32_t token_bytes_;
+  int fd_ = -1;
+  uint64_t n_tokens_ = 0, n_docs_ = 0;
+  std::vector<uint8_t> mask_;
+  std::vector<uint8_t> buf_;
+};
+
+// Writes a set of shards for one split: DIR/<split>_000000.bin, _000001.bin, ... starting
+// a new file when the current one would pass `max_tokens` (a document never spans two
+// shards; a single document longer than max_tokens gets a shard of its own).
+class ShardSetWriter {
+ public:
+  ShardSetWriter(std::string dir, std::string split, const ShardSpec& spec, uint64_t max_tokens);
+  void add_document(const int32_t* tokens, size_t n, const uint8_t* mask = nullptr, uint8_t eot_mask = 1);
+  void add_document(const std::vector<int32_t>& tokens) { add_document(tokens.data(), tokens.size()); }
+  // Finishes the open shard; returns the paths written, in order.
+  std::vector<std::string> finish();
+  uint64_t n_tokens() const { return n_tokens_; }
+  uint64_t n_docs() const { return n_docs_; }
+
+ private:
+  std::string dir_, split_;
+  ShardSpec spec_;
+  uint64_t max_tokens_;
+  std::unique_ptr<ShardFileWriter> cur_;
+  std::vector<std::string> done_;
+  uint64_t n_tokens_ = 0, n_docs_ = 0;
+};
+
+// Writes DIR/meta.json atomically: tokenizer fingerprint, vocab, eot, per-split shard
+// names and token/doc counts.
+struct ShardSplitSummary {
+  std::string split;
+  std::vector<std::string> files;  // file names relative to DIR
+  uint64_t n_tokens = 0, n_docs = 0;
+};
+void write_shard_meta(const std::string& dir, const ShardSpec& spec, const std::vector<ShardSplitSummary>& splits);
+
+// Read-only view of one shard, memory-mapped. The constructor validates magic, version,
+// token width and the file size against the header, with errors naming the file.
+class ShardReader {
+ public:
+  explicit ShardReader(const std::string& path);
+
+  const ShardHeader& header() const { return header_; }
+  const std::string& path() const { return file_.path(); }
+  uint64_t n_tokens() const { return header_.n_tokens; }
+  uint64_t n_docs() const { return header_.n_docs; }
+  bool has_mask() const { return header_.has_mask != 0; }
+  uint32_t vocab_size() const { return header_.vocab_size; }
+  int32_t eot_id() const { return header_.eot_id; }
+  uint32_t token_bytes() const { return header_.token_bytes; }
+  std::string fingerprint() const;  // header fingerprint bytes up to the first 0
+
+  uint32_t tokens(uint64_t i) const {
+    return header_.token_bytes == 2 ? reinterpret_cast<const uint16_t*>(tokens_)[i]
+                                    : reinterpret_cast<const uint32_t*>(tokens_)[i];
+  }
+  // Copies tokens [start, start+n) into out (widened to uint32).
+  void read_tokens(uint64_t start, uint64_t n, uint32_t* out) const;
+  uint8_t mask(uint64_t i) const { return mask_ != nullptr ? mask_[i] : uint8_t{1}; }
+  const uint8_t* mask_data() const { return mask_; }  // nullptr without a mask
+  const void* token_data() const { return tokens_; }
+
+  // Positions of every eot token (document i spans (ends[i-1], ends[i]]), computed on
+  // first call by one scan (O(n_tokens)), cached.
+  const std::vector<uint64_t>& doc_ends() const;
+
+ private:
+  MappedFile file_;
+  ShardHeader header_{};
+  const uint8_t* tokens_ = nullptr;
+  const uint8_t* mask_ = nullptr;
+  mutable std::vector<uint64_t> doc_ends_;
+  mutable bool doc_ends_ready_ = false;
+};
+
+// Shard files of one split in DIR (sorted): DIR/<split>_*.bin.
+std::vector<std::string> list_shards(const std::string& dir, const std::string& split);
+
+}  // namespace chatforge::data
