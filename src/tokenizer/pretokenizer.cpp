@@ -178,14 +178,18 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& p
 }
 
 size_t find_newline_cut(std::string_view text, size_t limit) {
+  // A cut after "X\nY" with X and Y ASCII non-space: the "\n" is a whitespace run of one
+  // character, so it is a piece of its own (or the tail of X's piece for GPT-4's
+  // `[^\s\p{L}\p{N}]+[\r\n]*`) whether or not Y follows. Were X whitespace too, the
+  // run's split would depend on what follows it (`\s+(?!\S)`).
+  auto ascii_nonspace = [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x80 && c != ' ' && c != '\n' && c != '\r' && c != '\t' && c != '\v' && c != '\f';
+  };
+  if (text.size() < 3) return 0;
   if (limit >= text.size()) limit = text.size() - 1;
-  for (size_t i = limit; i > 0; --i) {
-    if (text[i - 1] != '\n') continue;
-    const char c = text[i];
-    if (c != ' ' && c != '\n' && c != '\r' && c != '\t' && c != '\v' && c != '\f' &&
-        static_cast<unsigned char>(c) < 0x80)
-      return i;
-  }
+  for (size_t i = limit; i >= 2; --i)
+    if (text[i - 1] == '\n' && ascii_nonspace(text[i]) && ascii_nonspace(text[i - 2])) return i;
   return 0;
 }
 

@@ -33,7 +33,7 @@ class PreTokenizer {
   // Appends the pieces of `text` to `pieces` (views into `text`); they cover it exactly.
   void split(std::string_view text, std::vector<std::string_view>& pieces) const;
 
-  // True when a position right after '\n' followed by a non-space character is always a
+  // True when a position right after a '\n' between two non-space characters is always a
   // piece boundary, so text may be cut there and the pieces processed independently
   // (true for the built-in patterns; false for an arbitrary regex).
   bool newline_cuts_are_boundaries() const { return known_; }
@@ -46,8 +46,8 @@ class PreTokenizer {
   std::shared_ptr<const Regex> regex_;
 };
 
-// Largest cut position <= limit (and > 0) after a '\n' whose next byte is not ASCII
-// whitespace; 0 when none. Used to split big texts into independently encodable chunks.
+// Largest cut position <= limit (and > 0) after a '\n' between two ASCII non-space
+// bytes; 0 when none. Used to split big texts into independently encodable chunks.
 size_t find_newline_cut(std::string_view text, size_t limit);
 
 }  // namespace chatforge::tok
