@@ -1,0 +1,191 @@
+// `chatforge tokenizer train|encode|decode|inspect`: thin wrappers over src/tokenizer.
+// encode/decode/inspect read FILE (or stdin) as one text; train streams files and dirs.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/timer.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/trainer.h"
+#include "tokenizer/unicode_text.h"
+
+namespace chatforge::cli {
+namespace {
+
+struct TrainArgs {
+  std::vector<std::string> inputs;
+  int32_t vocab_size = 0;
+  std::string out;
+  std::string pattern = "gpt2";
+  std::vector<std::string> special_tokens;
+  int64_t min_frequency = 2;
+  int threads = 0;
+};
+
+struct UseArgs {
+  std::string tokenizer;
+  std::string file;  // empty: stdin
+  bool allow_special = false;
+  int threads = 1;
+};
+
+std::string read_input(const std::string& file) {
+  if (file.empty() || file == "-") {
+    std::string s;
+    char buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) s.append(buf, n);
+    return s;
+  }
+  CF_CHECK(file_exists(file), "{}: no such file", file);
+  CF_CHECK(!is_directory(file), "{}: is a directory, expected a file", file);
+  return read_file(file);
+}
+
+void write_stdout(std::string_view s) {
+  if (!s.empty()) CF_CHECK(std::fwrite(s.data(), 1, s.size(), stdout) == s.size(), "cannot write to stdout");
+}
+
+std::string escape_for_display(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const tok::DecodedChar d = tok::decode_utf8(s, i);
+    if (d.cp == tok::kInvalidCodepoint) out += fmt::format("\\x{:02x}", c);
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\\') out += "\\\\";
+    else if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02x}", c);
+    else out.append(s.substr(i, d.len));
+    i += d.len;
+  }
+  return out;
+}
+
+void run_train(const TrainArgs& a) {
+  tok::TrainOptions o;
+  o.vocab_size = a.vocab_size;
+  o.pattern = a.pattern;
+  o.special_tokens = a.special_tokens;
+  o.min_frequency = a.min_frequency;
+  o.threads = a.threads > 0 ? a.threads : default_threads();
+  o.progress = true;
+  tok::validate_train_options(o);
+  try {
+    (void)tok::PreTokenizer::from_name(o.pattern);
+  } catch (const Error& e) {
+    usage_fail("--pattern: {}", e.what());
+  }
+  Timer timer;
+  const tok::Tokenizer t = tok::train_bpe(a.inputs, o);
+  t.save(a.out);
+  std::fprintf(stderr, "trained %d tokens (%zu merges, %zu special) in %.1fs; wrote %s/tokenizer.json and %s/vocab.txt\n",
+               t.vocab_size(), t.merges().size(), t.special_tokens().size(), timer.seconds(), a.out.c_str(),
+               a.out.c_str());
+  if (t.vocab_size() < a.vocab_size)
+    std::fprintf(stderr, "note: vocabulary is %d, below --vocab-size %d: no pair occurs --min-frequency %lld times\n",
+                 t.vocab_size(), a.vocab_size, static_cast<long long>(a.min_frequency));
+  std::printf("fingerprint %s\n", t.fingerprint().c_str());
+}
+
+void run_encode(const UseArgs& a) {
+  const tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
+  const std::string text = read_input(a.file);
+  const auto ids = t.encode_parallel(text, a.threads, a.allow_special);
+  std::string out;
+  out.reserve(ids.size() * 6);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out.push_back(' ');
+    fmt::format_to(std::back_inserter(out), "{}", ids[i]);
+  }
+  out.push_back('\n');
+  write_stdout(out);
+}
+
+void run_decode(const UseArgs& a) {
+  const tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
+  const std::string text = read_input(a.file);
+  std::vector<int32_t> ids;
+  const char* p = text.c_str();
+  const char* end = p + text.size();
+  size_t index = 0;
+  while (p < end) {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r' || *p == ',')) ++p;
+    if (p >= end) break;
+    char* stop = nullptr;
+    const long long v = std::strtoll(p, &stop, 10);
+    if (stop == p) usage_fail("decode: input item {} is not a token id: \"{}\"", index, std::string(p, std::min<size_t>(20, end - p)));
+    if (v < 0 || v >= t.vocab_size())
+      fail("decode: token id {} (item {}) is out of range (vocab size {})", v, index, t.vocab_size());
+    ids.push_back(static_cast<int32_t>(v));
+    p = stop;
+    ++index;
+  }
+  write_stdout(t.decode(ids));
+}
+
+void run_inspect(const UseArgs& a) {
+  const tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
+  const std::string text = read_input(a.file);
+  const auto ids = t.encode(text, a.allow_special);
+  std::string out;
+  for (int32_t id : ids)
+    out += fmt::format("{:>7}  '{}'{}\n", id, escape_for_display(t.token_bytes(id)), t.is_special(id) ? "  (special)" : "");
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++chars) i += tok::decode_utf8(text, i).len;
+  const double n = ids.empty() ? 1.0 : static_cast<double>(ids.size());
+  out += fmt::format("tokens {}  chars {}  bytes {}  chars/token {:.3f}  bytes/token {:.3f}\n", ids.size(), chars,
+                     text.size(), static_cast<double>(chars) / n, static_cast<double>(text.size()) / n);
+  write_stdout(out);
+}
+
+void add_use_options(CLI::App& sub, UseArgs& a, bool with_special) {
+  sub.add_option("--tokenizer", a.tokenizer, "directory with tokenizer.json (or vocab.json+merges.txt), or a tokenizer.json")
+      ->required();
+  sub.add_option("file", a.file, "input file (default: stdin)");
+  if (with_special)
+    sub.add_flag("--allow-special", a.allow_special, "encode special-token spellings as their special ids");
+  add_config_option(sub);
+}
+
+void setup(CLI::App& cmd) {
+  cmd.require_subcommand(1);
+  static TrainArgs train;
+  static UseArgs enc, dec, ins;
+
+  CLI::App* t = cmd.add_subcommand("train", "learn a byte-level BPE vocabulary from text files");
+  t->add_option("--input", train.inputs, "text files or directories (read recursively)")->required()->expected(1, -1);
+  t->add_option("--vocab-size", train.vocab_size, "total vocabulary size: 256 bytes + merges + special tokens")
+      ->required();
+  t->add_option("--out", train.out, "output directory (tokenizer.json, vocab.txt)")->required();
+  t->add_option("--pattern", train.pattern, "pre-tokenizer: gpt2, gpt4 (= llama3), qwen2, or a regex")
+      ->capture_default_str();
+  t->add_option("--special-tokens", train.special_tokens, "special tokens besides <|endoftext|>")->expected(0, -1);
+  t->add_option("--min-frequency", train.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
+  t->add_option("--threads", train.threads, "threads for counting (default: all cores)");
+  add_config_option(*t);
+  t->callback([] { run_train(train); });
+
+  CLI::App* e = cmd.add_subcommand("encode", "print the token ids of a text (FILE or stdin), separated by spaces");
+  add_use_options(*e, enc, true);
+  e->add_option("--threads", enc.threads, "threads (large inputs are cut at line starts)")->capture_default_str();
+  e->callback([] { run_encode(enc); });
+
+  CLI::App* d = cmd.add_subcommand("decode", "print the exact bytes of token ids (FILE or stdin)");
+  add_use_options(*d, dec, false);
+  d->callback([] { run_decode(dec); });
+
+  CLI::App* i = cmd.add_subcommand("inspect", "show each token with its id, then chars/token and bytes/token");
+  add_use_options(*i, ins, true);
+  i->callback([] { run_inspect(ins); });
+}
+
+}  // namespace
+CF_REGISTER_COMMAND({"tokenizer", "train, use and inspect byte-level BPE tokenizers", setup, 20});
+}  // namespace chatforge::cli

@@ -1,0 +1,291 @@
+// Reading and writing tokenizer files: GPT-2's vocab.json + merges.txt (also shipped as
+// encoder.json + vocab.bpe), Hugging Face tokenizer.json (byte-level BPE with the
+// ByteLevel pre-tokenizer or a Split regex + ByteLevel, as Llama-3 and Qwen2 use), and
+// vocab.txt, a listing for people. Every error names the file and the field.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "tokenizer/byte_level.h"
+#include "tokenizer/tokenizer.h"
+
+namespace chatforge::tok {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+json parse_json_file(const std::string& path) {
+  CF_CHECK(file_exists(path), "{}: no such file", path);
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const std::exception& e) {
+    fail("{}: cannot read: {}", path, e.what());
+  }
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    fail("{}: not valid JSON (byte {})", path, e.byte);
+  }
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+// vocab: byte-level spelling -> id. Fills tokens (id -> bytes) and an index spelling -> id.
+void read_vocab(const json& vocab, const std::string& where, std::vector<std::string>& tokens,
+                std::unordered_map<std::string, int32_t>& by_spelling) {
+  CF_CHECK(vocab.is_object(), "{}: vocab must be a JSON object", where);
+  CF_CHECK(!vocab.empty(), "{}: vocab is empty", where);
+  int64_t max_id = -1;
+  for (const auto& [key, value] : vocab.items()) {
+    CF_CHECK(value.is_number_integer(), "{}: vocab entry {} has a non-integer id", where, json(key).dump());
+    const int64_t id = value.get<int64_t>();
+    CF_CHECK(id >= 0 && id < (1 << 24), "{}: vocab entry {} has id {} out of range", where, json(key).dump(), id);
+    max_id = std::max(max_id, id);
+  }
+  tokens.assign(static_cast<size_t>(max_id + 1), std::string());
+  for (const auto& [key, value] : vocab.items()) {
+    const auto id = value.get<int32_t>();
+    auto bytes = unicode_to_bytes(key);
+    CF_CHECK(bytes.has_value(), "{}: vocab entry {} is not in GPT-2's byte-level alphabet", where,
+             json(key).dump());
+    tokens[id] = std::move(*bytes);
+    by_spelling.emplace(key, id);
+  }
+}
+
+// One merge given as "a b" or ["a", "b"].
+std::vector<Merge> read_merges(const std::vector<std::pair<std::string, std::string>>& pairs,
+                               const std::unordered_map<std::string, int32_t>& by_spelling,
+                               const std::string& where, size_t first_line) {
+  std::vector<Merge> merges;
+  merges.reserve(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const auto& [a, b] = pairs[i];
+    auto ia = by_spelling.find(a), ib = by_spelling.find(b), ir = by_spelling.find(a + b);
+    CF_CHECK(ia != by_spelling.end() && ib != by_spelling.end() && ir != by_spelling.end(),
+             "{}: merge {} (\"{} {}\"): a token is not in the vocabulary", where, i + first_line, a, b);
+    merges.push_back(Merge{ia->second, ib->second, ir->second});
+  }
+  return merges;
+}
+
+Tokenizer load_gpt2_files(const std::string& vocab_path, const std::string& merges_path) {
+  const json vocab = parse_json_file(vocab_path);
+  TokenizerParts parts;
+  std::unordered_map<std::string, int32_t> by_spelling;
+  read_vocab(vocab, vocab_path, parts.tokens, by_spelling);
+  CF_CHECK(file_exists(merges_path), "{}: no such file", merges_path);
+  const std::string text = read_file(merges_path);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  size_t line_no = 0, first_line = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || (line_no == 1 && line.rfind("#version", 0) == 0)) continue;
+    const size_t sp = line.find(' ');
+    CF_CHECK(sp != std::string::npos && sp > 0 && sp + 1 < line.size() && line.find(' ', sp + 1) == std::string::npos,
+             "{}:{}: expected two tokens separated by one space", merges_path, line_no);
+    if (first_line == 0) first_line = line_no;
+    pairs.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+  }
+  // Line numbers in errors: merges are contiguous after the header, so index + first line.
+  parts.merges = read_merges(pairs, by_spelling, merges_path, first_line);
+  if (auto it = by_spelling.find(kEndOfText); it != by_spelling.end()) parts.special_ids.push_back(it->second);
+  parts.pretokenizer = PreTokenizer::gpt2();
+  return Tokenizer::from_parts(std::move(parts));
+}
+
+// The pre-tokenizer of a tokenizer.json: ByteLevel (use_regex) = GPT-2's pattern, or a
+// Sequence of Split(Regex, Isolated) then ByteLevel(use_regex false).
+PreTokenizer read_pretokenizer(const json& pt, const std::string& where) {
+  CF_CHECK(pt.is_object(), "{}: pre_tokenizer must be an object (byte-level BPE needs one)", where);
+  const std::string type = pt.value("type", "");
+  auto check_byte_level = [&](const json& bl, bool want_regex) {
+    CF_CHECK(!bl.value("add_prefix_space", false), "{}: pre_tokenizer ByteLevel add_prefix_space=true is not supported",
+             where);
+    CF_CHECK(bl.value("use_regex", true) == want_regex, "{}: pre_tokenizer ByteLevel use_regex={} is not supported here",
+             where, !want_regex);
+  };
+  if (type == "ByteLevel") {
+    check_byte_level(pt, true);
+    return PreTokenizer::gpt2();
+  }
+  if (type == "Sequence") {
+    const json& list = pt.contains("pretokenizers") ? pt["pretokenizers"] : json::array();
+    CF_CHECK(list.is_array() && list.size() == 2, "{}: pre_tokenizer Sequence must be [Split, ByteLevel]", where);
+    const json& split = list[0];
+    CF_CHECK(split.value("type", "") == "Split", "{}: pre_tokenizer Sequence must start with Split", where);
+    CF_CHECK(split.contains("pattern") && split["pattern"].contains("Regex") && split["pattern"]["Regex"].is_string(),
+             "{}: pre_tokenizer Split needs pattern.Regex", where);
+    CF_CHECK(split.value("behavior", "Isolated") == "Isolated" && !split.value("invert", false),
+             "{}: pre_tokenizer Split must be behavior Isolated, invert false", where);
+    CF_CHECK(list[1].value("type", "") == "ByteLevel", "{}: pre_tokenizer Sequence must end with ByteLevel", where);
+    check_byte_level(list[1], false);
+    return PreTokenizer::regex(split["pattern"]["Regex"].get<std::string>());
+  }
+  fail("{}: pre_tokenizer type \"{}\" is not supported (byte-level BPE only)", where, type);
+}
+
+Tokenizer load_hf_json(const std::string& path) {
+  const json j = parse_json_file(path);
+  CF_CHECK(j.is_object() && j.contains("model") && j["model"].is_object(), "{}: missing \"model\"", path);
+  const json& model = j["model"];
+  CF_CHECK(model.value("type", "BPE") == "BPE", "{}: model.type is \"{}\", only BPE is supported", path,
+           model.value("type", ""));
+  CF_CHECK(!model.value("byte_fallback", false), "{}: model.byte_fallback=true (SentencePiece-style BPE) is not supported",
+           path);
+  CF_CHECK(model.contains("vocab"), "{}: missing model.vocab", path);
+  CF_CHECK(model.contains("merges") && model["merges"].is_array(), "{}: missing model.merges", path);
+  TokenizerParts parts;
+  std::unordered_map<std::string, int32_t> by_spelling;
+  read_vocab(model["vocab"], path + " model.vocab", parts.tokens, by_spelling);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  size_t i = 0;
+  for (const json& m : model["merges"]) {
+    if (m.is_string()) {
+      const std::string s = m.get<std::string>();
+      const size_t sp = s.find(' ');
+      CF_CHECK(sp != std::string::npos && sp > 0 && sp + 1 < s.size(), "{}: model.merges[{}] is not \"a b\"", path, i);
+      pairs.emplace_back(s.substr(0, sp), s.substr(sp + 1));
+    } else {
+      CF_CHECK(m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string(),
+               "{}: model.merges[{}] is neither \"a b\" nor [a, b]", path, i);
+      pairs.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+    }
+    ++i;
+  }
+  parts.merges = read_merges(pairs, by_spelling, path + " model.merges", 0);
+  parts.ignore_merges = model.value("ignore_merges", false);
+  parts.pretokenizer = read_pretokenizer(j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json(), path);
+  if (j.contains("normalizer") && !j["normalizer"].is_null()) {
+    const std::string nt = j["normalizer"].value("type", "");
+    CF_CHECK(nt == "NFC", "{}: normalizer \"{}\" is not supported (null or NFC)", path, nt);
+    parts.nfc = true;
+  }
+  if (j.contains("added_tokens")) {
+    CF_CHECK(j["added_tokens"].is_array(), "{}: added_tokens must be an array", path);
+    size_t k = 0;
+    for (const json& a : j["added_tokens"]) {
+      CF_CHECK(a.is_object() && a.contains("id") && a["id"].is_number_integer() && a.contains("content") &&
+                   a["content"].is_string(),
+               "{}: added_tokens[{}] needs an integer id and a string content", path, k);
+      const auto id = a["id"].get<int64_t>();
+      const auto content = a["content"].get<std::string>();
+      CF_CHECK(id >= 0 && id < (1 << 24) && !content.empty(), "{}: added_tokens[{}] has a bad id or empty content",
+               path, k);
+      if (static_cast<size_t>(id) >= parts.tokens.size()) parts.tokens.resize(id + 1);
+      CF_CHECK(parts.tokens[id].empty() || parts.tokens[id] == content,
+               "{}: added_tokens[{}] id {} is already the vocab token of other bytes", path, k, id);
+      parts.tokens[id] = content;
+      parts.special_ids.push_back(static_cast<int32_t>(id));
+      ++k;
+    }
+  }
+  try {
+    return Tokenizer::from_parts(std::move(parts));
+  } catch (const Error& e) {
+    fail("{}: {}", path, e.what());
+  }
+}
+
+std::string escape_bytes(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02x}", c);
+    else out.push_back(static_cast<char>(c));
+  }
+  return out;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::load(const std::string& path) {
+  CF_CHECK(file_exists(path), "{}: no such file or directory", path);
+  if (!is_directory(path)) return load_hf_json(path);
+  if (file_exists(join(path, "tokenizer.json"))) return load_hf_json(join(path, "tokenizer.json"));
+  if (file_exists(join(path, "vocab.json")) && file_exists(join(path, "merges.txt")))
+    return load_gpt2_files(join(path, "vocab.json"), join(path, "merges.txt"));
+  if (file_exists(join(path, "encoder.json")) && file_exists(join(path, "vocab.bpe")))
+    return load_gpt2_files(join(path, "encoder.json"), join(path, "vocab.bpe"));
+  fail("{}: no tokenizer.json, vocab.json+merges.txt or encoder.json+vocab.bpe in this directory", path);
+}
+
+std::string Tokenizer::to_hf_json() const {
+  ordered_json j;
+  j["version"] = "1.0";
+  j["truncation"] = nullptr;
+  j["padding"] = nullptr;
+  ordered_json added = ordered_json::array();
+  for (const auto& [spelling, id] : specials_) {
+    added.push_back({{"id", id}, {"content", spelling}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+  }
+  j["added_tokens"] = added;
+  j["normalizer"] = nfc_ ? ordered_json{{"type", "NFC"}} : ordered_json(nullptr);
+  if (pretok_.is_gpt2()) {
+    j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  } else {
+    j["pre_tokenizer"] = {
+        {"type", "Sequence"},
+        {"pretokenizers",
+         ordered_json::array(
+             {ordered_json{{"type", "Split"}, {"pattern", {{"Regex", pretok_.pattern()}}}, {"behavior", "Isolated"},
+                           {"invert", false}},
+              ordered_json{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+                           {"use_regex", false}}})}};
+  }
+  j["post_processor"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}, {"use_regex", true}};
+  j["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
+  ordered_json model;
+  model["type"] = "BPE";
+  model["dropout"] = nullptr;
+  model["unk_token"] = nullptr;
+  model["continuing_subword_prefix"] = "";
+  model["end_of_word_suffix"] = "";
+  model["fuse_unk"] = false;
+  model["byte_fallback"] = false;
+  model["ignore_merges"] = ignore_merges_;
+  ordered_json vocab = ordered_json::object();
+  for (int32_t id = 0; id < vocab_size(); ++id) {
+    if (tokens_[id].empty()) continue;  // an unused id (a gap in a loaded file)
+    const std::string key = bytes_to_unicode(tokens_[id]);
+    if (special_flag_[id] && vocab.contains(key)) continue;
+    vocab[key] = id;
+  }
+  model["vocab"] = std::move(vocab);
+  ordered_json merges = ordered_json::array();
+  for (const Merge& m : merges_) merges.push_back(bytes_to_unicode(tokens_[m.left]) + " " + bytes_to_unicode(tokens_[m.right]));
+  model["merges"] = std::move(merges);
+  j["model"] = std::move(model);
+  return j.dump(1, ' ', false, ordered_json::error_handler_t::strict) + "\n";
+}
+
+std::string Tokenizer::vocab_listing() const {
+  std::string out = "# id\tbytes (escaped)\tspecial\n";
+  for (int32_t id = 0; id < vocab_size(); ++id)
+    out += fmt::format("{}\t{}{}\n", id, escape_bytes(tokens_[id]), special_flag_[id] ? "\tspecial" : "");
+  return out;
+}
+
+void Tokenizer::save(const std::string& dir) const {
+  make_dirs(dir);
+  write_file_atomic(join(dir, "tokenizer.json"), to_hf_json());
+  write_file_atomic(join(dir, "vocab.txt"), vocab_listing());
+}
+
+}  // namespace chatforge::tok
