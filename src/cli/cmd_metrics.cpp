@@ -12,6 +12,8 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "eval/corpus_metrics.h"
+#include "eval/porter_stemmer.h"
+#include "eval/text_util.h"
 #include "eval/text_files.h"
 
 namespace chatforge::cli {
@@ -233,11 +235,73 @@ void setup_qa(CLI::App& cmd) {
   });
 }
 
+// Shows what a metric sees: the tokens of each stdin line, space-separated.
+void setup_tokenize(CLI::App& cmd) {
+  auto scheme = std::make_shared<std::string>("13a");
+  auto stem = std::make_shared<bool>(false);
+  auto no_cjk = std::make_shared<bool>(false);
+  CLI::App* sub = cmd.add_subcommand("tokenize", "print the tokens a metric sees for each line of stdin");
+  sub->add_option("--scheme", *scheme,
+                  "13a | zh | char | none (BLEU), rouge, qa, porter (NLTK Porter stem of each word), "
+                  "porter-original (Porter 1980)")
+      ->capture_default_str();
+  sub->add_flag("--stem", *stem, "rouge: Porter-stem tokens longer than 3 letters");
+  sub->add_flag("--no-cjk", *no_cjk, "rouge/qa: no CJK character tokens (the reference tools' behaviour)");
+  add_config_option(*sub);
+  sub->callback([=] {
+    std::function<std::vector<std::string>(const std::string&)> tok;
+    if (*scheme == "rouge") {
+      const RougeOptions o{*stem, !*no_cjk};
+      tok = [o](const std::string& s) { return rouge_tokenize(s, o); };
+    } else if (*scheme == "qa") {
+      const QaOptions o{!*no_cjk};
+      tok = [o](const std::string& s) { return qa_tokens(s, o); };
+    } else if (*scheme == "porter" || *scheme == "porter-original") {
+      const PorterMode mode = *scheme == "porter" ? PorterMode::kNltkExtensions : PorterMode::kOriginal;
+      tok = [mode](const std::string& s) {
+        std::vector<std::string> out;
+        for (const auto& w : split_whitespace(s)) out.push_back(porter_stem(w, mode));
+        return out;
+      };
+    } else {
+      const BleuTokenizer t = parse_bleu_tokenizer(*scheme);
+      tok = [t](const std::string& s) { return bleu_tokenize(t, s); };
+    }
+    std::string line, out;
+    char buf[1 << 16];
+    std::string pending;
+    size_t n;
+    auto emit = [&](const std::string& l) {
+      std::string text = l;
+      if (!text.empty() && text.back() == '\r') text.pop_back();
+      const auto toks = tok(text);
+      for (size_t i = 0; i < toks.size(); ++i) {
+        if (i) out.push_back(' ');
+        out += toks[i];
+      }
+      out.push_back('\n');
+      if (out.size() > (1 << 16)) std::fwrite(out.data(), 1, out.size(), stdout), out.clear();
+    };
+    while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) {
+      pending.append(buf, n);
+      size_t start = 0, nl;
+      while ((nl = pending.find('\n', start)) != std::string::npos) {
+        emit(pending.substr(start, nl - start));
+        start = nl + 1;
+      }
+      pending.erase(0, start);
+    }
+    if (!pending.empty()) emit(pending);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  });
+}
+
 void setup(CLI::App& cmd) {
   cmd.require_subcommand(1);
   setup_bleu(cmd);
   setup_rouge(cmd);
   setup_qa(cmd);
+  setup_tokenize(cmd);
 }
 
 }  // namespace
