@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <unistd.h>
 
 #include "cli/command.h"
 #include "cli/config_file.h"
@@ -60,6 +61,14 @@ int default_threads() {
 
 int main(int argc, char** argv) {
   using namespace chatforge;
+  // OpenMP threads that spin while waiting (libgomp's default) make every step up to 15x
+  // slower when anything else runs on the machine; sleeping waits cost ~1% on a quiet
+  // one. The runtime reads the policy once at load time, so set it and start again.
+  // OMP_WAIT_POLICY=ACTIVE (or any GOMP_SPINCOUNT) keeps spinning for dedicated machines.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+  }
   CLI::App app{"chatforge: train, evaluate and serve your own chat model, end to end", "chatforge"};
   app.set_version_flag("--version", std::string("chatforge ") + CHATFORGE_VERSION);
   app.require_subcommand(1);

@@ -91,3 +91,9 @@ double sum_squares(const float* x, size_t n);
 void scale_inplace(float* x, size_t n, float s);
 
 }  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// The machine's measured sgemm throughput (GFLOP/s) with the current threads: the best of
+// `reps` n x n x n multiplies. The denominator of every MFU figure chatforge prints.
+double measure_sgemm_gflops(int n = 1024, int reps = 3);
+}  // namespace chatforge::ops

@@ -1,6 +1,8 @@
 // CPU linear layer through OpenBLAS sgemm (OpenMP build, sharing our thread pool).
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "ops/ops.h"
 
 namespace chatforge::ops {
@@ -40,6 +42,25 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
       for (int j = j0; j < j1; ++j) dbias[j] += acc[j - j0];
     }
   }
+}
+
+}  // namespace chatforge::ops
+
+#include <chrono>
+#include <vector>
+
+namespace chatforge::ops {
+
+double measure_sgemm_gflops(int n, int reps) {
+  std::vector<float> a(static_cast<size_t>(n) * n, 0.5f), b(a.size(), 0.25f), c(a.size());
+  double best = 0;
+  for (int r = 0; r <= reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (r > 0) best = std::max(best, 2.0 * n * n * static_cast<double>(n) / s / 1e9);  // first run warms up
+  }
+  return best;
 }
 
 }  // namespace chatforge::ops

@@ -1,0 +1,81 @@
+// `chatforge train`: pretraining and supervised fine-tuning runs (see docs/train.md).
+#include <memory>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "train/trainer.h"
+
+namespace chatforge::cli {
+namespace {
+
+void setup(CLI::App& cmd) {
+  auto o = std::make_shared<train::TrainOptions>();
+  auto no_progress = std::make_shared<bool>(false);
+  cmd.add_option("--stage", o->stage, "pretrain (causal LM) or sft (assistant-only loss)")
+      ->check(CLI::IsMember({"pretrain", "sft"}))
+      ->capture_default_str();
+  cmd.add_option("--data", o->data_dir, "directory of token shards (train_*.bin, val_*.bin)");
+  cmd.add_option("--out", o->out_dir, "run directory: checkpoints, metrics.jsonl, report.html");
+  cmd.add_option("--init", o->init, "start from this checkpoint (chatforge or Hugging Face GPT-2 folder)");
+  cmd.add_option("--resume", o->resume, "continue the run in this directory (or step_* checkpoint) exactly");
+  cmd.add_option("--tokenizer", o->tokenizer, "tokenizer directory (default: found with the data or --init)");
+  auto* g = cmd.add_option_group("model", "shape of a new model (ignored with --init/--resume)");
+  g->add_option("--n-layer", o->model.n_layer, "transformer blocks")->capture_default_str();
+  g->add_option("--n-head", o->model.n_head, "attention heads")->capture_default_str();
+  g->add_option("--n-embd", o->model.n_embd, "channels")->capture_default_str();
+  g->add_option("--n-ctx", o->model.n_ctx, "context length (at least --seq-len)")->capture_default_str();
+  g->add_option("--vocab-size", o->model.vocab_size, "vocabulary (default: the data's)");
+  g->add_option("--depth", o->depth, "one dial: n_layer = depth, n_embd = 64*depth, head size 64, lr from width");
+  cmd.add_option("--batch-size", o->batch_size, "rows per micro-batch (B)")->capture_default_str();
+  cmd.add_option("--seq-len", o->seq_len, "tokens per row (T)")->capture_default_str();
+  cmd.add_option("--total-batch-tokens", o->total_batch_tokens,
+                 "tokens per optimizer step; gradient accumulation = this / (B*T*ranks) (default B*T*ranks)");
+  auto* steps = cmd.add_option("--steps", o->steps, "optimizer steps")->capture_default_str();
+  cmd.add_option("--epochs", o->epochs, "derive --steps from passes over the training data");
+  cmd.add_option("--lr", o->lr, "peak learning rate (default 6e-4 pretrain, 1e-4 sft, or from --depth)");
+  cmd.add_option("--warmup", o->warmup, "warmup steps (default 2% of the steps)");
+  cmd.add_option("--lr-schedule", o->lr_schedule, "cosine, linear or constant decay after warmup")
+      ->check(CLI::IsMember({"cosine", "linear", "constant"}))
+      ->capture_default_str();
+  cmd.add_option("--min-lr-ratio", o->min_lr_ratio, "final lr as a fraction of the peak")->capture_default_str();
+  cmd.add_option("--weight-decay", o->adamw.weight_decay, "AdamW decay on matmul weights")->capture_default_str();
+  cmd.add_option("--beta1", o->adamw.beta1, "AdamW beta1")->capture_default_str();
+  cmd.add_option("--beta2", o->adamw.beta2, "AdamW beta2")->capture_default_str();
+  cmd.add_option("--grad-clip", o->adamw.grad_clip, "global gradient-norm clip (0: off)")->capture_default_str();
+  cmd.add_option("--seed", o->seed, "seed for initialisation and data order")->capture_default_str();
+  cmd.add_option("--loader", o->loader, "random | sequential windows (pretrain), documents (sft default)");
+  cmd.add_flag("--align-docs", o->align_docs, "random windows start right after an end-of-text token");
+  cmd.add_option("--eval-every", o->eval_every, "evaluate every N steps (0: never)")->capture_default_str();
+  cmd.add_option("--eval-batches", o->eval_batches, "validation batches per evaluation")->capture_default_str();
+  cmd.add_option("--save-every", o->save_every, "checkpoint every N steps")->capture_default_str();
+  cmd.add_option("--keep", o->keep, "checkpoints kept besides last and best")->capture_default_str();
+  cmd.add_option("--patience", o->patience, "stop after N evaluations without improvement (0: never)")
+      ->capture_default_str();
+  cmd.add_option("--sample-prompt", o->sample_prompts, "prompt to continue at each evaluation (repeatable)");
+  cmd.add_option("--sample-tokens", o->sample_tokens, "tokens per sample")->capture_default_str();
+  cmd.add_option("--log-every", o->log_every, "write a metrics line every N steps")->capture_default_str();
+  cmd.add_option("--max-bad-steps", o->max_bad_steps, "consecutive non-finite losses before stopping")
+      ->capture_default_str();
+  cmd.add_option("--peak-gflops", o->peak_gflops, "GEMM peak for MFU (default: measured at start)");
+  cmd.add_option("--stop-after", o->stop_after, "save and stop after this step, as if interrupted (resume later)");
+  cmd.add_flag("--no-progress", *no_progress, "no progress bar");
+  add_config_option(cmd);
+  cmd.callback([o, no_progress, steps] {
+    o->progress = !*no_progress;
+    if (o->resume.empty()) {
+      if (o->data_dir.empty()) usage_fail("--data is required (or --resume)");
+      if (o->out_dir.empty()) usage_fail("--out is required (or --resume)");
+    } else if (steps->count() == 0) {
+      o->steps = 0;  // keep the resumed run's own step count
+    }
+    if (o->batch_size < 1 || o->seq_len < 1) usage_fail("--batch-size and --seq-len must be positive");
+    if (o->eval_batches < 1) usage_fail("--eval-batches must be positive");
+    if (o->log_every < 1) usage_fail("--log-every must be positive");
+    if (o->lr < 0) usage_fail("--lr must be positive");
+    train::run_training(*o);
+  });
+}
+
+}  // namespace
+CF_REGISTER_COMMAND({"train", "pretrain or fine-tune a GPT on token shards", setup, 30});
+}  // namespace chatforge::cli

@@ -1,0 +1,435 @@
+// Implementation of trainer.h: the training loop.
+#include "train/trainer.h"
+
+#include <omp.h>
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/progress.h"
+#include "core/timer.h"
+#include "model/checkpoint.h"
+#include "ops/ops.h"
+#include "tokenizer/tokenizer.h"
+#include "train/loader.h"
+#include "train/run_checkpoint.h"
+#include "train/train_options_json.h"
+#include "train/train_report.h"
+
+namespace chatforge::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<int> g_signal{0};
+
+void on_signal(int sig) {
+  if (g_signal.load() != 0) {  // a second Ctrl-C: stop now, without the checkpoint
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+  g_signal.store(sig);
+}
+
+struct SignalGuard {
+  struct sigaction old_int {}, old_term {};
+  SignalGuard() {
+    g_signal.store(0);
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
+  ~SignalGuard() {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+  }
+};
+
+// Finds the tokenizer that belongs to this run: the flag, the data directory, its
+// meta.json "tokenizer" entry, or the --init checkpoint. Empty when there is none.
+std::string find_tokenizer_dir(const TrainOptions& o) {
+  if (!o.tokenizer.empty()) {
+    CF_CHECK(file_exists(o.tokenizer + "/tokenizer.json") || file_exists(o.tokenizer),
+             "--tokenizer {}: no tokenizer.json there", o.tokenizer);
+    return o.tokenizer;
+  }
+  if (file_exists(o.data_dir + "/tokenizer.json")) return o.data_dir;
+  const std::string meta = o.data_dir + "/meta.json";
+  if (file_exists(meta)) {
+    try {
+      const auto j = nlohmann::json::parse(read_file(meta));
+      if (j.contains("tokenizer") && j["tokenizer"].is_string()) {
+        const std::string t = j["tokenizer"].get<std::string>();
+        if (file_exists(t + "/tokenizer.json")) return t;
+      }
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  if (!o.init.empty() && file_exists(o.init + "/tokenizer.json")) return o.init;
+  return "";
+}
+
+// Validation sets: "val" and one per task ("val-<task>_*.bin" from a task mixture).
+std::vector<std::pair<std::string, std::vector<std::string>>> validation_sets(const std::string& dir) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> sets;
+  auto main_val = data::list_shards(dir, "val");
+  if (!main_val.empty()) sets.emplace_back("val", main_val);
+  std::vector<std::string> tasks;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("val-", 0) == 0 && n.size() > 11 && n.substr(n.size() - 4) == ".bin") {
+      const std::string task = n.substr(4, n.rfind('_') - 4);
+      if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) tasks.push_back(task);
+    }
+  }
+  std::sort(tasks.begin(), tasks.end());
+  for (const auto& t : tasks) sets.emplace_back(t, data::list_shards(dir, "val-" + t));
+  return sets;
+}
+
+struct EvalResult {
+  double loss = NAN, bpb = NAN;
+  uint64_t tokens = 0;
+};
+
+EvalResult evaluate(model::Gpt& gpt, ShardLoader& loader, int batches, const tok::Tokenizer* tokenizer) {
+  loader.reset();
+  EvalResult r;
+  double loss_sum = 0, bytes = 0;
+  Batch b;
+  // never more batches than the split holds (a tiny split is read once, wrapping within
+  // its single batch)
+  const uint64_t max_batches =
+      std::min<uint64_t>(batches, std::max<uint64_t>(1, loader.rows_per_epoch() / loader.batch_rows()));
+  for (uint64_t i = 0; i < max_batches; ++i) {
+    loader.next(b);
+    loss_sum += gpt.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
+    r.tokens += b.mask_count();
+    if (tokenizer != nullptr)
+      for (size_t k = 0; k < b.targets.size(); ++k)
+        if (b.mask[k]) bytes += static_cast<double>(tokenizer->token_bytes(b.targets[k]).size());
+  }
+  if (r.tokens > 0) r.loss = loss_sum / r.tokens;
+  if (bytes > 0) r.bpb = loss_sum / std::log(2.0) / bytes;
+  return r;
+}
+
+// Greedy continuation with full recomputation (the engine with a KV cache lives in
+// infer/; a handful of sample tokens at evaluation time does not need it).
+std::string sample(model::Gpt& gpt, const tok::Tokenizer& tok, const std::string& prompt, int max_tokens) {
+  std::vector<int32_t> ids = tok.encode(prompt);
+  if (ids.empty()) ids.push_back(tok.eot_id());
+  const int V = gpt.config().vocab_size, Vp = gpt.config().padded_vocab_size();
+  std::vector<int32_t> out;
+  for (int i = 0; i < max_tokens; ++i) {
+    const int T = static_cast<int>(std::min<size_t>(ids.size(), gpt.config().n_ctx));
+    gpt.forward(ids.data() + ids.size() - T, 1, T);
+    const float* row = gpt.activations().logits + static_cast<size_t>(T - 1) * Vp;
+    int32_t best = 0;
+    for (int32_t v = 1; v < V; ++v)
+      if (row[v] > row[best]) best = v;
+    if (best == tok.eot_id()) break;
+    ids.push_back(best);
+    out.push_back(best);
+  }
+  return tok.decode(out);
+}
+
+}  // namespace
+
+void apply_depth(TrainOptions& o, int vocab_size) {
+  // One dial, as nanochat does: width = 64 * depth, head size 64, and a learning rate
+  // that shrinks with width (AdamW needs smaller steps for wider matrices).
+  CF_CHECK(o.depth >= 1 && o.depth <= 48, "--depth must be in 1..48, got {}", o.depth);
+  o.model.n_layer = o.depth;
+  o.model.n_embd = 64 * o.depth;
+  o.model.n_head = o.depth;
+  o.model.vocab_size = vocab_size;
+  if (o.lr <= 0) o.lr = static_cast<float>(3e-3 * std::sqrt(256.0 / o.model.n_embd));
+}
+
+void run_training(TrainOptions o) {
+  const bool resuming = !o.resume.empty();
+  std::string resume_dir;
+  if (resuming) {
+    resume_dir = find_latest_checkpoint(o.resume);
+    const auto st = nlohmann::json::parse(read_file(resume_dir + "/trainer_state.json"));
+    const int steps = o.steps;  // the only option a resumed run may change
+    const bool steps_given = o.steps > 0;
+    const bool progress = o.progress;
+    const int stop_after = o.stop_after;
+    o = options_from_json(st.at("options"), resume_dir + "/trainer_state.json");
+    if (steps_given) o.steps = steps;
+    o.progress = progress;
+    o.stop_after = stop_after;
+    o.out_dir = fs::path(resume_dir).parent_path().string();
+  }
+  CF_CHECK(o.stage == "pretrain" || o.stage == "sft", "--stage must be pretrain or sft, got '{}'", o.stage);
+  CF_CHECK(!o.out_dir.empty(), "--out is required");
+  CF_CHECK(o.batch_size >= 1 && o.seq_len >= 1, "--batch-size and --seq-len must be positive");
+
+  // data
+  const auto train_files = split_files(o.data_dir, "train", true);
+  if (o.loader.empty()) o.loader = o.stage == "sft" ? "documents" : "random";
+  const ShardLoader::Mode mode = o.loader == "random"       ? ShardLoader::Mode::kRandom
+                                 : o.loader == "sequential" ? ShardLoader::Mode::kSequential
+                                 : o.loader == "documents"  ? ShardLoader::Mode::kDocuments
+                                                            : throw UsageError("--loader must be random, sequential "
+                                                                               "or documents, got '" + o.loader + "'");
+  ShardLoader loader(train_files, mode, o.batch_size, o.seq_len, o.seed, o.align_docs, o.rank, o.world);
+  CF_CHECK(o.stage != "sft" || loader.has_mask(),
+           "{}: SFT needs shards with a loss mask (made by `chatforge data chat`), these have none", o.data_dir);
+
+  // tokenizer (optional: samples and bits per byte need it)
+  const std::string tok_dir = find_tokenizer_dir(o);
+  std::optional<tok::Tokenizer> tokenizer;
+  if (!tok_dir.empty()) {
+    tokenizer = tok::Tokenizer::load(tok_dir);
+    CF_CHECK(tokenizer->fingerprint().substr(0, 16) == loader.fingerprint().substr(0, 16) || loader.fingerprint().empty(),
+             "{} was tokenized with another tokenizer than {} (fingerprints differ); re-run `chatforge data tokenize` "
+             "with this tokenizer", o.data_dir, tok_dir);
+  }
+
+  // model
+  std::unique_ptr<model::Gpt> gpt;
+  if (resuming) {
+    gpt = std::make_unique<model::Gpt>(model::load_config(resume_dir));
+  } else if (!o.init.empty()) {
+    gpt = model::load_model(o.init);
+    o.model = gpt->config();
+  } else {
+    if (o.depth > 0) apply_depth(o, static_cast<int>(loader.vocab_size()));
+    if (o.model.vocab_size <= 0 || o.depth == 0) o.model.vocab_size = static_cast<int>(loader.vocab_size());
+    o.model.n_ctx = std::max(o.model.n_ctx, o.seq_len);
+    try {
+      o.model.validate("model flags");
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    gpt = std::make_unique<model::Gpt>(o.model);
+    gpt->init_weights(o.seed);
+  }
+  const model::GptConfig& cfg = gpt->config();
+  CF_CHECK(loader.vocab_size() <= static_cast<uint32_t>(cfg.vocab_size),
+           "{} was tokenized with a vocabulary of {} tokens but the model has {}: data made for another tokenizer",
+           o.data_dir, loader.vocab_size(), cfg.vocab_size);
+  CF_CHECK(o.seq_len <= cfg.n_ctx, "--seq-len {} is longer than the model's context of {} tokens", o.seq_len,
+           cfg.n_ctx);
+  if (o.lr <= 0) o.lr = o.stage == "sft" ? 1e-4f : 6e-4f;
+
+  // schedule
+  const long micro_tokens = static_cast<long>(o.batch_size) * o.seq_len * o.world;
+  if (o.total_batch_tokens <= 0) o.total_batch_tokens = micro_tokens;
+  CF_CHECK(o.total_batch_tokens % micro_tokens == 0,
+           "--total-batch-tokens {} must be a multiple of batch-size x seq-len x ranks = {}", o.total_batch_tokens,
+           micro_tokens);
+  const int accum = static_cast<int>(o.total_batch_tokens / micro_tokens);
+  if (o.epochs > 0 && !resuming) {
+    const double rows = static_cast<double>(loader.rows_per_epoch()) * o.epochs;
+    o.steps = std::max(1, static_cast<int>(std::ceil(rows / (static_cast<double>(o.batch_size) * o.world * accum))));
+  }
+  CF_CHECK(o.steps >= 1, "--steps must be at least 1");
+  LrSchedule sched;
+  sched.lr = o.lr;
+  sched.total = o.steps;
+  sched.warmup = o.warmup >= 0 ? o.warmup : std::max(0, o.steps / 50);
+  sched.kind = LrSchedule::parse_kind(o.lr_schedule);
+  sched.min_lr_ratio = o.min_lr_ratio;
+  AdamW opt(*gpt, o.adamw);
+
+  // validation
+  std::vector<std::pair<std::string, std::unique_ptr<ShardLoader>>> val_loaders;
+  for (auto& [name, files] : validation_sets(o.data_dir)) {
+    const auto vmode = mode == ShardLoader::Mode::kDocuments ? mode : ShardLoader::Mode::kSequential;
+    val_loaders.emplace_back(name, std::make_unique<ShardLoader>(files, vmode, o.batch_size, o.seq_len, 12345));
+  }
+  if (o.sample_prompts.empty() && tokenizer && !val_loaders.empty() && o.stage == "pretrain") {
+    // default prompts: the first words of two validation documents
+    Batch b;
+    val_loaders.front().second->reset();
+    val_loaders.front().second->next(b);
+    for (int r = 0; r < std::min(2, b.B); ++r) {
+      std::vector<int32_t> head(b.inputs.begin() + r * b.T, b.inputs.begin() + r * b.T + std::min(b.T, 8));
+      o.sample_prompts.push_back(tokenizer->decode(head));
+    }
+  }
+
+  // state
+  int step = 0;
+  uint64_t tokens_seen = 0;
+  double best_val = INFINITY;
+  int best_step = -1, bad_evals = 0, bad_streak = 0;
+  TrainReport report(o.out_dir, o.rank == 0);
+  if (resuming) {
+    const SavedRun saved = load_training_checkpoint(resume_dir, *gpt, opt);
+    const auto& s = saved.state;
+    step = s.at("step");
+    tokens_seen = std::stoull(s.at("tokens").get<std::string>());
+    best_val = s.at("best_val_loss").is_null() ? INFINITY : s.at("best_val_loss").get<double>();
+    best_step = s.at("best_step");
+    bad_evals = s.at("bad_evals");
+    loader.restore(s.at("loader"));
+    report.resume_at(step);
+    std::fprintf(stderr, "resuming %s at step %d of %d\n", resume_dir.c_str(), step, o.steps);
+  } else {
+    make_dirs(o.out_dir);
+    report.start_fresh();
+  }
+  if (o.rank == 0) write_file_atomic(o.out_dir + "/run.json", options_to_json(o).dump(2) + "\n");
+  const uint64_t ckpt_bytes = gpt->params().bytes() * 3 + (1 << 20);
+  const uint64_t free_bytes = free_disk_bytes(o.out_dir);
+  CF_CHECK(free_bytes >= ckpt_bytes * 2,
+           "not enough free disk space in {}: {} MB free, checkpoints need about {} MB (two at a time)", o.out_dir,
+           free_bytes >> 20, (ckpt_bytes * 2) >> 20);
+
+  const double peak = o.peak_gflops > 0 ? o.peak_gflops : ops::measure_sgemm_gflops();
+  const double flops_per_token = gpt->flops_per_token(o.seq_len);
+  std::fprintf(stderr,
+               "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d); %d steps of %ld tokens "
+               "(%d x %d x %d accumulation x %d ranks); lr %.3g %s, warmup %d; %d threads\n",
+               o.stage.c_str(), cfg.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, o.steps,
+               o.total_batch_tokens, o.batch_size, o.seq_len, accum, o.world, o.lr,
+               LrSchedule::kind_name(sched.kind), sched.warmup, omp_get_max_threads());
+
+  auto state_json = [&] {
+    return nlohmann::json{{"step", step},
+                          {"tokens", std::to_string(tokens_seen)},
+                          {"best_val_loss", std::isfinite(best_val) ? nlohmann::json(best_val) : nlohmann::json()},
+                          {"best_step", best_step},
+                          {"bad_evals", bad_evals},
+                          {"loader", loader.state()},
+                          {"lr_at_step", sched.at(step)},
+                          {"options", options_to_json(o)}};
+  };
+  auto save = [&](bool is_best) {
+    if (o.rank != 0) return std::string();
+    const std::string d = save_training_checkpoint(o.out_dir, step, *gpt, opt, state_json(), tok_dir, is_best);
+    prune_checkpoints(o.out_dir, o.keep);
+    return d;
+  };
+
+  SignalGuard signals;
+  ProgressBar bar("train", static_cast<uint64_t>(o.steps), "steps", o.progress && o.rank == 0);
+  bar.update(step);
+  std::vector<Batch> micro(accum);
+  Timer run_timer;
+  bool stop_early = false;
+  while (step < o.steps) {
+    Timer t;
+    // Load the whole step's micro-batches first: the loss is normalised by the number of
+    // target tokens in the full batch, which must be known before the first backward.
+    uint64_t count = 0;
+    for (auto& b : micro) {
+      loader.next(b);
+      count += b.mask_count();
+    }
+    gpt->zero_grad();
+    double loss_sum = 0;
+    const float dloss = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
+    for (auto& b : micro) {
+      loss_sum += gpt->forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
+      gpt->backward(b.inputs.data(), b.targets.data(), b.mask.data(), dloss);
+    }
+    const double loss = count > 0 ? loss_sum / count : 0.0;
+    const float lr = sched.at(step);
+    const float norm = grad_norm(*gpt);
+    if (!std::isfinite(loss) || !std::isfinite(norm)) {
+      ++bad_streak;
+      std::fprintf(stderr, "\nwarning: step %d: non-finite %s (%s); update skipped (%d in a row)\n", step + 1,
+                   std::isfinite(loss) ? "gradient norm" : "loss", std::isfinite(loss) ? "inf/nan" : "inf/nan",
+                   bad_streak);
+      CF_CHECK(bad_streak < o.max_bad_steps,
+               "stopping: {} non-finite losses or gradients in a row at step {}; the last good checkpoint is in {} "
+               "(try a lower --lr)",
+               bad_streak, step + 1, o.out_dir);
+      gpt->zero_grad();
+    } else {
+      bad_streak = 0;
+      opt.update(*gpt, lr);
+    }
+    ++step;
+    tokens_seen += static_cast<uint64_t>(o.total_batch_tokens);
+    const double dt = t.seconds();
+    const double tok_s = o.total_batch_tokens / dt;
+    const double mfu = flops_per_token * tok_s / (peak * 1e9);
+    if (step % o.log_every == 0 || step == o.steps)
+      report.log_train(step, loss, lr, norm, tok_s, mfu, tokens_seen, run_timer.seconds());
+    bar.update(static_cast<uint64_t>(step), fmt::format("loss {:.4f} lr {:.2e} {} tok/s MFU {:.0f}%", loss, lr,
+                                                        format_count(tok_s), 100 * mfu));
+
+    const bool last = step == o.steps;
+    bool is_best = false;
+    if (o.eval_every > 0 && (step % o.eval_every == 0 || last) && !val_loaders.empty()) {
+      EvalRecord rec;
+      rec.step = step;
+      for (auto& [name, vl] : val_loaders) {
+        const EvalResult r = evaluate(*gpt, *vl, o.eval_batches, tokenizer ? &*tokenizer : nullptr);
+        if (name == "val") {
+          rec.val_loss = r.loss;
+          rec.val_bpb = r.bpb;
+        } else {
+          rec.task_losses[name] = r.loss;
+        }
+      }
+      if (!std::isfinite(rec.val_loss) && !rec.task_losses.empty()) {  // only per-task sets: their mean
+        double s = 0;
+        for (auto& [k, v] : rec.task_losses) s += v;
+        rec.val_loss = s / rec.task_losses.size();
+      }
+      if (tokenizer)
+        for (const auto& p : o.sample_prompts) rec.samples.emplace_back(p, sample(*gpt, *tokenizer, p, o.sample_tokens));
+      if (rec.val_loss < best_val - 1e-7) {
+        best_val = rec.val_loss;
+        best_step = step;
+        bad_evals = 0;
+        is_best = true;
+      } else {
+        ++bad_evals;
+      }
+      report.log_eval(rec);
+      if (o.progress && o.rank == 0)
+        std::fprintf(stderr, "\nstep %d: val loss %.4f (ppl %.2f%s)%s\n", step, rec.val_loss, std::exp(rec.val_loss),
+                     std::isfinite(rec.val_bpb) ? fmt::format(", {:.3f} bits/byte", rec.val_bpb).c_str() : "",
+                     is_best ? " best so far" : "");
+      if (o.patience > 0 && bad_evals >= o.patience) stop_early = true;
+    }
+    const int sig = g_signal.load();
+    const bool pause = o.stop_after > 0 && step == o.stop_after && !last;
+    if (is_best || last || stop_early || sig != 0 || pause || (o.save_every > 0 && step % o.save_every == 0)) {
+      const std::string d = save(is_best);
+      report.write_html();
+      if (sig != 0 || pause) {
+        bar.finish(pause ? "paused" : "interrupted");
+        std::fprintf(stderr, "%s at step %d: checkpoint saved to %s\nresume with: chatforge train --resume %s\n",
+                     pause ? "stopped (--stop-after)" : sig == SIGINT ? "interrupted" : "terminated", step, d.c_str(),
+                     o.out_dir.c_str());
+        return;
+      }
+    }
+    if (stop_early) {
+      bar.finish("early stop");
+      std::fprintf(stderr, "early stopping at step %d: no validation improvement in %d evaluations; best step %d "
+                   "(val loss %.4f) is in %s/best\n", step, o.patience, best_step, best_val, o.out_dir.c_str());
+      return;
+    }
+  }
+  bar.finish(fmt::format("final loss {:.4f}", report.last_train_loss()));
+  report.write_html();
+  std::fprintf(stderr, "done: %d steps, %s tokens in %s; checkpoints in %s (last%s); report %s/report.html\n", step,
+               format_count(static_cast<double>(tokens_seen)).c_str(), format_duration(run_timer.seconds()).c_str(),
+               o.out_dir.c_str(), best_step >= 0 ? ", best" : "", o.out_dir.c_str());
+}
+
+}  // namespace chatforge::train
