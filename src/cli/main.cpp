@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("chatforge ") + CHATFORGE_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
+  // A flag given twice (or in --config and on the command line) takes its last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   auto specs = cli::registered_commands();
   std::stable_sort(specs.begin(), specs.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
   for (const auto& spec : specs) {

@@ -165,12 +165,19 @@ void run_training(TrainOptions o) {
   std::string resume_dir;
   if (resuming) {
     resume_dir = find_latest_checkpoint(o.resume);
-    const auto st = nlohmann::json::parse(read_file(resume_dir + "/trainer_state.json"));
+    const std::string state_path = resume_dir + "/trainer_state.json";
+    nlohmann::json st;
+    try {
+      st = nlohmann::json::parse(read_file(state_path));
+      CF_CHECK(st.contains("options"), "{}: no 'options' field", state_path);
+    } catch (const nlohmann::json::exception& e) {
+      fail("{}: invalid JSON ({}); resume from an earlier step_* directory", state_path, e.what());
+    }
     const int steps = o.steps;  // the only option a resumed run may change
     const bool steps_given = o.steps > 0;
     const bool progress = o.progress;
     const int stop_after = o.stop_after;
-    o = options_from_json(st.at("options"), resume_dir + "/trainer_state.json");
+    o = options_from_json(st.at("options"), state_path);
     if (steps_given) o.steps = steps;
     o.progress = progress;
     o.stop_after = stop_after;
@@ -288,7 +295,7 @@ void run_training(TrainOptions o) {
     report.start_fresh();
   }
   if (o.rank == 0) write_file_atomic(o.out_dir + "/run.json", options_to_json(o).dump(2) + "\n");
-  const uint64_t ckpt_bytes = gpt->params().bytes() * 3 + (1 << 20);
+  const uint64_t ckpt_bytes = gpt->params().bytes() * 3 + (64 << 10);  // weights, m, v + small files
   const uint64_t free_bytes = free_disk_bytes(o.out_dir);
   CF_CHECK(free_bytes >= ckpt_bytes * 2,
            "not enough free disk space in {}: {} MB free, checkpoints need about {} MB (two at a time)", o.out_dir,
@@ -315,7 +322,13 @@ void run_training(TrainOptions o) {
   };
   auto save = [&](bool is_best) {
     if (o.rank != 0) return std::string();
-    const std::string d = save_training_checkpoint(o.out_dir, step, *gpt, opt, state_json(), tok_dir, is_best);
+    std::string d;
+    try {
+      d = save_training_checkpoint(o.out_dir, step, *gpt, opt, state_json(), tok_dir, is_best);
+    } catch (const Error& e) {
+      fail("saving the checkpoint of step {} failed: {}; the previous checkpoint ({}/last) is intact", step, e.what(),
+           o.out_dir);
+    }
     prune_checkpoints(o.out_dir, o.keep);
     return d;
   };

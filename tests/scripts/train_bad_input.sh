@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Bad input to `chatforge train`: each case is a one-line error with a non-zero exit before
+# any work is lost: data made for another tokenizer, a context longer than the model's, a
+# missing or incompatible --init/--resume, and a full disk (a small tmpfs).
+set -euo pipefail
+source "$(dirname "$0")/lib/make_text_shards.sh"
+tmp=$CF_BINARY_DIR/test-tmp/train_bad_input
+rm -rf "$tmp"; mkdir -p "$tmp"
+make_text_shards "$tmp" 320
+make_text_shards "$tmp/other" 400
+fails=0
+expect_error() {  # expect_error CODE "expected text" -- args...
+  local want=$1 text=$2; shift 3
+  local out rc=0
+  out=$("$CHATFORGE" train "$@" --no-progress 2>&1) || rc=$?
+  local last; last=$(printf '%s\n' "$out" | tail -1)
+  if [ "$rc" != "$want" ] || [[ "$last" != *"$text"* ]]; then
+    echo "FAIL: expected exit $want and '$text', got exit $rc: $out"; fails=$((fails+1))
+  else
+    echo "ok ($rc): $last"
+  fi
+}
+small=(--n-layer 1 --n-head 2 --n-embd 32 --n-ctx 32 --seq-len 32 --batch-size 2 --steps 3 --eval-every 0)
+"$CHATFORGE" model init --out "$tmp/m320" --n-layer 1 --n-head 2 --n-embd 32 --vocab-size 320 --n-ctx 32 >/dev/null
+expect_error 1 "data made for another tokenizer" -- --init "$tmp/m320" --data "$tmp/other/shards" --out "$tmp/r1" --seq-len 16 --steps 2
+expect_error 1 "longer than the model's context of 32" -- --init "$tmp/m320" --data "$tmp/shards" --out "$tmp/r2" --seq-len 64
+expect_error 1 "does not exist" -- --init "$tmp/nope" --data "$tmp/shards" --out "$tmp/r3"
+expect_error 1 "does not exist" -- --data "$tmp/nodata" --out "$tmp/r4" "${small[@]}"
+expect_error 1 "another tokenizer" -- --data "$tmp/shards" --tokenizer "$tmp/other/tok" --out "$tmp/r5" "${small[@]}"
+mkdir -p "$tmp/empty_run"
+expect_error 1 "no complete training checkpoint" -- --resume "$tmp/empty_run"
+expect_error 1 "does not exist" -- --resume "$tmp/no_such_run"
+"$CHATFORGE" train --data "$tmp/shards" --out "$tmp/good" "${small[@]}" --no-progress 2>/dev/null
+echo "{broken" > "$tmp/good/last/trainer_state.json"
+expect_error 1 "trainer_state.json" -- --resume "$tmp/good"
+expect_error 2 "--data is required" -- --out "$tmp/r6"
+expect_error 2 "stage" -- --stage finetune --data "$tmp/shards" --out "$tmp/r7"
+expect_error 2 "n_embd" -- --data "$tmp/shards" --out "$tmp/r8" --n-layer 1 --n-head 3 --n-embd 32 --steps 1
+# A full disk: a tmpfs too small for two checkpoints fails before training starts; one
+# that fills up mid-run stops with an error and leaves the previous checkpoint loadable.
+mnt=$tmp/tmpfs
+mkdir -p "$mnt"
+if mount -t tmpfs -o size=600k tmpfs "$mnt" 2>/dev/null; then
+  trap 'umount "$mnt" 2>/dev/null || true' EXIT
+  expect_error 1 "not enough free disk space" -- --data "$tmp/shards" --out "$mnt/run" "${small[@]}" --n-embd 64
+  umount "$mnt"
+  mount -t tmpfs -o size=1000k tmpfs "$mnt"
+  rc=0
+  out=$("$CHATFORGE" train --data "$tmp/shards" --out "$mnt/run" "${small[@]}" --steps 40 --save-every 1 --keep 100 \
+        --no-progress 2>&1) || rc=$?
+  last=$(printf '%s\n' "$out" | tail -1)
+  if [ "$rc" = 1 ] && [[ "$last" == error:*"No space left on device"* ]]; then
+    "$CHATFORGE" model info "$mnt/run/last" >/dev/null && echo "ok: disk full mid-run: $last; last checkpoint loads" \
+      || { echo "FAIL: last checkpoint does not load after a full disk"; fails=$((fails+1)); }
+    ls -a "$mnt/run" | grep -q '^\.tmp' && { echo "FAIL: temp checkpoint left on a full disk"; fails=$((fails+1)); }
+  else
+    echo "FAIL: expected a disk-full error, got exit $rc: $last"; fails=$((fails+1))
+  fi
+  umount "$mnt"; trap - EXIT
+else
+  echo "note: cannot mount a tmpfs here (not root?); the full-disk cases were not run"
+fi
+[ "$fails" = 0 ] || { echo "$fails failures"; exit 1; }
+echo "all bad-input cases gave clear errors"
