@@ -94,6 +94,20 @@ void run_train(const TrainArgs& a) {
   std::printf("fingerprint %s\n", t.fingerprint().c_str());
 }
 
+struct ConvertArgs {
+  std::string tokenizer;
+  std::string out;
+  std::vector<std::string> special_tokens;
+};
+
+void run_convert(const ConvertArgs& a) {
+  tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
+  t.add_special_tokens(a.special_tokens);
+  t.save(a.out);
+  std::printf("wrote %s/tokenizer.json (%d tokens); fingerprint %s\n", a.out.c_str(), t.vocab_size(),
+              t.fingerprint().c_str());
+}
+
 void run_encode(const UseArgs& a) {
   const tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
   const std::string text = read_input(a.file);
@@ -158,6 +172,7 @@ void setup(CLI::App& cmd) {
   cmd.require_subcommand(1);
   static TrainArgs train;
   static UseArgs enc, dec, ins;
+  static ConvertArgs conv;
 
   CLI::App* t = cmd.add_subcommand("train", "learn a byte-level BPE vocabulary from text files");
   t->add_option("--input", train.inputs, "text files or directories (read recursively)")->required()->expected(1, -1);
@@ -180,6 +195,14 @@ void setup(CLI::App& cmd) {
   CLI::App* d = cmd.add_subcommand("decode", "print the exact bytes of token ids (FILE or stdin)");
   add_use_options(*d, dec, false);
   d->callback([] { run_decode(dec); });
+
+  CLI::App* c = cmd.add_subcommand("convert", "load any supported tokenizer files and save them as tokenizer.json");
+  c->add_option("--tokenizer", conv.tokenizer, "directory with tokenizer.json, vocab.json+merges.txt or encoder.json+vocab.bpe")
+      ->required();
+  c->add_option("--out", conv.out, "output directory")->required();
+  c->add_option("--special-tokens", conv.special_tokens, "special tokens to append")->expected(0, -1);
+  add_config_option(*c);
+  c->callback([] { run_convert(conv); });
 
   CLI::App* i = cmd.add_subcommand("inspect", "show each token with its id, then chars/token and bytes/token");
   add_use_options(*i, ins, true);

@@ -282,10 +282,28 @@ std::string Tokenizer::vocab_listing() const {
   return out;
 }
 
+std::string Tokenizer::to_hf_config_json() const {
+  ordered_json c;
+  c["tokenizer_class"] = pretok_.is_gpt2() ? "GPT2Tokenizer" : "PreTrainedTokenizerFast";
+  c["add_prefix_space"] = false;
+  c["clean_up_tokenization_spaces"] = false;
+  if (special_token_id(kEndOfText)) {
+    c["bos_token"] = kEndOfText;
+    c["eos_token"] = kEndOfText;
+    c["unk_token"] = kEndOfText;
+  }
+  c["model_max_length"] = 1024;
+  return c.dump(1) + "\n";
+}
+
 void Tokenizer::save(const std::string& dir) const {
   make_dirs(dir);
   write_file_atomic(join(dir, "tokenizer.json"), to_hf_json());
   write_file_atomic(join(dir, "vocab.txt"), vocab_listing());
+  // Hugging Face loaders also want tokenizer_config.json. Another part of chatforge may
+  // have written one (with a chat template); never overwrite it.
+  if (!file_exists(join(dir, "tokenizer_config.json")))
+    write_file_atomic(join(dir, "tokenizer_config.json"), to_hf_config_json());
 }
 
 }  // namespace chatforge::tok
