@@ -260,19 +260,38 @@ std::string Tokenizer::to_hf_json() const {
   model["fuse_unk"] = false;
   model["byte_fallback"] = false;
   model["ignore_merges"] = ignore_merges_;
-  ordered_json vocab = ordered_json::object();
+  // vocab and merges are written by hand: nlohmann's ordered_json looks keys up linearly,
+  // which is quadratic for a 50k+ vocabulary. Placeholders mark where they go.
+  model["vocab"] = "@@CF_VOCAB@@";
+  model["merges"] = "@@CF_MERGES@@";
+  j["model"] = std::move(model);
+  std::string vocab_text = "{";
+  std::unordered_map<std::string, int32_t> seen;
   for (int32_t id = 0; id < vocab_size(); ++id) {
     if (tokens_[id].empty()) continue;  // an unused id (a gap in a loaded file)
     const std::string key = bytes_to_unicode(tokens_[id]);
-    if (special_flag_[id] && vocab.contains(key)) continue;
-    vocab[key] = id;
+    if (!seen.emplace(key, id).second) continue;  // a special spelled like a regular token
+    vocab_text += seen.size() == 1 ? "\n  " : ",\n  ";
+    vocab_text += json(key).dump() + ": " + std::to_string(id);
   }
-  model["vocab"] = std::move(vocab);
-  ordered_json merges = ordered_json::array();
-  for (const Merge& m : merges_) merges.push_back(bytes_to_unicode(tokens_[m.left]) + " " + bytes_to_unicode(tokens_[m.right]));
-  model["merges"] = std::move(merges);
-  j["model"] = std::move(model);
-  return j.dump(1, ' ', false, ordered_json::error_handler_t::strict) + "\n";
+  vocab_text += "\n }";
+  std::string merges_text = "[";
+  for (size_t i = 0; i < merges_.size(); ++i) {
+    const Merge& m = merges_[i];
+    merges_text += i == 0 ? "\n  " : ",\n  ";
+    merges_text += json(bytes_to_unicode(tokens_[m.left]) + " " + bytes_to_unicode(tokens_[m.right])).dump();
+  }
+  merges_text += merges_.empty() ? "]" : "\n ]";
+  std::string text = j.dump(1, ' ', false, ordered_json::error_handler_t::strict) + "\n";
+  auto splice = [&](const std::string& placeholder, const std::string& with) {
+    const std::string quoted = "\"" + placeholder + "\"";
+    const size_t at = text.find(quoted);
+    CF_ASSERT(at != std::string::npos);
+    text.replace(at, quoted.size(), with);
+  };
+  splice("@@CF_VOCAB@@", vocab_text);
+  splice("@@CF_MERGES@@", merges_text);
+  return text;
 }
 
 std::string Tokenizer::vocab_listing() const {
