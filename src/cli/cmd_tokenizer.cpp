@@ -2,6 +2,7 @@
 // encode/decode/inspect read FILE (or stdin) as one text; train streams files and dirs.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -134,7 +135,11 @@ void run_decode(const UseArgs& a) {
     if (p >= end) break;
     char* stop = nullptr;
     const long long v = std::strtoll(p, &stop, 10);
-    if (stop == p) usage_fail("decode: input item {} is not a token id: \"{}\"", index, std::string(p, std::min<size_t>(20, end - p)));
+    if (stop == p) {
+      const char* word_end = p;
+      while (word_end < end && word_end - p < 20 && !std::isspace(static_cast<unsigned char>(*word_end))) ++word_end;
+      fail("{}: item {} is not a token id: \"{}\"", a.file.empty() ? "stdin" : a.file, index, std::string(p, word_end));
+    }
     if (v < 0 || v >= t.vocab_size())
       fail("decode: token id {} (item {}) is out of range (vocab size {})", v, index, t.vocab_size());
     ids.push_back(static_cast<int32_t>(v));
