@@ -61,4 +61,5 @@ expect_error "out of range" cf tokenizer decode --tokenizer "$tmp/tok" "$tmp/bad
 echo "12 abc" > "$tmp/bad2.ids"
 expect_error "not a token id" cf tokenizer decode --tokenizer "$tmp/tok" "$tmp/bad2.ids"
 expect_error "pattern" cf tokenizer train --input "$tmp/classic.txt" --vocab-size 300 --pattern '(unclosed' --out "$tmp/x"
+expect_error "unknown pattern name" cf tokenizer train --input "$tmp/classic.txt" --vocab-size 300 --pattern gtp4 --out "$tmp/x"
 echo "tokenizer_cli: OK"
