@@ -341,7 +341,9 @@ TEST(Tokenizer, BadInputIsAOneLineError) {
   EXPECT_THROW(train_bpe({dir + "/nope.txt"}, options(300)), Error);
   EXPECT_THROW(small_tokenizer().token_bytes(-1), Error);
   EXPECT_THROW(small_tokenizer().decode({small_tokenizer().vocab_size()}), Error);
-  EXPECT_THROW(small_tokenizer().eot_id() == 0 ? throw Error("x") : PreTokenizer::from_name("(unclosed"), Error);
+  EXPECT_THROW(PreTokenizer::from_name("(unclosed"), Error);
+  EXPECT_THROW(PreTokenizer::from_name("gtp4"), Error);  // a misspelt name, not a regex
+  EXPECT_THROW(Tokenizer().encode("x"), Error);           // nothing loaded
 }
 
 TEST(Tokenizer, Gpt2FilesWhenFetched) {
