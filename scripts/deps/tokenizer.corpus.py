@@ -5,7 +5,7 @@ public-domain text fetched by tokenizer.fetch.sh plus generated material. Determ
 
   parity   (>= 1 MB): English prose, source code, runs of spaces/newlines/tabs, numbers,
            Chinese, Japanese, emoji, other scripts, and invalid UTF-8 bytes.
-  english  (50 MB):   Moby Dick paragraphs, shuffled and repeated.
+  english  (50 MB):   Moby Dick and Python documentation paragraphs, shuffled, repeated.
   chinese  (20 MB):   fortunes-zh + Debian Reference (zh_CN) lines, shuffled and repeated.
   encode   (10 MB):   valid UTF-8 mix for encode throughput (English, code, Chinese).
 Usage: tokenizer.corpus.py parity|english|chinese|encode OUT_FILE"""
@@ -146,7 +146,7 @@ def repeat_lines(lines, target, rng):
         rng.shuffle(lines)
         for l in lines:
             out.append(l)
-            size += len(l) + 1
+            size += len(l.encode("utf-8")) + 1
             if size >= target:
                 break
     return ("\n".join(out) + "\n").encode("utf-8")
@@ -158,7 +158,8 @@ def main():
     if kind == "parity":
         data = parity(rng)
     elif kind == "english":
-        data = repeat_lines([p for p in read("moby-dick.txt").split("\n\n") if p.strip()], 50 << 20, rng)
+        text = read("moby-dick.txt") + "\n\n" + read("python-docs.txt")
+        data = repeat_lines([p for p in text.split("\n\n") if p.strip()], 50 << 20, rng)
     elif kind == "chinese":
         zh = [l.strip() for l in (read("fortunes-zh.txt") + read("debian-reference-zh.txt")).splitlines() if l.strip()]
         data = repeat_lines(zh, 20 << 20, rng)

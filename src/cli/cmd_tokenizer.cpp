@@ -2,6 +2,7 @@
 // encode/decode/inspect read FILE (or stdin) as one text; train streams files and dirs.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -94,6 +95,20 @@ void run_train(const TrainArgs& a) {
   std::printf("fingerprint %s\n", t.fingerprint().c_str());
 }
 
+struct ConvertArgs {
+  std::string tokenizer;
+  std::string out;
+  std::vector<std::string> special_tokens;
+};
+
+void run_convert(const ConvertArgs& a) {
+  tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
+  t.add_special_tokens(a.special_tokens);
+  t.save(a.out);
+  std::printf("wrote %s/tokenizer.json (%d tokens); fingerprint %s\n", a.out.c_str(), t.vocab_size(),
+              t.fingerprint().c_str());
+}
+
 void run_encode(const UseArgs& a) {
   const tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
   const std::string text = read_input(a.file);
@@ -120,7 +135,11 @@ void run_decode(const UseArgs& a) {
     if (p >= end) break;
     char* stop = nullptr;
     const long long v = std::strtoll(p, &stop, 10);
-    if (stop == p) usage_fail("decode: input item {} is not a token id: \"{}\"", index, std::string(p, std::min<size_t>(20, end - p)));
+    if (stop == p) {
+      const char* word_end = p;
+      while (word_end < end && word_end - p < 20 && !std::isspace(static_cast<unsigned char>(*word_end))) ++word_end;
+      fail("{}: item {} is not a token id: \"{}\"", a.file.empty() ? "stdin" : a.file, index, std::string(p, word_end));
+    }
     if (v < 0 || v >= t.vocab_size())
       fail("decode: token id {} (item {}) is out of range (vocab size {})", v, index, t.vocab_size());
     ids.push_back(static_cast<int32_t>(v));
@@ -158,6 +177,7 @@ void setup(CLI::App& cmd) {
   cmd.require_subcommand(1);
   static TrainArgs train;
   static UseArgs enc, dec, ins;
+  static ConvertArgs conv;
 
   CLI::App* t = cmd.add_subcommand("train", "learn a byte-level BPE vocabulary from text files");
   t->add_option("--input", train.inputs, "text files or directories (read recursively)")->required()->expected(1, -1);
@@ -180,6 +200,14 @@ void setup(CLI::App& cmd) {
   CLI::App* d = cmd.add_subcommand("decode", "print the exact bytes of token ids (FILE or stdin)");
   add_use_options(*d, dec, false);
   d->callback([] { run_decode(dec); });
+
+  CLI::App* c = cmd.add_subcommand("convert", "load any supported tokenizer files and save them as tokenizer.json");
+  c->add_option("--tokenizer", conv.tokenizer, "directory with tokenizer.json, vocab.json+merges.txt or encoder.json+vocab.bpe")
+      ->required();
+  c->add_option("--out", conv.out, "output directory")->required();
+  c->add_option("--special-tokens", conv.special_tokens, "special tokens to append")->expected(0, -1);
+  add_config_option(*c);
+  c->callback([] { run_convert(conv); });
 
   CLI::App* i = cmd.add_subcommand("inspect", "show each token with its id, then chars/token and bytes/token");
   add_use_options(*i, ins, true);

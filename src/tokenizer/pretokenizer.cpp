@@ -147,6 +147,9 @@ PreTokenizer PreTokenizer::from_name(const std::string& name) {
   if (name == "gpt4" || name == "cl100k" || name == "llama3") return regex(kGpt4Pattern);
   if (name == "qwen2") return regex(kQwen2Pattern);
   if (name.empty()) fail("empty pre-tokenizer pattern");
+  // A bare word is a misspelt name far more often than a regex someone meant.
+  if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos)
+    fail("unknown pattern name \"{}\" (known: gpt2, gpt4, cl100k, llama3, qwen2; or give a regex)", name);
   return regex(name);
 }
 

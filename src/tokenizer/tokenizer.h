@@ -49,8 +49,11 @@ class Tokenizer {
   // Appended after existing ids (a spelling that is already a special is skipped).
   void add_special_tokens(const std::vector<std::string>& spellings);
 
-  void save(const std::string& dir) const;  // tokenizer.json (HF format, atomic) + vocab.txt
+  // tokenizer.json (HF format, atomic) + vocab.txt, and a minimal tokenizer_config.json
+  // when the directory has none (Hugging Face loaders require one).
+  void save(const std::string& dir) const;
   std::string to_hf_json() const;           // the tokenizer.json text
+  std::string to_hf_config_json() const;    // the minimal tokenizer_config.json text
   std::string vocab_listing() const;        // vocab.txt text: "id<TAB>escaped bytes" per line
   std::string fingerprint() const;          // stable hash of vocab+merges+specials+pattern
 

@@ -260,19 +260,38 @@ std::string Tokenizer::to_hf_json() const {
   model["fuse_unk"] = false;
   model["byte_fallback"] = false;
   model["ignore_merges"] = ignore_merges_;
-  ordered_json vocab = ordered_json::object();
+  // vocab and merges are written by hand: nlohmann's ordered_json looks keys up linearly,
+  // which is quadratic for a 50k+ vocabulary. Placeholders mark where they go.
+  model["vocab"] = "@@CF_VOCAB@@";
+  model["merges"] = "@@CF_MERGES@@";
+  j["model"] = std::move(model);
+  std::string vocab_text = "{";
+  std::unordered_map<std::string, int32_t> seen;
   for (int32_t id = 0; id < vocab_size(); ++id) {
     if (tokens_[id].empty()) continue;  // an unused id (a gap in a loaded file)
     const std::string key = bytes_to_unicode(tokens_[id]);
-    if (special_flag_[id] && vocab.contains(key)) continue;
-    vocab[key] = id;
+    if (!seen.emplace(key, id).second) continue;  // a special spelled like a regular token
+    vocab_text += seen.size() == 1 ? "\n  " : ",\n  ";
+    vocab_text += json(key).dump() + ": " + std::to_string(id);
   }
-  model["vocab"] = std::move(vocab);
-  ordered_json merges = ordered_json::array();
-  for (const Merge& m : merges_) merges.push_back(bytes_to_unicode(tokens_[m.left]) + " " + bytes_to_unicode(tokens_[m.right]));
-  model["merges"] = std::move(merges);
-  j["model"] = std::move(model);
-  return j.dump(1, ' ', false, ordered_json::error_handler_t::strict) + "\n";
+  vocab_text += "\n }";
+  std::string merges_text = "[";
+  for (size_t i = 0; i < merges_.size(); ++i) {
+    const Merge& m = merges_[i];
+    merges_text += i == 0 ? "\n  " : ",\n  ";
+    merges_text += json(bytes_to_unicode(tokens_[m.left]) + " " + bytes_to_unicode(tokens_[m.right])).dump();
+  }
+  merges_text += merges_.empty() ? "]" : "\n ]";
+  std::string text = j.dump(1, ' ', false, ordered_json::error_handler_t::strict) + "\n";
+  auto splice = [&](const std::string& placeholder, const std::string& with) {
+    const std::string quoted = "\"" + placeholder + "\"";
+    const size_t at = text.find(quoted);
+    CF_ASSERT(at != std::string::npos);
+    text.replace(at, quoted.size(), with);
+  };
+  splice("@@CF_VOCAB@@", vocab_text);
+  splice("@@CF_MERGES@@", merges_text);
+  return text;
 }
 
 std::string Tokenizer::vocab_listing() const {
@@ -282,10 +301,28 @@ std::string Tokenizer::vocab_listing() const {
   return out;
 }
 
+std::string Tokenizer::to_hf_config_json() const {
+  ordered_json c;
+  c["tokenizer_class"] = pretok_.is_gpt2() ? "GPT2Tokenizer" : "PreTrainedTokenizerFast";
+  c["add_prefix_space"] = false;
+  c["clean_up_tokenization_spaces"] = false;
+  if (special_token_id(kEndOfText)) {
+    c["bos_token"] = kEndOfText;
+    c["eos_token"] = kEndOfText;
+    c["unk_token"] = kEndOfText;
+  }
+  c["model_max_length"] = 1024;
+  return c.dump(1) + "\n";
+}
+
 void Tokenizer::save(const std::string& dir) const {
   make_dirs(dir);
   write_file_atomic(join(dir, "tokenizer.json"), to_hf_json());
   write_file_atomic(join(dir, "vocab.txt"), vocab_listing());
+  // Hugging Face loaders also want tokenizer_config.json. Another part of chatforge may
+  // have written one (with a chat template); never overwrite it.
+  if (!file_exists(join(dir, "tokenizer_config.json")))
+    write_file_atomic(join(dir, "tokenizer_config.json"), to_hf_config_json());
 }
 
 }  // namespace chatforge::tok

@@ -230,6 +230,7 @@ PieceCounts count_pieces(const std::vector<std::string>& files, const PreTokeniz
     CF_CHECK(!ec, "{}: cannot read: {}", f, ec.message());
     total += size;
   }
+  CF_CHECK(total > 0, "empty corpus: {} input file(s), 0 bytes", files.size());
   const int threads = std::max(1, options.threads);
   std::vector<PieceCounts> local(threads);
   ProgressBar bar("counting pre-tokens", total, "B", options.progress);
