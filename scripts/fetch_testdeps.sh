@@ -12,6 +12,8 @@ mapfile -t npm_pkgs < <(cat scripts/deps/*.npm 2>/dev/null | sed 's/#.*//' | awk
 stamp="$cache/.npm-$(echo "${npm_pkgs[*]}" | md5sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "fetch_testdeps: installing npm packages: ${npm_pkgs[*]}"
+  # onnxruntime-node (pulled in by @huggingface/transformers) would download CUDA binaries.
+  export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
   (cd "$cache" && { [ -f package.json ] || echo '{"name":"chatforge-testdeps","private":true}' > package.json; } \
     && npm install --no-audit --no-fund --loglevel=error -E "${npm_pkgs[@]}" >/dev/null)
   touch "$stamp"
