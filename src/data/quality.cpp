@@ -41,7 +41,7 @@ class FlatCounter {
 };
 }  // namespace
 
-QualityMetrics measure_quality(std::string_view text) {
+QualityMetrics measure_quality(std::string_view text, const QualityOptions* o) {
   QualityMetrics m;
   size_t symbols = 0, digits = 0;
   for (size_t i = 0; i < text.size();) {
@@ -112,6 +112,7 @@ QualityMetrics measure_quality(std::string_view text) {
   FlatCounter counts;
   for (int n = 2; n <= 10; ++n) {
     if (nw < static_cast<size_t>(n)) break;
+    if (n == 6 && o != nullptr && m.dup_ngram_frac[5] <= o->max_dup_ngram_frac - 0.05) break;
     const size_t ng = nw - n + 1;
     counts.reset(ng);
     for (size_t i = 0; i < ng; ++i) {
