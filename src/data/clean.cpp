@@ -4,6 +4,7 @@
 #include "data/clean.h"
 
 #include <omp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -249,6 +250,25 @@ class Spool {
   std::FILE* f_ = nullptr;
 };
 
+// Removes temp files that a killed earlier run left in the output directory: the spool
+// and the atomic writers' temps, only when the process that made them is gone.
+void remove_stale_temps(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    std::string pid_part;
+    if (name.rfind(".clean-spool.", 0) == 0) {
+      pid_part = name.substr(13);
+    } else {
+      for (const char* base : {"train.jsonl.tmp.", "val.jsonl.tmp.", "report.json.tmp.", "report.html.tmp."})
+        if (name.rfind(base, 0) == 0) pid_part = name.substr(std::strlen(base));
+    }
+    if (pid_part.empty()) continue;
+    const long pid = std::strtol(pid_part.c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
+  }
+}
+
 std::string json_line(const std::string& text, const std::string& source, const std::string& label) {
   nlohmann::ordered_json j;
   j["text"] = text;
@@ -312,6 +332,7 @@ CleanReport run_clean(const CleanOptions& o) {
   CF_CHECK(!files.empty(), "no .txt, .md or .jsonl files found in the inputs");
   rep.files = files.size();
   make_dirs(o.out_dir);
+  remove_stale_temps(o.out_dir);
 
   SensitiveFilter sensitive;
   for (const auto& path : o.sensitive_lists) sensitive.add_terms_file(path);

@@ -227,5 +227,30 @@ p = run(["--input", os.path.join(inp, "nope.jsonl"), "--out", out5], expect_rc=1
 check("nope.jsonl does not exist" in p.stderr, f"missing file error: {p.stderr!r}")
 p = run(["--input", inp, "--out", out5, "--near-dup-threshold", "2"], expect_rc=2)
 
+# 10. A run killed mid-way (SIGKILL, no cleanup at all) leaves no train.jsonl behind.
+big = os.path.join(WORK, "big.jsonl")
+with open(big, "w", encoding="utf-8") as f:
+    for i in range(6000):
+        f.write(json.dumps({"text": make_english(rng, vocab)}) + "\n")
+out6 = os.path.join(WORK, "out6")
+os.makedirs(out6)
+proc = subprocess.Popen([CF, "data", "clean", "--no-progress", "--input", big, "--out", out6],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+import time  # noqa: E402
+deadline = time.time() + 60
+while time.time() < deadline and proc.poll() is None and not any(".clean-spool" in f for f in os.listdir(out6)):
+    time.sleep(0.002)
+if proc.poll() is None:
+    proc.kill()
+    proc.wait()
+    check(not os.path.exists(os.path.join(out6, "train.jsonl")), "killed run left train.jsonl")
+    check(not os.path.exists(os.path.join(out6, "report.json")), "killed run left report.json")
+    # The next run into the same directory clears the dead run's temp files.
+    run(["--input", os.path.join(inp, "web.jsonl"), "--out", out6])
+    check(sorted(os.listdir(out6)) == ["report.html", "report.json", "train.jsonl", "val.jsonl"],
+          f"stale temp files after a rerun: {os.listdir(out6)}")
+else:
+    print("note: the run finished before it could be killed; kill check not exercised")
+
 print(f"{len(failures)} failed" if failures else "all data clean checks passed")
 sys.exit(1 if failures else 0)

@@ -188,3 +188,52 @@ TEST(Shard, TruncatedOrForeignFilesGiveErrorsNamingThem) {
   EXPECT_THROW(ShardReader(d + "/short.bin"), Error);
   EXPECT_THROW(ShardReader(d + "/missing.bin"), Error);
 }
+
+TEST(Shard, ShardSetReadsAcrossShardBoundariesWithMasks) {
+  const std::string d = temp_dir("shard_setread");
+  ShardSetWriter w(d, "train", spec(500, 499, true), 8);
+  std::vector<uint32_t> all;
+  std::vector<uint8_t> all_mask;
+  for (int doc = 0; doc < 6; ++doc) {
+    std::vector<int32_t> t;
+    std::vector<uint8_t> m;
+    for (int k = 0; k < 3 + doc % 3; ++k) {
+      t.push_back(doc * 10 + k);
+      m.push_back(static_cast<uint8_t>(k % 2));
+    }
+    w.add_document(t.data(), t.size(), m.data(), 1);
+    for (size_t k = 0; k < t.size(); ++k) {
+      all.push_back(static_cast<uint32_t>(t[k]));
+      all_mask.push_back(m[k]);
+    }
+    all.push_back(499);
+    all_mask.push_back(1);
+  }
+  const auto files = w.finish();
+  ASSERT_GT(files.size(), 2u);
+  ShardSet set(d, "train");
+  EXPECT_EQ(set.n_shards(), files.size());
+  EXPECT_EQ(set.n_tokens(), all.size());
+  EXPECT_EQ(set.n_docs(), 6u);
+  std::vector<uint32_t> got(all.size());
+  std::vector<uint8_t> got_mask(all.size());
+  set.read(0, all.size(), got.data(), got_mask.data());
+  EXPECT_EQ(got, all);
+  EXPECT_EQ(got_mask, all_mask);
+  std::vector<uint32_t> mid(7);
+  set.read(5, 7, mid.data());
+  EXPECT_EQ(mid, std::vector<uint32_t>(all.begin() + 5, all.begin() + 12));
+  EXPECT_THROW(set.read(all.size() - 2, 3, mid.data()), Error);
+  // A shard from another tokenizer in the same split is refused by name.
+  ShardSpec other = spec(500, 499, true);
+  other.tokenizer_fingerprint = "different";
+  ShardFileWriter x(d + "/train_999999.bin", other);
+  x.finish();
+  try {
+    ShardSet bad(d, "train");
+    FAIL() << "mixed shards accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train_999999.bin: shard does not match"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ShardSet(d, "val"), Error);
+}
