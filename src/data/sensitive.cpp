@@ -103,15 +103,43 @@ void SensitiveFilter::build() {
   word_terms_.erase(std::unique(word_terms_.begin(), word_terms_.end()), word_terms_.end());
   size_t cap = 16;
   while (cap < word_terms_.size() * 2) cap <<= 1;
-  word_table_.assign(word_terms_.empty() ? 0 : cap, -1);
+  word_table_.assign(word_terms_.empty() ? 0 : cap, 0);
   for (size_t t = 0; t < word_terms_.size(); ++t) {
-    size_t i = hash64(word_terms_[t], 0x5E75) & (cap - 1);
-    while (word_table_[i] >= 0) i = (i + 1) & (cap - 1);
-    word_table_[i] = static_cast<int32_t>(t);
+    const uint64_t h = hash64(word_terms_[t], 0x5E75);
+    size_t i = h & (cap - 1);
+    while (word_table_[i] != 0) i = (i + 1) & (cap - 1);
+    word_table_[i] = (h >> 32 << 32) | (t + 1);
   }
   n_terms_ = word_terms_.size() + n_automaton_terms_;
+  if (build_nodes_.empty()) {
+    build_nodes_.emplace_back();
+    build_edges_.emplace_back();
+  }
+  // Renumber nodes breadth-first: the shallow nodes that most bytes visit end up
+  // together in memory, which matters once the automaton outgrows the caches.
+  {
+    const size_t n = build_nodes_.size();
+    std::vector<int32_t> order;
+    order.reserve(n);
+    order.push_back(0);
+    for (size_t h = 0; h < order.size(); ++h) {
+      auto& edges = build_edges_[order[h]];
+      std::sort(edges.begin(), edges.end());
+      for (auto& e : edges) order.push_back(e.second);
+    }
+    std::vector<int32_t> new_id(n);
+    for (size_t i = 0; i < n; ++i) new_id[order[i]] = static_cast<int32_t>(i);
+    std::vector<Node> nodes(n);
+    std::vector<std::vector<std::pair<uint8_t, int32_t>>> edges(n);
+    for (size_t i = 0; i < n; ++i) {
+      nodes[i] = build_nodes_[order[i]];
+      edges[i] = std::move(build_edges_[order[i]]);
+      for (auto& e : edges[i]) e.second = new_id[e.second];
+    }
+    build_nodes_ = std::move(nodes);
+    build_edges_ = std::move(edges);
+  }
   nodes_ = std::move(build_nodes_);
-  if (nodes_.empty()) nodes_.emplace_back();
   build_edges_.resize(nodes_.size());
   // Flatten edges, sorted per node.
   for (size_t v = 0; v < nodes_.size(); ++v) {
@@ -211,12 +239,14 @@ void SensitiveFilter::find_words(std::string_view text, std::vector<Match>& all)
   const size_t mask = word_table_.size() - 1;
   for (size_t r = 0; r < runs.size(); ++r) {
     for (size_t k = 0; k < max_term_words_ && r + k < runs.size(); ++k) {
-      const size_t b = runs[r].first, e = runs[r + k].second;
-      if (e - b > max_word_term_bytes_) break;
-      const std::string_view cand(folded.data() + b, e - b);
-      for (size_t slot = hash64(cand, 0x5E75) & mask; word_table_[slot] >= 0; slot = (slot + 1) & mask) {
-        if (word_terms_[word_table_[slot]] == cand) {
-          all.push_back({b, e});
+      const size_t b = runs[r].first, end = runs[r + k].second;
+      if (end - b > max_word_term_bytes_) break;
+      const std::string_view cand(folded.data() + b, end - b);
+      const uint64_t h = hash64(cand, 0x5E75);
+      for (size_t slot = h & mask; word_table_[slot] != 0; slot = (slot + 1) & mask) {
+        const uint64_t e = word_table_[slot];
+        if ((e >> 32) == (h >> 32) && word_terms_[(e & 0xFFFFFFFFu) - 1] == cand) {
+          all.push_back({b, end});
           break;
         }
       }

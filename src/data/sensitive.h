@@ -43,7 +43,9 @@ class SensitiveFilter {
   void find_words(std::string_view text, std::vector<Match>& all) const;
   // Whole-word terms: folded text -> index into word_terms_ (verified on lookup).
   std::vector<std::string> word_terms_;
-  std::vector<int32_t> word_table_;  // open addressing over hash64(term), -1 empty
+  // Open addressing over hash64(term): (high 32 bits of the hash << 32) | (index + 1);
+  // 0 is empty. The stored hash bits spare most lookups a visit to word_terms_.
+  std::vector<uint64_t> word_table_;
   size_t max_term_words_ = 0, max_word_term_bytes_ = 0;
   size_t n_automaton_terms_ = 0;
   struct Node {
