@@ -406,7 +406,7 @@ CleanReport run_clean(const CleanOptions& o) {
           continue;
         }
       }
-      if (o.near_dedup) {
+      if (o.near_dedup && !r.sig.empty()) {
         double sim = 0;
         const int64_t of = near_index.check_and_insert(r.sig, ordinal, &sim);
         if (of >= 0) {

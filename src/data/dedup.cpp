@@ -104,8 +104,9 @@ std::vector<uint32_t> minhash_signature(std::string_view text, const MinHashPara
       b[i] = mix64(s += 0x9E3779B97F4A7C15ULL);
     }
   }
-  std::vector<uint32_t> sig(p.num_perm, UINT32_MAX);
   const auto shingles = raw_shingles(text, p.shingle);
+  if (shingles.empty()) return {};  // no words: nothing to compare
+  std::vector<uint32_t> sig(p.num_perm, UINT32_MAX);
   const uint64_t* pa = a.data();
   const uint64_t* pb = b.data();
   uint32_t* ps = sig.data();

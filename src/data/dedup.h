@@ -31,6 +31,7 @@ std::vector<uint64_t> shingle_hashes(std::string_view text, int shingle);
 // Exact Jaccard similarity of two texts' shingle sets (for tests and reports).
 double shingle_jaccard(std::string_view a, std::string_view b, int shingle);
 
+// num_perm minimum hashes; empty for a text without words (never a near duplicate).
 std::vector<uint32_t> minhash_signature(std::string_view text, const MinHashParams& p);
 
 // Open-addressing map of nonzero 64-bit keys to 64-bit values.

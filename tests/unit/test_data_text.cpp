@@ -253,3 +253,9 @@ TEST(Rebalance, DownsamplesToTargetsAndCapsShares) {
   EXPECT_THROW(parse_targets("web=1.5"), UsageError);
   EXPECT_THROW(parse_targets("web"), UsageError);
 }
+
+TEST(Dedup, TextsWithoutWordsHaveNoSignature) {
+  const auto p = choose_minhash_params(0.8, 128, 5);
+  EXPECT_TRUE(minhash_signature("--- *** !!!", p).empty());
+  EXPECT_EQ(minhash_signature("one word", p).size(), 128u);
+}
