@@ -2,8 +2,10 @@
 // measures on English, Chinese and spam, sensitive terms (whole-word Latin, substring
 // CJK, 100k terms), PII scrubbing, MinHash Jaccard estimates and rebalancing rates.
 #include <gtest/gtest.h>
+#include <utf8proc.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "core/error.h"
@@ -258,4 +260,18 @@ TEST(Dedup, TextsWithoutWordsHaveNoSignature) {
   const auto p = choose_minhash_params(0.8, 128, 5);
   EXPECT_TRUE(minhash_signature("--- *** !!!", p).empty());
   EXPECT_EQ(minhash_signature("one word", p).size(), 128u);
+}
+
+TEST(Normalize, FastPathAgreesWithUtf8proc) {
+  // Text the fast path declares inert must be what utf8proc returns unchanged.
+  const std::string samples[] = {"全角，标点！（括号）", "ひらがな カタカナ", "한국어 문장", "「引用」、。"};
+  for (const auto& s : samples) {
+    utf8proc_uint8_t* ref = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(s.c_str()));
+    ASSERT_NE(ref, nullptr);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(ref)), s) << s;  // utf8proc agrees: inert
+    EXPECT_EQ(unicode_normalize(s, NormalForm::kNfc), s) << s;
+    std::free(ref);
+  }
+  // Kana + combining voiced mark composes under NFC (not on the fast path).
+  EXPECT_EQ(unicode_normalize("\xE3\x81\x8B\xE3\x82\x99", NormalForm::kNfc), "\xE3\x81\x8C");  // か + ゙ -> が
 }
