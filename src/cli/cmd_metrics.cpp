@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "eval/corpus_metrics.h"
+#include "eval/counterfactual.h"
 #include "eval/porter_stemmer.h"
 #include "eval/text_util.h"
 #include "eval/text_files.h"
@@ -123,7 +124,7 @@ void finish(const CommonArgs& a, const Inputs& in, const std::string& title, std
       if (g.groups.size() >= 2) {
         std::printf("  largest gap %s - %s = %.2f  95%% CI [%.2f, %.2f]%s\n", g.gap.high_group.c_str(),
                     g.gap.low_group.c_str(), g.gap.gap, g.gap.ci.lo, g.gap.ci.hi,
-                    g.gap.significant() ? "  (significant)" : "");
+                    g.gap.too_few_items ? "  (too few items to judge)" : (g.gap.significant() ? "  (significant)" : ""));
       }
     }
   }
@@ -296,8 +297,25 @@ void setup_tokenize(CLI::App& cmd) {
   });
 }
 
+// Previews counterfactual prompts: each stdin line with the group terms swapped.
+void setup_swap_terms(CLI::App& cmd) {
+  auto pairs_file = std::make_shared<std::string>();
+  CLI::App* sub = cmd.add_subcommand("swap-terms", "swap group terms (he<->she, 他<->她) in each line of stdin");
+  sub->add_option("--pairs", *pairs_file, "TSV of term pairs, one 'term<TAB>term' per line")->required();
+  add_config_option(*sub);
+  sub->callback([=] {
+    const auto pairs = read_term_pairs(*pairs_file);
+    std::string all;
+    char buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) all.append(buf, n);
+    std::fputs(swap_terms(all, pairs).text.c_str(), stdout);
+  });
+}
+
 void setup(CLI::App& cmd) {
   cmd.require_subcommand(1);
+  setup_swap_terms(cmd);
   setup_bleu(cmd);
   setup_rouge(cmd);
   setup_qa(cmd);

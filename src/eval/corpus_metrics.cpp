@@ -154,7 +154,8 @@ nlohmann::json groups_json(const std::vector<GroupMetric>& groups) {
                               {"low", g.gap.low_group},
                               {"gap", g.gap.gap},
                               {"ci95", {g.gap.ci.lo, g.gap.ci.hi}},
-                              {"significant", g.gap.significant()}};
+                              {"significant", g.gap.significant()},
+                              {"too_few_items", g.gap.too_few_items}};
     }
     j[g.metric] = entry;
   }
@@ -187,7 +188,7 @@ std::string metrics_report_html(const std::string& title, const std::vector<std:
     for (const auto& g : groups) {
       if (g.groups.size() < 2) continue;
       rows.push_back({g.metric, g.gap.high_group + " - " + g.gap.low_group, fmt::format("{:.2f}", g.gap.gap),
-                      fmt::format("[{:.2f}, {:.2f}]", g.gap.ci.lo, g.gap.ci.hi), g.gap.significant() ? "yes" : "no"});
+                      fmt::format("[{:.2f}, {:.2f}]", g.gap.ci.lo, g.gap.ci.hi), g.gap.too_few_items ? "too few items" : (g.gap.significant() ? "yes" : "no")});
     }
     rep.table({"metric", "largest gap", "value", "95% CI", "significant"}, rows);
     for (const auto& g : groups) {

@@ -174,3 +174,11 @@ TEST(EvalAgreement, KrippendorffAlpha) {
   EXPECT_NEAR(*krippendorff_alpha_nominal({{0, 0}, {0, 1}, {1, 1}, {1}}, 2), 4.0 / 9, 1e-12);
   EXPECT_NEAR(*krippendorff_alpha_nominal({{0, 0}, {1, 1}, {2, 2}}, 3), 1.0, 1e-12);
 }
+
+TEST(EvalFairness, TinyGroupsAreNeverCalledSignificant) {
+  // 3 items per group, 100 vs 0: the bootstrap interval is degenerate, so no verdict.
+  const GroupMetric g = gap_of(make_items(1, 1.0, 0.0, 3), 1);
+  EXPECT_DOUBLE_EQ(g.gap.gap, 100.0);
+  EXPECT_TRUE(g.gap.too_few_items);
+  EXPECT_FALSE(g.gap.significant());
+}
