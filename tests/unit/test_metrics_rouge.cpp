@@ -116,3 +116,35 @@ TEST(MetricsQa, ExactMatchAndF1) {
   EXPECT_DOUBLE_EQ(s.f1, 1.0);
   EXPECT_DOUBLE_EQ(token_f1("", "x"), 0.0);
 }
+
+// The small expected values of rouge-score's own rouge_scorer_test.py (google-research,
+// Apache-2.0), through our implementation with rouge-score's exact tokenizer.
+TEST(MetricsRouge, RougeScorePublishedVectors) {
+  const RougeOptions o{false, false};
+  RougeResult r = rouge_score({"testing one two"}, "testing", o);
+  EXPECT_DOUBLE_EQ(r.rouge1.precision, 1.0);
+  EXPECT_DOUBLE_EQ(r.rouge1.recall, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(r.rouge1.fmeasure, 0.5);
+  r = rouge_score({"testing one two"}, "testing one", o);
+  EXPECT_DOUBLE_EQ(r.rouge2.precision, 1.0);
+  EXPECT_DOUBLE_EQ(r.rouge2.recall, 0.5);
+  EXPECT_NEAR(r.rouge2.fmeasure, 2.0 / 3, 1e-12);
+  EXPECT_NEAR(r.rougeL.recall, 2.0 / 3, 1e-12);
+  EXPECT_NEAR(r.rougeL.fmeasure, 0.8, 1e-12);
+  r = rouge_score({"testing one two"}, "testing two", o);  // non-consecutive LCS
+  EXPECT_DOUBLE_EQ(r.rougeL.precision, 1.0);
+  EXPECT_NEAR(r.rougeL.fmeasure, 0.8, 1e-12);
+  for (const char* pred : {"", "/"}) {  // empty prediction, or only non-word characters
+    r = rouge_score({"w1 w2 w3 w4 w5"}, pred, o);
+    EXPECT_EQ(r.rouge1.fmeasure + r.rouge2.fmeasure + r.rougeL.fmeasure + r.rougeLsum.fmeasure, 0.0) << pred;
+  }
+  EXPECT_EQ(rouge_score({""}, "w1", o).rougeLsum.fmeasure, 0.0);
+  r = rouge_score({"w1 w2 w3 w4 w5"}, "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5", o);
+  EXPECT_DOUBLE_EQ(r.rougeLsum.recall, 0.8);
+  EXPECT_DOUBLE_EQ(r.rougeLsum.precision, 0.4);
+  // _lcs_table / _backtrack_norec: ref [1 2 3 4 5], can [2 5 3 4] -> indices [1 2 3]
+  EXPECT_EQ(lcs_indices({"1", "2", "3", "4", "5"}, {"2", "5", "3", "4"}), (std::vector<size_t>{1, 2, 3}));
+  EXPECT_TRUE(lcs_indices({"1", "2", "3", "4", "5"}, {"8", "9"}).empty());
+  // _summary_level_lcs([["reference"]], [[]]): the tokenizer may leave no candidate tokens.
+  EXPECT_EQ(rouge_lsum({{"reference"}}, {{}}).recall, 0.0);
+}
