@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/progress.h"
 #include "eval/corpus_metrics.h"
 #include "eval/counterfactual.h"
 #include "eval/porter_stemmer.h"
@@ -94,17 +95,26 @@ void finish(const CommonArgs& a, const Inputs& in, const std::string& title, std
   BootstrapOptions bo;
   bo.resamples = a.bootstrap;
   bo.seed = a.seed;
-  add_confidence_intervals(metrics, in.hyps.size(), bo);
-  std::vector<GroupMetric> groups;
+  Groups g;
   if (!in.groups.empty()) {
-    Groups g;
     try {
       g = group_items(in.groups, a.expect_groups);
     } catch (const Error& e) {
       fail("{}: {}", a.groups_file, e.what());
     }
-    groups = group_metrics(metrics, g, bo);
   }
+  // Bootstrapping big corpora takes a while: show progress per metric when it will.
+  const bool long_work = static_cast<double>(in.hyps.size()) * a.bootstrap * metrics.size() * (g.names.empty() ? 1 : 3) > 3e8;
+  ProgressBar bar("bootstrap", metrics.size(), "metrics", long_work);
+  std::vector<GroupMetric> groups;
+  for (auto& m : metrics) {
+    std::vector<CorpusMetric> one{m};
+    add_confidence_intervals(one, in.hyps.size(), bo);
+    m.ci = one[0].ci;
+    if (!g.names.empty()) groups.push_back(group_metrics(one, g, bo)[0]);
+    bar.advance(1, m.name);
+  }
+  if (long_work) bar.finish();
   if (a.json) {
     nlohmann::json j = details;
     j["items"] = in.hyps.size();
