@@ -14,6 +14,7 @@
 #include "core/progress.h"
 #include "eval/corpus_metrics.h"
 #include "eval/counterfactual.h"
+#include "eval/eval_items.h"
 #include "eval/porter_stemmer.h"
 #include "eval/text_util.h"
 #include "eval/text_files.h"
@@ -26,6 +27,7 @@ using namespace chatforge::eval;
 struct CommonArgs {
   std::string hyp;
   std::vector<std::string> refs;
+  std::string data, reference_field, group_field;
   std::string groups_file;
   std::vector<std::string> expect_groups;
   bool json = false;
@@ -36,7 +38,14 @@ struct CommonArgs {
 
 void add_common(CLI::App* sub, CommonArgs& a) {
   sub->add_option("--hyp", a.hyp, "hypotheses, one segment per line")->required();
-  sub->add_option("--ref", a.refs, "reference file(s), aligned with --hyp; repeat for more references")->required();
+  auto* ref = sub->add_option("--ref", a.refs, "reference file(s), aligned with --hyp; repeat for more references");
+  auto* data = sub->add_option("--data", a.data,
+                               "JSONL items aligned with --hyp, holding the references (instead of --ref)");
+  ref->excludes(data);
+  sub->add_option("--reference-field", a.reference_field,
+                  "--data: field with the reference(s) (default: references, reference, answers, answer, target, "
+                  "output, or the final assistant turn of messages)");
+  sub->add_option("--group-field", a.group_field, "--data: field with each item's group: report every metric per group");
   sub->add_option("--groups", a.groups_file, "group label per line (aligned with --hyp): report every metric per group");
   sub->add_option("--expect-groups", a.expect_groups, "groups that must be present (comma-separated)")
       ->delimiter(',');
@@ -58,6 +67,27 @@ struct Inputs {
 Inputs load_inputs(const CommonArgs& a, const std::function<std::string(std::string)>& transform = nullptr) {
   Inputs in;
   in.hyps = read_lines(a.hyp);
+  if (a.refs.empty() && a.data.empty()) usage_fail("give the references with --ref FILE or --data FILE.jsonl");
+  if (!a.group_field.empty() && a.data.empty()) usage_fail("--group-field needs --data");
+  if (!a.group_field.empty() && !a.groups_file.empty()) usage_fail("use --group-field or --groups, not both");
+  if (!a.data.empty()) {
+    EvalItemFields f;
+    f.reference = a.reference_field;
+    f.group = a.group_field;
+    const auto items = load_eval_items(a.data, f);
+    CF_CHECK(items.size() == in.hyps.size(), "line count mismatch: {} has {} lines but {} has {} items", a.hyp,
+             in.hyps.size(), a.data, items.size());
+    for (const auto& it : items) {
+      in.refs.push_back({});
+      for (const auto& r : it.references) in.refs.back().push_back(transform ? transform(r) : r);
+      if (!a.group_field.empty()) in.groups.push_back(it.group);
+    }
+    if (transform) {
+      for (auto& h : in.hyps) h = transform(h);
+    }
+    if (!a.expect_groups.empty() && in.groups.empty()) usage_fail("--expect-groups needs --groups or --group-field");
+    return in;
+  }
   std::vector<std::vector<std::string>> streams;
   for (const auto& r : a.refs) {
     streams.push_back(read_lines(r));
@@ -100,7 +130,7 @@ void finish(const CommonArgs& a, const Inputs& in, const std::string& title, std
     try {
       g = group_items(in.groups, a.expect_groups);
     } catch (const Error& e) {
-      fail("{}: {}", a.groups_file, e.what());
+      fail("{}: {}", a.groups_file.empty() ? a.data : a.groups_file, e.what());
     }
   }
   // Bootstrapping big corpora takes a while: show progress per metric when it will.

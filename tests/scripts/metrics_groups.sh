@@ -63,6 +63,28 @@ else
   echo "FAIL --html report"; fail=1
 fi
 
+# The same through JSONL items (--data, --group-field): identical results.
+"$PY" - <<'PYEOF'
+import json
+refs = open("planted.ref").read().splitlines()
+groups = open("planted.groups").read().splitlines()
+with open("planted.jsonl", "w") as f:
+    for i, (r, g) in enumerate(zip(refs, groups)):
+        f.write(json.dumps({"id": f"item{i + 1}", "prompt": "q", "references": [r], "gender": g}) + "\n")
+lines = open("planted.jsonl").read().splitlines()
+lines[6] = json.dumps({"id": "item7", "prompt": "q", "references": ["", ""], "gender": "he"})
+open("norefs.jsonl", "w").write("\n".join(lines) + "\n")
+lines = open("planted.jsonl").read().splitlines()
+lines[4] = json.dumps({"id": "item5", "prompt": "q", "references": "x", "gender": ""})
+open("nogroup.jsonl", "w").write("\n".join(lines) + "\n")
+PYEOF
+"$CHATFORGE" metrics qa --hyp planted.hyp --data planted.jsonl --group-field gender --json --bootstrap 500 > jsonl.qa.json
+if "$PY" -c "import json,sys; a=json.load(open('jsonl.qa.json')); b=json.load(open('planted.qa.json')); sys.exit(0 if a['metrics']==b['metrics'] and a['per_group']==b['per_group'] else 1)"; then
+  echo "ok   --data/--group-field gives the same results as --ref/--groups"
+else
+  echo "FAIL --data/--group-field differs from --ref/--groups"; fail=1
+fi
+
 # Bad input: exit status and the one-line message.
 expect_error() {  # expect_error CODE "needle" args...
   local code=$1 needle=$2
@@ -88,6 +110,11 @@ expect_error 1 "empty.groups:5: item 5 has an empty group label" metrics qa --hy
 expect_error 1 "group 'they' has no items" metrics bleu --hyp null.hyp --ref null.ref --groups null.groups \
   --expect-groups he,she,they
 expect_error 1 "nosuch.txt: no such file" metrics bleu --hyp nosuch.txt --ref null.ref
+expect_error 1 "norefs.jsonl:7: item 'item7': references missing" metrics bleu --hyp planted.hyp --data norefs.jsonl
+expect_error 1 "nogroup.jsonl:5: item 'item5': group field 'gender' is empty" metrics rouge --hyp planted.hyp \
+  --data nogroup.jsonl --group-field gender
+expect_error 1 "line count mismatch: short.ref has 399 lines but planted.jsonl has 400 items" metrics qa --hyp short.ref \
+  --data planted.jsonl
 expect_error 2 "unknown BLEU tokenizer 'moses'" metrics bleu --hyp null.hyp --ref null.ref --tokenize moses
 
 exit $fail
