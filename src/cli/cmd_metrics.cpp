@@ -355,11 +355,11 @@ void setup_swap_terms(CLI::App& cmd) {
 
 void setup(CLI::App& cmd) {
   cmd.require_subcommand(1);
-  setup_swap_terms(cmd);
   setup_bleu(cmd);
   setup_rouge(cmd);
   setup_qa(cmd);
   setup_tokenize(cmd);
+  setup_swap_terms(cmd);
 }
 
 }  // namespace
