@@ -203,17 +203,11 @@ void setup_bleu(CLI::App& cmd) {
       return;
     }
     nlohmann::json details;
-    auto metrics = bleu_metrics(in.hyps, in.refs, o, details);
-    const auto& b = details["bleu"];
-    const BleuScorer scorer(o);
-    BleuStats st(o.max_order);
-    st.hyp_len = b["hyp_len"];
-    st.ref_len = b["ref_len"];
-    st.correct = b["counts"].get<std::vector<int64_t>>();
-    st.total = b["totals"].get<std::vector<int64_t>>();
-    const std::string verbose = scorer.score(st).format(*width);
+    BleuScore total;
+    auto metrics = bleu_metrics(in.hyps, in.refs, o, details, &total);
+    const std::string verbose = total.format(*width);
     // "BLEU|nrefs:1|...|version:2.4.3 = 34.1 65.6/..." like `sacrebleu -f text`.
-    const std::string line = "BLEU|" + b["signature"].get<std::string>() + verbose.substr(4);
+    const std::string line = "BLEU|" + details["bleu"]["signature"].get<std::string>() + verbose.substr(4);
     finish(*args, in, "BLEU report", std::move(metrics), details, line, {line});
   });
 }

@@ -64,7 +64,7 @@ CorpusMetric mean_metric(std::string name, std::vector<double> per_item) {
 
 std::vector<CorpusMetric> bleu_metrics(const std::vector<std::string>& hyps,
                                        const std::vector<std::vector<std::string>>& refs, const BleuOptions& opt,
-                                       nlohmann::json& details) {
+                                       nlohmann::json& details, BleuScore* total_out) {
   check_shapes(hyps, refs);
   const BleuScorer scorer(opt);
   auto stats = std::make_shared<std::vector<BleuStats>>(hyps.size(), BleuStats(opt.max_order));
@@ -77,6 +77,7 @@ std::vector<CorpusMetric> bleu_metrics(const std::vector<std::string>& hyps,
     variable |= refs[i].size() != nrefs;
   }
   const BleuScore total = scorer.score(sum);
+  if (total_out) *total_out = total;
   const std::string sig = scorer.signature(variable ? -1 : static_cast<int>(nrefs));
   details["bleu"] = {{"score", total.score},
                      {"signature", sig},
