@@ -11,7 +11,10 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/progress.h"
 #include "eval/corpus_metrics.h"
+#include "eval/counterfactual.h"
+#include "eval/eval_items.h"
 #include "eval/porter_stemmer.h"
 #include "eval/text_util.h"
 #include "eval/text_files.h"
@@ -24,6 +27,7 @@ using namespace chatforge::eval;
 struct CommonArgs {
   std::string hyp;
   std::vector<std::string> refs;
+  std::string data, reference_field, group_field;
   std::string groups_file;
   std::vector<std::string> expect_groups;
   bool json = false;
@@ -34,7 +38,14 @@ struct CommonArgs {
 
 void add_common(CLI::App* sub, CommonArgs& a) {
   sub->add_option("--hyp", a.hyp, "hypotheses, one segment per line")->required();
-  sub->add_option("--ref", a.refs, "reference file(s), aligned with --hyp; repeat for more references")->required();
+  auto* ref = sub->add_option("--ref", a.refs, "reference file(s), aligned with --hyp; repeat for more references");
+  auto* data = sub->add_option("--data", a.data,
+                               "JSONL items aligned with --hyp, holding the references (instead of --ref)");
+  ref->excludes(data);
+  sub->add_option("--reference-field", a.reference_field,
+                  "--data: field with the reference(s) (default: references, reference, answers, answer, target, "
+                  "output, or the final assistant turn of messages)");
+  sub->add_option("--group-field", a.group_field, "--data: field with each item's group: report every metric per group");
   sub->add_option("--groups", a.groups_file, "group label per line (aligned with --hyp): report every metric per group");
   sub->add_option("--expect-groups", a.expect_groups, "groups that must be present (comma-separated)")
       ->delimiter(',');
@@ -56,6 +67,27 @@ struct Inputs {
 Inputs load_inputs(const CommonArgs& a, const std::function<std::string(std::string)>& transform = nullptr) {
   Inputs in;
   in.hyps = read_lines(a.hyp);
+  if (a.refs.empty() && a.data.empty()) usage_fail("give the references with --ref FILE or --data FILE.jsonl");
+  if (!a.group_field.empty() && a.data.empty()) usage_fail("--group-field needs --data");
+  if (!a.group_field.empty() && !a.groups_file.empty()) usage_fail("use --group-field or --groups, not both");
+  if (!a.data.empty()) {
+    EvalItemFields f;
+    f.reference = a.reference_field;
+    f.group = a.group_field;
+    const auto items = load_eval_items(a.data, f);
+    CF_CHECK(items.size() == in.hyps.size(), "line count mismatch: {} has {} lines but {} has {} items", a.hyp,
+             in.hyps.size(), a.data, items.size());
+    for (const auto& it : items) {
+      in.refs.push_back({});
+      for (const auto& r : it.references) in.refs.back().push_back(transform ? transform(r) : r);
+      if (!a.group_field.empty()) in.groups.push_back(it.group);
+    }
+    if (transform) {
+      for (auto& h : in.hyps) h = transform(h);
+    }
+    if (!a.expect_groups.empty() && in.groups.empty()) usage_fail("--expect-groups needs --groups or --group-field");
+    return in;
+  }
   std::vector<std::vector<std::string>> streams;
   for (const auto& r : a.refs) {
     streams.push_back(read_lines(r));
@@ -93,17 +125,26 @@ void finish(const CommonArgs& a, const Inputs& in, const std::string& title, std
   BootstrapOptions bo;
   bo.resamples = a.bootstrap;
   bo.seed = a.seed;
-  add_confidence_intervals(metrics, in.hyps.size(), bo);
-  std::vector<GroupMetric> groups;
+  Groups g;
   if (!in.groups.empty()) {
-    Groups g;
     try {
       g = group_items(in.groups, a.expect_groups);
     } catch (const Error& e) {
-      fail("{}: {}", a.groups_file, e.what());
+      fail("{}: {}", a.groups_file.empty() ? a.data : a.groups_file, e.what());
     }
-    groups = group_metrics(metrics, g, bo);
   }
+  // Bootstrapping big corpora takes a while: show progress per metric when it will.
+  const bool long_work = static_cast<double>(in.hyps.size()) * a.bootstrap * metrics.size() * (g.names.empty() ? 1 : 3) > 3e8;
+  ProgressBar bar("bootstrap", metrics.size(), "metrics", long_work);
+  std::vector<GroupMetric> groups;
+  for (auto& m : metrics) {
+    std::vector<CorpusMetric> one{m};
+    add_confidence_intervals(one, in.hyps.size(), bo);
+    m.ci = one[0].ci;
+    if (!g.names.empty()) groups.push_back(group_metrics(one, g, bo)[0]);
+    bar.advance(1, m.name);
+  }
+  if (long_work) bar.finish();
   if (a.json) {
     nlohmann::json j = details;
     j["items"] = in.hyps.size();
@@ -123,7 +164,7 @@ void finish(const CommonArgs& a, const Inputs& in, const std::string& title, std
       if (g.groups.size() >= 2) {
         std::printf("  largest gap %s - %s = %.2f  95%% CI [%.2f, %.2f]%s\n", g.gap.high_group.c_str(),
                     g.gap.low_group.c_str(), g.gap.gap, g.gap.ci.lo, g.gap.ci.hi,
-                    g.gap.significant() ? "  (significant)" : "");
+                    g.gap.too_few_items ? "  (too few items to judge)" : (g.gap.significant() ? "  (significant)" : ""));
       }
     }
   }
@@ -162,17 +203,11 @@ void setup_bleu(CLI::App& cmd) {
       return;
     }
     nlohmann::json details;
-    auto metrics = bleu_metrics(in.hyps, in.refs, o, details);
-    const auto& b = details["bleu"];
-    const BleuScorer scorer(o);
-    BleuStats st(o.max_order);
-    st.hyp_len = b["hyp_len"];
-    st.ref_len = b["ref_len"];
-    st.correct = b["counts"].get<std::vector<int64_t>>();
-    st.total = b["totals"].get<std::vector<int64_t>>();
-    const std::string verbose = scorer.score(st).format(*width);
+    BleuScore total;
+    auto metrics = bleu_metrics(in.hyps, in.refs, o, details, &total);
+    const std::string verbose = total.format(*width);
     // "BLEU|nrefs:1|...|version:2.4.3 = 34.1 65.6/..." like `sacrebleu -f text`.
-    const std::string line = "BLEU|" + b["signature"].get<std::string>() + verbose.substr(4);
+    const std::string line = "BLEU|" + details["bleu"]["signature"].get<std::string>() + verbose.substr(4);
     finish(*args, in, "BLEU report", std::move(metrics), details, line, {line});
   });
 }
@@ -296,12 +331,29 @@ void setup_tokenize(CLI::App& cmd) {
   });
 }
 
+// Previews counterfactual prompts: each stdin line with the group terms swapped.
+void setup_swap_terms(CLI::App& cmd) {
+  auto pairs_file = std::make_shared<std::string>();
+  CLI::App* sub = cmd.add_subcommand("swap-terms", "swap group terms (he<->she, 他<->她) in each line of stdin");
+  sub->add_option("--pairs", *pairs_file, "TSV of term pairs, one 'term<TAB>term' per line")->required();
+  add_config_option(*sub);
+  sub->callback([=] {
+    const auto pairs = read_term_pairs(*pairs_file);
+    std::string all;
+    char buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) all.append(buf, n);
+    std::fputs(swap_terms(all, pairs).text.c_str(), stdout);
+  });
+}
+
 void setup(CLI::App& cmd) {
   cmd.require_subcommand(1);
   setup_bleu(cmd);
   setup_rouge(cmd);
   setup_qa(cmd);
   setup_tokenize(cmd);
+  setup_swap_terms(cmd);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_map>
 
@@ -96,10 +97,110 @@ int64_t closest_ref_len(int64_t hyp_len, const std::vector<int64_t>& ref_lens) {
   return closest;
 }
 
+namespace {
+
+// Fast path for max_order <= 4: tokens become segment-local ids and an n-gram is a
+// 128-bit key (four 32-bit slots, unused slots kNoToken, so orders never collide).
+// Counting is sort-and-scan over small vectors instead of hashing strings.
+constexpr uint32_t kNoToken = 0xFFFFFFFFu;
+struct NgramKey {
+  uint64_t lo, hi;
+  bool operator<(const NgramKey& o) const { return hi != o.hi ? hi < o.hi : lo < o.lo; }
+  bool operator==(const NgramKey& o) const { return lo == o.lo && hi == o.hi; }
+  int order() const {
+    const uint32_t slots[4] = {static_cast<uint32_t>(lo), static_cast<uint32_t>(lo >> 32), static_cast<uint32_t>(hi),
+                               static_cast<uint32_t>(hi >> 32)};
+    int n = 0;
+    while (n < 4 && slots[n] != kNoToken) ++n;
+    return n;
+  }
+};
+
+void append_keys(const std::vector<uint32_t>& ids, int max_order, std::vector<NgramKey>& out) {
+  const size_t len = ids.size();
+  for (int n = 1; n <= max_order; ++n) {
+    for (size_t i = 0; i + n <= len; ++i) {
+      uint32_t slot[4] = {kNoToken, kNoToken, kNoToken, kNoToken};
+      for (int k = 0; k < n; ++k) slot[k] = ids[i + k];
+      out.push_back({slot[0] | (static_cast<uint64_t>(slot[1]) << 32), slot[2] | (static_cast<uint64_t>(slot[3]) << 32)});
+    }
+  }
+}
+
+// (key, count) runs of a sorted key list.
+std::vector<std::pair<NgramKey, int64_t>> count_sorted(std::vector<NgramKey>& keys) {
+  std::sort(keys.begin(), keys.end());
+  std::vector<std::pair<NgramKey, int64_t>> runs;
+  for (const auto& k : keys) {
+    if (!runs.empty() && runs.back().first == k) {
+      ++runs.back().second;
+    } else {
+      runs.push_back({k, 1});
+    }
+  }
+  return runs;
+}
+
+BleuStats segment_stats_packed(const std::vector<std::string>& hyp, const std::vector<std::vector<std::string>>& refs,
+                               int max_order) {
+  std::unordered_map<std::string_view, uint32_t> vocab;
+  auto to_ids = [&](const std::vector<std::string>& toks) {
+    std::vector<uint32_t> ids;
+    ids.reserve(toks.size());
+    for (const auto& t : toks) ids.push_back(vocab.emplace(t, static_cast<uint32_t>(vocab.size())).first->second);
+    return ids;
+  };
+  // Reference n-gram counts: per n-gram the maximum count over the references.
+  std::vector<std::pair<NgramKey, int64_t>> ref_max;
+  std::vector<int64_t> ref_lens;
+  std::vector<NgramKey> keys;
+  for (const auto& ref : refs) {
+    ref_lens.push_back(static_cast<int64_t>(ref.size()));
+    keys.clear();
+    append_keys(to_ids(ref), max_order, keys);
+    auto runs = count_sorted(keys);
+    if (ref_max.empty()) {
+      ref_max = std::move(runs);
+      continue;
+    }
+    std::vector<std::pair<NgramKey, int64_t>> merged;
+    merged.reserve(ref_max.size() + runs.size());
+    size_t a = 0, b = 0;
+    while (a < ref_max.size() || b < runs.size()) {
+      if (b == runs.size() || (a < ref_max.size() && ref_max[a].first < runs[b].first)) {
+        merged.push_back(ref_max[a++]);
+      } else if (a == ref_max.size() || runs[b].first < ref_max[a].first) {
+        merged.push_back(runs[b++]);
+      } else {
+        merged.push_back({ref_max[a].first, std::max(ref_max[a].second, runs[b].second)});
+        ++a, ++b;
+      }
+    }
+    ref_max = std::move(merged);
+  }
+  BleuStats st(max_order);
+  st.hyp_len = static_cast<int64_t>(hyp.size());
+  st.ref_len = closest_ref_len(st.hyp_len, ref_lens);
+  keys.clear();
+  append_keys(to_ids(hyp), max_order, keys);
+  size_t r = 0;
+  for (const auto& [key, count] : count_sorted(keys)) {
+    const int n = key.order();
+    st.total[n - 1] += count;
+    while (r < ref_max.size() && ref_max[r].first < key) ++r;  // both sorted: one merge pass
+    if (r < ref_max.size() && ref_max[r].first == key) st.correct[n - 1] += std::min(count, ref_max[r].second);
+  }
+  return st;
+}
+
+}  // namespace
+
 BleuStats bleu_segment_stats(const std::vector<std::string>& hyp, const std::vector<std::vector<std::string>>& refs,
                              int max_order) {
   CF_ASSERT(!refs.empty());
-  // Reference n-gram counts: the maximum count of each n-gram over the references.
+  CF_CHECK(max_order >= 1, "BLEU max n-gram order must be at least 1 (got {})", max_order);
+  if (max_order <= 4) return segment_stats_packed(hyp, refs, max_order);
+  // General path (orders above 4): n-grams keyed by their text.
   NgramCounts ref_max;
   std::vector<int64_t> ref_lens;
   for (const auto& ref : refs) {

@@ -17,6 +17,28 @@ void check_shapes(const std::vector<std::string>& hyps, const std::vector<std::v
   for (size_t i = 0; i < refs.size(); ++i) CF_CHECK(!refs[i].empty(), "item {}: no reference", i + 1);
 }
 
+// Runs fn(i) for i in [0, n) on the OpenMP threads. Exceptions cannot leave a parallel
+// region, so the error of the lowest failing item is rethrown afterwards (the same one a
+// serial loop would report).
+template <typename Fn>
+void parallel_items(size_t n, Fn fn) {
+  std::vector<std::string> errors(n);
+  bool any = false;
+#pragma omp parallel for schedule(dynamic, 64) reduction(|| : any)
+  for (size_t i = 0; i < n; ++i) {
+    try {
+      fn(i);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+      any = true;
+    }
+  }
+  if (!any) return;
+  for (size_t i = 0; i < n; ++i) {
+    if (!errors[i].empty()) fail("item {}: {}", i + 1, errors[i]);
+  }
+}
+
 // Mean of per-item values over a subset, scaled (x100 for percentages).
 SubsetStatistic mean_statistic(std::shared_ptr<const std::vector<double>> values) {
   return [values](std::span<const size_t> items) {
@@ -42,23 +64,20 @@ CorpusMetric mean_metric(std::string name, std::vector<double> per_item) {
 
 std::vector<CorpusMetric> bleu_metrics(const std::vector<std::string>& hyps,
                                        const std::vector<std::vector<std::string>>& refs, const BleuOptions& opt,
-                                       nlohmann::json& details) {
+                                       nlohmann::json& details, BleuScore* total_out) {
   check_shapes(hyps, refs);
   const BleuScorer scorer(opt);
-  auto stats = std::make_shared<std::vector<BleuStats>>();
+  auto stats = std::make_shared<std::vector<BleuStats>>(hyps.size(), BleuStats(opt.max_order));
+  parallel_items(hyps.size(), [&](size_t i) { (*stats)[i] = scorer.segment_stats(hyps[i], refs[i]); });
   BleuStats sum(opt.max_order);
-  size_t nrefs = refs[0].size();
+  const size_t nrefs = refs[0].size();
   bool variable = false;
   for (size_t i = 0; i < hyps.size(); ++i) {
-    try {
-      stats->push_back(scorer.segment_stats(hyps[i], refs[i]));
-    } catch (const Error& e) {
-      fail("item {}: {}", i + 1, e.what());
-    }
-    sum += stats->back();
+    sum += (*stats)[i];
     variable |= refs[i].size() != nrefs;
   }
   const BleuScore total = scorer.score(sum);
+  if (total_out) *total_out = total;
   const std::string sig = scorer.signature(variable ? -1 : static_cast<int>(nrefs));
   details["bleu"] = {{"score", total.score},
                      {"signature", sig},
@@ -87,15 +106,16 @@ std::vector<CorpusMetric> rouge_metrics(const std::vector<std::string>& hyps,
   check_shapes(hyps, refs);
   const char* names[] = {"rouge1", "rouge2", "rougeL", "rougeLsum"};
   std::vector<double> p[4], r[4], f[4];
-  for (size_t i = 0; i < hyps.size(); ++i) {
+  for (int k = 0; k < 4; ++k) p[k].resize(hyps.size()), r[k].resize(hyps.size()), f[k].resize(hyps.size());
+  parallel_items(hyps.size(), [&](size_t i) {
     const RougeResult res = rouge_score(refs[i], hyps[i], opt);
     const RougeScore* s[4] = {&res.rouge1, &res.rouge2, &res.rougeL, &res.rougeLsum};
     for (int k = 0; k < 4; ++k) {
-      p[k].push_back(100 * s[k]->precision);
-      r[k].push_back(100 * s[k]->recall);
-      f[k].push_back(100 * s[k]->fmeasure);
+      p[k][i] = 100 * s[k]->precision;
+      r[k][i] = 100 * s[k]->recall;
+      f[k][i] = 100 * s[k]->fmeasure;
     }
-  }
+  });
   std::vector<CorpusMetric> out;
   nlohmann::json d = nlohmann::json::object();
   for (int k = 0; k < 4; ++k) {
@@ -114,12 +134,12 @@ std::vector<CorpusMetric> qa_metrics(const std::vector<std::string>& hyps,
                                      const std::vector<std::vector<std::string>>& refs, const QaOptions& opt,
                                      nlohmann::json& details) {
   check_shapes(hyps, refs);
-  std::vector<double> em, f1;
-  for (size_t i = 0; i < hyps.size(); ++i) {
+  std::vector<double> em(hyps.size()), f1(hyps.size());
+  parallel_items(hyps.size(), [&](size_t i) {
     const QaScore s = qa_score(hyps[i], refs[i], opt);
-    em.push_back(100 * s.exact_match);
-    f1.push_back(100 * s.f1);
-  }
+    em[i] = 100 * s.exact_match;
+    f1[i] = 100 * s.f1;
+  });
   details["qa"] = {{"normalization", opt.cjk_aware ? "squad+cjk" : "squad"}};
   return {mean_metric("exact_match", std::move(em)), mean_metric("f1", std::move(f1))};
 }
@@ -154,7 +174,8 @@ nlohmann::json groups_json(const std::vector<GroupMetric>& groups) {
                               {"low", g.gap.low_group},
                               {"gap", g.gap.gap},
                               {"ci95", {g.gap.ci.lo, g.gap.ci.hi}},
-                              {"significant", g.gap.significant()}};
+                              {"significant", g.gap.significant()},
+                              {"too_few_items", g.gap.too_few_items}};
     }
     j[g.metric] = entry;
   }
@@ -187,7 +208,7 @@ std::string metrics_report_html(const std::string& title, const std::vector<std:
     for (const auto& g : groups) {
       if (g.groups.size() < 2) continue;
       rows.push_back({g.metric, g.gap.high_group + " - " + g.gap.low_group, fmt::format("{:.2f}", g.gap.gap),
-                      fmt::format("[{:.2f}, {:.2f}]", g.gap.ci.lo, g.gap.ci.hi), g.gap.significant() ? "yes" : "no"});
+                      fmt::format("[{:.2f}, {:.2f}]", g.gap.ci.lo, g.gap.ci.hi), g.gap.too_few_items ? "too few items" : (g.gap.significant() ? "yes" : "no")});
     }
     rep.table({"metric", "largest gap", "value", "95% CI", "significant"}, rows);
     for (const auto& g : groups) {

@@ -25,9 +25,10 @@ struct CorpusMetric {
 
 // refs[i] = the non-empty references of item i (at least one each); hyps.size() == refs.size().
 // `details` receives metric-specific extras (BLEU signature and counts, ROUGE P/R).
+// `total` (optional) receives the corpus BleuScore (for sacreBLEU-style text output).
 std::vector<CorpusMetric> bleu_metrics(const std::vector<std::string>& hyps,
                                        const std::vector<std::vector<std::string>>& refs, const BleuOptions& opt,
-                                       nlohmann::json& details);
+                                       nlohmann::json& details, BleuScore* total = nullptr);
 std::vector<CorpusMetric> rouge_metrics(const std::vector<std::string>& hyps,
                                         const std::vector<std::vector<std::string>>& refs, const RougeOptions& opt,
                                         nlohmann::json& details);

@@ -1,6 +1,7 @@
 // Per-group metrics and the largest gap (see fairness.h).
 #include "eval/fairness.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -56,6 +57,7 @@ GroupMetric per_group_metric(const std::string& metric, const Groups& groups, co
     out.gap.high_group = out.groups[hi].group;
     out.gap.low_group = out.groups[lo].group;
     out.gap.gap = out.groups[hi].value - out.groups[lo].value;
+    out.gap.too_few_items = std::min(out.groups[hi].count, out.groups[lo].count) < kMinGroupItemsForSignificance;
     out.gap.ci = bootstrap_diff_ci(groups.items[hi], groups.items[lo], statistic, opt);
   }
   return out;

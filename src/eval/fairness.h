@@ -17,11 +17,16 @@ struct GroupValue {
   Interval ci;
 };
 
+// Percentile bootstrap intervals of tiny groups are far too narrow (one item: zero
+// width), so a gap involving a group smaller than this is never called significant.
+inline constexpr size_t kMinGroupItemsForSignificance = 10;
+
 struct GroupGap {
   std::string high_group, low_group;  // highest and lowest value
   double gap = 0;                     // value(high) - value(low) >= 0
   Interval ci;                        // bootstrap interval of the same signed difference
-  bool significant() const { return !ci.contains(0.0); }
+  bool too_few_items = false;         // a side has < kMinGroupItemsForSignificance items
+  bool significant() const { return !too_few_items && !ci.contains(0.0); }
 };
 
 struct GroupMetric {

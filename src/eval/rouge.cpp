@@ -2,7 +2,6 @@
 #include "eval/rouge.h"
 
 #include <algorithm>
-#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -15,16 +14,69 @@ namespace {
 
 bool is_ascii_alnum(char32_t cp) { return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9'); }
 
-std::map<std::vector<std::string>, int64_t> count_ngrams(const std::vector<std::string>& tokens, int n) {
-  std::map<std::vector<std::string>, int64_t> counts;
-  for (size_t i = 0; i + n <= tokens.size(); ++i) {
-    ++counts[std::vector<std::string>(tokens.begin() + static_cast<long>(i), tokens.begin() + static_cast<long>(i) + n)];
+using Ids = std::vector<uint32_t>;
+using Vocab = std::unordered_map<std::string_view, uint32_t>;
+
+// Tokens as ids: comparing and sorting integers is much cheaper than strings.
+Ids intern(const std::vector<std::string>& tokens, Vocab& vocab) {
+  Ids ids;
+  ids.reserve(tokens.size());
+  for (const auto& t : tokens) ids.push_back(vocab.emplace(t, static_cast<uint32_t>(vocab.size())).first->second);
+  return ids;
+}
+
+// Sorted n-gram keys of a token id sequence (n <= 2 packed into one integer).
+std::vector<std::vector<uint32_t>> ngram_keys_generic(const Ids& ids, int n) {
+  std::vector<std::vector<uint32_t>> keys;
+  for (size_t i = 0; i + n <= ids.size(); ++i) keys.emplace_back(ids.begin() + static_cast<long>(i), ids.begin() + static_cast<long>(i) + n);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+std::vector<uint64_t> ngram_keys_packed(const Ids& ids, int n) {
+  std::vector<uint64_t> keys;
+  for (size_t i = 0; i + n <= ids.size(); ++i) keys.push_back(n == 1 ? ids[i] : (static_cast<uint64_t>(ids[i]) << 32 | ids[i + 1]));
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+// sum over n-grams of min(count in a, count in b), for two sorted key lists.
+template <typename K>
+int64_t sorted_overlap(const std::vector<K>& a, const std::vector<K>& b) {
+  int64_t overlap = 0;
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i] < b[j]) {
+      ++i;
+    } else if (b[j] < a[i]) {
+      ++j;
+    } else {
+      ++overlap, ++i, ++j;  // matched one occurrence on each side
+    }
   }
-  return counts;
+  return overlap;
+}
+
+RougeScore score_ngrams(int64_t overlap, size_t target_count, size_t prediction_count) {
+  RougeScore s;
+  s.precision = static_cast<double>(overlap) / static_cast<double>(std::max<size_t>(prediction_count, 1));
+  s.recall = static_cast<double>(overlap) / static_cast<double>(std::max<size_t>(target_count, 1));
+  s.fmeasure = rouge_fmeasure(s.precision, s.recall);
+  return s;
+}
+
+RougeScore rouge_n_ids(const Ids& t, const Ids& p, int n) {
+  CF_CHECK(n >= 1, "ROUGE-N needs n >= 1 (got {})", n);
+  if (n <= 2) {
+    const auto tk = ngram_keys_packed(t, n), pk = ngram_keys_packed(p, n);
+    return score_ngrams(sorted_overlap(tk, pk), tk.size(), pk.size());
+  }
+  const auto tk = ngram_keys_generic(t, n), pk = ngram_keys_generic(p, n);
+  return score_ngrams(sorted_overlap(tk, pk), tk.size(), pk.size());
 }
 
 // lcs_table[i][j] = LCS length of ref[:i] and can[:j]; (|ref|+1) x (|can|+1), row-major.
-std::vector<int32_t> lcs_table(const std::vector<std::string>& ref, const std::vector<std::string>& can) {
+template <typename T>
+std::vector<int32_t> lcs_table(const std::vector<T>& ref, const std::vector<T>& can) {
   const size_t rows = ref.size(), cols = can.size();
   std::vector<int32_t> t((rows + 1) * (cols + 1), 0);
   for (size_t i = 1; i <= rows; ++i) {
@@ -37,6 +89,17 @@ std::vector<int32_t> lcs_table(const std::vector<std::string>& ref, const std::v
     }
   }
   return t;
+}
+
+template <typename T>
+RougeScore rouge_l_impl(const std::vector<T>& target, const std::vector<T>& prediction) {
+  if (target.empty() || prediction.empty()) return {};
+  const double lcs = lcs_table(target, prediction).back();
+  RougeScore s;
+  s.precision = lcs / static_cast<double>(prediction.size());
+  s.recall = lcs / static_cast<double>(target.size());
+  s.fmeasure = rouge_fmeasure(s.precision, s.recall);
+  return s;
 }
 
 }  // namespace
@@ -73,31 +136,14 @@ double rouge_fmeasure(double precision, double recall) {
 }
 
 RougeScore rouge_n(const std::vector<std::string>& target, const std::vector<std::string>& prediction, int n) {
-  const auto t = count_ngrams(target, n);
-  const auto p = count_ngrams(prediction, n);
-  int64_t overlap = 0, t_total = 0, p_total = 0;
-  for (const auto& [g, c] : t) {
-    t_total += c;
-    auto it = p.find(g);
-    if (it != p.end()) overlap += std::min(c, it->second);
-  }
-  for (const auto& [g, c] : p) p_total += c;
-  RougeScore s;
-  s.precision = static_cast<double>(overlap) / static_cast<double>(std::max<int64_t>(p_total, 1));
-  s.recall = static_cast<double>(overlap) / static_cast<double>(std::max<int64_t>(t_total, 1));
-  s.fmeasure = rouge_fmeasure(s.precision, s.recall);
-  return s;
+  Vocab vocab;
+  const Ids t = intern(target, vocab);
+  const Ids p = intern(prediction, vocab);
+  return rouge_n_ids(t, p, n);
 }
 
 RougeScore rouge_l(const std::vector<std::string>& target, const std::vector<std::string>& prediction) {
-  if (target.empty() || prediction.empty()) return {};
-  const auto t = lcs_table(target, prediction);
-  const double lcs = t.back();
-  RougeScore s;
-  s.precision = lcs / static_cast<double>(prediction.size());
-  s.recall = lcs / static_cast<double>(target.size());
-  s.fmeasure = rouge_fmeasure(s.precision, s.recall);
-  return s;
+  return rouge_l_impl(target, prediction);
 }
 
 std::vector<size_t> lcs_indices(const std::vector<std::string>& ref, const std::vector<std::string>& can) {
@@ -176,11 +222,19 @@ std::vector<std::vector<std::string>> tokenize_sentences(std::string_view text, 
 RougeResult score_single(std::string_view target, std::string_view prediction, const RougeOptions& opt) {
   const auto t = rouge_tokenize(target, opt);
   const auto p = rouge_tokenize(prediction, opt);
+  Vocab vocab;
+  const Ids ti = intern(t, vocab), pi = intern(p, vocab);
   RougeResult r;
-  r.rouge1 = rouge_n(t, p, 1);
-  r.rouge2 = rouge_n(t, p, 2);
-  r.rougeL = rouge_l(t, p);
-  r.rougeLsum = rouge_lsum(tokenize_sentences(target, opt), tokenize_sentences(prediction, opt));
+  r.rouge1 = rouge_n_ids(ti, pi, 1);
+  r.rouge2 = rouge_n_ids(ti, pi, 2);
+  r.rougeL = rouge_l_impl(ti, pi);
+  if (target.find('\n') == std::string_view::npos && prediction.find('\n') == std::string_view::npos) {
+    // One sentence each: the union LCS is the LCS and every LCS token fits the token
+    // budgets, so ROUGE-Lsum equals ROUGE-L (including the empty cases).
+    r.rougeLsum = r.rougeL;
+  } else {
+    r.rougeLsum = rouge_lsum(tokenize_sentences(target, opt), tokenize_sentences(prediction, opt));
+  }
   return r;
 }
 

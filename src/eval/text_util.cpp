@@ -75,6 +75,10 @@ std::vector<std::string> split_whitespace(std::string_view s) {
 }
 
 std::string rstrip_space(std::string_view s) {
+  // Fast path: the last byte is ASCII and not a space -> nothing to strip.
+  if (s.empty()) return {};
+  const unsigned char last = static_cast<unsigned char>(s.back());
+  if (last < 0x80 && !is_python_space(last)) return std::string(s);
   std::u32string u = utf8_to_u32(s);
   while (!u.empty() && is_python_space(u.back())) u.pop_back();
   return u32_to_utf8(u);
