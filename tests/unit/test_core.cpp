@@ -2,6 +2,8 @@
 // round trips and corruption errors, half/bf16 conversions.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -12,16 +14,9 @@
 #include "core/safetensors.h"
 
 using namespace chatforge;
+using chatforge::testing::temp_dir;
 namespace fs = std::filesystem;
 
-namespace {
-std::string temp_dir(const std::string& name) {
-  std::string d = fs::temp_directory_path() / ("cf_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-}  // namespace
 
 TEST(Rng, SameSeedSameStreamAndStateRestores) {
   Rng a(42), b(42);

@@ -2,6 +2,8 @@
 // JSONL fields and defaults, text split modes, malformed lines counted with file:line
 // (or stopping the run with --strict), and clear errors for missing/unreadable inputs.
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -14,16 +16,11 @@
 #include "data/input.h"
 
 using namespace chatforge;
+using chatforge::testing::temp_dir;
 using namespace chatforge::data;
 namespace fs = std::filesystem;
 
 namespace {
-std::string temp_dir(const std::string& name) {
-  std::string d = fs::temp_directory_path() / ("cf_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 void write_gz(const std::string& path, const std::string& data) {
   gzFile f = gzopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);

@@ -1,6 +1,8 @@
 // Token shards: round trips at both token widths, loss masks, splitting across files,
 // meta.json, document boundaries, and clear errors for truncated or foreign files.
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <unistd.h>
 
 #include <cstring>
@@ -13,16 +15,11 @@
 #include "data/shard.h"
 
 using namespace chatforge;
+using chatforge::testing::temp_dir;
 using namespace chatforge::data;
 namespace fs = std::filesystem;
 
 namespace {
-std::string temp_dir(const std::string& name) {
-  std::string d = fs::temp_directory_path() / ("cf_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 ShardSpec spec(uint32_t vocab, int32_t eot, bool mask = false) {
   ShardSpec s;
   s.vocab_size = vocab;

@@ -2,6 +2,8 @@
 // Hugging Face naming, and clear errors for broken checkpoints.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include "model/gpt.h"
 
 using namespace chatforge;
+using chatforge::testing::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -25,12 +28,6 @@ model::GptConfig tiny() {
   c.vocab_size = 50;
   c.n_ctx = 8;
   return c;
-}
-std::string temp_dir(const std::string& name) {
-  std::string d = fs::temp_directory_path() / ("cf_model_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
 }
 std::string error_of(const std::function<void()>& f) {
   try {

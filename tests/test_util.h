@@ -1,0 +1,19 @@
+// Helpers shared by the C++ test suites.
+#pragma once
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+namespace chatforge::testing {
+
+// A fresh, empty directory under the system temp dir, unique per test name and process.
+inline std::string temp_dir(const std::string& name) {
+  namespace fs = std::filesystem;
+  const std::string d = fs::temp_directory_path() / ("cf_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+}  // namespace chatforge::testing
