@@ -23,4 +23,11 @@ scripts/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release >/dev/null
 export CF_BUILD=build/release
+# The BLAS kernels chatforge picks (see `chatforge version`) are used by every program in
+# the benchmark, the references included, so they all run the same GEMMs.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  core=$("$CF_BUILD/chatforge" version | sed -n 's/^blas core: \([A-Za-z0-9]*\).*/\1/p')
+  [ -n "$core" ] && export OPENBLAS_CORETYPE=$core
+fi
+echo "bench: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(detected)}, OMP_NUM_THREADS=${OMP_NUM_THREADS:-all}"
 exec bash "$script" "$@"

@@ -2,9 +2,11 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/command.h"
 #include "core/version.h"
+#include "ops/ops.h"
 
 namespace chatforge::cli {
 namespace {
@@ -12,6 +14,8 @@ void setup(CLI::App& cmd) {
   cmd.callback([] {
     std::printf("chatforge %s\n", CHATFORGE_VERSION);
     std::printf("cpu threads: %d (OMP_NUM_THREADS to change)\n", default_threads());
+    std::printf("blas core: %s%s\n", ops::blas_core_name(),
+                std::getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE)" : " (detected)");
 #ifdef __AVX512F__
     std::printf("simd: avx512\n");
 #elif defined(__AVX2__)

@@ -13,6 +13,7 @@
 #include "cli/config_file.h"
 #include "core/error.h"
 #include "core/version.h"
+#include "ops/ops.h"
 
 namespace chatforge::cli {
 
@@ -61,13 +62,30 @@ int default_threads() {
 
 int main(int argc, char** argv) {
   using namespace chatforge;
-  // OpenMP threads that spin while waiting (libgomp's default) make every step up to 15x
-  // slower when anything else runs on the machine; sleeping waits cost ~1% on a quiet
-  // one. The runtime reads the policy once at load time, so set it and start again.
-  // OMP_WAIT_POLICY=ACTIVE (or any GOMP_SPINCOUNT) keeps spinning for dedicated machines.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr) {
-    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+  // Two settings the OpenMP and BLAS runtimes read once, when they load, so they are set
+  // here and the program starts again (once) with them:
+  // - OpenMP threads that spin while waiting (libgomp's default) make every step up to
+  //   15x slower when anything else runs on the machine; sleeping waits cost ~1% on a
+  //   quiet one. OMP_WAIT_POLICY=ACTIVE (or any GOMP_SPINCOUNT) keeps spinning.
+  // - OpenBLAS falls back to its SSE3 "Prescott" kernels on CPUs newer than it knows
+  //   (measured 5x slower sgemm than its AVX-512 kernels on this machine's Xeon); when
+  //   that happened, pick the family the CPU supports. OPENBLAS_CORETYPE overrides.
+  if (std::getenv("CHATFORGE_REEXEC") == nullptr) {
+    bool changed = false;
+    if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr) {
+      ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+      changed = true;
+    }
+    if (std::getenv("OPENBLAS_CORETYPE") == nullptr) {
+      if (const char* core = ops::blas_better_coretype()) {
+        ::setenv("OPENBLAS_CORETYPE", core, 1);
+        changed = true;
+      }
+    }
+    if (changed) {
+      ::setenv("CHATFORGE_REEXEC", "1", 1);
+      ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+    }
   }
   CLI::App app{"chatforge: train, evaluate and serve your own chat model, end to end", "chatforge"};
   app.set_version_flag("--version", std::string("chatforge ") + CHATFORGE_VERSION);

@@ -97,3 +97,13 @@ namespace chatforge::ops {
 // `reps` n x n x n multiplies. The denominator of every MFU figure chatforge prints.
 double measure_sgemm_gflops(int n = 1024, int reps = 3);
 }  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// The BLAS kernel family in use ("SkylakeX", "Haswell", ... as OpenBLAS names it).
+const char* blas_core_name();
+// When OpenBLAS did not recognise this CPU and fell back to an old kernel family (its
+// generic "Prescott" SSE3 kernels are ~5x slower than the AVX-512 ones on the same CPU),
+// the family this CPU supports ("SkylakeX" with AVX-512, "Haswell" with AVX2+FMA), to be
+// set as OPENBLAS_CORETYPE before the library loads; nullptr when detection was fine.
+const char* blas_better_coretype();
+}  // namespace chatforge::ops

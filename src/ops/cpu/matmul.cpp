@@ -64,3 +64,28 @@ double measure_sgemm_gflops(int n, int reps) {
 }
 
 }  // namespace chatforge::ops
+
+#include <cstring>
+
+namespace chatforge::ops {
+
+const char* blas_core_name() { return openblas_get_corename(); }
+
+const char* blas_better_coretype() {
+  const char* core = openblas_get_corename();
+  if (core == nullptr) return nullptr;
+  const bool weak = std::strcmp(core, "Prescott") == 0 || std::strcmp(core, "Core2") == 0 ||
+                    std::strcmp(core, "Penryn") == 0 || std::strcmp(core, "Dunnington") == 0 ||
+                    std::strcmp(core, "Nehalem") == 0 || std::strcmp(core, "Sandybridge") == 0 ||
+                    std::strcmp(core, "Atom") == 0 || std::strcmp(core, "Katmai") == 0;
+  if (!weak) return nullptr;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+  return nullptr;
+}
+
+}  // namespace chatforge::ops
