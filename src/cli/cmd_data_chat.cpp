@@ -169,7 +169,7 @@ void run_chat(const ChatFlags& f) {
     counts[t].read = convs[t].size();
   }
 
-  // 2. System prompts, split by hash (of the conversation as given), paraphrases (train only).
+  // 2. Split by hash (of the user/assistant turns), system prompts, paraphrases (train only).
   struct Pending {
     uint32_t task;
     std::vector<tok::ChatMessage> messages;
@@ -296,6 +296,7 @@ void run_chat(const ChatFlags& f) {
     dump_example(e, "train");
     if (k % 1024 == 0) bar.update(k);
   }
+  bar.update(picks.size());
   bar.finish();
   for (uint32_t t = 0; t < tasks.size(); ++t) {
     counts[t].train = train_pool[t].size();

@@ -52,6 +52,7 @@ uint64_t conversation_hash(const std::vector<tok::ChatMessage>& messages) {
     h = (h ^ 0xffu) * 0x100000001b3ULL;  // separator no text byte sequence can fake (0xff is never UTF-8)
   };
   for (const auto& m : messages) {
+    if (m.role == "system") continue;
     mix(m.role);
     mix(m.content);
   }

@@ -32,7 +32,9 @@ struct FitResult {
 FitResult fit_conversation(const tok::ChatFormat& format, const std::vector<tok::ChatMessage>& messages,
                            size_t max_tokens, TruncatePolicy policy);
 
-// Stable 64-bit hash of roles and contents (FNV-1a), the same on every platform.
+// Stable 64-bit hash (FNV-1a, the same on every platform) of the roles and contents of the
+// user and assistant turns. The system prompt is left out, so a conversation lands in the
+// same split whatever system prompt a task or --system gives it (no train/val leakage).
 uint64_t conversation_hash(const std::vector<tok::ChatMessage>& messages);
 
 // True when a conversation with this hash belongs to validation: the seeded hash, as a

@@ -301,6 +301,8 @@ TEST(ChatDataset, HashSplitIsStableAndProportional) {
   EXPECT_NEAR(val / double(n), 0.1, 4 * std::sqrt(0.1 * 0.9 / n));
   EXPECT_NE(conversation_hash({{"user", "ab"}, {"assistant", "c"}}), conversation_hash({{"user", "a"}, {"assistant", "bc"}}));
   EXPECT_FALSE(is_validation_hash(123, 0, 0.0));
+  // The system prompt does not move a conversation to another split.
+  EXPECT_EQ(conversation_hash(kSingle), conversation_hash(kSystem));
 }
 
 TEST(Mixture, YamlAndJsonFiles) {
@@ -385,7 +387,7 @@ TEST(Augment, RateZeroIsIdentityAndRateRTouchesAboutR) {
   const ChatFormat cf(tokenizer());
   const auto& tk = tokenizer();
   std::vector<ChatMessage> msgs = {{"system", "You are a helpful assistant."}, {"user", ""}, {"assistant", ""}};
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 120; ++i) {
     msgs[1].content += "What is the capital of France? 你好，世界。";
     msgs[2].content += "The capital of France is Paris. ";
   }
@@ -407,7 +409,7 @@ TEST(Augment, RateZeroIsIdentityAndRateRTouchesAboutR) {
 
   size_t user_tokens = 0;
   for (size_t i = 0; i < base.ids.size(); ++i) user_tokens += base.message[i] == 1;
-  ASSERT_GT(user_tokens, 500u);
+  ASSERT_GT(user_tokens, 1000u);
   const double r = 0.2;
   for (int kind = 0; kind < 4; ++kind) {
     NoiseOptions o;
