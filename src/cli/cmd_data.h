@@ -12,8 +12,10 @@ namespace chatforge::cli {
 // Adds `data tokenize` under `data` (when the tokenizer is built in).
 void add_data_tokenize_command(CLI::App& data);
 
-// Adds `data chat` under `data` (cmd_data_chat.cpp).
+// Adds `data chat` under `data` (cmd_data_chat.cpp), and with it `data augment`
+// (cmd_data_augment.cpp: token noise on pretraining shards).
 void add_data_chat_command(CLI::App& data);
+void add_data_augment_command(CLI::App& data);
 
 // Decodes a masked (SFT) sample for `data inspect`, marking the trained spans (mask 1):
 // style "color" (bold green), "brackets" (⟦...⟧), "off", or "auto" (color on a terminal).

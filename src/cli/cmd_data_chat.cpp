@@ -461,6 +461,7 @@ void add_data_chat_command(CLI::App& data) {
   c->add_flag("--no-progress", f->no_progress, "no progress bar");
   add_config_option(*c);
   c->callback([f] { run_chat(*f); });
+  add_data_augment_command(data);
 }
 
 std::string masked_text_for_inspect(const std::string& tokenizer_path, const std::vector<int32_t>& tokens,
