@@ -72,7 +72,8 @@ std::vector<data::MixtureTask> tasks_from_flags(const ChatFlags& f) {
     auto tasks = data::load_mixture(f.mixture);
     for (auto& t : tasks) {
       if (t.system.empty()) t.system = f.system;
-      data::parse_chat_format(t.format);  // validates
+      if (t.format == "auto") t.format = f.format;  // --format is the default for the tasks
+      data::parse_chat_format(t.format);          // validates
     }
     return tasks;
   }
