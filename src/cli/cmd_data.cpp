@@ -1,6 +1,7 @@
 // `chatforge data clean` (raw files -> cleaned train/val JSONL + report) and
 // `chatforge data inspect` (shard header, counts, and a decoded sample with a tokenizer).
 // `data tokenize` is added by cmd_data_tokenize.cpp. Thin: the work is in src/data.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -208,11 +209,23 @@ void setup_inspect(CLI::App& data) {
       return;
     }
     uint64_t tokens = 0, docs = 0, files = 0;
-    for (const char* split : {"train", "val"}) {
+    std::vector<std::string> splits = {"train", "val"};
+    for (const auto& e : fs::directory_iterator(f->path)) {  // per-task validation sets of `data chat`
+      const std::string n = e.path().filename().string();
+      const size_t us = n.rfind('_');
+      if (n.rfind("val-", 0) == 0 && us != std::string::npos && n.size() > 4 && n.substr(n.size() - 4) == ".bin" &&
+          std::find(splits.begin(), splits.end(), n.substr(0, us)) == splits.end())
+        splits.push_back(n.substr(0, us));
+    }
+    std::sort(splits.begin() + 2, splits.end());
+    for (const auto& split : splits) {
       for (const auto& p : data::list_shards(f->path, split)) {
         const data::ShardReader s(p);
-        std::printf("%-40s %12llu tokens %9llu docs\n", fs::path(p).filename().string().c_str(),
-                    static_cast<unsigned long long>(s.n_tokens()), static_cast<unsigned long long>(s.n_docs()));
+        const bool task_val = split != "train" && split != "val";  // a subset of val: not added again
+        std::printf("%-40s %12llu tokens %9llu docs%s\n", fs::path(p).filename().string().c_str(),
+                    static_cast<unsigned long long>(s.n_tokens()), static_cast<unsigned long long>(s.n_docs()),
+                    task_val ? "  (task validation, part of val)" : "");
+        if (task_val) continue;
         tokens += s.n_tokens();
         docs += s.n_docs();
         ++files;
