@@ -1,6 +1,7 @@
 // `chatforge data clean` (raw files -> cleaned train/val JSONL + report) and
 // `chatforge data inspect` (shard header, counts, and a decoded sample with a tokenizer).
 // `data tokenize` is added by cmd_data_tokenize.cpp. Thin: the work is in src/data.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -135,7 +136,8 @@ void setup_clean(CLI::App& data) {
   });
 }
 
-void print_shard(const std::string& path, const std::string& tokenizer, uint64_t doc, uint64_t sample) {
+void print_shard(const std::string& path, std::string tokenizer, uint64_t doc, uint64_t sample,
+                 const std::string& mask_view) {
   const data::ShardReader s(path);
   const auto& h = s.header();
   std::printf("%s\n", path.c_str());
@@ -160,6 +162,9 @@ void print_shard(const std::string& path, const std::string& tokenizer, uint64_t
     std::printf("  warning      %zu end-of-text tokens but the header says %llu documents\n", ends.size(),
                 static_cast<unsigned long long>(s.n_docs()));
   if (max_id >= s.vocab_size()) std::printf("  warning      token ids reach %u, outside the vocabulary\n", max_id);
+  // `data chat` copies its tokenizer next to the shards: use it when none is given.
+  const fs::path beside = fs::path(path).parent_path() / "tokenizer.json";
+  if (tokenizer.empty() && file_exists(beside.string())) tokenizer = beside.parent_path().string();
   if (tokenizer.empty()) return;
   CF_CHECK(doc < ends.size(), "{}: --doc {} out of range ({} documents)", path, doc, ends.size());
   const uint64_t begin = doc == 0 ? 0 : ends[doc - 1] + 1;
@@ -167,11 +172,17 @@ void print_shard(const std::string& path, const std::string& tokenizer, uint64_t
   std::vector<int32_t> ids;
   for (uint64_t i = begin; i < end; ++i) ids.push_back(static_cast<int32_t>(s.tokens(i)));
   std::string note;
-  const std::string text = decode_for_inspect(tokenizer, ids, s.fingerprint(), &note);
+  std::string text = decode_for_inspect(tokenizer, ids, s.fingerprint(), &note);
+  if (s.has_mask() && mask_view != "off") {
+    std::vector<uint8_t> mask;
+    for (uint64_t i = begin; i < end; ++i) mask.push_back(s.mask(i));
+    text = masked_text_for_inspect(tokenizer, ids, mask, mask_view);
+  }
   if (!note.empty()) std::printf("  note         %s\n", note.c_str());
   std::printf("  document %llu, tokens [%llu, %llu) of %llu:\n", static_cast<unsigned long long>(doc),
               static_cast<unsigned long long>(begin), static_cast<unsigned long long>(end),
               static_cast<unsigned long long>(ends[doc]));
+  if (s.has_mask() && mask_view != "off") std::printf("  (trained tokens, mask = 1, are marked)\n");
   std::printf("%s\n", text.c_str());
 }
 
@@ -179,6 +190,7 @@ void setup_inspect(CLI::App& data) {
   struct Flags {
     std::string path, tokenizer;
     uint64_t doc = 0, sample = 64;
+    std::string mask_view = "auto";
   };
   auto f = std::make_shared<Flags>();
   CLI::App* c = data.add_subcommand("inspect", "print a token shard's header and counts, and decode a sample");
@@ -186,19 +198,34 @@ void setup_inspect(CLI::App& data) {
   c->add_option("--tokenizer", f->tokenizer, "tokenizer directory: decode a sample of the shard");
   c->add_option("--doc", f->doc, "which document to decode")->capture_default_str();
   c->add_option("--sample", f->sample, "how many tokens to decode")->capture_default_str();
+  c->add_option("--mask-view", f->mask_view, "SFT shards: mark trained tokens: auto, color, brackets or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "color", "brackets", "off"}));
   add_config_option(*c);
   c->callback([f] {
     if (!is_directory(f->path)) {
       CF_CHECK(file_exists(f->path), "shard {} does not exist", f->path);
-      print_shard(f->path, f->tokenizer, f->doc, f->sample);
+      print_shard(f->path, f->tokenizer, f->doc, f->sample, f->mask_view);
       return;
     }
     uint64_t tokens = 0, docs = 0, files = 0;
-    for (const char* split : {"train", "val"}) {
+    std::vector<std::string> splits = {"train", "val"};
+    for (const auto& e : fs::directory_iterator(f->path)) {  // per-task validation sets of `data chat`
+      const std::string n = e.path().filename().string();
+      const size_t us = n.rfind('_');
+      if (n.rfind("val-", 0) == 0 && us != std::string::npos && n.size() > 4 && n.substr(n.size() - 4) == ".bin" &&
+          std::find(splits.begin(), splits.end(), n.substr(0, us)) == splits.end())
+        splits.push_back(n.substr(0, us));
+    }
+    std::sort(splits.begin() + 2, splits.end());
+    for (const auto& split : splits) {
       for (const auto& p : data::list_shards(f->path, split)) {
         const data::ShardReader s(p);
-        std::printf("%-40s %12llu tokens %9llu docs\n", fs::path(p).filename().string().c_str(),
-                    static_cast<unsigned long long>(s.n_tokens()), static_cast<unsigned long long>(s.n_docs()));
+        const bool task_val = split != "train" && split != "val";  // a subset of val: not added again
+        std::printf("%-40s %12llu tokens %9llu docs%s\n", fs::path(p).filename().string().c_str(),
+                    static_cast<unsigned long long>(s.n_tokens()), static_cast<unsigned long long>(s.n_docs()),
+                    task_val ? "  (task validation, part of val)" : "");
+        if (task_val) continue;
         tokens += s.n_tokens();
         docs += s.n_docs();
         ++files;
@@ -214,6 +241,7 @@ void setup(CLI::App& cmd) {
   cmd.require_subcommand(1);
   setup_clean(cmd);
   add_data_tokenize_command(cmd);
+  add_data_chat_command(cmd);
   setup_inspect(cmd);
 }
 

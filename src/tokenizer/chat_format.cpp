@@ -30,16 +30,18 @@ void check_roles(const std::vector<ChatMessage>& messages) {
 RenderedChat ChatFormat::render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
   check_roles(messages);
   RenderedChat out;
-  auto put = [&](const std::vector<int32_t>& ids, uint8_t m) {
+  auto put = [&](const std::vector<int32_t>& ids, uint8_t m, int32_t message = -1) {
     out.ids.insert(out.ids.end(), ids.begin(), ids.end());
     out.mask.insert(out.mask.end(), ids.size(), m);
+    out.message.insert(out.message.end(), ids.size(), message);
   };
   const std::vector<int32_t> newline = tok_.encode("\n");
-  for (const auto& msg : messages) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const ChatMessage& msg = messages[i];
     const uint8_t train = msg.role == "assistant" ? 1 : 0;
     put({im_start_}, 0);
     put(tok_.encode(msg.role + "\n"), 0);
-    put(tok_.encode(msg.content), train);
+    put(tok_.encode(msg.content), train, static_cast<int32_t>(i));
     put({im_end_}, train);  // the assistant learns to end its turn
     put(newline, 0);
   }

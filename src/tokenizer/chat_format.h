@@ -31,6 +31,10 @@ struct ChatMessage {
 struct RenderedChat {
   std::vector<int32_t> ids;
   std::vector<uint8_t> mask;  // same length as ids
+  // Per token: index of the message whose content it belongs to, -1 for template tokens
+  // (<|im_start|>, role header, <|im_end|>, newline). Augmentation uses it to touch only
+  // the content of chosen roles.
+  std::vector<int32_t> message;
 };
 
 class ChatFormat {
