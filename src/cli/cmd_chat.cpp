@@ -168,7 +168,7 @@ class ChatSession {
         } else {
           const size_t s2 = arg.find(' ');
           if (s2 == std::string::npos) usage_fail("usage: /set NAME VALUE, e.g. /set temperature 0.7");
-          set_generation_value(a_.gen, arg.substr(0, s2), arg.substr(s2 + 1), lm_.model->config().vocab_size);
+          set_generation_value(a_.gen, arg.substr(0, s2), arg.substr(s2 + 1), lm_.tokenizer->vocab_size());
           std::printf("(%s)\n", describe_generation_values(a_.gen).c_str());
         }
       } else {
@@ -244,12 +244,21 @@ class ChatSession {
     req.max_new_tokens = a_.gen.max_tokens;
     req.stop_ids = lm_.stop_ids;
     req.stop_ids.push_back(format_.end_of_turn_id());
+    req.sample_vocab_size = lm_.tokenizer->vocab_size();
     req.sampling.seed = a_.gen.sampling.seed + turn_++;  // reproducible per turn, not identical across turns
     TextStreamer streamer(*lm_.tokenizer, a_.gen.stop, stdout);
     req.on_token = [&](int32_t id, const infer::SampledLogprobs*) { return streamer.on_token(id); };
     g_cancel.store(false);
     req.cancel = &g_cancel;
-    const infer::GenerationResult r = engine_.generate(std::move(req));
+    infer::GenerationResult r;
+    try {
+      r = engine_.generate(std::move(req));
+    } catch (const Error& e) {  // report, drop the turn, keep the session
+      std::fflush(stdout);
+      std::fprintf(stderr, "\nerror: %s\n", e.what());
+      messages_.pop_back();
+      return;
+    }
     streamer.finish();
     g_cancel.store(false);
     if (r.finish == infer::FinishReason::kCancelled) std::printf(" [interrupted]");
@@ -282,7 +291,7 @@ void setup(CLI::App& cmd) {
   add_config_option(cmd);
   cmd.callback([a] {
     LoadedModel lm = load_model_and_tokenizer(a->gen);
-    a->gen.validate(lm.model->config().vocab_size);
+    a->gen.validate(lm.tokenizer->vocab_size());
     ChatSession session(*a, lm);
     session.run();
   });

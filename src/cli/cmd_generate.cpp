@@ -24,7 +24,7 @@ void run(GenerateArgs& a) {
   LoadedModel lm = load_model_and_tokenizer(a.gen);
   a.gen.sampling.logprobs = a.logprobs >= 0;
   a.gen.sampling.top_logprobs = a.logprobs > 0 ? a.logprobs : 0;
-  a.gen.validate(lm.model->config().vocab_size);
+  a.gen.validate(lm.tokenizer->vocab_size());
   const std::string text = a.prompt_file.empty() ? a.prompt : read_file(a.prompt_file);
   infer::GenerationRequest req;
   req.prompt = lm.tokenizer->encode(text, a.allow_special);
@@ -33,6 +33,7 @@ void run(GenerateArgs& a) {
   req.max_new_tokens = a.gen.max_tokens;
   req.stop_ids = lm.stop_ids;
   req.context_policy = a.gen.policy();
+  req.sample_vocab_size = lm.tokenizer->vocab_size();
   TextStreamer streamer(*lm.tokenizer, a.gen.stop, a.json ? nullptr : stdout);
   req.on_token = [&](int32_t id, const infer::SampledLogprobs*) { return streamer.on_token(id); };
   infer::Engine engine(*lm.model, 1);

@@ -25,7 +25,7 @@ Engine::Engine(const model::Gpt& model, int max_batch, int max_context)
 
 int Engine::submit(GenerationRequest req) {
   const int V = model_.config().vocab_size, ctx = context();
-  req.sampling.validate(V);
+  req.sampling.validate(req.sample_vocab_size > 0 ? std::min(req.sample_vocab_size, V) : V);
   CF_CHECK(req.max_new_tokens >= 0, "max new tokens must be >= 0 (got {})", req.max_new_tokens);
   CF_CHECK(!req.prompt.empty(), "the prompt is empty: at least one token is needed");
   for (int32_t id : req.prompt) CF_CHECK(id >= 0 && id < V, "prompt token id {} is outside the vocabulary (size {})", id, V);
@@ -47,7 +47,9 @@ int Engine::submit(GenerationRequest req) {
   Sequence& s = seqs_[slot];
   s = Sequence{};
   s.used = true;
-  s.sampler = std::make_unique<Sampler>(req.sampling, V);
+  CF_CHECK(req.sample_vocab_size >= 0 && req.sample_vocab_size <= V,
+           "sample vocabulary size {} is outside 0..{} (the model's vocabulary)", req.sample_vocab_size, V);
+  s.sampler = std::make_unique<Sampler>(req.sampling, req.sample_vocab_size > 0 ? req.sample_vocab_size : V);
   s.result.prompt_tokens = static_cast<int>(req.prompt.size());
   s.result.truncated_tokens = truncated;
   s.req = std::move(req);

@@ -34,6 +34,9 @@ struct GenerationRequest {
   // Return false to stop here (finish reason "stop"), e.g. when a stop string matched.
   std::function<bool(int32_t id, const SampledLogprobs* logprobs)> on_token;
   const std::atomic<bool>* cancel = nullptr;  // set (from any thread) to stop early
+  // 0: sample from the model's whole vocabulary; else only ids below this (when the
+  // tokenizer has fewer tokens than the model's embedding table).
+  int sample_vocab_size = 0;
 };
 
 struct GenerationResult {

@@ -9,9 +9,9 @@ set -euo pipefail
 command -v tmux >/dev/null || { echo "tmux not installed: skipped"; exit 77; }
 tmp="$CF_BINARY_DIR/test-tmp/chat_repl"
 rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; [ -n "${S:-}" ] && tmux capture-pane -pt "$S" >&2 2>/dev/null; exit 1; }
+fail() { echo "FAIL: $*" >&2; [ -n "${S:-}" ] && tmux capture-pane -pt "$S" 2>/dev/null | grep -v "^$" >&2; exit 1; }
 source "$CF_SOURCE_DIR/tests/scripts/lib/make_chat_model.sh"
-make_chat_model "$tmp" 4 256 1024
+make_chat_model "$tmp" 4 256 2048
 
 S="cfchat_$$"
 trap 'tmux kill-session -t "$S" 2>/dev/null || true' EXIT
@@ -25,7 +25,7 @@ wait_for() {
   done
 }
 # prompts: how many lines are a bare "> " prompt (an answer ends with a new prompt)
-prompts() { pane | grep -cE '^> ' || true; }
+prompts() { pane | grep -cE '^>( |$)' || true; }
 wait_prompts() {
   local deadline=$((SECONDS + ${2:-30}))
   until [ "$(prompts)" -ge "$1" ]; do
@@ -38,8 +38,8 @@ send() { tmux send-keys -t "$S" -l -- "$1"; tmux send-keys -t "$S" Enter; }
 # stop tokens banned so every answer runs to --max-tokens (long enough to interrupt)
 tmux new-session -d -s "$S" -x 200 -y 50 \
   "OMP_NUM_THREADS=2 $CHATFORGE chat --model $tmp/model --max-tokens 12 --temperature 0.8 --seed 5 \
-   --logit-bias $IM_END=-100 --logit-bias $EOT=-100 --system 'You are terse.' 2>$tmp/stderr; echo EXITED \$?; sleep 30"
-wait_for 'chatforge chat: .*context 1024 tokens'
+   --logit-bias $IM_END=-100 --logit-bias $EOT=-100 --system 'You are terse.' ; echo EXITED \$?; sleep 30"
+wait_for 'chatforge chat: .*context 2048 tokens'
 wait_prompts 1
 send "Hello, how are you?"
 wait_prompts 2

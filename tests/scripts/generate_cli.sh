@@ -82,7 +82,7 @@ expect_error "logit-bias token id 99999" cf generate --model "$M" --prompt hi --
 expect_error "context-policy" cf generate --model "$M" --prompt hi --context-policy drop
 expect_error "exactly one of" cf generate --model "$M"
 expect_error "exactly one of" cf generate --model "$M" --prompt hi --prompt-file "$tmp/long.txt"
-expect_error "no such" cf generate --model "$M" --prompt-file "$tmp/missing.txt"
+expect_error "cannot open" cf generate --model "$M" --prompt-file "$tmp/missing.txt"
 mkdir -p "$tmp/notok" && cp "$M/config.json" "$M/model.safetensors" "$tmp/notok/"
 expect_error "tokenizer" cf generate --model "$tmp/notok" --prompt hi
 expect_error "does not exist" cf chat --model "$tmp/nope"

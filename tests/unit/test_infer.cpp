@@ -257,6 +257,11 @@ TEST(Engine, StopIdsCallbackCancelAndContextRules) {
   EXPECT_THROW(engine.generate(big), UsageError);
   big.sampling.top_p = 1.0f;
   EXPECT_EQ(engine.generate(big).tokens.size(), 4u);
+  // a tokenizer smaller than the model's vocabulary: ids beyond it are never sampled
+  big.max_new_tokens = 20;
+  big.sample_vocab_size = 10;
+  big.sampling.temperature = 2.0f;
+  for (int32_t id : engine.generate(big).tokens) EXPECT_LT(id, 10);
 }
 
 // --- sampler ---------------------------------------------------------------------------

@@ -12,7 +12,9 @@ make_chat_model() {
   "$CHATFORGE" tokenizer train --input "$dir/corpus" --vocab-size 400 --out "$dir/tok" \
     --special-tokens '<|endoftext|>' '<|im_start|>' '<|im_end|>' >/dev/null 2>&1
   local vocab
-  vocab=$(wc -l < "$dir/tok/vocab.txt")
+  # vocab.txt: a header line, then one line per token; the model gets 5 spare rows (as
+  # checkpoints often have), which generation must never emit
+  vocab=$(( $(wc -l < "$dir/tok/vocab.txt") - 1 + 5 ))
   "$CHATFORGE" model init --out "$dir/model" --n-layer "$layers" --n-head 2 --n-embd "$embd" \
     --vocab-size "$vocab" --n-ctx "$ctx" --seed 3 >/dev/null
   cp "$dir/tok/tokenizer.json" "$dir/model/"
