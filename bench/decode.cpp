@@ -23,9 +23,21 @@ double read_bandwidth_gbs() {
   double best = 0, sink = 0;
   for (int r = 0; r < 4; ++r) {
     cf::Timer t;
-    double total = 0;
-#pragma omp parallel for simd schedule(static) reduction(+ : total)
-    for (size_t i = 0; i < n; ++i) total += a[i];
+    // each thread sums its half into 64 float lanes (4 independent AVX-512 chains); an
+    // "omp parallel for simd" scalar reduction measured 2.5x slower (not vectorised)
+    float total = 0.0f;
+#pragma omp parallel reduction(+ : total)
+    {
+      const size_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+      const size_t begin = n / nt * id, end = id + 1 == nt ? n : n / nt * (id + 1);
+      float acc[64] = {};
+      size_t i = begin;
+      for (; i + 64 <= end; i += 64)
+#pragma omp simd
+        for (int k = 0; k < 64; ++k) acc[k] += a[i + k];
+      for (; i < end; ++i) acc[0] += a[i];
+      for (float x : acc) total += x;
+    }
     const double gbs = n * sizeof(float) / t.seconds() / 1e9;
     sink += total;
     if (gbs > best) best = gbs;
