@@ -154,7 +154,7 @@ class ChatSession {
         std::fputs(arg.empty() ? "(system prompt removed)\n" : "(system prompt set)\n", stdout);
       } else if (name == "/save") {
         if (arg.empty()) usage_fail("usage: /save FILE");
-        nlohmann::json j = nlohmann::json::array();
+        nlohmann::ordered_json j = nlohmann::ordered_json::array();
         for (const auto& m : messages_) j.push_back({{"role", m.role}, {"content", m.content}});
         write_file_atomic(arg, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
         std::printf("(saved %zu messages to %s)\n", messages_.size(), arg.c_str());
@@ -244,6 +244,7 @@ class ChatSession {
     req.max_new_tokens = a_.gen.max_tokens;
     req.stop_ids = lm_.stop_ids;
     req.stop_ids.push_back(format_.end_of_turn_id());
+    req.stop_ids.push_back(format_.im_start_id());  // a model opening a new turn is done too
     req.sample_vocab_size = lm_.tokenizer->vocab_size();
     req.sampling.seed = a_.gen.sampling.seed + turn_++;  // reproducible per turn, not identical across turns
     TextStreamer streamer(*lm_.tokenizer, a_.gen.stop, stdout);

@@ -38,7 +38,7 @@ send() { tmux send-keys -t "$S" -l -- "$1"; tmux send-keys -t "$S" Enter; }
 # stop tokens banned so every answer runs to --max-tokens (long enough to interrupt)
 tmux new-session -d -s "$S" -x 200 -y 50 \
   "OMP_NUM_THREADS=2 $CHATFORGE chat --model $tmp/model --max-tokens 12 --temperature 0.8 --seed 5 \
-   --logit-bias $IM_END=-100 --logit-bias $EOT=-100 --system 'You are terse.' ; echo EXITED \$?; sleep 30"
+   --logit-bias $IM_END=-100 --logit-bias $EOT=-100 --logit-bias $IM_START=-100 --system 'You are terse.' ; echo EXITED \$?; sleep 30"
 wait_for 'chatforge chat: .*context 2048 tokens'
 wait_prompts 1
 send "Hello, how are you?"
@@ -112,7 +112,7 @@ tmux kill-session -t "$S"
 # Non-interactive: no prompt or banner, one answer per input line, reproducible.
 printf 'Hello there\n你好\n/reset\nAgain\n' > "$tmp/script.txt"
 run_script() { "$CHATFORGE" chat --model "$tmp/model" --temperature 0 --max-tokens 10 \
-  --logit-bias "$IM_END=-100" --logit-bias "$EOT=-100" --logit-bias "$(awk -F'\t' '$2 == "\\n" {print $1}' "$tmp/tok/vocab.txt" | head -1)=-100" < "$tmp/script.txt"; }
+  --logit-bias "$IM_END=-100" --logit-bias "$EOT=-100" --logit-bias "$IM_START=-100" --logit-bias "$(awk -F'\t' '$2 == "\\n" {print $1}' "$tmp/tok/vocab.txt" | head -1)=-100" < "$tmp/script.txt"; }
 run_script > "$tmp/out1.txt" 2> "$tmp/err1.txt"
 run_script > "$tmp/out2.txt" 2>/dev/null
 cmp -s "$tmp/out1.txt" "$tmp/out2.txt" || fail "temperature 0 is not deterministic"

@@ -63,6 +63,25 @@ cf generate --model "$M" --prompt-file "$tmp/long.txt" --max-tokens 4 --context-
 py -c 'import json,sys; j=json.load(open(sys.argv[1])); u=j["usage"]; assert u["truncated_prompt_tokens"] > 0 and u["prompt_tokens"] + 4 <= 64, j' "$tmp/trunc.json" \
   || fail "truncate-oldest"
 
+# chat over a 64-token context, non-interactive: turns that no longer fit are an error
+# line (the session goes on) or, with truncate-oldest, the oldest turns are dropped
+printf 'Hello, how are you today?\n你好，今天天气很好。\nThe weather is nice.\n/save %s\n' "$tmp/conv_err.json" > "$tmp/chat_in.txt"
+cf chat --model "$M" --max-tokens 8 $ban < "$tmp/chat_in.txt" > "$tmp/chat_err.out" 2> "$tmp/chat_err.err"
+grep -q "error: the conversation needs .* but the context holds 64 (use /reset, or --context-policy truncate-oldest)" \
+  "$tmp/chat_err.err" || fail "chat context error: $(cat "$tmp/chat_err.err")"
+sed "s|conv_err|conv_trunc|" "$tmp/chat_in.txt" > "$tmp/chat_in2.txt"
+cf chat --model "$M" --max-tokens 8 $ban --context-policy truncate-oldest < "$tmp/chat_in2.txt" > /dev/null 2> "$tmp/chat_trunc.err"
+[ ! -s "$tmp/chat_trunc.err" ] || fail "truncate-oldest chat printed errors: $(cat "$tmp/chat_trunc.err")"
+py - "$tmp/conv_err.json" "$tmp/conv_trunc.json" <<'PY' || fail "chat context policies"
+import json, sys
+err, trunc = (json.load(open(p)) for p in sys.argv[1:3])
+# error policy: the turn that did not fit was not added
+assert [m["role"] for m in err] == ["user", "assistant"] and err[0]["content"] == "Hello, how are you today?", err
+# truncate-oldest: the last question is there, the first one was dropped
+users = [m["content"] for m in trunc if m["role"] == "user"]
+assert users[-1] == "The weather is nice." and "Hello, how are you today?" not in users, users
+PY
+
 expect_error() {
   local want="$1"; shift
   set +e

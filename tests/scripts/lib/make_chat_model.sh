@@ -1,7 +1,7 @@
 # Sourced by the generate/chat script tests: make_chat_model DIR [n_layer n_embd n_ctx]
 # writes DIR/model: a random-weight GPT with a small byte-level BPE tokenizer (English and
 # Chinese text, <|endoftext|>, <|im_start|>, <|im_end|>) saved next to it, and sets
-# IM_END and EOT to the ids of the stop tokens.
+# IM_START, IM_END and EOT to the ids of those special tokens.
 make_chat_model() {
   local dir=$1 layers=${2:-2} embd=${3:-64} ctx=${4:-256}
   mkdir -p "$dir/corpus"
@@ -19,5 +19,6 @@ make_chat_model() {
     --vocab-size "$vocab" --n-ctx "$ctx" --seed 3 >/dev/null
   cp "$dir/tok/tokenizer.json" "$dir/model/"
   IM_END=$(awk -F'\t' '$2 == "<|im_end|>" {print $1}' "$dir/tok/vocab.txt")
+  IM_START=$(awk -F'\t' '$2 == "<|im_start|>" {print $1}' "$dir/tok/vocab.txt")
   EOT=$(awk -F'\t' '$2 == "<|endoftext|>" {print $1}' "$dir/tok/vocab.txt")
 }
