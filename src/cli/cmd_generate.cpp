@@ -15,7 +15,7 @@ namespace {
 struct GenerateArgs {
   GenerationOptions gen;
   std::string prompt, prompt_file;
-  bool allow_special = false, json = false, quiet = false;
+  bool allow_special = false, json = false, quiet = false, prompt_logprobs = false;
   int logprobs = -1;  // -1 off; 0 chosen token only; N also the top N
 };
 
@@ -34,8 +34,10 @@ void run(GenerateArgs& a) {
   req.stop_ids = lm.stop_ids;
   req.context_policy = a.gen.policy();
   req.sample_vocab_size = lm.tokenizer->vocab_size();
+  req.prompt_logprobs = a.prompt_logprobs;
   TextStreamer streamer(*lm.tokenizer, a.gen.stop, a.json ? nullptr : stdout);
   req.on_token = [&](int32_t id, const infer::SampledLogprobs*) { return streamer.on_token(id); };
+  const std::vector<int32_t> req_prompt = req.prompt;
   infer::Engine engine(*lm.model, 1);
   const infer::GenerationResult r = engine.generate(std::move(req));
   streamer.finish();
@@ -67,6 +69,14 @@ void run(GenerateArgs& a) {
       }
       j["logprobs"] = lps;
     }
+    if (a.prompt_logprobs) {
+      const int32_t* ids = req_prompt.data() + r.truncated_tokens;  // the prompt the model saw
+      nlohmann::json p = nlohmann::json::array();
+      p.push_back({{"id", ids[0]}, {"token", lm.tokenizer->decode({ids[0]})}, {"logprob", nullptr}});
+      for (size_t i = 0; i < r.prompt_logprobs.size(); ++i)
+        p.push_back({{"id", ids[i + 1]}, {"token", lm.tokenizer->decode({ids[i + 1]})}, {"logprob", r.prompt_logprobs[i]}});
+      j["prompt_logprobs"] = p;
+    }
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
@@ -84,6 +94,8 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--prompt-file", a->prompt_file, "read the prompt from this file");
   cmd.add_flag("--allow-special", a->allow_special, "spellings of special tokens in the prompt become those tokens");
   cmd.add_option("--logprobs", a->logprobs, "with --json: log-probabilities of each token and of the top N (0..20)");
+  cmd.add_flag("--prompt-logprobs", a->prompt_logprobs,
+               "with --json: log-probability of every prompt token given the ones before it");
   cmd.add_flag("--json", a->json, "print one JSON object (text, tokens, usage, timings, logprobs) instead of text");
   cmd.add_flag("--quiet", a->quiet, "no statistics line on stderr");
   add_config_option(cmd);

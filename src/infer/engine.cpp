@@ -2,6 +2,7 @@
 #include "infer/engine.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "core/timer.h"
@@ -99,8 +100,34 @@ bool Engine::step() {
   if (batch.empty()) return false;
   const int Vp = model_.config().padded_vocab_size();
   logits_.resize(batch.size() * static_cast<size_t>(Vp));
+  // all-row logits only in a step where some prefill asks for its prompt's logprobs
+  size_t rows = 0;
+  bool want_rows = false;
+  for (const auto& b : batch) {
+    rows += b.n_tokens;
+    const Sequence& s = seqs_[b.slot];
+    want_rows = want_rows || (!s.prefilled && s.req.prompt_logprobs);
+  }
+  if (want_rows) row_logits_.resize(rows * Vp);
   Timer timer;
-  model::infer_forward(model_, cache_, batch, logits_.data(), scratch_);
+  model::infer_forward(model_, cache_, batch, logits_.data(), scratch_, want_rows ? row_logits_.data() : nullptr);
+  if (want_rows) {
+    size_t row = 0;
+    for (const auto& b : batch) {
+      Sequence& s = seqs_[b.slot];
+      if (!s.prefilled && s.req.prompt_logprobs) {
+        const int V = s.req.sample_vocab_size > 0 ? s.req.sample_vocab_size : model_.config().vocab_size;
+        for (int t = 0; t + 1 < b.n_tokens; ++t) {
+          const float* l = row_logits_.data() + (row + t) * Vp;
+          const float maxv = *std::max_element(l, l + V);
+          double sum = 0;
+          for (int j = 0; j < V; ++j) sum += std::exp(static_cast<double>(l[j] - maxv));
+          s.result.prompt_logprobs.push_back(l[b.tokens[t + 1]] - maxv - static_cast<float>(std::log(sum)));
+        }
+      }
+      row += b.n_tokens;
+    }
+  }
   const double seconds = timer.seconds();
   for (size_t b = 0; b < slots.size(); ++b) {
     Sequence& s = seqs_[slots[b]];

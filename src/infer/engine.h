@@ -37,11 +37,14 @@ struct GenerationRequest {
   // 0: sample from the model's whole vocabulary; else only ids below this (when the
   // tokenizer has fewer tokens than the model's embedding table).
   int sample_vocab_size = 0;
+  // Also report log p(prompt[i] | prompt[..i]) for i >= 1 (scoring a continuation).
+  bool prompt_logprobs = false;
 };
 
 struct GenerationResult {
   std::vector<int32_t> tokens;  // generated ids, without the final stop id
   std::vector<SampledLogprobs> logprobs;  // one per token when asked
+  std::vector<float> prompt_logprobs;     // when asked: prompt_tokens - 1 values, for ids 1..
   FinishReason finish = FinishReason::kNone;
   int32_t stop_id = -1;          // the stop id that ended it, if any
   int prompt_tokens = 0;         // after truncation
@@ -90,7 +93,7 @@ class Engine {
   model::KvCache cache_;
   model::InferScratch scratch_;
   std::vector<Sequence> seqs_;  // indexed by slot = handle
-  std::vector<float> logits_;
+  std::vector<float> logits_, row_logits_;
 };
 
 }  // namespace chatforge::infer

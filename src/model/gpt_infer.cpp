@@ -26,7 +26,7 @@ void linear(float* out, const float* inp, const float* w, const float* b, int N,
 }  // namespace
 
 void infer_forward(const Gpt& model, KvCache& cache, std::span<const InferSequence> seqs, float* logits,
-                   InferScratch& s) {
+                   InferScratch& s, float* row_logits) {
   const GptConfig& cfg = model.config();
   const int L = cfg.n_layer, C = cfg.n_embd, NH = cfg.n_head, V = cfg.vocab_size, Vp = cfg.padded_vocab_size();
   const int S = static_cast<int>(seqs.size());
@@ -102,6 +102,10 @@ void infer_forward(const Gpt& model, KvCache& cache, std::span<const InferSequen
     ops::gelu_forward(fch, fch, NC * 4);
     linear(ln, fch, w.fcprojw + lc * 4 * C, w.fcprojb + lc, N, 4 * C, C);
     ops::residual_forward(x, x, ln, NC);
+  }
+  if (row_logits != nullptr) {  // every row -> ln_f -> tied head
+    ops::layernorm_forward(ln, s.mean.data(), s.rstd.data(), x, w.lnfw, w.lnfb, N, C);
+    linear(row_logits, ln, w.wte, nullptr, N, C, Vp);
   }
   // the last new row of each sequence -> ln_f -> tied head
   int row = 0;

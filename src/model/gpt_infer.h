@@ -28,7 +28,9 @@ struct InferScratch {
 // for the matmuls), appends their keys/values to the cache and advances each slot's
 // length. logits (n_seqs, Vp): the last new position of each sequence. Errors when a slot
 // would overflow the cache, a slot repeats, or a token is outside the vocabulary.
+// row_logits, when not null: (total new tokens, Vp) logits of every new row, sequences
+// stacked in order (for log-probabilities of a prompt; costs one head matmul per row).
 void infer_forward(const Gpt& model, KvCache& cache, std::span<const InferSequence> seqs, float* logits,
-                   InferScratch& scratch);
+                   InferScratch& scratch, float* row_logits = nullptr);
 
 }  // namespace chatforge::model

@@ -45,6 +45,14 @@ for lp in j["logprobs"]:
     assert len(lp["top_logprobs"]) == 3 and lp["logprob"] <= 0
     assert lp["top_logprobs"][0]["id"] == lp["id"], lp
 PY
+# prompt logprobs: one entry per prompt token, the first null, the others <= 0
+cf generate --model "$M" --prompt "Hello, how are you today? 你好" --max-tokens 1 --json --prompt-logprobs > "$tmp/plp.json"
+py - "$tmp/plp.json" <<'PY' || fail "prompt logprobs"
+import json, sys
+j = json.load(open(sys.argv[1])); p = j["prompt_logprobs"]
+assert len(p) == j["usage"]["prompt_tokens"] and p[0]["logprob"] is None, p
+assert all(x["logprob"] <= 0 for x in p[1:]) and "".join(x["token"] for x in p) == "Hello, how are you today? 你好", p
+PY
 # a stop string: the text ends right before it (take one from a free run's output)
 free=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["text"])' "$tmp/a.json")
 stop=$(py -c 'import sys; t=sys.argv[1]; print(t[5:8] if len(t) > 8 else "")' "$free")

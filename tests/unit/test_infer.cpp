@@ -154,6 +154,29 @@ TEST(Engine, KvCacheGreedyEqualsFullRecomputeUpToTheContext) {
   }
 }
 
+TEST(Engine, PromptLogprobsMatchFullForward) {
+  auto m = tiny_model();
+  const int V = m->config().vocab_size, Vp = m->config().padded_vocab_size();
+  const std::vector<int32_t> prompt = {4, 8, 15, 16, 23, 42, 108, 7, 7, 1, 2, 3, 200, 100, 50, 25, 12, 6, 3};  // > 16 rows: sgemm path
+  infer::Engine engine(*m, 2);
+  infer::GenerationRequest req, other;
+  req.prompt = prompt;
+  req.prompt_logprobs = true;
+  req.max_new_tokens = 1;
+  other.prompt = {9, 9};  // shares the pass, asks for nothing
+  other.max_new_tokens = 1;
+  const auto results = engine.generate_batch({req, other});
+  ASSERT_EQ(results[0].prompt_logprobs.size(), prompt.size() - 1);
+  EXPECT_TRUE(results[1].prompt_logprobs.empty());
+  m->forward(prompt.data(), 1, static_cast<int>(prompt.size()));
+  for (size_t t = 0; t + 1 < prompt.size(); ++t) {
+    const float* l = m->activations().logits + t * Vp;
+    double maxv = *std::max_element(l, l + V), sum = 0;
+    for (int j = 0; j < V; ++j) sum += std::exp(l[j] - maxv);
+    EXPECT_NEAR(results[0].prompt_logprobs[t], l[prompt[t + 1]] - maxv - std::log(sum), 1e-4) << t;
+  }
+}
+
 TEST(Engine, BatchedDecodingEqualsSingleRuns) {
   auto m = tiny_model(64);
   std::vector<infer::GenerationRequest> reqs;
