@@ -268,8 +268,8 @@ class ChatSession {
     messages_.push_back({"assistant", streamer.text()});
     if (a_.verbose) {
       const double dec = r.decode_seconds > 0 && r.completion_tokens > 1 ? (r.completion_tokens - 1) / r.decode_seconds : 0;
-      std::fprintf(stderr, "[%d prompt + %d completion tokens, finish %s, decode %.1f tok/s]\n", r.prompt_tokens,
-                   r.completion_tokens, infer::finish_reason_name(r.finish), dec);
+      std::fprintf(stderr, "[%d prompt (%d reused from the cache) + %d completion tokens, finish %s, decode %.1f tok/s]\n",
+                   r.prompt_tokens, r.cached_prompt_tokens, r.completion_tokens, infer::finish_reason_name(r.finish), dec);
     }
   }
 

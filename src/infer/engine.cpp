@@ -22,7 +22,8 @@ const char* finish_reason_name(FinishReason r) {
 Engine::Engine(const model::Gpt& model, int max_batch, int max_context)
     : model_(model),
       cache_(model.config(), max_batch, max_context > 0 ? std::min(max_context, model.config().n_ctx) : model.config().n_ctx),
-      seqs_(max_batch) {}
+      seqs_(max_batch),
+      slot_ids_(max_batch) {}
 
 int Engine::submit(GenerationRequest req) {
   const int V = model_.config().vocab_size, ctx = context();
@@ -38,12 +39,21 @@ int Engine::submit(GenerationRequest req) {
     truncated = static_cast<int>(req.prompt.size()) - (ctx - reserve);
     req.prompt.erase(req.prompt.begin(), req.prompt.begin() + truncated);
   }
-  int slot = -1;
-  for (int i = 0; i < max_batch(); ++i)
-    if (!seqs_[i].used) {
+  // the free slot whose cached ids share the longest prefix with the prompt; at least one
+  // prompt token is always computed (its logits start the generation)
+  int slot = -1, best = -1;
+  for (int i = 0; i < max_batch(); ++i) {
+    if (seqs_[i].used) continue;
+    const auto& ids = slot_ids_[i];
+    const size_t limit = std::min(ids.size(), req.prompt.size() - 1);
+    int common = 0;
+    while (static_cast<size_t>(common) < limit && ids[common] == req.prompt[common]) ++common;
+    if (req.prompt_logprobs) common = 0;  // every prompt row's logits are needed
+    if (common > best) {
+      best = common;
       slot = i;
-      break;
     }
+  }
   CF_CHECK(slot >= 0, "the engine is busy: all {} sequence slots are in use", max_batch());
   Sequence& s = seqs_[slot];
   s = Sequence{};
@@ -53,12 +63,21 @@ int Engine::submit(GenerationRequest req) {
   s.sampler = std::make_unique<Sampler>(req.sampling, req.sample_vocab_size > 0 ? req.sample_vocab_size : V);
   s.result.prompt_tokens = static_cast<int>(req.prompt.size());
   s.result.truncated_tokens = truncated;
+  s.result.cached_prompt_tokens = best;
+  s.reused = best;
   s.req = std::move(req);
-  cache_.clear(slot);
+  cache_.set_length(slot, best);
+  slot_ids_[slot].resize(best);
   return slot;
 }
 
 void Engine::finish(Sequence& s, FinishReason r) { s.result.finish = r; }
+
+void Engine::forget(int slot) {
+  seqs_[slot] = Sequence{};
+  slot_ids_[slot].clear();
+  cache_.clear(slot);
+}
 
 bool Engine::finished(int h) const {
   CF_CHECK(h >= 0 && h < max_batch() && seqs_[h].used, "no such generation handle {}", h);
@@ -75,8 +94,7 @@ GenerationResult Engine::take(int h) {
   CF_CHECK(finished(h), "generation {} has not finished", h);
   Sequence& s = seqs_[h];
   GenerationResult r = std::move(s.result);
-  s = Sequence{};
-  cache_.clear(h);
+  s = Sequence{};  // the cache keeps its keys/values for prefix reuse
   return r;
 }
 
@@ -91,7 +109,7 @@ bool Engine::step() {
       continue;
     }
     if (!s.prefilled) {
-      batch.push_back({i, s.req.prompt.data(), static_cast<int>(s.req.prompt.size())});
+      batch.push_back({i, s.req.prompt.data() + s.reused, static_cast<int>(s.req.prompt.size()) - s.reused});
     } else {
       batch.push_back({i, &s.next_input, 1});
     }
@@ -129,6 +147,7 @@ bool Engine::step() {
     }
   }
   const double seconds = timer.seconds();
+  for (const auto& b : batch) slot_ids_[b.slot].insert(slot_ids_[b.slot].end(), b.tokens, b.tokens + b.n_tokens);
   for (size_t b = 0; b < slots.size(); ++b) {
     Sequence& s = seqs_[slots[b]];
     (s.prefilled ? s.result.decode_seconds : s.result.prefill_seconds) += seconds;
@@ -165,7 +184,7 @@ GenerationResult Engine::generate(GenerationRequest request) {
     while (step()) {
     }
   } catch (...) {
-    seqs_[h] = Sequence{};
+    forget(h);
     throw;
   }
   return take(h);
@@ -180,7 +199,7 @@ std::vector<GenerationResult> Engine::generate_batch(std::vector<GenerationReque
     while (step()) {
     }
   } catch (...) {
-    for (int h : handles) seqs_[h] = Sequence{};
+    for (int h : handles) forget(h);
     throw;
   }
   std::vector<GenerationResult> out;

@@ -48,6 +48,7 @@ struct GenerationResult {
   FinishReason finish = FinishReason::kNone;
   int32_t stop_id = -1;          // the stop id that ended it, if any
   int prompt_tokens = 0;         // after truncation
+  int cached_prompt_tokens = 0;  // of those, reused from the KV cache (not recomputed)
   int truncated_tokens = 0;      // dropped from the front of the prompt
   int completion_tokens = 0;     // sampled tokens, a final stop id included
   double prefill_seconds = 0, decode_seconds = 0;
@@ -63,6 +64,10 @@ class Engine {
   size_t cache_bytes() const { return cache_.bytes(); }
   const model::GptConfig& config() const { return model_.config(); }
 
+  // Prefix reuse: a finished sequence's keys/values stay in its slot; a new prompt that
+  // starts with the same tokens (the next turn of a chat) goes to that slot and only its
+  // new tokens are computed. Exact: cached positions depend only on earlier tokens.
+  //
   // Continuous batching. submit() validates (sampling values, prompt ids, context) and
   // returns a handle; it errors when every slot is busy. step() runs one forward pass over
   // every unfinished sequence (the prefill of new ones, one decode token for the others)
@@ -86,13 +91,16 @@ class Engine {
     std::unique_ptr<Sampler> sampler;
     GenerationResult result;
     int32_t next_input = -1;
+    int reused = 0;  // prompt tokens already in the cache
   };
   void finish(Sequence& s, FinishReason r);
+  void forget(int slot);  // free a slot and drop its cached ids
 
   const model::Gpt& model_;
   model::KvCache cache_;
   model::InferScratch scratch_;
   std::vector<Sequence> seqs_;  // indexed by slot = handle
+  std::vector<std::vector<int32_t>> slot_ids_;  // per slot: the ids whose K/V are cached
   std::vector<float> logits_, row_logits_;
 };
 

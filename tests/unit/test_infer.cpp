@@ -177,6 +177,34 @@ TEST(Engine, PromptLogprobsMatchFullForward) {
   }
 }
 
+TEST(Engine, PrefixReuseIsExact) {
+  auto m = tiny_model(64);
+  infer::Engine engine(*m, 2), fresh_engine(*m, 1);
+  infer::GenerationRequest first;
+  first.prompt = {11, 12, 13, 14, 15};
+  first.sampling.temperature = 0;
+  first.max_new_tokens = 10;
+  const auto r1 = engine.generate(first);
+  EXPECT_EQ(r1.cached_prompt_tokens, 0);
+  // the next "turn": the whole history plus new tokens; all but the last answer token
+  // (never fed back) are in the cache already
+  infer::GenerationRequest second = first;
+  second.prompt.insert(second.prompt.end(), r1.tokens.begin(), r1.tokens.end());
+  second.prompt.insert(second.prompt.end(), {5, 6, 7});
+  const auto r2 = engine.generate(second);
+  EXPECT_EQ(r2.cached_prompt_tokens, 5 + 9);
+  EXPECT_EQ(r2.tokens, fresh_engine.generate(second).tokens);
+  // a prompt that diverges early reuses only the common part, and stays exact
+  infer::GenerationRequest third = first;
+  third.prompt = {11, 12, 99, 98};
+  const auto r3 = engine.generate(third);
+  EXPECT_EQ(r3.cached_prompt_tokens, 2);
+  infer::Engine fresh2(*m, 1);
+  EXPECT_EQ(r3.tokens, fresh2.generate(third).tokens);
+  // the same prompt again: all but its last token come from the cache
+  EXPECT_EQ(engine.generate(third).cached_prompt_tokens, 3);
+}
+
 TEST(Engine, BatchedDecodingEqualsSingleRuns) {
   auto m = tiny_model(64);
   std::vector<infer::GenerationRequest> reqs;
