@@ -88,14 +88,15 @@ int32_t Sampler::sample(float* logits, std::span<const int32_t> prompt, SampledL
       std::sort(order_.begin(), order_.end(), by_logit);
     }  // else: no truncation, candidates stay in id order (no sort needed)
     // softmax over the candidates at temperature T
-    std::vector<double> p(n);
+    std::vector<double>& p = weights_;
+    p.resize(n);
     const double inv_t = 1.0 / p_.temperature;
     double maxv = -INFINITY;
     for (int i = 0; i < n; ++i) maxv = std::max(maxv, static_cast<double>(logits[order_[i]]));
     double sum = 0;
     for (int i = 0; i < n; ++i) sum += p[i] = std::exp((logits[order_[i]] - maxv) * inv_t);
     CF_CHECK(sum > 0 && std::isfinite(sum), "sampling: every token has zero probability (check --logit-bias)");
-    for (double& x : p) x /= sum;
+    for (int i = 0; i < n; ++i) p[i] /= sum;
     // top-p: the smallest prefix whose mass reaches top_p (at least one token)
     if (p_.top_p < 1.0f) {
       double cum = 0;

@@ -60,7 +60,8 @@ class Sampler {
   Rng rng_;
   std::unordered_map<int32_t, int> counts_;  // generated token -> times
   std::vector<int32_t> order_;               // scratch
-  std::vector<float> probs_;                 // scratch
+  std::vector<float> probs_;                 // scratch: raw logits for logprobs
+  std::vector<double> weights_;              // scratch: candidate probabilities
 };
 
 }  // namespace chatforge::infer
