@@ -119,7 +119,7 @@ expect_fail shard "model-00002-of-00002.safetensors" convert --from hf --in "$tm
 expect_fail exists "already exists" convert --from hf --in "$tmp/hf_f32" --out "$tmp/cf_f32"
 expect_fail gguf_missing "h.1.mlp.c_fc.weight" convert --to gguf --in "$tmp/bad_missing" --out "$tmp/out/x.gguf"
 # Nothing half-written: no output and no leftover temporary files.
-leftover=$(find "$tmp/out" -mindepth 1 2>/dev/null | head -5)
+leftover=$( { find "$tmp/out" -mindepth 1 2>/dev/null || true; } | head -5)
 [ -z "$leftover" ] || { echo "FAIL: partial output left behind: $leftover"; exit 1; }
-[ -z "$(find "$tmp" -maxdepth 1 -name '.*tmp*')" ] || { echo "FAIL: temporary directory left behind"; exit 1; }
+[ -z "$(find "$tmp" "$tmp/out" -maxdepth 1 -name '.*tmp*' 2>/dev/null || true)" ] || { echo "FAIL: temporary directory left behind"; exit 1; }
 echo "convert_hf: all checks passed"
