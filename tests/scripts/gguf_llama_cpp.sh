@@ -122,10 +122,12 @@ PY
 node "$deps/cf_gguf_llama_check.mjs" "$tmp/job_gpt2.json"
 
 # chatforge's own generation engine, when this build has it.
-if "$CHATFORGE" generate --help >/dev/null 2>&1; then
+# (CLI11 answers `--help` after an unknown word with the main help: check for the flag.)
+if "$CHATFORGE" generate --help 2>/dev/null | grep -q -- "--max-tokens"; then
   for i in "${!prompts[@]}"; do
     want=$("$CHATFORGE" tokenizer decode --tokenizer "$ck" "$tmp/cont_$i.ids")
-    got=$("$CHATFORGE" generate --model "$ck" --prompt "${prompts[$i]}" --temperature 0 --max-tokens "$N" 2>/dev/null)
+    got=$("$CHATFORGE" generate --model "$ck" --prompt "${prompts[$i]}" --temperature 0 --max-tokens "$N" 2>"$tmp/generate.err") ||
+      { echo "FAIL: chatforge generate failed:"; cat "$tmp/generate.err"; exit 1; }
     [[ "$got" == *"$want"* ]] || { echo "FAIL: chatforge generate continues '${prompts[$i]}' as '$got', reference '$want'"; exit 1; }
   done
   echo "chatforge generate: same greedy continuations as the reference and llama.cpp (f32)"
