@@ -1,0 +1,100 @@
+// `chatforge convert`: Hugging Face GPT-2 folders in (--from hf) and out (--to hf), and
+// GGUF out (--to gguf, for llama.cpp and ollama). Outputs appear whole or not at all:
+// folders are staged beside --out and renamed, files are written atomically.
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "core/file_io.h"
+#include "interop/gguf_export.h"
+#include "interop/hf_folder.h"
+#include "interop/staged_output.h"
+#include "model/checkpoint.h"
+
+namespace chatforge::cli {
+namespace {
+
+struct ConvertArgs {
+  std::string from, to, in, out, tokenizer, type = "f16", dtype = "f32", name;
+};
+
+bool has_tokenizer_files(const std::string& dir) {
+  return file_exists(dir + "/tokenizer.json") || file_exists(dir + "/vocab.json") || file_exists(dir + "/encoder.json");
+}
+
+// A checkpoint directory, or a training run whose last/ holds one.
+std::string resolve_checkpoint(const std::string& in) {
+  CF_CHECK(is_directory(in), "--in {}: no such directory", in);
+  if (!file_exists(in + "/config.json") && file_exists(in + "/last/config.json")) return in + "/last";
+  return in;
+}
+
+std::optional<tok::Tokenizer> load_tokenizer(const std::string& flag, const std::string& dir) {
+  if (!flag.empty()) return tok::Tokenizer::load(flag);
+  if (has_tokenizer_files(dir)) return tok::Tokenizer::load(dir);
+  return std::nullopt;
+}
+
+DType parse_dtype(const std::string& s) {
+  if (s == "f32") return DType::F32;
+  if (s == "f16") return DType::F16;
+  if (s == "bf16") return DType::BF16;
+  usage_fail("--dtype must be f32, f16 or bf16, got '{}'", s);
+}
+
+void run(const ConvertArgs& a) {
+  if (a.from.empty() == a.to.empty()) usage_fail("give exactly one of --from hf or --to hf|gguf");
+  if (!a.from.empty() && a.from != "hf") usage_fail("--from must be hf, got '{}'", a.from);
+  if (!a.to.empty() && a.to != "hf" && a.to != "gguf") usage_fail("--to must be hf or gguf, got '{}'", a.to);
+  const std::string in = a.from.empty() ? resolve_checkpoint(a.in) : a.in;
+  if (a.to == "gguf") {
+    const auto type = interop::parse_gguf_weight_type(a.type);
+    auto gpt = interop::read_hf_model(in);
+    const auto tok = load_tokenizer(a.tokenizer, in);
+    CF_CHECK(tok.has_value(), "{}: no tokenizer (tokenizer.json or vocab.json+merges.txt); give --tokenizer DIR", in);
+    const std::filesystem::path out(a.out);
+    if (out.has_parent_path()) make_dirs(out.parent_path().string());
+    const std::string name = a.name.empty() ? std::filesystem::path(in).lexically_normal().filename().string() : a.name;
+    interop::export_gguf(a.out, *gpt, *tok, type, name.empty() ? "chatforge" : name);
+    std::printf("wrote %s (gguf v3, gpt2, %s, %d layers, vocab %d)\n", a.out.c_str(), a.type.c_str(),
+                gpt->config().n_layer, gpt->config().vocab_size);
+    return;
+  }
+  DType source = DType::F32;
+  auto gpt = interop::read_hf_model(in, &source);
+  const auto tok = load_tokenizer(a.tokenizer, in);
+  interop::StagedDir staged(a.out);
+  if (a.from == "hf") {
+    model::save_model(staged.path(), *gpt);
+    if (tok) tok->save(staged.path());
+  } else {
+    interop::write_hf_folder(staged.path(), *gpt, tok ? &*tok : nullptr, parse_dtype(a.dtype));
+  }
+  staged.commit();
+  std::printf("wrote %s (%s checkpoint, %d layers, vocab %d, %s)\n", a.out.c_str(),
+              a.from == "hf" ? "chatforge" : "Hugging Face", gpt->config().n_layer, gpt->config().vocab_size,
+              tok ? "with tokenizer" : "no tokenizer found");
+  if (a.from == "hf" && source != DType::F32)
+    std::printf("note: the source weights were %s; chatforge keeps F32 (use --dtype %s with --to hf to get them back)\n",
+                dtype_name(source), source == DType::F16 ? "f16" : "bf16");
+}
+
+void setup(CLI::App& cmd) {
+  auto a = std::make_shared<ConvertArgs>();
+  cmd.add_option("--from", a->from, "input format: hf (a Hugging Face GPT-2 folder)");
+  cmd.add_option("--to", a->to, "output format: hf (Hugging Face folder) or gguf (llama.cpp / ollama file)");
+  cmd.add_option("--in", a->in, "input directory (a checkpoint, a training run, or an HF folder)")->required();
+  cmd.add_option("--out", a->out, "output directory (hf, chatforge) or file (gguf)")->required();
+  cmd.add_option("--tokenizer", a->tokenizer, "tokenizer directory (default: the one in --in)");
+  cmd.add_option("--type", a->type, "GGUF weight type: f32, f16 or q8_0")->capture_default_str();
+  cmd.add_option("--dtype", a->dtype, "HF safetensors dtype with --to hf: f32, f16 or bf16")->capture_default_str();
+  cmd.add_option("--name", a->name, "GGUF general.name (default: the input folder's name)");
+  add_config_option(cmd);
+  cmd.callback([a] { run(*a); });
+}
+
+}  // namespace
+CF_REGISTER_COMMAND({"convert", "convert checkpoints: Hugging Face GPT-2 in/out, GGUF out", setup, 75});
+}  // namespace chatforge::cli
