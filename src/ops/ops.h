@@ -97,3 +97,22 @@ namespace chatforge::ops {
 // `reps` n x n x n multiplies. The denominator of every MFU figure chatforge prints.
 double measure_sgemm_gflops(int n = 1024, int reps = 3);
 }  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// --- causal attention of new queries over a key/value cache (inference) -------------
+// One sequence. q: Tq rows of leading dimension ldq, heads of HS = C/NH channels at
+// q[t*ldq + h*HS]. kcache, vcache: (pos0+Tq, C) rows, already holding the keys/values of
+// the new positions too. Query t sits at absolute position pos0+t and attends to keys
+// 0..pos0+t with softmax(q k^T / sqrt(HS)). out: Tq rows of leading dimension ldo.
+void attention_cached_forward(float* out, int ldo, const float* q, int ldq, const float* kcache,
+                              const float* vcache, int pos0, int Tq, int C, int NH);
+}  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// --- linear layer for a few rows (decode) ----------------------------------------------
+// Same contract as matmul_forward: out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC), bias
+// may be null. Made for small N (one row per sequence while decoding): the weight is
+// streamed from memory once for all N rows, threads split the output channels. Slower than
+// matmul_forward beyond a dozen rows or so.
+void matvec_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
+}  // namespace chatforge::ops

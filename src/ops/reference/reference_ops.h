@@ -240,4 +240,30 @@ void crossentropy_backward(F* logits, const F* lse, const int32_t* targets, cons
   }
 }
 
+// Attention of Tq new queries over a key/value cache (see ops.h for the layout).
+template <typename F>
+void attention_cached_forward(F* out, int ldo, const F* q, int ldq, const F* kcache, const F* vcache, int pos0,
+                              int Tq, int C, int NH) {
+  const int HS = C / NH;
+  const F scale = F(1) / std::sqrt(F(HS));
+  std::vector<F> p(static_cast<size_t>(pos0) + Tq);
+  for (int t = 0; t < Tq; ++t)
+    for (int h = 0; h < NH; ++h) {
+      const int n = pos0 + t + 1;
+      F maxv = -1e30, sum = 0;
+      for (int s = 0; s < n; ++s) {
+        F dot = 0;
+        for (int i = 0; i < HS; ++i) dot += q[static_cast<size_t>(t) * ldq + h * HS + i] * kcache[static_cast<size_t>(s) * C + h * HS + i];
+        p[s] = dot * scale;
+        if (p[s] > maxv) maxv = p[s];
+      }
+      for (int s = 0; s < n; ++s) sum += (p[s] = std::exp(p[s] - maxv));
+      for (int i = 0; i < HS; ++i) {
+        F acc = 0;
+        for (int s = 0; s < n; ++s) acc += p[s] / sum * vcache[static_cast<size_t>(s) * C + h * HS + i];
+        out[static_cast<size_t>(t) * ldo + h * HS + i] = acc;
+      }
+    }
+}
+
 }  // namespace chatforge::ops::reference

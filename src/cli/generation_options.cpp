@@ -1,0 +1,141 @@
+// Implementation of generation_options.h.
+#include "cli/generation_options.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "infer/stop_strings.h"
+#include "model/checkpoint.h"
+
+namespace chatforge::cli {
+
+void add_generation_options(CLI::App& cmd, GenerationOptions& o) {
+  cmd.add_option("--model", o.model_dir, "checkpoint directory (config.json, model.safetensors)")->required();
+  cmd.add_option("--tokenizer", o.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)");
+  auto& s = o.sampling;
+  cmd.add_option("--temperature", s.temperature, "sampling temperature; 0 = greedy")->capture_default_str();
+  cmd.add_option("--top-k", s.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
+  cmd.add_option("--top-p", s.top_p, "nucleus sampling mass in (0, 1]")->capture_default_str();
+  cmd.add_option("--min-p", s.min_p, "drop tokens below min-p x the top probability")->capture_default_str();
+  cmd.add_option("--repetition-penalty", s.repetition_penalty, "HF-style penalty on seen tokens (1 = off)")
+      ->capture_default_str();
+  cmd.add_option("--frequency-penalty", s.frequency_penalty, "OpenAI frequency penalty [-2, 2]")->capture_default_str();
+  cmd.add_option("--presence-penalty", s.presence_penalty, "OpenAI presence penalty [-2, 2]")->capture_default_str();
+  cmd.add_option("--seed", s.seed, "sampling seed (same seed, same output)")->capture_default_str();
+  cmd.add_option("--logit-bias", o.logit_bias, "ID=BIAS added to a token's logit (repeatable)");
+  cmd.add_option("--max-tokens", o.max_tokens, "maximum new tokens per answer (0 = up to the context)")
+      ->capture_default_str();
+  cmd.add_option("--stop", o.stop, "stop when this text is generated (repeatable)");
+  cmd.add_option("--context-policy", o.context_policy,
+                 "when the input does not fit the context: error | truncate-oldest")
+      ->capture_default_str();
+  cmd.add_option("--threads", o.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)");
+}
+
+infer::ContextPolicy GenerationOptions::policy() const {
+  return context_policy == "truncate-oldest" ? infer::ContextPolicy::kTruncateOldest : infer::ContextPolicy::kError;
+}
+
+void GenerationOptions::validate(int vocab_size) {
+  if (context_policy != "error" && context_policy != "truncate-oldest")
+    usage_fail("invalid --context-policy '{}': use error or truncate-oldest", context_policy);
+  if (max_tokens < 0) usage_fail("invalid --max-tokens {}: must be >= 0", max_tokens);
+  if (threads < 0) usage_fail("invalid --threads {}: must be >= 0", threads);
+  sampling.logit_bias.clear();
+  for (const std::string& lb : logit_bias) {
+    const size_t eq = lb.find('=');
+    int32_t id = 0;
+    float bias = 0;
+    const char* end = lb.data() + lb.size();
+    if (eq == std::string::npos || std::from_chars(lb.data(), lb.data() + eq, id).ptr != lb.data() + eq ||
+        std::from_chars(lb.data() + eq + 1, end, bias).ptr != end)
+      usage_fail("invalid --logit-bias '{}': expected ID=BIAS, e.g. 50256=-100", lb);
+    sampling.logit_bias[id] = bias;
+  }
+  sampling.validate(vocab_size);
+}
+
+void set_generation_value(GenerationOptions& o, const std::string& name_in, const std::string& value, int vocab_size) {
+  std::string name = name_in;
+  std::replace(name.begin(), name.end(), '_', '-');
+  auto num = [&](auto& field) {
+    using T = std::remove_reference_t<decltype(field)>;
+    T v{};
+    const char* end = value.data() + value.size();
+    auto [ptr, ec] = std::from_chars(value.data(), end, v);
+    if (value.empty() || ec != std::errc() || ptr != end) usage_fail("invalid value '{}' for {}", value, name);
+    field = v;
+  };
+  GenerationOptions next = o;
+  auto& s = next.sampling;
+  if (name == "temperature") num(s.temperature);
+  else if (name == "top-k") num(s.top_k);
+  else if (name == "top-p") num(s.top_p);
+  else if (name == "min-p") num(s.min_p);
+  else if (name == "repetition-penalty") num(s.repetition_penalty);
+  else if (name == "frequency-penalty") num(s.frequency_penalty);
+  else if (name == "presence-penalty") num(s.presence_penalty);
+  else if (name == "seed") num(s.seed);
+  else if (name == "max-tokens") num(next.max_tokens);
+  else if (name == "context-policy") next.context_policy = value;
+  else
+    usage_fail("unknown setting '{}' (temperature, top-k, top-p, min-p, repetition-penalty, frequency-penalty, "
+               "presence-penalty, seed, max-tokens, context-policy)", name_in);
+  next.validate(vocab_size);
+  o = next;
+}
+
+std::string describe_generation_values(const GenerationOptions& o) {
+  const auto& s = o.sampling;
+  return fmt::format(
+      "temperature={} top-k={} top-p={} min-p={} repetition-penalty={} frequency-penalty={} presence-penalty={} "
+      "seed={} max-tokens={} context-policy={}",
+      s.temperature, s.top_k, s.top_p, s.min_p, s.repetition_penalty, s.frequency_penalty, s.presence_penalty, s.seed,
+      o.max_tokens, o.context_policy);
+}
+
+LoadedModel load_model_and_tokenizer(const GenerationOptions& o) {
+  CF_CHECK(is_directory(o.model_dir), "model directory {} does not exist", o.model_dir);
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  LoadedModel lm;
+  const std::string tok_path = o.tokenizer.empty() ? o.model_dir : o.tokenizer;
+  CF_CHECK(!o.tokenizer.empty() || file_exists(o.model_dir + "/tokenizer.json") ||
+               file_exists(o.model_dir + "/vocab.json"),
+           "{} has no tokenizer.json: pass --tokenizer DIR", o.model_dir);
+  lm.tokenizer = std::make_unique<tok::Tokenizer>(tok::Tokenizer::load(tok_path));
+  lm.model = model::load_model(o.model_dir);
+  CF_CHECK(lm.tokenizer->vocab_size() <= lm.model->config().vocab_size,
+           "tokenizer {} has {} tokens but the model's vocabulary is {}", tok_path, lm.tokenizer->vocab_size(),
+           lm.model->config().vocab_size);
+  for (const char* sp : {"<|endoftext|>", "<|im_end|>"})
+    if (auto id = lm.tokenizer->special_token_id(sp)) lm.stop_ids.push_back(*id);
+  return lm;
+}
+
+TextStreamer::TextStreamer(const tok::Tokenizer& t, const std::vector<std::string>& stops, std::FILE* out)
+    : decoder_(t), matcher_(stops), out_(out) {}
+
+void TextStreamer::emit(const std::string& s) {
+  if (s.empty()) return;
+  text_ += s;
+  if (out_ != nullptr) {
+    std::fwrite(s.data(), 1, s.size(), out_);
+    std::fflush(out_);
+  }
+}
+
+bool TextStreamer::on_token(int32_t id) {
+  emit(matcher_.push(decoder_.push(id)));
+  return !matcher_.matched();
+}
+
+void TextStreamer::finish() {
+  if (!matcher_.matched()) emit(matcher_.push(decoder_.flush()));
+  emit(matcher_.flush());
+}
+
+}  // namespace chatforge::cli

@@ -1,0 +1,64 @@
+// Flags shared by `chatforge generate` and `chatforge chat`: the model and tokenizer to
+// load, sampling values, stop strings, length and the context policy; plus the pieces
+// both commands use to stream an answer (UTF-8 safe, stop strings) through the engine.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "infer/engine.h"
+#include "infer/stop_strings.h"
+#include "model/gpt.h"
+#include "tokenizer/tokenizer.h"
+
+namespace chatforge::cli {
+
+struct GenerationOptions {
+  std::string model_dir;
+  std::string tokenizer;  // default: the model directory's tokenizer.json
+  infer::SamplingParams sampling;
+  int max_tokens = 256;
+  std::vector<std::string> stop;
+  std::vector<std::string> logit_bias;  // "ID=BIAS"
+  std::string context_policy = "error";
+  int threads = 0;
+  // Checks every value (UsageError naming the flag) and fills sampling.logit_bias.
+  void validate(int vocab_size);
+  infer::ContextPolicy policy() const;
+};
+
+void add_generation_options(CLI::App& cmd, GenerationOptions& o);
+
+// Sets one sampling/length value by name (chat's `/set NAME VALUE`); names as the flags,
+// with '-' or '_'. Throws UsageError for an unknown name or a bad value.
+void set_generation_value(GenerationOptions& o, const std::string& name, const std::string& value, int vocab_size);
+std::string describe_generation_values(const GenerationOptions& o);
+
+struct LoadedModel {
+  std::unique_ptr<model::Gpt> model;
+  std::unique_ptr<tok::Tokenizer> tokenizer;
+  std::vector<int32_t> stop_ids;  // <|endoftext|> and <|im_end|> where the tokenizer has them
+};
+// Loads both, checks they fit (tokenizer vocabulary <= model vocabulary), sets threads.
+LoadedModel load_model_and_tokenizer(const GenerationOptions& o);
+
+// Streams one generation to a FILE*: ids -> UTF-8-safe text -> stop strings -> out.
+// text() is the full shown answer.
+class TextStreamer {
+ public:
+  TextStreamer(const tok::Tokenizer& t, const std::vector<std::string>& stops, std::FILE* out);
+  bool on_token(int32_t id);  // false when a stop string matched
+  void finish();
+  const std::string& text() const { return text_; }
+
+ private:
+  void emit(const std::string& s);
+  tok::StreamDecoder decoder_;
+  infer::StopStringMatcher matcher_;
+  std::FILE* out_;
+  std::string text_;
+};
+
+}  // namespace chatforge::cli

@@ -1,0 +1,164 @@
+// Implementation of engine.h.
+#include "infer/engine.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/timer.h"
+
+namespace chatforge::infer {
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kNone: break;
+  }
+  return "";
+}
+
+Engine::Engine(const model::Gpt& model, int max_batch, int max_context)
+    : model_(model),
+      cache_(model.config(), max_batch, max_context > 0 ? std::min(max_context, model.config().n_ctx) : model.config().n_ctx),
+      seqs_(max_batch) {}
+
+int Engine::submit(GenerationRequest req) {
+  const int V = model_.config().vocab_size, ctx = context();
+  req.sampling.validate(req.sample_vocab_size > 0 ? std::min(req.sample_vocab_size, V) : V);
+  CF_CHECK(req.max_new_tokens >= 0, "max new tokens must be >= 0 (got {})", req.max_new_tokens);
+  CF_CHECK(!req.prompt.empty(), "the prompt is empty: at least one token is needed");
+  for (int32_t id : req.prompt) CF_CHECK(id >= 0 && id < V, "prompt token id {} is outside the vocabulary (size {})", id, V);
+  int truncated = 0;
+  if (static_cast<int>(req.prompt.size()) >= ctx) {
+    CF_CHECK(req.context_policy == ContextPolicy::kTruncateOldest,
+             "the prompt has {} tokens but the context holds {} (including at least one new token)", req.prompt.size(), ctx);
+    const int reserve = std::max(1, std::min(req.max_new_tokens > 0 ? req.max_new_tokens : ctx / 2, ctx / 2));
+    truncated = static_cast<int>(req.prompt.size()) - (ctx - reserve);
+    req.prompt.erase(req.prompt.begin(), req.prompt.begin() + truncated);
+  }
+  int slot = -1;
+  for (int i = 0; i < max_batch(); ++i)
+    if (!seqs_[i].used) {
+      slot = i;
+      break;
+    }
+  CF_CHECK(slot >= 0, "the engine is busy: all {} sequence slots are in use", max_batch());
+  Sequence& s = seqs_[slot];
+  s = Sequence{};
+  s.used = true;
+  CF_CHECK(req.sample_vocab_size >= 0 && req.sample_vocab_size <= V,
+           "sample vocabulary size {} is outside 0..{} (the model's vocabulary)", req.sample_vocab_size, V);
+  s.sampler = std::make_unique<Sampler>(req.sampling, req.sample_vocab_size > 0 ? req.sample_vocab_size : V);
+  s.result.prompt_tokens = static_cast<int>(req.prompt.size());
+  s.result.truncated_tokens = truncated;
+  s.req = std::move(req);
+  cache_.clear(slot);
+  return slot;
+}
+
+void Engine::finish(Sequence& s, FinishReason r) { s.result.finish = r; }
+
+bool Engine::finished(int h) const {
+  CF_CHECK(h >= 0 && h < max_batch() && seqs_[h].used, "no such generation handle {}", h);
+  return seqs_[h].result.finish != FinishReason::kNone;
+}
+
+int Engine::running() const {
+  int n = 0;
+  for (const Sequence& s : seqs_) n += s.used && s.result.finish == FinishReason::kNone;
+  return n;
+}
+
+GenerationResult Engine::take(int h) {
+  CF_CHECK(finished(h), "generation {} has not finished", h);
+  Sequence& s = seqs_[h];
+  GenerationResult r = std::move(s.result);
+  s = Sequence{};
+  cache_.clear(h);
+  return r;
+}
+
+bool Engine::step() {
+  std::vector<model::InferSequence> batch;
+  std::vector<int> slots;
+  for (int i = 0; i < max_batch(); ++i) {
+    Sequence& s = seqs_[i];
+    if (!s.used || s.result.finish != FinishReason::kNone) continue;
+    if (s.req.cancel != nullptr && s.req.cancel->load(std::memory_order_relaxed)) {
+      finish(s, FinishReason::kCancelled);
+      continue;
+    }
+    if (!s.prefilled) {
+      batch.push_back({i, s.req.prompt.data(), static_cast<int>(s.req.prompt.size())});
+    } else {
+      batch.push_back({i, &s.next_input, 1});
+    }
+    slots.push_back(i);
+  }
+  if (batch.empty()) return false;
+  const int Vp = model_.config().padded_vocab_size();
+  logits_.resize(batch.size() * static_cast<size_t>(Vp));
+  Timer timer;
+  model::infer_forward(model_, cache_, batch, logits_.data(), scratch_);
+  const double seconds = timer.seconds();
+  for (size_t b = 0; b < slots.size(); ++b) {
+    Sequence& s = seqs_[slots[b]];
+    (s.prefilled ? s.result.decode_seconds : s.result.prefill_seconds) += seconds;
+    s.prefilled = true;
+    const bool want_lp = s.req.sampling.logprobs || s.req.sampling.top_logprobs > 0;
+    SampledLogprobs lp;
+    Timer sample_timer;
+    const int32_t id = s.sampler->sample(logits_.data() + b * Vp, s.req.prompt, want_lp ? &lp : nullptr);
+    s.result.decode_seconds += sample_timer.seconds();
+    ++s.result.completion_tokens;
+    if (std::find(s.req.stop_ids.begin(), s.req.stop_ids.end(), id) != s.req.stop_ids.end()) {
+      s.result.stop_id = id;
+      finish(s, FinishReason::kStop);
+      continue;
+    }
+    s.result.tokens.push_back(id);
+    if (want_lp) s.result.logprobs.push_back(lp);
+    s.next_input = id;
+    if (s.req.on_token && !s.req.on_token(id, want_lp ? &lp : nullptr)) {
+      finish(s, FinishReason::kStop);
+      continue;
+    }
+    if (s.req.max_new_tokens > 0 && s.result.completion_tokens >= s.req.max_new_tokens)
+      finish(s, FinishReason::kLength);
+    else if (cache_.length(slots[b]) >= context())  // no position left for the next input
+      finish(s, FinishReason::kLength);
+  }
+  return running() > 0;
+}
+
+GenerationResult Engine::generate(GenerationRequest request) {
+  const int h = submit(std::move(request));
+  try {
+    while (step()) {
+    }
+  } catch (...) {
+    seqs_[h] = Sequence{};
+    throw;
+  }
+  return take(h);
+}
+
+std::vector<GenerationResult> Engine::generate_batch(std::vector<GenerationRequest> requests) {
+  CF_CHECK(static_cast<int>(requests.size()) <= max_batch() - running(),
+           "{} requests do not fit the {} free sequence slots", requests.size(), max_batch() - running());
+  std::vector<int> handles;
+  try {
+    for (auto& r : requests) handles.push_back(submit(std::move(r)));
+    while (step()) {
+    }
+  } catch (...) {
+    for (int h : handles) seqs_[h] = Sequence{};
+    throw;
+  }
+  std::vector<GenerationResult> out;
+  for (int h : handles) out.push_back(take(h));
+  return out;
+}
+
+}  // namespace chatforge::infer

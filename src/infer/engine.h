@@ -1,0 +1,96 @@
+// The generation engine: token ids in, token ids out. Prefill of each prompt, then one
+// token per step with a KV cache; several independent sequences share each forward pass
+// (continuous batching: submit() any time a slot is free, step() advances all of them).
+// Each sequence has its own sampler, stop ids, streaming callback and cancel flag.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "infer/sampler.h"
+#include "model/gpt.h"
+#include "model/gpt_infer.h"
+#include "model/kv_cache.h"
+
+namespace chatforge::infer {
+
+enum class FinishReason { kNone, kStop, kLength, kCancelled };
+const char* finish_reason_name(FinishReason r);  // "", "stop", "length", "cancelled"
+
+// What happens to a prompt that does not fit the context (leaving room for the answer).
+enum class ContextPolicy { kError, kTruncateOldest };
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;  // at least one token
+  SamplingParams sampling;
+  int max_new_tokens = 256;      // 0: until a stop or the end of the context
+  std::vector<int32_t> stop_ids;  // e.g. <|im_end|>, <|endoftext|>; not part of the output
+  // kError: a prompt longer than context - 1 is an error. kTruncateOldest: keep the newest
+  // tokens, leaving room for min(max_new_tokens, context/2) new ones.
+  ContextPolicy context_policy = ContextPolicy::kError;
+  // Streams each generated token (stop ids excluded) with its logprobs (null unless asked).
+  // Return false to stop here (finish reason "stop"), e.g. when a stop string matched.
+  std::function<bool(int32_t id, const SampledLogprobs* logprobs)> on_token;
+  const std::atomic<bool>* cancel = nullptr;  // set (from any thread) to stop early
+  // 0: sample from the model's whole vocabulary; else only ids below this (when the
+  // tokenizer has fewer tokens than the model's embedding table).
+  int sample_vocab_size = 0;
+};
+
+struct GenerationResult {
+  std::vector<int32_t> tokens;  // generated ids, without the final stop id
+  std::vector<SampledLogprobs> logprobs;  // one per token when asked
+  FinishReason finish = FinishReason::kNone;
+  int32_t stop_id = -1;          // the stop id that ended it, if any
+  int prompt_tokens = 0;         // after truncation
+  int truncated_tokens = 0;      // dropped from the front of the prompt
+  int completion_tokens = 0;     // sampled tokens, a final stop id included
+  double prefill_seconds = 0, decode_seconds = 0;
+};
+
+class Engine {
+ public:
+  // max_context 0 = the model's n_ctx. The KV cache is sized max_batch x max_context.
+  Engine(const model::Gpt& model, int max_batch = 1, int max_context = 0);
+
+  int context() const { return cache_.max_T(); }
+  int max_batch() const { return cache_.max_batch(); }
+  size_t cache_bytes() const { return cache_.bytes(); }
+  const model::GptConfig& config() const { return model_.config(); }
+
+  // Continuous batching. submit() validates (sampling values, prompt ids, context) and
+  // returns a handle; it errors when every slot is busy. step() runs one forward pass over
+  // every unfinished sequence (the prefill of new ones, one decode token for the others)
+  // and returns whether any is still running. take() returns a finished result and frees
+  // its slot.
+  int submit(GenerationRequest request);
+  bool step();
+  bool finished(int handle) const;
+  GenerationResult take(int handle);
+  int running() const;
+
+  // One request, start to end.
+  GenerationResult generate(GenerationRequest request);
+  // Several independent requests in shared forward passes (at most max_batch).
+  std::vector<GenerationResult> generate_batch(std::vector<GenerationRequest> requests);
+
+ private:
+  struct Sequence {
+    bool used = false, prefilled = false;
+    GenerationRequest req;
+    std::unique_ptr<Sampler> sampler;
+    GenerationResult result;
+    int32_t next_input = -1;
+  };
+  void finish(Sequence& s, FinishReason r);
+
+  const model::Gpt& model_;
+  model::KvCache cache_;
+  model::InferScratch scratch_;
+  std::vector<Sequence> seqs_;  // indexed by slot = handle
+  std::vector<float> logits_;
+};
+
+}  // namespace chatforge::infer

@@ -1,0 +1,37 @@
+// Key/value cache for incremental GPT inference: for each layer, keys and values of every
+// cached position of up to max_batch independent sequences ("slots"), each with its own
+// length. Layout per layer and slot: (max_T, C) rows, heads side by side like qkv.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "model/config.h"
+
+namespace chatforge::model {
+
+class KvCache {
+ public:
+  // Sized once: 2 * L * max_batch * max_T * C floats (bytes() tells how much).
+  KvCache(const GptConfig& cfg, int max_batch, int max_T);
+
+  int max_batch() const { return max_batch_; }
+  int max_T() const { return max_T_; }
+  int length(int slot) const { return len_.at(slot); }
+  void set_length(int slot, int len);  // truncate (or extend over already written rows)
+  void clear(int slot) { set_length(slot, 0); }
+  size_t bytes() const { return data_.size() * sizeof(float); }
+
+  // (max_T, C) rows of one layer and slot.
+  float* keys(int layer, int slot) { return data_.data() + offset(layer, slot, 0); }
+  float* values(int layer, int slot) { return data_.data() + offset(layer, slot, 1); }
+
+ private:
+  size_t offset(int layer, int slot, int kv) const {
+    return ((static_cast<size_t>(layer) * 2 + kv) * max_batch_ + slot) * static_cast<size_t>(max_T_) * C_;
+  }
+  int L_, C_, max_batch_, max_T_;
+  std::vector<float> data_;  // (L, 2, max_batch, max_T, C)
+  std::vector<int> len_;     // cached positions per slot
+};
+
+}  // namespace chatforge::model
