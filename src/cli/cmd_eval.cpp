@@ -78,7 +78,7 @@ void write_model_answers(const std::string& model_dir, const GenerationOptions& 
   }
   const auto answers = generate_answers(lm, g, prompts, batch, stem_of(model_dir));
   std::string text;
-  for (const auto& a : answers) text += nlohmann::json{{"answer", a}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  for (const auto& a : answers) text += nlohmann::json{{"answer", a.text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   write_file_atomic(path, text);
 }
 
@@ -98,8 +98,7 @@ void setup_human_kit(CLI::App& eval) {
   sub->add_option("--data", a->data, "JSONL with 'prompt' (or 'messages') and optional 'id'")->required();
   sub->add_option("--answers-a", a->answers_a, "JSONL answers of system A, aligned with --data ('answer' field)");
   sub->add_option("--answers-b", a->answers_b, "JSONL answers of system B, aligned with --data");
-  sub->add_option("--model", a->models, "instead of answer files: two model directories (A then B) that answer --data")
-      ->expected(2);
+  sub->add_option("--model", a->models, "instead of answer files: two model directories (A then B) that answer --data");
   sub->add_flag("--chat", a->chat, "--model: render plain prompts as a user turn of the chat template");
   sub->add_option("--max-tokens", a->gen.max_tokens, "--model: maximum new tokens per answer")->capture_default_str();
   sub->add_option("--temperature", a->gen.sampling.temperature, "--model: sampling temperature; 0 = greedy")
@@ -117,6 +116,7 @@ void setup_human_kit(CLI::App& eval) {
   add_config_option(*sub);
   sub->callback([a] {
     if (!a->models.empty()) {
+      if (a->models.size() != 2) usage_fail("--model: give exactly two model directories (--model A --model B)");
       if (!a->answers_a.empty() || !a->answers_b.empty())
         usage_fail("give either --model A --model B or --answers-a/--answers-b, not both");
       make_dirs(a->out);

@@ -50,11 +50,11 @@ std::vector<int32_t> encode_prompt(const LoadedModel& lm, const PromptSpec& p) {
   return lm.tokenizer->encode(p.text);
 }
 
-std::vector<std::string> generate_answers(const LoadedModel& lm, const GenerationOptions& g,
+std::vector<GeneratedAnswer> generate_answers(const LoadedModel& lm, const GenerationOptions& g,
                                           const std::vector<std::vector<int32_t>>& prompts, int batch,
                                           const std::string& label) {
   infer::Engine engine(*lm.model, std::max(1, std::min<int>(batch, static_cast<int>(prompts.size()))));
-  std::vector<std::string> out;
+  std::vector<GeneratedAnswer> out;
   out.reserve(prompts.size());
   ProgressBar bar(label, prompts.size(), "answers");
   for (size_t start = 0; start < prompts.size(); start += engine.max_batch()) {
@@ -77,7 +77,8 @@ std::vector<std::string> generate_answers(const LoadedModel& lm, const Generatio
       infer::StopStringMatcher matcher(g.stop);
       std::string text = matcher.push(lm.tokenizer->decode(r.tokens));
       if (!matcher.matched()) text += matcher.flush();
-      out.push_back(std::move(text));
+      if (r.stop_id >= 0) r.tokens.push_back(r.stop_id);
+      out.push_back({std::move(text), std::move(r.tokens)});
     }
     bar.update(end);
   }
@@ -389,7 +390,9 @@ void run_generate(GenerateEvalArgs& a) {
     CF_CHECK(!prompts.back().empty(), "{}:{}: item '{}': the prompt encodes to no tokens", a.common.data, it.line,
              it.id);
   }
-  const auto outputs = generate_answers(lm, a.gen, prompts, a.batch, "generate");
+  const auto answers = generate_answers(lm, a.gen, prompts, a.batch, "generate");
+  std::vector<std::string> outputs;
+  for (const auto& ans : answers) outputs.push_back(ans.text);
 
   std::vector<std::vector<std::string>> refs;
   for (const auto& it : items) refs.push_back(it.references);
@@ -460,12 +463,11 @@ void run_generate(GenerateEvalArgs& a) {
       CounterfactualItem c;
       c.prompt = items[i].prompt;
       c.output_original = outputs[i];
-      c.output_swapped = swapped_outputs[k];
-      // Log-likelihood of the original answer (with the end-of-turn/text id the model
-      // stopped on, so "stops here" counts) under the original and the swapped prompt.
-      std::vector<int32_t> answer = lm.tokenizer->encode(outputs[i]);
-      if (!answer.empty() && prompts[i].size() + answer.size() < static_cast<size_t>(lm.model->config().n_ctx) &&
-          swapped_prompts[k].size() + answer.size() < static_cast<size_t>(lm.model->config().n_ctx)) {
+      c.output_swapped = swapped_outputs[k].text;
+      // Log-likelihood of the original answer's tokens (with the stop id that ended it,
+      // so "stop here" counts too) under the original and the swapped prompt.
+      const std::vector<int32_t>& answer = answers[i].tokens;
+      if (!answer.empty() && answer.size() < static_cast<size_t>(lm.model->config().n_ctx)) {
         c.loglik_original = -continuation_nll(*lm.model, prompts[i], answer);
         c.loglik_swapped = -continuation_nll(*lm.model, swapped_prompts[k], answer);
       }

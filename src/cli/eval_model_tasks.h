@@ -27,10 +27,15 @@ std::vector<int32_t> encode_prompt(const LoadedModel& lm, const PromptSpec& p);
 // Whether the tokenizer has <|im_start|> and <|im_end|>.
 bool has_chat_tokens(const LoadedModel& lm);
 
+struct GeneratedAnswer {
+  std::string text;             // decoded, cut at the first stop string
+  std::vector<int32_t> tokens;  // generated ids, plus the stop id that ended the answer (if any)
+};
+
 // Answers to every prompt with infer::Engine::generate_batch (`batch` sequences per
 // forward pass), with the sampling, length, stop strings and context policy of `g`.
 // Request i samples with seed g.sampling.seed + i, so reruns give the same answers.
-std::vector<std::string> generate_answers(const LoadedModel& lm, const GenerationOptions& g,
+std::vector<GeneratedAnswer> generate_answers(const LoadedModel& lm, const GenerationOptions& g,
                                           const std::vector<std::vector<int32_t>>& prompts, int batch,
                                           const std::string& label);
 

@@ -39,12 +39,12 @@ for n in names:
 seen, unseen = names[:12], names[12:]
 facts["he"] = "the red ball and the tall tree."
 facts["she"] = "the warm bread and a bright star."
-train = [f"{n} keeps {facts[n]}" for n in seen + ["he", "she"]]
+train = [f"{n} keeps {facts[n]}" for n in seen + ["he", "she"] * 4]
 with open(f"{d}/train.jsonl", "w") as f:
     for _ in range(40):
         for t in train: f.write(json.dumps({"text": t}) + "\n")
 with open(f"{d}/val.jsonl", "w") as f:
-    for t in train[:6] + [f"{n} keeps {facts[n]}" for n in unseen[:4]] + ["你好，世界。 héllo"]:
+    for t in train[:6] + train[-2:] + [f"{n} keeps {facts[n]}" for n in unseen[:4]] + ["你好，世界。 héllo"]:
         f.write(json.dumps({"text": t}) + "\n")
 with open(f"{d}/gen.jsonl", "w") as f:
     for n in seen + ["he", "she"]:
@@ -66,7 +66,7 @@ cf tokenizer train --input "$tmp/train.jsonl" --vocab-size 300 --out "$tmp/tok" 
 cf data tokenize --tokenizer "$tmp/tok" --input "$tmp/train.jsonl" "$tmp/val.jsonl" --out "$tmp/shards" \
   --no-progress >/dev/null 2>&1
 cf train --data "$tmp/shards" --tokenizer "$tmp/tok" --out "$tmp/run" --n-layer 2 --n-head 2 --n-embd 64 \
-  --seq-len 64 --batch-size 8 --steps 150 --lr 3e-3 --warmup 10 --eval-every 150 --eval-batches 1 --seed 3 \
+  --seq-len 64 --batch-size 8 --steps 400 --lr 3e-3 --warmup 10 --eval-every 400 --eval-batches 1 --seed 3 \
   --no-progress 2>"$tmp/train.log" || { cat "$tmp/train.log"; fail "training"; }
 M="$tmp/run/last"
 [ -f "$M/tokenizer.json" ] || fail "checkpoint has no tokenizer.json"
@@ -110,7 +110,8 @@ assert abs(got["bits_per_byte"] - nats / math.log(2) / nbytes) < 1e-6
 j = json.load(open(f"{tmp}/ppl_jsonl/results.json"))
 assert j["tokens_scored"] == count and j["bytes"] == nbytes and abs(j["loss"] - got["loss"]) < 1e-9, j
 d = json.load(open(f"{tmp}/ppl_dir/results.json"))
-assert d["window"] == 64 and d["stride"] == 32 and d["tokens_scored"] == count, d
+n_ctx = json.load(open(f"{sys.argv[2]}/config.json"))["n_positions"]
+assert d["window"] == n_ctx and d["stride"] == n_ctx // 2 and d["tokens_scored"] == count, d
 print(f"perplexity {got['perplexity']:.4f} (torch {math.exp(ref_loss):.4f}), bits/byte {got['bits_per_byte']:.4f}")
 PY
 grep -q "<svg\|<table" "$tmp/ppl_bin/report.html" || fail "perplexity report"
@@ -218,6 +219,6 @@ expect_error "badpairs.tsv:1" -- cf eval generate --model "$M" --data "$tmp/gen.
 expect_error "does not exist" -- cf eval perplexity --model "$M" --data "$tmp/missing.txt" --out "$tmp/x"
 printf '{"body": "x"}\n' > "$tmp/notext.jsonl"
 expect_error "notext.jsonl:1: needs a string 'text' field" -- cf eval perplexity --model "$M" --data "$tmp/notext.jsonl" --out "$tmp/x"
-rc=0; cf eval perplexity --model "$M" --data "$val" --window 999 --out "$tmp/x" >/dev/null 2>&1 || rc=$?
+rc=0; cf eval perplexity --model "$M" --data "$val" --window 5000 --out "$tmp/x" >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "--window beyond the context should be a usage error (2), got $rc"
 echo "eval model tasks OK"
