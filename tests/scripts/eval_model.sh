@@ -221,4 +221,8 @@ printf '{"body": "x"}\n' > "$tmp/notext.jsonl"
 expect_error "notext.jsonl:1: needs a string 'text' field" -- cf eval perplexity --model "$M" --data "$tmp/notext.jsonl" --out "$tmp/x"
 rc=0; cf eval perplexity --model "$M" --data "$val" --window 5000 --out "$tmp/x" >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "--window beyond the context should be a usage error (2), got $rc"
+rc=0; out=$(cf eval human-kit --data "$tmp/gen.jsonl" --model "$M" --out "$tmp/x" 2>&1) || rc=$?
+[ "$rc" = 2 ] && echo "$out" | grep -q "exactly two model directories" || fail "one --model: $rc $out"
+rc=0; out=$(cf eval human-kit --data "$tmp/gen.jsonl" --answers-a "$tmp/gen.jsonl" --out "$tmp/x" 2>&1) || rc=$?
+[ "$rc" = 2 ] && echo "$out" | grep -q "answers-b" || fail "only --answers-a: $rc $out"
 echo "eval model tasks OK"
