@@ -1,7 +1,7 @@
-// `chatforge eval <task>`: evaluation tasks. Each task is one setup function in kTasks
-// below; perplexity/generate/choice (which need the generation engine) slot in the same
-// way. Now: human-kit (blinded side-by-side sheet from two answer files) and human-score
-// (unblind ratings: win/tie/loss with intervals, inter-rater agreement).
+// `chatforge eval <task>`: evaluation tasks, one setup function each in kTasks below.
+// perplexity, generate and choice run a model (eval_model_tasks.cpp); human-kit writes a
+// blinded side-by-side sheet from two answer files or two models; human-score unblinds
+// ratings (win/tie/loss with intervals, inter-rater agreement).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -9,17 +9,20 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/eval_model_tasks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "eval/human_kit.h"
 #include "eval/report_html.h"
+#include "eval/text_files.h"
 
 namespace chatforge::cli {
 namespace {
 
 using namespace chatforge::eval;
 
-std::string stem_of(const std::string& path) {
+std::string stem_of(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
   const size_t slash = path.find_last_of('/');
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   const size_t dot = name.find_last_of('.');
@@ -27,17 +30,83 @@ std::string stem_of(const std::string& path) {
   return name;
 }
 
+// Prompts of a human-kit data file ("prompt", or the turns of "messages" before a final
+// assistant turn), with ids as load_kit_items gives them.
+std::vector<std::pair<std::string, PromptSpec>> read_kit_prompts(const std::string& path, bool chat_tokens) {
+  std::vector<std::pair<std::string, PromptSpec>> out;
+  for (const auto& rec : read_jsonl(path)) {
+    const auto& v = rec.value;
+    PromptSpec p;
+    CF_CHECK(v.is_object(), "{}:{}: expected a JSON object", path, rec.line);
+    if (v.contains("prompt") && v["prompt"].is_string()) {
+      p.text = v["prompt"].get<std::string>();
+    } else if (v.contains("messages") && v["messages"].is_array() && !v["messages"].empty()) {
+      const auto& msgs = v["messages"];
+      size_t end = msgs.size();
+      if (end > 1 && msgs.back().is_object() && msgs.back().value("role", "") == "assistant") --end;
+      for (size_t i = 0; i < end; ++i) {
+        CF_CHECK(msgs[i].is_object() && msgs[i].contains("content") && msgs[i]["content"].is_string(),
+                 "{}:{}: messages[{}] needs a string 'content'", path, rec.line, i);
+        const std::string content = msgs[i]["content"].get<std::string>();
+        p.messages.emplace_back(msgs[i].value("role", "user"), content);
+        if (!p.text.empty()) p.text += "\n\n";
+        p.text += content;
+      }
+      p.chat = chat_tokens;
+    }
+    CF_CHECK(!p.text.empty(), "{}:{}: no 'prompt' or 'messages'", path, rec.line);
+    out.emplace_back(std::to_string(rec.line), std::move(p));
+  }
+  CF_CHECK(!out.empty(), "{}: no items", path);
+  return out;
+}
+
+// Answers of one model to every kit prompt, written as an answers JSONL ("answer" per line).
+void write_model_answers(const std::string& model_dir, const GenerationOptions& base, const std::string& data,
+                         bool chat, int batch, const std::string& path) {
+  GenerationOptions g = base;
+  g.model_dir = model_dir;
+  LoadedModel lm = load_model_and_tokenizer(g);
+  g.validate(lm.tokenizer->vocab_size());
+  const bool chat_tokens = has_chat_tokens(lm);
+  if (chat && !chat_tokens) usage_fail("--chat: {}'s tokenizer has no chat tokens", model_dir);
+  std::vector<std::vector<int32_t>> prompts;
+  for (auto& [id, p] : read_kit_prompts(data, chat_tokens)) {
+    p.chat = p.chat || chat;
+    prompts.push_back(encode_prompt(lm, p));
+    CF_CHECK(!prompts.back().empty(), "{}: item {}: the prompt encodes to no tokens", data, id);
+  }
+  const auto answers = generate_answers(lm, g, prompts, batch, stem_of(model_dir));
+  std::string text;
+  for (const auto& a : answers) text += nlohmann::json{{"answer", a.text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  write_file_atomic(path, text);
+}
+
 void setup_human_kit(CLI::App& eval) {
   struct Args {
     std::string data, answers_a, answers_b, out, name_a, name_b, title = "Which answer is better?";
+    std::vector<std::string> models;
+    GenerationOptions gen;
+    bool chat = false;
+    int batch = 8;
     uint64_t seed = 1;
   };
   auto a = std::make_shared<Args>();
+  a->gen.sampling.temperature = 0;
+  a->gen.max_tokens = 128;
   CLI::App* sub = eval.add_subcommand("human-kit", "write a blinded, shuffled side-by-side rating sheet for two systems");
   sub->add_option("--data", a->data, "JSONL with 'prompt' (or 'messages') and optional 'id'")->required();
-  sub->add_option("--answers-a", a->answers_a, "JSONL answers of system A, aligned with --data ('answer' field)")
-      ->required();
-  sub->add_option("--answers-b", a->answers_b, "JSONL answers of system B, aligned with --data")->required();
+  sub->add_option("--answers-a", a->answers_a, "JSONL answers of system A, aligned with --data ('answer' field)");
+  sub->add_option("--answers-b", a->answers_b, "JSONL answers of system B, aligned with --data");
+  sub->add_option("--model", a->models, "instead of answer files: two model directories (A then B) that answer --data");
+  sub->add_flag("--chat", a->chat, "--model: render plain prompts as a user turn of the chat template");
+  sub->add_option("--max-tokens", a->gen.max_tokens, "--model: maximum new tokens per answer")->capture_default_str();
+  sub->add_option("--temperature", a->gen.sampling.temperature, "--model: sampling temperature; 0 = greedy")
+      ->capture_default_str();
+  sub->add_option("--top-p", a->gen.sampling.top_p, "--model: nucleus sampling mass")->capture_default_str();
+  sub->add_option("--sampling-seed", a->gen.sampling.seed, "--model: sampling seed")->capture_default_str();
+  sub->add_option("--batch", a->batch, "--model: sequences generated together")->capture_default_str()->check(CLI::Range(1, 256));
+  sub->add_option("--threads", a->gen.threads, "--model: CPU threads");
   sub->add_option("--out", a->out, "kit directory: sheet.html, sheet.csv (for raters), key.json (keep hidden)")
       ->required();
   sub->add_option("--name-a", a->name_a, "name of system A in the key and results (default: file name)");
@@ -46,6 +115,20 @@ void setup_human_kit(CLI::App& eval) {
   sub->add_option("--seed", a->seed, "seed of the shuffle and of the left/right order")->capture_default_str();
   add_config_option(*sub);
   sub->callback([a] {
+    if (!a->models.empty()) {
+      if (a->models.size() != 2) usage_fail("--model: give exactly two model directories (--model A --model B)");
+      if (!a->answers_a.empty() || !a->answers_b.empty())
+        usage_fail("give either --model A --model B or --answers-a/--answers-b, not both");
+      make_dirs(a->out);
+      a->answers_a = a->out + "/answers_" + stem_of(a->models[0]) + "_a.jsonl";
+      a->answers_b = a->out + "/answers_" + stem_of(a->models[1]) + "_b.jsonl";
+      if (a->name_a.empty()) a->name_a = stem_of(a->models[0]);
+      if (a->name_b.empty()) a->name_b = stem_of(a->models[1]);
+      write_model_answers(a->models[0], a->gen, a->data, a->chat, a->batch, a->answers_a);
+      write_model_answers(a->models[1], a->gen, a->data, a->chat, a->batch, a->answers_b);
+    } else if (a->answers_a.empty() || a->answers_b.empty()) {
+      usage_fail("give --answers-a FILE --answers-b FILE, or --model DIR_A --model DIR_B");
+    }
     KitOptions o;
     o.seed = a->seed;
     o.name_a = a->name_a.empty() ? stem_of(a->answers_a) : a->name_a;
@@ -142,8 +225,9 @@ void setup_human_score(CLI::App& eval) {
   });
 }
 
-// Tasks of `chatforge eval`, in --help order. Add perplexity/generate/choice here.
-const std::vector<void (*)(CLI::App&)> kTasks = {setup_human_kit, setup_human_score};
+// Tasks of `chatforge eval`, in --help order.
+const std::vector<void (*)(CLI::App&)> kTasks = {setup_eval_perplexity, setup_eval_generate, setup_eval_choice,
+                                                  setup_human_kit, setup_human_score};
 
 void setup(CLI::App& cmd) {
   cmd.require_subcommand(1);
@@ -151,5 +235,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"eval", "evaluate models: human-eval kits (human-kit, human-score)", setup, 70});
+CF_REGISTER_COMMAND({"eval", "evaluate models: perplexity, generate (BLEU/ROUGE/EM/F1), choice, human-eval kits", setup, 70});
 }  // namespace chatforge::cli

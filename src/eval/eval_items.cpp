@@ -53,6 +53,7 @@ std::vector<EvalItem> load_eval_items(const std::string& path, const EvalItemFie
                  "{}: messages[{}] needs a string 'content'", where(), i);
         if (!it.prompt.empty()) it.prompt += "\n\n";
         it.prompt += msgs[i]["content"].get<std::string>();
+        it.messages.emplace_back(msgs[i].value("role", "user"), msgs[i]["content"].get<std::string>());
       }
     }
     CF_CHECK(!fields.need_prompt || !it.prompt.empty(), "{}: no 'prompt' or 'messages'", where());

@@ -3,6 +3,7 @@
 // `chatforge eval generate`. Bad items fail with the file, line and item id.
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chatforge::eval {
@@ -13,6 +14,9 @@ struct EvalItem {
   std::string prompt;   // "prompt", or the turns of "messages" before a final assistant turn
   std::vector<std::string> references;  // non-empty strings
   std::string group;    // value of the group field ("" when no group field was asked for)
+  // (role, content) of the "messages" turns before a final assistant turn; empty for a
+  // "prompt" item. Lets model evals render chat prompts with the chat template.
+  std::vector<std::pair<std::string, std::string>> messages;
 };
 
 struct EvalItemFields {
