@@ -28,7 +28,7 @@ for r in $(seq "$rounds"); do
     "$cf" train "${args[@]}" --batch-size 4 --out "$tmp/two" 2>"$tmp/two.log"
   t1=$(median "$tmp/one/metrics.jsonl" tok_s); t2=$(median "$tmp/two/metrics.jsonl" tok_s)
   c2=$(median "$tmp/two/metrics.jsonl" comm_s); s2=$(median "$tmp/two/metrics.jsonl" step_s)
-  echo "round $r: 1 rank $t1 tok/s; 2 ranks $t2 tok/s (step $s2 s, of which comm $c2 s)"
+  printf 'round %s: 1 rank %.0f tok/s; 2 ranks %.0f tok/s (step %.4f s, of which communication %.4f s)\n' "$r" "$t1" "$t2" "$s2" "$c2"
   best1=$(awk -v a="$best1" -v b="$t1" 'BEGIN{print (b>a)?b:a}')
   if awk -v a="$best2" -v b="$t2" 'BEGIN{exit !(b>a)}'; then best2=$t2; comm2=$c2; step2=$s2; fi
 done
