@@ -3,6 +3,7 @@
 
 #include "cli/command.h"
 #include "core/error.h"
+#include "dist/comm.h"
 #include "train/trainer.h"
 
 namespace chatforge::cli {
@@ -59,9 +60,23 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--peak-gflops", o->peak_gflops, "GEMM peak for MFU (default: measured at start)");
   cmd.add_option("--stop-after", o->stop_after, "save and stop after this step, as if interrupted (resume later)");
   cmd.add_flag("--no-progress", *no_progress, "no progress bar");
+  // data parallelism (under mpirun/srun; see docs/distributed.md)
+  auto comm_timeout = std::make_shared<double>(300);
+  auto no_overlap = std::make_shared<bool>(false);
+  cmd.add_option("--zero", o->zero, "1: ZeRO-1, shard the AdamW moments and update across ranks")
+      ->check(CLI::IsMember({0, 1}))
+      ->capture_default_str();
+  cmd.add_option("--bucket-mb", o->bucket_mb, "gradient all-reduce bucket size in MB")->capture_default_str();
+  cmd.add_flag("--no-comm-overlap", *no_overlap, "all-reduce gradients after backward instead of during it");
+  cmd.add_option("--comm-timeout", *comm_timeout,
+                 "seconds a rank waits in one collective before it stops the job (a peer died)")
+      ->capture_default_str();
   add_config_option(cmd);
-  cmd.callback([o, no_progress, steps] {
+  cmd.callback([o, no_progress, steps, comm_timeout, no_overlap] {
     o->progress = !*no_progress;
+    o->comm_overlap = !*no_overlap;
+    if (*comm_timeout <= 0) usage_fail("--comm-timeout must be positive");
+    if (o->bucket_mb <= 0) usage_fail("--bucket-mb must be positive");
     if (o->resume.empty()) {
       if (o->data_dir.empty()) usage_fail("--data is required (or --resume)");
       if (o->out_dir.empty()) usage_fail("--out is required (or --resume)");
@@ -72,7 +87,16 @@ void setup(CLI::App& cmd) {
     if (o->eval_batches < 1) usage_fail("--eval-batches must be positive");
     if (o->log_every < 1) usage_fail("--log-every must be positive");
     if (o->lr < 0) usage_fail("--lr must be positive");
-    train::run_training(*o);
+    // one rank, or one of the ranks mpirun/srun started (MPI is touched only then)
+    std::unique_ptr<dist::Comm> comm = dist::make_comm(*comm_timeout);
+    try {
+      train::run_training(*o, comm.get());
+    } catch (const std::exception& e) {
+      // with several ranks, stop them all now (they would wait for this one until the
+      // timeout); with one rank this returns and main prints the error as usual
+      comm->abort_job(e.what());
+      throw;
+    }
   });
 }
 

@@ -189,6 +189,7 @@ void Gpt::backward(const int32_t* inp, const int32_t* targets, const uint8_t* ma
                          BT, C, 3 * C);
     ops::layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, residual, w.ln1w + lc, a.ln1_mean + lbt,
                             a.ln1_rstd + lbt, BT, C);
+    if (on_layer_grads_done) on_layer_grads_done(l);
   }
   // forward was: encoded = wte[inp] + wpe[t]
   ops::encoder_backward(g.wte, g.wpe, s.dresidual, inp, B, T, C);

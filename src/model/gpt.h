@@ -3,6 +3,7 @@
 // gradients are two parallel arenas (see weights.h); activations live in a third arena
 // sized for the (B, T) of the last call and reused while it does not change.
 #pragma once
+#include <functional>
 #include <cstdint>
 
 #include "core/arena.h"
@@ -68,6 +69,11 @@ class Gpt {
   // follow forward_loss with the same inputs. Destroys the logits.
   void backward(const int32_t* inp, const int32_t* targets, const uint8_t* mask, float dloss);
   void zero_grad() { grads_.zero(); }
+  // Optional hook for data-parallel training: called by backward() right after layer l's
+  // parameter gradients are complete (l = L-1 down to 0), so their all-reduce can start
+  // while the remaining layers run. wte/wpe/lnf gradients are complete only when
+  // backward() returns (the tied head adds to wte first, the embedding last). Unset: no effect.
+  std::function<void(int layer)> on_layer_grads_done;
 
   const Activations& activations() const { return acts_; }
   int batch() const { return B_; }

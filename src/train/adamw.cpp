@@ -1,6 +1,7 @@
 // Implementation of adamw.h.
 #include "train/adamw.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace chatforge::train {
@@ -8,6 +9,16 @@ namespace chatforge::train {
 AdamW::AdamW(const model::Gpt& model, const AdamWConfig& cfg) : cfg_(cfg) {
   m_.resize(model.params().size());
   v_.resize(model.params().size());
+  end_ = model.params().size();
+}
+
+void AdamW::shard(size_t begin, size_t end) {
+  begin_ = begin;
+  end_ = end;
+  m_ = Arena();
+  v_ = Arena();
+  m_.resize(end - begin);
+  v_.resize(end - begin);
 }
 
 float grad_norm(const model::Gpt& model) {
@@ -17,6 +28,11 @@ float grad_norm(const model::Gpt& model) {
 
 float AdamW::update(model::Gpt& model, float lr) {
   const float norm = grad_norm(model);
+  update(model, lr, norm);
+  return norm;
+}
+
+void AdamW::update(model::Gpt& model, float lr, float norm) {
   float scale = 1.0f;
   if (cfg_.grad_clip > 0.0f) {
     // torch: clip_coef = max_norm / (total_norm + 1e-6), applied when clip_coef < 1
@@ -25,16 +41,18 @@ float AdamW::update(model::Gpt& model, float lr) {
   }
   ++step_;
   for (const auto& t : model.layout().tensors()) {
+    // the part of this tensor inside the owned slice (all of it without sharding)
+    const size_t lo = std::max(t.offset, begin_), hi = std::min(t.offset + t.numel(), end_);
+    if (lo >= hi) continue;
     ops::AdamWParams hp;
     hp.lr = lr;
     hp.beta1 = cfg_.beta1;
     hp.beta2 = cfg_.beta2;
     hp.eps = cfg_.eps;
     hp.weight_decay = t.weight_decay() ? cfg_.weight_decay : 0.0f;
-    ops::adamw_step(model.params().data() + t.offset, model.grads().data() + t.offset, m_.data() + t.offset,
-                    v_.data() + t.offset, t.numel(), hp, step_, scale);
+    ops::adamw_step(model.params().data() + lo, model.grads().data() + lo, m_.data() + (lo - begin_),
+                    v_.data() + (lo - begin_), hi - lo, hp, step_, scale);
   }
-  return norm;
 }
 
 }  // namespace chatforge::train

@@ -23,6 +23,15 @@ class AdamW {
   // One update with learning rate lr from the gradients in model.grads(). Returns the
   // global gradient norm before clipping. step() counts from 1 after the first call.
   float update(model::Gpt& model, float lr);
+  // The same with the global gradient norm given (data-parallel runs reduce it across
+  // ranks first); updates only the owned slice (see shard()).
+  void update(model::Gpt& model, float lr, float norm);
+  // ZeRO-1: own only parameters [begin, end) of the flat arena: m and v shrink to that
+  // slice (m()[i] belongs to parameter begin + i) and update() touches only it. Tensors
+  // cut by a slice edge are updated piecewise with their own weight decay.
+  void shard(size_t begin, size_t end);
+  size_t shard_begin() const { return begin_; }
+  size_t shard_end() const { return end_; }
   int step() const { return step_; }
   void set_step(int s) { step_ = s; }
   Arena& m() { return m_; }
@@ -33,6 +42,7 @@ class AdamW {
   AdamWConfig cfg_;
   Arena m_, v_;
   int step_ = 0;
+  size_t begin_ = 0, end_ = 0;  // owned slice of the parameter arena
 };
 
 // Global L2 norm of all gradients (deterministic summation).

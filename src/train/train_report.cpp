@@ -80,10 +80,12 @@ void TrainReport::append(const std::string& line) {
 }
 
 void TrainReport::log_train(int step, double loss, float lr, float grad_norm, double tok_s, double mfu,
-                            uint64_t tokens, double elapsed_s) {
+                            uint64_t tokens, double elapsed_s, double step_s, double comm_s) {
   nlohmann::json j = {{"type", "train"}, {"step", step},           {"loss", num(loss)},
                       {"lr", lr},        {"grad_norm", num(grad_norm)}, {"tok_s", tok_s},
                       {"mfu", mfu},      {"tokens", tokens},       {"elapsed_s", elapsed_s}};
+  if (step_s >= 0) j["step_s"] = step_s;  // data-parallel runs: wall time of the step and
+  if (comm_s >= 0) j["comm_s"] = comm_s;  // the part of it spent blocked in communication
   append(j.dump());
   load_line(j.dump());
 }

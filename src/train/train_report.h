@@ -24,7 +24,7 @@ class TrainReport {
   void start_fresh();          // truncates metrics.jsonl
   void resume_at(int step);    // keeps (and reloads) the records up to `step`, drops later ones
   void log_train(int step, double loss, float lr, float grad_norm, double tok_s, double mfu, uint64_t tokens,
-                 double elapsed_s);
+                 double elapsed_s, double step_s = -1, double comm_s = -1);  // seconds (data-parallel runs)
   void log_eval(const EvalRecord& r);
   void write_html() const;
   double last_train_loss() const { return train_loss_.empty() ? 0.0 : train_loss_.back(); }

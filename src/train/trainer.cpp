@@ -17,6 +17,7 @@
 #include "core/file_io.h"
 #include "core/progress.h"
 #include "core/timer.h"
+#include "dist/grad_reducer.h"
 #include "model/checkpoint.h"
 #include "model/resize.h"
 #include "ops/ops.h"
@@ -176,7 +177,10 @@ void apply_depth(TrainOptions& o, int vocab_size) {
   if (o.lr <= 0) o.lr = static_cast<float>(3e-3 * std::sqrt(256.0 / o.model.n_embd));
 }
 
-void run_training(TrainOptions o) {
+void run_training(TrainOptions o, dist::Comm* comm_arg) {
+  // data parallelism: one rank without a communicator
+  dist::LocalComm local_comm;
+  dist::Comm& comm = comm_arg != nullptr ? *comm_arg : local_comm;
   const bool resuming = !o.resume.empty();
   std::string resume_dir;
   if (resuming) {
@@ -193,12 +197,20 @@ void run_training(TrainOptions o) {
     const bool steps_given = o.steps > 0;
     const bool progress = o.progress;
     const int stop_after = o.stop_after;
+    const TrainOptions runtime = o;  // data-parallel choices belong to this invocation
     o = options_from_json(st.at("options"), state_path);
     if (steps_given) o.steps = steps;
     o.progress = progress;
     o.stop_after = stop_after;
+    o.zero = runtime.zero;
+    o.bucket_mb = runtime.bucket_mb;
+    o.comm_overlap = runtime.comm_overlap;
     o.out_dir = fs::path(resume_dir).parent_path().string();
   }
+  // rank and world come from the launcher, never from a saved run (N ranks resume on M)
+  o.rank = comm.rank();
+  o.world = comm.world();
+  CF_CHECK(o.zero == 0 || o.zero == 1, "--zero must be 0 or 1, got {}", o.zero);
   CF_CHECK(o.stage == "pretrain" || o.stage == "sft", "--stage must be pretrain or sft, got '{}'", o.stage);
   CF_CHECK(!o.out_dir.empty(), "--out is required");
   CF_CHECK(o.batch_size >= 1 && o.seq_len >= 1, "--batch-size and --seq-len must be positive");
@@ -277,6 +289,23 @@ void run_training(TrainOptions o) {
   sched.kind = LrSchedule::parse_kind(o.lr_schedule);
   sched.min_lr_ratio = o.min_lr_ratio;
   AdamW opt(*gpt, o.adamw);
+  // ZeRO-1: this rank keeps Adam moments only for its contiguous slice of the arena
+  const size_t n_params = gpt->params().size();
+  const std::vector<size_t> shard = dist::shard_counts(n_params, o.world);
+  size_t shard_begin = 0;
+  for (int r = 0; r < o.rank; ++r) shard_begin += shard[r];
+  const bool zero1 = o.zero == 1 && o.world > 1;
+  if (zero1) opt.shard(shard_begin, shard_begin + shard[o.rank]);
+  // Full (unsharded) Adam state: what a checkpoint holds whatever the rank count.
+  auto gather_full_optimizer = [&] {
+    AdamW full(*gpt, o.adamw);
+    full.set_step(opt.step());
+    std::copy(opt.m().data(), opt.m().data() + opt.m().size(), full.m().data() + shard_begin);
+    std::copy(opt.v().data(), opt.v().data() + opt.v().size(), full.v().data() + shard_begin);
+    comm.all_gather(full.m().data(), shard);
+    comm.all_gather(full.v().data(), shard);
+    return full;
+  };
 
   // validation
   std::vector<std::pair<std::string, std::unique_ptr<ShardLoader>>> val_loaders;
@@ -302,7 +331,14 @@ void run_training(TrainOptions o) {
   int best_step = -1, bad_evals = 0, bad_streak = 0;
   TrainReport report(o.out_dir, o.rank == 0);
   if (resuming) {
-    const SavedRun saved = load_training_checkpoint(resume_dir, *gpt, opt);
+    // the checkpoint holds the full Adam state; a ZeRO-1 rank keeps its slice of it
+    AdamW full(*gpt, o.adamw);
+    const SavedRun saved = load_training_checkpoint(resume_dir, *gpt, zero1 ? full : opt);
+    if (zero1) {
+      std::copy(full.m().data() + shard_begin, full.m().data() + shard_begin + opt.m().size(), opt.m().data());
+      std::copy(full.v().data() + shard_begin, full.v().data() + shard_begin + opt.v().size(), opt.v().data());
+      opt.set_step(full.step());
+    }
     const auto& s = saved.state;
     step = s.at("step");
     tokens_seen = std::stoull(s.at("tokens").get<std::string>());
@@ -311,7 +347,7 @@ void run_training(TrainOptions o) {
     bad_evals = s.at("bad_evals");
     loader.restore(s.at("loader"));
     report.resume_at(step);
-    std::fprintf(stderr, "resuming %s at step %d of %d\n", resume_dir.c_str(), step, o.steps);
+    if (o.rank == 0) std::fprintf(stderr, "resuming %s at step %d of %d\n", resume_dir.c_str(), step, o.steps);
   } else {
     make_dirs(o.out_dir);
     report.start_fresh();
@@ -325,12 +361,21 @@ void run_training(TrainOptions o) {
 
   const double peak = o.peak_gflops > 0 ? o.peak_gflops : ops::measure_sgemm_gflops();
   const double flops_per_token = gpt->flops_per_token(o.seq_len);
-  std::fprintf(stderr,
-               "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d); %d steps of %ld tokens "
-               "(%d x %d x %d accumulation x %d ranks); lr %.3g %s, warmup %d; %d threads\n",
-               o.stage.c_str(), cfg.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, o.steps,
-               o.total_batch_tokens, o.batch_size, o.seq_len, accum, o.world, o.lr,
-               LrSchedule::kind_name(sched.kind), sched.warmup, omp_get_max_threads());
+  if (o.rank == 0) {
+    std::fprintf(stderr,
+                 "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d); %d steps of %ld tokens "
+                 "(%d x %d x %d accumulation x %d ranks); lr %.3g %s, warmup %d; %d threads\n",
+                 o.stage.c_str(), cfg.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, o.steps,
+                 o.total_batch_tokens, o.batch_size, o.seq_len, accum, o.world, o.lr,
+                 LrSchedule::kind_name(sched.kind), sched.warmup, omp_get_max_threads());
+  }
+  if (o.world > 1 && o.rank == 0)
+    std::fprintf(stderr, "data parallel: %d ranks over %s, %.3g MB buckets%s; optimizer state per rank %.2f MB (%s)\n",
+                 o.world, comm.backend().c_str(), o.bucket_mb, o.comm_overlap ? " overlapped with backward" : "",
+                 static_cast<double>(opt.m().bytes() + opt.v().bytes()) / (1 << 20),
+                 zero1 ? fmt::format("ZeRO-1: 1/{} of {:.2f} MB", o.world,
+                                     2.0 * gpt->params().bytes() / (1 << 20)).c_str()
+                       : "unsharded");
 
   auto state_json = [&] {
     return nlohmann::json{{"step", step},
@@ -343,10 +388,12 @@ void run_training(TrainOptions o) {
                           {"options", options_to_json(o)}};
   };
   auto save = [&](bool is_best) {
+    std::optional<AdamW> full;  // ZeRO-1: every rank sends its slice, rank 0 writes it all
+    if (zero1) full.emplace(gather_full_optimizer());
     if (o.rank != 0) return std::string();
     std::string d;
     try {
-      d = save_training_checkpoint(o.out_dir, step, *gpt, opt, state_json(), tok_dir, is_best);
+      d = save_training_checkpoint(o.out_dir, step, *gpt, full ? *full : opt, state_json(), tok_dir, is_best);
     } catch (const Error& e) {
       fail("saving the checkpoint of step {} failed: {}; the previous checkpoint ({}/last) is intact", step, e.what(),
            o.out_dir);
@@ -365,21 +412,59 @@ void run_training(TrainOptions o) {
     Timer t;
     // Load the whole step's micro-batches first: the loss is normalised by the number of
     // target tokens in the full batch, which must be known before the first backward.
+    // With N ranks the count is the sum over ranks (SFT masks differ per rank).
+    comm.reset_comm_seconds();
     uint64_t count = 0;
     for (auto& b : micro) {
       loader.next(b);
       count += b.mask_count();
     }
+    if (o.world > 1) {
+      double c = static_cast<double>(count);
+      comm.all_reduce_sum(&c, 1);
+      count = static_cast<uint64_t>(c);
+    }
     gpt->zero_grad();
     double loss_sum = 0;
     const float dloss = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
-    for (auto& b : micro) {
+    // Data parallel: each rank's gradients are summed over ranks (dloss already divides
+    // by the global count, so the sum is the gradient of the global mean loss). In the
+    // last micro-batch a layer's bucket starts as soon as its gradients are final.
+    std::optional<dist::GradReducer> reducer;
+    if (o.world > 1)
+      reducer.emplace(comm, gpt->grads().data(), static_cast<size_t>(std::max(1.0, o.bucket_mb * (1 << 20) / 4)));
+    const auto& tensors = gpt->layout().tensors();
+    for (size_t i = 0; i < micro.size(); ++i) {
+      auto& b = micro[i];
       loss_sum += gpt->forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
+      if (reducer && o.comm_overlap && i + 1 == micro.size())
+        gpt->on_layer_grads_done = [&](int l) {
+          for (const auto& t : tensors)  // layer l's slice of each stacked (L, ...) tensor
+            if (t.per_layer) {
+              const size_t per = t.numel() / cfg.n_layer;
+              reducer->ready(t.offset + l * per, per);
+            }
+        };
       gpt->backward(b.inputs.data(), b.targets.data(), b.mask.data(), dloss);
+      gpt->on_layer_grads_done = nullptr;
+    }
+    if (reducer) {
+      for (const auto& t : tensors)  // the rest: embeddings, final LayerNorm (and all without overlap)
+        if (!t.per_layer || !o.comm_overlap) reducer->ready(t.offset, t.numel());
+      reducer->finish();
+      comm.all_reduce_sum(&loss_sum, 1);
     }
     const double loss = count > 0 ? loss_sum / count : 0.0;
     const float lr = sched.at(step);
-    const float norm = grad_norm(*gpt);
+    // ZeRO-1: the norm of the reduced gradient from each rank's slice (squared sums added)
+    float norm;
+    if (zero1) {
+      double sq = ops::sum_squares(gpt->grads().data() + shard_begin, shard[o.rank]);
+      comm.all_reduce_sum(&sq, 1);
+      norm = static_cast<float>(std::sqrt(sq));
+    } else {
+      norm = grad_norm(*gpt);
+    }
     if (!std::isfinite(loss) || !std::isfinite(norm)) {
       ++bad_streak;
       std::fprintf(stderr, "\nwarning: step %d: non-finite %s (%s); update skipped (%d in a row)\n", step + 1,
@@ -392,7 +477,8 @@ void run_training(TrainOptions o) {
       gpt->zero_grad();
     } else {
       bad_streak = 0;
-      opt.update(*gpt, lr);
+      opt.update(*gpt, lr, norm);
+      if (zero1) comm.all_gather(gpt->params().data(), shard);  // every rank's updated slice to all
     }
     ++step;
     tokens_seen += static_cast<uint64_t>(o.total_batch_tokens);
@@ -400,13 +486,15 @@ void run_training(TrainOptions o) {
     const double tok_s = o.total_batch_tokens / dt;
     const double mfu = flops_per_token * tok_s / (peak * 1e9);
     if (step % o.log_every == 0 || step == o.steps)
-      report.log_train(step, loss, lr, norm, tok_s, mfu, tokens_seen, run_timer.seconds());
+      report.log_train(step, loss, lr, norm, tok_s, mfu, tokens_seen, run_timer.seconds(), o.world > 1 ? dt : -1,
+                       o.world > 1 ? comm.comm_seconds() : -1);
     bar.update(static_cast<uint64_t>(step), fmt::format("loss {:.4f} lr {:.2e} {} tok/s MFU {:.0f}%", loss, lr,
                                                         format_count(tok_s), 100 * mfu));
 
     const bool last = step == o.steps;
     bool is_best = false;
-    if (o.eval_every > 0 && (step % o.eval_every == 0 || last) && !val_loaders.empty()) {
+    // rank 0 alone evaluates; its decisions (and a signal it got) reach the others below
+    if (o.eval_every > 0 && (step % o.eval_every == 0 || last) && !val_loaders.empty() && o.rank == 0) {
       EvalRecord rec;
       rec.step = step;
       for (auto& [name, vl] : val_loaders) {
@@ -440,13 +528,21 @@ void run_training(TrainOptions o) {
                      is_best ? " best so far" : "");
       if (o.patience > 0 && bad_evals >= o.patience) stop_early = true;
     }
-    const int sig = g_signal.load();
+    int sig = g_signal.load();
+    if (o.world > 1) {
+      int decision[3] = {is_best ? 1 : 0, stop_early ? 1 : 0, sig};
+      comm.broadcast(decision, sizeof decision, 0);
+      is_best = decision[0] != 0;
+      stop_early = decision[1] != 0;
+      sig = decision[2];
+    }
     const bool pause = o.stop_after > 0 && step == o.stop_after && !last;
     if (is_best || last || stop_early || sig != 0 || pause || (o.save_every > 0 && step % o.save_every == 0)) {
       const std::string d = save(is_best);
       report.write_html();
       if (sig != 0 || pause) {
         bar.finish(pause ? "paused" : "interrupted");
+        if (o.rank == 0)
         std::fprintf(stderr, "%s at step %d: checkpoint saved to %s\nresume with: chatforge train --resume %s\n",
                      pause ? "stopped (--stop-after)" : sig == SIGINT ? "interrupted" : "terminated", step, d.c_str(),
                      o.out_dir.c_str());
@@ -455,6 +551,7 @@ void run_training(TrainOptions o) {
     }
     if (stop_early) {
       bar.finish("early stop");
+      if (o.rank == 0)
       std::fprintf(stderr, "early stopping at step %d: no validation improvement in %d evaluations; best step %d "
                    "(val loss %.4f) is in %s/best\n", step, o.patience, best_step, best_val, o.out_dir.c_str());
       return;
@@ -462,6 +559,7 @@ void run_training(TrainOptions o) {
   }
   bar.finish(fmt::format("final loss {:.4f}", report.last_train_loss()));
   report.write_html();
+  if (o.rank == 0)
   std::fprintf(stderr, "done: %d steps, %s tokens in %s; checkpoints in %s (last%s); report %s/report.html\n", step,
                format_count(static_cast<double>(tokens_seen)).c_str(), format_duration(run_timer.seconds()).c_str(),
                o.out_dir.c_str(), best_step >= 0 ? ", best" : "", o.out_dir.c_str());

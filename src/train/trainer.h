@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/comm.h"
 #include "model/config.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
@@ -52,12 +53,18 @@ struct TrainOptions {
   double peak_gflops = 0; // 0: measure the sgemm peak at start
   bool progress = true;
   int stop_after = 0;     // > 0: save and stop after this step, as if interrupted (resume later)
-  int rank = 0, world = 1;
+  int rank = 0, world = 1;  // set from the communicator (not saved: a run resumes on any rank count)
+  // data parallelism (runtime choices, not part of the run: a resume may change them)
+  int zero = 0;              // 1: ZeRO-1, Adam moments and the update sharded across ranks
+  double bucket_mb = 4;      // gradient all-reduce bucket size
+  bool comm_overlap = true;  // start bucket all-reduces during the last backward
 };
 
 // Runs (or resumes) training. Returns normally on completion, early stop or signal
 // (after saving); throws chatforge::Error on failure with the last checkpoint intact.
-void run_training(TrainOptions opt);
+// comm: the data-parallel group (nullptr: one rank); every rank calls this with the same
+// options, rank 0 alone logs, evaluates and writes checkpoints.
+void run_training(TrainOptions opt, dist::Comm* comm = nullptr);
 
 // Derives a model shape and learning rate from a depth dial (see docs/train.md).
 void apply_depth(TrainOptions& opt, int vocab_size);

@@ -19,8 +19,8 @@ PY
 "$CHATFORGE" tokenizer train --input "$tmp/train.jsonl" --vocab-size 2048 --out "$tmp/tok" >/dev/null 2>&1
 "$CHATFORGE" data tokenize --tokenizer "$tmp/tok" --input "$tmp/train.jsonl" "$tmp/val.jsonl" --out "$tmp/shards" \
   --no-progress >/dev/null 2>&1
-"$CHATFORGE" train --data "$tmp/shards" --tokenizer "$tmp/tok" --out "$tmp/run" --n-layer 3 --n-head 4 --n-embd 128 \
-  --seq-len 128 --batch-size 8 --steps 250 --lr 3e-3 --warmup 20 --eval-every 125 --eval-batches 8 --no-progress \
+"$CHATFORGE" train --data "$tmp/shards" --tokenizer "$tmp/tok" --out "$tmp/run" --n-layer 4 --n-head 4 --n-embd 128 \
+  --seq-len 128 --batch-size 8 --steps 400 --lr 2e-3 --warmup 20 --eval-every 200 --eval-batches 8 --no-progress \
   --sample-prompt "The whale" 2>"$tmp/train.log"
 /usr/bin/python3 - "$tmp/shards" "$tmp/run/metrics.jsonl" <<'PY'
 import json, math, struct, sys
@@ -37,5 +37,5 @@ evals = [j for j in map(json.loads, open(sys.argv[2])) if j["type"] == "eval"]
 final = evals[-1]["val_loss"]
 print(f"unigram baseline {unigram:.3f} nats/token; validation loss after training {final:.3f} "
       f"(bits/byte {evals[-1].get('val_bpb')}); sample: {evals[-1].get('samples')}")
-assert final < unigram - 0.8, "the model did not get well below the unigram baseline"
+assert final < unigram - 1.0, "the model did not get well below the unigram baseline"
 PY
