@@ -83,6 +83,8 @@ void run_tokenize(const TokenizeFlags& f) {
     splits.push_back(std::move(s));
   }
   data::write_shard_meta(f.out, spec, splits);
+  // The shards travel with their tokenizer: the trainer finds it here (DATA/tokenizer.json).
+  tk.save(f.out);
   const double secs = timer.seconds();
   std::printf("train: %llu docs, %llu tokens in %zu shards\n", static_cast<unsigned long long>(splits[0].n_docs),
               static_cast<unsigned long long>(splits[0].n_tokens), splits[0].files.size());

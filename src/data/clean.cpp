@@ -4,6 +4,7 @@
 #include "data/clean.h"
 
 #include <omp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -159,7 +161,7 @@ void process_document(const RawDocument& in, const Stages& st, DocResult& r) {
     r.detail = "no text after normalisation";
     return;
   }
-  QualityVerdict v = judge_quality(measure_quality(r.text), o.quality);
+  QualityVerdict v = judge_quality(measure_quality(r.text, &o.quality), o.quality);
   if (!v) {
     r.reason = v.reason;
     r.detail = v.detail;
@@ -248,6 +250,25 @@ class Spool {
   std::FILE* f_ = nullptr;
 };
 
+// Removes temp files that a killed earlier run left in the output directory: the spool
+// and the atomic writers' temps, only when the process that made them is gone.
+void remove_stale_temps(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    std::string pid_part;
+    if (name.rfind(".clean-spool.", 0) == 0) {
+      pid_part = name.substr(13);
+    } else {
+      for (const char* base : {"train.jsonl.tmp.", "val.jsonl.tmp.", "report.json.tmp.", "report.html.tmp."})
+        if (name.rfind(base, 0) == 0) pid_part = name.substr(std::strlen(base));
+    }
+    if (pid_part.empty()) continue;
+    const long pid = std::strtol(pid_part.c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
+  }
+}
+
 std::string json_line(const std::string& text, const std::string& source, const std::string& label) {
   nlohmann::ordered_json j;
   j["text"] = text;
@@ -311,6 +332,7 @@ CleanReport run_clean(const CleanOptions& o) {
   CF_CHECK(!files.empty(), "no .txt, .md or .jsonl files found in the inputs");
   rep.files = files.size();
   make_dirs(o.out_dir);
+  remove_stale_temps(o.out_dir);
 
   SensitiveFilter sensitive;
   for (const auto& path : o.sensitive_lists) sensitive.add_terms_file(path);
@@ -334,19 +356,31 @@ CleanReport run_clean(const CleanOptions& o) {
 
   // Pass one.
   ProgressBar bar("clean", stream.total_bytes(), "B", o.progress);
+  // Batches are read by a second thread while the current one is processed.
   const size_t kBatchDocs = 4096, kBatchBytes = 16u << 20;
-  std::vector<RawDocument> batch(kBatchDocs);
+  struct Batch {
+    std::vector<RawDocument> docs;
+    size_t n = 0;
+    uint64_t consumed = 0;  // input bytes read when the batch was complete
+  };
+  auto fill = [&](Batch& b) {
+    b.docs.resize(kBatchDocs);
+    b.n = 0;
+    size_t bytes = 0;
+    while (b.n < kBatchDocs && bytes < kBatchBytes && stream.next(b.docs[b.n])) bytes += b.docs[b.n++].text.size();
+    b.consumed = stream.bytes_consumed();
+  };
+  Batch cur, next;
   std::vector<DocResult> results(kBatchDocs);
   uint64_t doc_ordinal = 0;
-  while (true) {
-    size_t n = 0, bytes = 0;
-    while (n < kBatchDocs && bytes < kBatchBytes && stream.next(batch[n])) bytes += batch[n++].text.size();
-    if (n == 0) break;
+  fill(cur);
+  while (cur.n > 0) {
+    auto reader = std::async(std::launch::async, [&] { fill(next); });
 #pragma omp parallel for schedule(dynamic, 4) num_threads(std::max(1, o.threads))
-    for (long i = 0; i < static_cast<long>(n); ++i) process_document(batch[i], st, results[i]);
+    for (long i = 0; i < static_cast<long>(cur.n); ++i) process_document(cur.docs[i], st, results[i]);
 
-    for (size_t i = 0; i < n; ++i) {
-      const RawDocument& d = batch[i];
+    for (size_t i = 0; i < cur.n; ++i) {
+      const RawDocument& d = cur.docs[i];
       DocResult& r = results[i];
       const uint64_t ordinal = doc_ordinal++;
       ++rep.docs_in;
@@ -372,7 +406,7 @@ CleanReport run_clean(const CleanOptions& o) {
           continue;
         }
       }
-      if (o.near_dedup) {
+      if (o.near_dedup && !r.sig.empty()) {
         double sim = 0;
         const int64_t of = near_index.check_and_insert(r.sig, ordinal, &sim);
         if (of >= 0) {
@@ -399,8 +433,9 @@ CleanReport run_clean(const CleanOptions& o) {
       lk.bytes += r.text.size();
       spool.put(r.text, d.source, d.label);
     }
-    bar.update(stream.bytes_consumed(), fmt::format("{} docs, {} kept", format_count(rep.docs_in),
-                                                     format_count(rep.docs_kept)));
+    bar.update(cur.consumed, fmt::format("{} docs, {} kept", format_count(rep.docs_in), format_count(rep.docs_kept)));
+    reader.get();  // rethrows a read error (e.g. --strict)
+    std::swap(cur, next);
   }
   bar.finish(fmt::format("{} docs, {} kept", rep.docs_in, rep.docs_kept));
   rep.input_issues = stream.issues();
@@ -415,34 +450,55 @@ CleanReport run_clean(const CleanOptions& o) {
   spool.rewind();
   AtomicFile train((fs::path(o.out_dir) / "train.jsonl").string());
   AtomicFile val((fs::path(o.out_dir) / "val.jsonl").string());
-  std::string text, source, label;
-  while (spool.get(text, source, label)) {
-    const std::string& group = o.rebalance.by == "source" ? source : label;
-    const double rate = rep.rebalance_rates.count(group) ? rep.rebalance_rates.at(group) : 1.0;
-    const double u_sample = double(hash64(text, kSampleSeed ^ o.seed) >> 11) * 0x1.0p-53;
-    const uint64_t copies = static_cast<uint64_t>(std::floor(rate)) + (u_sample < rate - std::floor(rate) ? 1 : 0);
-    if (copies == 0) {
-      RawDocument d;
-      d.file = "source " + source;
-      d.text = text;
-      drop("rebalance_downsample", d, fmt::format("{} '{}' kept at rate {:.3f}", o.rebalance.by, group, rate), text);
-      continue;
+  // Records are read in chunks; hashes and JSON lines are made in parallel, then
+  // written in order.
+  struct Kept {
+    std::string text, source, label, line;
+    uint64_t copies = 0;
+    bool is_val = false;
+    double rate = 1;
+  };
+  std::vector<Kept> chunk(4096);
+  while (true) {
+    size_t n = 0;
+    while (n < chunk.size() && spool.get(chunk[n].text, chunk[n].source, chunk[n].label)) ++n;
+    if (n == 0) break;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(std::max(1, o.threads))
+    for (long i = 0; i < static_cast<long>(n); ++i) {
+      Kept& k = chunk[i];
+      const std::string& group = o.rebalance.by == "source" ? k.source : k.label;
+      const auto it = rep.rebalance_rates.find(group);
+      k.rate = it != rep.rebalance_rates.end() ? it->second : 1.0;
+      const double u_sample = double(hash64(k.text, kSampleSeed ^ o.seed) >> 11) * 0x1.0p-53;
+      k.copies = static_cast<uint64_t>(std::floor(k.rate)) + (u_sample < k.rate - std::floor(k.rate) ? 1 : 0);
+      const double u_split = double(hash64(k.text, kSplitSeed ^ o.seed) >> 11) * 0x1.0p-53;
+      k.is_val = u_split < o.val_fraction;
+      k.line = k.copies > 0 ? json_line(k.text, k.source, k.label) : std::string();
     }
-    rep.upsampled_copies += copies - 1;
-    const double u_split = double(hash64(text, kSplitSeed ^ o.seed) >> 11) * 0x1.0p-53;
-    const bool is_val = u_split < o.val_fraction;
-    const std::string line = json_line(text, source, label);
-    for (uint64_t c = 0; c < copies; ++c) {
-      (is_val ? val : train).write(line);
-      (is_val ? rep.docs_val : rep.docs_train) += 1;
-      rep.bytes_out += text.size();
-      hist_add(rep.length_hist_out, count_codepoints(text));
-      auto& so = src_groups["output"][source];
-      ++so.docs;
-      so.bytes += text.size();
-      auto& lo = lab_groups["output"][label];
-      ++lo.docs;
-      lo.bytes += text.size();
+    for (size_t i = 0; i < n; ++i) {
+      const Kept& k = chunk[i];
+      if (k.copies == 0) {
+        RawDocument d;
+        d.file = "source " + k.source;
+        d.text = k.text;
+        const std::string& group = o.rebalance.by == "source" ? k.source : k.label;
+        drop("rebalance_downsample", d, fmt::format("{} '{}' kept at rate {:.3f}", o.rebalance.by, group, k.rate), k.text);
+        continue;
+      }
+      rep.upsampled_copies += k.copies - 1;
+      const size_t chars = count_codepoints(k.text);
+      for (uint64_t c = 0; c < k.copies; ++c) {
+        (k.is_val ? val : train).write(k.line);
+        (k.is_val ? rep.docs_val : rep.docs_train) += 1;
+        rep.bytes_out += k.text.size();
+        hist_add(rep.length_hist_out, chars);
+        auto& so = src_groups["output"][k.source];
+        ++so.docs;
+        so.bytes += k.text.size();
+        auto& lo = lab_groups["output"][k.label];
+        ++lo.docs;
+        lo.bytes += k.text.size();
+      }
     }
   }
   train.commit();

@@ -137,7 +137,7 @@ void write_clean_report(const std::string& dir, const CleanReport& r) {
   // HTML.
   std::string h;
   h += "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>chatforge data clean report</title>";
-  h += "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1000px}table{border-collapse:collapse;"
+  h += "<style>body{font-family:system-ui,\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;margin:2em;max-width:1000px}table{border-collapse:collapse;"
        "margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
        "th{background:#f3f3f3}.n{text-align:right}.ex{font-family:monospace;font-size:12px;color:#444}</style>";
   h += "</head><body><h1>Data clean report</h1>";

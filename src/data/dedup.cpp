@@ -44,16 +44,16 @@ MinHashParams choose_minhash_params(double threshold, int num_perm, int shingle)
   return p;
 }
 
-std::vector<uint64_t> shingle_hashes(std::string_view text, int shingle) {
+// Shingle hashes in text order, repeats included (MinHash does not care).
+static std::vector<uint64_t> raw_shingles(std::string_view text, int shingle) {
   std::vector<uint64_t> words;
+  char lower[64];
   for_each_word(text, [&](std::string_view w, bool cjk) {
-    if (cjk) {
+    if (cjk || w.size() > sizeof(lower)) {
       words.push_back(hash64(w, 0x77));
     } else {
-      std::string lower(w);
-      for (auto& c : lower)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-      words.push_back(hash64(lower, 0x77));
+      for (size_t k = 0; k < w.size(); ++k) lower[k] = (w[k] >= 'A' && w[k] <= 'Z') ? static_cast<char>(w[k] + 32) : w[k];
+      words.push_back(hash64(std::string_view(lower, w.size()), 0x77));
     }
   });
   std::vector<uint64_t> out;
@@ -65,6 +65,11 @@ std::vector<uint64_t> shingle_hashes(std::string_view text, int shingle) {
     for (size_t k = 0; k < n; ++k) h = mix64(h ^ words[i + k]);
     out.push_back(h);
   }
+  return out;
+}
+
+std::vector<uint64_t> shingle_hashes(std::string_view text, int shingle) {
+  auto out = raw_shingles(text, shingle);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -99,8 +104,9 @@ std::vector<uint32_t> minhash_signature(std::string_view text, const MinHashPara
       b[i] = mix64(s += 0x9E3779B97F4A7C15ULL);
     }
   }
+  const auto shingles = raw_shingles(text, p.shingle);
+  if (shingles.empty()) return {};  // no words: nothing to compare
   std::vector<uint32_t> sig(p.num_perm, UINT32_MAX);
-  const auto shingles = shingle_hashes(text, p.shingle);
   const uint64_t* pa = a.data();
   const uint64_t* pb = b.data();
   uint32_t* ps = sig.data();
@@ -163,19 +169,55 @@ double NearDupIndex::estimate(const std::vector<uint32_t>& sig, size_t stored) c
 }
 
 size_t NearDupIndex::memory_bytes() const {
-  return bands_.memory_bytes() + slots_.capacity() * 2 + ids_.capacity() * 8;
+  return band_table_.capacity() * 8 + slots_.capacity() * 2 + ids_.capacity() * 8;
+}
+
+const uint32_t* NearDupIndex::band_lookup(uint32_t key) const {
+  if (band_table_.empty()) return nullptr;
+  const size_t mask = band_table_.size() - 1;
+  for (size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
+    const uint64_t e = band_table_[i];
+    if (e == 0) return nullptr;
+    if (static_cast<uint32_t>(e >> 32) == key) {
+      lookup_value_ = static_cast<uint32_t>(e) - 1;
+      return &lookup_value_;
+    }
+  }
+}
+
+void NearDupIndex::band_insert(uint32_t key, uint32_t stored) {
+  if ((band_entries_ + 1) * 2 > band_table_.size()) {
+    std::vector<uint64_t> old = std::move(band_table_);
+    band_table_.assign(old.empty() ? 4096 : old.size() * 2, 0);
+    const size_t mask = band_table_.size() - 1;
+    for (uint64_t e : old) {
+      if (e == 0) continue;
+      size_t i = mix64(static_cast<uint32_t>(e >> 32)) & mask;
+      while (band_table_[i] != 0) i = (i + 1) & mask;
+      band_table_[i] = e;
+    }
+  }
+  const size_t mask = band_table_.size() - 1;
+  for (size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
+    if (band_table_[i] == 0) {
+      band_table_[i] = (static_cast<uint64_t>(key) << 32) | (static_cast<uint64_t>(stored) + 1);
+      ++band_entries_;
+      return;
+    }
+    if (static_cast<uint32_t>(band_table_[i] >> 32) == key) return;  // keep the first
+  }
 }
 
 int64_t NearDupIndex::check_and_insert(const std::vector<uint32_t>& sig, uint64_t id, double* similarity) {
-  std::vector<uint64_t> keys(p_.bands);
+  std::vector<uint32_t> keys(p_.bands);
   for (int band = 0; band < p_.bands; ++band) {
     uint64_t h = mix64(0xBA4D + static_cast<uint64_t>(band));
     for (int r = 0; r < p_.rows; ++r) h = mix64(h ^ sig[band * p_.rows + r]);
-    keys[band] = h | 1;
+    keys[band] = static_cast<uint32_t>(h >> 32);
   }
   size_t last_checked = SIZE_MAX;
   for (int band = 0; band < p_.bands; ++band) {
-    const uint64_t* hit = bands_.find(keys[band]);
+    const uint32_t* hit = band_lookup(keys[band]);
     if (hit == nullptr || *hit == last_checked) continue;
     last_checked = *hit;
     const double j = estimate(sig, *hit);
@@ -187,7 +229,7 @@ int64_t NearDupIndex::check_and_insert(const std::vector<uint32_t>& sig, uint64_
   const size_t stored = ids_.size();
   ids_.push_back(id);
   for (int i = 0; i < p_.num_perm; ++i) slots_.push_back(static_cast<uint16_t>(sig[i]));
-  for (int band = 0; band < p_.bands; ++band) bands_.find_or_insert(keys[band], stored);
+  for (int band = 0; band < p_.bands; ++band) band_insert(keys[band], static_cast<uint32_t>(stored));
   return -1;
 }
 

@@ -31,6 +31,7 @@ std::vector<uint64_t> shingle_hashes(std::string_view text, int shingle);
 // Exact Jaccard similarity of two texts' shingle sets (for tests and reports).
 double shingle_jaccard(std::string_view a, std::string_view b, int shingle);
 
+// num_perm minimum hashes; empty for a text without words (never a near duplicate).
 std::vector<uint32_t> minhash_signature(std::string_view text, const MinHashParams& p);
 
 // Open-addressing map of nonzero 64-bit keys to 64-bit values.
@@ -60,8 +61,14 @@ class NearDupIndex {
 
  private:
   double estimate(const std::vector<uint32_t>& sig, size_t stored) const;
+  const uint32_t* band_lookup(uint32_t key) const;  // stored index or nullptr
+  void band_insert(uint32_t key, uint32_t stored);
   MinHashParams p_;
-  HashIndex bands_;                 // band key -> stored index
+  // Band table: open addressing, 8 bytes a slot: (32-bit band key << 32) | (stored + 1).
+  // A 32-bit key can collide; a candidate is always verified against its signature.
+  std::vector<uint64_t> band_table_;
+  size_t band_entries_ = 0;
+  mutable uint32_t lookup_value_ = 0;
   std::vector<uint16_t> slots_;     // stored signatures, low 16 bits, num_perm each
   std::vector<uint64_t> ids_;
 };

@@ -167,6 +167,10 @@ static bool normalization_inert(std::string_view s, NormalForm form) {
     if (cp == 0x3001 || cp == 0x3002 || (cp >= 0x300A && cp <= 0x3011) || cp == 0x201C || cp == 0x201D ||
         cp == 0x2018 || cp == 0x2019 || cp == 0x2014)
       continue;  // common CJK and typographic punctuation: stable under NFC and NFKC
+    if (form == NormalForm::kNfc &&
+        ((cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x3000 && cp <= 0x3029) || (cp >= 0x3030 && cp <= 0x3098) ||
+         (cp >= 0x309B && cp <= 0x30FF) || (cp >= 0xAC00 && cp <= 0xD7A3)))
+      continue;  // full-width forms, CJK punctuation, kana, Hangul syllables: NFC-stable, never combining
     return false;
   }
   return true;

@@ -23,29 +23,34 @@ class FlatCounter {
     counts_.assign(cap, 0);
     mask_ = cap - 1;
   }
-  void add(uint64_t k) { ++counts_[slot(k)]; }
-  uint32_t get(uint64_t k) { return counts_[slot(k)]; }
-
- private:
-  size_t slot(uint64_t k) {
+  // Counts key; returns its slot (stable until the next reset).
+  uint32_t add(uint64_t k) {
     k |= 1;  // 0 marks an empty slot
     size_t i = k & mask_;
     while (keys_[i] != 0 && keys_[i] != k) i = (i + 1) & mask_;
     keys_[i] = k;
-    return i;
+    ++counts_[i];
+    return static_cast<uint32_t>(i);
   }
+  uint32_t count(uint32_t slot) const { return counts_[slot]; }
+
+ private:
   std::vector<uint64_t> keys_;
   std::vector<uint32_t> counts_;
   size_t mask_ = 0;
 };
 }  // namespace
 
-QualityMetrics measure_quality(std::string_view text) {
+QualityMetrics measure_quality(std::string_view text, const QualityOptions* o) {
   QualityMetrics m;
   size_t symbols = 0, digits = 0;
   for (size_t i = 0; i < text.size();) {
     const int32_t cp = decode_utf8(text, i);
     ++m.chars;
+    if (is_cjk(cp)) {
+      ++m.non_space;
+      continue;
+    }
     if (is_space_char(cp)) continue;
     ++m.non_space;
     if (is_digit_char(cp))
@@ -96,48 +101,49 @@ QualityMetrics measure_quality(std::string_view text) {
     if (m.chars > 0) m.dup_line_char_frac = double(dup_chars) / double(m.chars);
   }
 
-  // N-grams over words.
+  // N-grams over words. gram[i] is rolled forward: after step n it hashes words i..i+n-1.
   size_t total_word_chars = 0;
   for (auto l : word_len) total_word_chars += l;
   if (total_word_chars == 0) return m;
-  std::vector<uint64_t> gram(word_hash.size());
+  const size_t nw = word_hash.size();
+  std::vector<uint64_t> gram(word_hash);
+  std::vector<uint32_t> slot(nw);
+  std::vector<uint8_t> in_dup(nw);
   FlatCounter counts;
   for (int n = 2; n <= 10; ++n) {
-    if (word_hash.size() < static_cast<size_t>(n)) break;
-    const size_t ng = word_hash.size() - n + 1;
+    if (nw < static_cast<size_t>(n)) break;
+    if (n == 6 && o != nullptr && m.dup_ngram_frac[5] <= o->max_dup_ngram_frac - 0.05) break;
+    const size_t ng = nw - n + 1;
     counts.reset(ng);
     for (size_t i = 0; i < ng; ++i) {
-      uint64_t h = 0x9E37 + static_cast<uint64_t>(n);
-      for (int k = 0; k < n; ++k) h = mix64(h ^ word_hash[i + k]);
-      gram[i] = h;
-      counts.add(h);
+      gram[i] = mix64(gram[i] ^ (word_hash[i + n - 1] + static_cast<uint64_t>(n)));
+      slot[i] = counts.add(gram[i]);
     }
     if (n <= 4) {
       // Share of word characters inside the most frequent n-gram's occurrences.
-      uint64_t best = 0;
-      uint32_t best_count = 0;
+      uint32_t best_slot = 0, best_count = 0;
       for (size_t i = 0; i < ng; ++i) {
-        const uint32_t c = counts.get(gram[i]);
+        const uint32_t c = counts.count(slot[i]);
         if (c > best_count) {
           best_count = c;
-          best = gram[i];
+          best_slot = slot[i];
         }
       }
       if (best_count > 1) {
         size_t covered = 0;
         for (size_t i = 0; i < ng; ++i) {
-          if (gram[i] != best) continue;
+          if (slot[i] != best_slot) continue;
           for (int k = 0; k < n; ++k) covered += word_len[i + k];
         }
         m.top_ngram_frac[n] = std::min(1.0, double(covered) / double(total_word_chars));
       }
     } else {
-      std::vector<uint8_t> in_dup(word_hash.size(), 0);
+      std::fill(in_dup.begin(), in_dup.end(), 0);
       for (size_t i = 0; i < ng; ++i)
-        if (counts.get(gram[i]) > 1)
+        if (counts.count(slot[i]) > 1)
           for (int k = 0; k < n; ++k) in_dup[i + k] = 1;
       size_t covered = 0;
-      for (size_t i = 0; i < word_hash.size(); ++i)
+      for (size_t i = 0; i < nw; ++i)
         if (in_dup[i]) covered += word_len[i];
       m.dup_ngram_frac[n] = double(covered) / double(total_word_chars);
     }

@@ -30,7 +30,10 @@ struct QualityMetrics {
   double dup_ngram_frac[11] = {0};              // index n for n = 5..10
 };
 
-QualityMetrics measure_quality(std::string_view text);
+// With options, the 6..10-gram coverages are computed only when the 5-gram coverage
+// exceeds the 10-gram limit (coverage shrinks as n grows, so they cannot fail otherwise;
+// they are left 0 then).
+QualityMetrics measure_quality(std::string_view text, const QualityOptions* o = nullptr);
 
 struct QualityVerdict {
   std::string reason;  // empty: passes. too_short, too_long, too_few_words, symbol_ratio,

@@ -37,9 +37,35 @@ void SensitiveFilter::add_terms_file(const std::string& path) {
   }
 }
 
+// Number of maximal runs of spaced-script word characters in s, or 0 if s has a CJK
+// character or does not begin and end with such a word character.
+static size_t whole_word_runs(std::string_view s) {
+  size_t runs = 0, i = 0;
+  bool in_run = false, first = true, last_word = false;
+  while (i < s.size()) {
+    const int32_t cp = decode_utf8(s, i);
+    if (is_cjk(cp)) return 0;
+    const bool w = is_word_char(cp);
+    if (first && !w) return 0;
+    first = false;
+    if (w && !in_run) ++runs;
+    in_run = w;
+    last_word = w;
+  }
+  return last_word ? runs : 0;
+}
+
 void SensitiveFilter::add_term(std::string_view term) {
   CF_ASSERT(!built_);
   if (term.empty()) return;
+  if (const size_t runs = whole_word_runs(term); runs > 0) {
+    std::string folded(term);
+    for (auto& c : folded) c = static_cast<char>(fold(static_cast<uint8_t>(c)));
+    word_terms_.push_back(std::move(folded));
+    max_term_words_ = std::max(max_term_words_, runs);
+    max_word_term_bytes_ = std::max(max_word_term_bytes_, term.size());
+    return;
+  }
   if (build_nodes_.empty()) {
     build_nodes_.emplace_back();
     build_edges_.emplace_back();
@@ -64,7 +90,7 @@ void SensitiveFilter::add_term(std::string_view term) {
   int32_t last = first;
   for (size_t j = 0; j < term.size();) last = decode_utf8(term, j);
   auto& n = build_nodes_[node];
-  if (n.term_len == 0) ++n_terms_;
+  if (n.term_len == 0) ++n_automaton_terms_;
   n.term_len = static_cast<uint32_t>(term.size());
   n.bound = static_cast<uint8_t>((is_word_char(first) && !is_cjk(first) ? 1 : 0) |
                                  (is_word_char(last) && !is_cjk(last) ? 2 : 0));
@@ -72,8 +98,48 @@ void SensitiveFilter::add_term(std::string_view term) {
 
 void SensitiveFilter::build() {
   built_ = true;
+  // Whole-word terms: dedupe, then an open-addressing table of their hashes.
+  std::sort(word_terms_.begin(), word_terms_.end());
+  word_terms_.erase(std::unique(word_terms_.begin(), word_terms_.end()), word_terms_.end());
+  size_t cap = 16;
+  while (cap < word_terms_.size() * 2) cap <<= 1;
+  word_table_.assign(word_terms_.empty() ? 0 : cap, 0);
+  for (size_t t = 0; t < word_terms_.size(); ++t) {
+    const uint64_t h = hash64(word_terms_[t], 0x5E75);
+    size_t i = h & (cap - 1);
+    while (word_table_[i] != 0) i = (i + 1) & (cap - 1);
+    word_table_[i] = (h >> 32 << 32) | (t + 1);
+  }
+  n_terms_ = word_terms_.size() + n_automaton_terms_;
+  if (build_nodes_.empty()) {
+    build_nodes_.emplace_back();
+    build_edges_.emplace_back();
+  }
+  // Renumber nodes breadth-first: the shallow nodes that most bytes visit end up
+  // together in memory, which matters once the automaton outgrows the caches.
+  {
+    const size_t n = build_nodes_.size();
+    std::vector<int32_t> order;
+    order.reserve(n);
+    order.push_back(0);
+    for (size_t h = 0; h < order.size(); ++h) {
+      auto& edges = build_edges_[order[h]];
+      std::sort(edges.begin(), edges.end());
+      for (auto& e : edges) order.push_back(e.second);
+    }
+    std::vector<int32_t> new_id(n);
+    for (size_t i = 0; i < n; ++i) new_id[order[i]] = static_cast<int32_t>(i);
+    std::vector<Node> nodes(n);
+    std::vector<std::vector<std::pair<uint8_t, int32_t>>> edges(n);
+    for (size_t i = 0; i < n; ++i) {
+      nodes[i] = build_nodes_[order[i]];
+      edges[i] = std::move(build_edges_[order[i]]);
+      for (auto& e : edges[i]) e.second = new_id[e.second];
+    }
+    build_nodes_ = std::move(nodes);
+    build_edges_ = std::move(edges);
+  }
   nodes_ = std::move(build_nodes_);
-  if (nodes_.empty()) nodes_.emplace_back();
   build_edges_.resize(nodes_.size());
   // Flatten edges, sorted per node.
   for (size_t v = 0; v < nodes_.size(); ++v) {
@@ -146,10 +212,69 @@ static bool word_at(std::string_view s, size_t pos) {
   return is_word_char(cp) && !is_cjk(cp);
 }
 
+void SensitiveFilter::find_words(std::string_view text, std::vector<Match>& all) const {
+  // Runs of spaced-script word characters: [begin, end) byte ranges.
+  std::vector<std::pair<size_t, size_t>> runs;
+  size_t i = 0, start = 0;
+  bool in_run = false;
+  while (i < text.size()) {
+    const size_t at = i;
+    const auto c = static_cast<uint8_t>(text[i]);
+    bool w;
+    if (c < 0x80) {
+      w = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+      ++i;
+    } else {
+      const int32_t cp = decode_utf8(text, i);
+      w = !is_cjk(cp) && is_word_char(cp);
+    }
+    if (w && !in_run) start = at;
+    if (!w && in_run) runs.emplace_back(start, at);
+    in_run = w;
+  }
+  if (in_run) runs.emplace_back(start, text.size());
+  if (runs.empty()) return;
+  std::string folded(text);
+  for (auto& ch : folded) ch = static_cast<char>(fold(static_cast<uint8_t>(ch)));
+  const size_t mask = word_table_.size() - 1;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    for (size_t k = 0; k < max_term_words_ && r + k < runs.size(); ++k) {
+      const size_t b = runs[r].first, end = runs[r + k].second;
+      if (end - b > max_word_term_bytes_) break;
+      const std::string_view cand(folded.data() + b, end - b);
+      const uint64_t h = hash64(cand, 0x5E75);
+      for (size_t slot = h & mask; word_table_[slot] != 0; slot = (slot + 1) & mask) {
+        const uint64_t e = word_table_[slot];
+        if ((e >> 32) == (h >> 32) && word_terms_[(e & 0xFFFFFFFFu) - 1] == cand) {
+          all.push_back({b, end});
+          break;
+        }
+      }
+    }
+  }
+}
+
 std::vector<SensitiveFilter::Match> SensitiveFilter::find(std::string_view text) const {
   CF_ASSERT(built_);
   std::vector<Match> all;
   if (n_terms_ == 0) return all;
+  if (!word_terms_.empty()) find_words(text, all);
+  if (n_automaton_terms_ > 0) find_automaton(text, all);
+  // Leftmost-longest, non-overlapping.
+  std::sort(all.begin(), all.end(), [](const Match& a, const Match& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+  });
+  std::vector<Match> out;
+  size_t covered = 0;
+  for (const auto& m : all) {
+    if (m.begin < covered) continue;
+    out.push_back(m);
+    covered = m.end;
+  }
+  return out;
+}
+
+void SensitiveFilter::find_automaton(std::string_view text, std::vector<Match>& all) const {
   int32_t state = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const uint8_t c = fold(static_cast<uint8_t>(text[i]));
@@ -166,18 +291,6 @@ std::vector<SensitiveFilter::Match> SensitiveFilter::find(std::string_view text)
       if (o == 0) break;
     }
   }
-  // Leftmost-longest, non-overlapping.
-  std::sort(all.begin(), all.end(), [](const Match& a, const Match& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
-  });
-  std::vector<Match> out;
-  size_t covered = 0;
-  for (const auto& m : all) {
-    if (m.begin < covered) continue;
-    out.push_back(m);
-    covered = m.end;
-  }
-  return out;
 }
 
 size_t SensitiveFilter::apply(std::string& text, SensitiveAction action, std::string_view mask) const {

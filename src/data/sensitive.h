@@ -1,8 +1,11 @@
-// Sensitive-term filter: finds user-listed words and phrases (any script) in one pass
-// with an Aho-Corasick automaton over UTF-8 bytes, so 100k terms cost no more per byte
-// than ten. ASCII letters match case-insensitively. A term edge made of a spaced-script
-// word character must sit on a word boundary ("ass" does not match "class"); CJK edges
-// match as substrings. Matches are resolved leftmost-longest, without overlaps.
+// Sensitive-term filter: finds user-listed words and phrases (any script) in one pass, at a
+// cost per byte that does not grow with the list. Terms that begin and end with a word
+// character of a spaced script (English words and phrases) must match whole words; they
+// are looked up by hashing the text's runs of 1..K words (K = most words in a term).
+// All other terms (Chinese, or with punctuation at an edge) go into an Aho-Corasick
+// automaton over UTF-8 bytes and match as substrings (an edge that is a spaced-script
+// word character still needs a word boundary: "ass" does not match "class"). ASCII
+// letters match case-insensitively. Matches resolve leftmost-longest, without overlaps.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -36,6 +39,15 @@ class SensitiveFilter {
 
  private:
   int32_t child(int32_t node, uint8_t byte) const;
+  void find_automaton(std::string_view text, std::vector<Match>& all) const;
+  void find_words(std::string_view text, std::vector<Match>& all) const;
+  // Whole-word terms: folded text -> index into word_terms_ (verified on lookup).
+  std::vector<std::string> word_terms_;
+  // Open addressing over hash64(term): (high 32 bits of the hash << 32) | (index + 1);
+  // 0 is empty. The stored hash bits spare most lookups a visit to word_terms_.
+  std::vector<uint64_t> word_table_;
+  size_t max_term_words_ = 0, max_word_term_bytes_ = 0;
+  size_t n_automaton_terms_ = 0;
   struct Node {
     uint32_t edge_begin = 0;  // into edge_bytes_/edge_targets_ (sorted by byte)
     uint32_t edge_count = 0;

@@ -226,4 +226,47 @@ std::vector<std::string> list_shards(const std::string& dir, const std::string& 
   return out;
 }
 
+ShardSet::ShardSet(const std::string& dir, const std::string& split) {
+  const auto paths = list_shards(dir, split);
+  CF_CHECK(!paths.empty(), "no {}_*.bin shards in {}", split, dir);
+  for (const auto& p : paths) {
+    auto r = std::make_unique<ShardReader>(p);
+    if (!shards_.empty()) {
+      const ShardReader& f = *shards_[0];
+      CF_CHECK(r->vocab_size() == f.vocab_size() && r->eot_id() == f.eot_id() && r->token_bytes() == f.token_bytes() &&
+                   r->has_mask() == f.has_mask() && r->fingerprint() == f.fingerprint(),
+               "{}: shard does not match {} (vocab {} vs {}, eot {} vs {}, tokenizer '{}' vs '{}', mask {} vs {})", p,
+               f.path(), r->vocab_size(), f.vocab_size(), r->eot_id(), f.eot_id(), r->fingerprint(), f.fingerprint(),
+               r->has_mask(), f.has_mask());
+    }
+    starts_.push_back(n_tokens_);
+    n_tokens_ += r->n_tokens();
+    n_docs_ += r->n_docs();
+    shards_.push_back(std::move(r));
+  }
+}
+
+void ShardSet::read(uint64_t pos, uint64_t n, uint32_t* tokens, uint8_t* mask) const {
+  CF_CHECK(pos + n <= n_tokens_, "read of tokens [{}, {}) past the end of the shard set ({} tokens)", pos, pos + n,
+           n_tokens_);
+  size_t s = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), pos) - starts_.begin()) - 1;
+  while (n > 0) {
+    const ShardReader& r = *shards_[s];
+    const uint64_t local = pos - starts_[s];
+    const uint64_t take = std::min<uint64_t>(n, r.n_tokens() - local);
+    r.read_tokens(local, take, tokens);
+    if (mask != nullptr) {
+      if (r.has_mask())
+        std::memcpy(mask, r.mask_data() + local, take);
+      else
+        std::memset(mask, 1, take);
+      mask += take;
+    }
+    tokens += take;
+    pos += take;
+    n -= take;
+    ++s;
+  }
+}
+
 }  // namespace chatforge::data

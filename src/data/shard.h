@@ -147,4 +147,28 @@ class ShardReader {
 // Shard files of one split in DIR (sorted): DIR/<split>_*.bin.
 std::vector<std::string> list_shards(const std::string& dir, const std::string& split);
 
+// All shards of one split, memory-mapped, seen as one token stream (shard after shard, in
+// name order). The constructor checks that every shard agrees on vocab, eot, width, mask
+// and tokenizer fingerprint (an error names the first file that differs).
+class ShardSet {
+ public:
+  ShardSet(const std::string& dir, const std::string& split);
+  size_t n_shards() const { return shards_.size(); }
+  const ShardReader& shard(size_t i) const { return *shards_[i]; }
+  uint64_t n_tokens() const { return n_tokens_; }
+  uint64_t n_docs() const { return n_docs_; }
+  uint32_t vocab_size() const { return shards_[0]->vocab_size(); }
+  int32_t eot_id() const { return shards_[0]->eot_id(); }
+  bool has_mask() const { return shards_[0]->has_mask(); }
+  std::string fingerprint() const { return shards_[0]->fingerprint(); }
+  // Copies tokens [pos, pos+n) of the whole stream (may cross shard boundaries) and,
+  // when `mask` is given, their loss-mask bytes (1 for shards without a mask).
+  void read(uint64_t pos, uint64_t n, uint32_t* tokens, uint8_t* mask = nullptr) const;
+
+ private:
+  std::vector<std::unique_ptr<ShardReader>> shards_;
+  std::vector<uint64_t> starts_;  // global position of each shard's first token
+  uint64_t n_tokens_ = 0, n_docs_ = 0;
+};
+
 }  // namespace chatforge::data

@@ -18,6 +18,7 @@
 #include "core/progress.h"
 #include "core/timer.h"
 #include "model/checkpoint.h"
+#include "model/resize.h"
 #include "ops/ops.h"
 #include "tokenizer/tokenizer.h"
 #include "train/loader.h"
@@ -147,6 +148,21 @@ std::string sample(model::Gpt& gpt, const tok::Tokenizer& tok, const std::string
   return tok.decode(out);
 }
 
+// True when `tok` is the --init checkpoint's tokenizer with tokens appended: its first
+// `old_vocab` tokens are byte-for-byte the same as the checkpoint's own tokenizer's.
+bool extends_init_tokenizer(const std::string& init, const tok::Tokenizer& tok, int old_vocab) {
+  tok::Tokenizer base;
+  try {
+    base = tok::Tokenizer::load(init);
+  } catch (const Error&) {
+    return false;  // no tokenizer with the checkpoint: nothing to prove the prefix with
+  }
+  if (base.vocab_size() != old_vocab || tok.vocab_size() < old_vocab) return false;
+  for (int32_t i = 0; i < old_vocab; ++i)
+    if (base.token_bytes(i) != tok.token_bytes(i)) return false;
+  return true;
+}
+
 }  // namespace
 
 void apply_depth(TrainOptions& o, int vocab_size) {
@@ -215,6 +231,12 @@ void run_training(TrainOptions o) {
     gpt = std::make_unique<model::Gpt>(model::load_config(resume_dir));
   } else if (!o.init.empty()) {
     gpt = model::load_model(o.init);
+    if (loader.vocab_size() > static_cast<uint32_t>(gpt->config().vocab_size) && tokenizer &&
+        extends_init_tokenizer(o.init, *tokenizer, gpt->config().vocab_size)) {
+      std::fprintf(stderr, "extending the vocabulary of %s from %d to %u tokens (new embeddings start at the mean)\n",
+                   o.init.c_str(), gpt->config().vocab_size, loader.vocab_size());
+      gpt = model::extend_vocab(*gpt, static_cast<int>(loader.vocab_size()));
+    }
     o.model = gpt->config();
   } else {
     if (o.depth > 0) apply_depth(o, static_cast<int>(loader.vocab_size()));

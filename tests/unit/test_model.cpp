@@ -10,6 +10,7 @@
 #include "core/file_io.h"
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
+#include "model/resize.h"
 #include "model/gpt.h"
 
 using namespace chatforge;
@@ -175,4 +176,24 @@ TEST(Model, BrokenCheckpointsGiveErrorsNamingTheProblem) {
   fs::remove_all(d);
   fs::remove_all(missing);
   fs::remove_all(wrong);
+}
+
+TEST(Model, ExtendVocabKeepsEveryOldLogit) {
+  model::Gpt m(tiny());  // vocab 50
+  m.init_weights(6);
+  auto big = model::extend_vocab(m, 53);
+  EXPECT_EQ(big->config().vocab_size, 53);
+  std::vector<int32_t> ids = {1, 7, 49, 3};
+  m.forward(ids.data(), 1, 4);
+  big->forward(ids.data(), 1, 4);
+  const int Vp_old = tiny().padded_vocab_size(), Vp_new = big->config().padded_vocab_size();
+  for (int t = 0; t < 4; ++t)
+    for (int v = 0; v < 50; ++v)
+      ASSERT_EQ(m.activations().logits[t * Vp_old + v], big->activations().logits[t * Vp_new + v]);
+  // new rows are the mean embedding
+  const float* wte = big->weights().wte;
+  double mean0 = 0;
+  for (int v = 0; v < 50; ++v) mean0 += wte[v * 16];
+  EXPECT_NEAR(wte[51 * 16], mean0 / 50, 1e-6);
+  EXPECT_THROW(model::extend_vocab(m, 40), Error);
 }
