@@ -2,6 +2,8 @@
 // sequence, text published to the waiting handler threads. See scheduler.h.
 #include "serve/scheduler.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 
 #include "core/error.h"
@@ -17,6 +19,7 @@ Scheduler::Scheduler(const model::Gpt& model, const tok::Tokenizer& tokenizer, s
                      int parallel, int max_queue)
     : tok_(tokenizer),
       stop_ids_(std::move(stop_ids)),
+      model_vocab_(model.config().vocab_size),
       engine_(model, parallel),
       parallel_(parallel),
       max_queue_(max_queue),
@@ -49,6 +52,10 @@ int Scheduler::queued() const {
   return static_cast<int>(queue_.size());
 }
 
+std::string Scheduler::token_text(int32_t id) const {
+  return id >= 0 && id < tok_.vocab_size() ? tok_.decode({id}) : fmt::format("<|id {}|>", id);
+}
+
 void Scheduler::publish(Active& a, const std::string& text, const infer::SampledLogprobs* lp, int32_t id) {
   JobGroup& g = *a.group;
   {
@@ -57,9 +64,9 @@ void Scheduler::publish(Active& a, const std::string& text, const infer::Sampled
     c.text += text;
     if (g.want_logprobs && lp != nullptr) {
       TokenInfo t;
-      t.text = tok_.decode({id});
+      t.text = token_text(id);
       t.logprob = lp->chosen.logprob;
-      for (const auto& alt : lp->top) t.top.emplace_back(tok_.decode({alt.id}), alt.logprob);
+      for (const auto& alt : lp->top) t.top.emplace_back(token_text(alt.id), alt.logprob);
       c.tokens.push_back(std::move(t));
     }
   }
@@ -114,6 +121,8 @@ void Scheduler::admit(std::vector<std::unique_ptr<Active>>& active) {
     req.prompt = g->prompt;
     req.sampling = g->sampling;
     req.sampling.seed = g->sampling.seed + choice;
+    // ids the model has but the tokenizer lacks (a padded embedding) can never be sampled
+    for (int32_t id = tok_.vocab_size(); id < model_vocab_; ++id) req.sampling.logit_bias[id] = -1e9f;
     req.max_new_tokens = g->max_tokens;
     req.stop_ids = stop_ids_;
     req.cancel = &g->cancel;

@@ -85,9 +85,11 @@ class Scheduler {
   void admit(std::vector<std::unique_ptr<Active>>& active);
   void publish(Active& a, const std::string& text, const infer::SampledLogprobs* lp, int32_t id);
   void finish(Active& a, infer::GenerationResult r);
+  std::string token_text(int32_t id) const;  // decoded bytes; a placeholder past the tokenizer
 
   const tok::Tokenizer& tok_;
   std::vector<int32_t> stop_ids_;
+  int model_vocab_;
   infer::Engine engine_;
   const int parallel_, max_queue_, context_;
   mutable std::mutex mu_;

@@ -115,7 +115,8 @@ struct Server::Impl {
     } catch (const std::exception&) {
       format.reset();  // completions only
     }
-    info = {opt.model_id, &tokenizer, format.get(), scheduler.context(), model.config().vocab_size};
+    // ids are validated against the tokenizer: ids past it (padding) are never sampled
+    info = {opt.model_id, &tokenizer, format.get(), scheduler.context(), std::min(t.vocab_size(), model.config().vocab_size)};
     if (!opt.db.empty()) store = std::make_unique<FeedbackStore>(opt.db);
     routes();
   }

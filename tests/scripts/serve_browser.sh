@@ -13,7 +13,7 @@ source "$CF_SOURCE_DIR/tests/scripts/lib/make_chat_model.sh"
 source "$CF_SOURCE_DIR/tests/scripts/lib/serve_server.sh"
 [ -x /usr/bin/chromium ] || { echo "chromium not installed: skipped"; exit 77; }
 need_node_pkgs playwright-core
-make_chat_model "$tmp" 4 256 512
+make_chat_model "$tmp" 4 256 1024
 trap 'stop_server || true' EXIT
 start_server "$tmp/server.log" --model "$tmp/model" --parallel 2 --db "$tmp/feedback.sqlite"
 
@@ -22,24 +22,37 @@ const { chromium } = require('playwright-core');
 const assert = require('node:assert/strict');
 const [base, tmp] = process.argv.slice(2);
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+  // a new empty profile (playwright passes it as --user-data-dir)
+  const browser = await chromium.launchPersistentContext(`${tmp}/profile`, {
+    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1100, height: 800 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           `--user-data-dir=${tmp}/profile`],
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const page = browser.pages()[0] || await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     let dialogs = 0;
     page.on('dialog', (d) => { dialogs++; d.dismiss(); });
+    // a random-weight model may end an answer at once: pick a seed whose answer is long
+    // (asked through the API with exactly the request the page will send)
+    const findSeed = async (messages, maxTokens, minTokens) => {
+      for (let seed = 1; seed < 300; seed++) {
+        const r = await fetch(base + '/v1/chat/completions', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ model: 'model', messages, max_tokens: maxTokens, temperature: 0.9, top_p: 1, seed }) });
+        const j = await r.json();
+        if (!j.usage) throw new Error(JSON.stringify(j));
+        if (j.usage.completion_tokens >= minTokens) return seed;
+      }
+      throw new Error('no seed gives a long answer');
+    };
+    const seed1 = await findSeed([{ role: 'user', content: 'Hello, how are you today? 你好！' }], 200, 150);
     await page.goto(base + '/');
     await page.waitForFunction(() => document.getElementById('model').textContent === 'model');
     // settings: fixed seed and enough tokens to see streaming
     await page.click('#settings-toggle');
-    await page.fill('#seed', '5');
-    await page.fill('#max_tokens', '40');
+    await page.fill('#seed', String(seed1));
+    await page.fill('#max_tokens', '200');
     await page.fill('#temperature', '0.9');
     await page.fill('#input', 'Hello, how are you today? 你好！');
     // record the answer's length each time the page updates it while it streams
@@ -77,13 +90,24 @@ const [base, tmp] = process.argv.slice(2);
     assert.equal(dialogs, 0, 'an injected script ran');
 
     // stop button: a long answer ends early, the page is usable again
-    await page.fill('#max_tokens', '400');
+    await page.fill('#max_tokens', '300');
+    const history = await page.evaluate(() => current.messages.map((m) => ({ role: m.role, content: m.content })));
+    const seed2 = await findSeed([...history, { role: 'user', content: 'Tell me a long story.' }], 300, 100);
+    await page.fill('#seed', String(seed2));
     await page.fill('#input', 'Tell me a long story.');
+    // press Stop (as a user would) as soon as the answer shows a few characters
+    await page.evaluate(() => {
+      const obs = new MutationObserver(() => {
+        const a = document.querySelector('.msg.assistant.streaming .body');
+        if (a && a.textContent.length > 5 && !document.getElementById('stop').disabled) { obs.disconnect(); document.getElementById('stop').click(); }
+      });
+      obs.observe(document.getElementById('messages'), { childList: true, subtree: true, characterData: true });
+    });
     await page.click('#send');
-    await page.waitForFunction(() => (document.querySelector('.msg.assistant.streaming .body')?.textContent.length ?? 0) > 5);
-    await page.click('#stop');
     await page.waitForFunction(() => document.querySelectorAll('.msg.assistant.done').length === 2);
     assert.equal(await page.isDisabled('#send'), false);
+    const stopped = await page.evaluate(() => current.messages[3]);
+    assert.ok(stopped.stopped && !stopped.finish_reason, 'the answer was stopped before it finished');
 
     // the conversation list survives a reload (localStorage)
     await page.reload();

@@ -17,9 +17,10 @@ trap 'stop_server || true' EXIT
 echo "sk-test-$$" > "$tmp/key"
 start_server "$tmp/server.log" --model "$tmp/model" --parallel 4 --db "$tmp/feedback.sqlite" --api-key-file "$tmp/key"
 
-cat > "$tmp/client.mjs" <<'JS'
-import OpenAI from 'openai';
-import assert from 'node:assert/strict';
+cat > "$tmp/client.js" <<'JS'
+const OpenAI = require('openai');
+const assert = require('node:assert/strict');
+(async () => {
 const [base, key, imEnd, eot] = process.argv.slice(2);
 const client = new OpenAI({ baseURL: base + '/v1', apiKey: key, maxRetries: 0 });
 const model = 'model';
@@ -124,11 +125,12 @@ assert.equal(await rate(ids[2].id, 1, '很好'), 200);
 assert.equal(await rate(streamedId, -1, ''), 200);
 assert.equal(await rate(999999, 1, ''), 404);
 assert.equal(await rate(ids[0].id, 2, ''), 400);
-const fs = await import('node:fs');
+const fs = require('node:fs');
 fs.writeFileSync(process.env.OUT_JSON, JSON.stringify({ messages, ids }));
 console.log('openai client: all checks passed');
+})().catch((e) => { console.error(e); process.exit(1); });
 JS
-OUT_JSON="$tmp/expected.json" node "$tmp/client.mjs" "$BASE" "$(cat "$tmp/key")" "$IM_END" "$EOT"
+OUT_JSON="$tmp/expected.json" node "$tmp/client.js" "$BASE" "$(cat "$tmp/key")" "$IM_END" "$EOT"
 curl -sf "$BASE/health" | grep -q '"status":"ok"' || { echo "FAIL: health after client run" >&2; exit 1; }
 curl -sf "$BASE/metrics" | grep -q 'chatforge_requests_total{endpoint="/v1/chat/completions",status="200"}' \
   || { echo "FAIL: metrics" >&2; exit 1; }
