@@ -49,7 +49,7 @@ node "$load" "$BASE" 32 "$(( (seconds + 1) / 2 ))" 24 "$SERVER_PID" 0 "$bias" | 
 # disconnect: a long stream dropped after its first token stops generating at once
 before=$(curl -sf "$BASE/metrics" | awk '/^chatforge_generated_tokens_total/ {print $2}')
 /usr/bin/python3 - "$PORT" "$bias" <<'PY'
-import http.client, json, sys
+import http.client, json, socket, sys
 port, bias = int(sys.argv[1]), json.loads(sys.argv[2])
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 c.request("POST", "/v1/chat/completions", json.dumps({"model": "model", "stream": True, "max_tokens": 400, "logit_bias": bias,
@@ -60,7 +60,8 @@ while True:  # read until the first generated token arrives
     line = r.fp.readline()
     if not line: sys.exit("FAIL: the stream ended before its first token")
     if b'"content":"' in line and b'"role"' not in line: break
-c.sock.close()  # drop the connection mid-stream
+c.sock.shutdown(socket.SHUT_RDWR)  # drop the connection mid-stream
+r.close(); c.close()
 # the next request gets the only slot and completes
 c2 = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 c2.request("POST", "/v1/chat/completions", json.dumps({"model": "model", "max_tokens": 4, "logit_bias": bias,
