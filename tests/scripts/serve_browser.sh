@@ -116,6 +116,9 @@ const [base, tmp] = process.argv.slice(2);
 
     // phone width: no horizontal overflow, the composer stays visible
     await page.setViewportSize({ width: 375, height: 700 });
+    await page.waitForTimeout(500);  // the conversation drawer slides away (0.2 s transition)
+    const drawer = await page.evaluate(() => document.getElementById('sidebar').getBoundingClientRect().right);
+    assert.ok(drawer <= 0, `the conversation drawer covers the phone screen (right edge ${drawer})`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page overflows a phone screen by ${overflow}px`);
     assert.ok(await page.isVisible('#send'));
