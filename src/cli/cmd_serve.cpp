@@ -1,0 +1,102 @@
+// `chatforge serve`: the OpenAI-compatible HTTP server with the web chat page and the
+// feedback store (src/serve). Prints the address it listens on (with --port 0, the port
+// the OS picked) and serves until SIGINT/SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cctype>
+#include <cstdio>
+#include <thread>
+
+#include "cli/command.h"
+#include "cli/generation_options.h"
+#include "core/error.h"
+#include "core/file_io.h"
+#include "serve/server.h"
+
+namespace chatforge::cli {
+namespace {
+
+struct ServeArgs {
+  GenerationOptions gen;  // only model_dir, tokenizer, threads are used
+  serve::ServerOptions server;
+  std::string api_key_file;
+  size_t max_body_kb = 1024;
+};
+
+std::string model_id_from_dir(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const size_t slash = dir.find_last_of('/');
+  return slash == std::string::npos ? dir : dir.substr(slash + 1);
+}
+
+void run(ServeArgs& a) {
+  auto& o = a.server;
+  if (!o.api_key.empty() && !a.api_key_file.empty()) usage_fail("give at most one of --api-key and --api-key-file");
+  if (!a.api_key_file.empty()) {
+    CF_CHECK(file_exists(a.api_key_file), "API key file {} does not exist", a.api_key_file);
+    o.api_key = read_file(a.api_key_file);
+    while (!o.api_key.empty() && std::isspace(static_cast<unsigned char>(o.api_key.back()))) o.api_key.pop_back();
+    CF_CHECK(!o.api_key.empty(), "API key file {} is empty", a.api_key_file);
+  }
+  if (o.parallel < 1 || o.parallel > 256) usage_fail("--parallel must be 1..256, got {}", o.parallel);
+  if (o.max_queue < 0 || o.max_queue > 10000) usage_fail("--max-queue must be 0..10000, got {}", o.max_queue);
+  if (o.port < 0 || o.port > 65535) usage_fail("--port must be 0..65535, got {}", o.port);
+  if (a.max_body_kb < 1 || a.max_body_kb > 1024 * 1024) usage_fail("--max-body-kb must be 1..1048576");
+  o.max_body_bytes = a.max_body_kb * 1024;
+  if (o.model_id.empty()) o.model_id = model_id_from_dir(a.gen.model_dir);
+
+  LoadedModel lm = load_model_and_tokenizer(a.gen);
+  // SIGINT/SIGTERM are taken by one waiting thread (blocked everywhere else, including
+  // the server's threads, which inherit this mask).
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigset_t old;
+  pthread_sigmask(SIG_BLOCK, &sigs, &old);
+  serve::Server server(o, *lm.model, *lm.tokenizer, lm.stop_ids);
+  int port = 0;
+  try {
+    port = server.bind();
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    throw;
+  }
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    server.stop();
+  });
+  std::printf("chatforge serve: listening on http://%s:%d (model %s, parallel %d, queue %d%s%s)\n", o.host.c_str(),
+              port, o.model_id.c_str(), o.parallel, o.max_queue, o.api_key.empty() ? "" : ", API key required",
+              o.db.empty() ? "" : (", feedback in " + o.db).c_str());
+  std::fflush(stdout);
+  server.run();
+  pthread_kill(waiter.native_handle(), SIGTERM);  // no-op when the waiter already returned
+  waiter.join();
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  std::printf("chatforge serve: stopped\n");
+}
+
+void setup(CLI::App& cmd) {
+  auto a = std::make_shared<ServeArgs>();
+  cmd.add_option("--model", a->gen.model_dir, "checkpoint directory (with tokenizer.json)")->required();
+  cmd.add_option("--tokenizer", a->gen.tokenizer, "tokenizer directory or file (default: the model's)");
+  cmd.add_option("--host", a->server.host, "address to bind (default 127.0.0.1: this machine only)");
+  cmd.add_option("--port", a->server.port, "TCP port (0: any free port, printed at start)");
+  cmd.add_option("--api-key", a->server.api_key, "require 'Authorization: Bearer KEY' on every /v1 call");
+  cmd.add_option("--api-key-file", a->api_key_file, "read the API key from this file (keeps it out of `ps`)");
+  cmd.add_option("--parallel", a->server.parallel, "requests decoded together (batched decoding)");
+  cmd.add_option("--max-queue", a->server.max_queue, "requests waiting beyond --parallel; more get 429");
+  cmd.add_option("--db", a->server.db, "SQLite feedback database (created if missing); enables /v1/feedback");
+  cmd.add_option("--model-name", a->server.model_id, "model id in the API (default: the model directory's name)");
+  cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB (default 1024)");
+  cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
+  add_config_option(cmd);
+  cmd.callback([a] { run(*a); });
+}
+
+}  // namespace
+CF_REGISTER_COMMAND({"serve", "OpenAI-compatible HTTP API, web chat page and feedback store", setup, 80});
+}  // namespace chatforge::cli

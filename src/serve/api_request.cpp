@@ -1,0 +1,253 @@
+// Request validation with explicit type checks on every field (nlohmann::json never
+// converts implicitly here), so a wrong type is a 400 naming the field, never a crash.
+#include "serve/api_request.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace chatforge::serve {
+namespace {
+
+using nlohmann::json;
+
+ApiError bad(const std::string& param, const std::string& msg, const std::string& code = "invalid_value") {
+  return ApiError(400, msg, param, code);
+}
+
+json parse_body(const std::string& body) {
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::exception& e) {
+    throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what(), "", "invalid_json");
+  }
+  if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object", "", "invalid_json");
+  return j;
+}
+
+const json* field(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+double number_in(const json& j, const char* name, double def, double lo, double hi) {
+  const json* v = field(j, name);
+  if (!v) return def;
+  if (!v->is_number()) throw bad(name, fmt::format("'{}' must be a number", name), "invalid_type");
+  const double x = v->get<double>();
+  if (!std::isfinite(x) || x < lo || x > hi)
+    throw bad(name, fmt::format("'{}' must be between {} and {}, got {}", name, lo, hi, x));
+  return x;
+}
+
+int64_t integer_in(const json& j, const char* name, int64_t def, int64_t lo, int64_t hi) {
+  const json* v = field(j, name);
+  if (!v) return def;
+  if (!v->is_number_integer()) throw bad(name, fmt::format("'{}' must be an integer", name), "invalid_type");
+  const int64_t x = v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)
+                        ? INT64_MAX
+                        : v->get<int64_t>();
+  if (x < lo || x > hi) throw bad(name, fmt::format("'{}' must be between {} and {}, got {}", name, lo, hi, x));
+  return x;
+}
+
+bool boolean(const json& j, const char* name, bool def) {
+  const json* v = field(j, name);
+  if (!v) return def;
+  if (!v->is_boolean()) throw bad(name, fmt::format("'{}' must be true or false", name), "invalid_type");
+  return v->get<bool>();
+}
+
+// OpenAI content: a string, or an array of {"type": "text", "text": "..."} parts.
+std::string message_content(const json& m, size_t i) {
+  const std::string param = fmt::format("messages[{}].content", i);
+  const json* c = field(m, "content");
+  if (!c) throw bad(param, fmt::format("messages[{}] needs a 'content'", i), "missing_required_parameter");
+  if (c->is_string()) return c->get<std::string>();
+  if (c->is_array()) {
+    std::string text;
+    for (const auto& part : *c) {
+      if (!part.is_object() || part.value("type", json()) != "text" || !part.contains("text") ||
+          !part["text"].is_string())
+        throw bad(param, "only text content parts ({\"type\": \"text\", \"text\": ...}) are supported", "invalid_type");
+      text += part["text"].get<std::string>();
+    }
+    return text;
+  }
+  throw bad(param, "'content' must be a string or an array of text parts", "invalid_type");
+}
+
+}  // namespace
+
+json ApiError::body() const {
+  return {{"error",
+           {{"message", what()},
+            {"type", type},
+            {"param", param.empty() ? json() : json(param)},
+            {"code", code.empty() ? json() : json(code)}}}};
+}
+
+CompletionRequest parse_completion_request(const std::string& body, bool chat, const ModelInfo& model) {
+  const json j = parse_body(body);
+  CompletionRequest r;
+  r.chat = chat;
+  const json* m = field(j, "model");
+  if (!m) throw ApiError(400, "you must provide a 'model'", "model", "missing_required_parameter");
+  if (!m->is_string()) throw bad("model", "'model' must be a string", "invalid_type");
+  if (m->get<std::string>() != model.id)
+    throw ApiError(404, fmt::format("the model '{}' does not exist; this server serves '{}'", m->get<std::string>(),
+                                    model.id),
+                   "model", "model_not_found");
+
+  if (chat) {
+    if (!model.format) throw ApiError(400, "this model's tokenizer has no chat template tokens", "messages");
+    const json* msgs = field(j, "messages");
+    if (!msgs) throw ApiError(400, "you must provide 'messages'", "messages", "missing_required_parameter");
+    if (!msgs->is_array() || msgs->empty()) throw bad("messages", "'messages' must be a non-empty array");
+    std::vector<tok::ChatMessage> cm;
+    r.messages = json::array();
+    for (size_t i = 0; i < msgs->size(); ++i) {
+      const json& mi = (*msgs)[i];
+      if (!mi.is_object()) throw bad(fmt::format("messages[{}]", i), "each message must be an object", "invalid_type");
+      const json* role = field(mi, "role");
+      if (!role || !role->is_string())
+        throw bad(fmt::format("messages[{}].role", i), fmt::format("messages[{}] needs a string 'role'", i));
+      std::string role_s = role->get<std::string>();
+      if (role_s == "developer") role_s = "system";
+      if (!tok::is_chat_role(role_s))
+        throw bad(fmt::format("messages[{}].role", i),
+                  fmt::format("messages[{}].role '{}' is not one of system, user, assistant", i, role_s));
+      cm.push_back({role_s, message_content(mi, i)});
+      r.messages.push_back({{"role", role_s}, {"content", cm.back().content}});
+    }
+    try {
+      r.prompt = model.format->render(cm, true).ids;
+    } catch (const std::exception& e) {
+      throw bad("messages", e.what());
+    }
+  } else {
+    const json* p = field(j, "prompt");
+    if (!p) throw ApiError(400, "you must provide a 'prompt'", "prompt", "missing_required_parameter");
+    std::string text;
+    if (p->is_string()) {
+      text = p->get<std::string>();
+    } else if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) {
+      text = (*p)[0].get<std::string>();
+    } else {
+      throw bad("prompt", "'prompt' must be a string (or an array of one string)", "invalid_type");
+    }
+    r.prompt = model.tokenizer->encode(text, false);
+    if (r.prompt.empty()) throw bad("prompt", "'prompt' is empty");
+  }
+  const int ctx = model.context;
+  if (static_cast<int>(r.prompt.size()) >= ctx)
+    throw bad(chat ? "messages" : "prompt",
+              fmt::format("this model's maximum context length is {} tokens; the prompt has {} tokens", ctx,
+                          r.prompt.size()),
+              "context_length_exceeded");
+  const int room = ctx - static_cast<int>(r.prompt.size());
+  const char* max_name = chat && field(j, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+  r.max_tokens = static_cast<int>(integer_in(j, max_name, std::min(kDefaultMaxTokens, room), 1, ctx));
+  if (r.max_tokens > room)
+    throw bad(max_name,
+              fmt::format("this model's maximum context length is {} tokens; the prompt ({}) plus {} = {} exceeds it",
+                          ctx, r.prompt.size(), max_name, r.prompt.size() + static_cast<size_t>(r.max_tokens)),
+              "context_length_exceeded");
+
+  r.sampling.temperature = static_cast<float>(number_in(j, "temperature", 1.0, 0.0, 2.0));
+  r.sampling.top_p = static_cast<float>(number_in(j, "top_p", 1.0, 0.0, 1.0));
+  if (r.sampling.top_p <= 0.0f) r.sampling.top_p = 1e-6f;  // keep only the most likely token
+  r.sampling.top_k = static_cast<int>(integer_in(j, "top_k", 0, 0, model.vocab_size));
+  r.sampling.frequency_penalty = static_cast<float>(number_in(j, "frequency_penalty", 0.0, -2.0, 2.0));
+  r.sampling.presence_penalty = static_cast<float>(number_in(j, "presence_penalty", 0.0, -2.0, 2.0));
+  const bool has_seed = field(j, "seed") != nullptr;
+  r.sampling.seed = static_cast<uint64_t>(integer_in(j, "seed", 0, INT64_MIN, INT64_MAX));
+  if (!has_seed) r.sampling.seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  r.n = static_cast<int>(integer_in(j, "n", 1, 1, kMaxChoices));
+  r.stream = boolean(j, "stream", false);
+  if (const json* so = field(j, "stream_options")) {
+    if (!so->is_object()) throw bad("stream_options", "'stream_options' must be an object", "invalid_type");
+    r.include_usage = boolean(*so, "include_usage", false);
+  }
+  if (const json* lb = field(j, "logit_bias")) {
+    if (!lb->is_object()) throw bad("logit_bias", "'logit_bias' must be an object of token id -> bias", "invalid_type");
+    if (lb->size() > 300) throw bad("logit_bias", "'logit_bias' has more than 300 entries");
+    for (auto it = lb->begin(); it != lb->end(); ++it) {
+      char* end = nullptr;
+      const long id = std::strtol(it.key().c_str(), &end, 10);
+      if (it.key().empty() || *end != '\0' || id < 0 || id >= model.vocab_size)
+        throw bad("logit_bias", fmt::format("logit_bias key '{}' is not a token id below {}", it.key(), model.vocab_size));
+      if (!it->is_number() || !std::isfinite(it->get<double>()) || std::fabs(it->get<double>()) > 100)
+        throw bad("logit_bias", "logit_bias values must be numbers between -100 and 100");
+      r.sampling.logit_bias[static_cast<int32_t>(id)] = it->get<float>();
+    }
+  }
+  if (chat) {
+    r.logprobs = boolean(j, "logprobs", false);
+    r.top_logprobs = static_cast<int>(integer_in(j, "top_logprobs", 0, 0, 20));
+    if (r.top_logprobs > 0 && !r.logprobs) throw bad("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+  } else {
+    const json* lp = field(j, "logprobs");
+    if (lp) {
+      r.logprobs = true;
+      r.top_logprobs = static_cast<int>(integer_in(j, "logprobs", 0, 0, 5));
+    }
+  }
+  r.sampling.logprobs = r.logprobs;
+  r.sampling.top_logprobs = r.top_logprobs;
+
+  if (const json* s = field(j, "stop")) {
+    if (s->is_string()) {
+      r.stop.push_back(s->get<std::string>());
+    } else if (s->is_array() && s->size() <= 4) {
+      for (const auto& x : *s) {
+        if (!x.is_string()) throw bad("stop", "'stop' entries must be strings", "invalid_type");
+        r.stop.push_back(x.get<std::string>());
+      }
+    } else {
+      throw bad("stop", "'stop' must be a string or an array of at most 4 strings", "invalid_type");
+    }
+    for (const auto& s1 : r.stop)
+      if (s1.empty() || s1.size() > 256) throw bad("stop", "stop strings must be 1 to 256 bytes");
+  }
+  if (const json* c = field(j, "conversation_id")) {
+    if (!c->is_string() || c->get<std::string>().empty() || c->get<std::string>().size() > 128)
+      throw bad("conversation_id", "'conversation_id' must be a string of 1 to 128 characters", "invalid_type");
+    r.conversation_id = c->get<std::string>();
+  }
+  try {
+    r.sampling.validate(model.vocab_size);
+  } catch (const std::exception& e) {
+    throw bad("", e.what());
+  }
+  r.sampling_json = {{"temperature", r.sampling.temperature}, {"top_p", r.sampling.top_p},
+                     {"max_tokens", r.max_tokens},            {"seed", r.sampling.seed},
+                     {"frequency_penalty", r.sampling.frequency_penalty},
+                     {"presence_penalty", r.sampling.presence_penalty}};
+  return r;
+}
+
+FeedbackRequest parse_feedback_request(const std::string& body) {
+  const json j = parse_body(body);
+  FeedbackRequest f;
+  const json* id = field(j, "message_id");
+  if (!id) throw ApiError(400, "you must provide 'message_id'", "message_id", "missing_required_parameter");
+  f.message_id = integer_in(j, "message_id", 0, 1, INT64_MAX);
+  if (!field(j, "rating")) throw ApiError(400, "you must provide 'rating'", "rating", "missing_required_parameter");
+  f.rating = static_cast<int>(integer_in(j, "rating", 0, -1, 1));
+  if (const json* c = field(j, "comment")) {
+    if (!c->is_string()) throw bad("comment", "'comment' must be a string", "invalid_type");
+    f.comment = c->get<std::string>();
+    if (f.comment.size() > 10000) throw bad("comment", "'comment' is longer than 10000 bytes");
+  }
+  return f;
+}
+
+}  // namespace chatforge::serve

@@ -1,0 +1,63 @@
+// Parsing and validation of OpenAI-style request bodies (chat completions, completions,
+// feedback). Every problem becomes an ApiError: an HTTP 4xx status plus the OpenAI error
+// object {"error": {"message", "type", "param", "code"}} naming the offending field.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "infer/sampler.h"
+#include "tokenizer/chat_format.h"
+
+namespace chatforge::serve {
+
+struct ApiError : std::runtime_error {
+  ApiError(int status, std::string message, std::string param = "", std::string code = "",
+           std::string type = "invalid_request_error")
+      : std::runtime_error(message), status(status), param(std::move(param)), code(std::move(code)),
+        type(std::move(type)) {}
+  int status;
+  std::string param, code, type;
+  nlohmann::json body() const;
+};
+
+struct ModelInfo {
+  std::string id;
+  const tok::Tokenizer* tokenizer = nullptr;
+  const tok::ChatFormat* format = nullptr;  // null: no chat template (completions only)
+  int context = 0;
+  int vocab_size = 0;
+};
+
+struct CompletionRequest {
+  bool chat = false;
+  nlohmann::json messages;        // chat: the validated messages (role, content strings)
+  std::vector<int32_t> prompt;    // token ids
+  infer::SamplingParams sampling;
+  int max_tokens = 0;             // resolved: >= 1, prompt + max_tokens <= context
+  int n = 1;
+  bool stream = false, include_usage = false;
+  bool logprobs = false;          // report per-token logprobs
+  int top_logprobs = 0;
+  std::vector<std::string> stop;
+  std::string conversation_id;    // extension: record the answer in the feedback store
+  nlohmann::json sampling_json;   // what to store with the answer
+};
+
+// Throws ApiError. chat selects /v1/chat/completions vs /v1/completions.
+CompletionRequest parse_completion_request(const std::string& body, bool chat, const ModelInfo& model);
+
+struct FeedbackRequest {
+  int64_t message_id = 0;
+  int rating = 0;  // -1, 0 (cleared) or +1
+  std::string comment;
+};
+FeedbackRequest parse_feedback_request(const std::string& body);
+
+// The default number of new tokens when max_tokens is absent.
+inline constexpr int kDefaultMaxTokens = 512;
+inline constexpr int kMaxChoices = 8;
+
+}  // namespace chatforge::serve

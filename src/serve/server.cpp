@@ -1,0 +1,457 @@
+// Server: cpp-httplib routes -> validation (api_request) -> the Scheduler (one engine
+// thread) -> JSON or SSE responses; answers with a conversation_id go to the FeedbackStore.
+#include "serve/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/error.h"
+#include "serve/api_request.h"
+#include "serve/feedback_store.h"
+#include "serve/metrics.h"
+#include "serve/scheduler.h"
+#include "serve/web_assets.h"
+#include "tokenizer/chat_format.h"
+
+namespace chatforge::serve {
+namespace {
+
+using nlohmann::json;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void send_json(httplib::Response& res, int status, const json& j) {
+  res.status = status;
+  res.set_content(dump(j), "application/json");
+}
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  res.status = e.status;
+  res.set_content(dump(e.body()), "application/json");
+}
+
+// Equal-length comparison whose time does not depend on where the strings differ.
+bool constant_time_equal(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+std::string random_id(const char* prefix) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{}{:016x}", prefix, rng());
+}
+
+// The metrics label of a path: known endpoints by name, everything else "other".
+std::string endpoint_label(const std::string& path) {
+  for (const char* p : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/feedback", "/health",
+                        "/metrics", "/"})
+    if (path == p) return p;
+  if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
+  return "other";
+}
+
+thread_local double t_request_start = 0;
+
+json logprobs_json(const std::vector<TokenInfo>& toks, size_t from, size_t to, bool chat, size_t text_offset) {
+  if (chat) {
+    json content = json::array();
+    for (size_t i = from; i < to; ++i) {
+      const auto& t = toks[i];
+      json top = json::array();
+      for (const auto& [s, lp] : t.top)
+        top.push_back({{"token", s}, {"logprob", lp}, {"bytes", std::vector<uint8_t>(s.begin(), s.end())}});
+      content.push_back({{"token", t.text},
+                         {"logprob", t.logprob},
+                         {"bytes", std::vector<uint8_t>(t.text.begin(), t.text.end())},
+                         {"top_logprobs", top}});
+    }
+    return {{"content", content}};
+  }
+  json tokens = json::array(), lps = json::array(), tops = json::array(), offsets = json::array();
+  size_t off = text_offset;
+  for (size_t i = from; i < to; ++i) {
+    const auto& t = toks[i];
+    tokens.push_back(t.text);
+    lps.push_back(t.logprob);
+    json top = json::object();
+    for (const auto& [s, lp] : t.top) top[s] = lp;
+    tops.push_back(top);
+    offsets.push_back(off);
+    off += t.text.size();
+  }
+  return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opt;
+  const tok::Tokenizer& tokenizer;
+  std::unique_ptr<tok::ChatFormat> format;
+  ModelInfo info;
+  Scheduler scheduler;
+  std::unique_ptr<FeedbackStore> store;
+  Metrics metrics;
+  httplib::Server http;
+  std::time_t created = std::time(nullptr);
+
+  Impl(ServerOptions o, const model::Gpt& model, const tok::Tokenizer& t, std::vector<int32_t> stop_ids)
+      : opt(std::move(o)),
+        tokenizer(t),
+        scheduler(model, t, with_end_of_turn(t, std::move(stop_ids)), opt.parallel, opt.max_queue) {
+    try {
+      format = std::make_unique<tok::ChatFormat>(t);
+    } catch (const std::exception&) {
+      format.reset();  // completions only
+    }
+    // ids are validated against the tokenizer: ids past it (padding) are never sampled
+    info = {opt.model_id, &tokenizer, format.get(), scheduler.context(), std::min(t.vocab_size(), model.config().vocab_size)};
+    if (!opt.db.empty()) store = std::make_unique<FeedbackStore>(opt.db);
+    routes();
+  }
+
+  static std::vector<int32_t> with_end_of_turn(const tok::Tokenizer& t, std::vector<int32_t> ids) {
+    if (auto id = t.special_token_id(tok::kImEnd))
+      if (std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
+    return ids;
+  }
+
+  void routes() {
+    // a thread per connection that may be open at once: decoding, queued, and spare ones
+    // that answer 429, /health and /metrics while everything else is busy
+    const size_t threads = static_cast<size_t>(std::max(48, opt.parallel + opt.max_queue + 32));
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    http.set_payload_max_length(opt.max_body_bytes);
+    http.set_keep_alive_timeout(5);
+    http.set_read_timeout(30, 0);
+
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      t_request_start = Scheduler::now();
+      if (!opt.api_key.empty() && req.path.rfind("/v1", 0) == 0) {
+        const std::string auth = req.get_header_value("Authorization");
+        const std::string prefix = "Bearer ";
+        const bool ok = auth.size() > prefix.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
+                        constant_time_equal(auth.substr(prefix.size()), opt.api_key);
+        if (!ok) {
+          send_error(res, ApiError(401, "incorrect or missing API key: send 'Authorization: Bearer KEY'", "",
+                                   "invalid_api_key", "invalid_request_error"));
+          return httplib::Server::HandlerResponse::Handled;
+        }
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      metrics.record_request(endpoint_label(req.path), res.status, Scheduler::now() - t_request_start);
+    });
+    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      std::string msg = fmt::format("HTTP {}", res.status);
+      std::string code;
+      if (res.status == 404) msg = "no such endpoint or page", code = "not_found";
+      if (res.status == 405) msg = "method not allowed on this path", code = "method_not_allowed";
+      if (res.status == 413) msg = "the request body is too large", code = "payload_too_large";
+      if (res.status == 400) msg = "malformed HTTP request", code = "bad_request";
+      send_error(res, ApiError(res.status, msg, "", code));
+    });
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown error";
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      send_error(res, ApiError(500, "internal error: " + what, "", "internal_error", "server_error"));
+    });
+
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      const auto page = index_html();
+      res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
+      res.set_header("Content-Security-Policy",
+                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                     "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+    });
+    http.Get("/index.html", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/"); });
+    http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+      send_json(res, 200,
+                {{"status", "ok"},
+                 {"model", opt.model_id},
+                 {"running", scheduler.running()},
+                 {"queued", scheduler.queued()},
+                 {"parallel", opt.parallel},
+                 {"feedback", store != nullptr}});
+    });
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      std::string text = metrics.render(scheduler.queued(), scheduler.running(), opt.parallel, opt.max_queue);
+      text += "# HELP chatforge_generated_tokens_total Tokens sampled by the engine (cancelled requests included).\n"
+              "# TYPE chatforge_generated_tokens_total counter\n";
+      text += fmt::format("chatforge_generated_tokens_total {}\n", scheduler.tokens_generated());
+      res.set_content(text, "text/plain; version=0.0.4");
+    });
+    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+      send_json(res, 200, {{"object", "list"}, {"data", json::array({model_json()})}});
+    });
+    http.Get(R"(/v1/models/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.matches[1] != opt.model_id)
+        return send_error(res, ApiError(404, fmt::format("the model '{}' does not exist", req.matches[1].str()),
+                                        "model", "model_not_found"));
+      send_json(res, 200, model_json());
+    });
+    http.Post("/v1/chat/completions",
+              [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, true); });
+    http.Post("/v1/completions",
+              [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, false); });
+    http.Post("/v1/feedback", [this](const httplib::Request& req, httplib::Response& res) { feedback(req, res); });
+  }
+
+  json model_json() const {
+    return {{"id", opt.model_id},
+            {"object", "model"},
+            {"created", created},
+            {"owned_by", "chatforge"},
+            {"context_length", scheduler.context()}};
+  }
+
+  void feedback(const httplib::Request& req, httplib::Response& res) {
+    try {
+      if (!store) throw ApiError(404, "feedback is not enabled: start the server with --db FILE", "", "no_feedback_db");
+      const FeedbackRequest f = parse_feedback_request(req.body);
+      if (!store->rate(f.message_id, f.rating, f.comment))
+        throw ApiError(404, fmt::format("no answer with message_id {}", f.message_id), "message_id", "not_found");
+      send_json(res, 200,
+                {{"object", "feedback"}, {"message_id", f.message_id}, {"rating", f.rating}, {"comment", f.comment}});
+    } catch (const ApiError& e) {
+      send_error(res, e);
+    }
+  }
+
+  // Records a finished choice when the request carried a conversation_id; returns the id.
+  json record(const CompletionRequest& cr, const std::string& answer) {
+    if (!store || !cr.chat || cr.conversation_id.empty()) return json();
+    try {
+      return store->record_answer(cr.conversation_id, opt.model_id, cr.messages, answer, cr.sampling_json);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "warning: feedback store: %s\n", e.what());
+      return json();
+    }
+  }
+
+  void completion(const httplib::Request& req, httplib::Response& res, bool chat) {
+    std::shared_ptr<CompletionRequest> cr;
+    try {
+      cr = std::make_shared<CompletionRequest>(parse_completion_request(req.body, chat, info));
+    } catch (const ApiError& e) {
+      return send_error(res, e);
+    }
+    auto g = std::make_shared<JobGroup>();
+    g->prompt = cr->prompt;
+    g->sampling = cr->sampling;
+    g->max_tokens = cr->max_tokens;
+    g->stops = cr->stop;
+    g->want_logprobs = cr->logprobs;
+    g->choices.resize(static_cast<size_t>(cr->n));
+    if (!scheduler.enqueue(g)) {
+      const int wait = 1 + scheduler.queued() / std::max(1, opt.parallel);
+      res.set_header("Retry-After", std::to_string(wait));
+      return send_error(res, ApiError(429, "the server is busy (queue full); retry later", "", "queue_full",
+                                      "rate_limit_error"));
+    }
+    const std::string id = random_id(chat ? "chatcmpl-" : "cmpl-");
+    const std::time_t created_at = std::time(nullptr);
+    if (!cr->stream) return respond_whole(res, *cr, g, id, created_at);
+    respond_stream(res, cr, g, id, created_at);
+  }
+
+  json usage_json(const CompletionRequest& cr, const JobGroup& g) const {
+    int completion = 0;
+    for (const auto& c : g.choices) completion += c.completion_tokens;
+    const int prompt = static_cast<int>(cr.prompt.size());
+    return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+  }
+
+  void respond_whole(httplib::Response& res, const CompletionRequest& cr, const std::shared_ptr<JobGroup>& g,
+                     const std::string& id, std::time_t created_at) {
+    {
+      std::unique_lock<std::mutex> lk(g->mu);
+      g->cv.wait(lk, [&] { return g->all_done(); });
+    }
+    json choices = json::array();
+    for (size_t i = 0; i < g->choices.size(); ++i) {
+      const ChoiceState& c = g->choices[i];
+      if (!c.error.empty())
+        return send_error(res, ApiError(500, "generation failed: " + c.error, "", "generation_failed", "server_error"));
+      json lp = cr.logprobs ? logprobs_json(c.tokens, 0, c.tokens.size(), cr.chat, 0) : json();
+      json ch = cr.chat ? json{{"index", i},
+                               {"message", {{"role", "assistant"}, {"content", c.text}}},
+                               {"logprobs", lp},
+                               {"finish_reason", c.finish_reason}}
+                        : json{{"index", i}, {"text", c.text}, {"logprobs", lp}, {"finish_reason", c.finish_reason}};
+      json mid = record(cr, c.text);
+      if (!mid.is_null()) ch["message_id"] = mid;
+      choices.push_back(std::move(ch));
+    }
+    const json usage = usage_json(cr, *g);
+    metrics.add_tokens(usage["prompt_tokens"].get<int>(), usage["completion_tokens"].get<int>());
+    send_json(res, 200,
+              {{"id", id},
+               {"object", cr.chat ? "chat.completion" : "text_completion"},
+               {"created", created_at},
+               {"model", opt.model_id},
+               {"system_fingerprint", nullptr},
+               {"choices", choices},
+               {"usage", usage}});
+  }
+
+  // Server-Sent Events: one chunk per batch of new text per choice, a final chunk with
+  // finish_reason per choice, optionally a usage chunk, then "data: [DONE]".
+  void respond_stream(httplib::Response& res, std::shared_ptr<CompletionRequest> cr, std::shared_ptr<JobGroup> g,
+                      const std::string& id, std::time_t created_at) {
+    struct StreamState {
+      std::vector<bool> started, finished;
+      bool completed = false;
+    };
+    auto st = std::make_shared<StreamState>();
+    st->started.assign(g->choices.size(), false);
+    st->finished.assign(g->choices.size(), false);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    auto chunk = [this, cr, id, created_at](json choice) {
+      json j = {{"id", id},
+                {"object", cr->chat ? "chat.completion.chunk" : "text_completion"},
+                {"created", created_at},
+                {"model", opt.model_id},
+                {"system_fingerprint", nullptr},
+                {"choices", json::array({std::move(choice)})}};
+      return "data: " + dump(j) + "\n\n";
+    };
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, cr, g, st, chunk, id, created_at](size_t, httplib::DataSink& sink) {
+          std::string out;
+          bool all_finished = true;
+          {
+            std::unique_lock<std::mutex> lk(g->mu);
+            auto has_news = [&] {
+              for (size_t i = 0; i < g->choices.size(); ++i) {
+                const auto& c = g->choices[i];
+                if (!st->started[i] || c.sent < c.text.size() || (c.done && !st->finished[i])) return true;
+              }
+              return false;
+            };
+            g->cv.wait_for(lk, std::chrono::milliseconds(250), has_news);
+            for (size_t i = 0; i < g->choices.size(); ++i) {
+              ChoiceState& c = g->choices[i];
+              if (st->finished[i]) continue;
+              if (!c.error.empty()) {
+                out += "data: " +
+                       dump(ApiError(500, "generation failed: " + c.error, "", "generation_failed", "server_error")
+                                .body()) +
+                       "\n\n";
+                st->finished[i] = true;
+                continue;
+              }
+              if (!st->started[i]) {
+                st->started[i] = true;
+                if (cr->chat)
+                  out += chunk({{"index", i},
+                                {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                {"logprobs", nullptr},
+                                {"finish_reason", nullptr}});
+              }
+              if (c.sent < c.text.size() || c.tokens_sent < c.tokens.size()) {
+                const std::string piece = c.text.substr(c.sent);
+                json lp = cr->logprobs ? logprobs_json(c.tokens, c.tokens_sent, c.tokens.size(), cr->chat, c.sent)
+                                       : json();
+                c.sent = c.text.size();
+                c.tokens_sent = c.tokens.size();
+                out += chunk(cr->chat ? json{{"index", i},
+                                             {"delta", {{"content", piece}}},
+                                             {"logprobs", lp},
+                                             {"finish_reason", nullptr}}
+                                      : json{{"index", i}, {"text", piece}, {"logprobs", lp}, {"finish_reason", nullptr}});
+              }
+              if (c.done) {
+                st->finished[i] = true;
+                json fin = cr->chat ? json{{"index", i}, {"delta", json::object()}, {"logprobs", nullptr},
+                                           {"finish_reason", c.finish_reason}}
+                                    : json{{"index", i}, {"text", ""}, {"logprobs", nullptr},
+                                           {"finish_reason", c.finish_reason}};
+                const std::string text = c.text;
+                lk.unlock();
+                json mid = record(*cr, text);
+                lk.lock();
+                if (!mid.is_null()) fin["message_id"] = mid;
+                out += chunk(fin);
+              } else {
+                all_finished = false;
+              }
+            }
+          }
+          if (all_finished) {
+            const json usage = usage_json(*cr, *g);
+            metrics.add_tokens(usage["prompt_tokens"].get<int>(), usage["completion_tokens"].get<int>());
+            if (cr->include_usage)
+              out += "data: " +
+                     dump({{"id", id},
+                           {"object", cr->chat ? "chat.completion.chunk" : "text_completion"},
+                           {"created", created_at},
+                           {"model", opt.model_id},
+                           {"choices", json::array()},
+                           {"usage", usage}}) +
+                     "\n\n";
+            out += "data: [DONE]\n\n";
+          }
+          if (!out.empty() && !sink.write(out.data(), out.size())) {
+            g->cancel.store(true);  // the client went away: free the slot now
+            return false;
+          }
+          if (all_finished) {
+            st->completed = true;
+            sink.done();
+          }
+          return true;
+        },
+        [g, st](bool success) {
+          if (!success || !st->completed) g->cancel.store(true);
+        });
+  }
+};
+
+Server::Server(ServerOptions options, const model::Gpt& model, const tok::Tokenizer& tokenizer,
+               std::vector<int32_t> stop_ids)
+    : impl_(std::make_unique<Impl>(std::move(options), model, tokenizer, std::move(stop_ids))) {
+  // cpp-httplib writes with send() without MSG_NOSIGNAL: a client that hangs up mid-stream
+  // must make the write fail (and free the slot), not kill the process with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+Server::~Server() = default;
+
+int Server::bind() {
+  auto& o = impl_->opt;
+  int port = -1;
+  if (o.port == 0) {
+    port = impl_->http.bind_to_any_port(o.host);
+  } else {
+    port = impl_->http.bind_to_port(o.host, o.port) ? o.port : -1;
+  }
+  CF_CHECK(port > 0, "cannot listen on {}:{} (address in use or not available)", o.host, o.port);
+  return port;
+}
+
+void Server::run() { impl_->http.listen_after_bind(); }
+void Server::stop() { impl_->http.stop(); }
+
+}  // namespace chatforge::serve

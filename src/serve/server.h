@@ -1,0 +1,41 @@
+// The HTTP server behind `chatforge serve`: OpenAI-compatible /v1 endpoints (models, chat
+// completions, completions; streaming as Server-Sent Events), /v1/feedback, /health,
+// /metrics and the embedded web chat page at /. Bearer-token auth on /v1 when a key is
+// set, a body size limit, 429 + Retry-After when the queue is full; every bad request is
+// a 4xx with an OpenAI error object.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/gpt.h"
+#include "tokenizer/tokenizer.h"
+
+namespace chatforge::serve {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (bind() returns it)
+  std::string api_key;  // empty: no auth
+  int parallel = 4;
+  int max_queue = 32;
+  std::string db;  // feedback SQLite file; empty: feedback disabled
+  size_t max_body_bytes = 1 << 20;
+  std::string model_id;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const model::Gpt& model, const tok::Tokenizer& tokenizer,
+         std::vector<int32_t> stop_ids);
+  ~Server();
+  int bind();     // binds host:port, returns the port; throws Error when it cannot
+  void run();     // serves until stop()
+  void stop();    // from any thread (e.g. a signal watcher)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chatforge::serve

@@ -1,0 +1,184 @@
+// Serve layer units: request validation (every field type-checked, 4xx with the field
+// named, context limits), the OpenAI error object, and the feedback store (record, rate,
+// re-rate, stats, SFT and preference exports) against hand-written expectations.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/file_io.h"
+#include "serve/api_request.h"
+#include "serve/feedback_store.h"
+#include "tokenizer/trainer.h"
+
+namespace chatforge::serve {
+namespace {
+
+using nlohmann::json;
+
+struct Fixture {
+  tok::Tokenizer tokenizer;
+  tok::ChatFormat format;
+  ModelInfo info;
+  static tok::Tokenizer make() {
+    tok::TrainOptions o;
+    o.vocab_size = 300;
+    o.special_tokens = {"<|im_start|>", "<|im_end|>"};
+    return tok::train_bpe_on_text("Hello, how are you today? I am fine. 你好，今天天气很好。", o);
+  }
+  Fixture() : tokenizer(make()), format(tokenizer) { info = {"tiny", &tokenizer, &format, 64, 300}; }
+};
+
+ApiError error_of(const std::string& body, bool chat, const ModelInfo& info) {
+  try {
+    parse_completion_request(body, chat, info);
+  } catch (const ApiError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no error for " << body;
+  return ApiError(0, "");
+}
+
+TEST(ServeApi, ParsesAValidChatRequest) {
+  Fixture f;
+  const auto r = parse_completion_request(
+      R"({"model":"tiny","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"你好"}],
+          "max_tokens":5,"temperature":0.5,"top_p":0.9,"seed":42,"n":2,"stop":"\n","stream":true,
+          "stream_options":{"include_usage":true},"logprobs":true,"top_logprobs":2,"conversation_id":"c1"})",
+      true, f.info);
+  EXPECT_EQ(r.prompt, f.format.render({{"system", "Be brief."}, {"user", "你好"}}, true).ids);
+  EXPECT_EQ(r.max_tokens, 5);
+  EXPECT_FLOAT_EQ(r.sampling.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(r.sampling.top_p, 0.9f);
+  EXPECT_EQ(r.sampling.seed, 42u);
+  EXPECT_EQ(r.n, 2);
+  EXPECT_EQ(r.stop, std::vector<std::string>{"\n"});
+  EXPECT_TRUE(r.stream && r.include_usage && r.logprobs);
+  EXPECT_EQ(r.top_logprobs, 2);
+  EXPECT_EQ(r.conversation_id, "c1");
+  EXPECT_EQ(r.messages, json::parse(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"你好"}])"));
+}
+
+TEST(ServeApi, DefaultMaxTokensFillsTheContext) {
+  Fixture f;
+  const auto r = parse_completion_request(R"({"model":"tiny","prompt":"Hello"})", false, f.info);
+  EXPECT_EQ(r.prompt, f.tokenizer.encode("Hello", false));
+  EXPECT_EQ(r.max_tokens, 64 - static_cast<int>(r.prompt.size()));
+}
+
+TEST(ServeApi, RejectsBadFieldsNamingThem) {
+  Fixture f;
+  const std::string msgs = R"("messages":[{"role":"user","content":"Hello"}])";
+  struct Case {
+    std::string body;
+    int status;
+    std::string param, code;
+  };
+  const std::vector<Case> cases = {
+      {"{", 400, "", "invalid_json"},
+      {"[]", 400, "", "invalid_json"},
+      {R"({"messages":[]})", 400, "model", "missing_required_parameter"},
+      {R"({"model":"gpt-4",)" + msgs + "}", 404, "model", "model_not_found"},
+      {R"({"model":7,)" + msgs + "}", 400, "model", "invalid_type"},
+      {R"({"model":"tiny","messages":"hi"})", 400, "messages", "invalid_value"},
+      {R"({"model":"tiny","messages":[{"role":"robot","content":"x"}]})", 400, "messages[0].role", "invalid_value"},
+      {R"({"model":"tiny","messages":[{"role":"user","content":5}]})", 400, "messages[0].content", "invalid_type"},
+      {R"({"model":"tiny","messages":[{"role":"user","content":"x"},{"role":"system","content":"y"}]})", 400,
+       "messages", "invalid_value"},
+      {R"({"model":"tiny",)" + msgs + R"(,"temperature":"hot"})", 400, "temperature", "invalid_type"},
+      {R"({"model":"tiny",)" + msgs + R"(,"temperature":2.5})", 400, "temperature", "invalid_value"},
+      {R"({"model":"tiny",)" + msgs + R"(,"n":9})", 400, "n", "invalid_value"},
+      {R"({"model":"tiny",)" + msgs + R"(,"max_tokens":0})", 400, "max_tokens", "invalid_value"},
+      {R"({"model":"tiny",)" + msgs + R"(,"max_tokens":60})", 400, "max_tokens", "context_length_exceeded"},
+      {R"({"model":"tiny",)" + msgs + R"(,"max_tokens":1.5})", 400, "max_tokens", "invalid_type"},
+      {R"({"model":"tiny",)" + msgs + R"(,"stop":["a","b","c","d","e"]})", 400, "stop", "invalid_type"},
+      {R"({"model":"tiny",)" + msgs + R"(,"seed":"x"})", 400, "seed", "invalid_type"},
+      {R"({"model":"tiny",)" + msgs + R"(,"top_logprobs":3})", 400, "top_logprobs", "invalid_value"},
+      {R"({"model":"tiny",)" + msgs + R"(,"logit_bias":{"999":1}})", 400, "logit_bias", "invalid_value"},
+      {R"({"model":"tiny",)" + msgs + R"(,"stream":"yes"})", 400, "stream", "invalid_type"},
+      {R"({"model":"tiny","messages":[{"role":"user","content":")" + std::string(300, 'x') + R"("}]})", 400,
+       "messages", "context_length_exceeded"},
+  };
+  for (const auto& c : cases) {
+    const ApiError e = error_of(c.body, true, f.info);
+    EXPECT_EQ(e.status, c.status) << c.body;
+    EXPECT_EQ(e.param, c.param) << c.body;
+    EXPECT_EQ(e.code, c.code) << c.body;
+    const json b = e.body();
+    EXPECT_EQ(b["error"]["type"], "invalid_request_error");
+    EXPECT_TRUE(b["error"]["message"].is_string() && !b["error"]["message"].get<std::string>().empty());
+  }
+  EXPECT_EQ(error_of(R"({"model":"tiny","prompt":5})", false, f.info).param, "prompt");
+  EXPECT_EQ(error_of(R"({"model":"tiny","prompt":"hi","logprobs":6})", false, f.info).param, "logprobs");
+}
+
+TEST(ServeApi, FeedbackRequests) {
+  const auto f = parse_feedback_request(R"({"message_id":3,"rating":-1,"comment":"太长"})");
+  EXPECT_EQ(f.message_id, 3);
+  EXPECT_EQ(f.rating, -1);
+  EXPECT_EQ(f.comment, "太长");
+  for (const char* bad : {"{}", R"({"message_id":3})", R"({"message_id":3,"rating":2})", R"({"message_id":"3","rating":1})",
+                          R"({"message_id":0,"rating":1})", R"({"message_id":3,"rating":1,"comment":1})"})
+    EXPECT_THROW(parse_feedback_request(bad), ApiError) << bad;
+}
+
+TEST(ServeFeedback, RecordsRatesAndExports) {
+  const std::string dir = std::string(CF_BINARY_DIR) + "/test-tmp/unit_serve_feedback";
+  std::filesystem::remove_all(dir);
+  make_dirs(dir);
+  const std::string db = dir + "/fb.sqlite";
+  const json prompt = json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q 你好"}])");
+  const json other = json::parse(R"([{"role":"user","content":"Other"}])");
+  int64_t a, b, c, d;
+  {
+    FeedbackStore s(db);
+    a = s.record_answer("conv", "m1", prompt, "good answer", {{"temperature", 0.7}});
+    b = s.record_answer("conv", "m1", prompt, "bad answer", {{"temperature", 0.7}});
+    c = s.record_answer("conv", "m2", prompt, "also good", json::object());
+    d = s.record_answer("conv2", "m2", other, "meh", json::object());
+    EXPECT_TRUE(s.rate(a, 1, ""));
+    EXPECT_TRUE(s.rate(b, 1, "first thought"));
+    EXPECT_TRUE(s.rate(b, -1, "wrong"));  // a later rating replaces the earlier one
+    EXPECT_TRUE(s.rate(c, 1, "nice"));
+    EXPECT_TRUE(s.rate(d, -1, ""));
+    EXPECT_FALSE(s.rate(d + 100, 1, ""));
+  }
+  FeedbackStore s(db);  // reopened: everything persisted
+  const json st = s.stats();
+  EXPECT_EQ(st["conversations"], 2);
+  EXPECT_EQ(st["answers"], 4);
+  EXPECT_EQ(st["thumbs_up"], 2);
+  EXPECT_EQ(st["thumbs_down"], 2);
+  EXPECT_EQ(st["comments"], 2);
+  EXPECT_DOUBLE_EQ(st["approval_rate"].get<double>(), 0.5);
+  ASSERT_EQ(st["per_model"].size(), 2u);
+  EXPECT_EQ(st["per_model"][0]["key"], "m1");
+  EXPECT_DOUBLE_EQ(st["per_model"][0]["approval_rate"].get<double>(), 0.5);
+  EXPECT_EQ(st["per_day"].size(), 1u);
+
+  EXPECT_EQ(s.export_sft(dir + "/sft.jsonl"), 2u);
+  std::vector<json> lines;
+  for (const auto& line : [&] {
+         std::vector<std::string> v;
+         std::string text = read_file(dir + "/sft.jsonl"), cur;
+         for (char ch : text)
+           if (ch == '\n') v.push_back(cur), cur.clear();
+           else cur += ch;
+         return v;
+       }())
+    lines.push_back(json::parse(line));
+  ASSERT_EQ(lines.size(), 2u);
+  json m0 = prompt, m1 = prompt;
+  m0.push_back({{"role", "assistant"}, {"content", "good answer"}});
+  m1.push_back({{"role", "assistant"}, {"content", "also good"}});
+  EXPECT_EQ(lines[0], json({{"messages", m0}}));
+  EXPECT_EQ(lines[1], json({{"messages", m1}}));
+
+  EXPECT_EQ(s.export_preference(dir + "/pref.jsonl"), 2u);
+  const std::string pref = read_file(dir + "/pref.jsonl");
+  const size_t nl = pref.find('\n');
+  EXPECT_EQ(json::parse(pref.substr(0, nl)), json({{"prompt", prompt}, {"chosen", "good answer"}, {"rejected", "bad answer"}}));
+  EXPECT_EQ(json::parse(pref.substr(nl + 1)), json({{"prompt", prompt}, {"chosen", "also good"}, {"rejected", "bad answer"}}));
+}
+
+}  // namespace
+}  // namespace chatforge::serve
