@@ -21,7 +21,7 @@ expect() {  # expect CODE DESCRIPTION -- command...
   echo "ok: $what"
 }
 expect 0 "--version" -- "$cf" --version
-"$cf" --version | grep -q '^chatforge [0-9]'
+"$cf" --version | grep '^chatforge [0-9]' >/dev/null
 expect 0 "--help" -- "$cf" --help
 expect 2 "no subcommand" -- "$cf"
 expect 2 "unknown subcommand" -- "$cf" frobnicate

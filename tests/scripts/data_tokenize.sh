@@ -5,7 +5,7 @@
 # threads, a decoded sample, and the error for a truncated shard. Skips (and says so)
 # when this build has no tokenizer.
 set -euo pipefail
-if ! "$CHATFORGE" data --help 2>/dev/null | grep -q '^ *tokenize'; then
+if ! "$CHATFORGE" data --help 2>/dev/null | grep '^ *tokenize' >/dev/null; then
   echo "skipped: this build has no tokenizer (chatforge data tokenize is not available)"
   exit 0
 fi

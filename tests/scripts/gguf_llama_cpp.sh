@@ -123,7 +123,7 @@ node "$deps/cf_gguf_llama_check.mjs" "$tmp/job_gpt2.json"
 
 # chatforge's own generation engine, when this build has it.
 # (CLI11 answers `--help` after an unknown word with the main help: check for the flag.)
-if "$CHATFORGE" generate --help 2>/dev/null | grep -q -- "--max-tokens"; then
+if "$CHATFORGE" generate --help 2>/dev/null | grep -- "--max-tokens" >/dev/null; then
   for i in "${!prompts[@]}"; do
     want=$("$CHATFORGE" tokenizer decode --tokenizer "$ck" "$tmp/cont_$i.ids")
     got=$("$CHATFORGE" generate --model "$ck" --prompt "${prompts[$i]}" --temperature 0 --max-tokens "$N" 2>"$tmp/generate.err") ||

@@ -131,8 +131,8 @@ console.log('openai client: all checks passed');
 })().catch((e) => { console.error(e); process.exit(1); });
 JS
 OUT_JSON="$tmp/expected.json" node "$tmp/client.js" "$BASE" "$(cat "$tmp/key")" "$IM_END" "$EOT"
-curl -sf "$BASE/health" | grep -q '"status":"ok"' || { echo "FAIL: health after client run" >&2; exit 1; }
-curl -sf "$BASE/metrics" | grep -q 'chatforge_requests_total{endpoint="/v1/chat/completions",status="200"}' \
+curl -sf "$BASE/health" | grep '"status":"ok"' >/dev/null || { echo "FAIL: health after client run" >&2; exit 1; }
+curl -sf "$BASE/metrics" | grep 'chatforge_requests_total{endpoint="/v1/chat/completions",status="200"}' >/dev/null \
   || { echo "FAIL: metrics" >&2; exit 1; }
 stop_server
 

@@ -44,7 +44,8 @@ echo "mean training loss over the last 20 steps: $final"
 awk -v l="$final" 'BEGIN{exit !(l < 0.05)}' || { echo "FAIL: SFT training loss $final is not near zero"; exit 1; }
 right=0; total=0
 while IFS=$'\t' read -r q want; do
-  prompt=$(printf '<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n' "$q")
+  # the chat template as text ($'' keeps the final newline a command substitution would drop)
+  prompt=$'<|im_start|>user\n'"$q"$'<|im_end|>\n<|im_start|>assistant\n'
   got=$("$cf" generate --model "$tmp/run/last" --prompt "$prompt" --allow-special --temperature 0 --max-tokens 20 \
         --stop '<|im_end|>' --quiet 2>/dev/null || true)
   total=$((total+1))
