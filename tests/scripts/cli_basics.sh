@@ -30,7 +30,9 @@ expect 2 "bad flag value" -- "$cf" model init --out "$tmp/m" --n-layer abc
 expect 2 "invalid shape" -- "$cf" model init --out "$tmp/m" --n-head 5 --n-embd 32
 expect 2 "missing required flag" -- "$cf" model init
 # every subcommand answers --help with exit 0
-for sub in $("$cf" --help | awk '/^SUBCOMMANDS:/{f=1;next} f&&NF{print $1}'); do
+subs=$("$cf" --help | awk '/^Subcommands:/{f=1;next} f&&NF{print $1}')
+[ "$(echo "$subs" | wc -w)" -ge 10 ] || { echo "FAIL: could not list the subcommands: $subs"; fails=$((fails+1)); }
+for sub in $subs; do
   expect 0 "$sub --help" -- "$cf" "$sub" --help
 done
 expect 0 "model init" -- "$cf" model init --out "$tmp/m" --n-layer 1 --n-head 2 --n-embd 16 --vocab-size 64 --n-ctx 32
