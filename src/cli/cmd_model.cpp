@@ -50,19 +50,22 @@ void setup(CLI::App& cmd) {
   add_config_option(*info);
   info->callback([dir, tensors] {
     const model::GptConfig c = model::load_config(*dir);
-    SafeTensorsReader r(*dir + "/model.safetensors");
-    size_t bytes = 0;
-    for (const auto& [name, t] : r.tensors()) bytes += t.nbytes;
+    std::vector<SafeTensorsReader> readers;
+    for (const auto& f : model::weight_files(*dir)) readers.emplace_back(f);
+    size_t bytes = 0, count = 0;
+    for (const auto& r : readers)
+      for (const auto& [name, t] : r.tensors()) bytes += t.nbytes, ++count;
     std::printf("checkpoint   %s\n", dir->c_str());
     std::printf("architecture gpt2: %d layers, %d heads, %d channels, head size %d\n", c.n_layer, c.n_head, c.n_embd,
                 c.head_size());
     std::printf("vocabulary   %d (padded to %d internally)\n", c.vocab_size, c.padded_vocab_size());
     std::printf("context      %d tokens\n", c.n_ctx);
     std::printf("parameters   %zu (%.1f M)\n", c.num_parameters(), c.num_parameters() / 1e6);
-    std::printf("weights      %zu tensors, %.1f MB\n", r.tensors().size(), bytes / 1e6);
+    std::printf("weights      %zu tensors in %zu file(s), %.1f MB\n", count, readers.size(), bytes / 1e6);
     if (*tensors)
-      for (const auto& [name, t] : r.tensors())
-        std::printf("  %-45s %-5s %s\n", name.c_str(), dtype_name(t.dtype), t.shape_str().c_str());
+      for (const auto& r : readers)
+        for (const auto& [name, t] : r.tensors())
+          std::printf("  %-45s %-5s %s\n", name.c_str(), dtype_name(t.dtype), t.shape_str().c_str());
   });
 }
 

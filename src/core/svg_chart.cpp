@@ -8,7 +8,7 @@
 
 namespace chatforge {
 
-std::string xml_escape(const std::string& s) {
+std::string xml_escape(std::string_view s) {
   std::string o;
   o.reserve(s.size());
   for (char c : s) {

@@ -3,6 +3,7 @@
 // no scripts. Non-finite points are skipped.
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chatforge {
@@ -16,6 +17,6 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
                            int width = 720, int height = 300);
 
 // Escapes &, <, >, " and ' for HTML text and attributes.
-std::string xml_escape(const std::string& s);
+std::string xml_escape(std::string_view s);
 
 }  // namespace chatforge

@@ -1,6 +1,8 @@
 // HTML report builder with inline SVG bar charts (see report_html.h).
 #include "eval/report_html.h"
 
+#include "core/svg_chart.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,21 +10,7 @@
 
 namespace chatforge::eval {
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string html_escape(std::string_view s) { return xml_escape(s); }
 
 namespace {
 // A short label for an axis or bar value: 3 significant digits.

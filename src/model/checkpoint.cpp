@@ -2,6 +2,8 @@
 #include "model/checkpoint.h"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -40,27 +42,58 @@ void save_model(const std::string& dir, const Gpt& model) {
   w.write(dir + "/model.safetensors");
 }
 
-void load_weights(Gpt& model, const std::string& path, const std::string& prefix) {
-  SafeTensorsReader r(path);
+std::vector<std::string> weight_files(const std::string& dir) {
+  const std::string single = dir + "/model.safetensors";
+  if (file_exists(single)) return {single};
+  const std::string index = dir + "/model.safetensors.index.json";
+  CF_CHECK(file_exists(index), "{}: no model.safetensors (or sharded model.safetensors.index.json)", dir);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(index));
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: invalid JSON: {}", index, e.what());
+  }
+  CF_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(), "{}: missing field 'weight_map'",
+           index);
+  std::vector<std::string> files;
+  for (const auto& [name, file] : j["weight_map"].items()) {
+    CF_CHECK(file.is_string(), "{}: weight_map['{}'] must be a file name", index, name);
+    const std::string path = dir + "/" + file.get<std::string>();
+    if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
+  }
+  CF_CHECK(!files.empty(), "{}: weight_map is empty", index);
+  return files;
+}
+
+void load_weights(Gpt& model, const std::vector<std::string>& paths, const std::string& prefix) {
+  std::vector<std::unique_ptr<SafeTensorsReader>> readers;
+  for (const auto& p : paths) readers.push_back(std::make_unique<SafeTensorsReader>(p));
   // HF GPT2LMHeadModel saves "transformer.h.0...", GPT2Model saves "h.0...": accept both.
   bool has_prefix = false;
-  for (const auto& [name, info] : r.tensors())
-    if (name.rfind(prefix + "transformer.", 0) == 0) has_prefix = true;
+  for (const auto& r : readers)
+    for (const auto& [name, info] : r->tensors())
+      if (name.rfind(prefix + "transformer.", 0) == 0) has_prefix = true;
   model.params().zero();
   for (const HfTensor& t : hf_tensors(model.config(), model.layout())) {
     const std::string name = prefix + (has_prefix ? t.name : t.name.substr(std::string("transformer.").size()));
+    const SafeTensorsReader* from = readers.front().get();
+    for (const auto& r : readers)
+      if (r->has(name)) from = r.get();
     std::vector<float> buf(t.rows * t.cols);
-    r.read_f32(name, t.shape, buf.data());
+    from->read_f32(name, t.shape, buf.data());  // errors name the file and the tensor
     import_hf(t, buf.data(), model.params().data());
   }
 }
 
+void load_weights(Gpt& model, const std::string& path, const std::string& prefix) {
+  load_weights(model, std::vector<std::string>{path}, prefix);
+}
+
 std::unique_ptr<Gpt> load_model(const std::string& dir) {
   const GptConfig cfg = load_config(dir);
-  const std::string st = dir + "/model.safetensors";
-  CF_CHECK(file_exists(st), "{} is missing", st);
+  const auto files = weight_files(dir);  // one file, or the shards of an HF index
   auto model = std::make_unique<Gpt>(cfg);
-  load_weights(*model, st);
+  load_weights(*model, files);
   return model;
 }
 

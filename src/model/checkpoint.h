@@ -5,6 +5,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model/gpt.h"
 
@@ -13,15 +14,21 @@ namespace chatforge::model {
 // Writes config.json and model.safetensors into dir (created if needed).
 void save_model(const std::string& dir, const Gpt& model);
 
-// Reads a checkpoint directory (ours or a Hugging Face GPT-2 folder with one
-// model.safetensors). F32, F16 and BF16 tensors are accepted.
+// Reads a checkpoint directory (ours, or a Hugging Face GPT-2 folder with one
+// model.safetensors or sharded ones). F32, F16 and BF16 tensors are accepted.
 std::unique_ptr<Gpt> load_model(const std::string& dir);
 
 // Reads only config.json of a checkpoint directory.
 GptConfig load_config(const std::string& dir);
 
-// Fills an existing model's parameters from a safetensors file (names as HF writes
-// them, with or without the "transformer." prefix), e.g. for tests and converters.
+// Fills an existing model's parameters from a safetensors file, or several (the shards of
+// a Hugging Face index): names as HF writes them, with or without the "transformer."
+// prefix. Used by load_model, tests and converters.
 void load_weights(Gpt& model, const std::string& safetensors_path, const std::string& prefix = "");
+void load_weights(Gpt& model, const std::vector<std::string>& safetensors_paths, const std::string& prefix = "");
+
+// The weight files of a checkpoint directory: model.safetensors, or the shards listed in
+// model.safetensors.index.json (Hugging Face's sharded layout).
+std::vector<std::string> weight_files(const std::string& dir);
 
 }  // namespace chatforge::model

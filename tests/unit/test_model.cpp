@@ -13,6 +13,8 @@
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/resize.h"
+
+#include <nlohmann/json.hpp>
 #include "model/gpt.h"
 
 using namespace chatforge;
@@ -193,4 +195,36 @@ TEST(Model, ExtendVocabKeepsEveryOldLogit) {
   for (int v = 0; v < 50; ++v) mean0 += wte[v * 16];
   EXPECT_NEAR(wte[51 * 16], mean0 / 50, 1e-6);
   EXPECT_THROW(model::extend_vocab(m, 40), Error);
+}
+
+TEST(Model, LoadsShardedHuggingFaceFolders) {
+  const std::string d = temp_dir("sharded");
+  model::Gpt m(tiny());
+  m.init_weights(8);
+  model::save_model(d, m);
+  // Split model.safetensors into two shards listed by model.safetensors.index.json.
+  std::vector<std::vector<float>> bufs;
+  SafeTensorsWriter a, b;
+  nlohmann::json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", nlohmann::json::object()}};
+  {
+    SafeTensorsReader r(d + "/model.safetensors");
+    int i = 0;
+    for (const auto& [name, info] : r.tensors()) {
+      std::vector<float> f(info.numel());
+      r.read_f32(name, info.shape, f.data());
+      bufs.push_back(std::move(f));
+      const bool first = i++ % 2 == 0;
+      (first ? a : b).add_f32(name, info.shape, bufs.back().data());
+      index["weight_map"][name] = first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+    }
+    a.write(d + "/model-00001-of-00002.safetensors");
+    b.write(d + "/model-00002-of-00002.safetensors");
+  }
+  fs::remove(d + "/model.safetensors");
+  write_file_atomic(d + "/model.safetensors.index.json", index.dump());
+  auto back = model::load_model(d);
+  EXPECT_EQ(std::memcmp(back->params().data(), m.params().data(), m.params().bytes()), 0);
+  fs::remove(d + "/model-00002-of-00002.safetensors");
+  EXPECT_NE(error_of([&] { model::load_model(d); }).find("model-00002-of-00002.safetensors"), std::string::npos);
+  fs::remove_all(d);
 }
