@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "serve/feedback_store.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/progress.h"
@@ -96,6 +97,7 @@ struct CommonEvalArgs {
   int bootstrap = 1000;
   uint64_t bootstrap_seed = 1234;
   bool json = false;
+  std::string feedback_db;  // chatforge serve's SQLite store: its approval statistics join the results
 };
 
 void add_common_eval_options(CLI::App* sub, CommonEvalArgs& a, bool groups) {
@@ -110,6 +112,8 @@ void add_common_eval_options(CLI::App* sub, CommonEvalArgs& a, bool groups) {
       ->check(CLI::Range(10, 1000000));
   sub->add_option("--bootstrap-seed", a.bootstrap_seed, "seed of the bootstrap resampling")->capture_default_str();
   sub->add_flag("--json", a.json, "print results.json to stdout as well");
+  sub->add_option("--feedback-db", a.feedback_db,
+                  "add the user-feedback statistics of a `chatforge serve --db` store (approval per model and day)");
 }
 
 BootstrapOptions bootstrap_options(const CommonEvalArgs& a) {
@@ -182,7 +186,38 @@ void add_metric_sections(HtmlReport& rep, const std::vector<CorpusMetric>& metri
   }
 }
 
-void write_outputs(const CommonEvalArgs& a, const nlohmann::json& results, const HtmlReport& rep) {
+// The approval statistics of the web page's ratings (`chatforge serve --db F`), added to
+// results.json as "user_feedback" and to the report as a table and a per-model chart.
+void add_user_feedback(const std::string& db, nlohmann::json& results, HtmlReport& rep) {
+  CF_CHECK(file_exists(db), "--feedback-db {}: no such file (the database `chatforge serve --db` writes)", db);
+  serve::FeedbackStore store(db);
+  const nlohmann::json st = store.stats();
+  results["user_feedback"] = st;
+  auto rate = [](const nlohmann::json& r) {
+    return r.contains("approval_rate") && r["approval_rate"].is_number()
+               ? fmt::format("{:.1f}%", 100 * r["approval_rate"].get<double>())
+               : std::string("-");
+  };
+  rep.heading("User feedback");
+  rep.paragraph(fmt::format("From {}: thumbs up/down given to answers in the web chat page.", db));
+  std::vector<std::vector<std::string>> rows;
+  std::vector<Bar> bars;
+  for (const auto& r : st.value("per_model", nlohmann::json::array())) {
+    rows.push_back({r.value("key", ""), std::to_string(r.value("answers", 0)), std::to_string(r.value("thumbs_up", 0)),
+                    std::to_string(r.value("thumbs_down", 0)), rate(r)});
+    if (r["approval_rate"].is_number())
+      bars.push_back({r.value("key", ""), 100 * r["approval_rate"].get<double>(), std::nullopt, std::nullopt});
+  }
+  rows.push_back({"all models", std::to_string(st.value("answers", 0)), std::to_string(st.value("thumbs_up", 0)),
+                  std::to_string(st.value("thumbs_down", 0)), rate(st)});
+  rep.table({"model", "answers", "thumbs up", "thumbs down", "approval"}, rows);
+  if (!bars.empty()) rep.bar_chart("approval rate by model (%)", bars);
+}
+
+void write_outputs(const CommonEvalArgs& a, const nlohmann::json& results_in, const HtmlReport& rep_in) {
+  nlohmann::json results = results_in;
+  HtmlReport rep = rep_in;
+  if (!a.feedback_db.empty()) add_user_feedback(a.feedback_db, results, rep);
   make_dirs(a.out);
   const std::string text = results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   write_file_atomic(a.out + "/results.json", text);

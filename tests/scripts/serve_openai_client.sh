@@ -155,4 +155,22 @@ print("feedback export: sft and preference lines as rated")
 PY
 "$CHATFORGE" feedback export --db "$tmp/nope.sqlite" --format sft --out "$tmp/x.jsonl" 2>"$tmp/err" && exit 1
 grep -q 'does not exist' "$tmp/err" || { echo "FAIL: missing db message" >&2; exit 1; }
+# The ratings reach the evaluation report: eval --feedback-db adds the same statistics.
+printf 'hello there. the model reads this text.\n' > "$tmp/ppl.txt"
+"$CHATFORGE" eval perplexity --model "$tmp/model" --data "$tmp/ppl.txt" --out "$tmp/eval" \
+  --feedback-db "$tmp/feedback.sqlite" 2>/dev/null
+"$CHATFORGE" feedback stats --db "$tmp/feedback.sqlite" --json > "$tmp/stats.json"
+/usr/bin/python3 - "$tmp" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+res = json.load(open(f"{tmp}/eval/results.json"))
+stats = json.load(open(f"{tmp}/stats.json"))
+assert res["user_feedback"] == stats, (res.get("user_feedback"), stats)
+assert res["user_feedback"]["thumbs_up"] == 2 and res["user_feedback"]["thumbs_down"] == 2, res["user_feedback"]
+assert "User feedback" in open(f"{tmp}/eval/report.html", encoding="utf-8").read()
+print("eval --feedback-db: user feedback statistics in results.json and report.html")
+PY
+"$CHATFORGE" eval perplexity --model "$tmp/model" --data "$tmp/ppl.txt" --out "$tmp/eval2" \
+  --feedback-db "$tmp/nope.sqlite" 2>"$tmp/err2" && exit 1
+grep 'no such file' "$tmp/err2" >/dev/null || { echo "FAIL: missing feedback db message" >&2; exit 1; }
 echo "serve_openai_client: OK"
