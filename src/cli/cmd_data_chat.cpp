@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,8 @@
 #include "data/chat_record.h"
 #include "data/mixture.h"
 #include "data/shard.h"
+#include "infer/engine.h"
+#include "model/checkpoint.h"
 #include "tokenizer/chat_format.h"
 #include "tokenizer/tokenizer.h"
 
@@ -42,7 +45,7 @@ struct ChatFlags {
   bool strict = false, pack = false, add_chat_tokens = false, no_progress = false;
   data::NoiseOptions noise;
   std::string mask_token = "_";
-  std::string augment_command, augment_model;
+  std::string augment_command, augment_model, augment_instruction;
   double paraphrase_rate = 0, augment_timeout = 60;
   std::string dump_text;
   int threads = 2;
@@ -126,15 +129,15 @@ void run_chat(const ChatFlags& f) {
   if (f.pack)
     usage_fail("--pack is not available yet: the trainer reads one conversation per row and its attention would leak "
                "across packed conversations; rows are padded instead");
-  if (!f.augment_model.empty())
-    usage_fail("--augment-model is not available yet (this build has no generation engine in the data tools); use "
-               "--augment-command \"CMD\" with a program that reads a text on stdin and prints its paraphrase");
+  if (!f.augment_model.empty() && !f.augment_command.empty())
+    usage_fail("give --augment-model or --augment-command, not both");
   if (f.max_len < 8) usage_fail("--max-len must be at least 8, got {}", f.max_len);
   if (!(f.val_fraction >= 0 && f.val_fraction < 1)) usage_fail("--val-fraction must be in [0, 1), got {}", f.val_fraction);
   if (!(f.paraphrase_rate >= 0 && f.paraphrase_rate <= 1))
     usage_fail("--paraphrase-rate must be in [0, 1], got {}", f.paraphrase_rate);
-  if (f.paraphrase_rate > 0 && f.augment_command.empty())
-    usage_fail("--paraphrase-rate needs --augment-command \"CMD\" (a program reading stdin, writing stdout)");
+  if (f.paraphrase_rate > 0 && f.augment_command.empty() && f.augment_model.empty())
+    usage_fail("--paraphrase-rate needs --augment-command \"CMD\" (a program reading stdin, writing stdout) or "
+               "--augment-model DIR (a chatforge chat model)");
   if (!(f.augment_timeout > 0)) usage_fail("--augment-timeout must be positive");
   if (f.threads < 1) usage_fail("--threads must be at least 1");
   const data::TruncatePolicy policy = data::parse_truncate_policy(f.truncate);
@@ -189,6 +192,37 @@ void run_chat(const ChatFlags& f) {
   convs.clear();
   uint64_t paraphrase_calls = 0;
   if (f.paraphrase_rate > 0) {
+    // The paraphraser: an external program, or a chatforge chat model answering the text
+    // as a user turn (after an optional --augment-instruction system prompt), greedily.
+    std::function<std::string(const std::string&)> paraphrase;
+    std::unique_ptr<model::Gpt> pmodel;
+    std::unique_ptr<tok::Tokenizer> ptok;
+    std::unique_ptr<tok::ChatFormat> pchat;
+    std::unique_ptr<infer::Engine> pengine;
+    if (!f.augment_model.empty()) {
+      pmodel = model::load_model(f.augment_model);
+      ptok = std::make_unique<tok::Tokenizer>(tok::Tokenizer::load(f.augment_model));
+      pchat = std::make_unique<tok::ChatFormat>(*ptok);
+      pengine = std::make_unique<infer::Engine>(*pmodel, 1);
+      paraphrase = [&](const std::string& text) {
+        std::vector<tok::ChatMessage> msgs;
+        if (!f.augment_instruction.empty()) msgs.push_back({"system", f.augment_instruction});
+        msgs.push_back({"user", text});
+        infer::GenerationRequest req;
+        req.prompt = pchat->render(msgs, true).ids;
+        req.sampling.temperature = 0.0f;
+        req.max_new_tokens = static_cast<int>(std::min<size_t>(2 * req.prompt.size() + 16, 512));
+        req.stop_ids = {pchat->end_of_turn_id(), ptok->eot_id()};
+        req.context_policy = infer::ContextPolicy::kTruncateOldest;
+        req.sample_vocab_size = ptok->vocab_size();
+        const std::string out = ptok->decode(pengine->generate(std::move(req)).tokens);
+        return out.empty() ? text : out;  // an empty answer keeps the original
+      };
+    } else {
+      paraphrase = [&](const std::string& text) {
+        return data::run_text_command(f.augment_command, text, f.augment_timeout);
+      };
+    }
     const size_t n = pending.size();
     ProgressBar bar("paraphrase", n, "conv", !f.no_progress);
     for (size_t i = 0; i < n; ++i) {
@@ -199,7 +233,7 @@ void run_chat(const ChatFlags& f) {
       Pending p = pending[i];
       for (auto& m : p.messages)
         if (m.role == "user") {
-          m.content = data::run_text_command(f.augment_command, m.content, f.augment_timeout);
+          m.content = paraphrase(m.content);
           ++paraphrase_calls;
         }
       p.paraphrased = true;
@@ -451,7 +485,10 @@ void add_data_chat_command(CLI::App& data) {
       ->capture_default_str();
   c->add_flag("--augment-targets", f->noise.targets, "noise also on assistant turns (default: user turns only)");
   c->add_option("--augment-command", f->augment_command, "paraphrase/translate program: text on stdin -> stdout");
-  c->add_option("--augment-model", f->augment_model, "chatforge model to paraphrase with (not available yet)");
+  c->add_option("--augment-model", f->augment_model,
+                 "chatforge chat model that paraphrases/translates each user text (answers it as a user turn)");
+  c->add_option("--augment-instruction", f->augment_instruction,
+                "system prompt for --augment-model, e.g. \"Translate into Chinese.\"");
   c->add_option("--paraphrase-rate", f->paraphrase_rate, "share of train conversations paraphrased as extra examples")
       ->capture_default_str();
   c->add_option("--augment-timeout", f->augment_timeout, "seconds one --augment-command call may take")

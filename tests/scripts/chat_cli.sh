@@ -185,6 +185,28 @@ rc=0; out=$("$cf" data chat --tokenizer tok --input messages.jsonl --out out_par
 [ "$rc" = 1 ] && [[ "$out" == *"exit status 7"* ]] || fail "failing augment command: exit $rc: $out"
 echo "ok: paraphrase command"
 
+# Paraphrase with a chatforge model (random weights here: the mechanics, not the quality):
+# every train conversation gains a copy whose user turns are the model's answers, and the
+# run is deterministic.
+vocab=$($py -c "import json; print(len(json.load(open('tok/tokenizer.json'))['model']['vocab']) + 2)")
+"$cf" model init --out pmodel --n-layer 1 --n-head 2 --n-embd 32 --vocab-size "$vocab" --n-ctx 256 >/dev/null
+cp tok/tokenizer.json pmodel/
+for run in 1 2; do
+  "$cf" data chat --tokenizer tok --input messages.jsonl --out out_pm$run --augment-model pmodel \
+    --augment-instruction "Rephrase the question." --paraphrase-rate 1 --val-fraction 0 --no-progress \
+    --dump-text pm$run.jsonl >/dev/null
+done
+cmp -s pm1.jsonl pm2.jsonl || fail "--augment-model is not deterministic"
+$py - <<'PY'
+import json
+rows = [json.loads(l) for l in open("pm1.jsonl")]
+assert len(rows) == 80, len(rows)
+assert json.load(open("out_pm1/meta.json"))["chat"]["paraphrase_calls"] == 40
+changed = sum(1 for r in rows[40:] if r["messages"][-2]["content"] not in {x["messages"][-2]["content"] for x in rows[:40]})
+assert changed >= 30, changed
+PY
+echo "ok: paraphrase with --augment-model"
+
 # Noise on user turns: recorded in meta.json; assistant targets unchanged.
 "$cf" data chat --tokenizer tok --input messages.jsonl --out out_noise --substitute-rate 0.3 --val-fraction 0 --no-progress >/dev/null
 "$cf" data chat --tokenizer tok --input messages.jsonl --out out_clean --val-fraction 0 --no-progress >/dev/null
@@ -212,7 +234,7 @@ PY
 echo "ok: noise on user turns"
 
 # Usage errors exit 2 with one line.
-for args in "--pack" "--truncate middle" "--format xml" "--max-len 2" "--mask-rate 2" "--augment-model m"; do
+for args in "--pack" "--truncate middle" "--format xml" "--max-len 2" "--mask-rate 2" "--augment-model m --augment-command cat"; do
   rc=0; out=$("$cf" data chat --tokenizer tok --input messages.jsonl --out out_u $args 2>&1) || rc=$?
   [ "$rc" = 2 ] || fail "$args: exit $rc: $out"
   [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "$args: not one line: $out"
