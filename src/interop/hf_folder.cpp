@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "model/checkpoint.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/chat_format.h"
 
@@ -49,34 +50,6 @@ void check_config_architecture(const nlohmann::json& j, const std::string& path)
 
 }  // namespace
 
-std::vector<std::string> hf_weight_files(const std::string& dir) {
-  const std::string single = dir + "/model.safetensors";
-  const std::string index = dir + "/model.safetensors.index.json";
-  if (file_exists(single)) return {single};
-  if (file_exists(index)) {
-    const nlohmann::json j = read_json(index);
-    CF_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
-             "{}: missing field 'weight_map'", index);
-    std::set<std::string> files;
-    for (const auto& [name, file] : j["weight_map"].items()) {
-      CF_CHECK(file.is_string(), "{}: weight_map['{}'] must be a file name", index, name);
-      files.insert(file.get<std::string>());
-    }
-    CF_CHECK(!files.empty(), "{}: weight_map is empty", index);
-    std::vector<std::string> out;
-    for (const auto& f : files) {
-      CF_CHECK(f.find('/') == std::string::npos, "{}: shard name '{}' must be a plain file name", index, f);
-      CF_CHECK(file_exists(dir + "/" + f), "{}: shard {} is missing", index, dir + "/" + f);
-      out.push_back(dir + "/" + f);
-    }
-    return out;
-  }
-  if (file_exists(dir + "/pytorch_model.bin"))
-    fail("{}: only safetensors weights are supported; found pytorch_model.bin (convert it with "
-         "`transformers` save_pretrained(safe_serialization=True))", dir);
-  fail("{}: no model.safetensors or model.safetensors.index.json", dir);
-}
-
 std::unique_ptr<model::Gpt> read_hf_model(const std::string& dir, DType* source_dtype) {
   CF_CHECK(is_directory(dir), "{} is not a directory", dir);
   const std::string cfg_path = dir + "/config.json";
@@ -90,7 +63,7 @@ std::unique_ptr<model::Gpt> read_hf_model(const std::string& dir, DType* source_
   // Every tensor of every shard, with the reader that holds it.
   std::vector<std::unique_ptr<SafeTensorsReader>> readers;
   std::map<std::string, const SafeTensorsReader*> where;
-  for (const std::string& f : hf_weight_files(dir)) {
+  for (const std::string& f : model::weight_files(dir)) {
     readers.push_back(std::make_unique<SafeTensorsReader>(f));
     for (const auto& [name, info] : readers.back()->tensors()) {
       auto [it, fresh] = where.emplace(name, readers.back().get());

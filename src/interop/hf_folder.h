@@ -16,9 +16,7 @@ namespace chatforge::interop {
 // gets the dtype of the stored weights (the first matrix's).
 std::unique_ptr<model::Gpt> read_hf_model(const std::string& dir, DType* source_dtype = nullptr);
 
-// The weights files of an HF folder: model.safetensors, or the shards named by
-// model.safetensors.index.json (checked to exist). Errors name what is missing.
-std::vector<std::string> hf_weight_files(const std::string& dir);
+// (The weight files of a folder, single or sharded: model::weight_files.)
 
 // Writes an HF GPT-2 folder into `dir` (which must exist): config.json,
 // model.safetensors in `dtype` (F32, F16 or BF16), generation_config.json and, when

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "core/error.h"
@@ -44,25 +45,35 @@ void save_model(const std::string& dir, const Gpt& model) {
 
 std::vector<std::string> weight_files(const std::string& dir) {
   const std::string single = dir + "/model.safetensors";
-  if (file_exists(single)) return {single};
   const std::string index = dir + "/model.safetensors.index.json";
-  CF_CHECK(file_exists(index), "{}: no model.safetensors (or sharded model.safetensors.index.json)", dir);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(index));
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: invalid JSON: {}", index, e.what());
+  if (file_exists(single)) return {single};
+  if (file_exists(index)) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_file(index));
+    } catch (const nlohmann::json::exception& e) {
+      fail("{}: invalid JSON: {}", index, e.what());
+    }
+    CF_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
+             "{}: missing field 'weight_map'", index);
+    std::set<std::string> files;  // sorted: shards in name order
+    for (const auto& [name, file] : j["weight_map"].items()) {
+      CF_CHECK(file.is_string(), "{}: weight_map['{}'] must be a file name", index, name);
+      files.insert(file.get<std::string>());
+    }
+    CF_CHECK(!files.empty(), "{}: weight_map is empty", index);
+    std::vector<std::string> out;
+    for (const auto& f : files) {
+      CF_CHECK(f.find('/') == std::string::npos, "{}: shard name '{}' must be a plain file name", index, f);
+      CF_CHECK(file_exists(dir + "/" + f), "{}: shard {} is missing", index, dir + "/" + f);
+      out.push_back(dir + "/" + f);
+    }
+    return out;
   }
-  CF_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(), "{}: missing field 'weight_map'",
-           index);
-  std::vector<std::string> files;
-  for (const auto& [name, file] : j["weight_map"].items()) {
-    CF_CHECK(file.is_string(), "{}: weight_map['{}'] must be a file name", index, name);
-    const std::string path = dir + "/" + file.get<std::string>();
-    if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
-  }
-  CF_CHECK(!files.empty(), "{}: weight_map is empty", index);
-  return files;
+  if (file_exists(dir + "/pytorch_model.bin"))
+    fail("{}: only safetensors weights are supported; found pytorch_model.bin (convert it with "
+         "`transformers` save_pretrained(safe_serialization=True))", dir);
+  fail("{}: no model.safetensors or model.safetensors.index.json", dir);
 }
 
 void load_weights(Gpt& model, const std::vector<std::string>& paths, const std::string& prefix) {
