@@ -11,43 +11,20 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cf_files import read_safetensors, read_shard  # noqa: E402
 from torch_gpt2 import Gpt2, masked_loss  # noqa: E402
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        assert t["dtype"] == "F32", t["dtype"]
-        b, e = t["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[b:e], dtype=np.float32).copy().reshape(t["shape"]))
-    return out
-
-
-def read_shard(path):
-    raw = open(path, "rb").read()
-    assert raw[:7] == b"CFSHARD"
-    token_bytes, n_tokens = struct.unpack("<I", raw[12:16])[0], struct.unpack("<Q", raw[16:24])[0]
-    dtype = np.uint16 if token_bytes == 2 else np.uint32
-    return np.frombuffer(raw[64:64 + n_tokens * token_bytes], dtype=dtype).astype(np.int64)
 
 
 def load_model(init):
     cfg = json.load(open(os.path.join(init, "config.json")))
     m = Gpt2(cfg["n_layer"], cfg["n_head"], cfg["n_embd"], cfg["vocab_size"], cfg["n_positions"])
-    w = read_safetensors(os.path.join(init, "model.safetensors"))
+    w = {k: torch.from_numpy(v.copy()) for k, v in read_safetensors(os.path.join(init, "model.safetensors")).items()}
     with torch.no_grad():
         m.wte.weight.copy_(w["transformer.wte.weight"])
         m.wpe.weight.copy_(w["transformer.wpe.weight"])

@@ -8,22 +8,12 @@ gradient (softmax ignores a shift shared by all keys), so its values are round-o
 Adam scales up to ~lr per step and any change of summation order (ranks, threads) changes
 them; it is compared with an absolute tolerance (tol) instead, like the 1e-6-sized
 values it holds. Usage: ddp_compare.py RUN_A RUN_B [--tol 1e-5] [--file NAME]..."""
-import argparse, json, struct, sys
+import argparse, json, os, sys
 import numpy as np
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        assert info["dtype"] == "F32", (path, name, info["dtype"])
-        a, b = info["data_offsets"]
-        out[name] = np.frombuffer(data[a:b], dtype=np.float32).reshape(info["shape"])
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from cf_files import read_safetensors  # noqa: E402
+
 
 def losses(run):
     res = {}

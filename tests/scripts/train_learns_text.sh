@@ -23,13 +23,11 @@ PY
   --seq-len 128 --batch-size 8 --steps 400 --lr 2e-3 --warmup 20 --eval-every 200 --eval-batches 8 --no-progress \
   --sample-prompt "The whale" 2>"$tmp/train.log"
 /usr/bin/python3 - "$tmp/shards" "$tmp/run/metrics.jsonl" <<'PY'
-import json, math, struct, sys
+import json, os, sys
 import numpy as np
-def tokens(path):
-    raw = open(path, "rb").read()
-    tb, n = struct.unpack("<I", raw[12:16])[0], struct.unpack("<Q", raw[16:24])[0]
-    return np.frombuffer(raw[64:64 + n * tb], dtype=np.uint16 if tb == 2 else np.uint32)
-train, val = tokens(f"{sys.argv[1]}/train_000000.bin"), tokens(f"{sys.argv[1]}/val_000000.bin")
+sys.path.insert(0, os.path.join(os.environ["CF_SOURCE_DIR"], "scripts"))
+from cf_files import read_shard
+train, val = read_shard(f"{sys.argv[1]}/train_000000.bin"), read_shard(f"{sys.argv[1]}/val_000000.bin")
 counts = np.bincount(train, minlength=int(max(train.max(), val.max())) + 1).astype(np.float64) + 1.0  # add-one
 p = counts / counts.sum()
 unigram = float(-np.log(p[val]).mean())
