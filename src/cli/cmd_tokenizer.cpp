@@ -1,5 +1,7 @@
 // `chatforge tokenizer train|encode|decode|inspect`: thin wrappers over src/tokenizer.
-// encode/decode/inspect read FILE (or stdin) as one text; train streams files and dirs.
+// encode/decode/inspect read FILE (or stdin) as one text; train streams files and dirs:
+// plain text directly, JSONL (a text field) and .gz/.zst through the data layer's reader.
+#include <omp.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -10,7 +12,9 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/progress.h"
 #include "core/timer.h"
+#include "data/input.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/trainer.h"
 #include "tokenizer/unicode_text.h"
@@ -26,6 +30,7 @@ struct TrainArgs {
   std::vector<std::string> special_tokens;
   int64_t min_frequency = 2;
   int threads = 0;
+  std::string text_field = "text";
 };
 
 struct UseArgs {
@@ -69,6 +74,46 @@ std::string escape_for_display(std::string_view s) {
   return out;
 }
 
+bool needs_document_reader(const std::string& path) {
+  for (const char* ext : {".jsonl", ".json", ".gz", ".zst"})
+    if (path.ends_with(ext)) return true;
+  return false;
+}
+
+// Pre-token counts of JSONL/compressed inputs: documents are read in batches of about
+// 16 MB and each batch is counted on the threads (one count table per thread, merged).
+tok::PieceCounts count_document_pieces(const std::vector<std::string>& inputs, const std::string& text_field,
+                                       const tok::PreTokenizer& pretok, int threads) {
+  data::InputOptions io;
+  io.text_field = text_field;
+  data::DocumentStream stream(data::expand_inputs(inputs), io);
+  ProgressBar bar("count", stream.total_bytes(), "B");
+  tok::PieceCounts total;
+  std::vector<std::string> batch(static_cast<size_t>(threads));
+  data::RawDocument doc;
+  bool more = true;
+  while (more) {
+    for (auto& b : batch) b.clear();
+    size_t bytes = 0, k = 0;
+    while (bytes < (16u << 20) && (more = stream.next(doc))) {
+      (batch[k++ % batch.size()] += doc.text) += "\n\n";
+      bytes += doc.text.size();
+    }
+    std::vector<tok::PieceCounts> local(batch.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (size_t i = 0; i < batch.size(); ++i) tok::count_pieces_in_text(batch[i], pretok, local[i]);
+    for (auto& l : local)
+      for (auto& [piece, n] : l) total[piece] += n;
+    bar.update(stream.bytes_consumed());
+  }
+  bar.finish();
+  if (stream.n_issues() > 0)
+    std::fprintf(stderr, "note: skipped %llu malformed input lines (first: %s:%llu: %s)\n",
+                 static_cast<unsigned long long>(stream.n_issues()), stream.issues()[0].file.c_str(),
+                 static_cast<unsigned long long>(stream.issues()[0].line), stream.issues()[0].reason.c_str());
+  return total;
+}
+
 void run_train(const TrainArgs& a) {
   tok::TrainOptions o;
   o.vocab_size = a.vocab_size;
@@ -84,7 +129,13 @@ void run_train(const TrainArgs& a) {
     usage_fail("--pattern: {}", e.what());
   }
   Timer timer;
-  const tok::Tokenizer t = tok::train_bpe(a.inputs, o);
+  bool documents = false;
+  for (const auto& f : tok::list_input_files(a.inputs)) documents |= needs_document_reader(f);
+  const tok::Tokenizer t = [&] {
+    if (!documents) return tok::train_bpe(a.inputs, o);
+    const tok::PreTokenizer pretok = tok::PreTokenizer::from_name(o.pattern);
+    return tok::train_from_counts(count_document_pieces(a.inputs, a.text_field, pretok, o.threads), pretok, o);
+  }();
   t.save(a.out);
   std::fprintf(stderr, "trained %d tokens (%zu merges, %zu special) in %.1fs; wrote %s/tokenizer.json and %s/vocab.txt\n",
                t.vocab_size(), t.merges().size(), t.special_tokens().size(), timer.seconds(), a.out.c_str(),
@@ -180,7 +231,10 @@ void setup(CLI::App& cmd) {
   static ConvertArgs conv;
 
   CLI::App* t = cmd.add_subcommand("train", "learn a byte-level BPE vocabulary from text files");
-  t->add_option("--input", train.inputs, "text files or directories (read recursively)")->required()->expected(1, -1);
+  t->add_option("--input", train.inputs, "text, JSONL or .gz/.zst files, or directories (read recursively)")
+      ->required()
+      ->expected(1, -1);
+  t->add_option("--text-field", train.text_field, "JSONL field with the text")->capture_default_str();
   t->add_option("--vocab-size", train.vocab_size, "total vocabulary size: 256 bytes + merges + special tokens")
       ->required();
   t->add_option("--out", train.out, "output directory (tokenizer.json, vocab.txt)")->required();

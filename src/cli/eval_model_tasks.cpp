@@ -436,6 +436,17 @@ void run_generate(GenerateEvalArgs& a) {
   std::vector<CorpusMetric> metrics = bleu_metrics(outputs, refs, bleu_opt, details, &bleu_total);
   for (auto& m : rouge_metrics(outputs, refs, RougeOptions{}, details)) metrics.push_back(std::move(m));
   for (auto& m : qa_metrics(outputs, refs, QaOptions{}, details)) metrics.push_back(std::move(m));
+  // Items with key facts: all of them or none (a partial set would score a subset silently).
+  size_t with_facts = 0;
+  for (const auto& it : items) with_facts += !it.facts.empty();
+  if (with_facts > 0) {
+    for (const auto& it : items)
+      CF_CHECK(!it.facts.empty(), "{}:{}: item '{}': 'facts' missing ({} other items have facts)", a.common.data,
+               it.line, it.id, with_facts);
+    std::vector<std::vector<std::string>> facts;
+    for (const auto& it : items) facts.push_back(it.facts);
+    for (auto& m : fact_metrics(outputs, facts, QaOptions{})) metrics.push_back(std::move(m));
+  }
   const BootstrapOptions bo = bootstrap_options(a.common);
   const auto per_group = finish_metrics(metrics, items.size(), groups, bo);
 
@@ -462,6 +473,10 @@ void run_generate(GenerateEvalArgs& a) {
                         {"chat", specs[i].chat},
                         {"output", outputs[i]},
                         {"references", items[i].references}};
+    if (!items[i].facts.empty()) {
+      o["facts"] = items[i].facts;
+      o["facts_match"] = facts_match(outputs[i], items[i].facts) > 0;
+    }
     if (!items[i].group.empty()) o["group"] = items[i].group;
     outs.push_back(std::move(o));
   }

@@ -144,6 +144,14 @@ std::vector<CorpusMetric> qa_metrics(const std::vector<std::string>& hyps,
   return {mean_metric("exact_match", std::move(em)), mean_metric("f1", std::move(f1))};
 }
 
+std::vector<CorpusMetric> fact_metrics(const std::vector<std::string>& hyps,
+                                       const std::vector<std::vector<std::string>>& facts, const QaOptions& opt) {
+  check_shapes(hyps, facts);
+  std::vector<double> hit(hyps.size());
+  parallel_items(hyps.size(), [&](size_t i) { hit[i] = 100 * facts_match(hyps[i], facts[i], opt); });
+  return {mean_metric("fact_accuracy", std::move(hit))};
+}
+
 void add_confidence_intervals(std::vector<CorpusMetric>& metrics, size_t n_items, const BootstrapOptions& opt) {
   std::vector<size_t> all(n_items);
   for (size_t i = 0; i < n_items; ++i) all[i] = i;

@@ -36,6 +36,11 @@ std::vector<CorpusMetric> qa_metrics(const std::vector<std::string>& hyps,
                                      const std::vector<std::vector<std::string>>& refs, const QaOptions& opt,
                                      nlohmann::json& details);
 
+// "fact_accuracy" (percent): items whose hypothesis states every one of its facts
+// (facts_match); facts[i] non-empty for every item.
+std::vector<CorpusMetric> fact_metrics(const std::vector<std::string>& hyps,
+                                       const std::vector<std::vector<std::string>>& facts, const QaOptions& opt);
+
 void add_confidence_intervals(std::vector<CorpusMetric>& metrics, size_t n_items, const BootstrapOptions& opt);
 
 // Every metric per group, with the largest gap.

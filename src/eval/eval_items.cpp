@@ -91,6 +91,19 @@ std::vector<EvalItem> load_eval_items(const std::string& path, const EvalItemFie
     CF_CHECK(!it.references.empty(), "{}: references missing (no non-empty '{}')", where(),
              fields.reference.empty() ? std::string("references") : fields.reference);
 
+    if (v.contains("facts")) {
+      const auto& f = v["facts"];
+      if (f.is_string()) it.facts.push_back(f.get<std::string>());
+      else {
+        CF_CHECK(f.is_array(), "{}: 'facts' must be a string or an array of strings", where());
+        for (const auto& x : f) {
+          CF_CHECK(x.is_string() && !x.get<std::string>().empty(), "{}: 'facts' must hold non-empty strings", where());
+          it.facts.push_back(x.get<std::string>());
+        }
+      }
+      CF_CHECK(!it.facts.empty() && !it.facts[0].empty(), "{}: 'facts' is empty", where());
+    }
+
     if (!fields.group.empty()) {
       CF_CHECK(v.contains(fields.group), "{}: group field '{}' missing", where(), fields.group);
       it.group = scalar_text(v[fields.group]);

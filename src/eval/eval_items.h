@@ -17,6 +17,8 @@ struct EvalItem {
   // (role, content) of the "messages" turns before a final assistant turn; empty for a
   // "prompt" item. Lets model evals render chat prompts with the chat template.
   std::vector<std::pair<std::string, std::string>> messages;
+  // Key facts a right answer states ("facts": string or array); empty when absent.
+  std::vector<std::string> facts;
 };
 
 struct EvalItemFields {

@@ -110,4 +110,13 @@ QaScore qa_score(std::string_view prediction, const std::vector<std::string>& tr
   return s;
 }
 
+double facts_match(std::string_view prediction, const std::vector<std::string>& facts, const QaOptions& opt) {
+  const std::string pred = normalize_answer(prediction, opt);
+  for (const auto& f : facts) {
+    const std::string fact = normalize_answer(f, opt);
+    if (fact.empty() || pred.find(fact) == std::string::npos) return 0;
+  }
+  return facts.empty() ? 0 : 1;
+}
+
 }  // namespace chatforge::eval

@@ -29,4 +29,9 @@ struct QaScore {
 // Max over the references of each measure (as SQuAD's metric_max_over_ground_truths).
 QaScore qa_score(std::string_view prediction, const std::vector<std::string>& truths, const QaOptions& opt = {});
 
+// Fact match: 1 when every key fact, normalised like the answers, occurs inside the
+// normalised prediction ("It costs $129." holds the fact "$129"), else 0. For answers that
+// may be phrased freely but must state certain facts (a price, a number of days).
+double facts_match(std::string_view prediction, const std::vector<std::string>& facts, const QaOptions& opt = {});
+
 }  // namespace chatforge::eval

@@ -1,0 +1,88 @@
+// `chatforge demo`: trains a bilingual customer-service assistant end to end (see
+// src/demo/demo_pipeline.h); `chatforge demo data` only writes the generated dataset.
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "demo/demo_data.h"
+#include "demo/demo_pipeline.h"
+
+namespace chatforge::cli {
+namespace {
+
+std::vector<demo::Lang> parse_langs(const std::string& s) {
+  if (s == "en") return {demo::Lang::kEn};
+  if (s == "zh") return {demo::Lang::kZh};
+  if (s == "both") return {demo::Lang::kEn, demo::Lang::kZh};
+  usage_fail("--lang must be en, zh or both (got '{}')", s);
+}
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  CF_CHECK(n > 0, "cannot find the chatforge executable (/proc/self/exe)");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+struct DemoArgs {
+  demo::DemoOptions opt;
+  std::string lang = "both";
+  bool no_progress = false;
+};
+
+struct DataArgs {
+  std::string out;
+  std::string lang = "both";
+  uint64_t seed = 2026;
+};
+
+void setup(CLI::App& cmd) {
+  static DemoArgs a;
+  static DataArgs d;
+  cmd.add_option("--out", a.opt.out, "output directory (data, tokenizer, runs, eval, report.html)")
+      ->capture_default_str();
+  cmd.add_option("--minutes", a.opt.minutes, "time budget for the whole demo; training steps are sized to fit it")
+      ->capture_default_str();
+  cmd.add_option("--lang", a.lang, "languages of the assistant: en, zh or both")->capture_default_str();
+  cmd.add_option("--corpus", a.opt.corpus, "extra public-domain text for pretraining (.txt/.jsonl, also .gz/.zst)")
+      ->expected(1, -1);
+  cmd.add_flag("--serve", a.opt.serve, "serve the assistant with the web chat page when done (Ctrl-C stops)");
+  cmd.add_option("--host", a.opt.host, "address for --serve")->capture_default_str();
+  cmd.add_option("--port", a.opt.port, "port for --serve")->capture_default_str();
+  cmd.add_option("--seed", a.opt.seed, "seed of the data generator and training")->capture_default_str();
+  cmd.add_flag("--no-progress", a.no_progress, "no progress bars from the stages");
+  add_config_option(cmd);
+
+  CLI::App* data = cmd.add_subcommand("data", "only write the demo's generated dataset (prose, chats, eval questions)");
+  data->add_option("--out", d.out, "output directory")->required();
+  data->add_option("--lang", d.lang, "en, zh or both")->capture_default_str();
+  data->add_option("--seed", d.seed, "generator seed")->capture_default_str();
+  add_config_option(*data);
+  data->callback([] {
+    demo::DemoDataOptions o;
+    o.langs = parse_langs(d.lang);
+    o.seed = d.seed;
+    const auto s = demo::write_demo_data(d.out, o);
+    std::printf("wrote %s: %llu prose documents, %llu dialogues, %llu knowledge Q&A pairs, %llu held-out questions\n",
+                d.out.c_str(), static_cast<unsigned long long>(s.prose_docs),
+                static_cast<unsigned long long>(s.dialogues), static_cast<unsigned long long>(s.kb_qa),
+                static_cast<unsigned long long>(s.eval_items));
+  });
+
+  cmd.callback([&cmd] {
+    if (cmd.got_subcommand("data")) return;
+    if (a.opt.minutes < 1) usage_fail("--minutes must be at least 1 (got {})", a.opt.minutes);
+    a.opt.langs = parse_langs(a.lang);
+    a.opt.progress = !a.no_progress;
+    a.opt.self_exe = self_exe();
+    demo::run_demo(a.opt);
+  });
+}
+
+}  // namespace
+CF_REGISTER_COMMAND({"demo", "train a bilingual customer-service assistant end to end, in minutes (the main job)",
+                     setup, 5});
+}  // namespace chatforge::cli

@@ -1,0 +1,318 @@
+// The demo's data generator (see demo_data.h). Every choice draws from one seeded Rng, so
+// the same seed writes byte-identical files.
+#include "demo/demo_data.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "core/file_io.h"
+#include "core/rng.h"
+
+namespace chatforge::demo {
+namespace {
+
+using nlohmann::json;
+
+template <typename C>
+const auto& choose(Rng& rng, const C& c) {
+  return c[rng.below(c.size())];
+}
+
+bool ascii_lower(char c) { return c >= 'a' && c <= 'z'; }
+bool ascii_upper(char c) { return c >= 'A' && c <= 'Z'; }
+
+std::string replace_product(std::string_view core, std::string_view product) {
+  std::string s(core);
+  for (size_t at = s.find("{p}"); at != std::string::npos; at = s.find("{p}", at + product.size()))
+    s.replace(at, 3, product);
+  return s;
+}
+
+// One chat turn for the messages format.
+json turn(const char* role, std::string_view content) { return {{"role", role}, {"content", content}}; }
+
+std::string answer_text(Rng& rng, Lang l, std::string_view answer) {
+  return std::string(choose(rng, answer_openers(l))) + std::string(answer);
+}
+
+std::string random_question(Rng& rng, Lang l, const IntentText& t, bool wrapped) {
+  const auto& core = choose(rng, t.questions);
+  const auto& product = choose(rng, product_names(l));
+  if (!wrapped) return render_question("", core, product, "");
+  return render_question(choose(rng, question_prefixes(l)), core, product, choose(rng, question_suffixes(l)));
+}
+
+// Lead-in + question, e.g. "Also, how long is the warranty?" / "另外，保修多久？".
+std::string follow_up(Rng& rng, Lang l, const IntentText& t) {
+  const auto& lead = choose(rng, follow_up_leads(l));
+  return render_question(lead, choose(rng, t.questions), choose(rng, product_names(l)), "");
+}
+
+class JsonlOut {
+ public:
+  void add(const json& j) { text_ += j.dump() + "\n"; }
+  void add_raw(std::string_view line) { (text_ += line) += "\n"; }
+  void write(const std::string& path) const { write_file_atomic(path, text_); }
+
+ private:
+  std::string text_;
+};
+
+// --- prose ---------------------------------------------------------------------------
+
+// n distinct intents in random order (a document never repeats a fact: the cleaning
+// stage rightly drops documents whose sentences repeat).
+std::vector<const Intent*> distinct_intents(Rng& rng, size_t n) {
+  std::vector<const Intent*> all;
+  for (const Intent& it : intents()) all.push_back(&it);
+  for (size_t i = 0; i < n && i < all.size(); ++i) std::swap(all[i], all[i + rng.below(all.size() - i)]);
+  all.resize(std::min(n, all.size()));
+  return all;
+}
+
+std::string manual_doc(Rng& rng, Lang l, bool sensitive) {
+  std::string s(choose(rng, manual_headings(l)));
+  s += "\n\n";
+  if (rng.uniform() < 0.4) (s += company_intro(l)) += "\n\n";
+  const auto picked = distinct_intents(rng, 3 + rng.below(5));
+  for (size_t i = 0; i < picked.size(); ++i) {
+    s += picked[i]->text(l).answer;
+    s += (i == picked.size() / 2) ? "\n\n" : (l == Lang::kEn ? " " : "");
+  }
+  if (sensitive) s += l == Lang::kEn ? " Internal note: Project Falcon ships next year." : "内部备注：猎鹰计划明年发布。";
+  return s;
+}
+
+std::string faq_doc(Rng& rng, Lang l) {
+  std::string s(manual_headings(l)[1]);
+  s += "\n\n";
+  for (const Intent* it : distinct_intents(rng, 3 + rng.below(4))) {
+    const IntentText& t = it->text(l);
+    s += l == Lang::kEn ? "Q: " : "问：";
+    s += random_question(rng, l, t, false);
+    s += l == Lang::kEn ? "\nA: " : "\n答：";
+    s += t.answer;
+    s += "\n\n";
+  }
+  return s;
+}
+
+std::string review_doc(Rng& rng, Lang l, bool pii) {
+  static const std::vector<std::string_view> en = {"Five stars! I use it every morning.",
+                                                   "Great machine, my mornings are better now.",
+                                                   "Good value for the price, and it looks nice in the kitchen.",
+                                                   "Works well, but the manual is a bit short."};
+  static const std::vector<std::string_view> zh = {"五星好评！每天早上都在用。", "很好用，早上离不开它。",
+                                                   "性价比很高，放在厨房也好看。", "挺好用的，就是说明书有点简单。"};
+  static const std::vector<std::string_view> names = {"Alex", "Sam", "Mei", "Li Na", "Jordan", "Wei", "Priya",
+                                                      "Tom", "Yuki", "Carlos"};
+  const auto& all = intents();
+  std::string s(choose(rng, l == Lang::kEn ? en : zh));
+  s += l == Lang::kEn ? " " : "";
+  s += all[rng.below(all.size())].text(l).answer;
+  const uint64_t stars = 3 + rng.below(3);
+  s += l == Lang::kEn ? fmt::format(" Rated {}/5 by {}.", stars, choose(rng, names))
+                      : fmt::format("{}给了{}星。", choose(rng, names), stars);
+  if (pii) {
+    const uint64_t n = rng.below(900) + 100;
+    s += l == Lang::kEn ? fmt::format(" Questions? Write to me at jamie.lee{}@mail.example or call 415-555-0{}.", n, n)
+                        : fmt::format("有问题可以给我打电话13812345{}，或发邮件到wang.fang{}@mail.example。", n, n);
+  }
+  return s;
+}
+
+std::string noise_doc(Rng& rng, Lang l) {
+  switch (rng.below(3)) {
+    case 0:
+      return l == Lang::kEn ? "$$$ BEST DEALS $$$ !!! ### click here ### !!! $$$ %%% @@@ $$$ !!!"
+                            : "！！！￥￥￥ 特价 ￥￥￥！！！### 点击 ### ！！！￥￥￥ %%% @@@";
+    case 1:
+      return l == Lang::kEn ? "ok thanks" : "好的";
+    default: {
+      std::string line = l == Lang::kEn ? "buy the AeroBrew X2 now" : "快来买AeroBrew X2";
+      std::string s;
+      for (int i = 0; i < 8; ++i) (s += line) += "\n";
+      return s;
+    }
+  }
+}
+
+// --- chats -----------------------------------------------------------------------------
+
+json single_turn(Rng& rng, Lang l) {
+  const auto& all = intents();
+  const IntentText& t = all[rng.below(all.size())].text(l);
+  return {{"messages", {turn("user", random_question(rng, l, t, true)), turn("assistant", answer_text(rng, l, t.answer))}}};
+}
+
+json multi_turn(Rng& rng, Lang l) {
+  const auto& all = intents();
+  json msgs = json::array();
+  if (rng.uniform() < 0.5) {
+    msgs.push_back(turn("user", choose(rng, greetings(l))));
+    msgs.push_back(turn("assistant", greeting_reply(l)));
+  }
+  const IntentText& first = all[rng.below(all.size())].text(l);
+  msgs.push_back(turn("user", random_question(rng, l, first, true)));
+  msgs.push_back(turn("assistant", answer_text(rng, l, first.answer)));
+  const int follow = 1 + (rng.uniform() < 0.35 ? 1 : 0);
+  for (int i = 0; i < follow; ++i) {
+    if (rng.uniform() < 0.1) {
+      msgs.push_back(turn("user", choose(rng, off_topic_requests(l))));
+      msgs.push_back(turn("assistant", refusal(l)));
+      continue;
+    }
+    const IntentText& t = all[rng.below(all.size())].text(l);
+    msgs.push_back(turn("user", follow_up(rng, l, t)));
+    msgs.push_back(turn("assistant", answer_text(rng, l, t.answer)));
+  }
+  if (rng.uniform() < 0.5) {
+    msgs.push_back(turn("user", choose(rng, thanks(l))));
+    msgs.push_back(turn("assistant", thanks_reply(l)));
+  }
+  return {{"messages", msgs}};
+}
+
+json off_topic(Rng& rng, Lang l) {
+  const std::string q = std::string(choose(rng, question_prefixes(l))) + std::string(choose(rng, off_topic_requests(l)));
+  return {{"messages", {turn("user", q), turn("assistant", refusal(l))}}};
+}
+
+// Records `data chat` must skip and count (with file:line): each kind once per language.
+void plant_bad_records(JsonlOut& out, Lang l, DemoDataSummary& sum) {
+  const bool en = l == Lang::kEn;
+  out.add_raw(en ? R"({"messages": [{"role": "user", "content": "How much does the X2)"
+                 : R"({"messages": [{"role": "user", "content": "X2多少钱)");
+  out.add({{"messages", {turn("customer", en ? "Hello?" : "你好？"), turn("assistant", greeting_reply(l))}}});
+  out.add({{"messages", {turn("user", ""), turn("assistant", greeting_reply(l))}}});
+  out.add({{"messages", {turn("user", en ? "Is anyone there?" : "有人吗？")}}});
+  sum.planted_bad_records += 4;
+}
+
+}  // namespace
+
+std::string render_question(std::string_view prefix, std::string_view core, std::string_view product,
+                            std::string_view suffix) {
+  std::string q = replace_product(core, product);
+  const bool sentence_start = prefix.empty() || prefix.ends_with(". ") || prefix.ends_with("! ") ||
+                              prefix.ends_with(": ") || prefix.ends_with("? ");
+  if (!q.empty()) {
+    if (sentence_start && ascii_lower(q[0])) q[0] = static_cast<char>(q[0] - 'a' + 'A');
+    // "Hi, How much" -> "Hi, how much"; keep "I", "AeroBrew", "E1", "X2" as written.
+    const bool second_lower = q.size() > 1 && ascii_lower(q[1]);
+    if (!sentence_start && ascii_upper(q[0]) && second_lower && !q.starts_with("I ") && !q.starts_with("I'"))
+      q[0] = static_cast<char>(q[0] - 'A' + 'a');
+  }
+  return std::string(prefix) + q + std::string(suffix);
+}
+
+DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& opt) {
+  DemoDataSummary sum;
+  Rng rng(opt.seed);
+  for (const char* sub : {"raw", "chat", "eval"}) make_dirs(dir + "/" + sub);
+
+  // Prose for pretraining, with planted work for `data clean`.
+  JsonlOut docs;
+  std::vector<json> kept;  // earlier documents, for exact and near duplicates
+  for (Lang l : opt.langs) {
+    for (int i = 0; i < opt.prose_docs_per_lang; ++i) {
+      const double r = rng.uniform();
+      json d;
+      if (r < 0.42) {
+        const bool sensitive = rng.uniform() < 0.04;
+        d = {{"text", manual_doc(rng, l, sensitive)}, {"source", "manual"}};
+        sum.planted_sensitive += sensitive;
+      } else if (r < 0.80) {
+        d = {{"text", faq_doc(rng, l)}, {"source", "faq"}};
+      } else if (r < 0.92) {
+        const bool pii = rng.uniform() < 0.35;
+        d = {{"text", review_doc(rng, l, pii)}, {"source", "reviews"}};
+        sum.planted_pii += pii;
+      } else {
+        d = {{"text", noise_doc(rng, l)}, {"source", "forum"}};
+        ++sum.planted_noise_docs;
+      }
+      docs.add(d);
+      ++sum.prose_docs;
+      kept.push_back(d);
+      if (rng.uniform() < 0.05 && kept.size() > 10) {  // exact duplicate of an earlier document
+        docs.add(kept[rng.below(kept.size())]);
+        ++sum.prose_docs;
+        ++sum.planted_noise_docs;
+      }
+    }
+  }
+  docs.add_raw(R"({"text": "a truncated line, as from a crashed export)");
+  ++sum.planted_noise_docs;
+  docs.write(dir + "/raw/docs.jsonl");
+  write_file_atomic(dir + "/raw/sensitive_words.txt", "Project Falcon\n猎鹰计划\n");
+
+  // Fine-tuning data: dialogues (messages) and knowledge Q&A (Alpaca).
+  JsonlOut dialogues, kb;
+  for (Lang l : opt.langs) {
+    plant_bad_records(dialogues, l, sum);
+    const int total = opt.single_turn_per_lang + opt.multi_turn_per_lang + opt.off_topic_per_lang;
+    for (int i = 0; i < total; ++i) {
+      if (i < opt.single_turn_per_lang) dialogues.add(single_turn(rng, l));
+      else if (i < opt.single_turn_per_lang + opt.multi_turn_per_lang) dialogues.add(multi_turn(rng, l));
+      else dialogues.add(off_topic(rng, l));
+      ++sum.dialogues;
+    }
+    const std::string_view canonical = product_names(l)[0];
+    for (const Intent& it : intents()) {
+      for (const auto& core : it.text(l).questions) {
+        kb.add({{"instruction", render_question("", core, canonical, "")}, {"input", ""},
+                {"output", it.text(l).answer}});
+        ++sum.kb_qa;
+      }
+    }
+  }
+  dialogues.write(dir + "/chat/dialogues.jsonl");
+  kb.write(dir + "/chat/kb_qa.jsonl");
+  const std::string sys(system_prompt());
+  write_file_atomic(dir + "/chat/mixture.yaml",
+                    fmt::format("# The demo's fine-tuning mixture: multi-turn dialogues and knowledge Q&A, 3:1.\n"
+                                "- task: dialogue\n  path: dialogues.jsonl\n  weight: 3\n  system: \"{}\"\n"
+                                "- task: kb_qa\n  path: kb_qa.jsonl\n  weight: 1\n  system: \"{}\"\n",
+                                sys, sys));
+
+  // Held-out evaluation: phrasings no training file contains, inside random wrappers.
+  JsonlOut heldout, refusals;
+  for (Lang l : opt.langs) {
+    for (const Intent& it : intents()) {
+      const IntentText& t = it.text(l);
+      for (size_t h = 0; h < t.heldout.size(); ++h) {
+        for (int w = 0; w < opt.heldout_wrappers; ++w) {
+          const std::string q = render_question(choose(rng, question_prefixes(l)), t.heldout[h],
+                                                choose(rng, product_names(l)), choose(rng, question_suffixes(l)));
+          json facts = json::array();
+          for (const auto& f : t.facts) facts.push_back(f);
+          heldout.add({{"id", fmt::format("{}-{}-{}-{}", lang_code(l), it.key, h, w)},
+                       {"messages", {turn("system", sys), turn("user", q)}},
+                       {"answer", t.answer},
+                       {"facts", facts},
+                       {"lang", lang_code(l)},
+                       {"topic", it.topic}});
+          ++sum.eval_items;
+        }
+      }
+    }
+    int k = 0;
+    for (const auto& req : off_topic_heldout(l)) {
+      refusals.add({{"id", fmt::format("{}-refusal-{}", lang_code(l), k++)},
+                    {"messages", {turn("system", sys), turn("user", req)}},
+                    {"answer", refusal(l)},
+                    {"facts", {refusal_fact(l)}},
+                    {"lang", lang_code(l)}});
+      ++sum.refusal_items;
+    }
+  }
+  heldout.write(dir + "/eval/heldout.jsonl");
+  refusals.write(dir + "/eval/refusals.jsonl");
+  return sum;
+}
+
+}  // namespace chatforge::demo

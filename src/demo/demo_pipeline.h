@@ -1,0 +1,30 @@
+// `chatforge demo`: the whole product at small scale in one command. Generates the demo
+// data, then runs every stage as the same `chatforge` subcommand a user would type (each
+// printed, logged to OUT/commands.sh and run as a child process): clean, tokenizer,
+// tokenize, pretrain, chat data, SFT, eval, sample chats, optionally serve. Training steps
+// are sized from a measured step time so the whole run fits the --minutes budget.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "demo/knowledge_base.h"
+
+namespace chatforge::demo {
+
+struct DemoOptions {
+  std::string out = "demo";
+  double minutes = 12;                // whole-run budget
+  std::vector<Lang> langs = {Lang::kEn, Lang::kZh};
+  std::vector<std::string> corpus;    // extra public-domain text for pretraining (optional)
+  bool serve = false;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  uint64_t seed = 2026;
+  std::string self_exe;               // the chatforge binary that runs each stage
+  bool progress = true;               // progress bars of the stages
+};
+
+// Runs the demo; throws chatforge::Error naming the stage (and its command) that failed.
+void run_demo(const DemoOptions& opt);
+
+}  // namespace chatforge::demo

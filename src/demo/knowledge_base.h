@@ -1,0 +1,59 @@
+// The demo's fictional company and product (Nimbus Home, the AeroBrew X2 smart coffee
+// maker) as a table of intents: for each language the training question phrasings, the
+// held-out phrasings kept for evaluation only, the canonical answer and the key facts an
+// answer must contain to count as right. All text is original to chatforge.
+#pragma once
+#include <string_view>
+#include <vector>
+
+namespace chatforge::demo {
+
+enum class Lang { kEn, kZh };
+inline const char* lang_code(Lang l) { return l == Lang::kEn ? "en" : "zh"; }
+
+// "{p}" in a question stands for a way of naming the product (see product_names()).
+struct IntentText {
+  std::vector<std::string_view> questions;  // used for training data and pretraining prose
+  std::vector<std::string_view> heldout;    // never in any training file
+  std::string_view answer;
+  std::vector<std::string_view> facts;      // each must appear in a right answer
+};
+
+struct Intent {
+  std::string_view key;    // "price", "warranty", ...
+  std::string_view topic;  // "pricing", "shipping", "returns", "product", "troubleshooting", "account"
+  IntentText en, zh;
+  const IntentText& text(Lang l) const { return l == Lang::kEn ? en : zh; }
+};
+
+const std::vector<Intent>& intents();
+
+// Ways to name the product inside a question ("the AeroBrew X2", "这台咖啡机", ...).
+const std::vector<std::string_view>& product_names(Lang l);
+// Conversational wrappers around a question: greetings before, thanks after.
+const std::vector<std::string_view>& question_prefixes(Lang l);
+const std::vector<std::string_view>& question_suffixes(Lang l);
+// Openers before an answer ("Sure! ", "好的，").
+const std::vector<std::string_view>& answer_openers(Lang l);
+// Lead-ins of a follow-up question in a multi-turn chat ("Also, ", "另外，").
+const std::vector<std::string_view>& follow_up_leads(Lang l);
+
+// Requests outside the assistant's scope and the polite refusal they get.
+const std::vector<std::string_view>& off_topic_requests(Lang l);
+const std::vector<std::string_view>& off_topic_heldout(Lang l);
+std::string_view refusal(Lang l);
+std::string_view refusal_fact(Lang l);
+// Greeting and closing turns of multi-turn chats.
+const std::vector<std::string_view>& greetings(Lang l);
+std::string_view greeting_reply(Lang l);
+const std::vector<std::string_view>& thanks(Lang l);
+std::string_view thanks_reply(Lang l);
+
+// Company prose for pretraining: an introduction paragraph and section headings.
+std::string_view company_intro(Lang l);
+const std::vector<std::string_view>& manual_headings(Lang l);
+
+// The assistant's system prompt, shared by every task of the demo's chat mixture.
+std::string_view system_prompt();
+
+}  // namespace chatforge::demo

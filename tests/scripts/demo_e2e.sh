@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `chatforge demo --minutes 2`: the whole pipeline at small scale must leave every stage's
+# artefacts (data, cleaned text with its report, tokenizer, shards, both runs with
+# checkpoints and reports, evaluation results with per-language fact accuracy, the demo
+# report and a replayable commands.sh), and the cleaning/chat stages must have caught the
+# planted duplicates, personal data, sensitive words and malformed chat records.
+set -euo pipefail
+: "${CHATFORGE:?}" "${CF_BINARY_DIR:?}"
+tmp="$CF_BINARY_DIR/test-tmp/demo_e2e"
+rm -rf "$tmp" && mkdir -p "$tmp"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$CHATFORGE" demo --out "$tmp/demo" --minutes 2 --no-progress > "$tmp/stdout.txt" 2> "$tmp/stderr.txt" \
+  || { tail -40 "$tmp/stderr.txt"; fail "demo exited non-zero"; }
+d="$tmp/demo"
+for f in data/raw/docs.jsonl data/chat/dialogues.jsonl data/chat/kb_qa.jsonl data/chat/mixture.yaml \
+         data/eval/heldout.jsonl data/eval/refusals.jsonl \
+         clean/train.jsonl clean/val.jsonl clean/report.json clean/report.html \
+         tokenizer/tokenizer.json shards/pretrain/meta.json \
+         runs/pretrain/last/model.safetensors runs/pretrain/metrics.jsonl runs/pretrain/report.html \
+         shards/sft/meta.json runs/sft/last/model.safetensors runs/sft/metrics.jsonl runs/sft/report.html \
+         eval/perplexity/results.json eval/heldout/results.json eval/heldout/report.html eval/refusals/results.json \
+         report.html commands.sh; do
+  [ -s "$d/$f" ] || fail "missing artefact $f"
+done
+
+/usr/bin/python3 - "$d" <<'PY'
+import json, sys, os
+d = sys.argv[1]
+def fail(m): sys.exit("FAIL: " + m)
+clean = json.load(open(f"{d}/clean/report.json"))
+text = json.dumps(clean)
+# the cleaning stage removed planted exact duplicates and scrubbed e-mails
+train = open(f"{d}/clean/train.jsonl", encoding="utf-8").read()
+if "@mail.example" in train: fail("planted e-mail addresses survived cleaning")
+if "Project Falcon" in train or "猎鹰计划" in train: fail("sensitive words survived cleaning")
+if "$$$ BEST DEALS" in train: fail("spam document survived the quality filters")
+meta = json.load(open(f"{d}/shards/sft/meta.json"))
+skipped = sum(t.get("skipped", 0) for t in meta["chat"]["tasks"].values()) if isinstance(meta["chat"].get("tasks"), dict) \
+          else meta["chat"].get("skipped", 0)
+if json.dumps(meta).count("customer") == 0 and skipped < 8: fail(f"malformed chat records not counted: {skipped}")
+res = json.load(open(f"{d}/eval/heldout/results.json"))
+fa = res["metrics"]["fact_accuracy"]["value"]
+groups = res["per_group"]["fact_accuracy"]["groups"]
+if set(groups) != {"en", "zh"}: fail(f"groups {sorted(groups)}")
+if not (0 <= fa <= 100): fail(f"fact_accuracy {fa}")
+ppl = json.load(open(f"{d}/eval/perplexity/results.json"))
+if "perplexity" not in json.dumps(ppl): fail("no perplexity in results")
+rep = open(f"{d}/report.html", encoding="utf-8").read()
+for link in ["clean/report.html", "runs/pretrain/report.html", "runs/sft/report.html", "eval/heldout/report.html"]:
+    if f'href="{link}"' not in rep: fail(f"report.html does not link {link}")
+print(f"demo e2e: fact accuracy {fa:.1f}% (en {groups['en']['value']:.1f}, zh {groups['zh']['value']:.1f})")
+PY
+
+# commands.sh lists every child stage, replayable by a shell.
+grep -c '^chatforge ' "$d/commands.sh" | grep -qx 9 || fail "commands.sh should list 9 chatforge commands"
+bash -n "$d/commands.sh" || fail "commands.sh is not valid shell"
+grep -q "held-out questions answered with the right fact" "$tmp/stdout.txt" || fail "no summary on stdout"
+
+# Bad flags: clear one-line usage errors, exit 2.
+set +e
+"$CHATFORGE" demo --out "$tmp/x" --minutes 0.5 2> "$tmp/err1.txt"; rc1=$?
+"$CHATFORGE" demo --out "$tmp/x" --lang fr 2> "$tmp/err2.txt"; rc2=$?
+set -e
+[ "$rc1" = 2 ] && grep -q -- "--minutes" "$tmp/err1.txt" || fail "--minutes 0.5 should be a usage error (rc $rc1)"
+[ "$rc2" = 2 ] && grep -q -- "--lang" "$tmp/err2.txt" || fail "--lang fr should be a usage error (rc $rc2)"
+echo "demo e2e ok"

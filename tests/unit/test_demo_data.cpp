@@ -1,0 +1,131 @@
+// The demo's generated data: deterministic, held-out phrasings never leak into any training
+// file, every answer states its own facts, planted bad records are present, and questions
+// read naturally (capitalisation inside wrappers).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/file_io.h"
+#include "demo/demo_data.h"
+#include "eval/qa_metrics.h"
+
+namespace chatforge::demo {
+namespace {
+
+std::string tmp_dir(const std::string& name) {
+  const std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/demo_data/" + name;
+  std::filesystem::remove_all(d);
+  return d;
+}
+
+DemoDataOptions small() {
+  DemoDataOptions o;
+  o.prose_docs_per_lang = 200;
+  o.single_turn_per_lang = 300;
+  o.multi_turn_per_lang = 100;
+  o.off_topic_per_lang = 20;
+  return o;
+}
+
+TEST(DemoData, SameSeedSameBytesOtherSeedOtherBytes) {
+  const auto a = tmp_dir("a"), b = tmp_dir("b"), c = tmp_dir("c");
+  write_demo_data(a, small());
+  write_demo_data(b, small());
+  DemoDataOptions other = small();
+  other.seed = 7;
+  write_demo_data(c, other);
+  for (const char* f : {"/raw/docs.jsonl", "/chat/dialogues.jsonl", "/chat/kb_qa.jsonl", "/eval/heldout.jsonl"}) {
+    EXPECT_EQ(read_file(a + f), read_file(b + f)) << f;
+  }
+  EXPECT_NE(read_file(a + "/chat/dialogues.jsonl"), read_file(c + "/chat/dialogues.jsonl"));
+}
+
+TEST(DemoData, HeldOutPhrasingsNeverAppearInTrainingFiles) {
+  const auto d = tmp_dir("leak");
+  write_demo_data(d, small());
+  const std::string training =
+      read_file(d + "/raw/docs.jsonl") + read_file(d + "/chat/dialogues.jsonl") + read_file(d + "/chat/kb_qa.jsonl");
+  // Every held-out phrasing, with each product name, is absent from every training file
+  // (JSON-escaped as the files store it).
+  int checked = 0;
+  for (const Intent& it : intents())
+    for (Lang l : {Lang::kEn, Lang::kZh})
+      for (const auto& core : it.text(l).heldout)
+        for (const auto& p : product_names(l)) {
+          std::string q = render_question("", core, p, "");
+          // Without an ASCII first letter, whose case depends on the wrapper before it.
+          if (static_cast<unsigned char>(q[0]) < 0x80) q = q.substr(1);
+          const std::string escaped = nlohmann::json(q).dump();
+          EXPECT_EQ(training.find(escaped.substr(1, escaped.size() - 2)), std::string::npos) << q;
+          ++checked;
+        }
+  EXPECT_GT(checked, 500);
+  // And the held-out phrasings are not copies of training phrasings.
+  for (const Intent& it : intents())
+    for (Lang l : {Lang::kEn, Lang::kZh}) {
+      const auto& t = it.text(l);
+      for (const auto& h : t.heldout)
+        for (const auto& q : t.questions) EXPECT_NE(h, q) << it.key;
+    }
+}
+
+TEST(DemoData, EveryAnswerStatesItsFactsAndOnlyItsOwn) {
+  for (const Intent& it : intents())
+    for (Lang l : {Lang::kEn, Lang::kZh}) {
+      const auto& t = it.text(l);
+      ASSERT_FALSE(t.facts.empty()) << it.key;
+      ASSERT_GE(t.heldout.size(), 2u) << it.key;
+      ASSERT_GE(t.questions.size(), 4u) << it.key;
+      std::vector<std::string> facts(t.facts.begin(), t.facts.end());
+      EXPECT_EQ(eval::facts_match(t.answer, facts), 1.0) << it.key << " " << lang_code(l);
+      // Another intent's answer does not accidentally satisfy these facts.
+      for (const Intent& other : intents()) {
+        if (other.key == it.key) continue;
+        EXPECT_EQ(eval::facts_match(other.text(l).answer, facts), 0.0) << it.key << " vs " << other.key;
+      }
+    }
+}
+
+TEST(DemoData, EvalFilesAndPlantedBadRecords) {
+  const auto d = tmp_dir("files");
+  const DemoDataSummary s = write_demo_data(d, small());
+  EXPECT_EQ(s.eval_items, intents().size() * 2 /*langs*/ * 2 /*phrasings*/ * 2 /*wrappers*/);
+  std::istringstream in(read_file(d + "/eval/heldout.jsonl"));
+  std::set<std::string> langs, ids;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    langs.insert(j["lang"].get<std::string>());
+    EXPECT_TRUE(ids.insert(j["id"].get<std::string>()).second);
+    EXPECT_EQ(j["messages"].back()["role"], "user");
+    EXPECT_FALSE(j["facts"].empty());
+  }
+  EXPECT_EQ(langs, (std::set<std::string>{"en", "zh"}));
+  EXPECT_EQ(s.planted_bad_records, 8u);
+  EXPECT_GT(s.planted_pii, 0u);
+  EXPECT_GT(s.planted_sensitive, 0u);
+  EXPECT_GT(s.planted_noise_docs, 0u);
+  const std::string dialogues = read_file(d + "/chat/dialogues.jsonl");
+  EXPECT_NE(dialogues.find("\"customer\""), std::string::npos);  // the unknown role
+}
+
+TEST(DemoData, OneLanguageOnly) {
+  const auto d = tmp_dir("zh");
+  DemoDataOptions o = small();
+  o.langs = {Lang::kZh};
+  write_demo_data(d, o);
+  EXPECT_EQ(read_file(d + "/eval/heldout.jsonl").find("\"lang\":\"en\""), std::string::npos);
+  EXPECT_EQ(read_file(d + "/chat/dialogues.jsonl").find("AeroBrew X2 costs"), std::string::npos);
+}
+
+TEST(DemoData, QuestionsReadNaturally) {
+  EXPECT_EQ(render_question("Hi, ", "How much does {p} cost?", "the X2", ""), "Hi, how much does the X2 cost?");
+  EXPECT_EQ(render_question("", "{p} shows E1.", "the machine", " Thanks!"), "The machine shows E1. Thanks!");
+  EXPECT_EQ(render_question("Excuse me, ", "I forgot my password.", "x", ""), "Excuse me, I forgot my password.");
+  EXPECT_EQ(render_question("Quick question: ", "is it {p}?", "X2", ""), "Quick question: Is it X2?");
+  EXPECT_EQ(render_question("你好，", "{p}多少钱？", "X2", "谢谢！"), "你好，X2多少钱？谢谢！");
+}
+
+}  // namespace
+}  // namespace chatforge::demo
