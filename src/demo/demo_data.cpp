@@ -22,7 +22,6 @@ const auto& choose(Rng& rng, const C& c) {
 }
 
 bool ascii_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool ascii_upper(char c) { return c >= 'A' && c <= 'Z'; }
 
 std::string replace_product(std::string_view core, std::string_view product) {
   std::string s(core);
@@ -38,8 +37,19 @@ std::string answer_text(Rng& rng, Lang l, std::string_view answer) {
   return std::string(choose(rng, answer_openers(l))) + std::string(answer);
 }
 
+// Half the questions are the intent's own phrasings, half a shared frame around one of
+// its topics ("Could you explain {t}?" + "the return policy").
+std::string question_core(Rng& rng, Lang l, const IntentText& t) {
+  if (rng.uniform() < 0.5) return std::string(choose(rng, t.questions));
+  std::string frame(choose(rng, question_frames(l)));
+  const std::string_view topic = choose(rng, t.topics);
+  const size_t at = frame.find("{t}");
+  frame.replace(at, 3, topic);
+  return frame;
+}
+
 std::string random_question(Rng& rng, Lang l, const IntentText& t, bool wrapped) {
-  const auto& core = choose(rng, t.questions);
+  const std::string core = question_core(rng, l, t);
   const auto& product = choose(rng, product_names(l));
   if (!wrapped) return render_question("", core, product, "");
   return render_question(choose(rng, question_prefixes(l)), core, product, choose(rng, question_suffixes(l)));
@@ -48,7 +58,7 @@ std::string random_question(Rng& rng, Lang l, const IntentText& t, bool wrapped)
 // Lead-in + question, e.g. "Also, how long is the warranty?" / "另外，保修多久？".
 std::string follow_up(Rng& rng, Lang l, const IntentText& t) {
   const auto& lead = choose(rng, follow_up_leads(l));
-  return render_question(lead, choose(rng, t.questions), choose(rng, product_names(l)), "");
+  return render_question(lead, question_core(rng, l, t), choose(rng, product_names(l)), "");
 }
 
 class JsonlOut {
@@ -201,9 +211,14 @@ std::string render_question(std::string_view prefix, std::string_view core, std:
                               prefix.ends_with(": ") || prefix.ends_with("? ");
   if (!q.empty()) {
     if (sentence_start && ascii_lower(q[0])) q[0] = static_cast<char>(q[0] - 'a' + 'A');
-    // "Hi, How much" -> "Hi, how much"; keep "I", "AeroBrew", "E1", "X2" as written.
-    const bool second_lower = q.size() > 1 && ascii_lower(q[1]);
-    if (!sentence_start && ascii_upper(q[0]) && second_lower && !q.starts_with("I ") && !q.starts_with("I'"))
+    // "Hi, How much" -> "Hi, how much"; names ("AeroBrew", "E1", "I") keep their capital.
+    static const std::vector<std::string_view> kLowerable = {
+        "How ", "What", "When", "Where", "Which", "Why ", "Who ", "Is ", "Are ", "Do ", "Does ", "Can ", "Could ",
+        "Will ", "Would ", "Should ", "Please ", "Question ", "Help ", "Any ", "Tell ", "Price ", "Error ", "The "};
+    const bool after_comma = prefix.ends_with(", ");
+    if (after_comma && std::any_of(kLowerable.begin(), kLowerable.end(), [&](std::string_view w) {
+          return q.starts_with(w);
+        }))
       q[0] = static_cast<char>(q[0] - 'A' + 'a');
   }
   return std::string(prefix) + q + std::string(suffix);

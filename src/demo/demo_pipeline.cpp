@@ -283,7 +283,7 @@ void run_demo(const DemoOptions& opt) {
   run.run("clean the prose", with_progress(clean), "clean/report.html");
   run.run("train a tokenizer",
           {"tokenizer", "train", "--input", o + "/clean/train.jsonl", "--vocab-size", std::to_string(kVocab),
-           "--special-tokens", "<|im_start|>", "<|im_end|>", "--out", o + "/tokenizer"},
+           "--pattern", "cjk", "--special-tokens", "<|im_start|>", "<|im_end|>", "--out", o + "/tokenizer"},
           "tokenizer/tokenizer.json");
   run.run("tokenize the prose",
           with_progress({"data", "tokenize", "--tokenizer", o + "/tokenizer", "--input", o + "/clean/train.jsonl",
@@ -319,7 +319,8 @@ void run_demo(const DemoOptions& opt) {
   run.run("build the chat data",
           with_progress({"data", "chat", "--tokenizer", o + "/tokenizer", "--mixture", o + "/data/chat/mixture.yaml",
                          "--out", o + "/shards/sft", "--max-len", std::to_string(kSftSeq + 1), "--truncate",
-                         "keep-last-turns", "--val-fraction", "0.03", "--seed", std::to_string(opt.seed)}),
+                         "keep-last-turns", "--val-fraction", "0.03", "--delete-rate", "0.05", "--seed",
+                         std::to_string(opt.seed)}),
           "shards/sft/meta.json");
   run.run("fine-tune (SFT)",
           with_progress({"train", "--stage", "sft", "--init", o + "/runs/pretrain/last", "--data", o + "/shards/sft",

@@ -17,6 +17,7 @@ struct IntentText {
   std::vector<std::string_view> heldout;    // never in any training file
   std::string_view answer;
   std::vector<std::string_view> facts;      // each must appear in a right answer
+  std::vector<std::string_view> topics;     // noun phrases for the shared question frames
 };
 
 struct Intent {
@@ -27,6 +28,11 @@ struct Intent {
 };
 
 const std::vector<Intent>& intents();
+
+// Question frames shared by every intent: "{t}" takes one of the intent's topics
+// ("Could you explain {t}?" + "the return policy"). They give the training questions the
+// variety that teaches a small model to key on the topic words, not on whole sentences.
+const std::vector<std::string_view>& question_frames(Lang l);
 
 // Ways to name the product inside a question ("the AeroBrew X2", "这台咖啡机", ...).
 const std::vector<std::string_view>& product_names(Lang l);

@@ -125,7 +125,7 @@ PreTokenizer PreTokenizer::regex(const std::string& pattern) {
   if (pattern == kGpt2Pattern) return gpt2();
   PreTokenizer p;
   p.gpt2_ = false;
-  p.known_ = pattern == kGpt4Pattern || pattern == kQwen2Pattern;
+  p.known_ = pattern == kGpt4Pattern || pattern == kQwen2Pattern || pattern == kCjkPattern;
   p.pattern_ = pattern;
   auto re = std::make_shared<Regex>();
   int err = 0;
@@ -146,10 +146,11 @@ PreTokenizer PreTokenizer::from_name(const std::string& name) {
   if (name == "gpt2") return gpt2();
   if (name == "gpt4" || name == "cl100k" || name == "llama3") return regex(kGpt4Pattern);
   if (name == "qwen2") return regex(kQwen2Pattern);
+  if (name == "cjk") return regex(kCjkPattern);
   if (name.empty()) fail("empty pre-tokenizer pattern");
   // A bare word is a misspelt name far more often than a regex someone meant.
   if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos)
-    fail("unknown pattern name \"{}\" (known: gpt2, gpt4, cl100k, llama3, qwen2; or give a regex)", name);
+    fail("unknown pattern name \"{}\" (known: gpt2, gpt4, cl100k, llama3, qwen2, cjk; or give a regex)", name);
   return regex(name);
 }
 

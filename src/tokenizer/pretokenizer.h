@@ -20,9 +20,16 @@ inline constexpr const char* kGpt4Pattern =
 inline constexpr const char* kQwen2Pattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// "cjk": GPT-2's pattern with every Han character (Chinese hanzi, Japanese kanji) a piece
+// of its own, so BPE merges bytes into characters but never characters into phrases.
+// Made for small Chinese corpora: there, phrase merges ("台咖啡机") split the same words
+// differently in different sentences, and a small model generalises worse.
+inline constexpr const char* kCjkPattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{Han}| ?(?:(?!\p{Han})\p{L})+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
 class PreTokenizer {
  public:
-  // "gpt2", "gpt4" (= "cl100k", "llama3"), "qwen2", or a regex. Bad regex: chatforge::Error.
+  // "gpt2", "gpt4" (= "cl100k", "llama3"), "qwen2", "cjk", or a regex. Bad regex: chatforge::Error.
   static PreTokenizer from_name(const std::string& name_or_pattern);
   static PreTokenizer gpt2();
   static PreTokenizer regex(const std::string& pattern);

@@ -125,6 +125,9 @@ TEST(DemoData, QuestionsReadNaturally) {
   EXPECT_EQ(render_question("Excuse me, ", "I forgot my password.", "x", ""), "Excuse me, I forgot my password.");
   EXPECT_EQ(render_question("Quick question: ", "is it {p}?", "X2", ""), "Quick question: Is it X2?");
   EXPECT_EQ(render_question("你好，", "{p}多少钱？", "X2", "谢谢！"), "你好，X2多少钱？谢谢！");
+  EXPECT_EQ(render_question("我想问一下，", "{p}多少钱？", "AeroBrew X2", ""), "我想问一下，AeroBrew X2多少钱？");
+  EXPECT_EQ(render_question("Hi, ", "{p} shows E1.", "AeroBrew X2", ""), "Hi, AeroBrew X2 shows E1.");
+  EXPECT_EQ(render_question("Hello! ", "{t}?", "x", ""), "Hello! {t}?");  // frames are filled before
 }
 
 }  // namespace

@@ -191,6 +191,20 @@ TEST(PreTokenizer, InvalidBytesActAsOtherCharacters) {
   EXPECT_EQ(p, (std::vector<std::string_view>{"ab", "\xFF!", "c", " \xFE"}));
 }
 
+TEST(PreTokenizer, CjkPatternMakesEveryHanCharacterAPiece) {
+  std::vector<std::string_view> p;
+  PreTokenizer::from_name("cjk").split("AeroBrew X2的售价是899元。App控制 ok", p);
+  EXPECT_EQ(p, (std::vector<std::string_view>{"AeroBrew", " X", "2", "的", "售", "价", "是", "899", "元", "。", "App",
+                                              "控", "制", " ok"}));
+  // Everything that is not Han splits exactly as GPT-2's pattern does.
+  std::vector<std::string_view> a, b;
+  const std::string latin = "Hello world's 123 tests!!  \n\n  end";
+  PreTokenizer::from_name("cjk").split(latin, a);
+  PreTokenizer::gpt2().split(latin, b);
+  EXPECT_EQ(a, b);
+  EXPECT_TRUE(PreTokenizer::from_name("cjk").newline_cuts_are_boundaries());
+}
+
 namespace {
 // The textbook trainer: recount every pair before every merge.
 std::vector<Merge> naive_train(const std::map<std::string, int64_t>& counts, size_t new_tokens, int64_t min_freq) {
