@@ -91,6 +91,8 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--max-queue", a->server.max_queue, "requests waiting beyond --parallel; more get 429");
   cmd.add_option("--db", a->server.db, "SQLite feedback database (created if missing); enables /v1/feedback");
   cmd.add_option("--model-name", a->server.model_id, "model id in the API (default: the model directory's name)");
+  cmd.add_option("--system", a->server.default_system,
+                 "system prompt for chat requests whose messages have none (the page's own setting wins)");
   cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB (default 1024)");
   cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
   add_config_option(cmd);

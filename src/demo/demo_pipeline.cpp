@@ -355,6 +355,10 @@ void run_demo(const DemoOptions& opt) {
   write_report(opt, run, data, acc, refusals, samples);
   run.end("report", "", "report.html", 0);
 
+  // A config file for `chatforge chat --config`: the model, greedy decoding and the
+  // system prompt it was fine-tuned with.
+  write_file_atomic(o + "/chat.toml", fmt::format("model = \"{}/runs/sft/last\"\ntemperature = 0\nsystem = \"{}\"\n", o,
+                                                  std::string(system_prompt())));
   std::printf("\nchatforge demo finished in %.1f minutes.\n\n", run.elapsed() / 60);
   for (const auto& s : samples) std::printf("  %s\n", s.c_str());
   std::printf("\nheld-out questions answered with the right fact:");
@@ -363,14 +367,13 @@ void run_demo(const DemoOptions& opt) {
               percent(refusals.all).c_str());
   std::printf("pretraining val loss %.3f, fine-tuning val loss %.3f\n", last_val_loss(o + "/runs/pretrain/metrics.jsonl"),
               last_val_loss(o + "/runs/sft/metrics.jsonl"));
-  std::printf("\nreport:   %s/report.html\ncommands: %s/commands.sh\nchat:     chatforge chat --model %s/runs/sft/last "
-              "--temperature 0 --system \"%s\"\n",
-              o.c_str(), o.c_str(), o.c_str(), std::string(system_prompt()).c_str());
+  std::printf("\nreport:   %s/report.html\ncommands: %s/commands.sh\nchat:     chatforge chat --config %s/chat.toml\n",
+              o.c_str(), o.c_str(), o.c_str());
   std::fflush(stdout);
 
   if (opt.serve) {
     run.run("serve", {"serve", "--model", o + "/runs/sft/last", "--host", opt.host, "--port", std::to_string(opt.port),
-                      "--db", o + "/feedback.db"},
+                      "--db", o + "/feedback.db", "--system", std::string(system_prompt())},
             fmt::format("http://{}:{}/", opt.host, opt.port));
   }
 }

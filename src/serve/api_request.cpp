@@ -127,6 +127,8 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat, c
       cm.push_back({role_s, message_content(mi, i)});
       r.messages.push_back({{"role", role_s}, {"content", cm.back().content}});
     }
+    if (!model.default_system.empty() && cm.front().role != "system")
+      cm.insert(cm.begin(), tok::ChatMessage{"system", model.default_system});
     try {
       r.prompt = model.format->render(cm, true).ids;
     } catch (const std::exception& e) {

@@ -29,6 +29,8 @@ struct ModelInfo {
   const tok::ChatFormat* format = nullptr;  // null: no chat template (completions only)
   int context = 0;
   int vocab_size = 0;
+  // Chat requests without a system message get this one first (empty: none).
+  std::string default_system;
 };
 
 struct CompletionRequest {

@@ -116,7 +116,8 @@ struct Server::Impl {
       format.reset();  // completions only
     }
     // ids are validated against the tokenizer: ids past it (padding) are never sampled
-    info = {opt.model_id, &tokenizer, format.get(), scheduler.context(), std::min(t.vocab_size(), model.config().vocab_size)};
+    info = {opt.model_id, &tokenizer, format.get(), scheduler.context(), std::min(t.vocab_size(), model.config().vocab_size),
+            opt.default_system};
     if (!opt.db.empty()) store = std::make_unique<FeedbackStore>(opt.db);
     routes();
   }

@@ -22,6 +22,7 @@ struct ServerOptions {
   std::string db;  // feedback SQLite file; empty: feedback disabled
   size_t max_body_bytes = 1 << 20;
   std::string model_id;
+  std::string default_system;  // system prompt for chat requests that bring none
 };
 
 class Server {

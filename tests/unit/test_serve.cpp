@@ -25,7 +25,7 @@ struct Fixture {
     o.special_tokens = {"<|im_start|>", "<|im_end|>"};
     return tok::train_bpe_on_text("Hello, how are you today? I am fine. 你好，今天天气很好。", o);
   }
-  Fixture() : tokenizer(make()), format(tokenizer) { info = {"tiny", &tokenizer, &format, 64, 300}; }
+  Fixture() : tokenizer(make()), format(tokenizer) { info = {"tiny", &tokenizer, &format, 64, 300, ""}; }
 };
 
 ApiError error_of(const std::string& body, bool chat, const ModelInfo& info) {
@@ -56,6 +56,18 @@ TEST(ServeApi, ParsesAValidChatRequest) {
   EXPECT_EQ(r.top_logprobs, 2);
   EXPECT_EQ(r.conversation_id, "c1");
   EXPECT_EQ(r.messages, json::parse(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"你好"}])"));
+}
+
+TEST(ServeApi, DefaultSystemPromptOnlyWhenTheRequestHasNone) {
+  Fixture f;
+  f.info.default_system = "Be brief.";
+  const auto without = parse_completion_request(R"({"model":"tiny","messages":[{"role":"user","content":"你好"}]})",
+                                                true, f.info);
+  EXPECT_EQ(without.prompt, f.format.render({{"system", "Be brief."}, {"user", "你好"}}, true).ids);
+  const auto with = parse_completion_request(
+      R"({"model":"tiny","messages":[{"role":"system","content":"Hi."},{"role":"user","content":"你好"}]})", true,
+      f.info);
+  EXPECT_EQ(with.prompt, f.format.render({{"system", "Hi."}, {"user", "你好"}}, true).ids);
 }
 
 TEST(ServeApi, DefaultMaxTokensFillsTheContext) {
