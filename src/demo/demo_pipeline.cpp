@@ -277,7 +277,7 @@ void run_demo(const DemoOptions& opt) {
   // 2-4. Clean, tokenizer, tokenize.
   std::vector<std::string> clean = {"data", "clean", "--input", o + "/data/raw/docs.jsonl"};
   for (const auto& c : opt.corpus) clean.push_back(c);
-  for (const std::string& a : std::vector<std::string>{"--out", o + "/clean", "--sensitive-words", o + "/data/raw/sensitive_words.txt",
+  for (const std::string& a : std::vector<std::string>{"--txt-split", "paragraph", "--out", o + "/clean", "--sensitive-words", o + "/data/raw/sensitive_words.txt",
                                "--val-fraction", "0.03", "--seed", std::to_string(opt.seed)})
     clean.push_back(a);
   run.run("clean the prose", with_progress(clean), "clean/report.html");

@@ -10,7 +10,11 @@ tmp="$CF_BINARY_DIR/test-tmp/demo_e2e"
 rm -rf "$tmp" && mkdir -p "$tmp"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$CHATFORGE" demo --out "$tmp/demo" --minutes 2 --no-progress > "$tmp/stdout.txt" 2> "$tmp/stderr.txt" \
+# An extra pretraining corpus (--corpus): a few original paragraphs of plain text.
+for i in $(seq 1 40); do
+  printf 'Paragraph %d of the extra corpus talks about brewing coffee at home, grinding beans and heating water.\n\n' "$i"
+done > "$tmp/extra.txt"
+"$CHATFORGE" demo --out "$tmp/demo" --minutes 2 --no-progress --corpus "$tmp/extra.txt" > "$tmp/stdout.txt" 2> "$tmp/stderr.txt" \
   || { tail -40 "$tmp/stderr.txt"; fail "demo exited non-zero"; }
 d="$tmp/demo"
 for f in data/raw/docs.jsonl data/chat/dialogues.jsonl data/chat/kb_qa.jsonl data/chat/mixture.yaml \
@@ -29,7 +33,7 @@ import json, sys, os
 d = sys.argv[1]
 def fail(m): sys.exit("FAIL: " + m)
 clean = json.load(open(f"{d}/clean/report.json"))
-text = json.dumps(clean)
+if clean["files"] != 2: fail(f"--corpus: clean read {clean['files']} files, expected 2")
 # the cleaning stage removed planted exact duplicates and scrubbed e-mails
 train = open(f"{d}/clean/train.jsonl", encoding="utf-8").read()
 if "@mail.example" in train: fail("planted e-mail addresses survived cleaning")
