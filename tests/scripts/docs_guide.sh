@@ -89,12 +89,16 @@ n_skipped=0
 for md in "$guide"/*.md; do
   page=$(basename "$md" .md)
   awk -v dir="$tmp/blocks" -v page="$page" '
-    /^```sh[[:space:]]*$/ && !inblock { inblock = 1; skip = (prev ~ /^<!-- not tested/); start = NR
+    /^ *```sh *$/ && !inblock { inblock = 1; skip = (prev ~ /^ *<!-- not tested/); start = NR
+      indent = index($0, "`") - 1
       n++; file = sprintf("%s/%s.%02d.%s.sh", dir, page, n, skip ? "skip" : "run"); printf "" > file; next }
-    /^```[[:space:]]*$/ && inblock { inblock = 0; prev = "```"; close(file); printf "%s:%d\n", file, start; next }
-    inblock { print > file; next }
+    /^ *``` *$/ && inblock { inblock = 0; prev = "```"; close(file); printf "%s:%d\n", file, start; next }
+    inblock { print substr($0, indent + 1) > file; next }
     NF { prev = $0 }' "$md" > "$tmp/blocks/$page.index"
   [ -s "$tmp/blocks/$page.index" ] || [ "$page" = README ] || fail "$page.md has no sh block"
+  ! grep -n '```\(bash\|shell\|console\)' "$md" || fail "$page.md: use \`\`\`sh for commands (the test runs those)"
+  [ "$(grep -c '^ *```sh *$' "$md" || true)" = "$(wc -l < "$tmp/blocks/$page.index")" ] \
+    || fail "$page.md: an sh block was not extracted (unclosed fence?)"
   while IFS=: read -r block line; do
     if [[ "$block" == *.skip.sh ]]; then n_skipped=$((n_skipped + 1)); continue; fi
     n_blocks=$((n_blocks + 1))
