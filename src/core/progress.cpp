@@ -63,7 +63,8 @@ void ProgressBar::draw(bool final_line, const std::string& extra) {
   } else {
     line += fmt::format("{} {}", format_count(done_), unit_);
   }
-  line += fmt::format(" | {}/s", format_count(rate));
+  // Slow work (a training step every few seconds) shows its fractional rate, not "0/s".
+  line += fmt::format(" | {}/s", rate < 10 ? fmt::format("{:.2f}", rate) : format_count(rate));
   if (final_line) {
     line += " | took " + format_duration(t);
   } else if (total_ > 0 && rate > 0) {

@@ -32,8 +32,9 @@ namespace {
 
 using nlohmann::json;
 
-// The demo model: 4 layers, 256 channels, a 4096-token vocabulary, 256 positions.
-constexpr int kLayers = 4, kHeads = 4, kEmbd = 256, kCtx = 256, kVocab = 4096;
+// The demo model: 4 layers, 256 channels, a 4096-token vocabulary, 128 positions, as
+// long as the rows it trains on (positions beyond the training rows would learn nothing).
+constexpr int kLayers = 4, kHeads = 4, kEmbd = 256, kCtx = 128, kVocab = 4096;
 constexpr int kPretrainBatch = 16, kPretrainSeq = 128;
 constexpr int kSftBatch = 16, kSftSeq = 128;
 
@@ -338,7 +339,7 @@ void run_demo(const DemoOptions& opt) {
           "eval/perplexity/report.html");
   run.run("answer held-out questions",
           {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/heldout.jsonl",
-           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "64", "--batch", "16", "--out",
+           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch", "16", "--out",
            o + "/eval/heldout"},
           "eval/heldout/report.html");
   run.run("refuse off-topic requests",
@@ -357,7 +358,8 @@ void run_demo(const DemoOptions& opt) {
 
   // A config file for `chatforge chat --config`: the model, greedy decoding and the
   // system prompt it was fine-tuned with.
-  write_file_atomic(o + "/chat.toml", fmt::format("model = \"{}/runs/sft/last\"\ntemperature = 0\nsystem = \"{}\"\n", o,
+  write_file_atomic(o + "/chat.toml", fmt::format("model = \"{}/runs/sft/last\"\ntemperature = 0\ncontext-policy = \"truncate-oldest\"\n"
+                                                  "system = \"{}\"\n", o,
                                                   std::string(system_prompt())));
   std::printf("\nchatforge demo finished in %.1f minutes.\n\n", run.elapsed() / 60);
   for (const auto& s : samples) std::printf("  %s\n", s.c_str());

@@ -110,11 +110,27 @@ QaScore qa_score(std::string_view prediction, const std::vector<std::string>& tr
   return s;
 }
 
+namespace {
+bool ascii_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// `fact` occurs in `text` without running into a longer word or number: where the fact
+// starts (ends) with a Latin letter or digit, the text must not continue with one.
+bool contains_whole(std::string_view text, std::string_view fact) {
+  for (size_t at = text.find(fact); at != std::string_view::npos; at = text.find(fact, at + 1)) {
+    const size_t end = at + fact.size();
+    const bool left_ok = at == 0 || !ascii_alnum(fact.front()) || !ascii_alnum(text[at - 1]);
+    const bool right_ok = end == text.size() || !ascii_alnum(fact.back()) || !ascii_alnum(text[end]);
+    if (left_ok && right_ok) return true;
+  }
+  return false;
+}
+}  // namespace
+
 double facts_match(std::string_view prediction, const std::vector<std::string>& facts, const QaOptions& opt) {
   const std::string pred = normalize_answer(prediction, opt);
   for (const auto& f : facts) {
     const std::string fact = normalize_answer(f, opt);
-    if (fact.empty() || pred.find(fact) == std::string::npos) return 0;
+    if (fact.empty() || !contains_whole(pred, fact)) return 0;
   }
   return facts.empty() ? 0 : 1;
 }

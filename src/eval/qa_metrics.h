@@ -30,7 +30,8 @@ struct QaScore {
 QaScore qa_score(std::string_view prediction, const std::vector<std::string>& truths, const QaOptions& opt = {});
 
 // Fact match: 1 when every key fact, normalised like the answers, occurs inside the
-// normalised prediction ("It costs $129." holds the fact "$129"), else 0. For answers that
+// normalised prediction as whole words at its Latin/digit edges ("It costs $129." holds
+// the fact "$129", "$1299" does not; CJK matches anywhere), else 0. For answers that
 // may be phrased freely but must state certain facts (a price, a number of days).
 double facts_match(std::string_view prediction, const std::vector<std::string>& facts, const QaOptions& opt = {});
 

@@ -13,6 +13,10 @@ TEST(FactsMatch, AllFactsMustAppear) {
   EXPECT_EQ(facts_match("Black, white and RED.", {"black", "white", "red"}), 1.0);
   EXPECT_EQ(facts_match("Black and white.", {"black", "white", "red"}), 0.0);
   EXPECT_EQ(facts_match("anything", {}), 0.0);
+  EXPECT_EQ(facts_match("It costs $1299.", {"$129"}), 0.0);  // whole numbers and words only
+  EXPECT_EQ(facts_match("It costs $129 and $1299.", {"$129"}), 1.0);
+  EXPECT_EQ(facts_match("Reddish.", {"red"}), 0.0);
+  EXPECT_EQ(facts_match("售价是18990元", {"8990元"}), 0.0);
 }
 
 TEST(FactsMatch, NormalisesPunctuationArticlesAndCjk) {
