@@ -13,7 +13,7 @@ namespace chatforge::demo {
 
 struct DemoOptions {
   std::string out = "demo";
-  double minutes = 12;                // whole-run budget
+  double minutes = 13;                // whole-run budget
   std::vector<Lang> langs = {Lang::kEn, Lang::kZh};
   std::vector<std::string> corpus;    // extra public-domain text for pretraining (optional)
   bool serve = false;
