@@ -116,6 +116,10 @@ namespace chatforge::ops {
 // 0..pos0+t with softmax(q k^T / sqrt(HS)). out: Tq rows of leading dimension ldo.
 void attention_cached_forward(float* out, int ldo, const float* q, int ldq, const float* kcache,
                               const float* vcache, int pos0, int Tq, int C, int NH);
+// One head h of the above, on the calling thread (no parallel region): the unit of work
+// of a fused decode step. scores: scratch of at least pos0 + Tq floats.
+void attention_cached_head(float* out, int ldo, const float* q, int ldq, const float* kcache, const float* vcache,
+                           int pos0, int Tq, int C, int NH, int h, float* scores);
 }  // namespace chatforge::ops
 
 namespace chatforge::ops {
@@ -125,4 +129,44 @@ namespace chatforge::ops {
 // streamed from memory once for all N rows, threads split the output channels. Slower than
 // matmul_forward beyond a dozen rows or so.
 void matvec_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
+}  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// --- weights stored in a reduced-precision format (inference only) --------------------
+// Decoding reads every weight once per token, so halving the bytes per weight nearly
+// doubles the speed. Activations and accumulation stay fp32; only the stored weights are
+// rounded. kF16: IEEE half (round to nearest even; GPT weights are far inside its range).
+// kBF16: bfloat16 (fp32 with the low 16 mantissa bits rounded off, to nearest even).
+// kInt8: per output row, w[j][c] = scale[j] * q[j][c], q in [-127, 127],
+// scale[j] = max_c |w[j][c]| / 127 (symmetric, rounded to nearest).
+enum class WeightFormat : uint8_t { kF32, kF16, kBF16, kInt8 };
+const char* weight_format_name(WeightFormat f);  // "f32", "f16", "bf16", "int8"
+// Parses a name above; false for anything else.
+bool parse_weight_format(const char* name, WeightFormat* out);
+size_t weight_format_bytes(WeightFormat f);  // bytes per stored weight: 4, 2, 2, 1
+
+// A (OC, C) matrix of linear-layer weights (torch.nn.Linear layout) in some format.
+struct WeightMatrix {
+  WeightFormat format = WeightFormat::kF32;
+  const void* data = nullptr;    // (OC, C) elements of the format, row-major
+  const float* scale = nullptr;  // (OC) kInt8 only
+  int OC = 0, C = 0;
+};
+// Rounds fp32 weights (OC, C) into a format: dst holds OC*C elements of it, scale (OC) is
+// written for kInt8 only (may be null otherwise). kF32 copies.
+void quantize_weights(void* dst, float* scale, const float* src, int OC, int C, WeightFormat f);
+// The fp32 values a stored matrix stands for, rows [j0, j1) into dst (j1-j0, C).
+void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1);
+
+// out (N,OC) = inp (N,C) @ w^T + bias (bias may be null), then, with gelu, GELU in place
+// (gelu_forward's formula). Small N streams the weights once (matvec); large N expands
+// blocks of rows to fp32 and calls sgemm. Runs its own parallel region.
+void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu = false);
+// The same for the threads of an enclosing parallel region (matvec only, meant for N <= 16):
+// every thread of the team must call it with the same arguments; each computes a contiguous
+// block of output channels, and it returns after a barrier, so out is complete everywhere.
+void linear_forward_team(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu);
+// Only output channels [j0, j1) of out (N, OC), on the calling thread, no barrier (matvec).
+void linear_forward_range(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0,
+                          int j1, bool gelu);
 }  // namespace chatforge::ops

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/gpt.h"
+#include "ops/ops.h"
 #include "tokenizer/tokenizer.h"
 
 namespace chatforge::serve {
@@ -22,6 +23,7 @@ struct ServerOptions {
   std::string db;  // feedback SQLite file; empty: feedback disabled
   size_t max_body_bytes = 1 << 20;
   std::string model_id;
+  ops::WeightFormat weights = ops::WeightFormat::kF32;  // storage of the weight matrices
 };
 
 class Server {
