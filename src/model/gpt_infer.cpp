@@ -75,8 +75,11 @@ void decode_fused(const Gpt& model, const InferWeights& W, KvCache& cache, std::
   float* att = s.att.data();
   float* fch = s.fch.data();
   float* proj = s.proj.data();
+  ops::TeamBarrier& barrier = s.barrier;
 #pragma omp parallel
   {
+#pragma omp single
+    barrier.reset(omp_get_num_threads());  // (single ends with a libgomp barrier)
     float* x = s.per_thread.data() + per_thread * omp_get_thread_num();
     float* ln = x + NC;
     float* scores = ln + NC;
@@ -109,18 +112,22 @@ void decode_fused(const Gpt& model, const InferWeights& W, KvCache& cache, std::
           ops::attention_cached_head(att + static_cast<size_t>(row) * C, C, qkv + static_cast<size_t>(row) * 3 * C,
                                      3 * C, kc, vc, pos0, q.n_tokens, C, NH, h, scores);
         }
-#pragma omp barrier  // att complete
+      barrier.wait();  // att complete
       ops::linear_forward_team(proj, att, W.attproj(l), p.attprojb + lc, N, false);
+      barrier.wait();
       for (size_t i = 0; i < NC; ++i) x[i] += proj[i];
       // x = x + mlp(ln_2(x))
       for (int r = 0; r < N; ++r) layernorm_row(ln + r * C, x + r * C, p.ln2w + lc, p.ln2b + lc, C);
       ops::linear_forward_team(fch, ln, W.fc(l), p.fcb + lc * 4, N, true);
+      barrier.wait();
       ops::linear_forward_team(proj, fch, W.fcproj(l), p.fcprojb + lc, N, false);
+      barrier.wait();
       for (size_t i = 0; i < NC; ++i) x[i] += proj[i];
     }
     if (row_logits != nullptr) {  // every row -> ln_f -> tied head; the last rows are copied out
       for (int r = 0; r < N; ++r) layernorm_row(ln + r * C, x + r * C, p.lnfw, p.lnfb, C);
       ops::linear_forward_team(row_logits, ln, W.head(), nullptr, N, false);
+      barrier.wait();
 #pragma omp single
       for (int i = 0; i < S; ++i)
         std::memcpy(logits + static_cast<size_t>(i) * Vp,

@@ -23,6 +23,7 @@ struct InferSequence {
 struct InferScratch {
   std::vector<float> x, ln, qkv, att, fch, proj, last, lnf, mean, rstd;
   std::vector<float> per_thread;  // fused decode: each thread's residual stream, LN and scores
+  ops::TeamBarrier barrier;       // fused decode: the threads' meeting point
   std::vector<int32_t> pos;
 };
 

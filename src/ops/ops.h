@@ -13,6 +13,7 @@
 //   the residual stream      +=   (layernorm_backward and encoder inputs add into dinp)
 // Each function says which rule applies to each output.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -163,10 +164,32 @@ void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1);
 // blocks of rows to fp32 and calls sgemm. Runs its own parallel region.
 void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu = false);
 // The same for the threads of an enclosing parallel region (matvec only, meant for N <= 16):
-// every thread of the team must call it with the same arguments; each computes a contiguous
-// block of output channels, and it returns after a barrier, so out is complete everywhere.
+// every thread of the team calls it with the same arguments and computes its contiguous
+// block of output channels. No barrier: out is complete once every thread has passed one.
 void linear_forward_team(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu);
 // Only output channels [j0, j1) of out (N, OC), on the calling thread, no barrier (matvec).
 void linear_forward_range(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0,
                           int j1, bool gelu);
+}  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// A barrier for the threads of one parallel region that spins for a few microseconds and
+// then yields the CPU while it waits. libgomp's barrier either spins for up to ~1 ms
+// (default policy: on a busy machine a waiting thread burns the time slice the late thread
+// needs; 2 threads then decoded 2.6x slower than 1) or sleeps at once (PASSIVE: tens of
+// microseconds to wake, ~50 times a token). reset(n) by one thread, then a libgomp
+// barrier, before first use.
+class TeamBarrier {
+ public:
+  void reset(int n) {
+    n_ = n;
+    arrived_.store(0);
+  }
+  void wait();
+
+ private:
+  alignas(64) std::atomic<int> arrived_{0};
+  alignas(64) std::atomic<int> generation_{0};
+  int n_ = 1;
+};
 }  // namespace chatforge::ops

@@ -11,6 +11,7 @@
 // per row keep 8 FMA chains in flight. Without AVX-512 an omp-simd loop does the same.
 #include <cblas.h>
 #include <omp.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <vector>
@@ -18,6 +19,11 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
 #include <immintrin.h>
 #define CF_MATVEC_AVX512 1
+// GCC 12 flags its own intrinsics (the self-initialised _mm*_undefined_* inside
+// vcvtph2ps, vpmovzxwd, vextractf32x8 ...) as maybe-uninitialized: GCC bug 105593.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #endif
 
 #include "ops/cpu/half.h"
@@ -194,13 +200,33 @@ void linear_forward_team(float* out, const float* inp, const WeightMatrix& w, co
   int j0, j1;
   thread_range(w.OC, &j0, &j1);
   matvec_range_any(out, inp, w, bias, N, j0, j1, gelu);
-#pragma omp barrier
 }
 
 void matvec_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC) {
   const WeightMatrix w{WeightFormat::kF32, weight, nullptr, OC, C};
 #pragma omp parallel
   linear_forward_team(out, inp, w, bias, N, false);
+}
+
+void TeamBarrier::wait() {
+  const int gen = generation_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) {  // the last one in
+    arrived_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    return;
+  }
+  // ~2000 pause instructions (~20-50 us) catch the usual arrival skew of a decode step;
+  // past that the late thread is probably not running: give it our CPU.
+  constexpr int kSpins = 2000;
+  for (int spin = 0; generation_.load(std::memory_order_acquire) == gen; ++spin) {
+    if (spin < kSpins) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      sched_yield();
+    }
+  }
 }
 
 void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu) {
