@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
   const double bw = read_bandwidth_gbs();
   std::printf("shape L=%d NH=%d C=%d V=%d ctx=%d, %d threads; memory read bandwidth %.1f GB/s (1 GiB sum)\n",
               cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, cfg.n_ctx, threads, bw);
+  std::printf("OpenBLAS %s build: %s\n", cf::ops::blas_shares_openmp_pool() ? "OpenMP" : "non-OpenMP",
+              cf::ops::blas_shares_openmp_pool() ? "one libgomp thread pool for BLAS and chatforge's kernels"
+                                                  : "its own threads (may oversubscribe the cores)");
 
   auto request = [&](int len, int seed) {
     cf::infer::GenerationRequest r;

@@ -107,6 +107,11 @@ const char* blas_core_name();
 // the family this CPU supports ("SkylakeX" with AVX-512, "Haswell" with AVX2+FMA), to be
 // set as OPENBLAS_CORETYPE before the library loads; nullptr when detection was fine.
 const char* blas_better_coretype();
+// Whether the BLAS library is OpenBLAS's OpenMP build (openblas_get_parallel() == 2), so its
+// threads are libgomp's and our kernels share one pool with it (CMake links that build,
+// /usr/lib/<arch>/openblas-openmp). chatforge never calls BLAS inside its own parallel
+// regions, so the pool is never nested: at most OMP_NUM_THREADS threads compute.
+bool blas_shares_openmp_pool();
 }  // namespace chatforge::ops
 
 namespace chatforge::ops {

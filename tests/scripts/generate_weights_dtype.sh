@@ -3,8 +3,8 @@
 # greedily with f32, f16, bf16 and int8 weights (`chatforge generate --json --logprobs 0`).
 # The reduced formats must agree with f32 on most tokens (f16 on >= 90% of the positions
 # before the first difference, averaged over the prompts; bf16 and int8 on >= 50%) and the
-# log-probability of each token they share must be within 0.02 (f16), 0.1 (bf16, int8) of
-# f32's. A bad --weights-dtype is a one-line usage error.
+# log-probability of each token they share must be within 0.005 (f16), 0.05 (bf16, int8) of
+# f32's (measured: 0.0004, 0.0025, 0.0074; agreement 100%, 88%, 100%). A bad --weights-dtype is a one-line usage error.
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}" "${CF_SOURCE_DIR:?}"
 bash "$CF_SOURCE_DIR/scripts/deps/tokenizer.fetch.sh" >/dev/null
@@ -37,7 +37,7 @@ import json, sys
 tmp, n = sys.argv[1], int(sys.argv[2])
 load = lambda d, i: json.load(open(f"{tmp}/{d}.{i}.json"))
 ok = True
-for d, min_agree, tol in (("f16", 0.9, 0.02), ("bf16", 0.5, 0.1), ("int8", 0.5, 0.1)):
+for d, min_agree, tol in (("f16", 0.9, 0.005), ("bf16", 0.5, 0.05), ("int8", 0.5, 0.05)):
     agree, worst = [], 0.0
     for i in range(n):
         a, b = load("f32", i), load(d, i)

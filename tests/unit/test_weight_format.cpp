@@ -205,5 +205,11 @@ TEST(WeightFormat, BytesPerTokenFollowTheFormat) {
   EXPECT_FALSE(ops::parse_weight_format("fp8", &f));
 }
 
+TEST(Threads, BlasSharesTheOpenMPPool) {
+  // CMake links OpenBLAS's OpenMP build (openblas-openmp/): its threads are libgomp's, the
+  // pool our kernels use, so prefill sgemm and decode matvec never run two pools at once.
+  EXPECT_TRUE(ops::blas_shares_openmp_pool());
+}
+
 }  // namespace
 }  // namespace chatforge
