@@ -1,16 +1,25 @@
-// Decode and prefill speed of the inference engine at a given GPT shape (random weights),
-// next to this machine's memory-bandwidth bound for decoding (every fp32 weight is read
-// once per decode step, so bound tok/s = read bandwidth / weight bytes).
-// Usage: bench_decode [L=12 NH=12 C=768 V=50257 ctx=1024 prompt=256 new=32 batch=8]
-// Prints figures and: RESULT decode_tok_s=... bound_tok_s=... prefill_tok_s=... batch8_tok_s=...
+// Decode and prefill speed of the inference engine at a given GPT shape, next to this
+// machine's memory-bandwidth bound for decoding: every weight is read once per batch-1
+// decode step, so bound tok/s = read bandwidth / weight bytes of the format in use
+// (InferWeights::bytes_per_token: fp32 4 bytes a weight, f16/bf16 2, int8 1 + row scales).
+// Usage: bench_decode [model=DIR | L=12 NH=12 C=768 V=50257 ctx=1024] [prompt=256 new=32
+//        batch=8 formats=f32,f16 threads=1,2]
+// Random weights (seed 1) unless model= names a checkpoint. Threads: the main figures run
+// at the last count of `threads`; f32 batch-1 decode is also run at every count (scaling).
+// Ends with: RESULT bandwidth_gbs=... <fmt>_tok_s=... <fmt>_bound_tok_s=... <fmt>_bound_frac=...
+//            prefill_tok_s=... batch<B>_tok_s=... t<N>_tok_s=...
 #include <omp.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "core/timer.h"
 #include "infer/engine.h"
+#include "model/checkpoint.h"
 
 namespace cf = chatforge;
 
@@ -46,27 +55,52 @@ double read_bandwidth_gbs() {
   return best;
 }
 
-int main(int argc, char** argv) {
-  auto arg = [&](int i, int def) { return argc > i ? std::atoi(argv[i]) : def; };
-  cf::model::GptConfig cfg;
-  cfg.n_layer = arg(1, 12);
-  cfg.n_head = arg(2, 12);
-  cfg.n_embd = arg(3, 768);
-  cfg.vocab_size = arg(4, 50257);
-  cfg.n_ctx = arg(5, 1024);
-  const int prompt_len = arg(6, 256), n_new = arg(7, 32), batch = arg(8, 8);
-  cf::model::Gpt model(cfg);
-  model.init_weights(1);
-  // weights read per decode step: everything but the position table (one row is read)
-  const double weight_bytes = (static_cast<double>(model.layout().total()) -
-                               static_cast<double>(cfg.n_ctx) * cfg.n_embd) * sizeof(float);
-  const double bw = read_bandwidth_gbs();
-  const double bound = bw * 1e9 / weight_bytes;
-  std::printf("shape L=%d NH=%d C=%d V=%d ctx=%d, %d threads; weights %.0f MB fp32\n", cfg.n_layer, cfg.n_head,
-              cfg.n_embd, cfg.vocab_size, cfg.n_ctx, omp_get_max_threads(), weight_bytes / 1e6);
-  std::printf("memory read bandwidth %.1f GB/s -> decode bound %.1f tok/s at batch 1\n", bw, bound);
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
 
-  cf::infer::Engine engine(model, batch, cfg.n_ctx);
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines appear as they are measured
+  std::map<std::string, std::string> args = {{"L", "12"},      {"NH", "12"},  {"C", "768"},   {"V", "50257"},
+                                             {"ctx", "1024"},  {"prompt", "256"}, {"new", "32"}, {"batch", "8"},
+                                             {"formats", "f32,f16"}, {"threads", "1,2"}, {"model", ""}};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const size_t eq = a.find('=');
+    if (eq == std::string::npos || !args.count(a.substr(0, eq))) {
+      std::fprintf(stderr, "bench_decode: unknown argument '%s'\n", a.c_str());
+      return 2;
+    }
+    args[a.substr(0, eq)] = a.substr(eq + 1);
+  }
+  auto num = [&](const char* k) { return std::atoi(args[k].c_str()); };
+  std::unique_ptr<cf::model::Gpt> model;
+  if (!args["model"].empty()) {
+    model = cf::model::load_model(args["model"]);
+  } else {
+    cf::model::GptConfig cfg;
+    cfg.n_layer = num("L"), cfg.n_head = num("NH"), cfg.n_embd = num("C"), cfg.vocab_size = num("V"),
+    cfg.n_ctx = num("ctx");
+    model = std::make_unique<cf::model::Gpt>(cfg);
+    model->init_weights(1);
+  }
+  const cf::model::GptConfig& cfg = model->config();
+  const int prompt_len = num("prompt"), n_new = num("new"), batch = num("batch");
+  std::vector<int> thread_counts;
+  for (const auto& t : split(args["threads"])) thread_counts.push_back(std::atoi(t.c_str()));
+  const int threads = thread_counts.back();
+  omp_set_num_threads(threads);
+  const double bw = read_bandwidth_gbs();
+  std::printf("shape L=%d NH=%d C=%d V=%d ctx=%d, %d threads; memory read bandwidth %.1f GB/s (1 GiB sum)\n",
+              cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, cfg.n_ctx, threads, bw);
+  std::printf("OpenBLAS %s build: %s\n", cf::ops::blas_shares_openmp_pool() ? "OpenMP" : "non-OpenMP",
+              cf::ops::blas_shares_openmp_pool() ? "one libgomp thread pool for BLAS and chatforge's kernels"
+                                                  : "its own threads (may oversubscribe the cores)");
+
   auto request = [&](int len, int seed) {
     cf::infer::GenerationRequest r;
     for (int i = 0; i < len; ++i) r.prompt.push_back((i * 7919 + seed * 104729) % cfg.vocab_size);
@@ -74,32 +108,72 @@ int main(int argc, char** argv) {
     r.max_new_tokens = n_new;
     return r;
   };
-  engine.generate(request(8, 0));  // warm-up
   // batch 1: prefill of prompt_len tokens, then n_new decode steps (the first token comes
-  // from the prefill, so n_new - 1 decode steps are timed)
-  double prefill = 0, decode = 0;
-  for (int rep = 0; rep < 2; ++rep) {
-    const auto r = engine.generate(request(prompt_len, rep + 1));
-    const double p = r.prompt_tokens / r.prefill_seconds, d = (r.completion_tokens - 1) / r.decode_seconds;
-    prefill = std::max(prefill, p);
-    decode = std::max(decode, d);
+  // from the prefill, so n_new - 1 decode steps are timed); best of 2
+  auto batch1 = [&](cf::infer::Engine& engine, double* prefill, double* decode) {
+    *prefill = *decode = 0;
+    for (int rep = 0; rep < 2; ++rep) {
+      const auto r = engine.generate(request(prompt_len, rep + 1));
+      *prefill = std::max(*prefill, r.prompt_tokens / r.prefill_seconds);
+      *decode = std::max(*decode, (r.completion_tokens - 1) / r.decode_seconds);
+    }
+  };
+  char buf[256];
+  std::string result = "RESULT";
+  auto add = [&](const std::string& key, double v, int digits = 1) {
+    std::snprintf(buf, sizeof buf, " %s=%.*f", key.c_str(), digits, v);
+    result += buf;
+  };
+  add("bandwidth_gbs", bw);
+  for (const std::string& name : split(args["formats"])) {
+    cf::ops::WeightFormat format;
+    if (!cf::ops::parse_weight_format(name.c_str(), &format)) {
+      std::fprintf(stderr, "bench_decode: unknown format '%s'\n", name.c_str());
+      return 2;
+    }
+    cf::infer::Engine engine(*model, batch, cfg.n_ctx, format);
+    const double bytes = engine.weights().bytes_per_token(), bound = bw * 1e9 / bytes;
+    engine.generate(request(8, 0));  // warm-up
+    double prefill, decode;
+    batch1(engine, &prefill, &decode);
+    // batch B: B sequences decoded together, tokens per second over all of them
+    std::vector<int> handles;
+    for (int b = 0; b < batch; ++b) handles.push_back(engine.submit(request(16, 10 + b)));
+    engine.step();  // the prefills
+    cf::Timer t;
+    int steps = 0;
+    while (engine.step()) ++steps;
+    ++steps;  // the last step also ran
+    const double batch_tok_s = static_cast<double>(steps) * batch / t.seconds();
+    for (int h : handles) engine.take(h);
+    std::printf("%-4s weights %4.0f MB read per token -> bound %5.1f tok/s | batch 1: decode %5.1f tok/s (%3.0f%% of "
+                "the bound), prefill %d tokens %6.1f tok/s | batch %d: decode %6.1f tok/s\n",
+                name.c_str(), bytes / 1e6, bound, decode, 100 * decode / bound, prompt_len, prefill, batch,
+                batch_tok_s);
+    add(name + "_tok_s", decode);
+    add(name + "_bound_tok_s", bound);
+    add(name + "_bound_frac", decode / bound, 3);
+    add(name + "_prefill_tok_s", prefill);
+    add(name + "_batch" + std::to_string(batch) + "_tok_s", batch_tok_s);
   }
-  std::printf("batch 1: prefill %d tokens %.1f tok/s; decode %.1f tok/s (%.0f%% of the bound)\n", prompt_len,
-              prefill, decode, 100 * decode / bound);
-  // batch B: B sequences decoded together, tokens per second over all of them
-  std::vector<cf::infer::GenerationRequest> reqs;
-  for (int b = 0; b < batch; ++b) reqs.push_back(request(16, 10 + b));
-  std::vector<int> handles;
-  for (auto& r : reqs) handles.push_back(engine.submit(r));
-  engine.step();  // the prefills
-  cf::Timer t;
-  int steps = 0;
-  while (engine.step()) ++steps;
-  ++steps;  // the last step also ran
-  const double batch_tok_s = static_cast<double>(steps) * batch / t.seconds();
-  for (int h : handles) engine.take(h);
-  std::printf("batch %d: decode %.1f tok/s in total (%.2fx batch 1)\n", batch, batch_tok_s, batch_tok_s / decode);
-  std::printf("RESULT decode_tok_s=%.1f bound_tok_s=%.1f prefill_tok_s=%.1f batch%d_tok_s=%.1f bandwidth_gbs=%.1f\n",
-              decode, bound, prefill, batch, batch_tok_s, bw);
+  // thread scaling of fp32 batch-1 decode
+  if (thread_counts.size() > 1) {
+    cf::infer::Engine engine(*model, 1, cfg.n_ctx);
+    std::string line = "f32 batch-1 decode by threads:";
+    for (int n : thread_counts) {
+      omp_set_num_threads(n);
+      engine.generate(request(8, 0));
+      double prefill, decode;
+      batch1(engine, &prefill, &decode);
+      std::snprintf(buf, sizeof buf, " %d: %.1f tok/s", n, decode);
+      line += buf;
+      char key[32];  // (not "t" + std::to_string(n): GCC 12 warns -Wrestrict on it)
+      std::snprintf(key, sizeof key, "t%d_tok_s", n);
+      add(key, decode);
+    }
+    omp_set_num_threads(threads);
+    std::printf("%s\n", line.c_str());
+  }
+  std::printf("%s\n", result.c_str());
   return 0;
 }

@@ -81,7 +81,7 @@ constexpr const char* kHelp =
 class ChatSession {
  public:
   ChatSession(ChatArgs& a, LoadedModel& lm)
-      : a_(a), lm_(lm), format_(*lm.tokenizer), engine_(*lm.model, 1), tty_(::isatty(0) == 1) {
+      : a_(a), lm_(lm), format_(*lm.tokenizer), engine_(*lm.model, 1, 0, a.gen.weight_format()), tty_(::isatty(0) == 1) {
     if (!a.system.empty()) messages_.push_back({"system", a.system});
   }
 

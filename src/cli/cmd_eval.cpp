@@ -107,6 +107,7 @@ void setup_human_kit(CLI::App& eval) {
   sub->add_option("--sampling-seed", a->gen.sampling.seed, "--model: sampling seed")->capture_default_str();
   sub->add_option("--batch", a->batch, "--model: sequences generated together")->capture_default_str()->check(CLI::Range(1, 256));
   sub->add_option("--threads", a->gen.threads, "--model: CPU threads");
+  add_weights_dtype_option(*sub, a->gen.weights_dtype);
   sub->add_option("--out", a->out, "kit directory: sheet.html, sheet.csv (for raters), key.json (keep hidden)")
       ->required();
   sub->add_option("--name-a", a->name_a, "name of system A in the key and results (default: file name)");

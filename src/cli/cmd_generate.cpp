@@ -38,7 +38,7 @@ void run(GenerateArgs& a) {
   TextStreamer streamer(*lm.tokenizer, a.gen.stop, a.json ? nullptr : stdout);
   req.on_token = [&](int32_t id, const infer::SampledLogprobs*) { return streamer.on_token(id); };
   const std::vector<int32_t> req_prompt = req.prompt;
-  infer::Engine engine(*lm.model, 1);
+  infer::Engine engine(*lm.model, 1, 0, a.gen.weight_format());
   const infer::GenerationResult r = engine.generate(std::move(req));
   streamer.finish();
   const double prefill_tok_s = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0;

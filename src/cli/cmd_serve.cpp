@@ -18,7 +18,7 @@ namespace chatforge::cli {
 namespace {
 
 struct ServeArgs {
-  GenerationOptions gen;  // only model_dir, tokenizer, threads are used
+  GenerationOptions gen;  // only model_dir, tokenizer, threads, weights_dtype are used
   serve::ServerOptions server;
   std::string api_key_file;
   size_t max_body_kb = 1024;
@@ -45,6 +45,7 @@ void run(ServeArgs& a) {
   if (a.max_body_kb < 1 || a.max_body_kb > 1024 * 1024) usage_fail("--max-body-kb must be 1..1048576");
   o.max_body_bytes = a.max_body_kb * 1024;
   if (o.model_id.empty()) o.model_id = model_id_from_dir(a.gen.model_dir);
+  o.weights = a.gen.weight_format();
 
   LoadedModel lm = load_model_and_tokenizer(a.gen);
   // SIGINT/SIGTERM are taken by one waiting thread (blocked everywhere else, including
@@ -95,6 +96,7 @@ void setup(CLI::App& cmd) {
                  "system prompt for chat requests whose messages have none (the page's own setting wins)");
   cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB (default 1024)");
   cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
+  add_weights_dtype_option(cmd, a->gen.weights_dtype);
   add_config_option(cmd);
   cmd.callback([a] { run(*a); });
 }

@@ -54,7 +54,8 @@ std::vector<int32_t> encode_prompt(const LoadedModel& lm, const PromptSpec& p) {
 std::vector<GeneratedAnswer> generate_answers(const LoadedModel& lm, const GenerationOptions& g,
                                           const std::vector<std::vector<int32_t>>& prompts, int batch,
                                           const std::string& label) {
-  infer::Engine engine(*lm.model, std::max(1, std::min<int>(batch, static_cast<int>(prompts.size()))));
+  infer::Engine engine(*lm.model, std::max(1, std::min<int>(batch, static_cast<int>(prompts.size()))), 0,
+                       g.weight_format());
   std::vector<GeneratedAnswer> out;
   out.reserve(prompts.size());
   ProgressBar bar(label, prompts.size(), "answers");

@@ -34,6 +34,21 @@ void add_generation_options(CLI::App& cmd, GenerationOptions& o) {
                  "when the input does not fit the context: error | truncate-oldest")
       ->capture_default_str();
   cmd.add_option("--threads", o.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)");
+  add_weights_dtype_option(cmd, o.weights_dtype);
+}
+
+void add_weights_dtype_option(CLI::App& cmd, std::string& value) {
+  cmd.add_option("--weights-dtype", value,
+                 "weight storage while generating: f32 | f16 | bf16 | int8 (converted at load; fp32 math; "
+                 "f16/bf16 read half the bytes, int8 a quarter)")
+      ->capture_default_str();
+}
+
+ops::WeightFormat GenerationOptions::weight_format() const {
+  ops::WeightFormat f;
+  if (!ops::parse_weight_format(weights_dtype.c_str(), &f))
+    usage_fail("invalid --weights-dtype '{}': use f32, f16, bf16 or int8", weights_dtype);
+  return f;
 }
 
 infer::ContextPolicy GenerationOptions::policy() const {
@@ -45,6 +60,7 @@ void GenerationOptions::validate(int vocab_size) {
     usage_fail("invalid --context-policy '{}': use error or truncate-oldest", context_policy);
   if (max_tokens < 0) usage_fail("invalid --max-tokens {}: must be >= 0", max_tokens);
   if (threads < 0) usage_fail("invalid --threads {}: must be >= 0", threads);
+  weight_format();
   sampling.logit_bias.clear();
   for (const std::string& lb : logit_bias) {
     const size_t eq = lb.find('=');

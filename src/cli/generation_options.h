@@ -24,10 +24,15 @@ struct GenerationOptions {
   std::vector<std::string> logit_bias;  // "ID=BIAS"
   std::string context_policy = "error";
   int threads = 0;
+  std::string weights_dtype = "f32";  // storage of the weight matrices while generating
   // Checks every value (UsageError naming the flag) and fills sampling.logit_bias.
   void validate(int vocab_size);
   infer::ContextPolicy policy() const;
+  ops::WeightFormat weight_format() const;  // UsageError for an unknown --weights-dtype
 };
+
+// --weights-dtype on a command (generate, chat, serve, eval).
+void add_weights_dtype_option(CLI::App& cmd, std::string& value);
 
 void add_generation_options(CLI::App& cmd, GenerationOptions& o);
 

@@ -19,8 +19,9 @@ const char* finish_reason_name(FinishReason r) {
   return "";
 }
 
-Engine::Engine(const model::Gpt& model, int max_batch, int max_context)
+Engine::Engine(const model::Gpt& model, int max_batch, int max_context, ops::WeightFormat weights)
     : model_(model),
+      weights_(model, weights),
       cache_(model.config(), max_batch, max_context > 0 ? std::min(max_context, model.config().n_ctx) : model.config().n_ctx),
       seqs_(max_batch),
       slot_ids_(max_batch) {}
@@ -128,7 +129,7 @@ bool Engine::step() {
   }
   if (want_rows) row_logits_.resize(rows * Vp);
   Timer timer;
-  model::infer_forward(model_, cache_, batch, logits_.data(), scratch_, want_rows ? row_logits_.data() : nullptr);
+  model::infer_forward(model_, weights_, cache_, batch, logits_.data(), scratch_, want_rows ? row_logits_.data() : nullptr);
   if (want_rows) {
     size_t row = 0;
     for (const auto& b : batch) {

@@ -12,6 +12,7 @@
 #include "infer/sampler.h"
 #include "model/gpt.h"
 #include "model/gpt_infer.h"
+#include "model/infer_weights.h"
 #include "model/kv_cache.h"
 
 namespace chatforge::infer {
@@ -57,7 +58,12 @@ struct GenerationResult {
 class Engine {
  public:
   // max_context 0 = the model's n_ctx. The KV cache is sized max_batch x max_context.
-  Engine(const model::Gpt& model, int max_batch = 1, int max_context = 0);
+  // weights: the storage format of the matrices during inference (ops.h, WeightFormat);
+  // f16 / bf16 / int8 are converted from the model's fp32 weights here, once.
+  Engine(const model::Gpt& model, int max_batch = 1, int max_context = 0,
+         ops::WeightFormat weights = ops::WeightFormat::kF32);
+
+  const model::InferWeights& weights() const { return weights_; }
 
   int context() const { return cache_.max_T(); }
   int max_batch() const { return cache_.max_batch(); }
@@ -97,6 +103,7 @@ class Engine {
   void forget(int slot);  // free a slot and drop its cached ids
 
   const model::Gpt& model_;
+  model::InferWeights weights_;
   model::KvCache cache_;
   model::InferScratch scratch_;
   std::vector<Sequence> seqs_;  // indexed by slot = handle

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/gpt.h"
+#include "model/infer_weights.h"
 #include "model/kv_cache.h"
 
 namespace chatforge::model {
@@ -20,7 +21,9 @@ struct InferSequence {
 
 // Reusable buffers (grown on demand), so a decode step allocates nothing.
 struct InferScratch {
-  std::vector<float> x, ln, qkv, att, fch, last, lnf, mean, rstd;
+  std::vector<float> x, ln, qkv, att, fch, proj, last, lnf, mean, rstd;
+  std::vector<float> per_thread;  // fused decode: each thread's residual stream, LN and scores
+  ops::TeamBarrier barrier;       // fused decode: the threads' meeting point
   std::vector<int32_t> pos;
 };
 
@@ -30,7 +33,13 @@ struct InferScratch {
 // would overflow the cache, a slot repeats, or a token is outside the vocabulary.
 // row_logits, when not null: (total new tokens, Vp) logits of every new row, sequences
 // stacked in order (for log-probabilities of a prompt; costs one head matmul per row).
+// weights: the matrices in their inference format (see infer_weights.h); they must come
+// from `model`. Without it, the model's fp32 weights.
+// A pass of at most kFusedMaxRows rows (decode steps) runs as one fused parallel region.
+void infer_forward(const Gpt& model, const InferWeights& weights, KvCache& cache, std::span<const InferSequence> seqs,
+                   float* logits, InferScratch& scratch, float* row_logits = nullptr);
 void infer_forward(const Gpt& model, KvCache& cache, std::span<const InferSequence> seqs, float* logits,
                    InferScratch& scratch, float* row_logits = nullptr);
+inline constexpr int kFusedMaxRows = 16;
 
 }  // namespace chatforge::model

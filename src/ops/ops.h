@@ -13,6 +13,7 @@
 //   the residual stream      +=   (layernorm_backward and encoder inputs add into dinp)
 // Each function says which rule applies to each output.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -106,6 +107,11 @@ const char* blas_core_name();
 // the family this CPU supports ("SkylakeX" with AVX-512, "Haswell" with AVX2+FMA), to be
 // set as OPENBLAS_CORETYPE before the library loads; nullptr when detection was fine.
 const char* blas_better_coretype();
+// Whether the BLAS library is OpenBLAS's OpenMP build (openblas_get_parallel() == 2), so its
+// threads are libgomp's and our kernels share one pool with it (CMake links that build,
+// /usr/lib/<arch>/openblas-openmp). chatforge never calls BLAS inside its own parallel
+// regions, so the pool is never nested: at most OMP_NUM_THREADS threads compute.
+bool blas_shares_openmp_pool();
 }  // namespace chatforge::ops
 
 namespace chatforge::ops {
@@ -116,6 +122,10 @@ namespace chatforge::ops {
 // 0..pos0+t with softmax(q k^T / sqrt(HS)). out: Tq rows of leading dimension ldo.
 void attention_cached_forward(float* out, int ldo, const float* q, int ldq, const float* kcache,
                               const float* vcache, int pos0, int Tq, int C, int NH);
+// One head h of the above, on the calling thread (no parallel region): the unit of work
+// of a fused decode step. scores: scratch of at least pos0 + Tq floats.
+void attention_cached_head(float* out, int ldo, const float* q, int ldq, const float* kcache, const float* vcache,
+                           int pos0, int Tq, int C, int NH, int h, float* scores);
 }  // namespace chatforge::ops
 
 namespace chatforge::ops {
@@ -125,4 +135,66 @@ namespace chatforge::ops {
 // streamed from memory once for all N rows, threads split the output channels. Slower than
 // matmul_forward beyond a dozen rows or so.
 void matvec_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
+}  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// --- weights stored in a reduced-precision format (inference only) --------------------
+// Decoding reads every weight once per token, so halving the bytes per weight nearly
+// doubles the speed. Activations and accumulation stay fp32; only the stored weights are
+// rounded. kF16: IEEE half (round to nearest even; GPT weights are far inside its range).
+// kBF16: bfloat16 (fp32 with the low 16 mantissa bits rounded off, to nearest even).
+// kInt8: per output row, w[j][c] = scale[j] * q[j][c], q in [-127, 127],
+// scale[j] = max_c |w[j][c]| / 127 (symmetric, rounded to nearest).
+enum class WeightFormat : uint8_t { kF32, kF16, kBF16, kInt8 };
+const char* weight_format_name(WeightFormat f);  // "f32", "f16", "bf16", "int8"
+// Parses a name above; false for anything else.
+bool parse_weight_format(const char* name, WeightFormat* out);
+size_t weight_format_bytes(WeightFormat f);  // bytes per stored weight: 4, 2, 2, 1
+
+// A (OC, C) matrix of linear-layer weights (torch.nn.Linear layout) in some format.
+struct WeightMatrix {
+  WeightFormat format = WeightFormat::kF32;
+  const void* data = nullptr;    // (OC, C) elements of the format, row-major
+  const float* scale = nullptr;  // (OC) kInt8 only
+  int OC = 0, C = 0;
+};
+// Rounds fp32 weights (OC, C) into a format: dst holds OC*C elements of it, scale (OC) is
+// written for kInt8 only (may be null otherwise). kF32 copies.
+void quantize_weights(void* dst, float* scale, const float* src, int OC, int C, WeightFormat f);
+// The fp32 values a stored matrix stands for, rows [j0, j1) into dst (j1-j0, C).
+void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1);
+
+// out (N,OC) = inp (N,C) @ w^T + bias (bias may be null), then, with gelu, GELU in place
+// (gelu_forward's formula). Small N streams the weights once (matvec); large N expands
+// blocks of rows to fp32 and calls sgemm. Runs its own parallel region.
+void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu = false);
+// The same for the threads of an enclosing parallel region (matvec only, meant for N <= 16):
+// every thread of the team calls it with the same arguments and computes its contiguous
+// block of output channels. No barrier: out is complete once every thread has passed one.
+void linear_forward_team(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu);
+// Only output channels [j0, j1) of out (N, OC), on the calling thread, no barrier (matvec).
+void linear_forward_range(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0,
+                          int j1, bool gelu);
+}  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// A barrier for the threads of one parallel region that spins for a few microseconds and
+// then yields the CPU while it waits. libgomp's barrier either spins for up to ~1 ms
+// (default policy: on a busy machine a waiting thread burns the time slice the late thread
+// needs; 2 threads then decoded 2.6x slower than 1) or sleeps at once (PASSIVE: tens of
+// microseconds to wake, ~50 times a token). reset(n) by one thread, then a libgomp
+// barrier, before first use.
+class TeamBarrier {
+ public:
+  void reset(int n) {
+    n_ = n;
+    arrived_.store(0);
+  }
+  void wait();
+
+ private:
+  alignas(64) std::atomic<int> arrived_{0};
+  alignas(64) std::atomic<int> generation_{0};
+  int n_ = 1;
+};
 }  // namespace chatforge::ops

@@ -16,11 +16,11 @@ double Scheduler::now() {
 }
 
 Scheduler::Scheduler(const model::Gpt& model, const tok::Tokenizer& tokenizer, std::vector<int32_t> stop_ids,
-                     int parallel, int max_queue)
+                     int parallel, int max_queue, ops::WeightFormat weights)
     : tok_(tokenizer),
       stop_ids_(std::move(stop_ids)),
       model_vocab_(model.config().vocab_size),
-      engine_(model, parallel),
+      engine_(model, parallel, 0, weights),
       parallel_(parallel),
       max_queue_(max_queue),
       context_(engine_.context()) {

@@ -59,8 +59,9 @@ struct JobGroup {
 class Scheduler {
  public:
   // parallel: sequences decoded together; max_queue: requests waiting beyond those.
+  // weights: the storage format of the weight matrices (infer::Engine).
   Scheduler(const model::Gpt& model, const tok::Tokenizer& tokenizer, std::vector<int32_t> stop_ids, int parallel,
-            int max_queue);
+            int max_queue, ops::WeightFormat weights = ops::WeightFormat::kF32);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;

@@ -109,7 +109,7 @@ struct Server::Impl {
   Impl(ServerOptions o, const model::Gpt& model, const tok::Tokenizer& t, std::vector<int32_t> stop_ids)
       : opt(std::move(o)),
         tokenizer(t),
-        scheduler(model, t, with_end_of_turn(t, std::move(stop_ids)), opt.parallel, opt.max_queue) {
+        scheduler(model, t, with_end_of_turn(t, std::move(stop_ids)), opt.parallel, opt.max_queue, opt.weights) {
     try {
       format = std::make_unique<tok::ChatFormat>(t);
     } catch (const std::exception&) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/gpt.h"
+#include "ops/ops.h"
 #include "tokenizer/tokenizer.h"
 
 namespace chatforge::serve {
@@ -23,6 +24,7 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;
   std::string model_id;
   std::string default_system;  // system prompt for chat requests that bring none
+  ops::WeightFormat weights = ops::WeightFormat::kF32;  // storage of the weight matrices
 };
 
 class Server {

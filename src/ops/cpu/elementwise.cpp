@@ -14,10 +14,7 @@ constexpr float kGeluC = 0.044715f;
 
 void gelu_forward(float* out, const float* inp, size_t n) {
 #pragma omp parallel for simd schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    const float x = inp[i];
-    out[i] = 0.5f * x * (1.0f + vec::tanh_approx(kGeluK * (x + kGeluC * x * x * x)));
-  }
+  for (size_t i = 0; i < n; ++i) out[i] = vec::gelu(inp[i]);
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, size_t n) {

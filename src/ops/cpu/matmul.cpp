@@ -71,6 +71,8 @@ namespace chatforge::ops {
 
 const char* blas_core_name() { return openblas_get_corename(); }
 
+bool blas_shares_openmp_pool() { return openblas_get_parallel() == 2; }
+
 const char* blas_better_coretype() {
   const char* core = openblas_get_corename();
   if (core == nullptr) return nullptr;

@@ -1,38 +1,270 @@
-// CPU linear layer for a few rows: decoding is bound by reading the weights, and OpenBLAS
-// sgemm with 1..8 rows packs and re-reads them (measured 5-30x slower than this on the
-// build machine). Each thread takes blocks of 4 output channels and computes them for
-// every input row while those 4 weight rows sit in L1; 4 independent accumulators per row
-// keep the FMA units busy.
-#include <cstddef>
+// CPU linear layers for inference over weights in any WeightFormat (ops.h): a matvec kernel
+// for a few rows (decoding: bound by reading the weights once) and, for many rows, blocks
+// of weights expanded to fp32 for sgemm.
+//
+// Why a matvec: OpenBLAS sgemm with 1..8 rows packs and re-reads the weights (measured
+// 5-30x slower than this on the build machine). Each thread owns one contiguous block of
+// output channels (one sequential stream of weight rows, which the hardware prefetcher
+// follows), takes 4 rows at a time and computes them for every input row while they sit
+// in L1. With AVX-512 the 4 rows are read 16 weights per load (f16 by vcvtph2ps, bf16 by a
+// 16-bit shift, int8 by vpmovsxbd + vcvtdq2ps: fp32 accumulation always), 2 accumulators
+// per row keep 8 FMA chains in flight. Without AVX-512 an omp-simd loop does the same.
+#include <cblas.h>
+#include <omp.h>
+#include <sched.h>
 
+#include <algorithm>
+#include <vector>
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+#include <immintrin.h>
+#define CF_MATVEC_AVX512 1
+// GCC 12 flags its own intrinsics (the self-initialised _mm*_undefined_* inside
+// vcvtph2ps, vpmovzxwd, vextractf32x8 ...) as maybe-uninitialized: GCC bug 105593.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#endif
+
+#include "ops/cpu/half.h"
+#include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 
 namespace chatforge::ops {
+namespace {
+
+constexpr int kRows = 4;  // weight rows per block
+
+#if CF_MATVEC_AVX512
+// 16 weights from element idx on as fp32 (mask: the valid lanes of a row's tail).
+template <WeightFormat F>
+inline __m512 load16(const void* base, size_t idx, __mmask16 mask) {
+  if constexpr (F == WeightFormat::kF32) {
+    return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(base) + idx);
+  } else if constexpr (F == WeightFormat::kF16) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(base) + idx));
+  } else if constexpr (F == WeightFormat::kBF16) {
+    const __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(base) + idx));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+  } else {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, static_cast<const int8_t*>(base) + idx)));
+  }
+}
+template <WeightFormat F>
+inline __m512 load16(const void* base, size_t idx) {
+  if constexpr (F == WeightFormat::kF32) {
+    return _mm512_loadu_ps(static_cast<const float*>(base) + idx);
+  } else if constexpr (F == WeightFormat::kF16) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + idx)));
+  } else if constexpr (F == WeightFormat::kBF16) {
+    const __m512i w = _mm512_cvtepu16_epi32(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + idx)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+  } else {
+    return _mm512_cvtepi32_ps(
+        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(base) + idx))));
+  }
+}
+
+// 16 lanes -> 4 partial sums
+inline __m128 fold(__m512 v) {
+  const __m256 s = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_maskz_extractf32x8_ps(0xff, v, 1));
+  return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+// dots[r] = w[row r] . x for the kRows rows starting at element offsets off[r].
+template <WeightFormat F>
+inline void block_dots(float dots[kRows], const void* w, const size_t off[kRows], const float* x, int C) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  int c = 0;
+  for (; c + 32 <= C; c += 32) {
+    const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16);
+    a0 = _mm512_fmadd_ps(load16<F>(w, off[0] + c), x0, a0);
+    a1 = _mm512_fmadd_ps(load16<F>(w, off[1] + c), x0, a1);
+    a2 = _mm512_fmadd_ps(load16<F>(w, off[2] + c), x0, a2);
+    a3 = _mm512_fmadd_ps(load16<F>(w, off[3] + c), x0, a3);
+    b0 = _mm512_fmadd_ps(load16<F>(w, off[0] + c + 16), x1, b0);
+    b1 = _mm512_fmadd_ps(load16<F>(w, off[1] + c + 16), x1, b1);
+    b2 = _mm512_fmadd_ps(load16<F>(w, off[2] + c + 16), x1, b2);
+    b3 = _mm512_fmadd_ps(load16<F>(w, off[3] + c + 16), x1, b3);
+  }
+  for (; c < C; c += 16) {
+    const __mmask16 m = C - c >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (C - c)) - 1);
+    const __m512 x0 = _mm512_maskz_loadu_ps(m, x + c);
+    a0 = _mm512_fmadd_ps(load16<F>(w, off[0] + c, m), x0, a0);
+    a1 = _mm512_fmadd_ps(load16<F>(w, off[1] + c, m), x0, a1);
+    a2 = _mm512_fmadd_ps(load16<F>(w, off[2] + c, m), x0, a2);
+    a3 = _mm512_fmadd_ps(load16<F>(w, off[3] + c, m), x0, a3);
+  }
+  // the 4 horizontal sums at once (GCC 12's _mm512_reduce_add_ps trips -Wmaybe-uninitialized)
+  const __m128 h01 = _mm_hadd_ps(fold(_mm512_add_ps(a0, b0)), fold(_mm512_add_ps(a1, b1)));
+  const __m128 h23 = _mm_hadd_ps(fold(_mm512_add_ps(a2, b2)), fold(_mm512_add_ps(a3, b3)));
+  _mm_storeu_ps(dots, _mm_hadd_ps(h01, h23));
+}
+#else
+template <WeightFormat F>
+inline float weight_at(const void* w, size_t i) {
+  if constexpr (F == WeightFormat::kF32) return static_cast<const float*>(w)[i];
+  else if constexpr (F == WeightFormat::kF16) return half::f16_to_f32(static_cast<const uint16_t*>(w)[i]);
+  else if constexpr (F == WeightFormat::kBF16) return half::bf16_to_f32(static_cast<const uint16_t*>(w)[i]);
+  else return static_cast<float>(static_cast<const int8_t*>(w)[i]);
+}
+template <WeightFormat F>
+inline void block_dots(float dots[kRows], const void* w, const size_t off[kRows], const float* x, int C) {
+  float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+  for (int c = 0; c < C; ++c) {
+    const float xc = x[c];
+    a0 += xc * weight_at<F>(w, off[0] + c);
+    a1 += xc * weight_at<F>(w, off[1] + c);
+    a2 += xc * weight_at<F>(w, off[2] + c);
+    a3 += xc * weight_at<F>(w, off[3] + c);
+  }
+  dots[0] = a0, dots[1] = a1, dots[2] = a2, dots[3] = a3;
+}
+#endif
+
+// Output channels [j0, j1) of out (N, OC) for every input row. Formats other than f32 with
+// 3+ rows expand each block to fp32 once (into L1) instead of once per row.
+template <WeightFormat F>
+void matvec_range(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0, int j1) {
+  const int C = w.C, OC = w.OC;
+  if (F != WeightFormat::kF32 && N >= 3) {
+    thread_local std::vector<float> expanded;
+    expanded.resize(static_cast<size_t>(kRows) * C);
+    WeightMatrix block{WeightFormat::kF32, expanded.data(), nullptr, kRows, C};
+    for (int j = j0; j < j1; j += kRows) {
+      const int nj = std::min(kRows, j1 - j);
+      dequantize_rows(expanded.data(), w, j, j + nj);
+      // the bias and the output position are those of the whole matrix
+      float* o = out + j;
+      for (int i = 0; i < N; ++i) {
+        float dots[kRows];
+        size_t off[kRows];
+        for (int r = 0; r < kRows; ++r) off[r] = static_cast<size_t>(r < nj ? r : 0) * C;
+        block_dots<WeightFormat::kF32>(dots, block.data, off, inp + static_cast<size_t>(i) * C, C);
+        for (int r = 0; r < nj; ++r) o[static_cast<size_t>(i) * OC + r] = dots[r] + (bias ? bias[j + r] : 0.0f);
+      }
+    }
+    return;
+  }
+  for (int j = j0; j < j1; j += kRows) {
+    const int nj = std::min(kRows, j1 - j);
+    size_t off[kRows];  // rows past the end alias the block's first row: computed, never stored
+    for (int r = 0; r < kRows; ++r) off[r] = static_cast<size_t>(j + (r < nj ? r : 0)) * C;
+    for (int i = 0; i < N; ++i) {
+      float dots[kRows];
+      block_dots<F>(dots, w.data, off, inp + static_cast<size_t>(i) * C, C);
+      float* o = out + static_cast<size_t>(i) * OC + j;
+      for (int r = 0; r < nj; ++r) {
+        const float s = F == WeightFormat::kInt8 ? w.scale[j + r] : 1.0f;
+        o[r] = dots[r] * s + (bias ? bias[j + r] : 0.0f);
+      }
+    }
+  }
+}
+
+void matvec_range_any(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0, int j1,
+                      bool gelu) {
+  if (j0 >= j1) return;
+  switch (w.format) {
+    case WeightFormat::kF32: matvec_range<WeightFormat::kF32>(out, inp, w, bias, N, j0, j1); break;
+    case WeightFormat::kF16: matvec_range<WeightFormat::kF16>(out, inp, w, bias, N, j0, j1); break;
+    case WeightFormat::kBF16: matvec_range<WeightFormat::kBF16>(out, inp, w, bias, N, j0, j1); break;
+    case WeightFormat::kInt8: matvec_range<WeightFormat::kInt8>(out, inp, w, bias, N, j0, j1); break;
+  }
+  if (gelu)  // on this thread's own outputs while they are still in L1
+    for (int i = 0; i < N; ++i) {
+      float* o = out + static_cast<size_t>(i) * w.OC;
+#pragma omp simd
+      for (int j = j0; j < j1; ++j) o[j] = vec::gelu(o[j]);
+    }
+}
+
+// This thread's contiguous share of [0, OC), in whole blocks.
+void thread_range(int OC, int* j0, int* j1) {
+  const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+  const int nblocks = (OC + kRows - 1) / kRows;
+  *j0 = std::min(OC, static_cast<int>(static_cast<long>(nblocks) * id / nt) * kRows);
+  *j1 = std::min(OC, static_cast<int>(static_cast<long>(nblocks) * (id + 1) / nt) * kRows);
+}
+
+}  // namespace
+
+void linear_forward_range(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0,
+                          int j1, bool gelu) {
+  matvec_range_any(out, inp, w, bias, N, j0, j1, gelu);
+}
+
+void linear_forward_team(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu) {
+  int j0, j1;
+  thread_range(w.OC, &j0, &j1);
+  matvec_range_any(out, inp, w, bias, N, j0, j1, gelu);
+}
 
 void matvec_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC) {
-  constexpr int kBlock = 4;
-#pragma omp parallel for schedule(static)
-  for (int j = 0; j < OC; j += kBlock) {
-    const int nj = OC - j < kBlock ? OC - j : kBlock;
-    const float* w0 = weight + static_cast<size_t>(j) * C;
-    // rows past OC alias row 0 of the block: computed, never stored
-    const float* w1 = nj > 1 ? w0 + C : w0;
-    const float* w2 = nj > 2 ? w0 + 2 * static_cast<size_t>(C) : w0;
-    const float* w3 = nj > 3 ? w0 + 3 * static_cast<size_t>(C) : w0;
-    for (int i = 0; i < N; ++i) {
-      const float* x = inp + static_cast<size_t>(i) * C;
-      float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-#pragma omp simd reduction(+ : a0, a1, a2, a3)
-      for (int c = 0; c < C; ++c) {
-        const float xc = x[c];
-        a0 += xc * w0[c];
-        a1 += xc * w1[c];
-        a2 += xc * w2[c];
-        a3 += xc * w3[c];
+  const WeightMatrix w{WeightFormat::kF32, weight, nullptr, OC, C};
+#pragma omp parallel
+  linear_forward_team(out, inp, w, bias, N, false);
+}
+
+void TeamBarrier::wait() {
+  const int gen = generation_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) {  // the last one in
+    arrived_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    return;
+  }
+  // ~2000 pause instructions (~20-50 us) catch the usual arrival skew of a decode step;
+  // past that the late thread is probably not running: give it our CPU.
+  constexpr int kSpins = 2000;
+  for (int spin = 0; generation_.load(std::memory_order_acquire) == gen; ++spin) {
+    if (spin < kSpins) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      sched_yield();
+    }
+  }
+}
+
+void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu) {
+  constexpr int kMatvecMaxRows = 16;  // beyond a dozen rows or so sgemm wins
+  if (N <= kMatvecMaxRows) {
+#pragma omp parallel
+    linear_forward_team(out, inp, w, bias, N, gelu);
+    return;
+  }
+  const int C = w.C, OC = w.OC;
+  if (w.format == WeightFormat::kF32) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C,
+                0.0f, out, OC);
+  } else {
+    // expand ~4 MB of rows at a time (each thread a share), one sgemm per chunk
+    const int chunk = std::max(kRows, std::min(OC, (1 << 20) / std::max(C, 1)));
+    std::vector<float> expanded(static_cast<size_t>(chunk) * C);
+    for (int j = 0; j < OC; j += chunk) {
+      const int nj = std::min(chunk, OC - j);
+#pragma omp parallel
+      {
+        const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        const int a = j + nj * id / nt, b = j + nj * (id + 1) / nt;
+        if (a < b) dequantize_rows(expanded.data() + static_cast<size_t>(a - j) * C, w, a, b);
       }
-      const float acc[kBlock] = {a0, a1, a2, a3};
-      float* o = out + static_cast<size_t>(i) * OC + j;
-      for (int k = 0; k < nj; ++k) o[k] = acc[k] + (bias != nullptr ? bias[j + k] : 0.0f);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, nj, C, 1.0f, inp, C, expanded.data(), C, 0.0f, out + j,
+                  OC);
+    }
+  }
+  if (bias != nullptr || gelu) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; ++i) {
+      float* o = out + static_cast<size_t>(i) * OC;
+      if (bias != nullptr)
+        for (int j = 0; j < OC; ++j) o[j] += bias[j];
+      if (gelu)
+#pragma omp simd
+        for (int j = 0; j < OC; ++j) o[j] = vec::gelu(o[j]);
     }
   }
 }

@@ -40,4 +40,12 @@ inline float tanh_approx(float x) {
   return x < 0 ? -t : t;
 }
 
+// GPT-2's tanh GELU: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); one definition for
+// gelu_forward and the fused linear+GELU of decoding, so both round the same.
+inline float gelu(float x) {
+  constexpr float kGeluK = 0.7978845608028654f;  // sqrt(2/pi)
+  constexpr float kGeluC = 0.044715f;
+  return 0.5f * x * (1.0f + tanh_approx(kGeluK * (x + kGeluC * x * x * x)));
+}
+
 }  // namespace chatforge::ops::vec

@@ -1,0 +1,40 @@
+// The weights inference reads, in the storage format chosen at load time (ops::WeightFormat):
+// the four matrices of every block and the tied head, as ops::WeightMatrix views. fp32
+// views point into the model's own parameters (no copy); f16 / bf16 / int8 are converted
+// once, here, into one 64-byte aligned arena. Biases, LayerNorms and the position table
+// stay fp32. The checkpoint on disk is never changed.
+#pragma once
+#include <vector>
+
+#include "core/arena.h"
+#include "model/gpt.h"
+#include "ops/ops.h"
+
+namespace chatforge::model {
+
+class InferWeights {
+ public:
+  InferWeights(const Gpt& model, ops::WeightFormat format);
+
+  ops::WeightFormat format() const { return format_; }
+  const ops::WeightMatrix& qkv(int l) const { return qkv_[l]; }          // (3C, C)
+  const ops::WeightMatrix& attproj(int l) const { return attproj_[l]; }  // (C, C)
+  const ops::WeightMatrix& fc(int l) const { return fc_[l]; }            // (4C, C)
+  const ops::WeightMatrix& fcproj(int l) const { return fcproj_[l]; }    // (C, 4C)
+  const ops::WeightMatrix& head() const { return head_; }                // wte (Vp, C)
+  // Bytes a batch-1 decode step reads from weights: every matrix (int8 scales included)
+  // plus the fp32 biases and LayerNorms and one position row. The memory-bandwidth bound
+  // of decoding is bandwidth / this.
+  double bytes_per_token() const { return bytes_per_token_; }
+  // Extra memory held for the converted copies (0 for f32).
+  size_t converted_bytes() const { return storage_.bytes(); }
+
+ private:
+  ops::WeightFormat format_;
+  Arena storage_;  // converted matrices and int8 scales
+  std::vector<ops::WeightMatrix> qkv_, attproj_, fc_, fcproj_;
+  ops::WeightMatrix head_;
+  double bytes_per_token_ = 0;
+};
+
+}  // namespace chatforge::model
