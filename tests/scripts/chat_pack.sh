@@ -28,11 +28,11 @@ with open("chats.jsonl", "w") as f:
 PY
 "$cf" tokenizer train --input corpus.txt --vocab-size 300 --out tok --special-tokens '<|im_start|>' '<|im_end|>' \
   >/dev/null 2>&1
-"$cf" data chat --tokenizer tok --input chats.jsonl --max-len 129 --val-fraction 0.1 --out plain --no-progress >/dev/null
-"$cf" data chat --tokenizer tok --input chats.jsonl --max-len 129 --val-fraction 0.1 --pack --out packed \
+"$cf" data chat --tokenizer tok --input chats.jsonl --max-len 257 --val-fraction 0.1 --out plain --no-progress >/dev/null
+"$cf" data chat --tokenizer tok --input chats.jsonl --max-len 257 --val-fraction 0.1 --pack --out packed \
   --no-progress >packed.out
 cat packed.out
-grep -q '^pack train .* conversations -> .* rows of 129 tokens; padding' packed.out || fail "no packing summary"
+grep -q '^pack train .* conversations -> .* rows of 257 tokens; padding' packed.out || fail "no packing summary"
 
 $py - <<'PY' || exit 1
 import json, struct, sys, glob
@@ -43,7 +43,7 @@ print(f"train rows {tr['rows_before']} -> {tr['rows_after']}, padding {tr['paddi
 def check(cond, msg):
     if not cond:
         print("FAIL:", msg); sys.exit(1)
-check(p["row_tokens"] == 129, "row_tokens")
+check(p["row_tokens"] == 257, "row_tokens")
 check(tr["rows_before"] == plain["splits"]["train"]["n_docs"], "rows before = conversations")
 check(tr["rows_after"] * 3 < tr["rows_before"], "packing must cut rows at least 3x for these short chats")
 check(tr["padding_after"] < 0.2 < tr["padding_before"], "padding must drop")
@@ -64,7 +64,7 @@ check(list(ends) == sorted(set(ends)) and ends[-1] == n_docs, "row table ends at
 check(struct.unpack_from("<I", open(glob.glob("plain/train_*.bin")[0], "rb").read(), 8)[0] == 1, "plain stays v1")
 PY
 
-"$cf" train --stage sft --data packed --out run --n-layer 2 --n-head 2 --n-embd 64 --seq-len 128 --batch-size 4 \
+"$cf" train --stage sft --data packed --out run --n-layer 2 --n-head 2 --n-embd 64 --seq-len 256 --batch-size 4 \
   --steps 30 --lr 3e-3 --warmup 3 --eval-every 15 --eval-batches 2 --no-progress 2>train.log >/dev/null ||
   { cat train.log; fail "train on packed shards"; }
 $py - <<'PY' || exit 1
