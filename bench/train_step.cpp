@@ -1,7 +1,11 @@
 // Times chatforge's full training step (forward + backward + AdamW, fp32) on random data
-// for one model shape. Prints the median step time, tokens/s, and FLOPs per token so
-// scripts/bench/train-step.sh can put it next to PyTorch and the sgemm peak.
+// for one model shape. Prints the median step time, tokens/s, FLOPs per token, the peak
+// resident memory (getrusage) and what it should be made of (parameters + gradients +
+// AdamW moments, and the activation arena), so scripts/bench/train-step.sh can put it
+// next to PyTorch and the sgemm peak.
 // Usage: bench_train_step L NH C V B T [steps=5] [warmup=1]
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -46,7 +50,15 @@ int main(int argc, char** argv) {
   }
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
-  std::printf("RESULT step_s=%.4f tok_s=%.1f flops_per_token=%.6g loss=%.4f\n", median, B * T / median,
-              gpt.flops_per_token(T), loss);
+  const double best = times.front();  // the least disturbed step on a shared machine
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const double mb = 1024.0 * 1024.0;
+  const double state_mb = 4.0 * static_cast<double>(gpt.params().bytes()) / mb;  // params, grads, m, v
+  std::printf(
+      "RESULT step_s=%.4f tok_s=%.1f best_step_s=%.4f flops_per_token=%.6g loss=%.4f peak_rss_mb=%.0f state_mb=%.0f "
+      "act_mb=%.0f\n",
+      median, B * T / median, best, gpt.flops_per_token(T), loss, ru.ru_maxrss / 1024.0, state_mb,
+      static_cast<double>(gpt.activation_bytes()) / mb);
   return 0;
 }

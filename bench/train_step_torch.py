@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """PyTorch reference for the train-step benchmark: the same GPT-2 shape, random data,
 forward + backward + AdamW in fp32, configured fairly (threads set by the caller via
---threads; run with OMP_WAIT_POLICY=PASSIVE). Prints the median step time and tokens/s.
+--threads; run with OMP_WAIT_POLICY=PASSIVE). Prints the median step time, tokens/s and
+the peak resident memory (getrusage; includes torch's own libraries).
 Usage: train_step_torch.py L NH C V B T [--steps 5] [--warmup 1] [--threads 2]"""
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -48,7 +50,9 @@ def main():
         if s >= a.warmup:
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    print(f"RESULT step_s={med:.4f} tok_s={a.B * a.T / med:.1f} loss={loss.item():.4f} threads={torch.get_num_threads()}")
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(f"RESULT step_s={med:.4f} tok_s={a.B * a.T / med:.1f} loss={loss.item():.4f} threads={torch.get_num_threads()} "
+          f"peak_rss_mb={rss_mb:.0f}")
 
 
 if __name__ == "__main__":

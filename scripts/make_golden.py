@@ -8,7 +8,11 @@ loss mask, the logits, the masked mean loss, every parameter and its gradient un
 Hugging Face names (Conv1D layout), and the losses and final weights of 10 AdamW steps
 (weight decay on matmul weights only, global-norm clipping at 1.0).
 
-Usage: /usr/bin/python3 scripts/make_golden.py [--seed 1337] [--out tests/golden/gpt2_tiny.safetensors]
+With --packed, every row holds several documents: the fixture adds "doc" and "pos" (per
+token document ids and positions restarting at 0), the reference attends causally within
+each document only, and a document's last token has mask 0 (it must not predict the next).
+
+Usage: /usr/bin/python3 scripts/make_golden.py [--seed 1337] [--out tests/golden/gpt2_tiny.safetensors] [--packed]
 Needs Debian's python3-torch (1.13, CPU).
 """
 import argparse
@@ -84,6 +88,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--out", default="tests/golden/gpt2_tiny.safetensors")
+    ap.add_argument("--packed", action="store_true", help="rows of several documents (doc and pos tensors)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(args.seed)
@@ -94,10 +99,26 @@ def main():
     targets = torch.randint(0, V, (B, T), generator=gen, dtype=torch.int64)
     mask = (torch.rand((B, T), generator=gen) > 0.2).to(torch.uint8)
     mask[0, 0] = 1
+    doc = pos = None
+    if args.packed:  # random document lengths 1..T per row; the last slot of a document trains nothing
+        doc = torch.zeros((B, T), dtype=torch.int64)
+        pos = torch.zeros((B, T), dtype=torch.int64)
+        for b in range(B):
+            d, p = 0, 0
+            left = int(torch.randint(1, T + 1, (1,), generator=gen))
+            for t in range(T):
+                if left == 0:
+                    mask[b, t - 1] = 0
+                    d, p = d + 1, 0
+                    left = int(torch.randint(1, T + 1, (1,), generator=gen))
+                doc[b, t], pos[b, t] = d, p
+                p, left = p + 1, left - 1
 
     tensors = [("inputs", inputs.to(torch.int32)), ("targets", targets.to(torch.int32)), ("mask", mask)]
+    if args.packed:
+        tensors += [("doc", doc.to(torch.int32)), ("pos", pos.to(torch.int32))]
     tensors += [("param." + n, t) for n, t in hf_tensors(model, False)]
-    logits = model(inputs)
+    logits = model(inputs, doc, pos)
     loss = masked_loss(logits, targets, mask)
     loss.backward()
     tensors += [("logits", logits.detach()), ("loss", loss.detach().reshape(1))]
@@ -113,7 +134,7 @@ def main():
     losses = []
     for _ in range(STEPS):
         opt.zero_grad(set_to_none=False)
-        loss = masked_loss(model(inputs), targets, mask)
+        loss = masked_loss(model(inputs, doc, pos), targets, mask)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), HP["grad_clip"])
         opt.step()
@@ -125,6 +146,8 @@ def main():
     meta.update({k: repr(v) for k, v in HP.items()})
     meta.update({"B": str(B), "T": str(T), "steps": str(STEPS), "seed": str(args.seed),
                  "torch": torch.__version__})
+    if args.packed:
+        meta["packed"] = "1"
     write_safetensors(args.out, tensors, meta)
     print(f"wrote {args.out}: loss {loss.item():.6f}, {len(tensors)} tensors")
 

@@ -1,7 +1,8 @@
 """GPT-2 in plain PyTorch (the math of Hugging Face GPT2LMHeadModel: pre-LN blocks,
 tanh GELU, tied embeddings), used as the reference by scripts/make_golden.py and by the
 train-step benchmark. Attention is written by hand: Debian's torch 1.13 has no
-scaled_dot_product_attention."""
+scaled_dot_product_attention. Packed rows: forward(idx, doc, pos) takes per-token
+document ids (attention is causal and block-diagonal over documents) and positions."""
 import math
 
 import torch
@@ -20,7 +21,8 @@ class Block(nn.Module):
         self.c_fc = nn.Linear(C, 4 * C)
         self.mlp_proj = nn.Linear(4 * C, C)
 
-    def forward(self, x):
+    def forward(self, x, allowed=None):
+        """allowed: (B, 1, T, T) bool, True where query i may attend to key j (None: causal)."""
         Bx, Tx, C = x.shape
         HS = C // self.NH
         q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
@@ -28,8 +30,9 @@ class Block(nn.Module):
         k = k.view(Bx, Tx, self.NH, HS).transpose(1, 2)
         v = v.view(Bx, Tx, self.NH, HS).transpose(1, 2)
         att = (q @ k.transpose(-2, -1)) / math.sqrt(HS)
-        causal = torch.tril(torch.ones(Tx, Tx, dtype=torch.bool))
-        att = att.masked_fill(~causal, float("-inf")).softmax(dim=-1)
+        if allowed is None:
+            allowed = torch.tril(torch.ones(Tx, Tx, dtype=torch.bool))
+        att = att.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
         y = (att @ v).transpose(1, 2).reshape(Bx, Tx, C)
         x = x + self.c_proj(y)
         x = x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
@@ -45,11 +48,16 @@ class Gpt2(nn.Module):
         self.h = nn.ModuleList([Block(C, n_head) for _ in range(n_layer)])
         self.ln_f = nn.LayerNorm(C, eps=1e-5)
 
-    def forward(self, idx):
+    def forward(self, idx, doc=None, pos=None):
+        """doc, pos: optional (B, T) document ids and positions of packed rows."""
         Tx = idx.shape[1]
-        x = self.wte(idx) + self.wpe(torch.arange(Tx))
+        x = self.wte(idx) + self.wpe(torch.arange(Tx) if pos is None else pos)
+        allowed = None
+        if doc is not None:  # causal and within the same document
+            causal = torch.tril(torch.ones(Tx, Tx, dtype=torch.bool))
+            allowed = (causal & (doc[:, :, None] == doc[:, None, :])).unsqueeze(1)
         for block in self.h:
-            x = block(x)
+            x = block(x, allowed)
         return self.ln_f(x) @ self.wte.weight.t()  # tied head
 
 

@@ -1,30 +1,40 @@
 #!/usr/bin/env bash
 # training step (fwd+bwd+AdamW, fp32) vs PyTorch, 2 threads, with MFU vs the sgemm peak
-# Configs: GPT-2 124M shape at B=4,T=64; 6L/6H/384C/vocab 8192 at B=8,T=256.
-# Runs chatforge and PyTorch alternately (2 rounds each, best kept) so machine noise
-# hits both; prints one RESULT line per config.
+# Configs: GPT-2 124M shape at B=4,T=64; 6L/6H/384C/vocab 8192 at B=8,T=256; and the
+# long-context point, GPT-2 124M at B=1,T=1024, where attention must not dominate (it also
+# prints the peak resident memory of both against chatforge's parameters + gradients +
+# AdamW moments + activation arena). Runs chatforge and PyTorch alternately (2 rounds each,
+# best kept; 1 round of STEPS_LONG steps for the long point) so machine noise hits both;
+# prints one RESULT line per config. SHORT=1 skips the long point.
 set -euo pipefail
 threads=${THREADS:-2}
 steps=${STEPS:-4}
+steps_long=${STEPS_LONG:-2}
 export OMP_NUM_THREADS=$threads OMP_WAIT_POLICY=PASSIVE
 peak=$($CF_BUILD/bench/bench_sgemm_peak 2048 5 | sed -n 's/.*sgemm_gflops=\([0-9.]*\).*/\1/p')
 echo "sgemm peak ($threads threads): $peak GFLOP/s"
 field() { sed -n "s/.*$1=\([0-9.e+-]*\).*/\1/p"; }
 configs=("gpt2-124M:12:12:768:50257:4:64" "small-6L384:6:6:384:8192:8:256")
+[ "${SHORT:-0}" = 1 ] || configs+=("gpt2-124M-T1024:12:12:768:50257:1:1024")
 for c in "${configs[@]}"; do
   IFS=: read -r name L NH C V B T <<<"$c"
-  best_cf=0; best_pt=0; fpt=0
-  for round in 1 2; do
-    out=$($CF_BUILD/bench/bench_train_step "$L" "$NH" "$C" "$V" "$B" "$T" "$steps" 1)
+  best_cf=0; best_pt=0; fpt=0; rss_cf=0; rss_pt=0; state=0; act=0
+  rounds=2; n=$steps
+  if [ "$T" -ge 1024 ]; then rounds=1; n=$steps_long; fi
+  for round in $(seq 1 $rounds); do
+    out=$($CF_BUILD/bench/bench_train_step "$L" "$NH" "$C" "$V" "$B" "$T" "$n" 1)
     tok=$(echo "$out" | field tok_s); fpt=$(echo "$out" | field flops_per_token)
+    rss_cf=$(echo "$out" | field peak_rss_mb); state=$(echo "$out" | field state_mb); act=$(echo "$out" | field act_mb)
     best_cf=$(awk -v a="$best_cf" -v b="$tok" 'BEGIN{print (b>a)?b:a}')
-    out=$(/usr/bin/python3 bench/train_step_torch.py "$L" "$NH" "$C" "$V" "$B" "$T" --steps "$steps" --threads "$threads")
-    tok=$(echo "$out" | field tok_s)
+    out=$(/usr/bin/python3 bench/train_step_torch.py "$L" "$NH" "$C" "$V" "$B" "$T" --steps "$n" --threads "$threads")
+    tok=$(echo "$out" | field tok_s); rss_pt=$(echo "$out" | field peak_rss_mb)
     best_pt=$(awk -v a="$best_pt" -v b="$tok" 'BEGIN{print (b>a)?b:a}')
     echo "  $name round $round: chatforge $best_cf tok/s, torch $best_pt tok/s (best so far)"
   done
-  awk -v n="$name" -v cf="$best_cf" -v pt="$best_pt" -v f="$fpt" -v p="$peak" 'BEGIN{
+  awk -v n="$name" -v cf="$best_cf" -v pt="$best_pt" -v f="$fpt" -v p="$peak" -v rc="$rss_cf" -v rp="$rss_pt" \
+      -v st="$state" -v ac="$act" 'BEGIN{
     ratio = cf / pt; mfu = cf * f / (p * 1e9);
     printf "%s: chatforge %.1f tok/s, torch %.1f tok/s, ratio %.2f, chatforge MFU %.1f%% of %.0f GFLOP/s\n", n, cf, pt, ratio, 100*mfu, p;
-    printf "RESULT config=%s chatforge_tok_s=%.1f torch_tok_s=%.1f ratio=%.3f mfu=%.3f\n", n, cf, pt, ratio, mfu }'
+    printf "%s: peak RSS chatforge %.0f MB (params+grads+AdamW %.0f MB + activations %.0f MB = %.0f MB, x%.2f), torch %.0f MB\n", n, rc, st, ac, st+ac, rc/(st+ac), rp;
+    printf "RESULT config=%s chatforge_tok_s=%.1f torch_tok_s=%.1f ratio=%.3f mfu=%.3f chatforge_rss_mb=%.0f torch_rss_mb=%.0f rss_over_needed=%.2f\n", n, cf, pt, ratio, mfu, rc, rp, rc/(st+ac) }'
 done

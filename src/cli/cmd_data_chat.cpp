@@ -22,6 +22,7 @@
 #include "data/chat_dataset.h"
 #include "data/chat_record.h"
 #include "data/mixture.h"
+#include "data/row_packing.h"
 #include "data/shard.h"
 #include "infer/engine.h"
 #include "model/checkpoint.h"
@@ -126,9 +127,6 @@ int32_t resolve_mask_token(const tok::Tokenizer& tk, const std::string& spelling
 
 void run_chat(const ChatFlags& f) {
   Timer timer;
-  if (f.pack)
-    usage_fail("--pack is not available yet: the trainer reads one conversation per row and its attention would leak "
-               "across packed conversations; rows are padded instead");
   if (!f.augment_model.empty() && !f.augment_command.empty())
     usage_fail("give --augment-model or --augment-command, not both");
   if (f.max_len < 8) usage_fail("--max-len must be at least 8, got {}", f.max_len);
@@ -314,6 +312,31 @@ void run_chat(const ChatFlags& f) {
     j["text"] = tok::ChatFormat::render_text(e.messages);
     dump->write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   };
+  // --pack: conversations are collected per split, then packed first-fit into rows of
+  // --max-len tokens (the eot of each included) and written row by row.
+  struct PackStats {
+    uint64_t docs = 0, rows = 0, tokens = 0;
+  };
+  auto write_packed = [&](data::ShardSetWriter& w, const std::vector<const tok::RenderedChat*>& docs) {
+    std::vector<uint64_t> lengths(docs.size());
+    PackStats st;
+    for (size_t i = 0; i < docs.size(); ++i) {
+      lengths[i] = docs[i]->ids.size() + 1;
+      st.tokens += lengths[i];
+    }
+    const auto rows = data::pack_first_fit(lengths, static_cast<uint64_t>(f.max_len));
+    for (const auto& row : rows) {
+      uint64_t n = 0;
+      for (uint32_t d : row) n += lengths[d];
+      w.begin_row(n);
+      for (uint32_t d : row) w.add_document(docs[d]->ids.data(), docs[d]->ids.size(), docs[d]->mask.data(), 0);
+      w.end_row();
+    }
+    st.docs = docs.size();
+    st.rows = rows.size();
+    return st;
+  };
+  std::vector<tok::RenderedChat> train_rows;  // --pack: the train conversations as written (after noise)
   data::NoiseStats noise_stats;
   uint64_t mask_tokens = 0;
   ProgressBar bar("write", picks.size(), "conv", !f.no_progress);
@@ -324,8 +347,11 @@ void run_chat(const ChatFlags& f) {
       Rng rng(pick_seed(f.seed, e.hash, k + 1));
       data::apply_chat_noise(row, e.messages, noise, tk, rng, &noise_stats);
     }
-    train.add_document(row.ids.data(), row.ids.size(), row.mask.data(), 0);
     for (uint8_t m : row.mask) mask_tokens += m;
+    if (f.pack)
+      train_rows.push_back(std::move(row));
+    else
+      train.add_document(row.ids.data(), row.ids.size(), row.mask.data(), 0);
     ++counts[e.task].train_out;
     counts[e.task].train_tokens += row.ids.size() + 1;
     dump_example(e, "train");
@@ -333,16 +359,32 @@ void run_chat(const ChatFlags& f) {
   }
   bar.update(picks.size());
   bar.finish();
+  PackStats train_pack, val_pack;
+  std::vector<const tok::RenderedChat*> val_docs;
+  if (f.pack) {
+    std::vector<const tok::RenderedChat*> docs;
+    for (const auto& r : train_rows) docs.push_back(&r);
+    train_pack = write_packed(train, docs);
+  }
   for (uint32_t t = 0; t < tasks.size(); ++t) {
     counts[t].train = train_pool[t].size();
     counts[t].val = val_pool[t].size();
+    std::vector<const tok::RenderedChat*> task_docs;
     for (const auto& e : val_pool[t]) {
-      val.add_document(e.chat.ids.data(), e.chat.ids.size(), e.chat.mask.data(), 0);
-      if (mixture) task_val[t]->add_document(e.chat.ids.data(), e.chat.ids.size(), e.chat.mask.data(), 0);
+      if (f.pack) {
+        val_docs.push_back(&e.chat);
+        task_docs.push_back(&e.chat);
+      } else {
+        val.add_document(e.chat.ids.data(), e.chat.ids.size(), e.chat.mask.data(), 0);
+        if (mixture) task_val[t]->add_document(e.chat.ids.data(), e.chat.ids.size(), e.chat.mask.data(), 0);
+      }
       counts[t].val_tokens += e.chat.ids.size() + 1;
       dump_example(e, "val");
     }
+    if (f.pack && mixture) write_packed(*task_val[t], task_docs);
   }
+  if (f.pack) val_pack = write_packed(val, val_docs);
+  train_rows.clear();
   if (dump) dump->commit();
 
   std::vector<data::ShardSplitSummary> splits;
@@ -351,6 +393,7 @@ void run_chat(const ChatFlags& f) {
     s.split = name;
     s.n_tokens = w.n_tokens();
     s.n_docs = w.n_docs();
+    s.n_rows = w.n_rows();
     for (const auto& p : w.finish()) s.files.push_back(fs::path(p).filename().string());
     splits.push_back(std::move(s));
   };
@@ -377,7 +420,7 @@ void run_chat(const ChatFlags& f) {
   opts["system"] = f.system;
   opts["mixture"] = f.mixture;
   opts["mixture_size"] = mixture_size;
-  opts["pack"] = false;
+  opts["pack"] = f.pack;
   opts["add_chat_tokens"] = f.add_chat_tokens;
   opts["augment"] = {{"mask_rate", noise.mask_rate},
                      {"delete_rate", noise.delete_rate},
@@ -422,6 +465,17 @@ void run_chat(const ChatFlags& f) {
   chat["noise"] = {{"touchable_tokens", noise_stats.touchable}, {"masked", noise_stats.masked},
                    {"deleted", noise_stats.deleted},          {"substituted", noise_stats.substituted},
                    {"shuffled", noise_stats.shuffled}};
+  if (f.pack) {
+    const uint64_t cap = static_cast<uint64_t>(f.max_len);
+    auto pack_json = [&](const PackStats& st) {
+      return ordered_json{{"conversations", st.docs},
+                          {"rows_before", st.docs},
+                          {"rows_after", st.rows},
+                          {"padding_before", data::padding_fraction(st.tokens, st.docs, cap)},
+                          {"padding_after", data::padding_fraction(st.tokens, st.rows, cap)}};
+    };
+    chat["pack"] = {{"row_tokens", cap}, {"train", pack_json(train_pack)}, {"val", pack_json(val_pack)}};
+  }
   chat["paraphrase_calls"] = paraphrase_calls;
   chat["trained_tokens"] = mask_tokens;
   meta["chat"] = chat;
@@ -440,6 +494,16 @@ void run_chat(const ChatFlags& f) {
               static_cast<unsigned long long>(mask_tokens), splits[0].files.size());
   std::printf("val:   %llu conversations, %llu tokens in %zu shards\n", static_cast<unsigned long long>(splits[1].n_docs),
               static_cast<unsigned long long>(splits[1].n_tokens), splits[1].files.size());
+  auto print_pack = [&](const char* name, const PackStats& st) {
+    std::printf("pack %-5s %llu conversations -> %llu rows of %d tokens; padding %.1f%% -> %.1f%%\n", name,
+                static_cast<unsigned long long>(st.docs), static_cast<unsigned long long>(st.rows), f.max_len,
+                100 * data::padding_fraction(st.tokens, st.docs, static_cast<uint64_t>(f.max_len)),
+                100 * data::padding_fraction(st.tokens, st.rows, static_cast<uint64_t>(f.max_len)));
+  };
+  if (f.pack) {
+    print_pack("train", train_pack);
+    print_pack("val", val_pack);
+  }
   if (noise.any())
     std::printf("noise: %llu of %llu touchable tokens changed\n", static_cast<unsigned long long>(noise_stats.changed()),
                 static_cast<unsigned long long>(noise_stats.touchable));
@@ -468,7 +532,9 @@ void add_data_chat_command(CLI::App& data) {
   c->add_option("--system", f->system, "system prompt for conversations that have none");
   c->add_option("--max-len", f->max_len, "most tokens per conversation, end-of-text included")->capture_default_str();
   c->add_option("--truncate", f->truncate, "too long: drop, or keep-last-turns")->capture_default_str();
-  c->add_flag("--pack", f->pack, "pack several conversations per row (not available yet)");
+  c->add_flag("--pack", f->pack,
+              "pack several conversations per training row of --max-len tokens (first-fit; attention and positions "
+              "stay per conversation)");
   c->add_option("--val-fraction", f->val_fraction, "share of conversations for validation (by hash)")
       ->capture_default_str();
   c->add_option("--seed", f->seed, "seed of the split, mixture sampling and augmentation")->capture_default_str();

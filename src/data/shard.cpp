@@ -79,12 +79,25 @@ void ShardFileWriter::add_document(const int32_t* tokens, size_t n, const uint8_
   ++n_docs_;
 }
 
+void ShardFileWriter::end_row() {
+  CF_CHECK(n_docs_ > (row_ends_.empty() ? 0 : row_ends_.back()), "shard {}: an empty packed row", path_);
+  row_ends_.push_back(n_docs_);
+}
+
 void ShardFileWriter::finish() {
   CF_ASSERT(fd_ >= 0);
   if (spec_.has_mask) write_all(fd_, mask_.data(), mask_.size(), tmp_path_);
+  const bool packed = !row_ends_.empty();
+  if (packed) {
+    CF_CHECK(row_ends_.back() == n_docs_, "shard {}: {} documents after the last packed row", path_,
+             n_docs_ - row_ends_.back());
+    CF_CHECK(row_ends_.size() <= UINT32_MAX, "shard {}: too many rows ({})", path_, row_ends_.size());
+    write_all(fd_, row_ends_.data(), row_ends_.size() * sizeof(uint64_t), tmp_path_);  // little-endian hosts
+  }
   ShardHeader h{};
   std::memcpy(h.magic, kShardMagic, 8);
-  h.version = kShardVersion;
+  h.version = packed ? kShardVersionPacked : kShardVersion;
+  h.n_rows = static_cast<uint32_t>(row_ends_.size());
   h.token_bytes = token_bytes_;
   h.n_tokens = n_tokens_;
   h.n_docs = n_docs_;
@@ -112,6 +125,7 @@ void ShardFileWriter::finish() {
   }
   mask_.clear();
   mask_.shrink_to_fit();
+  row_ends_.clear();
 }
 
 ShardSetWriter::ShardSetWriter(std::string dir, std::string split, const ShardSpec& spec, uint64_t max_tokens)
@@ -119,8 +133,25 @@ ShardSetWriter::ShardSetWriter(std::string dir, std::string split, const ShardSp
   make_dirs(dir_);
 }
 
+void ShardSetWriter::begin_row(uint64_t row_tokens) {
+  CF_ASSERT(!in_row_);
+  if (cur_ && cur_->n_tokens() > 0 && cur_->n_tokens() + row_tokens > max_tokens_) {
+    cur_->finish();
+    done_.push_back(cur_->path());
+    cur_.reset();
+  }
+  in_row_ = true;
+}
+
+void ShardSetWriter::end_row() {
+  CF_ASSERT(in_row_ && cur_);
+  cur_->end_row();
+  in_row_ = false;
+  ++n_rows_;
+}
+
 void ShardSetWriter::add_document(const int32_t* tokens, size_t n, const uint8_t* mask, uint8_t eot_mask) {
-  if (cur_ && cur_->n_tokens() > 0 && cur_->n_tokens() + n + 1 > max_tokens_) {
+  if (!in_row_ && cur_ && cur_->n_tokens() > 0 && cur_->n_tokens() + n + 1 > max_tokens_) {
     cur_->finish();
     done_.push_back(cur_->path());
     cur_.reset();
@@ -135,6 +166,7 @@ void ShardSetWriter::add_document(const int32_t* tokens, size_t n, const uint8_t
 }
 
 std::vector<std::string> ShardSetWriter::finish() {
+  CF_ASSERT(!in_row_);
   if (cur_) {
     cur_->finish();
     done_.push_back(cur_->path());
@@ -157,6 +189,7 @@ void write_shard_meta(const std::string& dir, const ShardSpec& spec, const std::
     nlohmann::ordered_json e;
     e["n_tokens"] = s.n_tokens;
     e["n_docs"] = s.n_docs;
+    if (s.n_rows > 0) e["n_rows"] = s.n_rows;  // packed: several documents per training row
     e["files"] = s.files;
     sj[s.split] = e;
   }
@@ -169,20 +202,44 @@ ShardReader::ShardReader(const std::string& path) : file_(path) {
            file_.size(), sizeof(ShardHeader));
   std::memcpy(&header_, file_.data(), sizeof header_);
   CF_CHECK(std::memcmp(header_.magic, kShardMagic, 8) == 0, "{}: not a chatforge shard (bad magic)", path);
-  CF_CHECK(header_.version == kShardVersion, "{}: unsupported shard version {} (this build reads {})", path,
-           header_.version, kShardVersion);
+  CF_CHECK(header_.version == kShardVersion || header_.version == kShardVersionPacked,
+           "{}: unsupported shard version {} (this build reads {} and {})", path, header_.version, kShardVersion,
+           kShardVersionPacked);
   CF_CHECK(header_.token_bytes == 2 || header_.token_bytes == 4, "{}: invalid token width {} in header", path,
            header_.token_bytes);
   CF_CHECK(header_.has_mask <= 1, "{}: invalid has_mask {} in header", path, header_.has_mask);
   CF_CHECK(header_.n_tokens < (uint64_t{1} << 50), "{}: implausible token count {} in header", path, header_.n_tokens);
   const uint64_t per_token = header_.token_bytes + (header_.has_mask ? 1 : 0);
-  const uint64_t expected = sizeof(ShardHeader) + header_.n_tokens * per_token;
+  const bool packed = header_.version == kShardVersionPacked;
+  CF_CHECK(packed || header_.n_rows == 0, "{}: version-1 shard with a row count ({}) in its header", path,
+           header_.n_rows);
+  CF_CHECK(!packed || header_.n_rows > 0, "{}: packed shard without rows", path);
+  const uint64_t table_bytes = packed ? uint64_t{header_.n_rows} * sizeof(uint64_t) : 0;
+  const uint64_t expected = sizeof(ShardHeader) + header_.n_tokens * per_token + table_bytes;
   CF_CHECK(file_.size() >= expected, "{}: truncated shard: {} bytes, header promises {} ({} tokens)", path,
            file_.size(), expected, header_.n_tokens);
   CF_CHECK(file_.size() == expected, "{}: shard has {} trailing bytes after the data the header describes", path,
            file_.size() - expected);
   tokens_ = file_.data() + sizeof(ShardHeader);
   if (header_.has_mask) mask_ = tokens_ + header_.n_tokens * header_.token_bytes;
+  if (packed) {
+    row_table_ = file_.data() + expected - table_bytes;
+    uint64_t prev = 0;
+    for (uint64_t r = 0; r < header_.n_rows; ++r) {
+      const uint64_t e = row_end_doc(r);
+      CF_CHECK(e > prev && e <= header_.n_docs, "{}: row table entry {} is {} (previous {}, documents {})", path, r, e,
+               prev, header_.n_docs);
+      prev = e;
+    }
+    CF_CHECK(prev == header_.n_docs, "{}: row table covers {} of {} documents", path, prev, header_.n_docs);
+  }
+}
+
+uint64_t ShardReader::row_end_doc(uint64_t r) const {
+  if (row_table_ == nullptr) return r + 1;
+  uint64_t e;
+  std::memcpy(&e, row_table_ + r * sizeof(uint64_t), sizeof e);
+  return e;
 }
 
 std::string ShardReader::fingerprint() const {

@@ -2,6 +2,9 @@
 // trainer memory-maps. A 64-byte little-endian header, then n_tokens tokens (uint16, or
 // uint32 when the vocabulary exceeds 65536), then (SFT shards) n_tokens uint8 loss-mask
 // bytes. Documents are separated by the end-of-text token (each document ends with one).
+// Version 2 (packed SFT shards, `data chat --pack`) appends a row table: n_rows uint64
+// document-end indices; row r holds documents [end[r-1], end[r]) side by side in one
+// training row. Version 1 files (no table) read as one document per row.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -14,19 +17,20 @@
 namespace chatforge::data {
 
 inline constexpr char kShardMagic[8] = {'C', 'F', 'S', 'H', 'A', 'R', 'D', '\0'};
-inline constexpr uint32_t kShardVersion = 1;
+inline constexpr uint32_t kShardVersion = 1;        // plain: one document per training row
+inline constexpr uint32_t kShardVersionPacked = 2;  // with a row table (see above)
 
 #pragma pack(push, 1)
 struct ShardHeader {
   char magic[8];             // "CFSHARD\0"
-  uint32_t version;          // kShardVersion
+  uint32_t version;          // kShardVersion, or kShardVersionPacked with a row table
   uint32_t token_bytes;      // 2 or 4
   uint64_t n_tokens;         // tokens in the file (eot separators included)
   uint64_t n_docs;           // documents (each ended by eot_id)
   uint32_t has_mask;         // 1: n_tokens uint8 loss-mask bytes follow the tokens
   uint32_t vocab_size;       // tokenizer vocabulary size
   int32_t eot_id;            // end-of-text token id separating documents
-  uint32_t reserved0;        // 0
+  uint32_t n_rows;           // version 2: entries of the row table after the data; 0 in version 1
   char tokenizer_fingerprint[16];  // first 16 bytes of Tokenizer::fingerprint(), 0-padded
 };
 #pragma pack(pop)
@@ -58,9 +62,13 @@ class ShardFileWriter {
   // required (same length as tokens) iff the spec has a mask; the eot gets mask
   // `eot_mask` (1: train on predicting the end of the document).
   void add_document(const int32_t* tokens, size_t n, const uint8_t* mask = nullptr, uint8_t eot_mask = 1);
+  // Packed shards: the documents added since the previous end_row() form one training row.
+  // Once called, finish() writes a version-2 file and every document must be in a row.
+  void end_row();
   void finish();
   uint64_t n_tokens() const { return n_tokens_; }
   uint64_t n_docs() const { return n_docs_; }
+  uint64_t n_rows() const { return row_ends_.size(); }
   const std::string& path() const { return path_; }
 
  private:
@@ -72,6 +80,7 @@ class ShardFileWriter {
   uint64_t n_tokens_ = 0, n_docs_ = 0;
   std::vector<uint8_t> mask_;
   std::vector<uint8_t> buf_;
+  std::vector<uint64_t> row_ends_;
 };
 
 // Writes a set of shards for one split: DIR/<split>_000000.bin, _000001.bin, ... starting
@@ -82,10 +91,16 @@ class ShardSetWriter {
   ShardSetWriter(std::string dir, std::string split, const ShardSpec& spec, uint64_t max_tokens);
   void add_document(const int32_t* tokens, size_t n, const uint8_t* mask = nullptr, uint8_t eot_mask = 1);
   void add_document(const std::vector<int32_t>& tokens) { add_document(tokens.data(), tokens.size()); }
+  // Packed rows: begin_row(tokens of the whole row) starts a new file first when the row
+  // would pass max_tokens (a row never spans two shards); the documents added until
+  // end_row() form one training row.
+  void begin_row(uint64_t row_tokens);
+  void end_row();
   // Finishes the open shard; returns the paths written, in order.
   std::vector<std::string> finish();
   uint64_t n_tokens() const { return n_tokens_; }
   uint64_t n_docs() const { return n_docs_; }
+  uint64_t n_rows() const { return n_rows_; }
 
  private:
   std::string dir_, split_;
@@ -93,7 +108,8 @@ class ShardSetWriter {
   uint64_t max_tokens_;
   std::unique_ptr<ShardFileWriter> cur_;
   std::vector<std::string> done_;
-  uint64_t n_tokens_ = 0, n_docs_ = 0;
+  uint64_t n_tokens_ = 0, n_docs_ = 0, n_rows_ = 0;
+  bool in_row_ = false;
 };
 
 // Writes DIR/meta.json atomically: tokenizer fingerprint, vocab, eot, per-split shard
@@ -102,6 +118,7 @@ struct ShardSplitSummary {
   std::string split;
   std::vector<std::string> files;  // file names relative to DIR
   uint64_t n_tokens = 0, n_docs = 0;
+  uint64_t n_rows = 0;  // packed shards: training rows (0: one document per row)
 };
 void write_shard_meta(const std::string& dir, const ShardSpec& spec, const std::vector<ShardSplitSummary>& splits);
 
@@ -135,11 +152,19 @@ class ShardReader {
   // first call by one scan (O(n_tokens)), cached.
   const std::vector<uint64_t>& doc_ends() const;
 
+  // Training rows: packed shards list them in the row table; otherwise every document is
+  // a row. Row r holds documents [row_first_doc(r), row_end_doc(r)).
+  bool packed() const { return row_table_ != nullptr; }
+  uint64_t n_rows() const { return packed() ? header_.n_rows : header_.n_docs; }
+  uint64_t row_end_doc(uint64_t r) const;
+  uint64_t row_first_doc(uint64_t r) const { return r == 0 ? 0 : row_end_doc(r - 1); }
+
  private:
   MappedFile file_;
   ShardHeader header_{};
   const uint8_t* tokens_ = nullptr;
   const uint8_t* mask_ = nullptr;
+  const uint8_t* row_table_ = nullptr;  // n_rows little-endian uint64 (unaligned), or null
   mutable std::vector<uint64_t> doc_ends_;
   mutable bool doc_ends_ready_ = false;
 };

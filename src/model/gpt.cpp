@@ -50,7 +50,7 @@ void Gpt::ensure_activations(int B, int T) {
       L * BT * C, L * BT, L * BT,         // ln1, mean, rstd
       L * BT * 3 * C,                     // qkv
       L * BT * C,                         // atty
-      L * B * NH * T * T,                 // att
+      L * B * NH * T,                     // att_lse
       L * BT * C,                         // residual2
       L * BT * C, L * BT, L * BT,         // ln2, mean, rstd
       L * BT * 4 * C, L * BT * 4 * C,     // fch, fch_gelu
@@ -77,21 +77,21 @@ void Gpt::ensure_activations(int B, int T) {
 
 void Gpt::ensure_scratch() {
   if (scratch_arena_.size() != 0) return;
-  const size_t C = cfg_.n_embd, NH = cfg_.n_head, BT = static_cast<size_t>(B_) * T_;
-  const size_t sizes[] = {BT * C, BT * C, BT * 3 * C, BT * 4 * C, static_cast<size_t>(B_) * NH * T_ * T_};
+  const size_t C = cfg_.n_embd, BT = static_cast<size_t>(B_) * T_;
+  const size_t sizes[] = {BT * C, BT * C, BT * 3 * C, BT * 4 * C};
   size_t total = 0;
   for (size_t s : sizes) total += (s + 15) / 16 * 16;
   scratch_arena_.resize(total);
   float* p = scratch_arena_.data();
-  float* ptrs[5];
-  for (int i = 0; i < 5; ++i) {
+  float* ptrs[std::size(sizes)];
+  for (size_t i = 0; i < std::size(sizes); ++i) {
     ptrs[i] = p;
     p += (sizes[i] + 15) / 16 * 16;
   }
-  scratch_ = BackwardScratch{ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4]};
+  scratch_ = BackwardScratch{ptrs[0], ptrs[1], ptrs[2], ptrs[3]};
 }
 
-void Gpt::forward(const int32_t* inp, int B, int T) {
+void Gpt::forward(const int32_t* inp, int B, int T, const RowLayout& rows) {
   ensure_activations(B, T);
   const int L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head, Vp = cfg_.padded_vocab_size();
   const int V = cfg_.vocab_size;
@@ -99,9 +99,16 @@ void Gpt::forward(const int32_t* inp, int B, int T) {
   for (int i = 0; i < BT; ++i)
     CF_CHECK(inp[i] >= 0 && inp[i] < V, "token id {} at position {} is outside the vocabulary (size {})", inp[i], i,
              V);
+  row_doc_.assign(rows.doc, rows.doc != nullptr ? rows.doc + BT : rows.doc);
+  row_pos_.assign(rows.pos, rows.pos != nullptr ? rows.pos + BT : rows.pos);
+  for (int i = 0; i < static_cast<int>(row_pos_.size()); ++i)
+    CF_CHECK(row_pos_[i] >= 0 && row_pos_[i] < cfg_.n_ctx, "position id {} at position {} is outside the context (0..{})",
+             row_pos_[i], i, cfg_.n_ctx - 1);
+  const int32_t* doc = row_doc_.empty() ? nullptr : row_doc_.data();
+  const int32_t* pos = row_pos_.empty() ? nullptr : row_pos_.data();
   const GptParams w = weights();
   Activations& a = acts_;
-  ops::encoder_forward(a.encoded, inp, w.wte, w.wpe, B, T, C);
+  ops::encoder_forward(a.encoded, inp, pos, w.wte, w.wpe, B, T, C);
   const size_t btc = static_cast<size_t>(BT) * C;
   for (int l = 0; l < L; ++l) {
     const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * btc;
@@ -110,7 +117,7 @@ void Gpt::forward(const int32_t* inp, int B, int T) {
     float* ln1_rstd = a.ln1_rstd + static_cast<size_t>(l) * BT;
     float* qkv = a.qkv + l * btc * 3;
     float* atty = a.atty + l * btc;
-    float* att = a.att + static_cast<size_t>(l) * B * NH * T * T;
+    float* att_lse = a.att_lse + static_cast<size_t>(l) * B * NH * T;
     float* residual2 = a.residual2 + l * btc;
     float* ln2 = a.ln2 + l * btc;
     float* ln2_mean = a.ln2_mean + static_cast<size_t>(l) * BT;
@@ -122,7 +129,7 @@ void Gpt::forward(const int32_t* inp, int B, int T) {
     // x = x + attn(ln_1(x))
     ops::layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, w.ln1w + lc, w.ln1b + lc, BT, C);
     ops::matmul_forward(qkv, ln1, w.qkvw + lc * 3 * C, w.qkvb + lc * 3, BT, C, 3 * C);
-    ops::attention_forward(atty, att, qkv, B, T, C, NH);
+    ops::attention_forward(atty, att_lse, qkv, doc, B, T, C, NH);
     ops::matmul_forward(residual2, atty, w.attprojw + lc * C, w.attprojb + lc, BT, C, C);
     ops::residual_forward(residual2, residual2, residual, btc);
     // x = x + mlp(ln_2(x))
@@ -138,8 +145,9 @@ void Gpt::forward(const int32_t* inp, int B, int T) {
   ops::matmul_forward(a.logits, a.lnf, w.wte, nullptr, BT, C, Vp);
 }
 
-double Gpt::forward_loss(const int32_t* inp, const int32_t* targets, const uint8_t* mask, int B, int T) {
-  forward(inp, B, T);
+double Gpt::forward_loss(const int32_t* inp, const int32_t* targets, const uint8_t* mask, int B, int T,
+                         const RowLayout& rows) {
+  forward(inp, B, T, rows);
   const int V = cfg_.vocab_size;
   for (int i = 0; i < B * T; ++i)
     CF_CHECK((mask != nullptr && mask[i] == 0) || (targets[i] >= 0 && targets[i] < V),
@@ -158,6 +166,8 @@ void Gpt::backward(const int32_t* inp, const int32_t* targets, const uint8_t* ma
   const GptParams g = gradients();
   Activations& a = acts_;
   BackwardScratch& s = scratch_;
+  const int32_t* doc = row_doc_.empty() ? nullptr : row_doc_.data();
+  const int32_t* pos = row_pos_.empty() ? nullptr : row_pos_.data();
 
   ops::crossentropy_backward(a.logits, a.lse, targets, mask, dloss, BT, V, Vp);
   float* dlogits = a.logits;
@@ -183,22 +193,24 @@ void Gpt::backward(const int32_t* inp, const int32_t* targets, const uint8_t* ma
     // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual))))
     ops::matmul_backward(s.dln, g.attprojw + lc * C, g.attprojb + lc, s.dresidual, a.atty + l * btc,
                          w.attprojw + lc * C, BT, C, C);
-    ops::attention_backward(s.dqkv, s.datt, s.dln, a.qkv + l * btc * 3, a.att + static_cast<size_t>(l) * B * NH * T * T,
-                            B, T, C, NH);
+    ops::attention_backward(s.dqkv, s.dln, a.qkv + l * btc * 3, a.atty + l * btc,
+                            a.att_lse + static_cast<size_t>(l) * B * NH * T, doc, B, T, C, NH);
     ops::matmul_backward(s.dln, g.qkvw + lc * 3 * C, g.qkvb + lc * 3, s.dqkv, a.ln1 + l * btc, w.qkvw + lc * 3 * C,
                          BT, C, 3 * C);
     ops::layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, residual, w.ln1w + lc, a.ln1_mean + lbt,
                             a.ln1_rstd + lbt, BT, C);
     if (on_layer_grads_done) on_layer_grads_done(l);
   }
-  // forward was: encoded = wte[inp] + wpe[t]
-  ops::encoder_backward(g.wte, g.wpe, s.dresidual, inp, B, T, C);
+  // forward was: encoded = wte[inp] + wpe[pos]
+  ops::encoder_backward(g.wte, g.wpe, s.dresidual, inp, pos, B, T, C);
 }
 
 double Gpt::flops_per_token(int T) const {
   // 6 flops per parameter per token (2 forward, 4 backward) for every matmul weight,
   // including the tied output head (Vp x C); plus attention scores and weighted sums:
-  // forward 2 * 2 * T * C per layer per token (full T x T as computed), backward twice that.
+  // forward 2 * 2 * T * C per layer per token, backward twice that. This counts the full
+  // T x T (the PaLM/llm.c convention, so MFU compares with other trainers); the blocked
+  // kernel skips the masked upper blocks, so it does somewhat less work than counted.
   const double C = cfg_.n_embd, L = cfg_.n_layer, Vp = cfg_.padded_vocab_size();
   const double matmul_params = L * 12.0 * C * C + Vp * C;
   return 6.0 * matmul_params + L * 12.0 * T * C;

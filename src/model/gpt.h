@@ -5,6 +5,7 @@
 #pragma once
 #include <functional>
 #include <cstdint>
+#include <vector>
 
 #include "core/arena.h"
 #include "model/config.h"
@@ -20,7 +21,7 @@ struct Activations {
   float* ln1_rstd;   // (L, B, T)
   float* qkv;        // (L, B, T, 3C)
   float* atty;       // (L, B, T, C)  attention output before the projection
-  float* att;        // (L, B, NH, T, T) attention probabilities
+  float* att_lse;    // (L, B, NH, T) log-sum-exp of each attention row (backward recomputes the rest)
   float* residual2;  // (L, B, T, C)  stream after the attention half of the block
   float* ln2;        // (L, B, T, C)
   float* ln2_mean;   // (L, B, T)
@@ -42,7 +43,16 @@ struct BackwardScratch {
   float* dln;        // (B, T, C)
   float* dqkv;       // (B, T, 3C)
   float* dfch;       // (B, T, 4C)
-  float* datt;       // (B, NH, T, T)
+};
+
+// How the tokens of each row are laid out when a row holds several documents (packed
+// SFT rows). doc (B,T): document id of every token; attention never crosses documents.
+// pos (B,T): position of every token within its document (restarts at 0). Both null: one
+// document per row, positions 0..T-1 (plain causal LM). Copied by forward, so backward and
+// the caller's buffers are independent.
+struct RowLayout {
+  const int32_t* doc = nullptr;
+  const int32_t* pos = nullptr;
 };
 
 class Gpt {
@@ -62,11 +72,12 @@ class Gpt {
   void init_weights(uint64_t seed);
 
   // Logits for inp (B,T) into activations().logits (B,T,Vp).
-  void forward(const int32_t* inp, int B, int T);
+  void forward(const int32_t* inp, int B, int T, const RowLayout& rows = {});
   // forward plus per-token losses; returns the sum of the masked token losses.
-  double forward_loss(const int32_t* inp, const int32_t* targets, const uint8_t* mask, int B, int T);
+  double forward_loss(const int32_t* inp, const int32_t* targets, const uint8_t* mask, int B, int T,
+                      const RowLayout& rows = {});
   // Accumulates parameter gradients (+=) of dloss * (sum of masked token losses); must
-  // follow forward_loss with the same inputs. Destroys the logits.
+  // follow forward_loss with the same inputs (its row layout is remembered). Destroys the logits.
   void backward(const int32_t* inp, const int32_t* targets, const uint8_t* mask, float dloss);
   void zero_grad() { grads_.zero(); }
   // Optional hook for data-parallel training: called by backward() right after layer l's
@@ -95,6 +106,7 @@ class Gpt {
   Activations acts_{};
   BackwardScratch scratch_{};
   int B_ = 0, T_ = 0;
+  std::vector<int32_t> row_doc_, row_pos_;  // (B,T) copies of the last forward's RowLayout; empty = none
 };
 
 }  // namespace chatforge::model

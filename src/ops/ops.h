@@ -20,11 +20,14 @@
 namespace chatforge::ops {
 
 // --- embeddings ---------------------------------------------------------------
-// out[b,t,:] = wte[inp[b,t],:] + wpe[t,:]
-// out (B,T,C); inp (B,T) ids; wte (Vp,C); wpe (maxT,C)
-void encoder_forward(float* out, const int32_t* inp, const float* wte, const float* wpe, int B, int T, int C);
+// out[b,t,:] = wte[inp[b,t],:] + wpe[pos[b,t],:]
+// out (B,T,C); inp (B,T) ids; pos (B,T) positions, or nullptr for pos[b,t] = t (a row
+// packed with several documents restarts at 0 for each); wte (Vp,C); wpe (maxT,C)
+void encoder_forward(float* out, const int32_t* inp, const int32_t* pos, const float* wte, const float* wpe, int B,
+                     int T, int C);
 // dwte, dwpe += (parameter gradients)
-void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t* inp, int B, int T, int C);
+void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t* inp, const int32_t* pos, int B,
+                      int T, int C);
 
 // --- layer norm (eps 1e-5, biased variance, like torch.nn.LayerNorm) ------------
 // out = (inp - mean) * rstd * weight + bias;  out/inp (N,C); mean/rstd (N); weight/bias (C)
@@ -42,14 +45,18 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int N, int C, int OC);
 
-// --- causal self-attention --------------------------------------------------------
+// --- causal self-attention, document-aware, flash style ------------------------------
 // qkv (B,T,3C) holds q | k | v, each split into NH heads of HS = C/NH channels.
-// att (B,NH,T,T): softmax(q k^T / sqrt(HS)) with the causal mask (entries j > i are 0),
-// kept for backward. out (B,T,C) = att @ v, heads concatenated.
-void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int NH);
-// dqkv (B,T,3C) = (overwritten). scratch: B*NH*T*T floats.
-void attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att, int B,
-                        int T, int C, int NH);
+// doc (B,T): document id of every token, or nullptr for one document per row. Query i
+// attends to key j iff j <= i and doc[b,j] == doc[b,i] (packed rows do not leak).
+// out (B,T,C) = softmax(q k^T / sqrt(HS), masked) @ v, heads concatenated.
+// lse (B,NH,T): log-sum-exp of each masked, scaled score row; the only thing kept for
+// backward besides q, k, v and out (no (T,T) probabilities are stored).
+void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int C, int NH);
+// dqkv (B,T,3C) = (overwritten). out and lse are the forward's; the probabilities are
+// recomputed blockwise from q, k and lse (FlashAttention-2 backward).
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
+                        const int32_t* doc, int B, int T, int C, int NH);
 
 // --- GELU, tanh form (GPT-2's "gelu_new") --------------------------------------------
 // out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))

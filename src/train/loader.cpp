@@ -54,13 +54,18 @@ ShardLoader::ShardLoader(const std::vector<std::string>& files, Mode mode, int B
       has_mask_ = has_mask_ || r->has_mask();
     }
     token_starts_.push_back(total_tokens_);
-    doc_starts_.push_back(total_docs_);
+    row_starts_.push_back(total_rows_);
     total_tokens_ += r->n_tokens();
     total_docs_ += r->n_docs();
+    total_rows_ += r->n_rows();
+    packed_ = packed_ || r->packed();
     shards_.push_back(std::move(r));
   }
   if (mode_ == Mode::kDocuments) {
     CF_CHECK(total_docs_ > 0, "{}: no documents in the shards", files.front());
+  } else if (packed_) {
+    fail("{}: packed shards (data chat --pack) hold whole rows of conversations; train on them with the documents "
+         "loader (--loader documents, the default for --stage sft)", files.front());
   } else {
     bool any = false;
     for (const auto& s : shards_) any = any || s->n_tokens() > static_cast<uint64_t>(T_);
@@ -81,15 +86,15 @@ void ShardLoader::reset() {
 }
 
 void ShardLoader::shuffle_epoch() {
-  order_.resize(total_docs_);
-  for (uint64_t i = 0; i < total_docs_; ++i) order_[i] = i;
+  order_.resize(total_rows_);
+  for (uint64_t i = 0; i < total_rows_; ++i) order_[i] = i;
   Rng r;
   r.set_state(epoch_rng_);
-  for (uint64_t i = total_docs_; i > 1; --i) std::swap(order_[i - 1], order_[r.below(i)]);
+  for (uint64_t i = total_rows_; i > 1; --i) std::swap(order_[i - 1], order_[r.below(i)]);
 }
 
 uint64_t ShardLoader::rows_per_epoch() const {
-  if (mode_ == Mode::kDocuments) return total_docs_;
+  if (mode_ == Mode::kDocuments) return total_rows_;
   uint64_t rows = 0;
   for (const auto& s : shards_)
     if (s->n_tokens() > static_cast<uint64_t>(T_)) rows += (s->n_tokens() - 1) / T_;
@@ -116,28 +121,51 @@ void ShardLoader::window_at(uint64_t global_pos, Batch& b, int row) {
   }
 }
 
-void ShardLoader::document(uint64_t doc, Batch& b, int row) {
-  const auto it = std::upper_bound(doc_starts_.begin(), doc_starts_.end(), doc);
-  const int idx = static_cast<int>(it - doc_starts_.begin()) - 1;
+void ShardLoader::document_row(uint64_t r, Batch& b, int row) {
+  const auto it = std::upper_bound(row_starts_.begin(), row_starts_.end(), r);
+  const int idx = static_cast<int>(it - row_starts_.begin()) - 1;
   const auto& s = *shards_[idx];
-  const uint64_t k = doc - doc_starts_[idx];
+  const uint64_t k = r - row_starts_[idx];
   const auto& ends = s.doc_ends();
-  CF_CHECK(k < ends.size(), "{}: header says {} documents but only {} end-of-text tokens were found", s.path(),
+  const uint64_t first = s.row_first_doc(k), last = s.row_end_doc(k);  // documents [first, last)
+  CF_CHECK(last <= ends.size(), "{}: header says {} documents but only {} end-of-text tokens were found", s.path(),
            s.n_docs(), ends.size());
-  const uint64_t begin = k == 0 ? 0 : ends[k - 1] + 1, end = ends[k] + 1;  // [begin, end) includes the eot
-  const uint64_t len = end - begin;
   int32_t* inp = b.inputs.data() + static_cast<size_t>(row) * T_;
   int32_t* tgt = b.targets.data() + static_cast<size_t>(row) * T_;
   uint8_t* msk = b.mask.data() + static_cast<size_t>(row) * T_;
-  for (int t = 0; t < T_; ++t) {
-    if (static_cast<uint64_t>(t) + 1 < len) {
-      inp[t] = static_cast<int32_t>(s.tokens(begin + t));
-      tgt[t] = static_cast<int32_t>(s.tokens(begin + t + 1));
-      msk[t] = s.mask(begin + t + 1);
-    } else {  // padding: any valid id, never in the loss
-      inp[t] = eot_id_;
-      tgt[t] = eot_id_;
-      msk[t] = 0;
+  int32_t* doc = packed_ ? b.doc.data() + static_cast<size_t>(row) * T_ : nullptr;
+  int32_t* pos = packed_ ? b.pos.data() + static_cast<size_t>(row) * T_ : nullptr;
+  // Each document [begin, end) includes its eot. Its tokens fill len slots: slot u < len-1
+  // predicts token u+1 of the same document; the eot's slot (u = len-1) predicts nothing
+  // (mask 0), so no document learns to predict the next one's first token.
+  int t = 0;
+  for (uint64_t d = first; d < last && t < T_; ++d) {
+    const uint64_t begin = d == 0 ? 0 : ends[d - 1] + 1, end = ends[d] + 1;
+    const uint64_t len = end - begin;
+    // unpacked rows stop before the eot's slot (it is padding anyway)
+    const uint64_t slots = packed_ ? len : len - 1;
+    for (uint64_t u = 0; u < slots && t < T_; ++u, ++t) {
+      inp[t] = static_cast<int32_t>(s.tokens(begin + u));
+      if (u + 1 < len) {
+        tgt[t] = static_cast<int32_t>(s.tokens(begin + u + 1));
+        msk[t] = s.mask(begin + u + 1);
+      } else {
+        tgt[t] = eot_id_;
+        msk[t] = 0;
+      }
+      if (doc != nullptr) {
+        doc[t] = static_cast<int32_t>(d - first);
+        pos[t] = static_cast<int32_t>(u);
+      }
+    }
+  }
+  for (int p = t; t < T_; ++t) {  // padding: any valid id, never in the loss; a document of its own
+    inp[t] = eot_id_;
+    tgt[t] = eot_id_;
+    msk[t] = 0;
+    if (doc != nullptr) {
+      doc[t] = static_cast<int32_t>(last - first);
+      pos[t] = t - p;
     }
   }
 }
@@ -194,7 +222,7 @@ void ShardLoader::fill_row(Batch& b, int row) {
         shuffle_epoch();
         cursor_ = 0;
       }
-      if (row >= 0) document(order_[cursor_], b, row);
+      if (row >= 0) document_row(order_[cursor_], b, row);
       ++cursor_;
       return;
     }
@@ -209,6 +237,8 @@ void ShardLoader::next(Batch& b) {
   b.inputs.resize(static_cast<size_t>(B_) * T_);
   b.targets.resize(static_cast<size_t>(B_) * T_);
   b.mask.resize(static_cast<size_t>(B_) * T_);
+  b.doc.resize(packed_ ? static_cast<size_t>(B_) * T_ : 0);
+  b.pos.resize(packed_ ? static_cast<size_t>(B_) * T_ : 0);
   for (int w = 0; w < world_; ++w)
     for (int r = 0; r < B_; ++r) {
       if (w == rank_)

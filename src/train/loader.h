@@ -3,7 +3,11 @@
 //                split (or starting right after an end-of-text with align_docs).
 //   kSequential: pretraining; consecutive windows through the concatenated shards.
 //   kDocuments:  SFT; each row is one document (conversation) from its start, truncated
-//                to T+1 tokens and padded with mask 0; documents shuffled each epoch.
+//                to T+1 tokens and padded with mask 0; rows shuffled each epoch. Packed
+//                shards (`data chat --pack`) give rows of several documents side by side:
+//                the batch then carries document ids and per-document positions (the
+//                model's RowLayout), and a document's last token never predicts the
+//                next document's first (mask 0 there).
 // Rows are numbered globally; with world > 1 ranks, rank r takes rows r*B..(r+1)*B-1 of
 // every world*B block, so N ranks see exactly the rows one rank would with N-fold
 // accumulation. The whole position (RNG, cursor, epoch) is state()/restore()-able.
@@ -24,7 +28,11 @@ struct Batch {
   std::vector<int32_t> inputs;   // (B, T)
   std::vector<int32_t> targets;  // (B, T) inputs shifted by one
   std::vector<uint8_t> mask;     // (B, T) 1 where the target counts in the loss
+  std::vector<int32_t> doc;      // (B, T) document index within the row; empty unless packed
+  std::vector<int32_t> pos;      // (B, T) position within the document; empty unless packed
   uint64_t mask_count() const;
+  const int32_t* doc_ids() const { return doc.empty() ? nullptr : doc.data(); }
+  const int32_t* positions() const { return pos.empty() ? nullptr : pos.data(); }
 };
 
 class ShardLoader {
@@ -46,26 +54,28 @@ class ShardLoader {
   bool has_mask() const { return has_mask_; }
   int epoch() const { return epoch_; }
   int batch_rows() const { return B_; }
-  // Rows per epoch: documents for kDocuments, windows of T tokens otherwise.
+  // Rows per epoch: rows (documents, or packed rows) for kDocuments, windows of T tokens otherwise.
   uint64_t rows_per_epoch() const;
+  bool packed() const { return packed_; }  // some shard has packed rows (kDocuments)
 
  private:
   void fill_row(Batch& b, int row);           // the next global row into batch row `row`
   void skip_row();                             // advance past one global row (other ranks')
   void window_at(uint64_t global_pos, Batch& b, int row);
-  void document(uint64_t doc, Batch& b, int row);
+  void document_row(uint64_t r, Batch& b, int row);
   void shuffle_epoch();
   int locate(uint64_t global_pos, uint64_t& local) const;
 
   std::vector<std::unique_ptr<data::ShardReader>> shards_;
   std::vector<uint64_t> token_starts_;  // global token offset of each shard
-  std::vector<uint64_t> doc_starts_;    // global document index of each shard's first doc
+  std::vector<uint64_t> row_starts_;    // global row index of each shard's first row (kDocuments)
   Mode mode_;
   int B_, T_;
   uint64_t seed_;
   bool align_docs_;
   int rank_, world_;
-  uint64_t total_tokens_ = 0, total_docs_ = 0;
+  uint64_t total_tokens_ = 0, total_docs_ = 0, total_rows_ = 0;
+  bool packed_ = false;
   uint32_t vocab_size_ = 0;
   int32_t eot_id_ = 0;
   bool has_mask_ = false;

@@ -117,7 +117,8 @@ EvalResult evaluate(model::Gpt& gpt, ShardLoader& loader, int batches, const tok
       std::min<uint64_t>(batches, std::max<uint64_t>(1, loader.rows_per_epoch() / loader.batch_rows()));
   for (uint64_t i = 0; i < max_batches; ++i) {
     loader.next(b);
-    loss_sum += gpt.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
+    loss_sum +=
+        gpt.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T, {b.doc_ids(), b.positions()});
     r.tokens += b.mask_count();
     if (tokenizer != nullptr)
       for (size_t k = 0; k < b.targets.size(); ++k)
@@ -436,7 +437,8 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     const auto& tensors = gpt->layout().tensors();
     for (size_t i = 0; i < micro.size(); ++i) {
       auto& b = micro[i];
-      loss_sum += gpt->forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
+      loss_sum += gpt->forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T,
+                                   {b.doc_ids(), b.positions()});
       if (reducer && o.comm_overlap && i + 1 == micro.size())
         gpt->on_layer_grads_done = [&](int l) {
           for (const auto& t : tensors)  // layer l's slice of each stacked (L, ...) tensor

@@ -1,7 +1,8 @@
 // Golden test against PyTorch: a fixture written by scripts/make_golden.py holds a tiny
 // GPT-2's weights, inputs, logits, loss, every gradient and 10 AdamW steps. chatforge
 // must reproduce all of it. CF_GOLDEN_FIXTURE overrides the committed fixture (the live
-// test regenerates one with another seed).
+// test regenerates one with another seed, and a packed one: rows of several documents
+// with per-document positions and block-diagonal causal attention).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -28,6 +29,7 @@ struct Fixture {
   int B = 0, T = 0;
   std::vector<int32_t> inputs, targets;
   std::vector<uint8_t> mask;
+  std::vector<int32_t> doc, pos;  // packed fixtures (make_golden.py --packed) only
   Fixture() {
     auto meta = [&](const char* k) { return std::stoi(r.metadata().at(k)); };
     cfg.n_layer = meta("n_layer");
@@ -43,6 +45,15 @@ struct Fixture {
     std::memcpy(inputs.data(), r.get("inputs").data, B * T * 4);
     std::memcpy(targets.data(), r.get("targets").data, B * T * 4);
     std::memcpy(mask.data(), r.get("mask").data, B * T);
+    if (r.metadata().count("packed") != 0) {
+      doc.resize(B * T);
+      pos.resize(B * T);
+      std::memcpy(doc.data(), r.get("doc").data, B * T * 4);
+      std::memcpy(pos.data(), r.get("pos").data, B * T * 4);
+    }
+  }
+  model::RowLayout rows() const {
+    return {doc.empty() ? nullptr : doc.data(), pos.empty() ? nullptr : pos.data()};
   }
   float hp(const char* k) const { return std::stof(r.metadata().at(k)); }
   float mask_count() const {
@@ -73,7 +84,7 @@ TEST(Golden, ForwardLogitsAndLossMatchPyTorch) {
   Fixture f;
   model::Gpt gpt(f.cfg);
   model::load_weights(gpt, fixture_path(), "param.");
-  const double sum = gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T);
+  const double sum = gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T, f.rows());
   const float loss = static_cast<float>(sum / f.mask_count());
   float want_loss;
   std::memcpy(&want_loss, f.r.get("loss").data, 4);
@@ -94,7 +105,7 @@ TEST(Golden, EveryParameterGradientMatchesPyTorch) {
   model::Gpt gpt(f.cfg);
   model::load_weights(gpt, fixture_path(), "param.");
   gpt.zero_grad();
-  gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T);
+  gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T, f.rows());
   gpt.backward(f.inputs.data(), f.targets.data(), f.mask.data(), 1.0f / f.mask_count());
   double worst = 0;
   int checked = 0;
@@ -133,7 +144,7 @@ TEST(Golden, TenAdamWStepsMatchPyTorch) {
   for (int s = 0; s < steps; ++s) {
     gpt.zero_grad();
     const float loss = static_cast<float>(
-        gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T) / f.mask_count());
+        gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T, f.rows()) / f.mask_count());
     gpt.backward(f.inputs.data(), f.targets.data(), f.mask.data(), 1.0f / f.mask_count());
     opt.update(gpt, f.hp("lr"));
     std::printf("step %d: loss chatforge %.7f torch %.7f\n", s, loss, want[s]);

@@ -46,12 +46,29 @@ TEST(Grad, Encoder) {
   auto wte = randn(V * C, rng), wpe = randn(T * C, rng), r = randn(B * T * C, rng);
   std::vector<double> out(B * T * C), dwte(V * C), dwpe(T * C);
   auto f = [&] {
-    ref::encoder_forward(out.data(), ids.data(), wte.data(), wpe.data(), B, T, C);
+    ref::encoder_forward(out.data(), ids.data(), nullptr, wte.data(), wpe.data(), B, T, C);
     return dot(out, r);
   };
-  ref::encoder_backward(dwte.data(), dwpe.data(), r.data(), ids.data(), B, T, C);
+  ref::encoder_backward(dwte.data(), dwpe.data(), r.data(), ids.data(), nullptr, B, T, C);
   check_grad(wte, f, dwte, "dwte");
   check_grad(wpe, f, dwpe, "dwpe");
+}
+
+TEST(Grad, EncoderWithPositionIds) {
+  // packed rows: positions restart at 0 for each document, so rows share wpe entries
+  Rng rng(17);
+  const int B = 2, T = 4, C = 3, V = 5;
+  std::vector<int32_t> ids = {0, 3, 3, 1, 4, 3, 2, 2}, pos = {0, 1, 0, 1, 0, 0, 1, 2};
+  auto wte = randn(V * C, rng), wpe = randn(T * C, rng), r = randn(B * T * C, rng);
+  std::vector<double> out(B * T * C), dwte(V * C), dwpe(T * C);
+  auto f = [&] {
+    ref::encoder_forward(out.data(), ids.data(), pos.data(), wte.data(), wpe.data(), B, T, C);
+    return dot(out, r);
+  };
+  ref::encoder_backward(dwte.data(), dwpe.data(), r.data(), ids.data(), pos.data(), B, T, C);
+  check_grad(wte, f, dwte, "dwte");
+  check_grad(wpe, f, dwpe, "dwpe");
+  for (int c = 0; c < C; ++c) EXPECT_EQ(dwpe[3 * C + c], 0.0) << "position 3 is never used";
 }
 
 TEST(Grad, LayerNorm) {
@@ -86,18 +103,34 @@ TEST(Grad, Matmul) {
   check_grad(b, f, db, "dbias");
 }
 
+// The flash-style reference backward (probabilities recomputed from lse, D = dout . out)
+// against finite differences, for one document per row and for packed rows; odd T, T = 1.
 TEST(Grad, Attention) {
-  Rng rng(14);
-  const int B = 2, T = 5, C = 8, NH = 2;
-  auto qkv = randn(B * T * 3 * C, rng), r = randn(B * T * C, rng);
-  std::vector<double> out(B * T * C), att(B * NH * T * T), dqkv(B * T * 3 * C);
-  auto f = [&] {
-    ref::attention_forward(out.data(), att.data(), qkv.data(), B, T, C, NH);
-    return dot(out, r);
+  struct Case {
+    int B, T, C, NH;
+    std::vector<int32_t> doc;  // empty: one document per row
   };
-  f();
-  ref::attention_backward(dqkv.data(), static_cast<double*>(nullptr), r.data(), qkv.data(), att.data(), B, T, C, NH);
-  check_grad(qkv, f, dqkv, "dqkv");
+  const Case cases[] = {
+      {2, 5, 8, 2, {}},
+      {1, 1, 6, 3, {}},
+      {1, 1, 6, 3, {4}},
+      {2, 7, 12, 3, {0, 0, 0, 1, 1, 2, 2, /**/ 3, 3, 3, 3, 3, 3, 9}},
+      {1, 6, 8, 2, {5, 7, 5, 7, 7, 5}},  // interleaved ids: equal ids still form one document
+  };
+  for (const Case& c : cases) {
+    Rng rng(14);
+    const int B = c.B, T = c.T, C = c.C, NH = c.NH;
+    const int32_t* doc = c.doc.empty() ? nullptr : c.doc.data();
+    auto qkv = randn(B * T * 3 * C, rng), r = randn(B * T * C, rng);
+    std::vector<double> out(B * T * C), lse(B * NH * T), dqkv(B * T * 3 * C);
+    auto f = [&] {
+      ref::attention_forward(out.data(), lse.data(), qkv.data(), doc, B, T, C, NH);
+      return dot(out, r);
+    };
+    f();
+    ref::attention_backward(dqkv.data(), r.data(), qkv.data(), out.data(), lse.data(), doc, B, T, C, NH);
+    check_grad(qkv, f, dqkv, c.doc.empty() ? "dqkv" : "dqkv (documents)");
+  }
 }
 
 TEST(Grad, Gelu) {

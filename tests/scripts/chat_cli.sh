@@ -234,7 +234,7 @@ PY
 echo "ok: noise on user turns"
 
 # Usage errors exit 2 with one line.
-for args in "--pack" "--truncate middle" "--format xml" "--max-len 2" "--mask-rate 2" "--augment-model m --augment-command cat"; do
+for args in "--truncate middle" "--format xml" "--max-len 2" "--mask-rate 2" "--augment-model m --augment-command cat"; do
   rc=0; out=$("$cf" data chat --tokenizer tok --input messages.jsonl --out out_u $args 2>&1) || rc=$?
   [ "$rc" = 2 ] || fail "$args: exit $rc: $out"
   [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "$args: not one line: $out"

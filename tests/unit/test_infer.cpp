@@ -98,8 +98,8 @@ TEST(InferOps, CachedAttentionEqualsFullCausalAttention) {
   Rng rng(5);
   const int T = 9, C = 16, NH = 2;
   auto qkv = to_f(randn(static_cast<size_t>(T) * 3 * C, rng));
-  std::vector<float> full(static_cast<size_t>(T) * C), att(static_cast<size_t>(NH) * T * T), k(T * C), v(T * C);
-  ops::attention_forward(full.data(), att.data(), qkv.data(), 1, T, C, NH);
+  std::vector<float> full(static_cast<size_t>(T) * C), lse(static_cast<size_t>(NH) * T), k(T * C), v(T * C);
+  ops::attention_forward(full.data(), lse.data(), qkv.data(), nullptr, 1, T, C, NH);
   for (int t = 0; t < T; ++t)
     for (int c = 0; c < C; ++c) {
       k[t * C + c] = qkv[t * 3 * C + C + c];

@@ -29,12 +29,12 @@ TEST(Ops, EncoderForwardBackward) {
     for (auto& i : ids) i = static_cast<int32_t>(rng.below(V));
     auto wte = randn(V * d.C, rng), wpe = randn(d.T * d.C, rng), dout = randn(BT * d.C, rng);
     std::vector<double> out_r(BT * d.C), dwte_r(V * d.C, 0.5), dwpe_r(d.T * d.C, 0.5);
-    ref::encoder_forward(out_r.data(), ids.data(), wte.data(), wpe.data(), d.B, d.T, d.C);
-    ref::encoder_backward(dwte_r.data(), dwpe_r.data(), dout.data(), ids.data(), d.B, d.T, d.C);
+    ref::encoder_forward(out_r.data(), ids.data(), nullptr, wte.data(), wpe.data(), d.B, d.T, d.C);
+    ref::encoder_backward(dwte_r.data(), dwpe_r.data(), dout.data(), ids.data(), nullptr, d.B, d.T, d.C);
     auto wte_f = to_f(wte), wpe_f = to_f(wpe), dout_f = to_f(dout);
     std::vector<float> out(BT * d.C), dwte(V * d.C, 0.5f), dwpe(d.T * d.C, 0.5f);
-    ops::encoder_forward(out.data(), ids.data(), wte_f.data(), wpe_f.data(), d.B, d.T, d.C);
-    ops::encoder_backward(dwte.data(), dwpe.data(), dout_f.data(), ids.data(), d.B, d.T, d.C);
+    ops::encoder_forward(out.data(), ids.data(), nullptr, wte_f.data(), wpe_f.data(), d.B, d.T, d.C);
+    ops::encoder_backward(dwte.data(), dwpe.data(), dout_f.data(), ids.data(), nullptr, d.B, d.T, d.C);
     EXPECT_LT(max_err(out, out_r), kTol);
     EXPECT_LT(max_err(dwte, dwte_r), kTol);  // starts at 0.5: checks += accumulation
     EXPECT_LT(max_err(dwpe, dwpe_r), kTol);
@@ -91,23 +91,61 @@ TEST(Ops, MatmulForwardBackward) {
   }
 }
 
-TEST(Ops, AttentionForwardBackward) {
-  for (const Dims& d : kShapes) {
-    Rng rng(4);
-    const int B = d.B, T = d.T, C = d.C, NH = d.NH;
-    auto qkv = randn(B * T * 3 * C, rng), dy = randn(B * T * C, rng);
-    std::vector<double> out_r(B * T * C), att_r(B * NH * T * T), dqkv_r(B * T * 3 * C);
-    ref::attention_forward(out_r.data(), att_r.data(), qkv.data(), B, T, C, NH);
-    ref::attention_backward(dqkv_r.data(), static_cast<double*>(nullptr), dy.data(), qkv.data(), att_r.data(), B, T, C,
-                            NH);
-    auto qkvf = to_f(qkv), dyf = to_f(dy);
-    std::vector<float> out(B * T * C), att(B * NH * T * T), dqkv(B * T * 3 * C, 7.0f), scratch(B * NH * T * T);
-    ops::attention_forward(out.data(), att.data(), qkvf.data(), B, T, C, NH);
-    ops::attention_backward(dqkv.data(), scratch.data(), dyf.data(), qkvf.data(), att.data(), B, T, C, NH);
-    EXPECT_LT(max_err(out, out_r), kTol);
-    EXPECT_LT(max_err(att, att_r), kTol);
-    EXPECT_LT(max_err(dqkv, dqkv_r), kTol);
+// Document ids for B rows of T tokens: row b is cut into documents of varying lengths
+// (the last row keeps one document), ids not in order (any equal ids form a document).
+std::vector<int32_t> packed_docs(int B, int T, Rng& rng) {
+  std::vector<int32_t> doc(static_cast<size_t>(B) * T);
+  for (int b = 0; b < B; ++b) {
+    int32_t id = 100 + b, left = b == B - 1 ? T : 1 + static_cast<int32_t>(rng.below(static_cast<uint64_t>(T)));
+    for (int t = 0; t < T; ++t) {
+      if (left-- == 0) {
+        id = static_cast<int32_t>(rng.below(1000)) * 7 + 1;
+        left = static_cast<int32_t>(rng.below(static_cast<uint64_t>(T))) ;
+      }
+      doc[static_cast<size_t>(b) * T + t] = id;
+    }
   }
+  return doc;
+}
+
+TEST(Ops, AttentionForwardBackward) {
+  // shapes around the kernel's 64-query block: odd T, exactly one block, a partial last block
+  const Dims shapes[] = {{1, 1, 8, 1}, {2, 5, 12, 3}, {3, 17, 64, 4}, {2, 33, 96, 6}, {1, 64, 16, 2},
+                         {2, 130, 24, 3}, {1, 200, 16, 1}};
+  for (const Dims& d : shapes)
+    for (bool with_docs : {false, true}) {
+      Rng rng(4);
+      const int B = d.B, T = d.T, C = d.C, NH = d.NH;
+      auto qkv = randn(B * T * 3 * C, rng), dy = randn(B * T * C, rng);
+      const std::vector<int32_t> docs = packed_docs(B, T, rng);
+      const int32_t* doc = with_docs ? docs.data() : nullptr;
+      std::vector<double> out_r(B * T * C), lse_r(B * NH * T), dqkv_r(B * T * 3 * C);
+      ref::attention_forward(out_r.data(), lse_r.data(), qkv.data(), doc, B, T, C, NH);
+      ref::attention_backward(dqkv_r.data(), dy.data(), qkv.data(), out_r.data(), lse_r.data(), doc, B, T, C, NH);
+      auto qkvf = to_f(qkv), dyf = to_f(dy);
+      std::vector<float> out(B * T * C), lse(B * NH * T), dqkv(B * T * 3 * C, 7.0f);
+      ops::attention_forward(out.data(), lse.data(), qkvf.data(), doc, B, T, C, NH);
+      ops::attention_backward(dqkv.data(), dyf.data(), qkvf.data(), out.data(), lse.data(), doc, B, T, C, NH);
+      EXPECT_LT(max_err(out, out_r), kTol) << "T=" << T << " docs=" << with_docs;
+      EXPECT_LT(max_err(lse, lse_r), kTol) << "T=" << T << " docs=" << with_docs;
+      EXPECT_LT(max_err(dqkv, dqkv_r), kTol) << "T=" << T << " docs=" << with_docs;  // overwritten (started at 7)
+    }
+}
+
+TEST(Ops, AttentionDocumentsAreIndependent) {
+  // a row holding documents [0,40) and [40,100) equals the two documents run alone
+  Rng rng(41);
+  const int T = 100, C = 32, NH = 4, split = 40;
+  auto qkv = to_f(randn(static_cast<size_t>(T) * 3 * C, rng));
+  std::vector<int32_t> doc(T);
+  for (int t = 0; t < T; ++t) doc[t] = t < split ? 5 : 9;
+  std::vector<float> packed(static_cast<size_t>(T) * C), lse(static_cast<size_t>(NH) * T);
+  ops::attention_forward(packed.data(), lse.data(), qkv.data(), doc.data(), 1, T, C, NH);
+  std::vector<float> alone(static_cast<size_t>(T) * C), lse1(static_cast<size_t>(NH) * T);
+  ops::attention_forward(alone.data(), lse1.data(), qkv.data(), nullptr, 1, split, C, NH);
+  ops::attention_forward(alone.data() + split * C, lse1.data(), qkv.data() + split * 3 * C, nullptr, 1, T - split, C,
+                         NH);
+  for (size_t i = 0; i < packed.size(); ++i) ASSERT_NEAR(packed[i], alone[i], 1e-6) << i;
 }
 
 TEST(Ops, GeluResidualScale) {

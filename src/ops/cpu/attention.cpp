@@ -1,83 +1,188 @@
-// CPU causal self-attention. Each (batch, head) pair is one task: the scores, the
-// softmax and the weighted sum run as single-threaded sgemm calls reading q, k, v
-// straight out of the interleaved qkv rows (leading dimension 3C, no copies).
-// OpenBLAS's OpenMP build runs single-threaded inside our parallel region.
+// CPU causal self-attention, flash style, with optional document ids (packed rows).
+// Queries go in blocks of kQueryBlock rows; a block's scores against every key it may
+// see (from its documents' first key up to the causal limit) are one sgemm into a
+// per-thread tile, so memory is O(threads * block * T), never (B, NH, T, T). Only the
+// per-row log-sum-exp is kept; backward recomputes the probabilities from q, k and lse.
+// sgemms read q, k, v straight out of the interleaved qkv rows (leading dimension 3C);
+// OpenBLAS's OpenMP build runs single-threaded inside our parallel regions.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 
 namespace chatforge::ops {
 
-void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int NH) {
-  const int HS = C / NH;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  const int C3 = 3 * C;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; ++b)
-    for (int h = 0; h < NH; ++h) {
-      const float* q = qkv + static_cast<size_t>(b) * T * C3 + h * HS;
-      const float* k = q + C;
-      const float* v = q + 2 * C;
-      float* a = att + (static_cast<size_t>(b) * NH + h) * T * T;
-      // a (T,T) = scale * q (T,HS) @ k^T
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, scale, q, C3, k, C3, 0.0f, a, T);
-      for (int t = 0; t < T; ++t) {
-        float* row = a + static_cast<size_t>(t) * T;
-        float maxv = row[0];
-        for (int s = 1; s <= t; ++s) maxv = row[s] > maxv ? row[s] : maxv;
-        float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-        for (int s = 0; s <= t; ++s) {
-          row[s] = vec::exp_approx(row[s] - maxv);
-          sum += row[s];
-        }
-        const float inv = 1.0f / sum;
-        for (int s = 0; s <= t; ++s) row[s] *= inv;
-        for (int s = t + 1; s < T; ++s) row[s] = 0.0f;  // causal mask
-      }
-      // out (T,HS) slice of (T,C) = a (T,T) @ v (T,HS)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, a, T, v, C3, 0.0f,
-                  out + static_cast<size_t>(b) * T * C + h * HS, C);
-    }
+namespace {
+
+constexpr int kQueryBlock = 64;
+
+// The first key any query in [i0, i1) may attend to: 0 without document ids, else the
+// first position whose document is one of the block's documents. Keys before it are fully
+// masked for the whole block, so their scores are never computed.
+// Example: doc = [0,0,0,1,1,2,2,2], block [4,8) -> documents {1,2} -> first key 3.
+int first_visible_key(const int32_t* doc, int i0, int i1) {
+  if (doc == nullptr) return 0;
+  int32_t ids[kQueryBlock];
+  int n = 0;
+  for (int i = i0; i < i1; ++i)
+    if (n == 0 || ids[n - 1] != doc[i]) ids[n++] = doc[i];
+  for (int j = 0; j < i0; ++j)
+    for (int k = 0; k < n; ++k)
+      if (doc[j] == ids[k]) return j;
+  return i0;
 }
 
-void attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att, int B,
-                        int T, int C, int NH) {
+// Row max over the visible keys of query i (there is always one: j = i).
+float masked_row_max(const float* s, const int32_t* doc, int i, int lo) {
+  float m = -std::numeric_limits<float>::infinity();
+  const int n = i - lo + 1;
+  if (doc == nullptr) {
+    for (int j = 0; j < n; ++j) m = s[j] > m ? s[j] : m;
+  } else {
+    const int32_t d = doc[i];
+    for (int j = 0; j < n; ++j) m = (doc[lo + j] == d && s[j] > m) ? s[j] : m;
+  }
+  return m;
+}
+
+// s[j] = exp(s[j] - shift) for visible keys, 0 for masked ones and for j beyond the causal
+// limit (up to nk). Returns the sum of the kept values.
+float masked_exp_row(float* s, const int32_t* doc, int i, int lo, int nk, float shift) {
+  const int n = i - lo + 1;
+  float sum = 0.0f;
+  if (doc == nullptr) {
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < n; ++j) {
+      s[j] = vec::exp_approx(s[j] - shift);
+      sum += s[j];
+    }
+  } else {
+    const int32_t d = doc[i];
+    const int32_t* dk = doc + lo;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < n; ++j) {
+      const float e = vec::exp_approx(s[j] - shift);
+      s[j] = dk[j] == d ? e : 0.0f;
+      sum += s[j];
+    }
+  }
+  for (int j = n; j < nk; ++j) s[j] = 0.0f;  // causal mask
+  return sum;
+}
+
+}  // namespace
+
+void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int C, int NH) {
   const int HS = C / NH;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   const int C3 = 3 * C;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; ++b)
-    for (int h = 0; h < NH; ++h) {
-      const size_t off = static_cast<size_t>(b) * T * C3 + h * HS;
-      const float* q = qkv + off;
-      const float* k = q + C;
-      const float* v = q + 2 * C;
-      float* dq = dqkv + off;
-      float* dk = dq + C;
-      float* dv = dq + 2 * C;
-      const float* a = att + (static_cast<size_t>(b) * NH + h) * T * T;
-      float* da = scratch + (static_cast<size_t>(b) * NH + h) * T * T;
-      const float* dy = dout + static_cast<size_t>(b) * T * C + h * HS;
-      // forward was: out = a @ v, so da = dy @ v^T and dv = a^T @ dy
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, dy, C, v, C3, 0.0f, da, T);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, a, T, dy, C, 0.0f, dv, C3);
-      // forward was: a = softmax(pre) row-wise (causal), so dpre = a * (da - sum(a * da))
-      for (int t = 0; t < T; ++t) {
-        const float* arow = a + static_cast<size_t>(t) * T;
-        float* drow = da + static_cast<size_t>(t) * T;
-        float dot = 0.0f;
-        for (int s = 0; s <= t; ++s) dot += arow[s] * drow[s];
-        for (int s = 0; s <= t; ++s) drow[s] = arow[s] * (drow[s] - dot);
-        for (int s = t + 1; s < T; ++s) drow[s] = 0.0f;
+  const int nblocks = (T + kQueryBlock - 1) / kQueryBlock;
+#pragma omp parallel
+  {
+    std::vector<float> tile(static_cast<size_t>(std::min(T, kQueryBlock)) * T);
+#pragma omp for collapse(3) schedule(dynamic, 1)
+    for (int b = 0; b < B; ++b)
+      for (int h = 0; h < NH; ++h)
+        for (int blk = nblocks - 1; blk >= 0; --blk) {  // biggest blocks first
+          const int i0 = blk * kQueryBlock, i1 = std::min(T, i0 + kQueryBlock), nq = i1 - i0;
+          const int32_t* drow = doc != nullptr ? doc + static_cast<size_t>(b) * T : nullptr;
+          const int lo = first_visible_key(drow, i0, i1), nk = i1 - lo;
+          const float* base = qkv + static_cast<size_t>(b) * T * C3 + h * HS;
+          const float* q = base + static_cast<size_t>(i0) * C3;
+          const float* k = base + C + static_cast<size_t>(lo) * C3;
+          const float* v = base + 2 * C + static_cast<size_t>(lo) * C3;
+          float* s = tile.data();
+          // s (nq,nk) = scale * q_blk @ k[lo:i1]^T
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, scale, q, C3, k, C3, 0.0f, s, nk);
+          float* lse_bh = lse + (static_cast<size_t>(b) * NH + h) * T;
+          for (int r = 0; r < nq; ++r) {
+            const int i = i0 + r;
+            float* row = s + static_cast<size_t>(r) * nk;
+            const float m = masked_row_max(row, drow, i, lo);
+            const float sum = masked_exp_row(row, drow, i, lo, nk, m);
+            lse_bh[i] = m + std::log(sum);
+            const float inv = 1.0f / sum;
+            for (int j = 0; j <= i - lo; ++j) row[j] *= inv;
+          }
+          // out[i0:i1] (nq,HS) = p (nq,nk) @ v[lo:i1]
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, s, nk, v, C3, 0.0f,
+                      out + (static_cast<size_t>(b) * T + i0) * C + h * HS, C);
+        }
+  }
+}
+
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
+                        const int32_t* doc, int B, int T, int C, int NH) {
+  const int HS = C / NH;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
+  const int C3 = 3 * C;
+  const int nblocks = (T + kQueryBlock - 1) / kQueryBlock;
+  // One (b, h) per task: its dk and dv accumulate over the query blocks with no other
+  // writer, so no atomics and a fixed summation order.
+#pragma omp parallel
+  {
+    const size_t tile_n = static_cast<size_t>(std::min(T, kQueryBlock)) * T;
+    std::vector<float> ptile(tile_n), dptile(tile_n);
+    std::vector<float> drow_dot(kQueryBlock);
+#pragma omp for collapse(2) schedule(dynamic, 1)
+    for (int b = 0; b < B; ++b)
+      for (int h = 0; h < NH; ++h) {
+        const size_t off = static_cast<size_t>(b) * T * C3 + h * HS;
+        const int32_t* drow = doc != nullptr ? doc + static_cast<size_t>(b) * T : nullptr;
+        const float* lse_bh = lse + (static_cast<size_t>(b) * NH + h) * T;
+        for (int t = 0; t < T; ++t) {  // dk, dv accumulate below (beta = 1)
+          float* dk = dqkv + off + static_cast<size_t>(t) * C3 + C;
+          std::fill(dk, dk + HS, 0.0f);
+          std::fill(dk + C, dk + C + HS, 0.0f);
+        }
+        for (int blk = 0; blk < nblocks; ++blk) {
+          const int i0 = blk * kQueryBlock, i1 = std::min(T, i0 + kQueryBlock), nq = i1 - i0;
+          const int lo = first_visible_key(drow, i0, i1), nk = i1 - lo;
+          const float* q = qkv + off + static_cast<size_t>(i0) * C3;
+          const float* k = qkv + off + C + static_cast<size_t>(lo) * C3;
+          const float* v = qkv + off + 2 * C + static_cast<size_t>(lo) * C3;
+          float* dq = dqkv + off + static_cast<size_t>(i0) * C3;
+          float* dk = dqkv + off + C + static_cast<size_t>(lo) * C3;
+          float* dv = dqkv + off + 2 * C + static_cast<size_t>(lo) * C3;
+          const float* dy = dout + (static_cast<size_t>(b) * T + i0) * C + h * HS;
+          const float* y = out + (static_cast<size_t>(b) * T + i0) * C + h * HS;
+          float* p = ptile.data();
+          float* dp = dptile.data();
+          // forward was: p = softmax(scale * q @ k^T) = exp(scale * q k^T - lse), recomputed
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, scale, q, C3, k, C3, 0.0f, p, nk);
+          for (int r = 0; r < nq; ++r) {
+            const int i = i0 + r;
+            masked_exp_row(p + static_cast<size_t>(r) * nk, drow, i, lo, nk, lse_bh[i]);
+            // D_i = rowsum(dy_i * y_i) = sum_j p_ij dp_ij (the softmax backward's dot)
+            float d = 0.0f;
+            const float* dyr = dy + static_cast<size_t>(r) * C;
+            const float* yr = y + static_cast<size_t>(r) * C;
+            for (int c = 0; c < HS; ++c) d += dyr[c] * yr[c];
+            drow_dot[r] = d;
+          }
+          // forward was: y = p @ v, so dp = dy @ v^T and dv += p^T @ dy
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, 1.0f, dy, C, v, C3, 0.0f, dp, nk);
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, p, nk, dy, C, 1.0f, dv, C3);
+          // forward was: p = softmax(s) row-wise, so ds = p * (dp - D)  (masked p are 0)
+          for (int r = 0; r < nq; ++r) {
+            float* pr = p + static_cast<size_t>(r) * nk;
+            const float* dpr = dp + static_cast<size_t>(r) * nk;
+            const float d = drow_dot[r];
+            const int n = i0 + r - lo + 1;
+#pragma omp simd
+            for (int j = 0; j < n; ++j) pr[j] = pr[j] * (dpr[j] - d);
+          }
+          // forward was: s = scale * q @ k^T, so dq = scale * ds @ k and dk += scale * ds^T @ q
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, scale, p, nk, k, C3, 0.0f, dq, C3);
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, scale, p, nk, q, C3, 1.0f, dk, C3);
+        }
       }
-      // forward was: pre = scale * q @ k^T, so dq = scale * dpre @ k and dk = scale * dpre^T @ q
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, scale, da, T, k, C3, 0.0f, dq, C3);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, scale, da, T, q, C3, 0.0f, dk, C3);
-    }
+  }
 }
 
 }  // namespace chatforge::ops

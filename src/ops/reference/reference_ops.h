@@ -11,22 +11,26 @@
 namespace chatforge::ops::reference {
 
 template <typename F>
-void encoder_forward(F* out, const int32_t* inp, const F* wte, const F* wpe, int B, int T, int C) {
+void encoder_forward(F* out, const int32_t* inp, const int32_t* pos, const F* wte, const F* wpe, int B, int T, int C) {
   for (int b = 0; b < B; ++b)
-    for (int t = 0; t < T; ++t)
+    for (int t = 0; t < T; ++t) {
+      const int p = pos != nullptr ? pos[b * T + t] : t;
       for (int c = 0; c < C; ++c)
-        out[(b * T + t) * C + c] = wte[static_cast<size_t>(inp[b * T + t]) * C + c] + wpe[t * C + c];
+        out[(b * T + t) * C + c] = wte[static_cast<size_t>(inp[b * T + t]) * C + c] + wpe[p * C + c];
+    }
 }
 
 template <typename F>
-void encoder_backward(F* dwte, F* dwpe, const F* dout, const int32_t* inp, int B, int T, int C) {
+void encoder_backward(F* dwte, F* dwpe, const F* dout, const int32_t* inp, const int32_t* pos, int B, int T, int C) {
   for (int b = 0; b < B; ++b)
-    for (int t = 0; t < T; ++t)
+    for (int t = 0; t < T; ++t) {
+      const int p = pos != nullptr ? pos[b * T + t] : t;
       for (int c = 0; c < C; ++c) {
         const F d = dout[(b * T + t) * C + c];
         dwte[static_cast<size_t>(inp[b * T + t]) * C + c] += d;
-        dwpe[t * C + c] += d;
+        dwpe[p * C + c] += d;
       }
+    }
 }
 
 template <typename F>
@@ -106,74 +110,81 @@ void matmul_backward(F* dinp, F* dw, F* dbias, const F* dout, const F* inp, cons
   }
 }
 
+// Query t may see key s iff s <= t and both are in the same document (doc may be null).
+inline bool attention_visible(const int32_t* doc, int b, int T, int t, int s) {
+  return s <= t && (doc == nullptr || doc[b * T + s] == doc[b * T + t]);
+}
+
 template <typename F>
-void attention_forward(F* out, F* att, const F* qkv, int B, int T, int C, int NH) {
+void attention_forward(F* out, F* lse, const F* qkv, const int32_t* doc, int B, int T, int C, int NH) {
   const int HS = C / NH;
   const F scale = F(1) / std::sqrt(F(HS));
+  std::vector<F> p(T);
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < NH; ++h)
       for (int t = 0; t < T; ++t) {
         const F* q = qkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
-        F* row = att + ((static_cast<size_t>(b) * NH + h) * T + t) * T;
-        F maxv = -1e30;
+        F maxv = -1e300;
         for (int s = 0; s <= t; ++s) {
+          if (!attention_visible(doc, b, T, t, s)) continue;
           const F* k = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
           F dot = 0;
           for (int i = 0; i < HS; ++i) dot += q[i] * k[i];
-          row[s] = dot * scale;
-          if (row[s] > maxv) maxv = row[s];
+          p[s] = dot * scale;
+          if (p[s] > maxv) maxv = p[s];
         }
         F sum = 0;
         for (int s = 0; s <= t; ++s) {
-          row[s] = std::exp(row[s] - maxv);
-          sum += row[s];
+          p[s] = attention_visible(doc, b, T, t, s) ? std::exp(p[s] - maxv) : F(0);
+          sum += p[s];
         }
-        for (int s = 0; s < T; ++s) row[s] = s <= t ? row[s] / sum : F(0);
+        lse[(static_cast<size_t>(b) * NH + h) * T + t] = maxv + std::log(sum);
         F* o = out + (static_cast<size_t>(b) * T + t) * C + h * HS;
         for (int i = 0; i < HS; ++i) {
           F acc = 0;
-          for (int s = 0; s <= t; ++s) acc += row[s] * qkv[(static_cast<size_t>(b) * T + s) * 3 * C + 2 * C + h * HS + i];
+          for (int s = 0; s <= t; ++s) acc += p[s] / sum * qkv[(static_cast<size_t>(b) * T + s) * 3 * C + 2 * C + h * HS + i];
           o[i] = acc;
         }
       }
 }
 
+// The probabilities are recomputed from lse (p = exp(score - lse)) and the softmax
+// backward's dot from the output (D = dout . out), as the fast kernel does.
 template <typename F>
-void attention_backward(F* dqkv, F* /*scratch*/, const F* dout, const F* qkv, const F* att, int B, int T, int C,
-                        int NH) {
+void attention_backward(F* dqkv, const F* dout, const F* qkv, const F* out, const F* lse, const int32_t* doc, int B,
+                        int T, int C, int NH) {
   const int HS = C / NH;
   const F scale = F(1) / std::sqrt(F(HS));
   for (size_t i = 0; i < static_cast<size_t>(B) * T * 3 * C; ++i) dqkv[i] = 0;
-  std::vector<F> datt(T), dpre(T);
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < NH; ++h)
       for (int t = 0; t < T; ++t) {
-        const F* row = att + ((static_cast<size_t>(b) * NH + h) * T + t) * T;
-        const F* dy = dout + (static_cast<size_t>(b) * T + t) * C + h * HS;
-        // forward was: out[t] = sum_s att[t,s] v[s]
-        for (int s = 0; s <= t; ++s) {
-          const F* v = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + 2 * C + h * HS;
-          F* dv = dqkv + (static_cast<size_t>(b) * T + s) * 3 * C + 2 * C + h * HS;
-          F acc = 0;
-          for (int i = 0; i < HS; ++i) {
-            acc += dy[i] * v[i];
-            dv[i] += row[s] * dy[i];
-          }
-          datt[s] = acc;
-        }
-        // forward was: att = softmax(pre), so dpre = att * (datt - sum(att * datt))
-        F dot = 0;
-        for (int s = 0; s <= t; ++s) dot += row[s] * datt[s];
-        for (int s = 0; s <= t; ++s) dpre[s] = row[s] * (datt[s] - dot);
-        // forward was: pre[t,s] = q[t] . k[s] * scale
         const F* q = qkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
+        const F* dy = dout + (static_cast<size_t>(b) * T + t) * C + h * HS;
+        const F* y = out + (static_cast<size_t>(b) * T + t) * C + h * HS;
         F* dq = dqkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
+        const F l = lse[(static_cast<size_t>(b) * NH + h) * T + t];
+        F d = 0;
+        for (int i = 0; i < HS; ++i) d += dy[i] * y[i];
         for (int s = 0; s <= t; ++s) {
+          if (!attention_visible(doc, b, T, t, s)) continue;
           const F* k = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
+          const F* v = k + C;
           F* dk = dqkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
+          F* dv = dk + C;
+          F dot = 0, dpv = 0;
           for (int i = 0; i < HS; ++i) {
-            dq[i] += dpre[s] * k[i] * scale;
-            dk[i] += dpre[s] * q[i] * scale;
+            dot += q[i] * k[i];
+            dpv += dy[i] * v[i];
+          }
+          // forward was: p = exp(scale * q.k - lse); out = sum_s p[s] v[s]
+          const F ps = std::exp(dot * scale - l);
+          for (int i = 0; i < HS; ++i) dv[i] += ps * dy[i];
+          // softmax backward: dscore = p * (dp - sum_s p dp) and sum_s p dp = dy . out
+          const F ds = ps * (dpv - d);
+          for (int i = 0; i < HS; ++i) {
+            dq[i] += ds * k[i] * scale;
+            dk[i] += ds * q[i] * scale;
           }
         }
       }
