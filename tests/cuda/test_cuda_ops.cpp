@@ -1,12 +1,13 @@
 // Every CUDA kernel (forward and backward) against the CPU ops on the same random inputs,
-// in one table: each row runs an op on both backends and returns the largest mixed
-// absolute/relative difference of all its outputs; fp32 rows must agree tightly, bf16
+// in one table: each row runs an op on both backends and returns the largest difference
+// of all its outputs relative to their scale; fp32 rows must agree tightly, bf16
 // rows (GEMM inputs rounded to bf16) loosely. Then the whole model: GptCuda against Gpt
 // for a loss, every gradient and an AdamW step. Skipped when no CUDA device is present.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -43,11 +44,13 @@ std::vector<T> host(const DeviceArray<T>& d) {
   return h;
 }
 
-// Max |got - want| / max(1, max |want|).
+// Max |got - want| / max |want| (1 when want is all zeros): the error relative to the
+// output's scale, so small outputs (gradients of a mean loss) are held to the same bar.
 double diff(const std::vector<float>& got, const std::vector<float>& want) {
   EXPECT_EQ(got.size(), want.size());
-  double e = 0, m = 1.0;
+  double e = 0, m = 0.0;
   for (float w : want) m = std::max(m, static_cast<double>(std::fabs(w)));
+  if (m == 0.0) m = 1.0;
   for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
     const double d = std::fabs(static_cast<double>(got[i]) - want[i]);
     e = std::max(e, std::isfinite(d) ? d : INFINITY);
@@ -60,6 +63,9 @@ struct OpCase {
   std::function<double()> run;  // the largest difference over the op's outputs
   double tolerance;
 };
+
+// gtest prints a parameter when a row fails: its name, not its bytes.
+void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
 
 // --- the rows ---------------------------------------------------------------------------
 
@@ -347,9 +353,10 @@ class CudaModel : public ::testing::Test {
 
 TEST_F(CudaModel, Fp32TrainingStepMatchesCpu) { model_step(false, 1e-5, 1e-4, 1e-6); }
 
-// bf16 GEMM inputs: the loss and gradients move by bf16 rounding (8 bits of mantissa);
-// AdamW's first step is sign-like, so parameters still agree to about lr.
-TEST_F(CudaModel, Bf16TrainingStepTracksCpu) { model_step(true, 2e-2, 5e-2, 2e-3); }
+// bf16 GEMM inputs: the loss and gradients move by bf16 rounding (8 bits of mantissa).
+// AdamW's first step is lr * sign(g): a gradient near zero may flip sign, so parameters
+// agree only to 2 lr there (the gradients are the real check).
+TEST_F(CudaModel, Bf16TrainingStepTracksCpu) { model_step(true, 2e-2, 5e-2, 2.5e-3); }
 
 TEST_F(CudaModel, DeterministicAcrossRuns) {
   model::GptConfig cfg;
