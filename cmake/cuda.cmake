@@ -1,7 +1,7 @@
 # The optional CUDA backend. CHATFORGE_CUDA defaults to ON when nvcc is found (on PATH,
 # $CUDACXX or /usr/local/cuda/bin); without it nothing here is built and every other
 # target builds and tests as before. With it:
-#   cf_cuda       static library of src/ops/cuda/*.cu (kernels, cuBLASLt GEMMs), linked by
+#   cf_cuda       static library of src/ops/cuda/*.cu and *.cc (kernels, cuBLASLt GEMMs), linked by
 #                 cf_ops and cf_model; defines CHATFORGE_HAS_CUDA for everything above it
 #   CF_NCCL_LIBS  NCCL + cudart for cf_dist when the toolkit ships NCCL (CHATFORGE_HAS_NCCL)
 # Targets sm_80 (A100) and sm_90 (H100/H200) unless CMAKE_CUDA_ARCHITECTURES is given.
@@ -36,8 +36,13 @@ add_library(cf_cuda STATIC ${_cf_cuda_srcs})
 target_include_directories(cf_cuda PUBLIC ${CMAKE_SOURCE_DIR}/src)
 # cudart is linked statically: it loads the driver (libcuda) at run time, so a binary
 # built here starts on a machine without a GPU and reports "no CUDA device" cleanly.
-target_link_libraries(cf_cuda PUBLIC cf_core CUDA::cudart_static CUDA::cublasLt)
+# cuBLASLt is dlopen'ed at the first GEMM (src/ops/cuda/matmul.cu): linked, its start-up
+# initialisation would cost every chatforge invocation ~0.2 s.
+target_link_libraries(cf_cuda PUBLIC cf_core CUDA::cudart_static ${CMAKE_DL_LIBS})
 target_compile_definitions(cf_cuda PUBLIC CHATFORGE_HAS_CUDA=1)
+target_compile_definitions(cf_cuda PRIVATE CF_CUBLASLT_SOVERSION="${CUDAToolkit_VERSION_MAJOR}"
+  CF_CUBLASLT_DIR="${CUDAToolkit_LIBRARY_DIR}")
+list(APPEND CMAKE_BUILD_RPATH ${CUDAToolkit_LIBRARY_DIR})  # dlopen searches the executable's runpath
 target_compile_options(cf_cuda PRIVATE
   $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra,-Wno-unused-parameter>)
 set_target_properties(cf_cuda PROPERTIES CUDA_SEPARABLE_COMPILATION OFF POSITION_INDEPENDENT_CODE ON)

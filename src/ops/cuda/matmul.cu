@@ -6,6 +6,7 @@
 // two-stage column sum.
 #include <cublasLt.h>
 #include <cuda_bf16.h>
+#include <dlfcn.h>
 
 #include <map>
 #include <tuple>
@@ -19,18 +20,64 @@ namespace {
 constexpr size_t kWorkspaceBytes = 32u << 20;
 constexpr int kChunks = 128;
 
-void check_lt(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) detail::throw_error(what, cublasLtGetStatusString(s), __FILE__, __LINE__);
+// cuBLASLt is opened at the first GEMM (dlopen), not linked: its load-time initialisation
+// costs ~0.2 s, which every chatforge invocation would pay, GPU or not.
+struct LtApi {
+#define CF_LT_FN(name) decltype(&::name) name = nullptr;
+  CF_LT_FN(cublasLtCreate)
+  CF_LT_FN(cublasLtGetStatusString)
+  CF_LT_FN(cublasLtMatmulDescCreate)
+  CF_LT_FN(cublasLtMatmulDescSetAttribute)
+  CF_LT_FN(cublasLtMatmulDescDestroy)
+  CF_LT_FN(cublasLtMatrixLayoutCreate)
+  CF_LT_FN(cublasLtMatrixLayoutDestroy)
+  CF_LT_FN(cublasLtMatmulPreferenceCreate)
+  CF_LT_FN(cublasLtMatmulPreferenceSetAttribute)
+  CF_LT_FN(cublasLtMatmulPreferenceDestroy)
+  CF_LT_FN(cublasLtMatmulAlgoGetHeuristic)
+  CF_LT_FN(cublasLtMatmul)
+#undef CF_LT_FN
+  cublasLtHandle_t handle = nullptr;
+};
+
+const LtApi& lt() {
+  static const LtApi api = [] {
+    LtApi a;
+    void* lib = nullptr;
+    // the loader path first (runpath, LD_LIBRARY_PATH, ld.so.conf), then the build's toolkit
+    for (const char* name : {"libcublasLt.so." CF_CUBLASLT_SOVERSION, "libcublasLt.so",
+                             CF_CUBLASLT_DIR "/libcublasLt.so." CF_CUBLASLT_SOVERSION})
+      if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL)) != nullptr) break;
+    if (lib == nullptr) detail::throw_error("loading cuBLASLt", dlerror(), __FILE__, __LINE__);
+#define CF_LT_LOAD(name)                                                                 \
+  a.name = reinterpret_cast<decltype(a.name)>(dlsym(lib, #name));                        \
+  if (a.name == nullptr) detail::throw_error("loading cuBLASLt", #name " is missing", __FILE__, __LINE__);
+    CF_LT_LOAD(cublasLtCreate)
+    CF_LT_LOAD(cublasLtGetStatusString)
+    CF_LT_LOAD(cublasLtMatmulDescCreate)
+    CF_LT_LOAD(cublasLtMatmulDescSetAttribute)
+    CF_LT_LOAD(cublasLtMatmulDescDestroy)
+    CF_LT_LOAD(cublasLtMatrixLayoutCreate)
+    CF_LT_LOAD(cublasLtMatrixLayoutDestroy)
+    CF_LT_LOAD(cublasLtMatmulPreferenceCreate)
+    CF_LT_LOAD(cublasLtMatmulPreferenceSetAttribute)
+    CF_LT_LOAD(cublasLtMatmulPreferenceDestroy)
+    CF_LT_LOAD(cublasLtMatmulAlgoGetHeuristic)
+    CF_LT_LOAD(cublasLtMatmul)
+#undef CF_LT_LOAD
+    const cublasStatus_t st = a.cublasLtCreate(&a.handle);
+    if (st != CUBLAS_STATUS_SUCCESS)
+      detail::throw_error("cublasLtCreate", a.cublasLtGetStatusString(st), __FILE__, __LINE__);
+    return a;
+  }();
+  return api;
 }
 
-cublasLtHandle_t lt_handle() {
-  static cublasLtHandle_t h = [] {
-    cublasLtHandle_t handle;
-    check_lt(cublasLtCreate(&handle), "cublasLtCreate");
-    return handle;
-  }();
-  return h;
+void check_lt(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS) detail::throw_error(what, lt().cublasLtGetStatusString(s), __FILE__, __LINE__);
 }
+
+cublasLtHandle_t lt_handle() { return lt().handle; }
 
 __global__ void to_bf16_kernel(__nv_bfloat16* out, const float* in, size_t n) {
   const size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
@@ -76,23 +123,23 @@ uint32_t alignment(const void* p) {
 void gemm(bool transa, bool transb, int m, int n, int k, const void* A, int lda, const void* B, int ldb, float* D,
           int ldd, const float* bias, float beta, cudaDataType_t ab_type) {
   cublasLtMatmulDesc_t desc;
-  check_lt(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+  check_lt(lt().cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
   const cublasOperation_t ta = transa ? CUBLAS_OP_T : CUBLAS_OP_N, tb = transb ? CUBLAS_OP_T : CUBLAS_OP_N;
-  check_lt(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
-  check_lt(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "TRANSB");
+  check_lt(lt().cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
+  check_lt(lt().cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "TRANSB");
   if (bias != nullptr) {
     const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
-    check_lt(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi), "EPILOGUE");
-    check_lt(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
+    check_lt(lt().cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi), "EPILOGUE");
+    check_lt(lt().cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
              "BIAS_POINTER");
     const cudaDataType_t bias_type = CUDA_R_32F;
-    check_lt(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type),
+    check_lt(lt().cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type),
              "BIAS_DATA_TYPE");
   }
   cublasLtMatrixLayout_t la, lb, ld;
-  check_lt(cublasLtMatrixLayoutCreate(&la, ab_type, transa ? k : m, transa ? m : k, lda), "layout A");
-  check_lt(cublasLtMatrixLayoutCreate(&lb, ab_type, transb ? n : k, transb ? k : n, ldb), "layout B");
-  check_lt(cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, m, n, ldd), "layout D");
+  check_lt(lt().cublasLtMatrixLayoutCreate(&la, ab_type, transa ? k : m, transa ? m : k, lda), "layout A");
+  check_lt(lt().cublasLtMatrixLayoutCreate(&lb, ab_type, transb ? n : k, transb ? k : n, ldb), "layout B");
+  check_lt(lt().cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, m, n, ldd), "layout D");
 
   // the heuristic's choice, cached per shape and pointer alignment (asking costs more than
   // small GEMMs; an algorithm picked for 256-byte aligned pointers may fault on others)
@@ -104,35 +151,35 @@ void gemm(bool transa, bool transb, int m, int n, int k, const void* A, int lda,
   auto it = algos.find(key);
   if (it == algos.end()) {
     cublasLtMatmulPreference_t pref;
-    check_lt(cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
+    check_lt(lt().cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
     const size_t ws = kWorkspaceBytes;
-    check_lt(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
+    check_lt(lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
              "MAX_WORKSPACE_BYTES");
-    check_lt(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a,
+    check_lt(lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a,
                                                   sizeof align_a), "MIN_ALIGNMENT_A");
-    check_lt(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b,
+    check_lt(lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b,
                                                   sizeof align_b), "MIN_ALIGNMENT_B");
-    check_lt(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d,
+    check_lt(lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_d,
                                                   sizeof align_d), "MIN_ALIGNMENT_C");
-    check_lt(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d,
+    check_lt(lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_d,
                                                   sizeof align_d), "MIN_ALIGNMENT_D");
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    check_lt(cublasLtMatmulAlgoGetHeuristic(lt_handle(), desc, la, lb, ld, ld, pref, 1, &result, &found),
+    check_lt(lt().cublasLtMatmulAlgoGetHeuristic(lt_handle(), desc, la, lb, ld, ld, pref, 1, &result, &found),
              "cublasLtMatmulAlgoGetHeuristic");
-    cublasLtMatmulPreferenceDestroy(pref);
+    lt().cublasLtMatmulPreferenceDestroy(pref);
     if (found == 0) detail::throw_error("cublasLtMatmulAlgoGetHeuristic", "no algorithm for this GEMM", __FILE__, __LINE__);
     it = algos.emplace(key, result.algo).first;
   }
   const float alpha = 1.0f;
   void* workspace = detail::scratch(3, kWorkspaceBytes);
-  check_lt(cublasLtMatmul(lt_handle(), desc, &alpha, A, la, B, lb, &beta, D, ld, D, ld, &it->second, workspace,
+  check_lt(lt().cublasLtMatmul(lt_handle(), desc, &alpha, A, la, B, lb, &beta, D, ld, D, ld, &it->second, workspace,
                           kWorkspaceBytes, 0),
            "cublasLtMatmul");
-  cublasLtMatrixLayoutDestroy(la);
-  cublasLtMatrixLayoutDestroy(lb);
-  cublasLtMatrixLayoutDestroy(ld);
-  cublasLtMatmulDescDestroy(desc);
+  lt().cublasLtMatrixLayoutDestroy(la);
+  lt().cublasLtMatrixLayoutDestroy(lb);
+  lt().cublasLtMatrixLayoutDestroy(ld);
+  lt().cublasLtMatmulDescDestroy(desc);
 }
 
 }  // namespace
