@@ -4,6 +4,7 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "dist/comm.h"
+#include "ops/device.h"
 #include "train/trainer.h"
 
 namespace chatforge::cli {
@@ -60,6 +61,10 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--peak-gflops", o->peak_gflops, "GEMM peak for MFU (default: measured at start)");
   cmd.add_option("--stop-after", o->stop_after, "save and stop after this step, as if interrupted (resume later)");
   cmd.add_flag("--no-progress", *no_progress, "no progress bar");
+  cmd.add_option("--device", o->device, "cpu, cuda or cuda:N (see docs/cuda.md)")->capture_default_str();
+  cmd.add_option("--dtype", o->dtype, "fp32, or bf16 (cuda: bf16 GEMMs, fp32 master weights)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   // data parallelism (under mpirun/srun; see docs/distributed.md)
   auto comm_timeout = std::make_shared<double>(300);
   auto no_overlap = std::make_shared<bool>(false);
@@ -87,6 +92,7 @@ void setup(CLI::App& cmd) {
     if (o->eval_batches < 1) usage_fail("--eval-batches must be positive");
     if (o->log_every < 1) usage_fail("--log-every must be positive");
     if (o->lr < 0) usage_fail("--lr must be positive");
+    ops::parse_device(o->device, o->dtype);  // a bad spelling is a usage error (exit 2)
     // one rank, or one of the ranks mpirun/srun started (MPI is touched only then)
     std::unique_ptr<dist::Comm> comm = dist::make_comm(*comm_timeout);
     try {

@@ -5,6 +5,7 @@
 #pragma once
 #include "core/arena.h"
 #include "model/gpt.h"
+#include "model/gpt_cuda.h"
 #include "ops/ops.h"
 
 namespace chatforge::train {
@@ -26,6 +27,11 @@ class AdamW {
   // The same with the global gradient norm given (data-parallel runs reduce it across
   // ranks first); updates only the owned slice (see shard()).
   void update(model::Gpt& model, float lr, float norm);
+  // The same update on a GPU model (--device cuda): its device moments, not m()/v(),
+  // hold the state between sync_from()/sync_to() calls. No sharding.
+  void update(model::GptCuda& model, float lr, float norm);
+  // The clipping factor for a global gradient norm (1 when not clipping).
+  float clip_scale(float norm) const;
   // ZeRO-1: own only parameters [begin, end) of the flat arena: m and v shrink to that
   // slice (m()[i] belongs to parameter begin + i) and update() touches only it. Tensors
   // cut by a slice edge are updated piecewise with their own weight decay.

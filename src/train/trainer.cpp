@@ -18,8 +18,11 @@
 #include "core/progress.h"
 #include "core/timer.h"
 #include "dist/grad_reducer.h"
+#include "dist/nccl_comm.h"
 #include "model/checkpoint.h"
 #include "model/resize.h"
+#include "model/gpt_cuda.h"
+#include "ops/device.h"
 #include "ops/ops.h"
 #include "tokenizer/tokenizer.h"
 #include "train/loader.h"
@@ -106,7 +109,9 @@ struct EvalResult {
   uint64_t tokens = 0;
 };
 
-EvalResult evaluate(model::Gpt& gpt, ShardLoader& loader, int batches, const tok::Tokenizer* tokenizer) {
+// gpu: evaluate there (its weights are the current ones) instead of on `gpt`.
+EvalResult evaluate(model::Gpt& gpt, model::GptCuda* gpu, ShardLoader& loader, int batches,
+                    const tok::Tokenizer* tokenizer) {
   loader.reset();
   EvalResult r;
   double loss_sum = 0, bytes = 0;
@@ -117,8 +122,9 @@ EvalResult evaluate(model::Gpt& gpt, ShardLoader& loader, int batches, const tok
       std::min<uint64_t>(batches, std::max<uint64_t>(1, loader.rows_per_epoch() / loader.batch_rows()));
   for (uint64_t i = 0; i < max_batches; ++i) {
     loader.next(b);
-    loss_sum +=
-        gpt.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T, {b.doc_ids(), b.positions()});
+    loss_sum += gpu ? gpu->forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T)
+                    : gpt.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T,
+                                       {b.doc_ids(), b.positions()});
     r.tokens += b.mask_count();
     if (tokenizer != nullptr)
       for (size_t k = 0; k < b.targets.size(); ++k)
@@ -165,6 +171,19 @@ bool extends_init_tokenizer(const std::string& init, const tok::Tokenizer& tok, 
   return true;
 }
 
+// Data parallel on GPUs: sums the gradients over ranks, with NCCL on device memory when
+// this build has it (nccl != nullptr), else through the host communicator (a copy each way).
+void reduce_gpu_grads(dist::Comm& comm, dist::Comm* nccl, model::GptCuda& gpu) {
+  if (nccl) {
+    nccl->all_reduce_sum(gpu.device_grads(), gpu.num_params());
+    return;
+  }
+  std::vector<float> host(gpu.num_params());
+  gpu.download_grads(host.data());
+  comm.all_reduce_sum(host.data(), host.size());
+  gpu.upload_grads(host.data());
+}
+
 }  // namespace
 
 void apply_depth(TrainOptions& o, int vocab_size) {
@@ -206,6 +225,8 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     o.zero = runtime.zero;
     o.bucket_mb = runtime.bucket_mb;
     o.comm_overlap = runtime.comm_overlap;
+    o.device = runtime.device;
+    o.dtype = runtime.dtype;
     o.out_dir = fs::path(resume_dir).parent_path().string();
   }
   // rank and world come from the launcher, never from a saved run (N ranks resume on M)
@@ -215,6 +236,9 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
   CF_CHECK(o.stage == "pretrain" || o.stage == "sft", "--stage must be pretrain or sft, got '{}'", o.stage);
   CF_CHECK(!o.out_dir.empty(), "--out is required");
   CF_CHECK(o.batch_size >= 1 && o.seq_len >= 1, "--batch-size and --seq-len must be positive");
+  // the device first: no GPU (or a build without CUDA) is reported before any work
+  const ops::Device device = ops::parse_device(o.device, o.dtype);
+  if (device.cuda) ops::activate_device(device, ops::local_rank_from_env());
 
   // data
   const auto train_files = split_files(o.data_dir, "train", true);
@@ -296,6 +320,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
   size_t shard_begin = 0;
   for (int r = 0; r < o.rank; ++r) shard_begin += shard[r];
   const bool zero1 = o.zero == 1 && o.world > 1;
+  CF_CHECK(!(zero1 && device.cuda), "--zero 1 is not supported with --device cuda yet (use --zero 0)");
   if (zero1) opt.shard(shard_begin, shard_begin + shard[o.rank]);
   // Full (unsharded) Adam state: what a checkpoint holds whatever the rank count.
   auto gather_full_optimizer = [&] {
@@ -354,21 +379,40 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     report.start_fresh();
   }
   if (o.rank == 0) write_file_atomic(o.out_dir + "/run.json", options_to_json(o).dump(2) + "\n");
+  // --device cuda: the model and its Adam moments move to the GPU; the host copies are
+  // refreshed (sync_host) before anything reads them: evaluation samples, checkpoints.
+  std::unique_ptr<model::GptCuda> gpu;
+  // The CUDA attention has no document masks yet: packed rows would attend across documents.
+  CF_CHECK(!(device.cuda && loader.packed()),
+           "{}: packed rows (data chat --pack) train on --device cpu only for now; rebuild the shards without --pack",
+           o.data_dir);
+  if (device.cuda) {
+    gpu = std::make_unique<model::GptCuda>(cfg, device.bf16);
+    gpu->upload_params(gpt->params().data());
+    gpu->upload_moments(opt.m().data(), opt.v().data());
+  }
+  std::unique_ptr<dist::Comm> nccl;  // GPU gradients all-reduced on the devices
+  if (gpu && o.world > 1 && dist::nccl_built()) nccl = dist::make_nccl_comm(comm);
+  auto sync_host = [&] {
+    if (!gpu) return;
+    gpu->download_params(gpt->params().data());
+    gpu->download_moments(opt.m().data(), opt.v().data());
+  };
   const uint64_t ckpt_bytes = gpt->params().bytes() * 3 + (64 << 10);  // weights, m, v + small files
   const uint64_t free_bytes = free_disk_bytes(o.out_dir);
   CF_CHECK(free_bytes >= ckpt_bytes * 2,
            "not enough free disk space in {}: {} MB free, checkpoints need about {} MB (two at a time)", o.out_dir,
            free_bytes >> 20, (ckpt_bytes * 2) >> 20);
 
-  const double peak = o.peak_gflops > 0 ? o.peak_gflops : ops::measure_sgemm_gflops();
+  const double peak = o.peak_gflops > 0 ? o.peak_gflops : ops::peak_gflops(device);
   const double flops_per_token = gpt->flops_per_token(o.seq_len);
   if (o.rank == 0) {
     std::fprintf(stderr,
                  "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d); %d steps of %ld tokens "
-                 "(%d x %d x %d accumulation x %d ranks); lr %.3g %s, warmup %d; %d threads\n",
+                 "(%d x %d x %d accumulation x %d ranks); lr %.3g %s, warmup %d; %s, %d threads\n",
                  o.stage.c_str(), cfg.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, o.steps,
                  o.total_batch_tokens, o.batch_size, o.seq_len, accum, o.world, o.lr,
-                 LrSchedule::kind_name(sched.kind), sched.warmup, omp_get_max_threads());
+                 LrSchedule::kind_name(sched.kind), sched.warmup, device.str().c_str(), omp_get_max_threads());
   }
   if (o.world > 1 && o.rank == 0)
     std::fprintf(stderr, "data parallel: %d ranks over %s, %.3g MB buckets%s; optimizer state per rank %.2f MB (%s)\n",
@@ -389,6 +433,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
                           {"options", options_to_json(o)}};
   };
   auto save = [&](bool is_best) {
+    sync_host();
     std::optional<AdamW> full;  // ZeRO-1: every rank sends its slice, rank 0 writes it all
     if (zero1) full.emplace(gather_full_optimizer());
     if (o.rank != 0) return std::string();
@@ -425,9 +470,22 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
       comm.all_reduce_sum(&c, 1);
       count = static_cast<uint64_t>(c);
     }
-    gpt->zero_grad();
     double loss_sum = 0;
     const float dloss = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
+    float norm = 0;
+    if (gpu) {
+      gpu->zero_grad();
+      for (auto& b : micro) {
+        loss_sum += gpu->forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
+        gpu->backward(dloss);
+      }
+      if (o.world > 1) {
+        reduce_gpu_grads(comm, nccl.get(), *gpu);
+        comm.all_reduce_sum(&loss_sum, 1);
+      }
+      norm = static_cast<float>(std::sqrt(gpu->grad_sum_squares()));
+    } else {
+    gpt->zero_grad();
     // Data parallel: each rank's gradients are summed over ranks (dloss already divides
     // by the global count, so the sum is the gradient of the global mean loss). In the
     // last micro-batch a layer's bucket starts as soon as its gradients are final.
@@ -456,10 +514,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
       reducer->finish();
       comm.all_reduce_sum(&loss_sum, 1);
     }
-    const double loss = count > 0 ? loss_sum / count : 0.0;
-    const float lr = sched.at(step);
     // ZeRO-1: the norm of the reduced gradient from each rank's slice (squared sums added)
-    float norm;
     if (zero1) {
       double sq = ops::sum_squares(gpt->grads().data() + shard_begin, shard[o.rank]);
       comm.all_reduce_sum(&sq, 1);
@@ -467,6 +522,9 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     } else {
       norm = grad_norm(*gpt);
     }
+    }  // cpu
+    const double loss = count > 0 ? loss_sum / count : 0.0;
+    const float lr = sched.at(step);
     if (!std::isfinite(loss) || !std::isfinite(norm)) {
       ++bad_streak;
       std::fprintf(stderr, "\nwarning: step %d: non-finite %s (%s); update skipped (%d in a row)\n", step + 1,
@@ -476,7 +534,10 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
                "stopping: {} non-finite losses or gradients in a row at step {}; the last good checkpoint is in {} "
                "(try a lower --lr)",
                bad_streak, step + 1, o.out_dir);
-      gpt->zero_grad();
+      if (gpu) gpu->zero_grad(); else gpt->zero_grad();
+    } else if (gpu) {
+      bad_streak = 0;
+      opt.update(*gpu, lr, norm);
     } else {
       bad_streak = 0;
       opt.update(*gpt, lr, norm);
@@ -499,8 +560,9 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     if (o.eval_every > 0 && (step % o.eval_every == 0 || last) && !val_loaders.empty() && o.rank == 0) {
       EvalRecord rec;
       rec.step = step;
+      sync_host();  // the samples run on the host copy
       for (auto& [name, vl] : val_loaders) {
-        const EvalResult r = evaluate(*gpt, *vl, o.eval_batches, tokenizer ? &*tokenizer : nullptr);
+        const EvalResult r = evaluate(*gpt, gpu.get(), *vl, o.eval_batches, tokenizer ? &*tokenizer : nullptr);
         if (name == "val") {
           rec.val_loss = r.loss;
           rec.val_bpb = r.bpb;

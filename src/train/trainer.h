@@ -58,6 +58,9 @@ struct TrainOptions {
   int zero = 0;              // 1: ZeRO-1, Adam moments and the update sharded across ranks
   double bucket_mb = 4;      // gradient all-reduce bucket size
   bool comm_overlap = true;  // start bucket all-reduces during the last backward
+  // where the math runs (runtime choices too: a run may resume on another device)
+  std::string device = "cpu";  // cpu | cuda | cuda:N
+  std::string dtype = "fp32";  // fp32 | bf16 (cuda only: bf16 GEMM inputs, fp32 master weights)
 };
 
 // Runs (or resumes) training. Returns normally on completion, early stop or signal
