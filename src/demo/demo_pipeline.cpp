@@ -323,7 +323,7 @@ void run_demo(const DemoOptions& opt) {
   run.run("build the chat data",
           with_progress({"data", "chat", "--tokenizer", o + "/tokenizer", "--mixture", o + "/data/chat/mixture.yaml",
                          "--out", o + "/shards/sft", "--max-len", std::to_string(kSftSeq + 1), "--truncate",
-                         "keep-last-turns", "--val-fraction", "0.03", "--delete-rate", "0.05", "--seed",
+                         "keep-last-turns", "--pack", "--val-fraction", "0.03", "--delete-rate", "0.05", "--seed",
                          std::to_string(opt.seed)}),
           "shards/sft/meta.json");
   run.run("fine-tune (SFT)",

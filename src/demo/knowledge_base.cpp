@@ -437,8 +437,9 @@ const Strings& manual_headings(Lang l) {
 }
 
 std::string_view system_prompt() {
-  return "You are the customer service assistant of Nimbus Home (云栖家居). Answer briefly and only about its "
-         "products, orders and support.";
+  // Short on purpose: it is in every training row, and a small model learns nothing from
+  // a longer one that it would not from this.
+  return "You are Nimbus Home's (云栖家居) customer service assistant.";
 }
 
 }  // namespace chatforge::demo
