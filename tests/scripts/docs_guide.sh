@@ -69,18 +69,21 @@ PY
 cd "$tmp/work"
 {
   chatforge demo data --out demo/data
-  chatforge data clean --input demo/data/raw/docs.jsonl --out demo/clean \
+  chatforge data clean --input demo/data/raw/docs.jsonl --txt-split paragraph --out demo/clean \
     --sensitive-words demo/data/raw/sensitive_words.txt --val-fraction 0.03 --seed 2026 --no-progress
-  chatforge tokenizer train --input demo/clean/train.jsonl --vocab-size 4096 \
+  chatforge tokenizer train --input demo/clean/train.jsonl --vocab-size 4096 --pattern cjk \
     --special-tokens '<|im_start|>' '<|im_end|>' --out demo/tokenizer
   chatforge data tokenize --tokenizer demo/tokenizer --input demo/clean/train.jsonl demo/clean/val.jsonl \
     --out demo/shards/pretrain --no-progress
   chatforge train --stage pretrain --data demo/shards/pretrain --out demo/runs/pretrain --n-layer 2 --n-head 2 \
-    --n-embd 64 --n-ctx 256 --seq-len 128 --batch-size 4 --steps 6 --eval-every 6 --eval-batches 1 --no-progress
+    --n-embd 64 --n-ctx 128 --seq-len 128 --batch-size 4 --steps 6 --eval-every 6 --eval-batches 1 --no-progress
   chatforge data chat --tokenizer demo/tokenizer --mixture demo/data/chat/mixture.yaml --out demo/shards/sft \
-    --max-len 129 --truncate keep-last-turns --val-fraction 0.03 --seed 2026 --no-progress
+    --max-len 129 --truncate keep-last-turns --val-fraction 0.03 --delete-rate 0.05 --seed 2026 --no-progress
   chatforge train --stage sft --init demo/runs/pretrain/last --data demo/shards/sft --out demo/runs/sft \
     --seq-len 128 --batch-size 4 --steps 6 --eval-every 6 --eval-batches 1 --no-progress
+  # demo/chat.toml as `chatforge demo` writes it (its system prompt is mixture.yaml's).
+  system=$(sed -n 's/^ *system: "\(.*\)"$/\1/p' demo/data/chat/mixture.yaml | head -1)
+  printf 'model = "demo/runs/sft/last"\ntemperature = 0\ncontext-policy = "truncate-oldest"\nsystem = "%s"\n' "$system" > demo/chat.toml
 } > "$tmp/setup.log" 2>&1 || { tail -30 "$tmp/setup.log"; fail "building the small demo directory"; }
 
 # 3. Extract the ```sh blocks (page order), each to its own script, and run them.
