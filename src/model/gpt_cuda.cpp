@@ -27,6 +27,10 @@ struct GptCuda::State {
 
 GptCuda::GptCuda(const GptConfig& cfg, bool bf16) : cfg_(cfg), layout_(cfg), bf16_(bf16), s_(new State) {
   cfg_.validate("model config");
+  const int hs = cfg_.head_size();
+  CF_CHECK(hs == 8 || hs == 16 || hs == 32 || hs == 64,
+           "--device cuda: head size {} (n_embd {} / n_head {}) is not supported by the CUDA attention kernels "
+           "(8, 16, 32 or 64)", hs, cfg_.n_embd, cfg_.n_head);
   const size_t n = layout_.total();
   s_->params.resize(n);
   s_->grads.resize(n);

@@ -256,7 +256,7 @@ std::vector<OpCase> cases() {
       {"attention_hs16", [] { return attention_case(2, 37, 64, 4); }, 1e-4},
       {"attention_hs32_long", [] { return attention_case(1, 130, 64, 2); }, 1e-4},
       {"attention_hs64", [] { return attention_case(2, 70, 128, 2); }, 1e-4},
-      {"attention_hs128", [] { return attention_case(1, 45, 128, 1); }, 1e-4},
+      {"attention_hs8", [] { return attention_case(3, 20, 16, 2); }, 1e-4},
       {"attention_cached", attention_cached_case, 1e-5},
       {"gelu_residual_scale_sumsq", elementwise_case, 1e-5},
       {"crossentropy_masked", [] { return crossentropy_case(true); }, 1e-5},
@@ -282,6 +282,19 @@ TEST_P(CudaOps, MatchesCpu) {
 
 INSTANTIATE_TEST_SUITE_P(Table, CudaOps, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<OpCase>& i) { return i.param.name; });
+
+// Head sizes the kernels have no instance for are refused with a clear error.
+TEST(CudaAttention, UnsupportedHeadSizeIsAnError) {
+  if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device: " << cuda::no_device_reason();
+  cuda::set_device(0);
+  DeviceArray<float> qkv(3 * 128 * 4), out(128 * 4), lse(4);
+  try {
+    cuda::attention_forward(out.data(), lse.data(), qkv.data(), 1, 4, 128, 1);
+    FAIL() << "head size 128 was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("head size 128"), std::string::npos) << e.what();
+  }
+}
 
 // --- the whole model ------------------------------------------------------------------------
 

@@ -157,7 +157,7 @@ __global__ void __launch_bounds__(kRows) attention_backward_dq_kernel(float* dqk
 template <int HS>
 struct DkvShape {
   static constexpr int kRows = HS >= 64 ? 32 : 64;
-  static constexpr int kTile = HS >= 128 ? 8 : 32;
+  static constexpr int kTile = 32;
 };
 
 template <int HS>
