@@ -30,7 +30,11 @@ if [ ! -f "$tmp/model-f16.gguf" ]; then
   cp "$tmp/tok/tokenizer.json" "$tmp/model/"
   for t in f32 f16; do "$CF" convert --to gguf --in "$tmp/model" --out "$tmp/model-$t.gguf" --type "$t" >/dev/null; done
 fi
-cp bench/decode_llama.mjs "$deps/cf_decode_llama.mjs"
+# the script runs from a private folder whose node_modules points at the test deps (ESM
+# resolves packages from the script's folder up; the shared cache may be refreshed meanwhile)
+mkdir -p "$tmp/node"
+ln -sfn "$(readlink -f "$deps/node_modules")" "$tmp/node/node_modules"
+cp bench/decode_llama.mjs "$tmp/node/decode_llama.mjs"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $threads threads"
 
 echo "== chatforge =="
@@ -43,7 +47,7 @@ echo "== llama.cpp (node-llama-cpp 3.21.1) =="
 declare -A llama
 for run in "f32 $threads" "f16 $threads" "f32 1"; do
   set -- $run
-  line=$(node "$deps/cf_decode_llama.mjs" "$tmp/model-$1.gguf" "$2" 256 32 8 | grep '^LLAMA')
+  line=$(node "$tmp/node/decode_llama.mjs" "$tmp/model-$1.gguf" "$2" 256 32 8 | grep '^LLAMA')
   echo "$1 GGUF, $2 threads: ${line#LLAMA }"
   llama[$1_$2]=$line
 done
