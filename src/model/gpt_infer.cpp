@@ -23,21 +23,6 @@ void grow(std::vector<float>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
-// One row's LayerNorm, the arithmetic of ops::layernorm_forward, on the calling thread.
-void layernorm_row(float* out, const float* x, const float* weight, const float* bias, int C) {
-  float m = 0.0f;
-  for (int c = 0; c < C; ++c) m += x[c];
-  m /= C;
-  float var = 0.0f;
-  for (int c = 0; c < C; ++c) {
-    const float d = x[c] - m;
-    var += d * d;
-  }
-  var /= C;
-  const float s = 1.0f / std::sqrt(var + 1e-5f);
-  for (int c = 0; c < C; ++c) out[c] = (x[c] - m) * s * weight[c] + bias[c];
-}
-
 // x[row] = wte[token] + wpe[position] (the token row as the head's format stores it)
 void embed_row(float* x, const InferWeights& W, const GptParams& p, int32_t token, int pos, int C) {
   if (W.format() == ops::WeightFormat::kF32) {
@@ -92,7 +77,7 @@ void decode_fused(const Gpt& model, const InferWeights& W, KvCache& cache, std::
     for (int l = 0; l < L; ++l) {
       const size_t lc = static_cast<size_t>(l) * C;
       // x = x + attn(ln_1(x))
-      for (int r = 0; r < N; ++r) layernorm_row(ln + r * C, x + r * C, p.ln1w + lc, p.ln1b + lc, C);
+      for (int r = 0; r < N; ++r) ops::layernorm_row(ln + r * C, x + r * C, p.ln1w + lc, p.ln1b + lc, C);
       // Each thread owns heads [h0, h1): it computes their q, k and v channels itself, so
       // their attention can follow with no barrier in between (12 fewer barriers a token).
       for (int part = 0; part < 3; ++part)
@@ -117,7 +102,7 @@ void decode_fused(const Gpt& model, const InferWeights& W, KvCache& cache, std::
       barrier.wait();
       for (size_t i = 0; i < NC; ++i) x[i] += proj[i];
       // x = x + mlp(ln_2(x))
-      for (int r = 0; r < N; ++r) layernorm_row(ln + r * C, x + r * C, p.ln2w + lc, p.ln2b + lc, C);
+      for (int r = 0; r < N; ++r) ops::layernorm_row(ln + r * C, x + r * C, p.ln2w + lc, p.ln2b + lc, C);
       ops::linear_forward_team(fch, ln, W.fc(l), p.fcb + lc * 4, N, true);
       barrier.wait();
       ops::linear_forward_team(proj, fch, W.fcproj(l), p.fcprojb + lc, N, false);
@@ -125,7 +110,7 @@ void decode_fused(const Gpt& model, const InferWeights& W, KvCache& cache, std::
       for (size_t i = 0; i < NC; ++i) x[i] += proj[i];
     }
     if (row_logits != nullptr) {  // every row -> ln_f -> tied head; the last rows are copied out
-      for (int r = 0; r < N; ++r) layernorm_row(ln + r * C, x + r * C, p.lnfw, p.lnfb, C);
+      for (int r = 0; r < N; ++r) ops::layernorm_row(ln + r * C, x + r * C, p.lnfw, p.lnfb, C);
       ops::linear_forward_team(row_logits, ln, W.head(), nullptr, N, false);
       barrier.wait();
 #pragma omp single
@@ -134,7 +119,7 @@ void decode_fused(const Gpt& model, const InferWeights& W, KvCache& cache, std::
                     row_logits + static_cast<size_t>(first_row[i] + seqs[i].n_tokens - 1) * Vp, sizeof(float) * Vp);
     } else {  // the last new row of each sequence -> ln_f -> tied head
       for (int i = 0; i < S; ++i)
-        layernorm_row(ln + static_cast<size_t>(i) * C, x + static_cast<size_t>(first_row[i] + seqs[i].n_tokens - 1) * C,
+        ops::layernorm_row(ln + static_cast<size_t>(i) * C, x + static_cast<size_t>(first_row[i] + seqs[i].n_tokens - 1) * C,
                       p.lnfw, p.lnfb, C);
       ops::linear_forward_team(logits, ln, W.head(), nullptr, S, false);
     }

@@ -30,6 +30,11 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t
                       int T, int C);
 
 // --- layer norm (eps 1e-5, biased variance, like torch.nn.LayerNorm) ------------
+// One row on the calling thread (no parallel region: for code already inside one):
+// out (C) = (x - mean) * rstd * weight + bias; mean/rstd are returned through the pointers
+// when they are not null.
+void layernorm_row(float* out, const float* x, const float* weight, const float* bias, int C, float* mean = nullptr,
+                   float* rstd = nullptr);
 // out = (inp - mean) * rstd * weight + bias;  out/inp (N,C); mean/rstd (N); weight/bias (C)
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C);

@@ -10,26 +10,29 @@
 
 namespace chatforge::ops {
 
+void layernorm_row(float* out, const float* x, const float* weight, const float* bias, int C, float* mean,
+                   float* rstd) {
+  float m = 0.0f;
+  for (int c = 0; c < C; ++c) m += x[c];
+  m /= C;
+  float var = 0.0f;
+  for (int c = 0; c < C; ++c) {
+    const float d = x[c] - m;
+    var += d * d;
+  }
+  var /= C;
+  const float s = 1.0f / std::sqrt(var + 1e-5f);
+  for (int c = 0; c < C; ++c) out[c] = (x[c] - m) * s * weight[c] + bias[c];
+  if (mean) *mean = m;
+  if (rstd) *rstd = s;
+}
+
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C) {
 #pragma omp parallel for schedule(static)
-  for (int i = 0; i < N; ++i) {
-    const float* x = inp + static_cast<size_t>(i) * C;
-    float m = 0.0f;
-    for (int c = 0; c < C; ++c) m += x[c];
-    m /= C;
-    float var = 0.0f;
-    for (int c = 0; c < C; ++c) {
-      const float d = x[c] - m;
-      var += d * d;
-    }
-    var /= C;
-    const float s = 1.0f / std::sqrt(var + 1e-5f);
-    float* o = out + static_cast<size_t>(i) * C;
-    for (int c = 0; c < C; ++c) o[c] = (x[c] - m) * s * weight[c] + bias[c];
-    mean[i] = m;
-    rstd[i] = s;
-  }
+  for (int i = 0; i < N; ++i)
+    layernorm_row(out + static_cast<size_t>(i) * C, inp + static_cast<size_t>(i) * C, weight, bias, C, &mean[i],
+                  &rstd[i]);
 }
 
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
