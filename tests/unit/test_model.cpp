@@ -31,14 +31,7 @@ model::GptConfig tiny() {
   c.n_ctx = 8;
   return c;
 }
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using chatforge::testing::error_of;
 }  // namespace
 
 TEST(Model, ParameterCountMatchesHuggingFace) {

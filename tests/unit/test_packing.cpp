@@ -42,14 +42,7 @@ model::GptConfig tiny() {
   return c;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using chatforge::testing::error_of;
 
 struct Doc {
   std::vector<int32_t> ids;
