@@ -53,8 +53,8 @@ void decode_fused(const Gpt& model, const InferWeights& W, KvCache& cache, std::
   grow(s.att, NC);
   grow(s.fch, NC * 4);
   grow(s.proj, NC);
-  // per thread: x (N,C) residual stream, ln (N,C), scores (max_T)
-  const size_t per_thread = 2 * NC + static_cast<size_t>(cache.max_T()) + 16;
+  // per thread: x (N,C) residual stream, ln (N,C), scores (up to NH heads, max_T)
+  const size_t per_thread = 2 * NC + static_cast<size_t>(NH) * cache.max_T() + 16;
   grow(s.per_thread, per_thread * omp_get_max_threads());
   float* qkv = s.qkv.data();
   float* att = s.att.data();
@@ -83,19 +83,20 @@ void decode_fused(const Gpt& model, const InferWeights& W, KvCache& cache, std::
       for (int part = 0; part < 3; ++part)
         ops::linear_forward_range(qkv, ln, W.qkv(l), p.qkvb + lc * 3, N, part * C + h0 * HS, part * C + h1 * HS,
                                   false);
-      for (int h = h0; h < h1; ++h)
+      if (h0 < h1)
         for (int i = 0; i < S; ++i) {
           const InferSequence& q = seqs[i];
           const int row = first_row[i], pos0 = cache.length(q.slot);
           float* kc = cache.keys(l, q.slot);
           float* vc = cache.values(l, q.slot);
-          for (int t = 0; t < q.n_tokens; ++t) {  // this head's slice of the new keys/values
-            const float* r = qkv + static_cast<size_t>(row + t) * 3 * C + h * HS;
-            std::memcpy(kc + static_cast<size_t>(pos0 + t) * C + h * HS, r + C, sizeof(float) * HS);
-            std::memcpy(vc + static_cast<size_t>(pos0 + t) * C + h * HS, r + 2 * C, sizeof(float) * HS);
+          const size_t nbytes = sizeof(float) * (h1 - h0) * HS;
+          for (int t = 0; t < q.n_tokens; ++t) {  // these heads' slice of the new keys/values
+            const float* r = qkv + static_cast<size_t>(row + t) * 3 * C + h0 * HS;
+            std::memcpy(kc + static_cast<size_t>(pos0 + t) * C + h0 * HS, r + C, nbytes);
+            std::memcpy(vc + static_cast<size_t>(pos0 + t) * C + h0 * HS, r + 2 * C, nbytes);
           }
-          ops::attention_cached_head(att + static_cast<size_t>(row) * C, C, qkv + static_cast<size_t>(row) * 3 * C,
-                                     3 * C, kc, vc, pos0, q.n_tokens, C, NH, h, scores);
+          ops::attention_cached_heads(att + static_cast<size_t>(row) * C, C, qkv + static_cast<size_t>(row) * 3 * C,
+                                      3 * C, kc, vc, pos0, q.n_tokens, C, NH, h0, h1, scores);
         }
       barrier.wait();  // att complete
       ops::linear_forward_team(proj, att, W.attproj(l), p.attprojb + lc, N, false);

@@ -23,14 +23,13 @@ InferWeights::InferWeights(const Gpt& model, ops::WeightFormat format) : format_
   }
   sources.push_back({p.wte, Vp, C, &head_});
 
-  const size_t elem = ops::weight_format_bytes(format);
   const bool int8 = format == ops::WeightFormat::kInt8;
   auto aligned = [](size_t bytes) { return (bytes + 63) / 64 * 64; };
   size_t total = 0;  // bytes of the converted arena
   for (const Source& s : sources) {
-    const size_t bytes = static_cast<size_t>(s.OC) * s.C * elem + (int8 ? s.OC * sizeof(float) : 0);
+    const size_t bytes = ops::weight_storage_bytes(s.OC, s.C, format) + (int8 ? s.OC * sizeof(float) : 0);
     bytes_per_token_ += static_cast<double>(bytes);
-    total += aligned(static_cast<size_t>(s.OC) * s.C * elem) + (int8 ? aligned(s.OC * sizeof(float)) : 0);
+    total += aligned(ops::weight_storage_bytes(s.OC, s.C, format)) + (int8 ? aligned(s.OC * sizeof(float)) : 0);
   }
   // fp32 vectors read per token: LayerNorms, biases, one position row
   bytes_per_token_ += static_cast<double>(L) * (2 * C + 3 * C + C + 2 * C + 4 * C + C) * sizeof(float) +
@@ -44,7 +43,7 @@ InferWeights::InferWeights(const Gpt& model, ops::WeightFormat format) : format_
   size_t at = 0;
   for (const Source& s : sources) {
     void* data = base + at;
-    at += aligned(static_cast<size_t>(s.OC) * s.C * elem);
+    at += aligned(ops::weight_storage_bytes(s.OC, s.C, format));
     float* scale = nullptr;
     if (int8) {
       scale = reinterpret_cast<float*>(base + at);

@@ -134,10 +134,10 @@ namespace chatforge::ops {
 // 0..pos0+t with softmax(q k^T / sqrt(HS)). out: Tq rows of leading dimension ldo.
 void attention_cached_forward(float* out, int ldo, const float* q, int ldq, const float* kcache,
                               const float* vcache, int pos0, int Tq, int C, int NH);
-// One head h of the above, on the calling thread (no parallel region): the unit of work
-// of a fused decode step. scores: scratch of at least pos0 + Tq floats.
-void attention_cached_head(float* out, int ldo, const float* q, int ldq, const float* kcache, const float* vcache,
-                           int pos0, int Tq, int C, int NH, int h, float* scores);
+// Heads [h0, h1) of the above, on the calling thread (no parallel region): the unit of
+// work of a fused decode step. scores: scratch of at least (h1 - h0) * (pos0 + Tq) floats.
+void attention_cached_heads(float* out, int ldo, const float* q, int ldq, const float* kcache,
+                            const float* vcache, int pos0, int Tq, int C, int NH, int h0, int h1, float* scores);
 }  // namespace chatforge::ops
 
 namespace chatforge::ops {
@@ -164,14 +164,29 @@ bool parse_weight_format(const char* name, WeightFormat* out);
 size_t weight_format_bytes(WeightFormat f);  // bytes per stored weight: 4, 2, 2, 1
 
 // A (OC, C) matrix of linear-layer weights (torch.nn.Linear layout) in some format.
+// kF32 is row-major (a view of the model's own parameters). The reduced formats are stored
+// in row PANELS, the order the batch-1 matvec reads them: rows in panels of kPanelRows
+// (the last panel padded with zero rows), each panel in column chunks of kPanelCols (the
+// last one C % kPanelCols wide), a chunk holding its rows one after another. Element
+// (j, c) sits at panel_index(j, c, C). The matvec then reads one strictly sequential stream
+// (row-major, the 4 rows of a block were 4 streams 1.5 KB apart, which the hardware
+// prefetcher followed less well: f16 matvec 15 -> 18 GB/s on the build machine).
 struct WeightMatrix {
   WeightFormat format = WeightFormat::kF32;
-  const void* data = nullptr;    // (OC, C) elements of the format, row-major
+  const void* data = nullptr;    // kF32: (OC, C) row-major; others: panels (above)
   const float* scale = nullptr;  // (OC) kInt8 only
   int OC = 0, C = 0;
 };
-// Rounds fp32 weights (OC, C) into a format: dst holds OC*C elements of it, scale (OC) is
-// written for kInt8 only (may be null otherwise). kF32 copies.
+constexpr int kPanelRows = 4, kPanelCols = 32;
+inline size_t panel_index(int j, int c, int C) {
+  const int k0 = c / kPanelCols * kPanelCols, width = C - k0 < kPanelCols ? C - k0 : kPanelCols;
+  return static_cast<size_t>(j / kPanelRows) * kPanelRows * C + static_cast<size_t>(k0) * kPanelRows +
+         static_cast<size_t>(j % kPanelRows) * width + (c - k0);
+}
+// Bytes of stored elements for an (OC, C) matrix in format f (panels padded to whole ones).
+size_t weight_storage_bytes(int OC, int C, WeightFormat f);
+// Rounds fp32 weights (OC, C) into a format: dst holds weight_storage_bytes of it, scale (OC)
+// is written for kInt8 only (may be null otherwise). kF32 copies.
 void quantize_weights(void* dst, float* scale, const float* src, int OC, int C, WeightFormat f);
 // The fp32 values a stored matrix stands for, rows [j0, j1) into dst (j1-j0, C).
 void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1);

@@ -56,7 +56,7 @@ TEST(WeightFormat, RoundingErrorIsBoundedPerFormat) {
   const int OC = 9, C = 37;
   const auto w = to_f(randn(static_cast<size_t>(OC) * C, rng, 0.05));
   for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kF16, WeightFormat::kBF16, WeightFormat::kInt8}) {
-    std::vector<uint8_t> store(w.size() * 4);
+    std::vector<uint8_t> store(ops::weight_storage_bytes(OC, C, f));
     std::vector<float> scale(OC), back(w.size());
     ops::quantize_weights(store.data(), scale.data(), w.data(), OC, C, f);
     const ops::WeightMatrix m{f, store.data(), scale.data(), OC, C};
@@ -98,7 +98,7 @@ TEST(WeightFormat, LinearForwardEveryFormatAndScheduleMatchesReference) {
       const auto x = to_f(randn(static_cast<size_t>(c.N) * c.C, rng));
       const auto w = to_f(randn(static_cast<size_t>(c.OC) * c.C, rng, 0.1));
       const auto b = to_f(randn(c.OC, rng));
-      std::vector<uint8_t> store(w.size() * 4);
+      std::vector<uint8_t> store(ops::weight_storage_bytes(c.OC, c.C, f));
       std::vector<float> scale(c.OC);
       ops::quantize_weights(store.data(), scale.data(), w.data(), c.OC, c.C, f);
       const ops::WeightMatrix m{f, store.data(), scale.data(), c.OC, c.C};
@@ -112,6 +112,44 @@ TEST(WeightFormat, LinearForwardEveryFormatAndScheduleMatchesReference) {
         ops::linear_forward_team(team.data(), x.data(), m, bias, c.N, c.gelu);
         EXPECT_LT(testing::max_err(team, want), 2e-5) << ops::weight_format_name(f) << " team N=" << c.N;
       }
+    }
+}
+
+TEST(WeightFormat, PanelLayoutPlacesEveryElementOnce) {
+  for (const auto& [OC, C] : {std::pair{1, 5}, std::pair{7, 17}, std::pair{8, 32}, std::pair{9, 70}, std::pair{12, 64}}) {
+    const size_t padded = static_cast<size_t>((OC + 3) / 4 * 4);
+    std::vector<int> hits(padded * C, 0);
+    for (int j = 0; j < static_cast<int>(padded); ++j)
+      for (int c = 0; c < C; ++c) ++hits.at(ops::panel_index(j, c, C));
+    for (int h : hits) ASSERT_EQ(h, 1) << "OC=" << OC << " C=" << C;
+    EXPECT_EQ(ops::weight_storage_bytes(OC, C, WeightFormat::kF16), padded * C * 2);
+    EXPECT_EQ(ops::weight_storage_bytes(OC, C, WeightFormat::kF32), static_cast<size_t>(OC) * C * 4);
+  }
+  // a row's chunks are contiguous and the rows of a panel follow each other per chunk
+  EXPECT_EQ(ops::panel_index(1, 0, 70), 32u);
+  EXPECT_EQ(ops::panel_index(0, 32, 70), 128u);
+  EXPECT_EQ(ops::panel_index(2, 64, 70), 256u + 2 * 6);
+  EXPECT_EQ(ops::panel_index(5, 3, 70), 4u * 70 + 32 + 3);
+}
+
+// The fused decode step hands threads channel ranges that need not start on a panel.
+TEST(WeightFormat, LinearForwardRangeOffPanelBoundaries) {
+  Rng rng(17);
+  const int C = 40, OC = 23;
+  for (WeightFormat f : kLowFormats)
+    for (int N : {1, 2, 5}) {
+      const auto x = to_f(randn(static_cast<size_t>(N) * C, rng));
+      const auto w = to_f(randn(static_cast<size_t>(OC) * C, rng, 0.1));
+      const auto b = to_f(randn(OC, rng));
+      std::vector<uint8_t> store(ops::weight_storage_bytes(OC, C, f));
+      std::vector<float> scale(OC);
+      ops::quantize_weights(store.data(), scale.data(), w.data(), OC, C, f);
+      const ops::WeightMatrix m{f, store.data(), scale.data(), OC, C};
+      const auto want = reference_linear(x, m, b.data(), N, false);
+      std::vector<float> got(want.size(), NAN);
+      for (const auto& [j0, j1] : {std::pair{0, 3}, std::pair{3, 6}, std::pair{6, 13}, std::pair{13, 23}})
+        ops::linear_forward_range(got.data(), x.data(), m, b.data(), N, j0, j1, false);
+      EXPECT_LT(testing::max_err(got, want), 2e-5) << ops::weight_format_name(f) << " N=" << N;
     }
 }
 

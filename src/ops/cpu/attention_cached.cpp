@@ -1,7 +1,7 @@
 // CPU attention of a few new queries over a key/value cache (decode and chunked prefill):
 // one task per (query rows, head), scores in a per-thread buffer, softmax with the same
 // vectorised exp as the full-sequence kernel. Memory-bound: each key/value row is read once
-// per head. attention_cached_head is the unit a fused decode step hands to its threads.
+// per head. attention_cached_heads is the unit a fused decode step hands to its threads.
 #include <cmath>
 #include <vector>
 
@@ -10,37 +10,51 @@
 
 namespace chatforge::ops {
 
-void attention_cached_head(float* out, int ldo, const float* q, int ldq, const float* kcache, const float* vcache,
-                           int pos0, int Tq, int C, int NH, int h, float* scores) {
-  const int HS = C / NH;
+void attention_cached_heads(float* out, int ldo, const float* q, int ldq, const float* kcache,
+                            const float* vcache, int pos0, int Tq, int C, int NH, int h0, int h1, float* scores) {
+  const int HS = C / NH, nh = h1 - h0;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   for (int t = 0; t < Tq; ++t) {
-    const float* qh = q + static_cast<size_t>(t) * ldq + h * HS;
+    const float* qt = q + static_cast<size_t>(t) * ldq;
     const int n = pos0 + t + 1;  // keys visible to this query
-    float maxv = -INFINITY;
+    // scores[hh * n + s] = q_h . k_s * scale, position-major: heads h0..h1 of a cached row
+    // are one contiguous stretch, so the cache is read as one sequential stream (head-major
+    // it was nh strided streams, 3 KB apart at C=768: 124M shape, f16 weights, 256-token
+    // context: decode 84 -> 96 tok/s)
     for (int s = 0; s < n; ++s) {
-      const float* k = kcache + static_cast<size_t>(s) * C + h * HS;
-      float d = 0.0f;
+      const float* k = kcache + static_cast<size_t>(s) * C;
+      for (int hh = 0; hh < nh; ++hh) {
+        const int off = (h0 + hh) * HS;
+        float d = 0.0f;
 #pragma omp simd reduction(+ : d)
-      for (int i = 0; i < HS; ++i) d += qh[i] * k[i];
-      d *= scale;
-      scores[s] = d;
-      maxv = d > maxv ? d : maxv;
+        for (int i = 0; i < HS; ++i) d += qt[off + i] * k[off + i];
+        scores[static_cast<size_t>(hh) * n + s] = d * scale;
+      }
     }
-    float sum = 0.0f;
+    for (int hh = 0; hh < nh; ++hh) {
+      float* sc = scores + static_cast<size_t>(hh) * n;
+      float maxv = -INFINITY;
+      for (int s = 0; s < n; ++s) maxv = sc[s] > maxv ? sc[s] : maxv;
+      float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-    for (int s = 0; s < n; ++s) {
-      scores[s] = vec::exp_approx(scores[s] - maxv);
-      sum += scores[s];
+      for (int s = 0; s < n; ++s) {
+        sc[s] = vec::exp_approx(sc[s] - maxv);
+        sum += sc[s];
+      }
+      const float inv = 1.0f / sum;
+      for (int s = 0; s < n; ++s) sc[s] *= inv;
     }
-    const float inv = 1.0f / sum;
-    float* o = out + static_cast<size_t>(t) * ldo + h * HS;
-    for (int i = 0; i < HS; ++i) o[i] = 0.0f;
+    float* o = out + static_cast<size_t>(t) * ldo + h0 * HS;
+    for (int i = 0; i < nh * HS; ++i) o[i] = 0.0f;
     for (int s = 0; s < n; ++s) {
-      const float p = scores[s] * inv;
-      const float* v = vcache + static_cast<size_t>(s) * C + h * HS;
+      const float* v = vcache + static_cast<size_t>(s) * C + h0 * HS;
+      for (int hh = 0; hh < nh; ++hh) {
+        const float p = scores[static_cast<size_t>(hh) * n + s];
+        float* oh = o + hh * HS;
+        const float* vh = v + hh * HS;
 #pragma omp simd
-      for (int i = 0; i < HS; ++i) o[i] += p * v[i];
+        for (int i = 0; i < HS; ++i) oh[i] += p * vh[i];
+      }
     }
   }
 }
@@ -53,8 +67,8 @@ void attention_cached_forward(float* out, int ldo, const float* q, int ldq, cons
 #pragma omp for collapse(2) schedule(static)
     for (int t = 0; t < Tq; ++t)
       for (int h = 0; h < NH; ++h)
-        attention_cached_head(out + static_cast<size_t>(t) * ldo, ldo, q + static_cast<size_t>(t) * ldq, ldq, kcache,
-                              vcache, pos0 + t, 1, C, NH, h, scores.data());
+        attention_cached_heads(out + static_cast<size_t>(t) * ldo, ldo, q + static_cast<size_t>(t) * ldq, ldq, kcache,
+                               vcache, pos0 + t, 1, C, NH, h, h + 1, scores.data());
   }
 }
 

@@ -4,11 +4,18 @@
 //
 // Why a matvec: OpenBLAS sgemm with 1..8 rows packs and re-reads the weights (measured
 // 5-30x slower than this on the build machine). Each thread owns one contiguous block of
-// output channels (one sequential stream of weight rows, which the hardware prefetcher
-// follows), takes 4 rows at a time and computes them for every input row while they sit
-// in L1. With AVX-512 the 4 rows are read 16 weights per load (f16 by vcvtph2ps, bf16 by a
-// 16-bit shift, int8 by vpmovsxbd + vcvtdq2ps: fp32 accumulation always), 2 accumulators
-// per row keep 8 FMA chains in flight. Without AVX-512 an omp-simd loop does the same.
+// output channels (one sequential stream of weights), takes 4 rows at a time and computes
+// them for every input row while they sit in L1. With AVX-512 the 4 rows are read 16
+// weights per load (f16 by vcvtph2ps, bf16 by a 16-bit shift, int8 by vpmovsxbd +
+// vcvtdq2ps: fp32 accumulation always), 2 accumulators per row keep 8 FMA chains in flight.
+// Without AVX-512 an omp-simd loop does the same.
+//
+// Reduced formats are stored in panels (ops.h) and read with a software prefetch 8 KB
+// ahead. fp32 saturates the memory bus with the hardware prefetcher alone (28 GB/s of 28
+// on the build machine), but a core reading f16 or int8 consumes bytes at half or a quarter
+// of fp32's rate per instruction and the hardware prefetcher then ran too little ahead:
+// f16 matvec over the 124M model's matrices, 2 threads, 15.0 GB/s row-major, 18.1 in
+// panels, 24.8 in panels with the prefetch (int8: 11.8 -> 26.9 GB/s).
 #include <cblas.h>
 #include <omp.h>
 #include <sched.h>
@@ -33,7 +40,12 @@
 namespace chatforge::ops {
 namespace {
 
-constexpr int kRows = 4;  // weight rows per block
+constexpr int kRows = kPanelRows;  // weight rows per block
+constexpr size_t kPrefetchBytes = 8192;  // see the top: 2-16 KB measured alike, 32 KB worse
+template <WeightFormat F>
+constexpr size_t sizeof_format() {
+  return F == WeightFormat::kF32 ? 4 : (F == WeightFormat::kInt8 ? 1 : 2);
+}
 
 #if CF_MATVEC_AVX512
 // 16 weights from element idx on as fp32 (mask: the valid lanes of a row's tail).
@@ -101,6 +113,46 @@ inline void block_dots(float dots[kRows], const void* w, const size_t off[kRows]
   const __m128 h23 = _mm_hadd_ps(fold(_mm512_add_ps(a2, b2)), fold(_mm512_add_ps(a3, b3)));
   _mm_storeu_ps(dots, _mm_hadd_ps(h01, h23));
 }
+
+// dots[r] = w[row r] . x for the panel whose first element is w + base (layout in ops.h).
+template <WeightFormat F>
+inline void panel_dots(float dots[kRows], const void* w, size_t base, const float* x, int C) {
+  constexpr int kLines = 2 * static_cast<int>(sizeof_format<F>());  // cache lines of one chunk
+  const char* ahead = static_cast<const char*>(w) + base * sizeof_format<F>() + kPrefetchBytes;
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  size_t p = base;
+  int c = 0;
+  for (; c + kPanelCols <= C; c += kPanelCols, p += kRows * kPanelCols) {  // whole chunks: 4 rows x 32
+    for (int line = 0; line < kLines; ++line) _mm_prefetch(ahead + 64 * line, _MM_HINT_T0);
+    ahead += 64 * kLines;
+    const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16);
+    a0 = _mm512_fmadd_ps(load16<F>(w, p), x0, a0);
+    b0 = _mm512_fmadd_ps(load16<F>(w, p + 16), x1, b0);
+    a1 = _mm512_fmadd_ps(load16<F>(w, p + 32), x0, a1);
+    b1 = _mm512_fmadd_ps(load16<F>(w, p + 48), x1, b1);
+    a2 = _mm512_fmadd_ps(load16<F>(w, p + 64), x0, a2);
+    b2 = _mm512_fmadd_ps(load16<F>(w, p + 80), x1, b2);
+    a3 = _mm512_fmadd_ps(load16<F>(w, p + 96), x0, a3);
+    b3 = _mm512_fmadd_ps(load16<F>(w, p + 112), x1, b3);
+  }
+  if (c < C) {  // the last chunk, wt < 32 wide: row r at p + r * wt
+    const int wt = C - c;
+    const auto m0 = static_cast<__mmask16>(wt >= 16 ? 0xffff : (1u << wt) - 1);
+    const auto m1 = static_cast<__mmask16>(wt > 16 ? (1u << (wt - 16)) - 1 : 0);
+    const __m512 x0 = _mm512_maskz_loadu_ps(m0, x + c), x1 = _mm512_maskz_loadu_ps(m1, x + c + 16);
+    a0 = _mm512_fmadd_ps(load16<F>(w, p, m0), x0, a0);
+    b0 = _mm512_fmadd_ps(load16<F>(w, p + 16, m1), x1, b0);
+    a1 = _mm512_fmadd_ps(load16<F>(w, p + wt, m0), x0, a1);
+    b1 = _mm512_fmadd_ps(load16<F>(w, p + wt + 16, m1), x1, b1);
+    a2 = _mm512_fmadd_ps(load16<F>(w, p + 2 * wt, m0), x0, a2);
+    b2 = _mm512_fmadd_ps(load16<F>(w, p + 2 * wt + 16, m1), x1, b2);
+    a3 = _mm512_fmadd_ps(load16<F>(w, p + 3 * wt, m0), x0, a3);
+    b3 = _mm512_fmadd_ps(load16<F>(w, p + 3 * wt + 16, m1), x1, b3);
+  }
+  const __m128 h01 = _mm_hadd_ps(fold(_mm512_add_ps(a0, b0)), fold(_mm512_add_ps(a1, b1)));
+  const __m128 h23 = _mm_hadd_ps(fold(_mm512_add_ps(a2, b2)), fold(_mm512_add_ps(a3, b3)));
+  _mm_storeu_ps(dots, _mm_hadd_ps(h01, h23));
+}
 #else
 template <WeightFormat F>
 inline float weight_at(const void* w, size_t i) {
@@ -121,6 +173,21 @@ inline void block_dots(float dots[kRows], const void* w, const size_t off[kRows]
     a3 += xc * weight_at<F>(w, off[3] + c);
   }
   dots[0] = a0, dots[1] = a1, dots[2] = a2, dots[3] = a3;
+}
+template <WeightFormat F>
+inline void panel_dots(float dots[kRows], const void* w, size_t base, const float* x, int C) {
+  float acc[kRows] = {};
+  size_t p = base;
+  for (int k0 = 0; k0 < C; k0 += kPanelCols) {
+    const int width = std::min(kPanelCols, C - k0);
+    for (int r = 0; r < kRows; ++r, p += width) {
+      float a = 0.0f;
+#pragma omp simd reduction(+ : a)
+      for (int c = 0; c < width; ++c) a += x[k0 + c] * weight_at<F>(w, p + c);
+      acc[r] += a;
+    }
+  }
+  for (int r = 0; r < kRows; ++r) dots[r] = acc[r];
 }
 #endif
 
@@ -148,17 +215,29 @@ void matvec_range(float* out, const float* inp, const WeightMatrix& w, const flo
     }
     return;
   }
-  for (int j = j0; j < j1; j += kRows) {
-    const int nj = std::min(kRows, j1 - j);
-    size_t off[kRows];  // rows past the end alias the block's first row: computed, never stored
-    for (int r = 0; r < kRows; ++r) off[r] = static_cast<size_t>(j + (r < nj ? r : 0)) * C;
-    for (int i = 0; i < N; ++i) {
-      float dots[kRows];
-      block_dots<F>(dots, w.data, off, inp + static_cast<size_t>(i) * C, C);
-      float* o = out + static_cast<size_t>(i) * OC + j;
-      for (int r = 0; r < nj; ++r) {
-        const float s = F == WeightFormat::kInt8 ? w.scale[j + r] : 1.0f;
-        o[r] = dots[r] * s + (bias ? bias[j + r] : 0.0f);
+  if constexpr (F == WeightFormat::kF32) {
+    for (int j = j0; j < j1; j += kRows) {
+      const int nj = std::min(kRows, j1 - j);
+      size_t off[kRows];  // rows past the end alias the block's first row: computed, never stored
+      for (int r = 0; r < kRows; ++r) off[r] = static_cast<size_t>(j + (r < nj ? r : 0)) * C;
+      for (int i = 0; i < N; ++i) {
+        float dots[kRows];
+        block_dots<F>(dots, w.data, off, inp + static_cast<size_t>(i) * C, C);
+        float* o = out + static_cast<size_t>(i) * OC + j;
+        for (int r = 0; r < nj; ++r) o[r] = dots[r] + (bias ? bias[j + r] : 0.0f);
+      }
+    }
+  } else {  // whole panels; rows outside [j0, j1) (padding, a neighbour's share) computed, not stored
+    for (int pj = j0 / kRows * kRows; pj < j1; pj += kRows) {
+      const int r0 = std::max(j0 - pj, 0), r1 = std::min(kRows, j1 - pj);
+      for (int i = 0; i < N; ++i) {
+        float dots[kRows];
+        panel_dots<F>(dots, w.data, static_cast<size_t>(pj) * C, inp + static_cast<size_t>(i) * C, C);
+        float* o = out + static_cast<size_t>(i) * OC + pj;
+        for (int r = r0; r < r1; ++r) {
+          const float s = F == WeightFormat::kInt8 ? w.scale[pj + r] : 1.0f;
+          o[r] = dots[r] * s + (bias ? bias[pj + r] : 0.0f);
+        }
       }
     }
   }
