@@ -39,15 +39,27 @@ int main(int argc, char** argv) {
   for (auto& x : inp) x = static_cast<int32_t>(rng.below(cfg.vocab_size));
   for (auto& x : tgt) x = static_cast<int32_t>(rng.below(cfg.vocab_size));
   std::vector<double> times;
+  double phase[4] = {};  // mean over the timed steps: zero_grad, forward, backward, optimizer
   float loss = 0;
   for (int s = 0; s < warmup + steps; ++s) {
     Timer t;
+    double mark[5];
+    mark[0] = t.seconds();
     gpt.zero_grad();
+    mark[1] = t.seconds();
     loss = static_cast<float>(gpt.forward_loss(inp.data(), tgt.data(), nullptr, B, T) / (B * T));
+    mark[2] = t.seconds();
     gpt.backward(inp.data(), tgt.data(), nullptr, 1.0f / (B * T));
+    mark[3] = t.seconds();
     opt.update(gpt, 1e-4f);
-    if (s >= warmup) times.push_back(t.seconds());
+    mark[4] = t.seconds();
+    if (s >= warmup) {
+      times.push_back(mark[4]);
+      for (int i = 0; i < 4; ++i) phase[i] += (mark[i + 1] - mark[i]) / steps;
+    }
   }
+  std::printf("phases (mean s): zero_grad %.4f forward %.4f backward %.4f optimizer %.4f\n", phase[0], phase[1],
+              phase[2], phase[3]);
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   const double best = times.front();  // the least disturbed step on a shared machine

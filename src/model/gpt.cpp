@@ -39,6 +39,8 @@ void Gpt::init_weights(uint64_t seed) {
   }
 }
 
+void Gpt::zero_grad() { ops::zero_fill(grads_.data(), grads_.size()); }
+
 void Gpt::ensure_activations(int B, int T) {
   CF_CHECK(B >= 1 && T >= 1, "batch size and sequence length must be positive (got B={}, T={})", B, T);
   CF_CHECK(T <= cfg_.n_ctx, "sequence length {} exceeds the model's context of {} tokens", T, cfg_.n_ctx);

@@ -79,7 +79,7 @@ class Gpt {
   // Accumulates parameter gradients (+=) of dloss * (sum of masked token losses); must
   // follow forward_loss with the same inputs (its row layout is remembered). Destroys the logits.
   void backward(const int32_t* inp, const int32_t* targets, const uint8_t* mask, float dloss);
-  void zero_grad() { grads_.zero(); }
+  void zero_grad();
   // Optional hook for data-parallel training: called by backward() right after layer l's
   // parameter gradients are complete (l = L-1 down to 0), so their all-reduce can start
   // while the remaining layers run. wte/wpe/lnf gradients are complete only when

@@ -1,5 +1,8 @@
 // CPU elementwise ops: GELU (tanh form), residual add, scaling, sum of squares.
+#include <omp.h>
+
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "ops/cpu/vec_math.h"
@@ -48,13 +51,36 @@ double sum_squares(const float* x, size_t n) {
 #pragma omp parallel for schedule(static)
   for (size_t c = 0; c < nchunks; ++c) {
     const size_t end = (c + 1) * kChunk < n ? (c + 1) * kChunk : n;
-    double acc = 0.0;
-    for (size_t i = c * kChunk; i < end; ++i) acc += static_cast<double>(x[i]) * x[i];
-    partial[c] = acc;
+    // 32 running sums in a fixed lane pattern, added in a fixed order: vectorised (4
+    // independent AVX-512 chains) yet the same bits every run. One sum (a chain of
+    // dependent double adds) took 80 ms of a 124M-parameter step's optimizer phase.
+    constexpr int kLanes = 32;
+    double acc[kLanes] = {};
+    size_t i = c * kChunk;
+    for (; i + kLanes <= end; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) acc[k] += static_cast<double>(x[i + k]) * x[i + k];
+    for (; i < end; ++i) acc[0] += static_cast<double>(x[i]) * x[i];
+    double total = 0.0;
+    for (int k = 0; k < kLanes; ++k) total += acc[k];
+    partial[c] = total;
   }
   double total = 0.0;
   for (double p : partial) total += p;
   return total;
+}
+
+void zero_fill(float* x, size_t n) {
+  constexpr size_t kMinPerThread = size_t{1} << 18;  // below 1 MB a thread, one memset
+  if (n < 2 * kMinPerThread) {
+    std::memset(x, 0, n * sizeof(float));
+    return;
+  }
+#pragma omp parallel
+  {
+    const size_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const size_t begin = n * id / nt, end = n * (id + 1) / nt;
+    std::memset(x + begin, 0, (end - begin) * sizeof(float));
+  }
 }
 
 }  // namespace chatforge::ops
