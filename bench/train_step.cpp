@@ -3,7 +3,8 @@
 // resident memory (getrusage) and what it should be made of (parameters + gradients +
 // AdamW moments, and the activation arena), so scripts/bench/train-step.sh can put it
 // next to PyTorch and the sgemm peak.
-// Usage: bench_train_step L NH C V B T [steps=5] [warmup=1]
+// Usage: bench_train_step L NH C V B T [steps=5] [warmup=1] [recompute=0]
+// (recompute=1: Gpt::set_recompute, the training flag --recompute)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -19,7 +20,7 @@
 int main(int argc, char** argv) {
   using namespace chatforge;
   if (argc < 7) {
-    std::fprintf(stderr, "usage: bench_train_step L NH C V B T [steps] [warmup]\n");
+    std::fprintf(stderr, "usage: bench_train_step L NH C V B T [steps] [warmup] [recompute]\n");
     return 2;
   }
   model::GptConfig cfg;
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   cfg.n_ctx = std::max(T, 1024);
   model::Gpt gpt(cfg);
   gpt.init_weights(1);
+  gpt.set_recompute(argc > 9 && std::atoi(argv[9]) != 0);
   train::AdamW opt(gpt, train::AdamWConfig{});
   Rng rng(2);
   std::vector<int32_t> inp(B * T), tgt(B * T);

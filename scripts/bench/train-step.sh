@@ -5,15 +5,20 @@
 # prints the peak resident memory of both against chatforge's parameters + gradients +
 # AdamW moments + activation arena). Runs chatforge and PyTorch alternately (2 rounds each,
 # best kept; 1 round of STEPS_LONG steps for the long point) so machine noise hits both;
-# prints one RESULT line per config. SHORT=1 skips the long point.
+# prints one RESULT line per config. Then the memory point: 124M at B=4,T=1024, one step
+# with and one with --recompute (peak RSS of each, the time it costs). The sgemm peak is
+# measured before and after the runs; MFU uses the higher (the conservative reading).
+# SHORT=1 skips the long-context and memory points.
 set -euo pipefail
 threads=${THREADS:-2}
 steps=${STEPS:-4}
 steps_long=${STEPS_LONG:-2}
 export OMP_NUM_THREADS=$threads OMP_WAIT_POLICY=PASSIVE
-peak=$($CF_BUILD/bench/bench_sgemm_peak 2048 5 | sed -n 's/.*sgemm_gflops=\([0-9.]*\).*/\1/p')
+sgemm_peak() { $CF_BUILD/bench/bench_sgemm_peak 2048 5 | sed -n 's/.*sgemm_gflops=\([0-9.]*\).*/\1/p'; }
+peak=$(sgemm_peak)
 echo "sgemm peak ($threads threads): $peak GFLOP/s"
 field() { sed -n "s/.*$1=\([0-9.e+-]*\).*/\1/p"; }
+rows=()
 configs=("gpt2-124M:12:12:768:50257:4:64" "small-6L384:6:6:384:8192:8:256")
 [ "${SHORT:-0}" = 1 ] || configs+=("gpt2-124M-T1024:12:12:768:50257:1:1024")
 for c in "${configs[@]}"; do
@@ -31,6 +36,13 @@ for c in "${configs[@]}"; do
     best_pt=$(awk -v a="$best_pt" -v b="$tok" 'BEGIN{print (b>a)?b:a}')
     echo "  $name round $round: chatforge $best_cf tok/s, torch $best_pt tok/s (best so far)"
   done
+  rows+=("$name $best_cf $best_pt $fpt $rss_cf $rss_pt $state $act")
+done
+peak2=$(sgemm_peak)
+echo "sgemm peak again: $peak2 GFLOP/s"
+peak=$(awk -v a="$peak" -v b="$peak2" 'BEGIN{print (b>a)?b:a}')
+for row in "${rows[@]}"; do
+  read -r name best_cf best_pt fpt rss_cf rss_pt state act <<<"$row"
   awk -v n="$name" -v cf="$best_cf" -v pt="$best_pt" -v f="$fpt" -v p="$peak" -v rc="$rss_cf" -v rp="$rss_pt" \
       -v st="$state" -v ac="$act" 'BEGIN{
     ratio = cf / pt; mfu = cf * f / (p * 1e9);
@@ -38,3 +50,14 @@ for c in "${configs[@]}"; do
     printf "%s: peak RSS chatforge %.0f MB (params+grads+AdamW %.0f MB + activations %.0f MB = %.0f MB, x%.2f), torch %.0f MB\n", n, rc, st, ac, st+ac, rc/(st+ac), rp;
     printf "RESULT config=%s chatforge_tok_s=%.1f torch_tok_s=%.1f ratio=%.3f mfu=%.3f chatforge_rss_mb=%.0f torch_rss_mb=%.0f rss_over_needed=%.2f\n", n, cf, pt, ratio, mfu, rc, rp, rc/(st+ac) }'
 done
+if [ "${SHORT:-0}" != 1 ]; then
+  # memory: 124M at B=4,T=1024, one timed step after one warm-up, without and with --recompute
+  plain=$($CF_BUILD/bench/bench_train_step 12 12 768 50257 4 1024 1 1 0)
+  again=$($CF_BUILD/bench/bench_train_step 12 12 768 50257 4 1024 1 1 1)
+  awk -v r0="$(echo "$plain" | field peak_rss_mb)" -v r1="$(echo "$again" | field peak_rss_mb)" \
+      -v s0="$(echo "$plain" | field step_s)" -v s1="$(echo "$again" | field step_s)" \
+      -v st="$(echo "$plain" | field state_mb)" -v a0="$(echo "$plain" | field act_mb)" -v a1="$(echo "$again" | field act_mb)" 'BEGIN{
+    printf "gpt2-124M B=4 T=1024: peak RSS %.0f MB (x%.2f of params+grads+AdamW %.0f + activations %.0f), %.1f s/step\n", r0, r0/(st+a0), st, a0, s0;
+    printf "  with --recompute:   peak RSS %.0f MB (x%.2f of %.0f + %.0f), %.1f s/step (x%.2f the time)\n", r1, r1/(st+a1), st, a1, s1, s1/s0;
+    printf "RESULT config=gpt2-124M-B4T1024 rss_mb=%.0f rss_over_needed=%.2f recompute_rss_mb=%.0f recompute_rss_over_needed=%.2f step_s=%.2f recompute_step_s=%.2f recompute_time_ratio=%.2f\n", r0, r0/(st+a0), r1, r1/(st+a1), s0, s1, s1/s0 }'
+fi

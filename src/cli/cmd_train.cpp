@@ -65,6 +65,8 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--dtype", o->dtype, "fp32, or bf16 (cuda: bf16 GEMMs, fp32 master weights)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
+  cmd.add_flag("--recompute", o->recompute,
+               "keep only each layer's input and recompute the rest in backward (less memory, ~1/3 more compute)");
   // data parallelism (under mpirun/srun; see docs/distributed.md)
   auto comm_timeout = std::make_shared<double>(300);
   auto no_overlap = std::make_shared<bool>(false);

@@ -44,19 +44,21 @@ void Gpt::zero_grad() { ops::zero_fill(grads_.data(), grads_.size()); }
 void Gpt::ensure_activations(int B, int T) {
   CF_CHECK(B >= 1 && T >= 1, "batch size and sequence length must be positive (got B={}, T={})", B, T);
   CF_CHECK(T <= cfg_.n_ctx, "sequence length {} exceeds the model's context of {} tokens", T, cfg_.n_ctx);
-  if (B == B_ && T == T_) return;
+  if (B == B_ && T == T_ && recompute_ == acts_recompute_) return;
+  acts_recompute_ = recompute_;
   const size_t L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head, Vp = cfg_.padded_vocab_size();
   const size_t BT = static_cast<size_t>(B) * T;
+  const size_t K = recompute_ ? 1 : L;  // layers whose insides are kept (recompute: a working one)
   const size_t sizes[] = {
       BT * C,                             // encoded
-      L * BT * C, L * BT, L * BT,         // ln1, mean, rstd
-      L * BT * 3 * C,                     // qkv
-      L * BT * C,                         // atty
-      L * B * NH * T,                     // att_lse
-      L * BT * C,                         // residual2
-      L * BT * C, L * BT, L * BT,         // ln2, mean, rstd
-      L * BT * 4 * C, L * BT * 4 * C,     // fch, fch_gelu
-      L * BT * C,                         // residual3
+      K * BT * C, K * BT, K * BT,         // ln1, mean, rstd
+      K * BT * 3 * C,                     // qkv
+      K * BT * C,                         // atty
+      K * B * NH * T,                     // att_lse
+      K * BT * C,                         // residual2
+      K * BT * C, K * BT, K * BT,         // ln2, mean, rstd
+      K * BT * 4 * C, K * BT * 4 * C,     // fch, fch_gelu
+      L * BT * C,                         // residual3 (every layer's output: the next one's input)
       BT * C, BT, BT,                     // lnf, mean, rstd
       BT * Vp, BT, BT,                    // logits, losses, lse
   };
@@ -93,9 +95,48 @@ void Gpt::ensure_scratch() {
   scratch_ = BackwardScratch{ptrs[0], ptrs[1], ptrs[2], ptrs[3]};
 }
 
+Gpt::LayerActs Gpt::layer_acts(int l) {
+  const size_t C = cfg_.n_embd, BT = static_cast<size_t>(B_) * T_, btc = BT * C;
+  const size_t k = recompute_ ? 0 : l;  // recompute: one working slot for every layer
+  Activations& a = acts_;
+  return LayerActs{l == 0 ? a.encoded : a.residual3 + (l - 1) * btc,
+                   a.ln1 + k * btc,
+                   a.ln1_mean + k * BT,
+                   a.ln1_rstd + k * BT,
+                   a.qkv + k * btc * 3,
+                   a.atty + k * btc,
+                   a.att_lse + k * B_ * cfg_.n_head * T_,
+                   a.residual2 + k * btc,
+                   a.ln2 + k * btc,
+                   a.ln2_mean + k * BT,
+                   a.ln2_rstd + k * BT,
+                   a.fch + k * btc * 4,
+                   a.fch_gelu + k * btc * 4,
+                   a.residual3 + l * btc};
+}
+
+void Gpt::layer_forward(int l, const int32_t* doc) {
+  const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, BT = B * T;
+  const size_t btc = static_cast<size_t>(BT) * C, lc = static_cast<size_t>(l) * C;
+  const GptParams w = weights();
+  const LayerActs a = layer_acts(l);
+  // x = x + attn(ln_1(x))
+  ops::layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.residual, w.ln1w + lc, w.ln1b + lc, BT, C);
+  ops::matmul_forward(a.qkv, a.ln1, w.qkvw + lc * 3 * C, w.qkvb + lc * 3, BT, C, 3 * C);
+  ops::attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, C, NH);
+  ops::matmul_forward(a.residual2, a.atty, w.attprojw + lc * C, w.attprojb + lc, BT, C, C);
+  ops::residual_forward(a.residual2, a.residual2, a.residual, btc);
+  // x = x + mlp(ln_2(x))
+  ops::layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.residual2, w.ln2w + lc, w.ln2b + lc, BT, C);
+  ops::matmul_forward(a.fch, a.ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C);
+  ops::gelu_forward(a.fch_gelu, a.fch, btc * 4);
+  ops::matmul_forward(a.residual3, a.fch_gelu, w.fcprojw + lc * 4 * C, w.fcprojb + lc, BT, 4 * C, C);
+  ops::residual_forward(a.residual3, a.residual3, a.residual2, btc);
+}
+
 void Gpt::forward(const int32_t* inp, int B, int T, const RowLayout& rows) {
   ensure_activations(B, T);
-  const int L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head, Vp = cfg_.padded_vocab_size();
+  const int L = cfg_.n_layer, C = cfg_.n_embd, Vp = cfg_.padded_vocab_size();
   const int V = cfg_.vocab_size;
   const int BT = B * T;
   for (int i = 0; i < BT; ++i)
@@ -111,36 +152,8 @@ void Gpt::forward(const int32_t* inp, int B, int T, const RowLayout& rows) {
   const GptParams w = weights();
   Activations& a = acts_;
   ops::encoder_forward(a.encoded, inp, pos, w.wte, w.wpe, B, T, C);
+  for (int l = 0; l < L; ++l) layer_forward(l, doc);
   const size_t btc = static_cast<size_t>(BT) * C;
-  for (int l = 0; l < L; ++l) {
-    const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * btc;
-    float* ln1 = a.ln1 + l * btc;
-    float* ln1_mean = a.ln1_mean + static_cast<size_t>(l) * BT;
-    float* ln1_rstd = a.ln1_rstd + static_cast<size_t>(l) * BT;
-    float* qkv = a.qkv + l * btc * 3;
-    float* atty = a.atty + l * btc;
-    float* att_lse = a.att_lse + static_cast<size_t>(l) * B * NH * T;
-    float* residual2 = a.residual2 + l * btc;
-    float* ln2 = a.ln2 + l * btc;
-    float* ln2_mean = a.ln2_mean + static_cast<size_t>(l) * BT;
-    float* ln2_rstd = a.ln2_rstd + static_cast<size_t>(l) * BT;
-    float* fch = a.fch + l * btc * 4;
-    float* fch_gelu = a.fch_gelu + l * btc * 4;
-    float* residual3 = a.residual3 + l * btc;
-    const size_t lc = static_cast<size_t>(l) * C;
-    // x = x + attn(ln_1(x))
-    ops::layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, w.ln1w + lc, w.ln1b + lc, BT, C);
-    ops::matmul_forward(qkv, ln1, w.qkvw + lc * 3 * C, w.qkvb + lc * 3, BT, C, 3 * C);
-    ops::attention_forward(atty, att_lse, qkv, doc, B, T, C, NH);
-    ops::matmul_forward(residual2, atty, w.attprojw + lc * C, w.attprojb + lc, BT, C, C);
-    ops::residual_forward(residual2, residual2, residual, btc);
-    // x = x + mlp(ln_2(x))
-    ops::layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, w.ln2w + lc, w.ln2b + lc, BT, C);
-    ops::matmul_forward(fch, ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C);
-    ops::gelu_forward(fch_gelu, fch, btc * 4);
-    ops::matmul_forward(residual3, fch_gelu, w.fcprojw + lc * 4 * C, w.fcprojb + lc, BT, 4 * C, C);
-    ops::residual_forward(residual3, residual3, residual2, btc);
-  }
   const float* last = a.residual3 + (L - 1) * btc;
   ops::layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, w.lnfw, w.lnfb, BT, C);
   // logits = ln_f(x) @ wte^T (tied head); padded rows of wte are zero
@@ -180,27 +193,27 @@ void Gpt::backward(const int32_t* inp, const int32_t* targets, const uint8_t* ma
   ops::layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean,
                           a.lnf_rstd, BT, C);
   for (int l = L - 1; l >= 0; --l) {
-    const float* residual = l == 0 ? a.encoded : a.residual3 + (l - 1) * btc;
+    // Recompute: the layer's insides again from its kept input (the same kernels on the
+    // same inputs: bit-identical to the first forward), into the one working slot.
+    if (recompute_) layer_forward(l, doc);
+    const LayerActs la = layer_acts(l);
     const size_t lc = static_cast<size_t>(l) * C;
-    const size_t lbt = static_cast<size_t>(l) * BT;
     // forward was: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))));
     // dresidual (= d residual3) flows into residual2 unchanged, plus through the MLP.
-    ops::matmul_backward(s.dfch, g.fcprojw + lc * 4 * C, g.fcprojb + lc, s.dresidual, a.fch_gelu + l * btc * 4,
+    ops::matmul_backward(s.dfch, g.fcprojw + lc * 4 * C, g.fcprojb + lc, s.dresidual, la.fch_gelu,
                          w.fcprojw + lc * 4 * C, BT, 4 * C, C);
-    ops::gelu_backward(s.dfch, a.fch + l * btc * 4, s.dfch, btc * 4);
-    ops::matmul_backward(s.dln, g.fcw + lc * 4 * C, g.fcb + lc * 4, s.dfch, a.ln2 + l * btc, w.fcw + lc * 4 * C, BT,
-                         C, 4 * C);
-    ops::layernorm_backward(s.dresidual, g.ln2w + lc, g.ln2b + lc, s.dln, a.residual2 + l * btc, w.ln2w + lc,
-                            a.ln2_mean + lbt, a.ln2_rstd + lbt, BT, C);
+    ops::gelu_backward(s.dfch, la.fch, s.dfch, btc * 4);
+    ops::matmul_backward(s.dln, g.fcw + lc * 4 * C, g.fcb + lc * 4, s.dfch, la.ln2, w.fcw + lc * 4 * C, BT, C, 4 * C);
+    ops::layernorm_backward(s.dresidual, g.ln2w + lc, g.ln2b + lc, s.dln, la.residual2, w.ln2w + lc, la.ln2_mean,
+                            la.ln2_rstd, BT, C);
     // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual))))
-    ops::matmul_backward(s.dln, g.attprojw + lc * C, g.attprojb + lc, s.dresidual, a.atty + l * btc,
-                         w.attprojw + lc * C, BT, C, C);
-    ops::attention_backward(s.dqkv, s.dln, a.qkv + l * btc * 3, a.atty + l * btc,
-                            a.att_lse + static_cast<size_t>(l) * B * NH * T, doc, B, T, C, NH);
-    ops::matmul_backward(s.dln, g.qkvw + lc * 3 * C, g.qkvb + lc * 3, s.dqkv, a.ln1 + l * btc, w.qkvw + lc * 3 * C,
-                         BT, C, 3 * C);
-    ops::layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, residual, w.ln1w + lc, a.ln1_mean + lbt,
-                            a.ln1_rstd + lbt, BT, C);
+    ops::matmul_backward(s.dln, g.attprojw + lc * C, g.attprojb + lc, s.dresidual, la.atty, w.attprojw + lc * C, BT,
+                         C, C);
+    ops::attention_backward(s.dqkv, s.dln, la.qkv, la.atty, la.att_lse, doc, B, T, C, NH);
+    ops::matmul_backward(s.dln, g.qkvw + lc * 3 * C, g.qkvb + lc * 3, s.dqkv, la.ln1, w.qkvw + lc * 3 * C, BT, C,
+                         3 * C);
+    ops::layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, la.residual, w.ln1w + lc, la.ln1_mean,
+                            la.ln1_rstd, BT, C);
     if (on_layer_grads_done) on_layer_grads_done(l);
   }
   // forward was: encoded = wte[inp] + wpe[pos]

@@ -13,7 +13,8 @@
 
 namespace chatforge::model {
 
-// Everything the forward pass keeps for backward (one allocation per (B, T)).
+// Everything the forward pass keeps for backward (one allocation per (B, T)). Under
+// recompute (set_recompute) the per-layer tensors other than residual3 hold one layer.
 struct Activations {
   float* encoded;    // (B, T, C)  embeddings: the residual stream entering layer 0
   float* ln1;        // (L, B, T, C)
@@ -86,6 +87,14 @@ class Gpt {
   // backward() returns (the tied head adds to wte first, the embedding last). Unset: no effect.
   std::function<void(int layer)> on_layer_grads_done;
 
+  // Activation recomputation: forward keeps only each layer's input (the residual stream)
+  // and one layer's insides; backward reruns each layer's forward just before its
+  // backward. Kept activations go from 16C + NH + 4 floats per token per layer to C (plus
+  // one layer's 16C + NH + 4), for one more forward pass of compute. Gradients are
+  // bit-identical. Takes effect at the next forward.
+  void set_recompute(bool on) { recompute_ = on; }
+  bool recompute() const { return recompute_; }
+
   const Activations& activations() const { return acts_; }
   int batch() const { return B_; }
   int time() const { return T_; }
@@ -98,6 +107,14 @@ class Gpt {
  private:
   void ensure_activations(int B, int T);
   void ensure_scratch();
+  // Layer l's slices of the activation arena (its working slot under recompute).
+  struct LayerActs {
+    const float* residual;  // input: the stream entering layer l
+    float *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *att_lse, *residual2, *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_gelu;
+    float* residual3;  // output
+  };
+  LayerActs layer_acts(int l);
+  void layer_forward(int l, const int32_t* doc);  // needs ensure_activations(B_, T_)
 
   GptConfig cfg_;
   ParamLayout layout_;
@@ -106,6 +123,7 @@ class Gpt {
   Activations acts_{};
   BackwardScratch scratch_{};
   int B_ = 0, T_ = 0;
+  bool recompute_ = false, acts_recompute_ = false;
   std::vector<int32_t> row_doc_, row_pos_;  // (B,T) copies of the last forward's RowLayout; empty = none
 };
 

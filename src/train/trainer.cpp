@@ -227,6 +227,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     o.comm_overlap = runtime.comm_overlap;
     o.device = runtime.device;
     o.dtype = runtime.dtype;
+    o.recompute = runtime.recompute;
     o.out_dir = fs::path(resume_dir).parent_path().string();
   }
   // rank and world come from the launcher, never from a saved run (N ranks resume on M)
@@ -288,6 +289,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     gpt->init_weights(o.seed);
   }
   const model::GptConfig& cfg = gpt->config();
+  gpt->set_recompute(o.recompute);
   CF_CHECK(loader.vocab_size() <= static_cast<uint32_t>(cfg.vocab_size),
            "{} was tokenized with a vocabulary of {} tokens but the model has {}: data made for another tokenizer",
            o.data_dir, loader.vocab_size(), cfg.vocab_size);
@@ -386,6 +388,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
   CF_CHECK(!(device.cuda && loader.packed()),
            "{}: packed rows (data chat --pack) train on --device cpu only for now; rebuild the shards without --pack",
            o.data_dir);
+  CF_CHECK(!(device.cuda && o.recompute), "--recompute is implemented for --device cpu only");
   if (device.cuda) {
     gpu = std::make_unique<model::GptCuda>(cfg, device.bf16);
     gpu->upload_params(gpt->params().data());
@@ -409,10 +412,11 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
   if (o.rank == 0) {
     std::fprintf(stderr,
                  "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d); %d steps of %ld tokens "
-                 "(%d x %d x %d accumulation x %d ranks); lr %.3g %s, warmup %d; %s, %d threads\n",
+                 "(%d x %d x %d accumulation x %d ranks); lr %.3g %s, warmup %d; %s, %d threads%s\n",
                  o.stage.c_str(), cfg.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, o.steps,
                  o.total_batch_tokens, o.batch_size, o.seq_len, accum, o.world, o.lr,
-                 LrSchedule::kind_name(sched.kind), sched.warmup, device.str().c_str(), omp_get_max_threads());
+                 LrSchedule::kind_name(sched.kind), sched.warmup, device.str().c_str(), omp_get_max_threads(),
+                 o.recompute ? ", activations recomputed in backward" : "");
   }
   if (o.world > 1 && o.rank == 0)
     std::fprintf(stderr, "data parallel: %d ranks over %s, %.3g MB buckets%s; optimizer state per rank %.2f MB (%s)\n",

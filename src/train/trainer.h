@@ -61,6 +61,7 @@ struct TrainOptions {
   // where the math runs (runtime choices too: a run may resume on another device)
   std::string device = "cpu";  // cpu | cuda | cuda:N
   std::string dtype = "fp32";  // fp32 | bf16 (cuda only: bf16 GEMM inputs, fp32 master weights)
+  bool recompute = false;      // cpu: keep layer inputs only, rerun each layer in backward
 };
 
 // Runs (or resumes) training. Returns normally on completion, early stop or signal

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Resume is bit-exact: a run of 2N steps and a run stopped after N steps then resumed for
 # the remaining N end with byte-identical weights, Adam moments and identical logged
-# losses (same threads). Also checks that --stop-after leaves a resumable checkpoint.
+# losses (same threads). Also checks that --stop-after leaves a resumable checkpoint, and
+# that the resumed half, run with --recompute (activations recomputed in backward, a runtime
+# choice), still ends bit-identical.
 set -euo pipefail
 source "$(dirname "$0")/lib/make_text_shards.sh"
 tmp=$CF_BINARY_DIR/test-tmp/train_resume
@@ -14,8 +16,9 @@ common=(--data "$tmp/shards" --tokenizer "$tmp/tok" --n-layer 2 --n-head 2 --n-e
 "$CHATFORGE" train "${common[@]}" --out "$tmp/split" --stop-after 15 2>"$tmp/split1.log"
 grep -q "resume with: chatforge train --resume" "$tmp/split1.log"
 [ "$(readlink "$tmp/split/last")" = step_0000015 ] || { echo "FAIL: --stop-after 15 did not checkpoint step 15"; exit 1; }
-"$CHATFORGE" train --resume "$tmp/split" --no-progress 2>"$tmp/split2.log"
+"$CHATFORGE" train --resume "$tmp/split" --no-progress --recompute 2>"$tmp/split2.log"
 grep -q "resuming .* at step 15 of 30" "$tmp/split2.log"
+grep -q "activations recomputed in backward" "$tmp/split2.log" || { echo "FAIL: --recompute not in effect"; exit 1; }
 for f in model.safetensors optimizer.safetensors; do
   cmp "$tmp/full/last/$f" "$tmp/split/last/$f" || { echo "FAIL: $f differs after resume"; exit 1; }
 done
@@ -28,4 +31,4 @@ for l in open(sys.argv[1]):
 diff <(losses "$tmp/full/metrics.jsonl") <(losses "$tmp/split/metrics.jsonl") || { echo "FAIL: logged losses differ"; exit 1; }
 n=$(losses "$tmp/full/metrics.jsonl" | grep -vc eval)
 [ "$n" = 30 ] || { echo "FAIL: expected 30 logged steps, got $n"; exit 1; }
-echo "resume is bit-exact: weights, moments and 30 step losses identical"
+echo "resume is bit-exact (second half with --recompute): weights, moments and 30 step losses identical"
