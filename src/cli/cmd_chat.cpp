@@ -230,6 +230,7 @@ class ChatSession {
   }
 
   void answer(const std::string& user_text) {
+    g_cancel.store(false);  // from here on a Ctrl-C cancels this answer, even during its prefill
     messages_.push_back({"user", user_text});
     std::vector<int32_t> ids;
     if (!render_fitting(ids)) {
@@ -249,7 +250,6 @@ class ChatSession {
     req.sampling.seed = a_.gen.sampling.seed + turn_++;  // reproducible per turn, not identical across turns
     TextStreamer streamer(*lm_.tokenizer, a_.gen.stop, stdout);
     req.on_token = [&](int32_t id, const infer::SampledLogprobs*) { return streamer.on_token(id); };
-    g_cancel.store(false);
     req.cancel = &g_cancel;
     infer::GenerationResult r;
     try {

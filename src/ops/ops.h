@@ -47,8 +47,10 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
 // dinp (N,C) = dout @ weight (overwritten; skipped when dinp is null);
 // dweight (OC,C) += dout^T @ inp; dbias (OC) += column sums of dout (skipped when null).
+// accumulate = false: dweight and dbias are overwritten instead (= rather than +=), for the
+// first micro-batch after zero_grad: no clearing pass, and the GEMM never reads them.
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int N, int C, int OC);
+                     const float* weight, int N, int C, int OC, bool accumulate = true);
 
 // --- causal self-attention, document-aware, flash style ------------------------------
 // qkv (B,T,3C) holds q | k | v, each split into NH heads of HS = C/NH channels.

@@ -46,7 +46,7 @@ wait_prompts 2
 send "你好，今天天气很好吗？"
 wait_prompts 3
 send "/save $tmp/conv.json"
-wait_for "saved 5 messages"
+wait_for "saved 5 messages to .*conv.json"
 /usr/bin/python3 - "$tmp/conv.json" <<'PY' || fail "saved conversation"
 import json, sys
 raw = open(sys.argv[1], "rb").read()
@@ -75,7 +75,11 @@ send "/set max-tokens 0"
 wait_for "max-tokens=0 "
 n=$(prompts)
 send "Tell me a very long story."
-sleep 0.5
+# Ctrl-C only once the answer is streaming (on a loaded machine the line may not even have
+# been read yet 0.5 s after sending it, and a Ctrl-C then lands at the prompt)
+streaming() { pane | awk '/^> Tell me a very long story\.$/ {getline nxt; if (length(nxt) > 0) ok = 1} END {exit !ok}'; }
+deadline=$((SECONDS + 20))
+until streaming; do [ $SECONDS -lt $deadline ] || fail "the long answer never started"; sleep 0.05; done
 [ "$(prompts)" = "$n" ] || fail "the long answer finished before Ctrl-C (model too fast for this test)"
 tmux send-keys -t "$S" C-c
 wait_for '\[interrupted\]' 10
@@ -85,7 +89,7 @@ wait_for "max-tokens=8 "
 send "还在吗？"
 wait_prompts $((n + 3))
 send "/save $tmp/after_ctrlc.json"
-wait_for "saved 5 messages"
+wait_for "saved 5 messages to .*after_ctrlc.json"  # (the first /save also said "saved 5 messages")
 /usr/bin/python3 - "$tmp/after_ctrlc.json" <<'PY' || fail "conversation after Ctrl-C"
 import json, sys
 raw = open(sys.argv[1], "rb").read(); raw.decode("utf-8", errors="strict")
