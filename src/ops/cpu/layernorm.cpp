@@ -10,17 +10,32 @@
 
 namespace chatforge::ops {
 
+namespace {
+// Row sums over 16 lanes in a fixed pattern, added in a fixed order: vectorised (a plain
+// `sum += x[c]` is one chain of dependent adds the compiler may not reorder) and the same
+// bits every run. f(c) is the c-th term. 2048 rows x 384 channels, 2 threads: forward
+// 0.85 -> 0.14 ms, backward 1.43 -> 0.78 ms (the small bench config calls each 13 times a step).
+constexpr int kLanes = 16;
+template <typename F>
+inline float lane_sum(int C, F&& f) {
+  float acc[kLanes] = {};
+  int c = 0;
+  for (; c + kLanes <= C; c += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] += f(c + k);
+  for (int k = 0; c < C; ++c, ++k) acc[k] += f(c);
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int k = 0; k < w; ++k) acc[k] += acc[k + w];
+  return acc[0];
+}
+}  // namespace
+
 void layernorm_row(float* out, const float* x, const float* weight, const float* bias, int C, float* mean,
                    float* rstd) {
-  float m = 0.0f;
-  for (int c = 0; c < C; ++c) m += x[c];
-  m /= C;
-  float var = 0.0f;
-  for (int c = 0; c < C; ++c) {
-    const float d = x[c] - m;
-    var += d * d;
-  }
-  var /= C;
+  const float m = lane_sum(C, [&](int c) { return x[c]; }) / C;
+  const float var = lane_sum(C, [&](int c) {
+                      const float d = x[c] - m;
+                      return d * d;
+                    }) / C;
   const float s = 1.0f / std::sqrt(var + 1e-5f);
   for (int c = 0; c < C; ++c) out[c] = (x[c] - m) * s * weight[c] + bias[c];
   if (mean) *mean = m;
@@ -50,15 +65,8 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
       float* dx = dinp + static_cast<size_t>(i) * C;
       const float m = mean[i], s = rstd[i];
       // forward was: y = xhat * w + b with xhat = (x - mean) * rstd
-      float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
-      for (int c = 0; c < C; ++c) {
-        const float xhat = (x[c] - m) * s;
-        const float dnorm = weight[c] * dy[c];
-        dnorm_mean += dnorm;
-        dnorm_norm_mean += dnorm * xhat;
-      }
-      dnorm_mean /= C;
-      dnorm_norm_mean /= C;
+      const float dnorm_mean = lane_sum(C, [&](int c) { return weight[c] * dy[c]; }) / C;
+      const float dnorm_norm_mean = lane_sum(C, [&](int c) { return weight[c] * dy[c] * ((x[c] - m) * s); }) / C;
       for (int c = 0; c < C; ++c) {
         const float xhat = (x[c] - m) * s;
         const float dnorm = weight[c] * dy[c];
