@@ -5,6 +5,26 @@
 
 namespace chatforge::data {
 
+namespace {
+// Whether a token's bytes are whole UTF-8 characters. Byte-level BPE splits many CJK
+// characters into 2-3 tokens; masking, deleting, replacing or moving one of those pieces
+// would leave invalid UTF-8 in the text, so noise only ever touches whole-character tokens
+// (and substitutes whole-character tokens).
+bool whole_characters(std::string_view b) {
+  size_t i = 0;
+  if (b.empty()) return false;
+  while (i < b.size()) {
+    const auto c = static_cast<unsigned char>(b[i]);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > b.size()) return false;  // a continuation byte first, or cut short
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(b[i + k]) & 0xc0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+}  // namespace
+
 void check_noise_options(const NoiseOptions& o, int32_t vocab_size) {
   const std::pair<const char*, double> rates[] = {{"--mask-rate", o.mask_rate},
                                                   {"--delete-rate", o.delete_rate},
@@ -26,15 +46,18 @@ void apply_token_noise(std::vector<int32_t>& ids, std::vector<uint8_t>* mask, co
   CF_ASSERT(touchable.size() == ids.size() && (span.empty() || span.size() == ids.size()));
   CF_ASSERT(mask == nullptr || mask->size() == ids.size());
   NoiseStats local;
+  // eligible: touchable and a whole-character token
+  std::vector<uint8_t> eligible(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) eligible[i] = touchable[i] && whole_characters(tk.token_bytes(ids[i]));
   if (!o.any()) {
-    for (uint8_t t : touchable) local.touchable += t;
+    for (uint8_t t : eligible) local.touchable += t;
   }
   std::vector<int32_t> out_ids;
   std::vector<uint8_t> out_mask;
   out_ids.reserve(ids.size());
   const int32_t vocab = tk.vocab_size();
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (!o.any() || !touchable[i]) {
+    if (!o.any() || !eligible[i]) {
       out_ids.push_back(ids[i]);
       if (mask) out_mask.push_back((*mask)[i]);
       continue;
@@ -52,13 +75,13 @@ void apply_token_noise(std::vector<int32_t>& ids, std::vector<uint8_t>* mask, co
     } else if ((u -= o.delete_rate) < o.substitute_rate) {
       for (int tries = 0; tries < 64; ++tries) {
         const auto c = static_cast<int32_t>(rng.below(static_cast<uint64_t>(vocab)));
-        if (c != ids[i] && !tk.is_special(c)) {
+        if (c != ids[i] && !tk.is_special(c) && whole_characters(tk.token_bytes(c))) {
           id = c;
           break;
         }
       }
       ++local.substituted;
-    } else if ((u -= o.substitute_rate) < o.shuffle_rate && i + 1 < ids.size() && touchable[i + 1] &&
+    } else if ((u -= o.substitute_rate) < o.shuffle_rate && i + 1 < ids.size() && eligible[i + 1] &&
                (span.empty() || span[i] == span[i + 1])) {
       // swap with the next token: both count as touched and changed
       out_ids.push_back(ids[i + 1]);

@@ -388,7 +388,7 @@ TEST(Augment, RateZeroIsIdentityAndRateRTouchesAboutR) {
   const auto& tk = tokenizer();
   std::vector<ChatMessage> msgs = {{"system", "You are a helpful assistant."}, {"user", ""}, {"assistant", ""}};
   for (int i = 0; i < 120; ++i) {
-    msgs[1].content += "What is the capital of France? 你好，世界。";
+    msgs[1].content += "What is the capital of France? 你好，世界。龘靐齉爩";  // rare: cut into byte pieces
     msgs[2].content += "The capital of France is Paris. ";
   }
   const RenderedChat base = cf.render(msgs);
@@ -407,9 +407,25 @@ TEST(Augment, RateZeroIsIdentityAndRateRTouchesAboutR) {
   EXPECT_EQ(same.mask, base.mask);
   EXPECT_EQ(st0.changed(), 0u);
 
-  size_t user_tokens = 0;
-  for (size_t i = 0; i < base.ids.size(); ++i) user_tokens += base.message[i] == 1;
+  // Noise touches whole-character tokens only (GPT-2's byte-level BPE cuts some Chinese
+  // characters into pieces; a piece is never masked, deleted, replaced or moved).
+  auto valid_utf8 = [](const std::string& b) {
+    for (size_t i = 0; i < b.size();) {
+      const auto c = static_cast<unsigned char>(b[i]);
+      const size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+      if (len == 0 || i + len > b.size()) return false;
+      for (size_t k = 1; k < len; ++k)
+        if ((static_cast<unsigned char>(b[i + k]) & 0xc0) != 0x80) return false;
+      i += len;
+    }
+    return true;
+  };
+  auto whole = [&](int32_t id) { return valid_utf8(std::string(tk.token_bytes(id))); };
+  size_t user_tokens = 0, pieces = 0;
+  for (size_t i = 0; i < base.ids.size(); ++i)
+    if (base.message[i] == 1) whole(base.ids[i]) ? ++user_tokens : ++pieces;
   ASSERT_GT(user_tokens, 1000u);
+  ASSERT_GT(pieces, 100u);  // the test text does have split characters
   const double r = 0.2;
   for (int kind = 0; kind < 4; ++kind) {
     NoiseOptions o;
@@ -433,6 +449,14 @@ TEST(Augment, RateZeroIsIdentityAndRateRTouchesAboutR) {
     if (kind == 1) {
       EXPECT_EQ(base.ids.size() - got.ids.size(), st.deleted);
     }
+    // at a high rate the text still decodes to valid UTF-8 (no character cut in half)
+    NoiseOptions hi;
+    (kind == 0 ? hi.mask_rate : kind == 1 ? hi.delete_rate : kind == 2 ? hi.substitute_rate : hi.shuffle_rate) = 0.6;
+    hi.mask_id = o.mask_id;
+    RenderedChat noisy = base;
+    Rng rh(21 + kind);
+    apply_chat_noise(noisy, msgs, hi, tk, rh, nullptr);
+    EXPECT_TRUE(valid_utf8(tk.decode(noisy.ids))) << "kind " << kind;
   }
   // With --augment-targets the assistant turn changes too; the same seed gives the same output.
   NoiseOptions t;
@@ -454,9 +478,12 @@ TEST(Augment, RateZeroIsIdentityAndRateRTouchesAboutR) {
   apply_text_noise(text, s, tk, rs, &ss);
   ASSERT_EQ(text.size(), orig.size());
   for (size_t i = 0; i < text.size(); ++i) {
-    EXPECT_NE(text[i], orig[i]);
+    if (whole(orig[i])) EXPECT_NE(text[i], orig[i]);
+    else EXPECT_EQ(text[i], orig[i]);  // a piece of a character stays
     EXPECT_FALSE(tk.is_special(text[i]));
+    EXPECT_TRUE(whole(text[i]) || text[i] == orig[i]);
   }
+  EXPECT_TRUE(valid_utf8(tk.decode(text)));
   NoiseOptions bad;
   bad.mask_rate = 0.7;
   bad.delete_rate = 0.7;
