@@ -30,6 +30,18 @@ std::string stem_of(std::string path) {
   return name;
 }
 
+// A model directory's name for a kit: its own name, or for a training run's checkpoint
+// links and steps ("runs/sft/last", "runs/sft/step_0000400") the run's name before it
+// ("sft-last", "sft-step_0000400"), so two runs' `last` checkpoints keep apart.
+std::string model_name_of(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const std::string base = stem_of(dir);
+  if (base != "last" && base != "best" && base.rfind("step_", 0) != 0) return base;
+  const size_t slash = dir.find_last_of('/');
+  if (slash == std::string::npos || slash == 0) return base;
+  return stem_of(dir.substr(0, slash)) + "-" + base;
+}
+
 // Prompts of a human-kit data file ("prompt", or the turns of "messages" before a final
 // assistant turn), with ids as load_kit_items gives them.
 std::vector<std::pair<std::string, PromptSpec>> read_kit_prompts(const std::string& path, bool chat_tokens) {
@@ -121,10 +133,10 @@ void setup_human_kit(CLI::App& eval) {
       if (!a->answers_a.empty() || !a->answers_b.empty())
         usage_fail("give either --model A --model B or --answers-a/--answers-b, not both");
       make_dirs(a->out);
-      a->answers_a = a->out + "/answers_" + stem_of(a->models[0]) + "_a.jsonl";
-      a->answers_b = a->out + "/answers_" + stem_of(a->models[1]) + "_b.jsonl";
-      if (a->name_a.empty()) a->name_a = stem_of(a->models[0]);
-      if (a->name_b.empty()) a->name_b = stem_of(a->models[1]);
+      a->answers_a = a->out + "/answers_" + model_name_of(a->models[0]) + "_a.jsonl";
+      a->answers_b = a->out + "/answers_" + model_name_of(a->models[1]) + "_b.jsonl";
+      if (a->name_a.empty()) a->name_a = model_name_of(a->models[0]);
+      if (a->name_b.empty()) a->name_b = model_name_of(a->models[1]);
       write_model_answers(a->models[0], a->gen, a->data, a->chat, a->batch, a->answers_a);
       write_model_answers(a->models[1], a->gen, a->data, a->chat, a->batch, a->answers_b);
     } else if (a->answers_a.empty() || a->answers_b.empty()) {

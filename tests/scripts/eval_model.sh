@@ -193,6 +193,9 @@ cf eval human-kit --data "$tmp/gen.jsonl" --model "$M" --model "$tmp/run/best" -
   >/dev/null 2>"$tmp/kit.err" || { cat "$tmp/kit.err"; fail "human-kit --model"; }
 [ -f "$tmp/kit/sheet.html" ] && [ -f "$tmp/kit/key.json" ] || fail "human-kit files"
 [ "$(wc -l < "$(ls "$tmp"/kit/answers_*_a.jsonl)")" = 26 ] || fail "human-kit answers"
+# a run's checkpoint link is named after the run: ".../run/best" -> "run-best"
+[ -f "$tmp/kit/answers_run-best_b.jsonl" ] || fail "human-kit: B's answers not named after its run: $(ls "$tmp/kit")"
+grep -q '"run-best"' "$tmp/kit/key.json" || fail "human-kit: B not named run-best in key.json"
 
 # ---- bad input: one line naming file:line, exit 1
 expect_error() {  # expect_error PATTERN -- command...
