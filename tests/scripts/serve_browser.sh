@@ -13,7 +13,7 @@ source "$CF_SOURCE_DIR/tests/scripts/lib/make_chat_model.sh"
 source "$CF_SOURCE_DIR/tests/scripts/lib/serve_server.sh"
 [ -x /usr/bin/chromium ] || { echo "chromium not installed: skipped"; exit 77; }
 need_node_pkgs playwright-core
-make_chat_model "$tmp" 4 256 1024
+make_chat_model "$tmp" 6 384 1024  # ~2 ms a token: an answer spans many frames
 trap 'stop_server || true' EXIT
 start_server "$tmp/server.log" --model "$tmp/model" --parallel 2 --db "$tmp/feedback.sqlite"
 
@@ -65,8 +65,11 @@ const [base, tmp] = process.argv.slice(2);
     await page.waitForSelector('.msg.assistant.done', { timeout: 60000 });
     const lengths = await page.evaluate(() => window.__lengths);
     const distinct = new Set(lengths.filter((n) => n > 0));
-    assert.ok(distinct.size >= 3, `answer did not stream: lengths ${JSON.stringify([...distinct])}`);
     const answer = await page.textContent('.msg.assistant.done .body');
+    // streamed: the page showed a part of the answer before all of it (a loaded machine may
+    // deliver the tokens in as few as two network chunks, so two lengths are the minimum)
+    assert.ok(distinct.size >= 2 && Math.min(...distinct) < answer.length,
+              `answer did not stream: lengths ${JSON.stringify([...distinct])}, final ${answer.length}`);
     assert.ok(answer.trim().length > 0, 'empty answer');
     assert.equal(await page.textContent('.msg.user .body'), 'Hello, how are you today? 你好！');
     await page.screenshot({ path: `${tmp}/chat.png`, fullPage: true });
