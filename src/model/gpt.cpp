@@ -39,6 +39,8 @@ void Gpt::init_weights(uint64_t seed) {
   }
 }
 
+void Gpt::zero_grad() { ops::zero_fill(grads_.data(), grads_.size()); }
+
 void Gpt::ensure_activations(int B, int T) {
   CF_CHECK(B >= 1 && T >= 1, "batch size and sequence length must be positive (got B={}, T={})", B, T);
   CF_CHECK(T <= cfg_.n_ctx, "sequence length {} exceeds the model's context of {} tokens", T, cfg_.n_ctx);
@@ -182,19 +184,10 @@ void Gpt::backward(const int32_t* inp, const int32_t* targets, const uint8_t* ma
   const int32_t* doc = row_doc_.empty() ? nullptr : row_doc_.data();
   const int32_t* pos = row_pos_.empty() ? nullptr : row_pos_.data();
 
-  // After zero_grad the matmul weights and biases are written (=) by their first
-  // matmul_backward, wte by the head's (the embedding's += follows it); only the small
-  // tensors that are added into (LayerNorms, wpe) are cleared here.
-  const bool acc = !grads_start_from_zero_;
-  if (!acc)
-    for (const auto& t : layout_.tensors())
-      if (t.kind == ParamKind::kNormWeight || t.kind == ParamKind::kNormBias || t.name == "wpe")
-        ops::zero_fill(grads_.data() + t.offset, t.numel());
-  grads_start_from_zero_ = false;
   ops::crossentropy_backward(a.logits, a.lse, targets, mask, dloss, BT, V, Vp);
   float* dlogits = a.logits;
   // forward was: logits = lnf @ wte^T
-  ops::matmul_backward(s.dln, g.wte, nullptr, dlogits, a.lnf, w.wte, BT, C, Vp, acc);
+  ops::matmul_backward(s.dln, g.wte, nullptr, dlogits, a.lnf, w.wte, BT, C, Vp);
   // forward was: lnf = layernorm(residual3[L-1]); the stream gradient starts here
   std::fill(s.dresidual, s.dresidual + btc, 0.0f);
   ops::layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean,
@@ -208,18 +201,17 @@ void Gpt::backward(const int32_t* inp, const int32_t* targets, const uint8_t* ma
     // forward was: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))));
     // dresidual (= d residual3) flows into residual2 unchanged, plus through the MLP.
     ops::matmul_backward(s.dfch, g.fcprojw + lc * 4 * C, g.fcprojb + lc, s.dresidual, la.fch_gelu,
-                         w.fcprojw + lc * 4 * C, BT, 4 * C, C, acc);
+                         w.fcprojw + lc * 4 * C, BT, 4 * C, C);
     ops::gelu_backward(s.dfch, la.fch, s.dfch, btc * 4);
-    ops::matmul_backward(s.dln, g.fcw + lc * 4 * C, g.fcb + lc * 4, s.dfch, la.ln2, w.fcw + lc * 4 * C, BT, C, 4 * C,
-                         acc);
+    ops::matmul_backward(s.dln, g.fcw + lc * 4 * C, g.fcb + lc * 4, s.dfch, la.ln2, w.fcw + lc * 4 * C, BT, C, 4 * C);
     ops::layernorm_backward(s.dresidual, g.ln2w + lc, g.ln2b + lc, s.dln, la.residual2, w.ln2w + lc, la.ln2_mean,
                             la.ln2_rstd, BT, C);
     // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual))))
     ops::matmul_backward(s.dln, g.attprojw + lc * C, g.attprojb + lc, s.dresidual, la.atty, w.attprojw + lc * C, BT,
-                         C, C, acc);
+                         C, C);
     ops::attention_backward(s.dqkv, s.dln, la.qkv, la.atty, la.att_lse, doc, B, T, C, NH);
     ops::matmul_backward(s.dln, g.qkvw + lc * 3 * C, g.qkvb + lc * 3, s.dqkv, la.ln1, w.qkvw + lc * 3 * C, BT, C,
-                         3 * C, acc);
+                         3 * C);
     ops::layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, la.residual, w.ln1w + lc, la.ln1_mean,
                             la.ln1_rstd, BT, C);
     if (on_layer_grads_done) on_layer_grads_done(l);

@@ -80,11 +80,7 @@ class Gpt {
   // Accumulates parameter gradients (+=) of dloss * (sum of masked token losses); must
   // follow forward_loss with the same inputs (its row layout is remembered). Destroys the logits.
   void backward(const int32_t* inp, const int32_t* targets, const uint8_t* mask, float dloss);
-  // Gradients start again from zero: the next backward() writes them rather than adding
-  // to them (the matmul weights and biases, most of the model, are then never cleared nor
-  // read by their GEMMs: 55 ms of a 124M B=4,T=64 step). Until that backward, grads() holds
-  // the previous values.
-  void zero_grad() { grads_start_from_zero_ = true; }
+  void zero_grad();
   // Optional hook for data-parallel training: called by backward() right after layer l's
   // parameter gradients are complete (l = L-1 down to 0), so their all-reduce can start
   // while the remaining layers run. wte/wpe/lnf gradients are complete only when
@@ -128,7 +124,6 @@ class Gpt {
   BackwardScratch scratch_{};
   int B_ = 0, T_ = 0;
   bool recompute_ = false, acts_recompute_ = false;
-  bool grads_start_from_zero_ = true;  // set by zero_grad, cleared by backward
   std::vector<int32_t> row_doc_, row_pos_;  // (B,T) copies of the last forward's RowLayout; empty = none
 };
 

@@ -20,14 +20,13 @@ void matmul_forward(float* out, const float* inp, const float* weight, const flo
 }
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int N, int C, int OC, bool accumulate) {
+                     const float* weight, int N, int C, int OC) {
   // forward was: out = inp @ weight^T + bias
   // dinp (N,C) = dout (N,OC) @ weight (OC,C)
   if (dinp != nullptr)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C, 0.0f, dinp, C);
-  // dweight (OC,C) += (or =) dout^T (OC,N) @ inp (N,C)
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, accumulate ? 1.0f : 0.0f,
-              dweight, C);
+  // dweight (OC,C) += dout^T (OC,N) @ inp (N,C)
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
   if (dbias != nullptr) {
     // dbias += column sums of dout; threads own column blocks, rows summed in order.
     constexpr int kBlock = 64;
@@ -40,7 +39,7 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
         const float* d = dout + static_cast<size_t>(i) * OC;
         for (int j = j0; j < j1; ++j) acc[j - j0] += d[j];
       }
-      for (int j = j0; j < j1; ++j) dbias[j] = (accumulate ? dbias[j] : 0.0f) + acc[j - j0];
+      for (int j = j0; j < j1; ++j) dbias[j] += acc[j - j0];
     }
   }
 }
