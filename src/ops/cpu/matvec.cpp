@@ -153,6 +153,52 @@ inline void panel_dots(float dots[kRows], const void* w, size_t base, const floa
   const __m128 h23 = _mm_hadd_ps(fold(_mm512_add_ps(a2, b2)), fold(_mm512_add_ps(a3, b3)));
   _mm_storeu_ps(dots, _mm_hadd_ps(h01, h23));
 }
+
+// bf16 without widening: one 512-bit load holds a row's 32-weight chunk, two bf16 per
+// 32-bit lane; `lane << 16` is the even weight as fp32 and `lane & 0xffff0000` the odd one,
+// multiplied by x's even and odd elements (deinterleaved once per chunk for all 4 rows).
+// 2 ALU uops per 32 weights instead of 4 (vpmovzxwd + shift per 16): bf16 decode at the
+// 124M shape, 8-token context, 2 threads: 111 -> 128 tok/s (f16 in the same runs: 107-125).
+template <>
+inline void panel_dots<WeightFormat::kBF16>(float dots[kRows], const void* w, size_t base, const float* x, int C) {
+  const auto* wp = static_cast<const uint16_t*>(w);
+  const char* ahead = reinterpret_cast<const char*>(wp + base) + kPrefetchBytes;
+  const __m512i even_idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd_idx = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  auto row = [&](__m512i v, __m512 xe, __m512 xo, __m512& a, __m512& b) {
+    a = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, a);
+    b = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, b);
+  };
+  size_t p = base;
+  int c = 0;
+  for (; c + kPanelCols <= C; c += kPanelCols, p += kRows * kPanelCols) {
+    for (int line = 0; line < 4; ++line) _mm_prefetch(ahead + 64 * line, _MM_HINT_T0);
+    ahead += 256;
+    const __m512 x0 = _mm512_loadu_ps(x + c), x1 = _mm512_loadu_ps(x + c + 16);
+    const __m512 xe = _mm512_permutex2var_ps(x0, even_idx, x1), xo = _mm512_permutex2var_ps(x0, odd_idx, x1);
+    row(_mm512_loadu_si512(wp + p), xe, xo, a0, b0);
+    row(_mm512_loadu_si512(wp + p + 32), xe, xo, a1, b1);
+    row(_mm512_loadu_si512(wp + p + 64), xe, xo, a2, b2);
+    row(_mm512_loadu_si512(wp + p + 96), xe, xo, a3, b3);
+  }
+  if (c < C) {  // the last chunk, wt < 32 wide: row r at p + r * wt (masked: zeros past wt)
+    const int wt = C - c;
+    const auto mw = static_cast<__mmask32>((1ull << wt) - 1);
+    const auto m0 = static_cast<__mmask16>(wt >= 16 ? 0xffff : (1u << wt) - 1);
+    const auto m1 = static_cast<__mmask16>(wt > 16 ? (1u << (wt - 16)) - 1 : 0);
+    const __m512 x0 = _mm512_maskz_loadu_ps(m0, x + c), x1 = _mm512_maskz_loadu_ps(m1, x + c + 16);
+    const __m512 xe = _mm512_permutex2var_ps(x0, even_idx, x1), xo = _mm512_permutex2var_ps(x0, odd_idx, x1);
+    row(_mm512_maskz_loadu_epi16(mw, wp + p), xe, xo, a0, b0);
+    row(_mm512_maskz_loadu_epi16(mw, wp + p + wt), xe, xo, a1, b1);
+    row(_mm512_maskz_loadu_epi16(mw, wp + p + 2 * wt), xe, xo, a2, b2);
+    row(_mm512_maskz_loadu_epi16(mw, wp + p + 3 * wt), xe, xo, a3, b3);
+  }
+  const __m128 h01 = _mm_hadd_ps(fold(_mm512_add_ps(a0, b0)), fold(_mm512_add_ps(a1, b1)));
+  const __m128 h23 = _mm_hadd_ps(fold(_mm512_add_ps(a2, b2)), fold(_mm512_add_ps(a3, b3)));
+  _mm_storeu_ps(dots, _mm_hadd_ps(h01, h23));
+}
 #else
 template <WeightFormat F>
 inline float weight_at(const void* w, size_t i) {
