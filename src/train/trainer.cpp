@@ -19,6 +19,7 @@
 #include "core/timer.h"
 #include "dist/grad_reducer.h"
 #include "dist/nccl_comm.h"
+#include "infer/engine.h"
 #include "model/checkpoint.h"
 #include "model/resize.h"
 #include "model/gpt_cuda.h"
@@ -135,25 +136,27 @@ EvalResult evaluate(model::Gpt& gpt, model::GptCuda* gpu, ShardLoader& loader, i
   return r;
 }
 
-// Greedy continuation with full recomputation (the engine with a KV cache lives in
-// infer/; a handful of sample tokens at evaluation time does not need it).
-std::string sample(model::Gpt& gpt, const tok::Tokenizer& tok, const std::string& prompt, int max_tokens) {
-  std::vector<int32_t> ids = tok.encode(prompt);
-  if (ids.empty()) ids.push_back(tok.eot_id());
-  const int V = gpt.config().vocab_size, Vp = gpt.config().padded_vocab_size();
-  std::vector<int32_t> out;
-  for (int i = 0; i < max_tokens; ++i) {
-    const int T = static_cast<int>(std::min<size_t>(ids.size(), gpt.config().n_ctx));
-    gpt.forward(ids.data() + ids.size() - T, 1, T);
-    const float* row = gpt.activations().logits + static_cast<size_t>(T - 1) * Vp;
-    int32_t best = 0;
-    for (int32_t v = 1; v < V; ++v)
-      if (row[v] > row[best]) best = v;
-    if (best == tok.eot_id()) break;
-    ids.push_back(best);
-    out.push_back(best);
+// Greedy continuations of the sample prompts through the inference engine (KV cache) on
+// the training model's weights. A full forward per new token cost a pass over the whole
+// window each time and re-sized the training activations for every length (and back for
+// the next step: a zeroed allocation of hundreds of MB at the 124M shape).
+std::vector<std::pair<std::string, std::string>> samples(const model::Gpt& gpt, const tok::Tokenizer& tok,
+                                                         const std::vector<std::string>& prompts, int max_tokens) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (prompts.empty()) return out;
+  infer::Engine engine(gpt, 1);
+  for (const std::string& prompt : prompts) {
+    infer::GenerationRequest r;
+    r.prompt = tok.encode(prompt);
+    if (r.prompt.empty()) r.prompt.push_back(tok.eot_id());
+    r.sampling.temperature = 0;  // greedy
+    r.max_new_tokens = max_tokens;
+    r.stop_ids = {tok.eot_id()};
+    r.context_policy = infer::ContextPolicy::kTruncateOldest;
+    r.sample_vocab_size = std::min(tok.vocab_size(), gpt.config().vocab_size);
+    out.emplace_back(prompt, tok.decode(engine.generate(std::move(r)).tokens));
   }
-  return tok.decode(out);
+  return out;
 }
 
 // True when `tok` is the --init checkpoint's tokenizer with tokens appended: its first
@@ -580,7 +583,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
         rec.val_loss = s / rec.task_losses.size();
       }
       if (tokenizer)
-        for (const auto& p : o.sample_prompts) rec.samples.emplace_back(p, sample(*gpt, *tokenizer, p, o.sample_tokens));
+        rec.samples = samples(*gpt, *tokenizer, o.sample_prompts, o.sample_tokens);
       if (rec.val_loss < best_val - 1e-7) {
         best_val = rec.val_loss;
         best_step = step;
