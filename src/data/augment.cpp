@@ -2,6 +2,7 @@
 #include "data/augment.h"
 
 #include "core/error.h"
+#include "tokenizer/unicode_text.h"
 
 namespace chatforge::data {
 
@@ -10,19 +11,7 @@ namespace {
 // characters into 2-3 tokens; masking, deleting, replacing or moving one of those pieces
 // would leave invalid UTF-8 in the text, so noise only ever touches whole-character tokens
 // (and substitutes whole-character tokens).
-bool whole_characters(std::string_view b) {
-  size_t i = 0;
-  if (b.empty()) return false;
-  while (i < b.size()) {
-    const auto c = static_cast<unsigned char>(b[i]);
-    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > b.size()) return false;  // a continuation byte first, or cut short
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(b[i + k]) & 0xc0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
+bool whole_characters(std::string_view b) { return !b.empty() && tok::is_valid_utf8(b); }
 }  // namespace
 
 void check_noise_options(const NoiseOptions& o, int32_t vocab_size) {

@@ -5,6 +5,8 @@
 // user tokens and never the assistant targets unless asked) and the external command.
 #include <gtest/gtest.h>
 
+#include "tokenizer/unicode_text.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -409,17 +411,7 @@ TEST(Augment, RateZeroIsIdentityAndRateRTouchesAboutR) {
 
   // Noise touches whole-character tokens only (GPT-2's byte-level BPE cuts some Chinese
   // characters into pieces; a piece is never masked, deleted, replaced or moved).
-  auto valid_utf8 = [](const std::string& b) {
-    for (size_t i = 0; i < b.size();) {
-      const auto c = static_cast<unsigned char>(b[i]);
-      const size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-      if (len == 0 || i + len > b.size()) return false;
-      for (size_t k = 1; k < len; ++k)
-        if ((static_cast<unsigned char>(b[i + k]) & 0xc0) != 0x80) return false;
-      i += len;
-    }
-    return true;
-  };
+  auto valid_utf8 = [](const std::string& b) { return tok::is_valid_utf8(b); };
   auto whole = [&](int32_t id) { return valid_utf8(std::string(tk.token_bytes(id))); };
   size_t user_tokens = 0, pieces = 0;
   for (size_t i = 0; i < base.ids.size(); ++i)

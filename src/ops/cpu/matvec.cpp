@@ -84,6 +84,15 @@ inline __m128 fold(__m512 v) {
   return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
+// dots[r] = horizontal sum of a_r + b_r, the 4 rows at once (GCC 12's _mm512_reduce_add_ps
+// trips -Wmaybe-uninitialized)
+inline void store_dots(float dots[4], __m512 a0, __m512 b0, __m512 a1, __m512 b1, __m512 a2, __m512 b2, __m512 a3,
+                       __m512 b3) {
+  const __m128 h01 = _mm_hadd_ps(fold(_mm512_add_ps(a0, b0)), fold(_mm512_add_ps(a1, b1)));
+  const __m128 h23 = _mm_hadd_ps(fold(_mm512_add_ps(a2, b2)), fold(_mm512_add_ps(a3, b3)));
+  _mm_storeu_ps(dots, _mm_hadd_ps(h01, h23));
+}
+
 // dots[r] = w[row r] . x for the kRows rows starting at element offsets off[r].
 template <WeightFormat F>
 inline void block_dots(float dots[kRows], const void* w, const size_t off[kRows], const float* x, int C) {
@@ -108,10 +117,7 @@ inline void block_dots(float dots[kRows], const void* w, const size_t off[kRows]
     a2 = _mm512_fmadd_ps(load16<F>(w, off[2] + c, m), x0, a2);
     a3 = _mm512_fmadd_ps(load16<F>(w, off[3] + c, m), x0, a3);
   }
-  // the 4 horizontal sums at once (GCC 12's _mm512_reduce_add_ps trips -Wmaybe-uninitialized)
-  const __m128 h01 = _mm_hadd_ps(fold(_mm512_add_ps(a0, b0)), fold(_mm512_add_ps(a1, b1)));
-  const __m128 h23 = _mm_hadd_ps(fold(_mm512_add_ps(a2, b2)), fold(_mm512_add_ps(a3, b3)));
-  _mm_storeu_ps(dots, _mm_hadd_ps(h01, h23));
+  store_dots(dots, a0, b0, a1, b1, a2, b2, a3, b3);
 }
 
 // dots[r] = w[row r] . x for the panel whose first element is w + base (layout in ops.h).
@@ -149,9 +155,7 @@ inline void panel_dots(float dots[kRows], const void* w, size_t base, const floa
     a3 = _mm512_fmadd_ps(load16<F>(w, p + 3 * wt, m0), x0, a3);
     b3 = _mm512_fmadd_ps(load16<F>(w, p + 3 * wt + 16, m1), x1, b3);
   }
-  const __m128 h01 = _mm_hadd_ps(fold(_mm512_add_ps(a0, b0)), fold(_mm512_add_ps(a1, b1)));
-  const __m128 h23 = _mm_hadd_ps(fold(_mm512_add_ps(a2, b2)), fold(_mm512_add_ps(a3, b3)));
-  _mm_storeu_ps(dots, _mm_hadd_ps(h01, h23));
+  store_dots(dots, a0, b0, a1, b1, a2, b2, a3, b3);
 }
 
 // bf16 without widening: one 512-bit load holds a row's 32-weight chunk, two bf16 per
@@ -195,9 +199,7 @@ inline void panel_dots<WeightFormat::kBF16>(float dots[kRows], const void* w, si
     row(_mm512_maskz_loadu_epi16(mw, wp + p + 2 * wt), xe, xo, a2, b2);
     row(_mm512_maskz_loadu_epi16(mw, wp + p + 3 * wt), xe, xo, a3, b3);
   }
-  const __m128 h01 = _mm_hadd_ps(fold(_mm512_add_ps(a0, b0)), fold(_mm512_add_ps(a1, b1)));
-  const __m128 h23 = _mm_hadd_ps(fold(_mm512_add_ps(a2, b2)), fold(_mm512_add_ps(a3, b3)));
-  _mm_storeu_ps(dots, _mm_hadd_ps(h01, h23));
+  store_dots(dots, a0, b0, a1, b1, a2, b2, a3, b3);
 }
 #else
 template <WeightFormat F>
