@@ -1,11 +1,13 @@
 // `chatforge version`: prints the version and how this binary was built (BLAS, threads).
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "cli/command.h"
 #include "core/version.h"
+#include "ops/cpu/simd.h"
 #include "ops/ops.h"
 
 namespace chatforge::cli {
@@ -16,13 +18,10 @@ void setup(CLI::App& cmd) {
     std::printf("cpu threads: %d (OMP_NUM_THREADS to change)\n", default_threads());
     std::printf("blas core: %s%s\n", ops::blas_core_name(),
                 std::getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE)" : " (detected)");
-#ifdef __AVX512F__
-    std::printf("simd: avx512\n");
-#elif defined(__AVX2__)
-    std::printf("simd: avx2\n");
-#else
-    std::printf("simd: baseline\n");
-#endif
+    const ops::SimdLevel in_use = ops::simd_level(), cpu = ops::cpu_simd_level(), built = ops::built_simd_level();
+    const bool lowered = static_cast<int>(in_use) < std::min(static_cast<int>(cpu), static_cast<int>(built));
+    std::printf("simd: %s (cpu %s, built %s%s)\n", ops::simd_level_name(in_use), ops::simd_level_name(cpu),
+                ops::simd_level_name(built), lowered ? ", lowered by CHATFORGE_SIMD" : "");
   });
 }
 }  // namespace

@@ -2,7 +2,7 @@
 # `chatforge generate` against an independent PyTorch GPT-2 (scripts/torch_gpt2.py) on the
 # same checkpoint: the KV-cached greedy continuation must equal PyTorch's full-recompute
 # greedy continuation token for token, and --prompt-logprobs must match PyTorch's
-# log-softmax. Skipped (77) when /usr/bin/python3 has no torch.
+# log-softmax, with the widest decode kernels and with the AVX2 ones. Skipped (77) when /usr/bin/python3 has no torch.
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}" "${CF_SOURCE_DIR:?}"
 PY=${CF_TORCH_PYTHON:-/usr/bin/python3}
@@ -19,6 +19,9 @@ for prompt in "Hello, how are you today?" "你好，今天天气很好。" "The"
   "$CHATFORGE" generate --model "$tmp/model" --prompt "$prompt" --temperature 0 --max-tokens 60 \
     --logit-bias "$IM_END=-100" --logit-bias "$EOT=-100" --json --prompt-logprobs > "$tmp/out$i.json"
 done
+# the decode kernels an AVX2-only machine runs (ops/cpu/simd.h), on this machine too
+CHATFORGE_SIMD=avx2 "$CHATFORGE" generate --model "$tmp/model" --prompt "你好，今天天气很好。" --temperature 0 \
+  --max-tokens 60 --logit-bias "$IM_END=-100" --logit-bias "$EOT=-100" --json --prompt-logprobs > "$tmp/out4.json"
 "$PY" - "$CF_SOURCE_DIR/scripts" "$tmp/model" "$IM_END,$EOT" "$tmp"/out*.json <<'PY' || fail "chatforge differs from PyTorch"
 import json, struct, sys
 import torch

@@ -14,6 +14,7 @@
 #include "model/infer_weights.h"
 #include "op_test_util.h"
 #include "ops/cpu/half.h"
+#include "ops/cpu/simd.h"
 #include "ops/ops.h"
 #include "ops/reference/reference_ops.h"
 
@@ -89,7 +90,24 @@ std::vector<double> reference_linear(const std::vector<float>& x, const ops::Wei
   return out;
 }
 
+// Every SIMD level this machine can run (the widest first), so the kernels an AVX2-only
+// machine takes are checked on an AVX-512 one too; the level in use is restored after.
+struct EachSimdLevel {
+  ops::SimdLevel saved = ops::simd_level();
+  std::vector<ops::SimdLevel> levels;
+  EachSimdLevel() {
+    for (ops::SimdLevel l : {ops::SimdLevel::kAvx512, ops::SimdLevel::kAvx2, ops::SimdLevel::kScalar})
+      if (static_cast<int>(l) <= static_cast<int>(ops::set_simd_level(l))) levels.push_back(l);
+    ops::set_simd_level(saved);
+  }
+  ~EachSimdLevel() { ops::set_simd_level(saved); }
+};
+
 TEST(WeightFormat, LinearForwardEveryFormatAndScheduleMatchesReference) {
+  EachSimdLevel simd;
+  for (ops::SimdLevel level : simd.levels) {
+  ops::set_simd_level(level);
+  SCOPED_TRACE(ops::simd_level_name(level));
   Rng rng(13);
   struct Case { int N, C, OC; bool bias, gelu; };
   for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kF16, WeightFormat::kBF16, WeightFormat::kInt8})
@@ -113,6 +131,7 @@ TEST(WeightFormat, LinearForwardEveryFormatAndScheduleMatchesReference) {
         EXPECT_LT(testing::max_err(team, want), 2e-5) << ops::weight_format_name(f) << " team N=" << c.N;
       }
     }
+  }
 }
 
 TEST(WeightFormat, PanelLayoutPlacesEveryElementOnce) {
@@ -134,6 +153,10 @@ TEST(WeightFormat, PanelLayoutPlacesEveryElementOnce) {
 
 // The fused decode step hands threads channel ranges that need not start on a panel.
 TEST(WeightFormat, LinearForwardRangeOffPanelBoundaries) {
+  EachSimdLevel simd;
+  for (ops::SimdLevel level : simd.levels) {
+  ops::set_simd_level(level);
+  SCOPED_TRACE(ops::simd_level_name(level));
   Rng rng(17);
   const int C = 40, OC = 23;
   for (WeightFormat f : kLowFormats)
@@ -151,6 +174,17 @@ TEST(WeightFormat, LinearForwardRangeOffPanelBoundaries) {
         ops::linear_forward_range(got.data(), x.data(), m, b.data(), N, j0, j1, false);
       EXPECT_LT(testing::max_err(got, want), 2e-5) << ops::weight_format_name(f) << " N=" << N;
     }
+  }
+}
+
+TEST(Simd, LevelIsClampedToWhatTheMachineRuns) {
+  EachSimdLevel simd;
+  ASSERT_FALSE(simd.levels.empty());
+  EXPECT_EQ(simd.levels.back(), ops::SimdLevel::kScalar);  // always available
+  const ops::SimdLevel top = ops::set_simd_level(ops::SimdLevel::kAvx512);
+  EXPECT_LE(static_cast<int>(top), static_cast<int>(ops::cpu_simd_level()));
+  EXPECT_LE(static_cast<int>(top), static_cast<int>(ops::built_simd_level()));
+  EXPECT_EQ(ops::set_simd_level(ops::SimdLevel::kScalar), ops::SimdLevel::kScalar);
 }
 
 model::GptConfig tiny_config() {

@@ -8,7 +8,7 @@
 // them for every input row while they sit in L1. With AVX-512 the 4 rows are read 16
 // weights per load (f16 by vcvtph2ps, bf16 by a 16-bit shift, int8 by vpmovsxbd +
 // vcvtdq2ps: fp32 accumulation always), 2 accumulators per row keep 8 FMA chains in flight.
-// Without AVX-512 an omp-simd loop does the same.
+// Without AVX-512 (or with CHATFORGE_SIMD=avx2: ops/cpu/simd.h) an omp-simd loop does the same.
 //
 // Reduced formats are stored in panels (ops.h) and read with a software prefetch 8 KB
 // ahead. fp32 saturates the memory bus with the hardware prefetcher alone (28 GB/s of 28
@@ -34,6 +34,7 @@
 #endif
 
 #include "ops/cpu/half.h"
+#include "ops/cpu/simd.h"
 #include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 
@@ -48,6 +49,8 @@ constexpr size_t sizeof_format() {
 }
 
 #if CF_MATVEC_AVX512
+// The AVX-512 kernels (run when simd_level() is kAvx512).
+namespace wide {
 // 16 weights from element idx on as fp32 (mask: the valid lanes of a row's tail).
 template <WeightFormat F>
 inline __m512 load16(const void* base, size_t idx, __mmask16 mask) {
@@ -201,7 +204,12 @@ inline void panel_dots<WeightFormat::kBF16>(float dots[kRows], const void* w, si
   }
   store_dots(dots, a0, b0, a1, b1, a2, b2, a3, b3);
 }
-#else
+}  // namespace wide
+#endif
+
+// The portable kernels: what a machine without AVX-512 runs (the compiler vectorises the
+// omp-simd loops for whatever -march allows), and what CHATFORGE_SIMD=avx2 forces here.
+namespace narrow {
 template <WeightFormat F>
 inline float weight_at(const void* w, size_t i) {
   if constexpr (F == WeightFormat::kF32) return static_cast<const float*>(w)[i];
@@ -237,11 +245,30 @@ inline void panel_dots(float dots[kRows], const void* w, size_t base, const floa
   }
   for (int r = 0; r < kRows; ++r) dots[r] = acc[r];
 }
+}  // namespace narrow
+
+// The kernels of one SIMD level: wide (AVX-512) or narrow (portable).
+template <bool kWide>
+struct Kernels {
+  template <WeightFormat F>
+  static void block_dots(float dots[kRows], const void* w, const size_t off[kRows], const float* x, int C) {
+#if CF_MATVEC_AVX512
+    if constexpr (kWide) return wide::block_dots<F>(dots, w, off, x, C);
 #endif
+    narrow::block_dots<F>(dots, w, off, x, C);
+  }
+  template <WeightFormat F>
+  static void panel_dots(float dots[kRows], const void* w, size_t base, const float* x, int C) {
+#if CF_MATVEC_AVX512
+    if constexpr (kWide) return wide::panel_dots<F>(dots, w, base, x, C);
+#endif
+    narrow::panel_dots<F>(dots, w, base, x, C);
+  }
+};
 
 // Output channels [j0, j1) of out (N, OC) for every input row. Formats other than f32 with
 // 3+ rows expand each block to fp32 once (into L1) instead of once per row.
-template <WeightFormat F>
+template <WeightFormat F, bool kWide>
 void matvec_range(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0, int j1) {
   const int C = w.C, OC = w.OC;
   if (F != WeightFormat::kF32 && N >= 3) {
@@ -257,7 +284,7 @@ void matvec_range(float* out, const float* inp, const WeightMatrix& w, const flo
         float dots[kRows];
         size_t off[kRows];
         for (int r = 0; r < kRows; ++r) off[r] = static_cast<size_t>(r < nj ? r : 0) * C;
-        block_dots<WeightFormat::kF32>(dots, block.data, off, inp + static_cast<size_t>(i) * C, C);
+        Kernels<kWide>::template block_dots<WeightFormat::kF32>(dots, block.data, off, inp + static_cast<size_t>(i) * C, C);
         for (int r = 0; r < nj; ++r) o[static_cast<size_t>(i) * OC + r] = dots[r] + (bias ? bias[j + r] : 0.0f);
       }
     }
@@ -270,7 +297,7 @@ void matvec_range(float* out, const float* inp, const WeightMatrix& w, const flo
       for (int r = 0; r < kRows; ++r) off[r] = static_cast<size_t>(j + (r < nj ? r : 0)) * C;
       for (int i = 0; i < N; ++i) {
         float dots[kRows];
-        block_dots<F>(dots, w.data, off, inp + static_cast<size_t>(i) * C, C);
+        Kernels<kWide>::template block_dots<F>(dots, w.data, off, inp + static_cast<size_t>(i) * C, C);
         float* o = out + static_cast<size_t>(i) * OC + j;
         for (int r = 0; r < nj; ++r) o[r] = dots[r] + (bias ? bias[j + r] : 0.0f);
       }
@@ -280,7 +307,7 @@ void matvec_range(float* out, const float* inp, const WeightMatrix& w, const flo
       const int r0 = std::max(j0 - pj, 0), r1 = std::min(kRows, j1 - pj);
       for (int i = 0; i < N; ++i) {
         float dots[kRows];
-        panel_dots<F>(dots, w.data, static_cast<size_t>(pj) * C, inp + static_cast<size_t>(i) * C, C);
+        Kernels<kWide>::template panel_dots<F>(dots, w.data, static_cast<size_t>(pj) * C, inp + static_cast<size_t>(i) * C, C);
         float* o = out + static_cast<size_t>(i) * OC + pj;
         for (int r = r0; r < r1; ++r) {
           const float s = F == WeightFormat::kInt8 ? w.scale[pj + r] : 1.0f;
@@ -291,15 +318,24 @@ void matvec_range(float* out, const float* inp, const WeightMatrix& w, const flo
   }
 }
 
+template <bool kWide>
+void matvec_range_format(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0,
+                         int j1) {
+  switch (w.format) {
+    case WeightFormat::kF32: matvec_range<WeightFormat::kF32, kWide>(out, inp, w, bias, N, j0, j1); break;
+    case WeightFormat::kF16: matvec_range<WeightFormat::kF16, kWide>(out, inp, w, bias, N, j0, j1); break;
+    case WeightFormat::kBF16: matvec_range<WeightFormat::kBF16, kWide>(out, inp, w, bias, N, j0, j1); break;
+    case WeightFormat::kInt8: matvec_range<WeightFormat::kInt8, kWide>(out, inp, w, bias, N, j0, j1); break;
+  }
+}
+
 void matvec_range_any(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0, int j1,
                       bool gelu) {
   if (j0 >= j1) return;
-  switch (w.format) {
-    case WeightFormat::kF32: matvec_range<WeightFormat::kF32>(out, inp, w, bias, N, j0, j1); break;
-    case WeightFormat::kF16: matvec_range<WeightFormat::kF16>(out, inp, w, bias, N, j0, j1); break;
-    case WeightFormat::kBF16: matvec_range<WeightFormat::kBF16>(out, inp, w, bias, N, j0, j1); break;
-    case WeightFormat::kInt8: matvec_range<WeightFormat::kInt8>(out, inp, w, bias, N, j0, j1); break;
-  }
+  if (simd_level() == SimdLevel::kAvx512)
+    matvec_range_format<true>(out, inp, w, bias, N, j0, j1);
+  else
+    matvec_range_format<false>(out, inp, w, bias, N, j0, j1);
   if (gelu)  // on this thread's own outputs while they are still in L1
     for (int i = 0; i < N; ++i) {
       float* o = out + static_cast<size_t>(i) * w.OC;

@@ -17,6 +17,7 @@
 #endif
 
 #include "ops/cpu/half.h"
+#include "ops/cpu/simd.h"
 #include "ops/ops.h"
 
 namespace chatforge::ops {
@@ -114,8 +115,9 @@ void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1) {
 #if defined(__AVX512F__)
         // vcvtph2ps is exact like f16_to_f32, and ~8x faster than its omp-simd form (the
         // prefill's sgemm path expands every weight: f16 prefill 156 -> 250 tok/s)
-        for (; c + 16 <= width; c += 16)
-          _mm512_storeu_ps(o + k0 + c, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + c))));
+        if (simd_level() == SimdLevel::kAvx512)
+          for (; c + 16 <= width; c += 16)
+            _mm512_storeu_ps(o + k0 + c, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + c))));
 #endif
         for (; c < width; ++c) o[k0 + c] = half::f16_to_f32(s[c]);
       } else if (w.format == WeightFormat::kBF16) {
