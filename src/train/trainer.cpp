@@ -22,7 +22,7 @@
 #include "infer/engine.h"
 #include "model/checkpoint.h"
 #include "model/resize.h"
-#include "model/gpt_cuda.h"
+#include "ops/backend.h"
 #include "ops/device.h"
 #include "ops/ops.h"
 #include "tokenizer/tokenizer.h"
@@ -110,8 +110,7 @@ struct EvalResult {
   uint64_t tokens = 0;
 };
 
-// gpu: evaluate there (its weights are the current ones) instead of on `gpt`.
-EvalResult evaluate(model::Gpt& gpt, model::GptCuda* gpu, ShardLoader& loader, int batches,
+EvalResult evaluate(model::Gpt& gpt, ShardLoader& loader, int batches,
                     const tok::Tokenizer* tokenizer) {
   loader.reset();
   EvalResult r;
@@ -123,9 +122,8 @@ EvalResult evaluate(model::Gpt& gpt, model::GptCuda* gpu, ShardLoader& loader, i
       std::min<uint64_t>(batches, std::max<uint64_t>(1, loader.rows_per_epoch() / loader.batch_rows()));
   for (uint64_t i = 0; i < max_batches; ++i) {
     loader.next(b);
-    loss_sum += gpu ? gpu->forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T)
-                    : gpt.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T,
-                                       {b.doc_ids(), b.positions()});
+    loss_sum += gpt.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T,
+                                 {b.doc_ids(), b.positions()});
     r.tokens += b.mask_count();
     if (tokenizer != nullptr)
       for (size_t k = 0; k < b.targets.size(); ++k)
@@ -172,19 +170,6 @@ bool extends_init_tokenizer(const std::string& init, const tok::Tokenizer& tok, 
   for (int32_t i = 0; i < old_vocab; ++i)
     if (base.token_bytes(i) != tok.token_bytes(i)) return false;
   return true;
-}
-
-// Data parallel on GPUs: sums the gradients over ranks, with NCCL on device memory when
-// this build has it (nccl != nullptr), else through the host communicator (a copy each way).
-void reduce_gpu_grads(dist::Comm& comm, dist::Comm* nccl, model::GptCuda& gpu) {
-  if (nccl) {
-    nccl->all_reduce_sum(gpu.device_grads(), gpu.num_params());
-    return;
-  }
-  std::vector<float> host(gpu.num_params());
-  gpu.download_grads(host.data());
-  comm.all_reduce_sum(host.data(), host.size());
-  gpu.upload_grads(host.data());
 }
 
 }  // namespace
@@ -291,6 +276,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     gpt = std::make_unique<model::Gpt>(o.model);
     gpt->init_weights(o.seed);
   }
+  gpt = model::to_backend(std::move(gpt), ops::make_backend(device));  // the CPU's: no copy
   const model::GptConfig& cfg = gpt->config();
   gpt->set_recompute(o.recompute);
   CF_CHECK(loader.vocab_size() <= static_cast<uint32_t>(cfg.vocab_size),
@@ -325,7 +311,6 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
   size_t shard_begin = 0;
   for (int r = 0; r < o.rank; ++r) shard_begin += shard[r];
   const bool zero1 = o.zero == 1 && o.world > 1;
-  CF_CHECK(!(zero1 && device.cuda), "--zero 1 is not supported with --device cuda yet (use --zero 0)");
   if (zero1) opt.shard(shard_begin, shard_begin + shard[o.rank]);
   // Full (unsharded) Adam state: what a checkpoint holds whatever the rank count.
   auto gather_full_optimizer = [&] {
@@ -384,25 +369,16 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     report.start_fresh();
   }
   if (o.rank == 0) write_file_atomic(o.out_dir + "/run.json", options_to_json(o).dump(2) + "\n");
-  // --device cuda: the model and its Adam moments move to the GPU; the host copies are
-  // refreshed (sync_host) before anything reads them: evaluation samples, checkpoints.
-  std::unique_ptr<model::GptCuda> gpu;
-  // The CUDA attention has no document masks yet: packed rows would attend across documents.
-  CF_CHECK(!(device.cuda && loader.packed()),
-           "{}: packed rows (data chat --pack) train on --device cpu only for now; rebuild the shards without --pack",
-           o.data_dir);
-  CF_CHECK(!(device.cuda && o.recompute), "--recompute is implemented for --device cpu only");
-  if (device.cuda) {
-    gpu = std::make_unique<model::GptCuda>(cfg, device.bf16);
-    gpu->upload_params(gpt->params().data());
-    gpu->upload_moments(opt.m().data(), opt.v().data());
-  }
-  std::unique_ptr<dist::Comm> nccl;  // GPU gradients all-reduced on the devices
-  if (gpu && o.world > 1 && dist::nccl_built()) nccl = dist::make_nccl_comm(comm);
+  // On a device the parameters and moments just loaded go over; the host copies are
+  // refreshed (sync_host) before anything reads them: checkpoints.
+  gpt->push_params();
+  opt.push_moments();
+  const bool on_host = gpt->backend().host_memory();
+  std::unique_ptr<dist::Comm> nccl;  // device gradients all-reduced on the devices
+  if (!on_host && o.world > 1 && dist::nccl_built()) nccl = dist::make_nccl_comm(comm);
   auto sync_host = [&] {
-    if (!gpu) return;
-    gpu->download_params(gpt->params().data());
-    gpu->download_moments(opt.m().data(), opt.v().data());
+    gpt->pull_params();
+    opt.pull_moments();
   };
   const uint64_t ckpt_bytes = gpt->params().bytes() * 3 + (64 << 10);  // weights, m, v + small files
   const uint64_t free_bytes = free_disk_bytes(o.out_dir);
@@ -480,31 +456,22 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     double loss_sum = 0;
     const float dloss = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
     float norm = 0;
-    if (gpu) {
-      gpu->zero_grad();
-      for (auto& b : micro) {
-        loss_sum += gpu->forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
-        gpu->backward(dloss);
-      }
-      if (o.world > 1) {
-        reduce_gpu_grads(comm, nccl.get(), *gpu);
-        comm.all_reduce_sum(&loss_sum, 1);
-      }
-      norm = static_cast<float>(std::sqrt(gpu->grad_sum_squares()));
-    } else {
+    {
     gpt->zero_grad();
     // Data parallel: each rank's gradients are summed over ranks (dloss already divides
     // by the global count, so the sum is the gradient of the global mean loss). In the
     // last micro-batch a layer's bucket starts as soon as its gradients are final.
     std::optional<dist::GradReducer> reducer;
-    if (o.world > 1)
+    // (on a device without NCCL the gradients go through the host after backward)
+    const bool overlap = o.comm_overlap && on_host;
+    if (o.world > 1 && on_host)
       reducer.emplace(comm, gpt->grads().data(), static_cast<size_t>(std::max(1.0, o.bucket_mb * (1 << 20) / 4)));
     const auto& tensors = gpt->layout().tensors();
     for (size_t i = 0; i < micro.size(); ++i) {
       auto& b = micro[i];
       loss_sum += gpt->forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T,
                                    {b.doc_ids(), b.positions()});
-      if (reducer && o.comm_overlap && i + 1 == micro.size())
+      if (reducer && overlap && i + 1 == micro.size())
         gpt->on_layer_grads_done = [&](int l) {
           for (const auto& t : tensors)  // layer l's slice of each stacked (L, ...) tensor
             if (t.per_layer) {
@@ -512,18 +479,27 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
               reducer->ready(t.offset + l * per, per);
             }
         };
-      gpt->backward(b.inputs.data(), b.targets.data(), b.mask.data(), dloss);
+      gpt->backward(dloss);
       gpt->on_layer_grads_done = nullptr;
     }
     if (reducer) {
       for (const auto& t : tensors)  // the rest: embeddings, final LayerNorm (and all without overlap)
-        if (!t.per_layer || !o.comm_overlap) reducer->ready(t.offset, t.numel());
+        if (!t.per_layer || !overlap) reducer->ready(t.offset, t.numel());
       reducer->finish();
-      comm.all_reduce_sum(&loss_sum, 1);
     }
+    if (o.world > 1 && !on_host) {
+      if (nccl) {
+        nccl->all_reduce_sum(gpt->device_grads(), gpt->grads().size());
+      } else {
+        gpt->pull_grads();
+        comm.all_reduce_sum(gpt->grads().data(), gpt->grads().size());
+        gpt->push_grads();
+      }
+    }
+    if (o.world > 1) comm.all_reduce_sum(&loss_sum, 1);
     // ZeRO-1: the norm of the reduced gradient from each rank's slice (squared sums added)
     if (zero1) {
-      double sq = ops::sum_squares(gpt->grads().data() + shard_begin, shard[o.rank]);
+      double sq = gpt->backend().sum_squares(gpt->device_grads() + shard_begin, shard[o.rank]);
       comm.all_reduce_sum(&sq, 1);
       norm = static_cast<float>(std::sqrt(sq));
     } else {
@@ -541,14 +517,15 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
                "stopping: {} non-finite losses or gradients in a row at step {}; the last good checkpoint is in {} "
                "(try a lower --lr)",
                bad_streak, step + 1, o.out_dir);
-      if (gpu) gpu->zero_grad(); else gpt->zero_grad();
-    } else if (gpu) {
-      bad_streak = 0;
-      opt.update(*gpu, lr, norm);
+      gpt->zero_grad();
     } else {
       bad_streak = 0;
       opt.update(*gpt, lr, norm);
-      if (zero1) comm.all_gather(gpt->params().data(), shard);  // every rank's updated slice to all
+      if (zero1) {  // every rank's updated slice to all (through the host on a device)
+        gpt->pull_params();
+        comm.all_gather(gpt->params().data(), shard);
+        gpt->push_params();
+      }
     }
     ++step;
     tokens_seen += static_cast<uint64_t>(o.total_batch_tokens);
@@ -567,9 +544,8 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     if (o.eval_every > 0 && (step % o.eval_every == 0 || last) && !val_loaders.empty() && o.rank == 0) {
       EvalRecord rec;
       rec.step = step;
-      sync_host();  // the samples run on the host copy
       for (auto& [name, vl] : val_loaders) {
-        const EvalResult r = evaluate(*gpt, gpu.get(), *vl, o.eval_batches, tokenizer ? &*tokenizer : nullptr);
+        const EvalResult r = evaluate(*gpt, *vl, o.eval_batches, tokenizer ? &*tokenizer : nullptr);
         if (name == "val") {
           rec.val_loss = r.loss;
           rec.val_bpb = r.bpb;

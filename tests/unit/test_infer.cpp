@@ -14,7 +14,7 @@
 #include "infer/engine.h"
 #include "infer/sampler.h"
 #include "infer/stop_strings.h"
-#include "model/gpt_infer.h"
+#include "model/gpt_cached.h"
 #include "op_test_util.h"
 #include "ops/ops.h"
 #include "ops/reference/reference_ops.h"

@@ -10,7 +10,7 @@
 #include <cmath>
 
 #include "infer/engine.h"
-#include "model/gpt_infer.h"
+#include "model/gpt_cached.h"
 #include "model/infer_weights.h"
 #include "op_test_util.h"
 #include "ops/cpu/half.h"
