@@ -3,6 +3,7 @@
 // budget, and then answer sequences it never saw, greedily and exactly.
 #include <gtest/gtest.h>
 
+#include "fixtures.h"
 #include "core/rng.h"
 #include "model/gpt.h"
 #include "train/adamw.h"
@@ -32,12 +33,7 @@ void make_batch(Rng& rng, int B, std::vector<int32_t>& inp, std::vector<int32_t>
 }  // namespace
 
 TEST(Learns, ReverseSequences) {
-  model::GptConfig cfg;
-  cfg.n_layer = 2;
-  cfg.n_head = 4;
-  cfg.n_embd = 64;
-  cfg.vocab_size = 11;
-  cfg.n_ctx = 16;
+  const model::GptConfig cfg = chatforge::testing::tiny_config({.heads = 4, .channels = 64, .vocab = 11, .context = 16});
   model::Gpt gpt(cfg);
   gpt.init_weights(7);
   train::AdamWConfig oc;

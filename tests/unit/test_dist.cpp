@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "fixtures.h"
 #include "core/rng.h"
 #include "dist/comm.h"
 #include "dist/grad_reducer.h"
@@ -83,15 +84,7 @@ TEST(Dist, GradReducerMergesAdjacentRangesIntoBuckets) {
   EXPECT_EQ(covered, arena.size());
 }
 
-model::GptConfig tiny() {
-  model::GptConfig c;
-  c.n_layer = 3;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.vocab_size = 50;
-  c.n_ctx = 8;
-  return c;
-}
+model::GptConfig tiny() { return testing::tiny_config({.layers = 3}); }
 
 TEST(Dist, BackwardReportsEachLayerOnceLastFirstWithoutChangingGradients) {
   model::Gpt a(tiny()), b(tiny());

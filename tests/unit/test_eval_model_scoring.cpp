@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 
+#include "fixtures.h"
 #include "core/rng.h"
 #include "eval/model_scoring.h"
 #include "model/gpt.h"
@@ -14,17 +15,7 @@ namespace chatforge::eval {
 namespace {
 
 std::unique_ptr<model::Gpt> tiny(int n_ctx) {
-  model::GptConfig c;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 32;
-  c.vocab_size = 97;
-  c.n_ctx = n_ctx;
-  auto m = std::make_unique<model::Gpt>(c);
-  m->init_weights(5);
-  float* p = m->params().data();
-  for (size_t i = 0; i < m->params().size(); ++i) p[i] *= 3.0f;  // peakier than GPT-2 init
-  return m;
+  return testing::tiny_model({.channels = 32, .vocab = 97, .context = n_ctx}, 5, 3.0f);
 }
 
 std::vector<int32_t> random_tokens(size_t n, uint64_t seed) {

@@ -3,6 +3,7 @@
 // document exactly what it gives the same document alone (logits, loss, gradients).
 #include <gtest/gtest.h>
 
+#include "fixtures.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -32,15 +33,7 @@ data::ShardSpec masked_spec() {
   return s;
 }
 
-model::GptConfig tiny() {
-  model::GptConfig c;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.vocab_size = 50;
-  c.n_ctx = 32;
-  return c;
-}
+model::GptConfig tiny() { return chatforge::testing::tiny_config({.context = 32}); }
 
 using chatforge::testing::error_of;
 
