@@ -51,7 +51,7 @@ void run(const ConvertArgs& a) {
   const std::string in = a.from.empty() ? resolve_checkpoint(a.in) : a.in;
   if (a.to == "gguf") {
     const auto type = interop::parse_gguf_weight_type(a.type);
-    auto gpt = interop::read_hf_model(in);
+    auto gpt = model::load_model(in);
     const auto tok = load_tokenizer(a.tokenizer, in);
     CF_CHECK(tok.has_value(), "{}: no tokenizer (tokenizer.json or vocab.json+merges.txt); give --tokenizer DIR", in);
     const std::filesystem::path out(a.out);
@@ -63,7 +63,7 @@ void run(const ConvertArgs& a) {
     return;
   }
   DType source = DType::F32;
-  auto gpt = interop::read_hf_model(in, &source);
+  auto gpt = model::load_model(in, &source);
   const auto tok = load_tokenizer(a.tokenizer, in);
   interop::StagedDir staged(a.out);
   if (a.from == "hf") {

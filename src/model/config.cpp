@@ -60,6 +60,13 @@ int get_int(const nlohmann::json& j, const char* key, const std::string& ctx, in
 
 GptConfig GptConfig::from_hf_json(const nlohmann::json& j, const std::string& ctx) {
   CF_CHECK(j.is_object(), "{}: config is not a JSON object", ctx);
+  if (j.contains("architectures") && j["architectures"].is_array())
+    for (const auto& a : j["architectures"]) {
+      CF_CHECK(a.is_string(), "{}: field 'architectures' must hold strings", ctx);
+      const std::string arch = a.get<std::string>();
+      CF_CHECK(arch == "GPT2LMHeadModel" || arch == "GPT2Model",
+               "{}: unsupported architecture '{}' in field 'architectures' (supported: GPT2LMHeadModel)", ctx, arch);
+    }
   if (j.contains("model_type")) {
     CF_CHECK(j["model_type"].is_string(), "{}: field 'model_type' must be a string", ctx);
     const std::string mt = j["model_type"].get<std::string>();

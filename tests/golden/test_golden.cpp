@@ -109,14 +109,14 @@ TEST(Golden, EveryParameterGradientMatchesPyTorch) {
   gpt.backward(1.0f / f.mask_count());
   double worst = 0;
   int checked = 0;
-  for (const auto& t : model::hf_tensors(f.cfg, gpt.layout())) {
+  for (const auto& t : model::param_slices(f.cfg, gpt.layout())) {
     std::vector<float> got(t.rows * t.cols), want(t.rows * t.cols);
     model::export_hf(t, gpt.grads().data(), got.data());
-    f.r.read_f32("grad." + t.name, t.shape, want.data());
+    f.r.read_f32("grad." + t.hf_name, t.hf_shape, want.data());
     const Err e = compare(got.data(), want.data(), got.size());
     worst = std::max(worst, e.rel);
-    EXPECT_LT(e.rel, 2e-5) << t.name << " abs " << e.abs;
-    EXPECT_LT(e.abs, 1e-5) << t.name;
+    EXPECT_LT(e.rel, 2e-5) << t.hf_name << " abs " << e.abs;
+    EXPECT_LT(e.abs, 1e-5) << t.hf_name;
     ++checked;
   }
   std::printf("gradients: %d tensors, worst relative error %.3g\n", checked, worst);
@@ -151,13 +151,13 @@ TEST(Golden, TenAdamWStepsMatchPyTorch) {
     EXPECT_NEAR(loss, want[s], 2e-5) << "step " << s;
   }
   double worst = 0;
-  for (const auto& t : model::hf_tensors(f.cfg, gpt.layout())) {
+  for (const auto& t : model::param_slices(f.cfg, gpt.layout())) {
     std::vector<float> got(t.rows * t.cols), w(t.rows * t.cols);
     model::export_hf(t, gpt.params().data(), got.data());
-    f.r.read_f32("final." + t.name, t.shape, w.data());
+    f.r.read_f32("final." + t.hf_name, t.hf_shape, w.data());
     const Err e = compare(got.data(), w.data(), got.size());
     worst = std::max(worst, e.abs);
-    EXPECT_LT(e.abs, 5e-5) << t.name;
+    EXPECT_LT(e.abs, 5e-5) << t.hf_name;
   }
   std::printf("weights after %d steps: worst abs error %.3g\n", steps, worst);
 }
