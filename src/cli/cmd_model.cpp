@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
@@ -27,6 +28,9 @@ void setup(CLI::App& cmd) {
   init->add_option("--vocab-size", args->cfg.vocab_size, "vocabulary size")->capture_default_str();
   init->add_option("--n-ctx", args->cfg.n_ctx, "maximum sequence length")->capture_default_str();
   init->add_option("--seed", args->seed, "random seed")->capture_default_str();
+  namespace r = model::config_range;
+  set_ranges(*init, {{"--n-layer", r::kNLayer}, {"--n-head", r::kNHead}, {"--n-embd", r::kNEmbd},
+                     {"--vocab-size", r::kVocabSize}, {"--n-ctx", r::kNPositions}, {"--seed", kSeedRange}});
   add_config_option(*init);
   init->callback([args] {
     try {

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/progress.h"
@@ -243,6 +244,7 @@ void setup(CLI::App& cmd) {
   t->add_option("--special-tokens", train.special_tokens, "special tokens besides <|endoftext|>")->expected(0, -1);
   t->add_option("--min-frequency", train.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
   t->add_option("--threads", train.threads, "threads for counting (default: all cores)");
+  set_ranges(*t, {{"--vocab-size", "[256, 2^20]"}, {"--min-frequency", "[1, 2^62]"}});
   add_config_option(*t);
   t->callback([] { run_train(train); });
 
