@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
 
@@ -40,6 +41,7 @@ void setup(CLI::App& cmd) {
     }
     model::Gpt m(args->cfg);
     m.init_weights(args->seed);
+    make_output_dir(args->out);  // also removes temps a killed earlier run left there
     model::save_model(args->out, m);
     std::printf("wrote %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d, context %d)\n",
                 args->out.c_str(), args->cfg.num_parameters(), args->cfg.n_layer, args->cfg.n_head, args->cfg.n_embd,

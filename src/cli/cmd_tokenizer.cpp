@@ -137,6 +137,7 @@ void run_train(const TrainArgs& a) {
     const tok::PreTokenizer pretok = tok::PreTokenizer::from_name(o.pattern);
     return tok::train_from_counts(count_document_pieces(a.inputs, a.text_field, pretok, o.threads), pretok, o);
   }();
+  make_output_dir(a.out);  // also removes temps a killed earlier run left there
   t.save(a.out);
   std::fprintf(stderr, "trained %d tokens (%zu merges, %zu special) in %.1fs; wrote %s/tokenizer.json and %s/vocab.txt\n",
                t.vocab_size(), t.merges().size(), t.special_tokens().size(), timer.seconds(), a.out.c_str(),
@@ -156,6 +157,7 @@ struct ConvertArgs {
 void run_convert(const ConvertArgs& a) {
   tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
   t.add_special_tokens(a.special_tokens);
+  make_output_dir(a.out);
   t.save(a.out);
   std::printf("wrote %s/tokenizer.json (%d tokens); fingerprint %s\n", a.out.c_str(), t.vocab_size(),
               t.fingerprint().c_str());

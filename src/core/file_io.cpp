@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <random>
 
 #include "core/error.h"
@@ -206,11 +207,15 @@ long temp_name_pid(const std::string& name_in) {
   return -1;
 }
 
-std::vector<std::string> remove_stale_temps(const std::string& dir, bool at_startup) {
+namespace {
+
+std::vector<std::string> remove_stale(const std::string& dir, bool at_startup,
+                                      const std::function<bool(const std::string&)>& mine) {
   std::vector<std::string> removed;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
+    if (!mine(name)) continue;
     const long pid = temp_name_pid(name);
     if (pid <= 0) continue;
     const bool ours = at_startup && pid == static_cast<long>(::getpid());  // a predecessor with our PID
@@ -221,6 +226,20 @@ std::vector<std::string> remove_stale_temps(const std::string& dir, bool at_star
   }
   std::sort(removed.begin(), removed.end());
   return removed;
+}
+
+}  // namespace
+
+std::vector<std::string> remove_stale_temps(const std::string& dir, bool at_startup) {
+  return remove_stale(dir, at_startup, [](const std::string&) { return true; });
+}
+
+std::vector<std::string> remove_stale_temps_of(const std::string& path) {
+  const fs::path p(path);
+  const std::string name = p.filename().string();
+  const std::string file_temp = name + ".tmp.", dir_temp = "." + name + ".tmp-";
+  return remove_stale(p.has_parent_path() ? p.parent_path().string() : ".", /*at_startup=*/true,
+                      [&](const std::string& n) { return n.rfind(file_temp, 0) == 0 || n.rfind(dir_temp, 0) == 0; });
 }
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {

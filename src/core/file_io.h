@@ -60,6 +60,10 @@ class AtomicFile {
 // container often had the very same PID. Other names are never touched. Returns the
 // names removed (for a log line).
 std::vector<std::string> remove_stale_temps(const std::string& dir, bool at_startup = false);
+// The same for one destination in a directory shared with other files (convert --out
+// FILE): only PATH's own temps (NAME.tmp.PID.XXXXXXXX, .NAME.tmp-PID) are looked at. Call
+// it before making a temp for PATH (this process's PID counts as gone).
+std::vector<std::string> remove_stale_temps_of(const std::string& path);
 // The PID a temp name above carries, or -1 when `name` is not one of them.
 long temp_name_pid(const std::string& name);
 

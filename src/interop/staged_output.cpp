@@ -1,7 +1,6 @@
 // Implementation of staged_output.h.
 #include "interop/staged_output.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,17 +22,9 @@ StagedDir::StagedDir(std::string dest) : dest_(std::move(dest)) {
   }
   const fs::path parent = fs::path(dest_).parent_path();
   if (!parent.empty()) make_dirs(parent.string());
-  const std::string prefix = "." + fs::path(dest_).filename().string() + ".tmp-";
-  tmp_ = (parent.empty() ? std::string() : parent.string() + "/") + prefix + std::to_string(::getpid());
-  // A killed earlier export to the same place left its staging directory: remove it when
-  // its process is gone. Only this output's own staging names are looked at.
-  for (const auto& e : fs::directory_iterator(parent.empty() ? fs::path(".") : parent, ec)) {
-    const std::string n = e.path().filename().string();
-    if (n.rfind(prefix, 0) != 0) continue;
-    const long pid = temp_name_pid(n);
-    if (pid > 0 && (pid == ::getpid() || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)))
-      fs::remove_all(e.path(), ec);
-  }
+  tmp_ = (parent.empty() ? std::string() : parent.string() + "/") + "." + fs::path(dest_).filename().string() +
+         ".tmp-" + std::to_string(::getpid());
+  remove_stale_temps_of(dest_);  // the staging directory of a killed earlier export to dest_
   fs::remove_all(tmp_, ec);
   make_dirs(tmp_);
 }

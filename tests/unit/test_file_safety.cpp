@@ -23,6 +23,7 @@
 #include "core/file_io.h"
 #include "core/num_range.h"
 #include "core/safetensors.h"
+#include "data/shard.h"
 
 using namespace chatforge;
 using chatforge::testing::error_of;
@@ -80,6 +81,10 @@ TEST(FileSafety, FifoDirectoryAndDeviceAreOneLineErrorsNotHangs) {
   EXPECT_TRUE(contains(msg, fifo) && contains(msg, "FIFO")) << msg;
   msg = error_within_seconds([&] { SafeTensorsReader r(fifo); }, fifo);
   EXPECT_TRUE(contains(msg, fifo) && contains(msg, "FIFO")) << msg;
+  const std::string shard = d + "/train_000000.bin";  // token shards are memory-mapped too
+  ASSERT_EQ(::mkfifo(shard.c_str(), 0644), 0);
+  msg = error_within_seconds([&] { data::ShardReader r(shard); }, shard);
+  EXPECT_TRUE(contains(msg, shard) && contains(msg, "FIFO")) << msg;
   // a directory and a device
   msg = error_of([&] { read_file(d); });
   EXPECT_TRUE(contains(msg, d) && contains(msg, "is a directory")) << msg;
@@ -200,6 +205,13 @@ TEST(FileSafety, MakeOutputDirRemovesWhatAKilledRunLeft) {
   EXPECT_TRUE(fs::exists(d + "/train.jsonl"));
   make_output_dir(d + "/new/sub");  // still creates
   EXPECT_TRUE(fs::is_directory(d + "/new/sub"));
+  // one destination in a shared directory: only its own temps go
+  write_file_atomic(d + "/m.gguf.tmp." + dead + ".0123abcd", "partial");
+  fs::create_directories(d + "/.hf.tmp-" + dead);
+  write_file_atomic(d + "/other.gguf.tmp." + dead + ".0123abcd", "someone else's");
+  EXPECT_EQ(remove_stale_temps_of(d + "/m.gguf"), std::vector<std::string>{"m.gguf.tmp." + dead + ".0123abcd"});
+  EXPECT_EQ(remove_stale_temps_of(d + "/hf"), std::vector<std::string>{".hf.tmp-" + dead});
+  EXPECT_TRUE(fs::exists(d + "/other.gguf.tmp." + dead + ".0123abcd"));
   fs::remove_all(d);
 }
 
