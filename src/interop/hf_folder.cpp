@@ -75,6 +75,8 @@ std::unique_ptr<model::Gpt> read_hf_model(const std::string& dir, DType* source_
   for (const auto& [name, r] : where)
     if (name.rfind("transformer.", 0) == 0) has_prefix = true;
 
+  // the config's sizes against the headers before allocating a model of that size
+  model::check_config_matches_weights(cfg, cfg_path, readers);
   auto gpt = std::make_unique<model::Gpt>(cfg);
   gpt->params().zero();
   std::set<std::string> used;
