@@ -56,6 +56,7 @@ void run(const ConvertArgs& a) {
     CF_CHECK(tok.has_value(), "{}: no tokenizer (tokenizer.json or vocab.json+merges.txt); give --tokenizer DIR", in);
     const std::filesystem::path out(a.out);
     if (out.has_parent_path()) make_dirs(out.parent_path().string());
+    remove_stale_temps_of(a.out);  // a killed earlier export's partial file
     const std::string name = a.name.empty() ? std::filesystem::path(in).lexically_normal().filename().string() : a.name;
     interop::export_gguf(a.out, *gpt, *tok, type, name.empty() ? "chatforge" : name);
     std::printf("wrote %s (gguf v3, gpt2, %s, %d layers, vocab %d)\n", a.out.c_str(), a.type.c_str(),

@@ -7,6 +7,7 @@
 
 #include "cli/cmd_data.h"
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/progress.h"
@@ -101,6 +102,22 @@ void setup_clean(CLI::App& data) {
   c->add_option("--seed", o.seed, "seed of the split and sampling hashes")->capture_default_str();
   c->add_option("--threads", o.threads, "worker threads")->capture_default_str();
   c->add_flag("--no-progress", flags->no_progress, "no progress bar");
+  set_ranges(*c, {{"--min-chars", "[0, 2^40]"},
+                  {"--max-chars", "[1, 2^40]"},
+                  {"--min-words", "[0, 2^31-1]"},
+                  {"--max-symbol-ratio", "[0, 1]"},
+                  {"--max-digit-ratio", "[0, 1]"},
+                  {"--min-mean-word-len", "[0, 1000]"},
+                  {"--max-mean-word-len", "[0, 1000]"},
+                  {"--max-dup-line-frac", "[0, 1]"},
+                  {"--max-dup-line-char-frac", "[0, 1]"},
+                  {"--max-top-ngram-frac", "[0, 1]"},
+                  {"--max-dup-ngram-frac", "[0, 1]"},
+                  {"--near-dup-threshold", "(0, 1]"},
+                  {"--max-share", "[0, 1]"},  // 0: no cap
+                  {"--max-upsample", "[1, 1000000]"},
+                  {"--val-fraction", "[0, 1]"},
+                  {"--seed", kSeedRange}});
   add_config_option(*c);
   c->callback([flags] {
     auto& o = flags->o;
@@ -115,8 +132,6 @@ void setup_clean(CLI::App& data) {
     data::parse_pii_types(flags->pii, o.pii);
     o.scrub_pii = flags->pii != "none";
     if (!flags->balance.empty()) o.rebalance.targets = data::parse_targets(flags->balance);
-    if (o.rebalance.max_share < 0 || o.rebalance.max_share > 1) usage_fail("--max-share must be in (0, 1]");
-    if (o.rebalance.max_upsample < 1) usage_fail("--max-upsample must be at least 1");
     if (o.threads < 1) usage_fail("--threads must be at least 1");
     o.progress = !flags->no_progress;
     const data::CleanReport r = data::run_clean(o);
@@ -201,6 +216,7 @@ void setup_inspect(CLI::App& data) {
   c->add_option("--mask-view", f->mask_view, "SFT shards: mark trained tokens: auto, color, brackets or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "color", "brackets", "off"}));
+  set_ranges(*c, {{"--doc", "[0, 2^63]"}, {"--sample", "[0, 2^32]"}});  // --doc: checked against the shard too
   add_config_option(*c);
   c->callback([f] {
     if (!is_directory(f->path)) {

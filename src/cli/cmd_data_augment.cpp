@@ -9,6 +9,7 @@
 
 #include "cli/cmd_data.h"
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/progress.h"
@@ -62,7 +63,7 @@ void run_augment(const AugmentFlags& f) {
              r.fingerprint(), fp16);
     total += r.n_docs();
   }
-  make_dirs(f.out);
+  make_output_dir(f.out);
   data::ShardSetWriter train(f.out, "train", spec, max_tokens);
   data::NoiseStats stats;
   ProgressBar bar("augment", total, "docs", !f.no_progress);
@@ -143,6 +144,11 @@ void add_data_augment_command(CLI::App& data) {
   c->add_flag("--keep-original", f->keep_original, "also keep each clean document (doubles the train data)");
   c->add_option("--seed", f->seed, "noise seed")->capture_default_str();
   c->add_option("--shard-tokens", f->shard_tokens, "most tokens per shard file (k/M/G suffixes)")->capture_default_str();
+  set_ranges(*c, {{"--mask-rate", "[0, 1]"},
+                  {"--delete-rate", "[0, 1]"},
+                  {"--substitute-rate", "[0, 1]"},
+                  {"--shuffle-rate", "[0, 1]"},
+                  {"--seed", kSeedRange}});
   c->add_flag("--no-progress", f->no_progress, "no progress bar");
   add_config_option(*c);
   c->callback([f] { run_augment(*f); });

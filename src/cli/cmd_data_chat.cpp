@@ -13,6 +13,7 @@
 
 #include "cli/cmd_data.h"
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/progress.h"
@@ -290,7 +291,7 @@ void run_chat(const ChatFlags& f) {
   }
 
   // 5. Write shards (noise on train rows only, seeded per row).
-  make_dirs(f.out);
+  make_output_dir(f.out);
   data::ShardSpec spec;
   spec.vocab_size = static_cast<uint32_t>(tk.vocab_size());
   spec.eot_id = tk.eot_id();
@@ -562,6 +563,15 @@ void add_data_chat_command(CLI::App& data) {
   c->add_option("--shard-tokens", f->shard_tokens, "most tokens per shard file (k/M/G suffixes)")->capture_default_str();
   c->add_option("--dump-text", f->dump_text, "also write every output conversation with its rendered text (JSONL)");
   c->add_option("--threads", f->threads, "worker threads")->capture_default_str();
+  set_ranges(*c, {{"--max-len", "[8, 2^20]"},
+                  {"--val-fraction", "[0, 1)"},
+                  {"--seed", kSeedRange},
+                  {"--mask-rate", "[0, 1]"},
+                  {"--delete-rate", "[0, 1]"},
+                  {"--substitute-rate", "[0, 1]"},
+                  {"--shuffle-rate", "[0, 1]"},
+                  {"--paraphrase-rate", "[0, 1]"},
+                  {"--augment-timeout", "(0, 86400]"}});
   c->add_flag("--no-progress", f->no_progress, "no progress bar");
   add_config_option(*c);
   c->callback([f] { run_chat(*f); });

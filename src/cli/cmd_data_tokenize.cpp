@@ -8,6 +8,7 @@
 #include "cli/cmd_data.h"
 #include "cli/command.h"
 #include "core/error.h"
+#include "core/file_io.h"
 
 #if __has_include("tokenizer/tokenizer.h")
 #include "core/progress.h"
@@ -50,6 +51,7 @@ void run_tokenize(const TokenizeFlags& f) {
   auto files = data::expand_inputs(f.inputs);
   CF_CHECK(!files.empty(), "no input files found");
   data::DocumentStream stream(files, f.input);
+  make_output_dir(f.out);  // and the temps of a killed earlier run there go
   data::ShardSetWriter train(f.out, "train", spec, max_tokens), val(f.out, "val", spec, max_tokens);
   ProgressBar bar("tokenize", stream.total_bytes(), "B", !f.no_progress);
   Timer timer;

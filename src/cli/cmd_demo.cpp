@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "demo/demo_data.h"
 #include "demo/demo_pipeline.h"
@@ -54,12 +55,14 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--port", a.opt.port, "port for --serve")->capture_default_str();
   cmd.add_option("--seed", a.opt.seed, "seed of the data generator and training")->capture_default_str();
   cmd.add_flag("--no-progress", a.no_progress, "no progress bars from the stages");
+  set_ranges(cmd, {{"--minutes", "[1, 100000]"}, {"--port", "[0, 65535]"}, {"--seed", kSeedRange}});
   add_config_option(cmd);
 
   CLI::App* data = cmd.add_subcommand("data", "only write the demo's generated dataset (prose, chats, eval questions)");
   data->add_option("--out", d.out, "output directory")->required();
   data->add_option("--lang", d.lang, "en, zh or both")->capture_default_str();
   data->add_option("--seed", d.seed, "generator seed")->capture_default_str();
+  set_ranges(*data, {{"--seed", kSeedRange}});
   add_config_option(*data);
   data->callback([] {
     demo::DemoDataOptions o;

@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/eval_model_tasks.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "eval/human_kit.h"
@@ -117,7 +118,7 @@ void setup_human_kit(CLI::App& eval) {
       ->capture_default_str();
   sub->add_option("--top-p", a->gen.sampling.top_p, "--model: nucleus sampling mass")->capture_default_str();
   sub->add_option("--sampling-seed", a->gen.sampling.seed, "--model: sampling seed")->capture_default_str();
-  sub->add_option("--batch", a->batch, "--model: sequences generated together")->capture_default_str()->check(CLI::Range(1, 256));
+  sub->add_option("--batch", a->batch, "--model: sequences generated together")->capture_default_str();
   sub->add_option("--threads", a->gen.threads, "--model: CPU threads");
   add_weights_dtype_option(*sub, a->gen.weights_dtype);
   sub->add_option("--out", a->out, "kit directory: sheet.html, sheet.csv (for raters), key.json (keep hidden)")
@@ -126,13 +127,15 @@ void setup_human_kit(CLI::App& eval) {
   sub->add_option("--name-b", a->name_b, "name of system B (default: file name)");
   sub->add_option("--title", a->title, "heading of the rating sheet")->capture_default_str();
   sub->add_option("--seed", a->seed, "seed of the shuffle and of the left/right order")->capture_default_str();
+  add_sampling_ranges(*sub);
+  set_ranges(*sub, {{"--max-tokens", "[0, 2^20]"}, {"--batch", "[1, 256]"}, {"--seed", kSeedRange}});
   add_config_option(*sub);
   sub->callback([a] {
     if (!a->models.empty()) {
       if (a->models.size() != 2) usage_fail("--model: give exactly two model directories (--model A --model B)");
       if (!a->answers_a.empty() || !a->answers_b.empty())
         usage_fail("give either --model A --model B or --answers-a/--answers-b, not both");
-      make_dirs(a->out);
+      make_output_dir(a->out);
       a->answers_a = a->out + "/answers_" + model_name_of(a->models[0]) + "_a.jsonl";
       a->answers_b = a->out + "/answers_" + model_name_of(a->models[1]) + "_b.jsonl";
       if (a->name_a.empty()) a->name_a = model_name_of(a->models[0]);
@@ -172,10 +175,9 @@ void setup_human_score(CLI::App& eval) {
   sub->add_flag("--json", a->json, "print results as JSON");
   sub->add_option("--out", a->out, "also write the results JSON to this file");
   sub->add_option("--html", a->html, "also write an HTML report to this file");
-  sub->add_option("--bootstrap", a->bootstrap, "bootstrap resamples (items are resampled)")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 1000000));
+  sub->add_option("--bootstrap", a->bootstrap, "bootstrap resamples (items are resampled)")->capture_default_str();
   sub->add_option("--seed", a->seed, "seed of the bootstrap")->capture_default_str();
+  set_ranges(*sub, {{"--bootstrap", kBootstrapRange}, {"--seed", kSeedRange}});
   add_config_option(*sub);
   sub->callback([a] {
     const KitKey key = read_kit_key(a->kit);

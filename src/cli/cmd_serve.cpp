@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/generation_options.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "serve/server.h"
@@ -96,6 +97,8 @@ void setup(CLI::App& cmd) {
                  "system prompt for chat requests whose messages have none (the page's own setting wins)");
   cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB (default 1024)");
   cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
+  set_ranges(cmd, {{"--port", "[0, 65535]"}, {"--parallel", "[1, 256]"}, {"--max-queue", "[0, 10000]"},
+                   {"--max-body-kb", "[1, 1048576]"}});
   add_weights_dtype_option(cmd, a->gen.weights_dtype);
   add_config_option(cmd);
   cmd.callback([a] { run(*a); });

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/progress.h"
@@ -136,6 +137,7 @@ void run_train(const TrainArgs& a) {
     const tok::PreTokenizer pretok = tok::PreTokenizer::from_name(o.pattern);
     return tok::train_from_counts(count_document_pieces(a.inputs, a.text_field, pretok, o.threads), pretok, o);
   }();
+  make_output_dir(a.out);  // also removes temps a killed earlier run left there
   t.save(a.out);
   std::fprintf(stderr, "trained %d tokens (%zu merges, %zu special) in %.1fs; wrote %s/tokenizer.json and %s/vocab.txt\n",
                t.vocab_size(), t.merges().size(), t.special_tokens().size(), timer.seconds(), a.out.c_str(),
@@ -155,6 +157,7 @@ struct ConvertArgs {
 void run_convert(const ConvertArgs& a) {
   tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
   t.add_special_tokens(a.special_tokens);
+  make_output_dir(a.out);
   t.save(a.out);
   std::printf("wrote %s/tokenizer.json (%d tokens); fingerprint %s\n", a.out.c_str(), t.vocab_size(),
               t.fingerprint().c_str());
@@ -243,6 +246,7 @@ void setup(CLI::App& cmd) {
   t->add_option("--special-tokens", train.special_tokens, "special tokens besides <|endoftext|>")->expected(0, -1);
   t->add_option("--min-frequency", train.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
   t->add_option("--threads", train.threads, "threads for counting (default: all cores)");
+  set_ranges(*t, {{"--vocab-size", "[256, 2^20]"}, {"--min-frequency", "[1, 2^62]"}});
   add_config_option(*t);
   t->callback([] { run_train(train); });
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "serve/feedback_store.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -108,10 +109,9 @@ void add_common_eval_options(CLI::App* sub, CommonEvalArgs& a, bool groups) {
     sub->add_option("--group-field", a.group_field, "JSONL field with each item's group: every metric per group");
     sub->add_option("--expect-groups", a.expect_groups, "groups that must be present (comma-separated)")->delimiter(',');
   }
-  sub->add_option("--bootstrap", a.bootstrap, "bootstrap resamples for the 95% intervals")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 1000000));
+  sub->add_option("--bootstrap", a.bootstrap, "bootstrap resamples for the 95% intervals")->capture_default_str();
   sub->add_option("--bootstrap-seed", a.bootstrap_seed, "seed of the bootstrap resampling")->capture_default_str();
+  set_ranges(*sub, {{"--bootstrap", kBootstrapRange}, {"--bootstrap-seed", kSeedRange}});
   sub->add_flag("--json", a.json, "print results.json to stdout as well");
   sub->add_option("--feedback-db", a.feedback_db,
                   "add the user-feedback statistics of a `chatforge serve --db` store (approval per model and day)");
@@ -219,7 +219,7 @@ void write_outputs(const CommonEvalArgs& a, const nlohmann::json& results_in, co
   nlohmann::json results = results_in;
   HtmlReport rep = rep_in;
   if (!a.feedback_db.empty()) add_user_feedback(a.feedback_db, results, rep);
-  make_dirs(a.out);
+  make_output_dir(a.out);
   const std::string text = results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   write_file_atomic(a.out + "/results.json", text);
   write_file_atomic(a.out + "/report.html", rep.html());
@@ -688,9 +688,9 @@ void setup_eval_perplexity(CLI::App& eval) {
   add_common_eval_options(sub, a->common, false);
   sub->add_option("--text-field", a->text_field, ".jsonl: field holding each document")->capture_default_str();
   sub->add_option("--split", a->split, "shard directory: which split's shards (SPLIT_*.bin)")->capture_default_str();
-  sub->add_option("--window", a->window, "tokens of context per forward pass (default: the model's context)")
-      ->check(CLI::PositiveNumber);
-  sub->add_option("--stride", a->stride, "tokens scored per window (default: window/2)")->check(CLI::PositiveNumber);
+  sub->add_option("--window", a->window, "tokens of context per forward pass (default: the model's context)");
+  sub->add_option("--stride", a->stride, "tokens scored per window (default: window/2)");
+  set_ranges(*sub, {{"--window", "[1, 2^20]"}, {"--stride", "[1, 2^20]"}});
   add_config_option(*sub);
   sub->callback([a] { run_perplexity(*a); });
 }
@@ -708,9 +708,8 @@ void setup_eval_generate(CLI::App& eval) {
                   "the final assistant turn of messages)");
   sub->add_flag("--chat", a->chat, "render plain prompts as a user turn of the chat template");
   sub->add_option("--tokenize", a->bleu_tokenize, "BLEU tokenizer: 13a, zh, char or none")->capture_default_str();
-  sub->add_option("--batch", a->batch, "sequences generated together per forward pass")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+  sub->add_option("--batch", a->batch, "sequences generated together per forward pass")->capture_default_str();
+  set_ranges(*sub, {{"--batch", "[1, 256]"}});
   sub->add_option("--counterfactual", a->counterfactual,
                   "TSV of term pairs (he<TAB>she): swap them in the prompts and report how answers change");
   add_config_option(*sub);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "infer/stop_strings.h"
@@ -35,6 +36,17 @@ void add_generation_options(CLI::App& cmd, GenerationOptions& o) {
       ->capture_default_str();
   cmd.add_option("--threads", o.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)");
   add_weights_dtype_option(cmd, o.weights_dtype);
+  add_sampling_ranges(cmd);
+  set_ranges(cmd, {{"--max-tokens", "[0, 2^20]"}});  // 2^20: the longest context a config allows
+}
+
+void add_sampling_ranges(CLI::App& cmd) {
+  namespace r = infer::sampling_range;
+  for (const auto& [flag, spec] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"--temperature", r::kTemperature}, {"--top-k", r::kTopK}, {"--top-p", r::kTopP}, {"--min-p", r::kMinP},
+           {"--repetition-penalty", r::kRepetitionPenalty}, {"--frequency-penalty", r::kFrequencyPenalty},
+           {"--presence-penalty", r::kPresencePenalty}, {"--seed", r::kSeed}, {"--sampling-seed", r::kSeed}})
+    if (cmd.get_option_no_throw(flag) != nullptr) set_ranges(cmd, {{flag, spec}});
 }
 
 void add_weights_dtype_option(CLI::App& cmd, std::string& value) {

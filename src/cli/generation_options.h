@@ -35,6 +35,9 @@ struct GenerationOptions {
 void add_weights_dtype_option(CLI::App& cmd, std::string& value);
 
 void add_generation_options(CLI::App& cmd, GenerationOptions& o);
+// The sampling ranges (infer::sampling_range) on whichever of the sampling flags cmd has
+// (--temperature, --top-p, ..., --seed or --sampling-seed).
+void add_sampling_ranges(CLI::App& cmd);
 
 // Sets one sampling/length value by name (chat's `/set NAME VALUE`); names as the flags,
 // with '-' or '_'. Throws UsageError for an unknown name or a bad value.

@@ -11,6 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/config_file.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/version.h"
 #include "ops/ops.h"
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
     CLI::App* cmd = app.add_subcommand(spec.name, spec.description);
     spec.setup(*cmd);
   }
+  cli::guard_numeric_options(app);  // NaN/Inf never reach a numeric flag's variable
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
     args = cli::expand_config_args(args);

@@ -4,7 +4,6 @@
 #include "data/clean.h"
 
 #include <omp.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/num_range.h"
 #include "core/progress.h"
 #include "core/timer.h"
 #include "data/dedup.h"
@@ -250,25 +250,6 @@ class Spool {
   std::FILE* f_ = nullptr;
 };
 
-// Removes temp files that a killed earlier run left in the output directory: the spool
-// and the atomic writers' temps, only when the process that made them is gone.
-void remove_stale_temps(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    std::string pid_part;
-    if (name.rfind(".clean-spool.", 0) == 0) {
-      pid_part = name.substr(13);
-    } else {
-      for (const char* base : {"train.jsonl.tmp.", "val.jsonl.tmp.", "report.json.tmp.", "report.html.tmp."})
-        if (name.rfind(base, 0) == 0) pid_part = name.substr(std::strlen(base));
-    }
-    if (pid_part.empty()) continue;
-    const long pid = std::strtol(pid_part.c_str(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
-  }
-}
-
 std::string json_line(const std::string& text, const std::string& source, const std::string& label) {
   nlohmann::ordered_json j;
   j["text"] = text;
@@ -283,9 +264,11 @@ CleanReport run_clean(const CleanOptions& o) {
   Timer timer;
   CleanReport rep;
   CF_CHECK(!o.inputs.empty(), "no inputs given");
-  if (o.val_fraction < 0 || o.val_fraction > 1) usage_fail("--val-fraction must be in [0, 1], got {}", o.val_fraction);
-  if (o.near_dup_threshold <= 0 || o.near_dup_threshold > 1)
-    usage_fail("--near-dup-threshold must be in (0, 1], got {}", o.near_dup_threshold);
+  // NaN-proof: the CLI checks the flags; this is for library callers
+  NumRange("[0, 1]").check("--val-fraction", o.val_fraction);
+  NumRange("(0, 1]").check("--near-dup-threshold", o.near_dup_threshold);
+  NumRange("[0, 1]").check("--max-share", o.rebalance.max_share);
+  NumRange("[1, 1000000]").check("--max-upsample", o.rebalance.max_upsample);
   if (o.rebalance.by != "source" && o.rebalance.by != "label")
     usage_fail("--balance-by must be source or label, got '{}'", o.rebalance.by);
   if (o.rebalance.unit != "bytes" && o.rebalance.unit != "docs")
@@ -331,8 +314,7 @@ CleanReport run_clean(const CleanOptions& o) {
   const auto files = expand_inputs(o.inputs);
   CF_CHECK(!files.empty(), "no .txt, .md or .jsonl files found in the inputs");
   rep.files = files.size();
-  make_dirs(o.out_dir);
-  remove_stale_temps(o.out_dir);
+  make_output_dir(o.out_dir);  // also removes the spool and temps of a killed earlier run
 
   SensitiveFilter sensitive;
   for (const auto& path : o.sensitive_lists) sensitive.add_terms_file(path);

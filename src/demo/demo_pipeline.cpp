@@ -254,7 +254,7 @@ std::vector<std::string> sample_lines(const std::string& results, size_t per_gro
 
 void run_demo(const DemoOptions& opt) {
   CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
-  make_dirs(opt.out);
+  make_output_dir(opt.out);
   const std::string o = opt.out;
   const int n_stages = 11 + (opt.serve ? 1 : 0);
   Runner run(opt, n_stages);

@@ -178,7 +178,7 @@ std::vector<KitItem> load_kit_items(const std::string& data_path, const std::str
 
 KitKey write_human_kit(const std::vector<KitItem>& items, const std::string& dir, const KitOptions& opt) {
   CF_CHECK(!items.empty(), "human kit: no items");
-  make_dirs(dir);
+  make_output_dir(dir);
   Rng rng(opt.seed);
   std::vector<const KitItem*> order;
   for (const auto& it : items) order.push_back(&it);

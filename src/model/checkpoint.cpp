@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -108,24 +109,94 @@ bool is_known_buffer(const std::string& name) {
 
 bool is_float_dtype(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
 
+std::vector<std::unique_ptr<SafeTensorsReader>> open_all(const std::vector<std::string>& paths) {
+  std::vector<std::unique_ptr<SafeTensorsReader>> readers;  // maps the files, reads the headers
+  for (const auto& p : paths) readers.push_back(std::make_unique<SafeTensorsReader>(p));
+  return readers;
+}
+
+// The first reader holding `name`, or null.
+const SafeTensorsReader* holder(const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                                const std::string& name) {
+  for (const auto& r : readers)
+    if (r->has(name)) return r.get();
+  return nullptr;
+}
+
+// HF GPT2LMHeadModel saves "transformer.h.0...", GPT2Model saves "h.0...": both are read.
+bool has_transformer_prefix(const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                            const std::string& prefix) {
+  for (const auto& r : readers)
+    for (const auto& [name, info] : r->tensors())
+      if (name.rfind(prefix + "transformer.", 0) == 0) return true;
+  return false;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
 }  // namespace
 
-DType read_weights(Gpt& model, const std::vector<std::string>& paths, const ReadOptions& opt) {
-  // Every tensor of every file, with the reader that holds it.
-  std::vector<std::unique_ptr<SafeTensorsReader>> readers;
-  std::map<std::string, const SafeTensorsReader*> where;
-  for (const std::string& f : paths) {
-    readers.push_back(std::make_unique<SafeTensorsReader>(f));
-    for (const auto& [name, info] : readers.back()->tensors()) {
-      auto [it, fresh] = where.emplace(name, readers.back().get());
-      CF_CHECK(fresh, "tensor '{}' is stored twice ({} and {})", name, it->second->path(), f);
-    }
+void check_config_matches_weights(const GptConfig& cfg, const std::string& config_path,
+                                  const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                                  const std::string& prefix) {
+  CF_ASSERT(!readers.empty());
+  const bool has_prefix = has_transformer_prefix(readers, prefix);
+  const std::string files = readers.size() == 1 ? readers[0]->path() : "the weight shards";
+  auto find = [&](const std::string& short_name) -> std::pair<const SafeTensorsReader*, const SafeTensorInfo*> {
+    const std::string name = prefix + (has_prefix ? "transformer." : "") + short_name;
+    const SafeTensorsReader* r = holder(readers, name);
+    return {r, r ? &r->get(name) : nullptr};
+  };
+  // The fields that size the model first, each by the tensor that shows it.
+  if (auto [r, wte] = find("wte.weight"); wte != nullptr && wte->shape.size() == 2) {
+    CF_CHECK(wte->shape[1] == cfg.n_embd, "{}: n_embd is {} but tensor '{}' in {} has shape {} (n_embd {})",
+             config_path, cfg.n_embd, wte->name, r->path(), wte->shape_str(), wte->shape[1]);
+    CF_CHECK(wte->shape[0] == cfg.vocab_size, "{}: vocab_size is {} but tensor '{}' in {} has shape {} ({} tokens)",
+             config_path, cfg.vocab_size, wte->name, r->path(), wte->shape_str(), wte->shape[0]);
   }
+  if (auto [r, wpe] = find("wpe.weight"); wpe != nullptr && wpe->shape.size() == 2)
+    CF_CHECK(wpe->shape[0] == cfg.n_ctx, "{}: n_positions is {} but tensor '{}' in {} has shape {} ({} positions)",
+             config_path, cfg.n_ctx, wpe->name, r->path(), wpe->shape_str(), wpe->shape[0]);
+  int layers = 0;  // h.0 .. h.(layers-1) in the files
+  const std::string h = prefix + (has_prefix ? "transformer." : "") + "h.";
+  for (const auto& r : readers)
+    for (const auto& [name, info] : r->tensors())
+      if (name.rfind(h, 0) == 0) {
+        const long i = std::strtol(name.c_str() + h.size(), nullptr, 10);
+        if (i >= 0 && i < (1 << 20)) layers = std::max(layers, static_cast<int>(i) + 1);
+      }
+  CF_CHECK(layers == 0 || layers == cfg.n_layer, "{}: n_layer is {} but {} hold{} {} layers", config_path,
+           cfg.n_layer, files, readers.size() == 1 ? "s" : "", layers);
+  // Then every tensor the config implies, from the headers alone: after this the model's
+  // size is backed by bytes in the files, so allocating it cannot be a config's whim.
+  const ParamLayout layout(cfg);
+  for (const ParamSlice& t : param_slices(cfg, layout)) {
+    const std::string short_name = t.hf_name.substr(std::string("transformer.").size());
+    auto [r, info] = find(short_name);
+    const std::string name = prefix + (has_prefix ? t.hf_name : short_name);
+    CF_CHECK(info != nullptr, "{}: missing tensor '{}' (shape {}, from {})", files, name, shape_str(t.hf_shape),
+             config_path);
+    CF_CHECK(info->shape == t.hf_shape, "{}: tensor '{}' has shape {}, expected {} from {} (n_embd {})", r->path(),
+             name, info->shape_str(), shape_str(t.hf_shape), config_path, cfg.n_embd);
+  }
+}
+
+DType read_weights(Gpt& model, const std::vector<std::string>& paths, const ReadOptions& opt) {
+  return read_weights(model, open_all(paths), opt);
+}
+
+DType read_weights(Gpt& model, const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                   const ReadOptions& opt) {
+  CF_ASSERT(!readers.empty());
+  // Every tensor of every file, with the reader that holds it.
+  std::map<std::string, const SafeTensorsReader*> where;
+  for (const auto& r : readers)
+    for (const auto& [name, info] : r->tensors()) {
+      auto [it, fresh] = where.emplace(name, r.get());
+      CF_CHECK(fresh, "tensor '{}' is stored twice ({} and {})", name, it->second->path(), r->path());
+    }
   const std::string files_desc = readers.size() == 1 ? readers[0]->path() : "the sharded safetensors files";
-  // HF GPT2LMHeadModel saves "transformer.h.0...", GPT2Model saves "h.0...": accept both.
-  bool has_prefix = false;
-  for (const auto& [name, r] : where)
-    if (name.rfind(opt.prefix + "transformer.", 0) == 0) has_prefix = true;
+  const bool has_prefix = has_transformer_prefix(readers, opt.prefix);
   const size_t strip = has_prefix ? 0 : std::string("transformer.").size();
 
   model.params().zero();
@@ -171,11 +242,18 @@ void load_weights(Gpt& model, const std::string& path, const std::string& prefix
   read_weights(model, {path}, ReadOptions{prefix, true});
 }
 
+GptConfig load_checked_config(const std::string& dir) {
+  const GptConfig cfg = load_config(dir);
+  check_config_matches_weights(cfg, dir + "/config.json", open_all(weight_files(dir)));
+  return cfg;
+}
+
 std::unique_ptr<Gpt> load_model(const std::string& dir, DType* source_dtype) {
   const GptConfig cfg = load_config(dir);
-  const auto files = weight_files(dir);  // one file, or the shards of an HF index
+  const auto readers = open_all(weight_files(dir));  // one file, or the shards of an HF index
+  check_config_matches_weights(cfg, dir + "/config.json", readers);  // before allocating cfg's size
   auto model = std::make_unique<Gpt>(cfg);
-  const DType d = read_weights(*model, files);
+  const DType d = read_weights(*model, readers);
   if (source_dtype != nullptr) *source_dtype = d;
   return model;
 }

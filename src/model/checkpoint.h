@@ -3,7 +3,9 @@
 // or Hugging Face's shards with model.safetensors.index.json. One reader serves our own
 // checkpoints, downloaded Hugging Face folders and test fixtures: it walks the parameter
 // table (weights.h) and checks every name, shape and dtype, naming the file and tensor at
-// fault. Each file is written atomically.
+// fault. Before a model is allocated, config.json is checked against the weights' headers
+// (a config's sizes cannot make it allocate gigabytes the files do not hold); NaN/Inf
+// values are errors. Each file is written atomically.
 #pragma once
 #include <memory>
 #include <string>
@@ -25,8 +27,18 @@ void write_weights(const std::string& path, const Gpt& model, DType dtype = DTyp
 // the stored matrices goes to *source_dtype when asked.
 std::unique_ptr<Gpt> load_model(const std::string& dir, DType* source_dtype = nullptr);
 
-// Reads only config.json of a checkpoint directory.
+// Reads only config.json of a checkpoint directory (its values range-checked; nothing
+// checked against the weights: use load_checked_config before allocating a model of it).
 GptConfig load_config(const std::string& dir);
+
+// config.json checked against the weight files' safetensors headers (nothing allocated):
+// every tensor it implies is there with its shape. A config whose sizes (vocab_size,
+// n_positions, n_layer, n_embd) disagree with the weights is an error naming config.json
+// and the field, before gigabytes are allocated for a model the files cannot fill.
+GptConfig load_checked_config(const std::string& dir);
+void check_config_matches_weights(const GptConfig& cfg, const std::string& config_path,
+                                  const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                                  const std::string& prefix = "");
 
 struct ReadOptions {
   std::string prefix;          // names carry this prefix (test fixtures: "param.")
@@ -38,6 +50,8 @@ struct ReadOptions {
 // lm_head.weight must equal the tied embedding; the causal-mask buffers of old GPT-2 saves
 // are skipped. Returns the dtype of the stored matrices.
 DType read_weights(Gpt& model, const std::vector<std::string>& safetensors_paths, const ReadOptions& options = {});
+DType read_weights(Gpt& model, const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                   const ReadOptions& options = {});
 // One file, extra tensors allowed (fixtures hold inputs and gradients too).
 void load_weights(Gpt& model, const std::string& safetensors_path, const std::string& prefix = "");
 

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -28,6 +29,8 @@
 #include "tokenizer/tokenizer.h"
 #include "train/loader.h"
 #include "train/run_checkpoint.h"
+#include "train/saved_fields.h"
+#include "train/train_option_ranges.h"
 #include "train/train_options_json.h"
 #include "train/train_report.h"
 
@@ -192,21 +195,28 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
   const bool resuming = !o.resume.empty();
   std::string resume_dir;
   if (resuming) {
-    resume_dir = find_latest_checkpoint(o.resume);
+    std::vector<std::string> skipped;
+    resume_dir = find_latest_checkpoint(o.resume, &skipped);
+    if (comm.rank() == 0)
+      for (const std::string& d : skipped)
+        std::fprintf(stderr, "skipping %s: incomplete checkpoint (no %s marker: its save or removal was cut short)\n",
+                     d.c_str(), kCompleteMarker);
     const std::string state_path = resume_dir + "/trainer_state.json";
     nlohmann::json st;
     try {
       st = nlohmann::json::parse(read_file(state_path));
-      CF_CHECK(st.contains("options"), "{}: no 'options' field", state_path);
     } catch (const nlohmann::json::exception& e) {
       fail("{}: invalid JSON ({}); resume from an earlier step_* directory", state_path, e.what());
     }
+    CF_CHECK(st.is_object(), "{}: not a JSON object; resume from an earlier step_* directory", state_path);
+    CF_CHECK(st.contains("options"), "{}: missing field 'options'", state_path);
     const int steps = o.steps;  // the only option a resumed run may change
     const bool steps_given = o.steps > 0;
     const bool progress = o.progress;
     const int stop_after = o.stop_after;
     const TrainOptions runtime = o;  // data-parallel choices belong to this invocation
     o = options_from_json(st.at("options"), state_path);
+    validate_train_options(o, state_path);  // a hand-edited file gets the flags' ranges too
     if (steps_given) o.steps = steps;
     o.progress = progress;
     o.stop_after = stop_after;
@@ -218,6 +228,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     o.recompute = runtime.recompute;
     o.out_dir = fs::path(resume_dir).parent_path().string();
   }
+  validate_train_options(o);  // the flags' ranges (CLI11 checked them already; library callers too)
   // rank and world come from the launcher, never from a saved run (N ranks resume on M)
   o.rank = comm.rank();
   o.world = comm.world();
@@ -254,7 +265,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
   // model
   std::unique_ptr<model::Gpt> gpt;
   if (resuming) {
-    gpt = std::make_unique<model::Gpt>(model::load_config(resume_dir));
+    gpt = std::make_unique<model::Gpt>(model::load_checked_config(resume_dir));
   } else if (!o.init.empty()) {
     gpt = model::load_model(o.init);
     if (loader.vocab_size() > static_cast<uint32_t>(gpt->config().vocab_size) && tokenizer &&
@@ -345,6 +356,12 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
   uint64_t tokens_seen = 0;
   double best_val = INFINITY;
   int best_step = -1, bad_evals = 0, bad_streak = 0;
+  if (o.rank == 0) {  // before this run writes there: temps of a killed earlier run go
+    const std::vector<std::string> removed = remove_stale_run_temps(o.out_dir);
+    if (!removed.empty())
+      std::fprintf(stderr, "removed %zu temporary file(s) a killed earlier run left in %s (%s%s)\n", removed.size(),
+                   o.out_dir.c_str(), removed.front().c_str(), removed.size() > 1 ? ", ..." : "");
+  }
   TrainReport report(o.out_dir, o.rank == 0);
   if (resuming) {
     // the checkpoint holds the full Adam state; a ZeRO-1 rank keeps its slice of it
@@ -355,13 +372,15 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
       std::copy(full.v().data() + shard_begin, full.v().data() + shard_begin + opt.v().size(), opt.v().data());
       opt.set_step(full.step());
     }
-    const auto& s = saved.state;
-    step = s.at("step");
-    tokens_seen = std::stoull(s.at("tokens").get<std::string>());
-    best_val = s.at("best_val_loss").is_null() ? INFINITY : s.at("best_val_loss").get<double>();
-    best_step = s.at("best_step");
-    bad_evals = s.at("bad_evals");
-    loader.restore(s.at("loader"));
+    const std::string state_path = saved.dir + "/trainer_state.json";
+    const SavedFields s{saved.state, state_path, ""};
+    step = static_cast<int>(s.integer("step", 0, INT32_MAX));
+    tokens_seen = s.u64_string("tokens");
+    best_val = s.number_or_null("best_val_loss");
+    if (std::isnan(best_val)) best_val = INFINITY;
+    best_step = static_cast<int>(s.integer("best_step", -1, INT32_MAX));
+    bad_evals = static_cast<int>(s.integer("bad_evals", 0, INT32_MAX));
+    loader.restore(s.at("loader"), state_path);
     report.resume_at(step);
     if (o.rank == 0) std::fprintf(stderr, "resuming %s at step %d of %d\n", resume_dir.c_str(), step, o.steps);
   } else {
