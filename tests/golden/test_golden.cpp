@@ -13,6 +13,7 @@
 #include "model/checkpoint.h"
 #include "model/gpt.h"
 #include "train/adamw.h"
+#include "train/train_step.h"
 
 using namespace chatforge;
 
@@ -56,6 +57,11 @@ struct Fixture {
     return {doc.empty() ? nullptr : doc.data(), pos.empty() ? nullptr : pos.data()};
   }
   float hp(const char* k) const { return std::stof(r.metadata().at(k)); }
+  train::Batch batch() const {
+    train::Batch b;
+    b.B = B, b.T = T, b.inputs = inputs, b.targets = targets, b.mask = mask, b.doc = doc, b.pos = pos;
+    return b;
+  }
   float mask_count() const {
     float n = 0;
     for (uint8_t m : mask) n += m;
@@ -139,14 +145,14 @@ TEST(Golden, TenAdamWStepsMatchPyTorch) {
   oc.weight_decay = f.hp("weight_decay");
   oc.grad_clip = f.hp("grad_clip");
   train::AdamW opt(gpt, oc);
+  train::TrainStep step(gpt, opt);  // the trainer's own step
+  const train::Batch batch = f.batch();
   const int steps = std::stoi(f.r.metadata().at("steps"));
   const auto* want = reinterpret_cast<const float*>(f.r.get("adamw_losses").data);
   for (int s = 0; s < steps; ++s) {
-    gpt.zero_grad();
-    const float loss = static_cast<float>(
-        gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T, f.rows()) / f.mask_count());
-    gpt.backward(1.0f / f.mask_count());
-    opt.update(gpt, f.hp("lr"));
+    const train::StepStats st = step.run({&batch, 1}, f.hp("lr"));
+    ASSERT_TRUE(st.applied);
+    const float loss = static_cast<float>(st.loss);
     std::printf("step %d: loss chatforge %.7f torch %.7f\n", s, loss, want[s]);
     EXPECT_NEAR(loss, want[s], 2e-5) << "step " << s;
   }
