@@ -228,3 +228,36 @@ class TeamBarrier {
   int n_ = 1;
 };
 }  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// --- the Llama family's ops ---------------------------------------------------------
+// RMSNorm: y = x / sqrt(mean(x^2) + eps) * weight, over groups of D channels. Each of the
+// N rows holds H groups side by side (group h at row * ld + h * D): H = 1, D = C, ld = C
+// for the residual stream; H = heads, D = HS for Qwen3's per-head q/k norm over the q or
+// k part of a qkv row. out may alias inp. rstd (N*H): 1/sqrt(mean(x^2) + eps) per group,
+// kept for backward.
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int H, int D, int ld,
+                     float eps);
+// forward was: y = x * rstd * w, so dx = rstd * (dy*w - x * rstd^2 * mean(dy*w*x)) and
+// dw += dy * x * rstd. dinp: += when `accumulate` (the residual stream), else = (and
+// then dinp may alias dout: Qwen3's q/k norm backward runs in place on dqkv). dweight +=.
+void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                      const float* rstd, int N, int H, int D, int ld, bool accumulate);
+
+// Rotary position embeddings, rotate-half as Hugging Face's apply_rotary_pos_emb: in each
+// of the N rows, the first H heads of HS channels (q heads then k heads: contiguous in a
+// qkv row, ld floats per row) rotate pair (i, i + HS/2) by the angle pos[row] *
+// inv_freq[i]:  x_i' = (x_i cos - x_{i+HS/2} sin) * scale,  x_{i+HS/2}' = (x_{i+HS/2} cos +
+// x_i sin) * scale. In place. inv_freq (HS/2) carries rope_theta and the rope_scaling
+// type; scale is YaRN's attention scaling (1 otherwise). pos (N) host-side positions.
+void rope_forward(float* x, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS, int ld);
+// The transpose: a rotation by -angle (times scale), in place on the gradient.
+void rope_backward(float* dx, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS, int ld);
+
+// SwiGLU: out (N,F) = silu(gate) * up, where each row of inp (N, 2F) is [gate | up] (the
+// Llama MLP's gate_proj and up_proj stacked). silu(g) = g * sigmoid(g).
+void swiglu_forward(float* out, const float* inp, int N, int F);
+// forward was: y = g * s(g) * u, so dg = dy * u * s(g) * (1 + g (1 - s(g))), du = dy * g * s(g).
+// dinp (N, 2F) = (overwritten).
+void swiglu_backward(float* dinp, const float* inp, const float* dout, int N, int F);
+}  // namespace chatforge::ops

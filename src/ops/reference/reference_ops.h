@@ -277,4 +277,87 @@ void attention_cached_forward(F* out, int ldo, const F* q, int ldq, const F* kca
     }
 }
 
+// --- the Llama family (contracts in ops.h) ---------------------------------------------
+
+template <typename F>
+void rmsnorm_forward(F* out, F* rstd, const F* inp, const F* w, int N, int H, int D, int ld, F eps) {
+  for (int i = 0; i < N; ++i)
+    for (int h = 0; h < H; ++h) {
+      const F* x = inp + static_cast<size_t>(i) * ld + h * D;
+      F* y = out + static_cast<size_t>(i) * ld + h * D;
+      F ss = 0;
+      for (int c = 0; c < D; ++c) ss += x[c] * x[c];
+      const F s = F(1) / std::sqrt(ss / D + eps);
+      for (int c = 0; c < D; ++c) y[c] = x[c] * s * w[c];
+      rstd[static_cast<size_t>(i) * H + h] = s;
+    }
+}
+
+template <typename F>
+void rmsnorm_backward(F* dinp, F* dw, const F* dout, const F* inp, const F* w, const F* rstd, int N, int H, int D,
+                      int ld, bool accumulate) {
+  std::vector<F> dx(D);
+  for (int i = 0; i < N; ++i)
+    for (int h = 0; h < H; ++h) {
+      const size_t at = static_cast<size_t>(i) * ld + h * D;
+      const F* x = inp + at;
+      const F* dy = dout + at;
+      const F s = rstd[static_cast<size_t>(i) * H + h];
+      // forward was: y = x * s * w with s = (mean(x^2) + eps)^(-1/2), ds/dx_c = -s^3 x_c / D
+      F dot = 0;
+      for (int c = 0; c < D; ++c) dot += dy[c] * w[c] * x[c];
+      for (int c = 0; c < D; ++c) {
+        dx[c] = s * dy[c] * w[c] - s * s * s * x[c] * dot / D;
+        dw[c] += dy[c] * x[c] * s;
+      }
+      for (int c = 0; c < D; ++c) dinp[at + c] = (accumulate ? dinp[at + c] : F(0)) + dx[c];
+    }
+}
+
+template <typename F>
+void rope_apply(F* x, const int32_t* pos, const F* inv_freq, F scale, int N, int H, int HS, int ld, F sign) {
+  const int half = HS / 2;
+  for (int i = 0; i < N; ++i)
+    for (int h = 0; h < H; ++h) {
+      F* v = x + static_cast<size_t>(i) * ld + h * HS;
+      for (int k = 0; k < half; ++k) {
+        const F a = static_cast<F>(pos[i]) * inv_freq[k];
+        const F c = std::cos(a) * scale, s = sign * std::sin(a) * scale;
+        const F x0 = v[k], x1 = v[k + half];
+        v[k] = x0 * c - x1 * s;
+        v[k + half] = x1 * c + x0 * s;
+      }
+    }
+}
+template <typename F>
+void rope_forward(F* x, const int32_t* pos, const F* inv_freq, F scale, int N, int H, int HS, int ld) {
+  rope_apply(x, pos, inv_freq, scale, N, H, HS, ld, F(1));
+}
+template <typename F>
+void rope_backward(F* dx, const int32_t* pos, const F* inv_freq, F scale, int N, int H, int HS, int ld) {
+  // forward was: x' = R(angle) x * scale, so dx = R(angle)^T dx' * scale = R(-angle) dx' * scale
+  rope_apply(dx, pos, inv_freq, scale, N, H, HS, ld, F(-1));
+}
+
+template <typename F>
+void swiglu_forward(F* out, const F* inp, int N, int Fw) {
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < Fw; ++j) {
+      const F g = inp[static_cast<size_t>(i) * 2 * Fw + j], u = inp[static_cast<size_t>(i) * 2 * Fw + Fw + j];
+      out[static_cast<size_t>(i) * Fw + j] = g / (F(1) + std::exp(-g)) * u;
+    }
+}
+template <typename F>
+void swiglu_backward(F* dinp, const F* inp, const F* dout, int N, int Fw) {
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < Fw; ++j) {
+      const size_t r = static_cast<size_t>(i) * 2 * Fw;
+      const F g = inp[r + j], u = inp[r + Fw + j], dy = dout[static_cast<size_t>(i) * Fw + j];
+      const F sg = F(1) / (F(1) + std::exp(-g));
+      // forward was: y = g * sg * u
+      dinp[r + j] = dy * u * sg * (F(1) + g * (F(1) - sg));
+      dinp[r + Fw + j] = dy * g * sg;
+    }
+}
+
 }  // namespace chatforge::ops::reference
