@@ -51,17 +51,20 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
                      const float* weight, int N, int C, int OC);
 
 // --- causal self-attention, document-aware, flash style ------------------------------
-// qkv (B,T,3C) holds q | k | v, each split into NH heads of HS = C/NH channels.
+// qkv (B,T,W) rows hold q | k | v: NH query heads, then NKV key and NKV value heads, of HS
+// channels each (W = (NH + 2 NKV) * HS; GPT-2: NKV = NH, HS = C / NH). Query head h reads
+// key/value head h / (NH / NKV) (grouped-query attention; NKV = 1 is multi-query).
 // doc (B,T): document id of every token, or nullptr for one document per row. Query i
 // attends to key j iff j <= i and doc[b,j] == doc[b,i] (packed rows do not leak).
-// out (B,T,C) = softmax(q k^T / sqrt(HS), masked) @ v, heads concatenated.
+// out (B,T,NH*HS) = softmax(q k^T / sqrt(HS), masked) @ v, heads concatenated.
 // lse (B,NH,T): log-sum-exp of each masked, scaled score row; the only thing kept for
 // backward besides q, k, v and out (no (T,T) probabilities are stored).
-void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int C, int NH);
-// dqkv (B,T,3C) = (overwritten). out and lse are the forward's; the probabilities are
+void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int NH, int NKV,
+                       int HS);
+// dqkv (B,T,W) = (overwritten). out and lse are the forward's; the probabilities are
 // recomputed blockwise from q, k and lse (FlashAttention-2 backward).
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
-                        const int32_t* doc, int B, int T, int C, int NH);
+                        const int32_t* doc, int B, int T, int NH, int NKV, int HS);
 
 // --- GELU, tanh form (GPT-2's "gelu_new") --------------------------------------------
 // out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
@@ -131,16 +134,18 @@ bool blas_shares_openmp_pool();
 
 namespace chatforge::ops {
 // --- causal attention of new queries over a key/value cache (inference) -------------
-// One sequence. q: Tq rows of leading dimension ldq, heads of HS = C/NH channels at
-// q[t*ldq + h*HS]. kcache, vcache: (pos0+Tq, C) rows, already holding the keys/values of
-// the new positions too. Query t sits at absolute position pos0+t and attends to keys
-// 0..pos0+t with softmax(q k^T / sqrt(HS)). out: Tq rows of leading dimension ldo.
+// One sequence. q: Tq rows of leading dimension ldq, NH heads of HS channels at
+// q[t*ldq + h*HS]. kcache, vcache: (pos0+Tq, NKV*HS) rows, already holding the keys/values
+// of the new positions too; query head h reads key/value head h / (NH / NKV). Query t sits
+// at absolute position pos0+t and attends to keys 0..pos0+t with softmax(q k^T /
+// sqrt(HS)). out: Tq rows of leading dimension ldo.
 void attention_cached_forward(float* out, int ldo, const float* q, int ldq, const float* kcache,
-                              const float* vcache, int pos0, int Tq, int C, int NH);
-// Heads [h0, h1) of the above, on the calling thread (no parallel region): the unit of
-// work of a fused decode step. scores: scratch of at least (h1 - h0) * (pos0 + Tq) floats.
+                              const float* vcache, int pos0, int Tq, int NH, int NKV, int HS);
+// Query heads [h0, h1) of the above, on the calling thread (no parallel region): the unit
+// of work of a fused decode step. scores: scratch of at least (h1 - h0) * (pos0 + Tq) floats.
 void attention_cached_heads(float* out, int ldo, const float* q, int ldq, const float* kcache,
-                            const float* vcache, int pos0, int Tq, int C, int NH, int h0, int h1, float* scores);
+                            const float* vcache, int pos0, int Tq, int NH, int NKV, int HS, int h0, int h1,
+                            float* scores);
 }  // namespace chatforge::ops
 
 namespace chatforge::ops {

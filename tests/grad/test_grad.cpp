@@ -126,11 +126,11 @@ TEST(Grad, Attention) {
     auto qkv = randn(B * T * 3 * C, rng), r = randn(B * T * C, rng);
     std::vector<double> out(B * T * C), lse(B * NH * T), dqkv(B * T * 3 * C);
     auto f = [&] {
-      ref::attention_forward(out.data(), lse.data(), qkv.data(), doc, B, T, C, NH);
+      ref::attention_forward(out.data(), lse.data(), qkv.data(), doc, B, T, NH, NH, C / NH);
       return dot(out, r);
     };
     f();
-    ref::attention_backward(dqkv.data(), r.data(), qkv.data(), out.data(), lse.data(), doc, B, T, C, NH);
+    ref::attention_backward(dqkv.data(), r.data(), qkv.data(), out.data(), lse.data(), doc, B, T, NH, NH, C / NH);
     check_grad(qkv, f, dqkv, c.doc.empty() ? "dqkv" : "dqkv (documents)");
   }
 }

@@ -55,11 +55,12 @@ TEST(InferOps, CachedAttentionMatchesReference) {
     auto q = randn(static_cast<size_t>(c.Tq) * ldq, rng), k = randn(static_cast<size_t>(Tk) * c.C, rng),
          v = randn(static_cast<size_t>(Tk) * c.C, rng);
     std::vector<double> want(static_cast<size_t>(c.Tq) * c.C);
-    ops::reference::attention_cached_forward(want.data(), c.C, q.data(), ldq, k.data(), v.data(), c.pos0, c.Tq, c.C,
-                                             c.NH);
+    ops::reference::attention_cached_forward(want.data(), c.C, q.data(), ldq, k.data(), v.data(), c.pos0, c.Tq, c.NH,
+                                             c.NH, c.C / c.NH);
     std::vector<float> got(want.size());
     auto qf = to_f(q), kf = to_f(k), vf = to_f(v);
-    ops::attention_cached_forward(got.data(), c.C, qf.data(), ldq, kf.data(), vf.data(), c.pos0, c.Tq, c.C, c.NH);
+    ops::attention_cached_forward(got.data(), c.C, qf.data(), ldq, kf.data(), vf.data(), c.pos0, c.Tq, c.NH, c.NH,
+                                c.C / c.NH);
     EXPECT_LT(max_err(got, want), 1e-5) << "pos0=" << c.pos0 << " Tq=" << c.Tq;
   }
 }
@@ -85,7 +86,7 @@ TEST(InferOps, CachedAttentionEqualsFullCausalAttention) {
   const int T = 9, C = 16, NH = 2;
   auto qkv = to_f(randn(static_cast<size_t>(T) * 3 * C, rng));
   std::vector<float> full(static_cast<size_t>(T) * C), lse(static_cast<size_t>(NH) * T), k(T * C), v(T * C);
-  ops::attention_forward(full.data(), lse.data(), qkv.data(), nullptr, 1, T, C, NH);
+  ops::attention_forward(full.data(), lse.data(), qkv.data(), nullptr, 1, T, NH, NH, C / NH);
   for (int t = 0; t < T; ++t)
     for (int c = 0; c < C; ++c) {
       k[t * C + c] = qkv[t * 3 * C + C + c];
@@ -94,7 +95,7 @@ TEST(InferOps, CachedAttentionEqualsFullCausalAttention) {
   std::vector<float> cached(full.size());
   for (int t = 0; t < T; ++t)  // one query at a time, as decoding does
     ops::attention_cached_forward(cached.data() + t * C, C, qkv.data() + t * 3 * C, 3 * C, k.data(), v.data(), t, 1,
-                                  C, NH);
+                                  NH, NH, C / NH);
   for (size_t i = 0; i < full.size(); ++i) EXPECT_NEAR(cached[i], full[i], 1e-5);
 }
 

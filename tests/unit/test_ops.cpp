@@ -120,12 +120,12 @@ TEST(Ops, AttentionForwardBackward) {
       const std::vector<int32_t> docs = packed_docs(B, T, rng);
       const int32_t* doc = with_docs ? docs.data() : nullptr;
       std::vector<double> out_r(B * T * C), lse_r(B * NH * T), dqkv_r(B * T * 3 * C);
-      ref::attention_forward(out_r.data(), lse_r.data(), qkv.data(), doc, B, T, C, NH);
-      ref::attention_backward(dqkv_r.data(), dy.data(), qkv.data(), out_r.data(), lse_r.data(), doc, B, T, C, NH);
+      ref::attention_forward(out_r.data(), lse_r.data(), qkv.data(), doc, B, T, NH, NH, C / NH);
+      ref::attention_backward(dqkv_r.data(), dy.data(), qkv.data(), out_r.data(), lse_r.data(), doc, B, T, NH, NH, C / NH);
       auto qkvf = to_f(qkv), dyf = to_f(dy);
       std::vector<float> out(B * T * C), lse(B * NH * T), dqkv(B * T * 3 * C, 7.0f);
-      ops::attention_forward(out.data(), lse.data(), qkvf.data(), doc, B, T, C, NH);
-      ops::attention_backward(dqkv.data(), dyf.data(), qkvf.data(), out.data(), lse.data(), doc, B, T, C, NH);
+      ops::attention_forward(out.data(), lse.data(), qkvf.data(), doc, B, T, NH, NH, C / NH);
+      ops::attention_backward(dqkv.data(), dyf.data(), qkvf.data(), out.data(), lse.data(), doc, B, T, NH, NH, C / NH);
       EXPECT_LT(max_err(out, out_r), kTol) << "T=" << T << " docs=" << with_docs;
       EXPECT_LT(max_err(lse, lse_r), kTol) << "T=" << T << " docs=" << with_docs;
       EXPECT_LT(max_err(dqkv, dqkv_r), kTol) << "T=" << T << " docs=" << with_docs;  // overwritten (started at 7)
@@ -140,11 +140,11 @@ TEST(Ops, AttentionDocumentsAreIndependent) {
   std::vector<int32_t> doc(T);
   for (int t = 0; t < T; ++t) doc[t] = t < split ? 5 : 9;
   std::vector<float> packed(static_cast<size_t>(T) * C), lse(static_cast<size_t>(NH) * T);
-  ops::attention_forward(packed.data(), lse.data(), qkv.data(), doc.data(), 1, T, C, NH);
+  ops::attention_forward(packed.data(), lse.data(), qkv.data(), doc.data(), 1, T, NH, NH, C / NH);
   std::vector<float> alone(static_cast<size_t>(T) * C), lse1(static_cast<size_t>(NH) * T);
-  ops::attention_forward(alone.data(), lse1.data(), qkv.data(), nullptr, 1, split, C, NH);
-  ops::attention_forward(alone.data() + split * C, lse1.data(), qkv.data() + split * 3 * C, nullptr, 1, T - split, C,
-                         NH);
+  ops::attention_forward(alone.data(), lse1.data(), qkv.data(), nullptr, 1, split, NH, NH, C / NH);
+  ops::attention_forward(alone.data() + split * C, lse1.data(), qkv.data() + split * 3 * C, nullptr, 1, T - split, NH,
+                         NH, C / NH);
   for (size_t i = 0; i < packed.size(); ++i) ASSERT_NEAR(packed[i], alone[i], 1e-6) << i;
 }
 

@@ -116,18 +116,19 @@ inline bool attention_visible(const int32_t* doc, int b, int T, int t, int s) {
 }
 
 template <typename F>
-void attention_forward(F* out, F* lse, const F* qkv, const int32_t* doc, int B, int T, int C, int NH) {
-  const int HS = C / NH;
+void attention_forward(F* out, F* lse, const F* qkv, const int32_t* doc, int B, int T, int NH, int NKV, int HS) {
   const F scale = F(1) / std::sqrt(F(HS));
+  const int W = (NH + 2 * NKV) * HS, Q = NH * HS, group = NH / NKV;
   std::vector<F> p(T);
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < NH; ++h)
       for (int t = 0; t < T; ++t) {
-        const F* q = qkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
+        const F* q = qkv + (static_cast<size_t>(b) * T + t) * W + h * HS;
+        const int koff = Q + (h / group) * HS, voff = Q + NKV * HS + (h / group) * HS;
         F maxv = -1e300;
         for (int s = 0; s <= t; ++s) {
           if (!attention_visible(doc, b, T, t, s)) continue;
-          const F* k = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
+          const F* k = qkv + (static_cast<size_t>(b) * T + s) * W + koff;
           F dot = 0;
           for (int i = 0; i < HS; ++i) dot += q[i] * k[i];
           p[s] = dot * scale;
@@ -139,10 +140,10 @@ void attention_forward(F* out, F* lse, const F* qkv, const int32_t* doc, int B, 
           sum += p[s];
         }
         lse[(static_cast<size_t>(b) * NH + h) * T + t] = maxv + std::log(sum);
-        F* o = out + (static_cast<size_t>(b) * T + t) * C + h * HS;
+        F* o = out + (static_cast<size_t>(b) * T + t) * Q + h * HS;
         for (int i = 0; i < HS; ++i) {
           F acc = 0;
-          for (int s = 0; s <= t; ++s) acc += p[s] / sum * qkv[(static_cast<size_t>(b) * T + s) * 3 * C + 2 * C + h * HS + i];
+          for (int s = 0; s <= t; ++s) acc += p[s] / sum * qkv[(static_cast<size_t>(b) * T + s) * W + voff + i];
           o[i] = acc;
         }
       }
@@ -152,26 +153,27 @@ void attention_forward(F* out, F* lse, const F* qkv, const int32_t* doc, int B, 
 // backward's dot from the output (D = dout . out), as the fast kernel does.
 template <typename F>
 void attention_backward(F* dqkv, const F* dout, const F* qkv, const F* out, const F* lse, const int32_t* doc, int B,
-                        int T, int C, int NH) {
-  const int HS = C / NH;
+                        int T, int NH, int NKV, int HS) {
   const F scale = F(1) / std::sqrt(F(HS));
-  for (size_t i = 0; i < static_cast<size_t>(B) * T * 3 * C; ++i) dqkv[i] = 0;
+  const int W = (NH + 2 * NKV) * HS, Q = NH * HS, group = NH / NKV;
+  for (size_t i = 0; i < static_cast<size_t>(B) * T * W; ++i) dqkv[i] = 0;
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < NH; ++h)
       for (int t = 0; t < T; ++t) {
-        const F* q = qkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
-        const F* dy = dout + (static_cast<size_t>(b) * T + t) * C + h * HS;
-        const F* y = out + (static_cast<size_t>(b) * T + t) * C + h * HS;
-        F* dq = dqkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
+        const int koff = Q + (h / group) * HS, voff = Q + NKV * HS + (h / group) * HS;
+        const F* q = qkv + (static_cast<size_t>(b) * T + t) * W + h * HS;
+        const F* dy = dout + (static_cast<size_t>(b) * T + t) * Q + h * HS;
+        const F* y = out + (static_cast<size_t>(b) * T + t) * Q + h * HS;
+        F* dq = dqkv + (static_cast<size_t>(b) * T + t) * W + h * HS;
         const F l = lse[(static_cast<size_t>(b) * NH + h) * T + t];
         F d = 0;
         for (int i = 0; i < HS; ++i) d += dy[i] * y[i];
         for (int s = 0; s <= t; ++s) {
           if (!attention_visible(doc, b, T, t, s)) continue;
-          const F* k = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
-          const F* v = k + C;
-          F* dk = dqkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
-          F* dv = dk + C;
+          const F* k = qkv + (static_cast<size_t>(b) * T + s) * W + koff;
+          const F* v = qkv + (static_cast<size_t>(b) * T + s) * W + voff;
+          F* dk = dqkv + (static_cast<size_t>(b) * T + s) * W + koff;
+          F* dv = dqkv + (static_cast<size_t>(b) * T + s) * W + voff;
           F dot = 0, dpv = 0;
           for (int i = 0; i < HS; ++i) {
             dot += q[i] * k[i];
@@ -254,24 +256,25 @@ void crossentropy_backward(F* logits, const F* lse, const int32_t* targets, cons
 // Attention of Tq new queries over a key/value cache (see ops.h for the layout).
 template <typename F>
 void attention_cached_forward(F* out, int ldo, const F* q, int ldq, const F* kcache, const F* vcache, int pos0,
-                              int Tq, int C, int NH) {
-  const int HS = C / NH;
+                              int Tq, int NH, int NKV, int HS) {
   const F scale = F(1) / std::sqrt(F(HS));
+  const int KV = NKV * HS, group = NH / NKV;
   std::vector<F> p(static_cast<size_t>(pos0) + Tq);
   for (int t = 0; t < Tq; ++t)
     for (int h = 0; h < NH; ++h) {
-      const int n = pos0 + t + 1;
+      const int n = pos0 + t + 1, kv = (h / group) * HS;
       F maxv = -1e30, sum = 0;
       for (int s = 0; s < n; ++s) {
         F dot = 0;
-        for (int i = 0; i < HS; ++i) dot += q[static_cast<size_t>(t) * ldq + h * HS + i] * kcache[static_cast<size_t>(s) * C + h * HS + i];
+        for (int i = 0; i < HS; ++i)
+          dot += q[static_cast<size_t>(t) * ldq + h * HS + i] * kcache[static_cast<size_t>(s) * KV + kv + i];
         p[s] = dot * scale;
         if (p[s] > maxv) maxv = p[s];
       }
       for (int s = 0; s < n; ++s) sum += (p[s] = std::exp(p[s] - maxv));
       for (int i = 0; i < HS; ++i) {
         F acc = 0;
-        for (int s = 0; s < n; ++s) acc += p[s] / sum * vcache[static_cast<size_t>(s) * C + h * HS + i];
+        for (int s = 0; s < n; ++s) acc += p[s] / sum * vcache[static_cast<size_t>(s) * KV + kv + i];
         out[static_cast<size_t>(t) * ldo + h * HS + i] = acc;
       }
     }
