@@ -21,6 +21,7 @@
 #include "core/rng.h"
 #include "core/timer.h"
 #include "demo/demo_data.h"
+#include "demo/demo_report.h"
 #include "eval/report_html.h"
 #include "model/gpt.h"
 #include "ops/ops.h"
@@ -32,11 +33,15 @@ namespace {
 
 using nlohmann::json;
 
-// The demo model: 4 layers, 256 channels, a 4096-token vocabulary, 128 positions, as
-// long as the rows it trains on (positions beyond the training rows would learn nothing).
-constexpr int kLayers = 4, kHeads = 4, kEmbd = 256, kCtx = 128, kVocab = 4096;
-constexpr int kPretrainBatch = 16, kPretrainSeq = 128;
-constexpr int kSftBatch = 16, kSftSeq = 128;
+// The demo model: 4 layers, 256 channels, 256 positions, as long as the rows it trains on
+// (positions beyond the training rows would learn nothing). 256 holds a conversation of
+// five or six questions and answers with the system prompt (128 ran out at the fourth).
+// The tokenizer may have up to kVocab ids; the demo's prose yields fewer (about 2,400).
+constexpr int kLayers = 4, kHeads = 4, kEmbd = 256, kCtx = 256, kVocab = 4096;
+constexpr int kPretrainBatch = 8, kPretrainSeq = 256;
+constexpr int kSftBatch = 8, kSftSeq = 256;
+// Share of the training time that goes to pretraining; fine-tuning gets the rest.
+constexpr double kPretrainShare = 0.25;
 
 std::string shell_quote(const std::string& s) {
   const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
@@ -112,19 +117,19 @@ class Runner {
 
 // Seconds of one optimizer step of the demo model at (B, T), measured here on random
 // tokens (the best of four steps after a warm-up one), so step counts fit the budget.
-double measure_step_seconds(int B, int T) {
+double measure_step_seconds(int B, int T, int vocab) {
   model::GptConfig cfg;
   cfg.n_layer = kLayers;
   cfg.n_head = kHeads;
   cfg.n_embd = kEmbd;
-  cfg.vocab_size = kVocab;
+  cfg.vocab_size = vocab;
   cfg.n_ctx = kCtx;
   model::Gpt gpt(cfg);
   gpt.init_weights(1);
   Rng rng(7);
   std::vector<int32_t> inp(static_cast<size_t>(B) * T), tgt(inp.size());
-  for (auto& x : inp) x = static_cast<int32_t>(rng.below(kVocab));
-  for (auto& x : tgt) x = static_cast<int32_t>(rng.below(kVocab));
+  for (auto& x : inp) x = static_cast<int32_t>(rng.below(vocab));
+  for (auto& x : tgt) x = static_cast<int32_t>(rng.below(vocab));
   double best = 1e30;
   for (int i = 0; i < 5; ++i) {
     Timer t;
@@ -146,20 +151,16 @@ json read_json_or_empty(const std::string& path) {
   }
 }
 
-// fact_accuracy overall and per group from an `eval generate` results.json.
-struct Accuracy {
-  double all = NAN;
-  std::vector<std::pair<std::string, double>> groups;
-};
-Accuracy read_accuracy(const std::string& results) {
-  const json j = read_json_or_empty(results);
-  Accuracy a;
-  if (j.contains("metrics") && j["metrics"].contains("fact_accuracy"))
-    a.all = j["metrics"]["fact_accuracy"].value("value", NAN);
-  if (j.contains("per_group") && j["per_group"].contains("fact_accuracy"))
-    for (const auto& [name, v] : j["per_group"]["fact_accuracy"]["groups"].items())
-      a.groups.emplace_back(name, v.value("value", NAN));
-  return a;
+// The number of ids a trained tokenizer.json holds (its vocabulary and added tokens).
+int tokenizer_vocab_size(const std::string& path) {
+  const json j = read_json_or_empty(path);
+  int n = 0;
+  if (j.contains("model") && j["model"].contains("vocab"))
+    for (const auto& [tok, id] : j["model"]["vocab"].items())
+      if (id.is_number_integer()) n = std::max(n, id.get<int>() + 1);
+  if (j.contains("added_tokens"))
+    for (const auto& t : j["added_tokens"]) n = std::max(n, t.value("id", -1) + 1);
+  return n > 0 ? n : kVocab;
 }
 
 double last_val_loss(const std::string& metrics_jsonl) {
@@ -180,27 +181,40 @@ double last_val_loss(const std::string& metrics_jsonl) {
   return v;
 }
 
-std::string percent(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:.1f}%", v); }
+// The on-topic items of both held-out sets answered with the refusal, in percent.
+double on_topic_refused(const EvalScores& a, const EvalScores& b) {
+  size_t n = 0, refused = 0;
+  for (const auto* s : {&a, &b})
+    for (const auto& it : s->items) {
+      ++n;
+      refused += it.refused;
+    }
+  return n == 0 ? NAN : 100.0 * static_cast<double>(refused) / static_cast<double>(n);
+}
 
-void write_report(const DemoOptions& opt, const Runner& runner, const DemoDataSummary& data, const Accuracy& acc,
-                  const Accuracy& refusals, const std::vector<std::string>& samples) {
+// A few answers of an evaluation set, per language, marked right or wrong.
+std::vector<std::string> sample_lines(const EvalScores& s, size_t per_group) {
+  std::vector<std::string> lines;
+  std::map<std::string, size_t> shown;
+  for (const auto& it : s.items) {
+    if (shown[it.lang]++ >= per_group) continue;
+    if (!it.prior_question.empty()) lines.push_back(fmt::format("        (after: {})", it.prior_question));
+    lines.push_back(fmt::format("{} user:      {}", it.right ? "[right]" : "[wrong]", it.question));
+    lines.push_back(fmt::format("        assistant: {}", it.output));
+  }
+  return lines;
+}
+
+// "en 90.4%  zh 92.3%  (all 91.3%)"
+std::string accuracy_line(const EvalScores& s) {
+  std::string line;
+  for (const auto& [g, v] : s.groups) line += fmt::format("{} {}  ", g, percent(v));
+  return line + fmt::format("(all {})", percent(s.all));
+}
+
+std::vector<std::vector<std::string>> stage_rows(const Runner& runner) {
   using eval::html_escape;
-  eval::HtmlReport r("chatforge demo: a bilingual customer-service assistant");
-  r.paragraph(fmt::format("Finished in {:.1f} minutes (budget {:.0f}). Every stage below is a chatforge command; "
-                          "commands.sh replays them.",
-                          runner.elapsed() / 60, opt.minutes));
-  r.heading("Held-out questions answered with the right fact");
-  std::vector<eval::Bar> bars;
-  bars.push_back({"all", acc.all, {}, {}});
-  for (const auto& [g, v] : acc.groups) bars.push_back({g, v, {}, {}});
-  r.bar_chart("fact accuracy (%)", bars);
   std::vector<std::vector<std::string>> rows;
-  for (const auto& [g, v] : acc.groups) rows.push_back({g, percent(v)});
-  rows.push_back({"all", percent(acc.all)});
-  rows.push_back({"off-topic requests refused", percent(refusals.all)});
-  r.table({"questions", "right fact"}, rows);
-  r.heading("Stages");
-  rows.clear();
   for (const auto& s : runner.stages()) {
     const std::string link = s.output.ends_with(".html")
                                  ? fmt::format("<a href=\"{}\">{}</a>", html_escape(s.output), html_escape(s.output))
@@ -208,46 +222,7 @@ void write_report(const DemoOptions& opt, const Runner& runner, const DemoDataSu
     rows.push_back({html_escape(s.name), fmt::format("{:.1f}s", s.seconds), link,
                     "<code>" + html_escape(s.command) + "</code>"});
   }
-  // The table helper escapes its cells; this one carries links, so it is built here.
-  std::string t = "<table><tr><th>stage</th><th>time</th><th>look at</th><th>command</th></tr>";
-  for (const auto& row : rows) {
-    t += "<tr>";
-    for (const auto& c : row) t += "<td>" + c + "</td>";
-    t += "</tr>";
-  }
-  r.raw(t + "</table>");
-  r.heading("Data");
-  r.table({"generated", "count"},
-          {{"prose documents", std::to_string(data.prose_docs)},
-           {"planted noise and duplicate documents", std::to_string(data.planted_noise_docs)},
-           {"documents with personal data", std::to_string(data.planted_pii)},
-           {"documents with sensitive words", std::to_string(data.planted_sensitive)},
-           {"dialogues", std::to_string(data.dialogues)},
-           {"knowledge Q&A pairs", std::to_string(data.kb_qa)},
-           {"malformed chat records", std::to_string(data.planted_bad_records)},
-           {"held-out questions", std::to_string(data.eval_items)}});
-  r.heading("Sample answers");
-  std::string pre = "<pre>";
-  for (const auto& s : samples) pre += html_escape(s) + "\n";
-  r.raw(pre + "</pre>");
-  write_file_atomic(opt.out + "/report.html", r.html());
-}
-
-// A few held-out answers from results.json, marked right or wrong.
-std::vector<std::string> sample_lines(const std::string& results, size_t per_group) {
-  const json j = read_json_or_empty(results);
-  std::vector<std::string> lines;
-  std::map<std::string, size_t> shown;
-  if (!j.contains("outputs")) return lines;
-  for (const auto& o : j["outputs"]) {
-    const std::string g = o.value("group", "");
-    if (shown[g]++ >= per_group) continue;
-    std::string q = o.value("prompt", "");
-    if (const size_t cut = q.rfind("\n\n"); cut != std::string::npos) q = q.substr(cut + 2);  // drop the system prompt
-    lines.push_back(fmt::format("{} user:      {}", o.value("facts_match", false) ? "[right]" : "[wrong]", q));
-    lines.push_back(fmt::format("        assistant: {}", o.value("output", "")));
-  }
-  return lines;
+  return rows;
 }
 
 }  // namespace
@@ -256,7 +231,7 @@ void run_demo(const DemoOptions& opt) {
   CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
   make_dirs(opt.out);
   const std::string o = opt.out;
-  const int n_stages = 11 + (opt.serve ? 1 : 0);
+  const int n_stages = 12 + (opt.serve ? 1 : 0);
   Runner run(opt, n_stages);
   auto with_progress = [&](std::vector<std::string> args) {
     if (!opt.progress) args.push_back("--no-progress");
@@ -270,9 +245,13 @@ void run_demo(const DemoOptions& opt) {
   dopt.langs = opt.langs;
   dopt.seed = opt.seed;
   const DemoDataSummary data = write_demo_data(o + "/data", dopt);
-  std::fprintf(stderr, "    %llu prose documents, %llu dialogues, %llu knowledge Q&A pairs, %llu held-out questions\n",
+  std::fprintf(stderr,
+               "    %llu prose documents, %llu dialogues, %llu knowledge Q&A pairs, %llu template and %llu free-form "
+               "held-out questions, %llu off-topic requests\n",
                static_cast<unsigned long long>(data.prose_docs), static_cast<unsigned long long>(data.dialogues),
-               static_cast<unsigned long long>(data.kb_qa), static_cast<unsigned long long>(data.eval_items));
+               static_cast<unsigned long long>(data.kb_qa), static_cast<unsigned long long>(data.eval_items),
+               static_cast<unsigned long long>(data.freeform_items),
+               static_cast<unsigned long long>(data.refusal_items));
   run.end("generate the demo data", "", o + "/data", t.seconds());
 
   // 2-4. Clean, tokenizer, tokenize.
@@ -286,25 +265,31 @@ void run_demo(const DemoOptions& opt) {
           {"tokenizer", "train", "--input", o + "/clean/train.jsonl", "--vocab-size", std::to_string(kVocab),
            "--pattern", "cjk", "--special-tokens", "<|im_start|>", "<|im_end|>", "--out", o + "/tokenizer"},
           "tokenizer/tokenizer.json");
+  const int vocab = tokenizer_vocab_size(o + "/tokenizer/tokenizer.json");
   run.run("tokenize the prose",
           with_progress({"data", "tokenize", "--tokenizer", o + "/tokenizer", "--input", o + "/clean/train.jsonl",
                          o + "/clean/val.jsonl", "--out", o + "/shards/pretrain"}),
           "shards/pretrain/meta.json");
 
-  // Budget: what is left after the fixed stages goes to training, 25% pretraining and
-  // 75% fine-tuning (answers come from fine-tuning; pretraining teaches the facts' words
-  // and its validation loss levels off within a few hundred steps).
-  const double step_pre = measure_step_seconds(kPretrainBatch, kPretrainSeq);
+  // Budget: what is left after the fixed stages goes to training, kPretrainShare of it
+  // pretraining and the rest fine-tuning (answers come from fine-tuning; pretraining
+  // teaches the facts' words and its validation loss levels off within a few hundred steps).
+  const double step_pre = measure_step_seconds(kPretrainBatch, kPretrainSeq, vocab);
   const double step_sft = kSftBatch == kPretrainBatch && kSftSeq == kPretrainSeq
                               ? step_pre  // the same shape: one measurement, not two noisy ones
-                              : measure_step_seconds(kSftBatch, kSftSeq);
-  const double fixed_after = 25 + 0.5 * data.eval_items / 10.0;  // chat data, evals, samples, report
+                              : measure_step_seconds(kSftBatch, kSftSeq, vocab);
+  const size_t eval_items = data.eval_items + data.freeform_items + data.refusal_items;
+  const double fixed_after = 20 + 0.03 * static_cast<double>(eval_items);  // chat data, evals, report
   const double train_budget = std::max(20.0, opt.minutes * 60 - run.elapsed() - fixed_after - 15);
-  const int pre_steps = std::max(20, static_cast<int>(0.25 * train_budget / step_pre));
-  const int sft_plan = std::max(40, static_cast<int>(0.75 * train_budget / step_sft));
+  const int pre_steps = std::max(20, static_cast<int>(kPretrainShare * train_budget / step_pre));
+  const int sft_plan = std::max(40, static_cast<int>((1 - kPretrainShare) * train_budget / step_sft));
   std::fprintf(stderr, "\n    budget: %.0fs of training left -> %d pretraining steps (%.2fs each), about %d fine-tuning "
                "steps (%.2fs each)\n", train_budget, pre_steps, step_pre, sft_plan, step_sft);
-  const double peak = ops::measure_sgemm_gflops(512, 2);
+  // The MFU denominator, measured as bench/sgemm_peak.cpp and scripts/bench/train-step.sh
+  // do: the best of five 2048^3 sgemms after a warm-up one. (A 512^3 one, as here before,
+  // reads a third to half of that on 2 threads, which printed MFUs of 140-180%.)
+  const double peak = ops::measure_sgemm_gflops(2048, 5);
+  std::fprintf(stderr, "    sgemm peak %.0f GFLOP/s (MFU denominator)\n", peak);
 
   // 5. Pretrain.
   const double pretrain_start = run.elapsed();
@@ -329,11 +314,11 @@ void run_demo(const DemoOptions& opt) {
           "shards/sft/meta.json");
   // Fine-tuning gets whatever is left, sized again from the pretraining's own seconds per
   // step (the same batch shape; its evaluations and checkpoint included). The step timed on
-  // random tokens above read ~15% slower than training then ran (0.29 vs 0.25 s here),
-  // which had left about 2 minutes of the 13-minute default unused.
+  // random tokens above read ~15% slower than training then ran, which had left about 2
+  // minutes of the budget unused.
   const double step_real = (run.elapsed() - pretrain_start) / pre_steps;
   constexpr double kSftShape = static_cast<double>(kSftBatch) * kSftSeq / (kPretrainBatch * kPretrainSeq);
-  const double evals_after = 10 + 0.5 * data.eval_items / 10.0;
+  const double evals_after = 8 + 0.03 * static_cast<double>(eval_items);
   const double sft_budget = opt.minutes * 60 - run.elapsed() - evals_after - 15;
   const int sft_steps = std::max(40, static_cast<int>(sft_budget / (step_real * kSftShape * 1.03)));
   std::fprintf(stderr, "\n    fine-tuning: %.0fs left -> %d steps (pretraining ran %.2fs a step)\n", sft_budget,
@@ -347,28 +332,58 @@ void run_demo(const DemoOptions& opt) {
                          std::to_string(opt.seed), "--peak-gflops", fmt::format("{:.1f}", peak)}),
           "runs/sft/report.html");
 
-  // 8-10. Evaluation.
+  // 8-11. Evaluation.
   run.run("perplexity of held-out prose",
           {"eval", "perplexity", "--model", o + "/runs/pretrain/last", "--data", o + "/clean/val.jsonl", "--out",
            o + "/eval/perplexity"},
           "eval/perplexity/report.html");
-  run.run("answer held-out questions",
-          {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/heldout.jsonl",
-           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch", "16", "--out",
-           o + "/eval/heldout"},
-          "eval/heldout/report.html");
-  run.run("refuse off-topic requests",
-          {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/refusals.jsonl",
-           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch", "16", "--out",
-           o + "/eval/refusals"},
-          "eval/refusals/report.html");
+  auto answer = [&](const std::string& name, const std::string& set) {
+    run.run(name,
+            {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/" + set + ".jsonl",
+             "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch", "16", "--out",
+             o + "/eval/" + set},
+            "eval/" + set + "/report.html");
+  };
+  answer("answer held-out questions (template phrasings)", "heldout");
+  answer("answer held-out questions (free-form)", "freeform");
+  answer("refuse off-topic requests", "refusals");
 
-  // 11. Report.
-  const Accuracy acc = read_accuracy(o + "/eval/heldout/results.json");
-  const Accuracy refusals = read_accuracy(o + "/eval/refusals/results.json");
-  const auto samples = sample_lines(o + "/eval/heldout/results.json", 3);
+  // 12. Report.
+  const EvalScores heldout = read_eval_scores(o + "/eval/heldout/results.json", o + "/data/eval/heldout.jsonl");
+  const EvalScores freeform = read_eval_scores(o + "/eval/freeform/results.json", o + "/data/eval/freeform.jsonl");
+  const EvalScores refusals = read_eval_scores(o + "/eval/refusals/results.json", o + "/data/eval/refusals.jsonl");
+  const double refused_on_topic = on_topic_refused(heldout, freeform);
+  std::vector<std::string> samples = sample_lines(heldout, 2);
+  for (auto& l : sample_lines(freeform, 2)) samples.push_back(std::move(l));
+  const double pre_loss = last_val_loss(o + "/runs/pretrain/metrics.jsonl");
+  const double sft_loss = last_val_loss(o + "/runs/sft/metrics.jsonl");
   run.begin("report", o + "/report.html");
-  write_report(opt, run, data, acc, refusals, samples);
+  DemoReport rep;
+  rep.title = "chatforge demo: a bilingual customer-service assistant";
+  rep.summary = {fmt::format("Finished in {:.1f} minutes (budget {:.0f}). Every stage below is a chatforge command; "
+                             "commands.sh replays them.",
+                             run.elapsed() / 60, opt.minutes)};
+  rep.heldout = heldout;
+  rep.freeform = freeform;
+  rep.refusals = refusals;
+  rep.on_topic_refused = refused_on_topic;
+  rep.stages = stage_rows(run);
+  rep.facts = {
+      {"model", fmt::format("{} layers, {} heads, {} channels, context {} tokens", kLayers, kHeads, kEmbd, kCtx)},
+      {"tokenizer vocabulary", fmt::format("{} ids (--vocab-size {} is the most it may have)", vocab, kVocab)},
+      {"pretraining", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", pre_steps, kPretrainBatch,
+                                  kPretrainSeq, pre_loss)},
+      {"fine-tuning", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", sft_steps, kSftBatch, kSftSeq,
+                                  sft_loss)},
+      {"sgemm peak (MFU denominator)", fmt::format("{:.0f} GFLOP/s, 2 threads", peak)},
+      {"generated data",
+       fmt::format("{} prose documents ({} planted noise or duplicates, {} with personal data, {} with sensitive "
+                   "words), {} dialogues, {} knowledge Q&A pairs, {} malformed chat records",
+                   data.prose_docs, data.planted_noise_docs, data.planted_pii, data.planted_sensitive, data.dialogues,
+                   data.kb_qa, data.planted_bad_records)},
+      {"held-out items", fmt::format("{} template, {} free-form, {} off-topic", data.eval_items, data.freeform_items,
+                                     data.refusal_items)}};
+  write_file_atomic(o + "/report.html", demo_report_html(rep));
   run.end("report", "", "report.html", 0);
 
   // A config file for `chatforge chat --config`: the model, greedy decoding and the
@@ -378,12 +393,14 @@ void run_demo(const DemoOptions& opt) {
                                                   std::string(system_prompt())));
   std::printf("\nchatforge demo finished in %.1f minutes.\n\n", run.elapsed() / 60);
   for (const auto& s : samples) std::printf("  %s\n", s.c_str());
-  std::printf("\nheld-out questions answered with the right fact:");
-  for (const auto& [g, v] : acc.groups) std::printf("  %s %s", g.c_str(), percent(v).c_str());
-  std::printf("  (all %s)\noff-topic requests politely refused: %s\n", percent(acc.all).c_str(),
-              percent(refusals.all).c_str());
-  std::printf("pretraining val loss %.3f, fine-tuning val loss %.3f\n", last_val_loss(o + "/runs/pretrain/metrics.jsonl"),
-              last_val_loss(o + "/runs/sft/metrics.jsonl"));
+  std::printf("\nheld-out questions answered with the right fact (target %.0f%% in each language):\n",
+              kTargetAccuracy);
+  std::printf("  template phrasings:  %s\n", accuracy_line(heldout).c_str());
+  std::printf("  free-form questions: %s\n", accuracy_line(freeform).c_str());
+  std::printf("on-topic questions answered with the refusal: %s (target at most %.0f%%)\n",
+              percent(refused_on_topic).c_str(), kTargetOnTopicRefused);
+  std::printf("off-topic requests politely refused: %s\n", percent(refusals.all).c_str());
+  std::printf("pretraining val loss %.3f, fine-tuning val loss %.3f\n", pre_loss, sft_loss);
   std::printf("\nreport:   %s/report.html\ncommands: %s/commands.sh\nchat:     chatforge chat --config %s/chat.toml\n",
               o.c_str(), o.c_str(), o.c_str());
   std::fflush(stdout);

@@ -1,6 +1,9 @@
 // The free-form held-out questions (see freeform_questions.h): eight per intent and
 // language, the last of each eight a follow-up to an earlier exchange. Written by hand
-// before the generator's phrasings were widened, and never edited to suit a model.
+// before the generator's phrasings were widened, and never edited to suit a model; twelve
+// were reworded afterwards only because the widened generator (its follow-up forms, "it"
+// as a product name) produced them word for word, which would have made them training
+// questions ("and shipping?" became "and is shipping extra?").
 #include "demo/freeform_questions.h"
 
 namespace chatforge::demo {
@@ -50,7 +53,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"shipping_cost", E, "What's the postage on an order?"},
       {"shipping_cost", E, "Will shipping add to the price of my order?"},
       {"shipping_cost", E, "I'm only buying a $20 bottle of descaler, do I have to pay for delivery?"},
-      {"shipping_cost", E, "and shipping?", "price", "How much is the X2?"},
+      {"shipping_cost", E, "and is shipping extra?", "price", "How much is the X2?"},
       {"shipping_cost", Z, "买咖啡机还要另外付快递费吗？"},
       {"shipping_cost", Z, "你们家邮费怎么收？"},
       {"shipping_cost", Z, "买多少钱才能免运费？"},
@@ -84,7 +87,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"warranty", E, "Is there any coverage if something goes wrong with my coffee maker?"},
       {"warranty", E, "Does the X2 come with a guarantee?"},
       {"warranty", E, "My X2 is 18 months old and broke. Is it still under warranty?"},
-      {"warranty", E, "What about the warranty?", "returns", "Can I return it if I don't want it?"},
+      {"warranty", E, "does it have a warranty too?", "returns", "Can I return it if I don't want it?"},
       {"warranty", Z, "机器坏了的话保修几年？"},
       {"warranty", Z, "X2保多久"},
       {"warranty", Z, "用了一年多坏了，还在保修期内吗？"},
@@ -92,7 +95,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"warranty", Z, "质保期有多长时间啊"},
       {"warranty", Z, "坏了能免费修吗？保修是多久"},
       {"warranty", Z, "这个咖啡机保几年的"},
-      {"warranty", Z, "那保修呢？", "returns", "不想要了能退吗？"},
+      {"warranty", Z, "那坏了保修多久？", "returns", "不想要了能退吗？"},
       // refund_time
       {"refund_time", E, "I sent the X2 back last week. When will the money be on my card?"},
       {"refund_time", E, "how long till i see my refund"},
@@ -118,7 +121,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"capacity", E, "How large is the X2's water container?"},
       {"capacity", E, "What volume does the tank hold?"},
       {"capacity", E, "Do I need to add water every day? How big is the tank?"},
-      {"capacity", E, "How much water does it hold?", "drinks", "Can it make espresso?"},
+      {"capacity", E, "How much water goes in it?", "drinks", "Can it make espresso?"},
       {"capacity", Z, "加满一次水能做几杯？"},
       {"capacity", Z, "水箱多少毫升的"},
       {"capacity", Z, "水箱大不大？"},
@@ -220,7 +223,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"error_e1", E, "E1 came up this morning, what's the problem?"},
       {"error_e1", E, "Help, the coffee maker says E1!"},
       {"error_e1", E, "Why does my machine display E1?"},
-      {"error_e1", E, "And what about E1?", "error_e2", "What does E2 mean?"},
+      {"error_e1", E, "And if it shows E1 instead?", "error_e2", "What does E2 mean?"},
       {"error_e1", Z, "屏幕上一直显示E1，不出咖啡"},
       {"error_e1", Z, "E1代表什么"},
       {"error_e1", Z, "显示屏闪E1，怎么处理？"},
@@ -228,7 +231,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"error_e1", Z, "早上开机就出现E1，是什么问题"},
       {"error_e1", Z, "救命，咖啡机显示E1了"},
       {"error_e1", Z, "机器报错E1是哪里坏了吗？"},
-      {"error_e1", Z, "那E1呢？", "error_e2", "E2是什么情况？"},
+      {"error_e1", Z, "那如果显示E1呢？", "error_e2", "E2是什么情况？"},
       // error_e2
       {"error_e2", E, "The screen shows E2 and the machine is hot."},
       {"error_e2", E, "what does e2 mean"},
@@ -237,7 +240,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"error_e2", E, "The X2 stopped mid-brew and showed E2."},
       {"error_e2", E, "How do I get rid of the E2 error?"},
       {"error_e2", E, "E2 on my coffee maker, is it broken?"},
-      {"error_e2", E, "And E2?", "error_e1", "What does E1 mean?"},
+      {"error_e2", E, "What if it says E2?", "error_e1", "What does E1 mean?"},
       {"error_e2", Z, "屏幕显示E2，机器很烫"},
       {"error_e2", Z, "E2代表什么意思"},
       {"error_e2", Z, "咖啡机报E2怎么办？"},
@@ -245,7 +248,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"error_e2", Z, "煮到一半停了，显示E2"},
       {"error_e2", Z, "E2错误怎么消除"},
       {"error_e2", Z, "机器显示E2是坏了吗"},
-      {"error_e2", Z, "那E2呢？", "error_e1", "E1是什么情况？"},
+      {"error_e2", Z, "如果是E2又是什么问题？", "error_e1", "E1是什么情况？"},
       // support_hours
       {"support_hours", E, "What time can I call you guys?"},
       {"support_hours", E, "Is anyone available on Saturday?"},
@@ -288,7 +291,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"payment", E, "How can I pay for my order?"},
       {"payment", E, "Which payment options do you have?"},
       {"payment", E, "Can I use my Visa to buy the X2?"},
-      {"payment", E, "How can I pay for it?", "price", "How much does the X2 cost?"},
+      {"payment", E, "What can I pay with?", "price", "How much does the X2 cost?"},
       {"payment", Z, "可以扫码付款吗？"},
       {"payment", Z, "支持哪些支付方式"},
       {"payment", Z, "付钱可以用微信吗"},
@@ -324,7 +327,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"cancel_order", E, "What's your cancellation policy?"},
       {"cancel_order", E, "Actually, can I still cancel it?", "track_order", "Where can I see my order?"},
       {"cancel_order", Z, "下错单了，可以撤销吗？"},
-      {"cancel_order", Z, "订单怎么取消"},
+      {"cancel_order", Z, "订单要怎么取消啊"},
       {"cancel_order", Z, "我不想要了，能取消订单吗"},
       {"cancel_order", Z, "下单后多长时间内能取消？"},
       {"cancel_order", Z, "一小时前下的单，还能退订吗？"},
@@ -358,7 +361,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"power", E, "Is the X2 power hungry?"},
       {"power", E, "And how much power does it draw?", "capacity", "How big is the tank?"},
       {"power", Z, "X2耗电多少？"},
-      {"power", Z, "功率是多少瓦"},
+      {"power", Z, "这机器多少瓦功率"},
       {"power", Z, "这个咖啡机费电吗"},
       {"power", Z, "忘了关机会自动断电吗？"},
       {"power", Z, "机器的额定功率多大"},
@@ -449,7 +452,7 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"international", Z, "支持全球配送吗"},
       {"international", Z, "我要出国了，能寄到海外吗？"},
       {"international", Z, "国际物流能送吗，要多久"},
-      {"international", Z, "那寄到国外呢？", "shipping_time", "多久能到？"},
+      {"international", Z, "那国外能寄吗？", "shipping_time", "多久能到？"},
   };
   return kItems;
 }

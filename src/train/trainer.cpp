@@ -412,6 +412,7 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
 
   const double peak = o.peak_gflops > 0 ? o.peak_gflops : ops::peak_gflops(device);
   const double flops_per_token = gpt->flops_per_token(o.seq_len);
+  bool mfu_warned = false;
   if (o.rank == 0) {
     std::fprintf(stderr,
                  "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d); %d steps of %ld tokens "
@@ -554,12 +555,23 @@ void run_training(TrainOptions o, dist::Comm* comm_arg) {
     tokens_seen += static_cast<uint64_t>(o.total_batch_tokens);
     const double dt = t.seconds();
     const double tok_s = o.total_batch_tokens / dt;
-    const double mfu = flops_per_token * tok_s / (peak * 1e9);
+    // Above 100% the step ran faster than the peak allows, so the peak is wrong (measured
+    // too low, e.g. on a matrix too small to reach it): MFU unknown, not clamped.
+    const double mfu_measured = flops_per_token * tok_s / (peak * 1e9);
+    const double mfu = mfu_measured <= 1.0 ? mfu_measured : NAN;
+    if (!(mfu_measured <= 1.0) && !mfu_warned && o.rank == 0) {
+      mfu_warned = true;
+      std::fprintf(stderr,
+                   "note: MFU n/a: step %d ran at %.0f GFLOP/s, above the %.0f GFLOP/s GEMM peak it is measured "
+                   "against, so that peak is too low (--peak-gflops sets it)\n",
+                   step, flops_per_token * tok_s / 1e9, peak);
+    }
     if (step % o.log_every == 0 || step == o.steps)
       report.log_train(step, loss, lr, norm, tok_s, mfu, tokens_seen, run_timer.seconds(), o.world > 1 ? dt : -1,
                        o.world > 1 ? comm.comm_seconds() : -1);
-    bar.update(static_cast<uint64_t>(step), fmt::format("loss {:.4f} lr {:.2e} {} tok/s MFU {:.0f}%", loss, lr,
-                                                        format_count(tok_s), 100 * mfu));
+    bar.update(static_cast<uint64_t>(step),
+               fmt::format("loss {:.4f} lr {:.2e} {} tok/s MFU {}", loss, lr, format_count(tok_s),
+                           std::isnan(mfu) ? std::string("n/a") : fmt::format("{:.0f}%", 100 * mfu)));
 
     const bool last = step == o.steps;
     bool is_best = false;
