@@ -46,21 +46,15 @@ void run(ServeArgs& a) {
   if (o.parallel < 1 || o.parallel > 256) usage_fail("--parallel must be 1..256, got {}", o.parallel);
   if (o.max_queue < 0 || o.max_queue > 10000) usage_fail("--max-queue must be 0..10000, got {}", o.max_queue);
   if (o.port < 0 || o.port > 65535) usage_fail("--port must be 0..65535, got {}", o.port);
+  // the limit flags' ranges are checked by set_ranges (below)
   auto& l = o.limits;
   if (a.max_body_kb < 1 || a.max_body_kb > 1024 * 1024) usage_fail("--max-body-kb must be 1..1048576, got {}", a.max_body_kb);
   l.max_body_bytes = a.max_body_kb * 1024;
-  if (a.max_header_kb < 1 || a.max_header_kb > 1024) usage_fail("--max-header-kb must be 1..1024, got {}", a.max_header_kb);
   l.max_head_bytes = a.max_header_kb * 1024;
-  if (l.max_headers < 1 || l.max_headers > 10000) usage_fail("--max-headers must be 1..10000, got {}", l.max_headers);
   // Every connection is a thread and a socket; sockets numbered 1024 and above are refused
-  // by cpp-httplib's select()-based check, so the cap stays well below that.
-  if (a.max_connections == 0) a.max_connections = std::min(900, std::max(256, o.parallel + o.max_queue + 32));
-  if (a.max_connections < 1 || a.max_connections > 900)
-    usage_fail("--max-connections must be 1..900, got {}", a.max_connections);
-  l.max_connections = a.max_connections;
-  for (auto [name, v] : {std::pair{"--idle-timeout", l.idle_timeout_s}, {"--header-timeout", l.header_timeout_s},
-                         {"--body-timeout", l.body_timeout_s}, {"--write-timeout", l.write_timeout_s}})
-    if (!(v > 0 && v <= 86400)) usage_fail("{} must be a number of seconds in (0, 86400], got {}", name, v);
+  // by cpp-httplib's select()-based check, so the cap stays well below that (900).
+  l.max_connections = a.max_connections > 0 ? a.max_connections
+                                            : std::min(900, std::max(256, o.parallel + o.max_queue + 32));
   if (o.model_id.empty()) o.model_id = model_id_from_dir(a.gen.model_dir);
   o.weights = a.gen.weight_format();
 
@@ -115,7 +109,7 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--max-header-kb", a->max_header_kb, "largest request line + headers in KiB (default 32; more: 431)");
   cmd.add_option("--max-headers", a->server.limits.max_headers, "most header lines in a request (default 100; more: 431)");
   cmd.add_option("--max-connections", a->max_connections,
-                 "open connections at once, 1..900 (default max(256, parallel + max-queue + 32)); at the cap the stalest "
+                 "open connections at once (default max(256, parallel + max-queue + 32), at most 900); at the cap the stalest "
                  "unfinished one is closed, or 503 when all are busy");
   cmd.add_option("--idle-timeout", a->server.limits.idle_timeout_s,
                  "seconds a connection may wait before sending a request (default 5)");
@@ -127,7 +121,10 @@ void setup(CLI::App& cmd) {
                  "seconds a write may wait for a client that does not read (default 10; then it is closed)");
   cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
   set_ranges(cmd, {{"--port", "[0, 65535]"}, {"--parallel", "[1, 256]"}, {"--max-queue", "[0, 10000]"},
-                   {"--max-body-kb", "[1, 1048576]"}});
+                   {"--max-body-kb", "[1, 1048576]"}, {"--max-header-kb", "[1, 1024]"}, {"--max-headers", "[1, 10000]"},
+                   {"--max-connections", "[1, 900]"}, {"--idle-timeout", "(0, 86400]"},
+                   {"--header-timeout", "(0, 86400]"}, {"--body-timeout", "(0, 86400]"},
+                   {"--write-timeout", "(0, 86400]"}});
   add_weights_dtype_option(cmd, a->gen.weights_dtype);
   add_config_option(cmd);
   cmd.callback([a] { run(*a); });

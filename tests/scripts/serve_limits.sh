@@ -103,10 +103,9 @@ for name, req, want in [
 page, _ = exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", quiet=1)
 ranges = b"bytes=" + b",".join([b"0-"] * 2000)  # each range the whole answer: 2000 copies
 for path in [b"/", b"/health"]:
-    t0 = time.monotonic()
     resp, _ = exchange(port, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nRange: " + ranges + b"\r\n\r\n", quiet=1)
     check(resp and resp[0].status == 200 and "multipart" not in (resp[0].header("content-type") or ""),
-          f"Range with 2000 ranges on {path.decode()}: {resp[0].status if resp else None}, {len(resp[0].body) if resp else 0} bytes, {time.monotonic() - t0:.3f} s")
+          f"Range with 2000 ranges on {path.decode()}: {resp[0].status if resp else None}, {len(resp[0].body) if resp else 0} bytes")
     if path == b"/":
         check(resp[0].body == page[0].body, f"  ... the plain page ({len(page[0].body)} bytes), not 2000 copies")
 resp, _ = exchange(port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", quiet=1, head=True)
