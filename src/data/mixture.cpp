@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/rng.h"
 
 namespace chatforge::data {
@@ -45,8 +46,8 @@ json yaml_scalar(const std::string& raw, const std::string& where) {
   if (v.empty()) return "";
   if (v[0] == '"') {
     try {
-      return json::parse(v);
-    } catch (const json::exception&) {
+      return parse_json(v, where);
+    } catch (const Error&) {
       fail("{}: bad double-quoted string", where);
     }
   }
@@ -194,11 +195,7 @@ std::vector<MixtureTask> load_mixture(const std::string& path) {
   const size_t first = text.find_first_not_of(" \t\r\n");
   json j;
   if (first != std::string::npos && (text[first] == '[' || text[first] == '{')) {
-    try {
-      j = json::parse(text);
-    } catch (const json::exception& e) {
-      fail("{}: broken JSON: {}", path, e.what());
-    }
+    j = parse_json(text, path);
   } else {
     j = parse_simple_yaml(text, path);
   }
