@@ -41,7 +41,9 @@ std::string strip_comment(const std::string& s) {
   return s;
 }
 
-json yaml_scalar(const std::string& raw, const std::string& where) {
+// A scalar, or a one-level [a, b] list (nested lists are refused, so "[[[[..." cannot
+// recurse 100k deep).
+json yaml_scalar(const std::string& raw, const std::string& where, bool in_list = false) {
   const std::string v = trim(raw);
   if (v.empty()) return "";
   if (v[0] == '"') {
@@ -61,13 +63,14 @@ json yaml_scalar(const std::string& raw, const std::string& where) {
     return s;
   }
   if (v[0] == '[') {
+    CF_CHECK(!in_list, "{}: nested [lists] are not supported", where);
     CF_CHECK(v.back() == ']', "{}: unterminated [list]", where);
     json arr = json::array();
     std::string inner = v.substr(1, v.size() - 2), item;
     char quote = 0;
     for (char c : inner) {
       if (quote == 0 && c == ',') {
-        if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where));
+        if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where, true));
         item.clear();
         continue;
       }
@@ -75,7 +78,7 @@ json yaml_scalar(const std::string& raw, const std::string& where) {
       else if (c == quote) quote = 0;
       item += c;
     }
-    if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where));
+    if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where, true));
     return arr;
   }
   char* end = nullptr;

@@ -240,7 +240,9 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& p
                          rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
       fail("pre-tokenizer pattern \"{}\" failed at byte {} of a {}-byte text: {}{}", short_pattern(pattern_), pos,
            text.size(), reinterpret_cast<const char*>(msg),
-           limit ? " (the pattern backtracks too much, or a piece is too long for it: raise CHATFORGE_REGEX_MATCH_LIMIT, docs/limits.md)" : "");
+           limit ? " (the pattern backtracks too much, or a piece is too long for it: raise "
+                   "CHATFORGE_REGEX_MATCH_LIMIT, docs/limits.md)"
+                 : "");
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     size_t ms = ov[0], me = ov[1];

@@ -16,7 +16,9 @@
 #include "core/json_util.h"
 #include "data/chat_record.h"
 #include "data/input.h"
+#include "data/mixture.h"
 #include "eval/eval_items.h"
+#include "serve/api_request.h"
 #include "test_util.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer.h"
@@ -297,4 +299,25 @@ TEST(Limits, DeepJsonInChatAndEvalFilesIsAnErrorNotACrash) {
                     R"({"messages": [{"role": 3, "content": "hi"}, {"role": "assistant", "content": "a"}]})" "\n");
   EXPECT_EQ(error_of([&] { eval::load_eval_items(d + "/roles.jsonl", {}); }),
             d + "/roles.jsonl:1: item '1': messages[0]: role must be a string, not a number");
+}
+
+TEST(Limits, DeepRequestBodyIsA400) {
+  try {
+    serve::parse_feedback_request("{\"message_id\": 1, \"comment\": " + nested(100000) + "}");
+    FAIL() << "a 100k-deep body was accepted";
+  } catch (const serve::ApiError& e) {
+    EXPECT_EQ(e.status, 400);
+    EXPECT_EQ(e.code, "invalid_json");
+    EXPECT_EQ(std::string(e.what()),
+              fmt::format("the request body: JSON nested deeper than {} levels (byte {})", kMaxJsonDepth, 541));
+  }
+}
+
+TEST(Limits, DeepMixtureFilesAreAnErrorNotACrash) {
+  const std::string d = temp_dir("limits_mixture");
+  write_file_atomic(d + "/mix.yaml", "- task: a\n  path: " + nested(100000, "x.jsonl") + "\n");
+  EXPECT_EQ(error_of([&] { data::load_mixture(d + "/mix.yaml"); }), d + "/mix.yaml:2: nested [lists] are not supported");
+  write_file_atomic(d + "/mix.json", "[{\"task\": \"a\", \"path\": " + nested(100000, "\"x\"") + "}]");
+  EXPECT_EQ(error_of([&] { data::load_mixture(d + "/mix.json"); }),
+            fmt::format("{}/mix.json: JSON nested deeper than {} levels (byte {})", d, kMaxJsonDepth, 534));
 }
