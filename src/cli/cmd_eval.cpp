@@ -65,8 +65,8 @@ std::vector<std::pair<std::string, PromptSpec>> read_kit_prompts(const std::stri
         CF_CHECK(msgs[i].is_object() && msgs[i].contains("content") && msgs[i]["content"].is_string(),
                  "{}:{}: messages[{}] needs a string 'content'", path, rec.line, i);
         const std::string content = msgs[i]["content"].get<std::string>();
-        p.messages.emplace_back(json_field_or(msgs[i], "role", "user", fmt::format("{}:{}: messages[{}]", path, rec.line, i)),
-                                content);
+        const std::string where = fmt::format("{}:{}: messages[{}]", path, rec.line, i);
+        p.messages.emplace_back(json_field_or(msgs[i], "role", "user", where), content);
         if (!p.text.empty()) p.text += "\n\n";
         p.text += content;
       }

@@ -146,9 +146,9 @@ void run_train(const TrainArgs& a) {
   const tok::Tokenizer t = [&] {
     if (!documents) return tok::train_bpe(a.inputs, o);
     const tok::PreTokenizer pretok = tok::PreTokenizer::from_name(o.pattern);
-    return tok::train_from_counts(
-        count_document_pieces(a.inputs, a.text_field, pretok, o.threads, data::max_record_bytes_from_mb(a.max_record_mb)),
-        pretok, o);
+    const uint64_t max_record = data::max_record_bytes_from_mb(a.max_record_mb);
+    return tok::train_from_counts(count_document_pieces(a.inputs, a.text_field, pretok, o.threads, max_record), pretok,
+                                  o);
   }();
   make_output_dir(a.out);  // also removes temps a killed earlier run left there
   t.save(a.out);

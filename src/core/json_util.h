@@ -59,7 +59,9 @@ bool json_fits(const nlohmann::json& v) {
     if (v.is_number_integer()) {
       const int64_t x = v.get<int64_t>();
       if constexpr (std::is_unsigned_v<T>) return x >= 0 && static_cast<uint64_t>(x) <= std::numeric_limits<T>::max();
-      else return x >= static_cast<int64_t>(std::numeric_limits<T>::min()) && x <= static_cast<int64_t>(std::numeric_limits<T>::max());
+      else
+        return x >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+               x <= static_cast<int64_t>(std::numeric_limits<T>::max());
     }
     return false;
   } else if constexpr (std::is_floating_point_v<T>) {

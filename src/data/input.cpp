@@ -150,7 +150,8 @@ class ZstdSource : public ByteSource {
 }  // namespace
 
 uint64_t max_record_bytes_from_mb(int64_t mb) {
-  if (mb < 0 || mb > (1 << 20)) usage_fail("--max-record-mb {} is out of range: use 1 to 1048576, or 0 for no limit", mb);
+  if (mb < 0 || mb > (1 << 20))
+    usage_fail("--max-record-mb {} is out of range: use 1 to 1048576, or 0 for no limit", mb);
   return static_cast<uint64_t>(mb) << 20;
 }
 

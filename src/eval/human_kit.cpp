@@ -37,7 +37,8 @@ std::string prompt_of(const JsonlRecord& r, const std::string& path) {
     size_t end = msgs.size();
     // A final assistant turn is the reference answer, not part of the prompt.
     if (end > 1 && msgs.back().is_object() &&
-        json_field_or(msgs.back(), "role", "", fmt::format("{}:{}: messages[{}]", path, r.line, end - 1)) == "assistant")
+        json_field_or(msgs.back(), "role", "", fmt::format("{}:{}: messages[{}]", path, r.line, end - 1)) ==
+            "assistant")
       --end;
     std::string out;
     for (size_t i = 0; i < end; ++i) {

@@ -195,7 +195,9 @@ Tokenizer load_hf_json(const std::string& path) {
                "{}: added_tokens[{}] needs an integer id and a string content", path, k);
       const auto id = a["id"].is_number_unsigned() && a["id"].get<uint64_t>() > INT64_MAX ? -1 : a["id"].get<int64_t>();
       const auto content = a["content"].get<std::string>();
-      CF_CHECK(id >= 0 && id < limit, "{}: added_tokens[{}] has id {} out of range (ids must be below {}: twice the number of tokens, plus 1024)",
+      CF_CHECK(id >= 0 && id < limit,
+               "{}: added_tokens[{}] has id {} out of range (ids must be below {}: twice the number of tokens, "
+               "plus 1024)",
                path, k, a["id"].dump(), limit);
       CF_CHECK(!content.empty(), "{}: added_tokens[{}] has empty content", path, k);
       if (static_cast<size_t>(id) >= parts.tokens.size()) parts.tokens.resize(id + 1);
