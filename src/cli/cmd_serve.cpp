@@ -119,7 +119,8 @@ void setup(CLI::App& cmd) {
                  "seconds from the end of the headers to the end of the body (default 30; then 408)");
   cmd.add_option("--write-timeout", a->server.limits.write_timeout_s,
                  "seconds a write may wait for a client that does not read (default 10; then it is closed)");
-  cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
+  cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)")
+      ->check(threads_range(true));
   set_ranges(cmd, {{"--port", "[0, 65535]"}, {"--parallel", "[1, 256]"}, {"--max-queue", "[0, 10000]"},
                    {"--max-body-kb", "[1, 1048576]"}, {"--max-header-kb", "[1, 1024]"}, {"--max-headers", "[1, 10000]"},
                    {"--max-connections", "[1, 900]"}, {"--idle-timeout", "(0, 86400]"},

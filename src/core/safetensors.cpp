@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_util.h"
 
 namespace chatforge {
 
@@ -67,7 +68,7 @@ SafeTensorsReader::SafeTensorsReader(const std::string& path) : file_(path) {
            size);
   json header;
   try {
-    header = json::parse(file_.data() + 8, file_.data() + 8 + header_len);
+    header = parse_json({reinterpret_cast<const char*>(file_.data()) + 8, header_len}, path + ": safetensors header");
   } catch (const json::exception& e) {
     fail("{}: corrupted safetensors header: {}", path, e.what());
   }

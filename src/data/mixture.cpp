@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/rng.h"
 
 namespace chatforge::data {
@@ -40,13 +41,15 @@ std::string strip_comment(const std::string& s) {
   return s;
 }
 
-json yaml_scalar(const std::string& raw, const std::string& where) {
+// A scalar, or a one-level [a, b] list (nested lists are refused, so "[[[[..." cannot
+// recurse 100k deep).
+json yaml_scalar(const std::string& raw, const std::string& where, bool in_list = false) {
   const std::string v = trim(raw);
   if (v.empty()) return "";
   if (v[0] == '"') {
     try {
-      return json::parse(v);
-    } catch (const json::exception&) {
+      return parse_json(v, where);
+    } catch (const Error&) {
       fail("{}: bad double-quoted string", where);
     }
   }
@@ -60,13 +63,14 @@ json yaml_scalar(const std::string& raw, const std::string& where) {
     return s;
   }
   if (v[0] == '[') {
+    CF_CHECK(!in_list, "{}: nested [lists] are not supported", where);
     CF_CHECK(v.back() == ']', "{}: unterminated [list]", where);
     json arr = json::array();
     std::string inner = v.substr(1, v.size() - 2), item;
     char quote = 0;
     for (char c : inner) {
       if (quote == 0 && c == ',') {
-        if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where));
+        if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where, true));
         item.clear();
         continue;
       }
@@ -74,7 +78,7 @@ json yaml_scalar(const std::string& raw, const std::string& where) {
       else if (c == quote) quote = 0;
       item += c;
     }
-    if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where));
+    if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where, true));
     return arr;
   }
   char* end = nullptr;
@@ -194,11 +198,7 @@ std::vector<MixtureTask> load_mixture(const std::string& path) {
   const size_t first = text.find_first_not_of(" \t\r\n");
   json j;
   if (first != std::string::npos && (text[first] == '[' || text[first] == '{')) {
-    try {
-      j = json::parse(text);
-    } catch (const json::exception& e) {
-      fail("{}: broken JSON: {}", path, e.what());
-    }
+    j = parse_json(text, path);
   } else {
     j = parse_simple_yaml(text, path);
   }

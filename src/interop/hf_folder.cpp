@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "model/checkpoint.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/chat_format.h"
@@ -18,13 +19,7 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-nlohmann::json read_json(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: invalid JSON: {}", path, e.what());
-  }
-}
+nlohmann::json read_json(const std::string& path) { return parse_json(read_file(path), path); }
 
 // Tensors HF checkpoints may carry that are not parameters: the causal-mask buffers of
 // old GPT-2 saves, and the output head (tied to wte, checked below).
@@ -195,7 +190,7 @@ void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::T
     write_file_atomic(dir + "/vocab.json", vocab_json(*tokenizer));
     write_file_atomic(dir + "/merges.txt", merges_txt(*tokenizer));
   }
-  ordered_json tc = ordered_json::parse(tokenizer->to_hf_config_json());
+  ordered_json tc = parse_ordered_json(tokenizer->to_hf_config_json(), "tokenizer_config.json");
   tc["model_max_length"] = cfg.n_ctx;
   if (has_chat_tokens(*tokenizer)) tc["chat_template"] = tok::ChatFormat::jinja_template();
   write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n");
