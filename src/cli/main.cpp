@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "cli/command.h"
-#include "cli/config_file.h"
 #include "cli/option_checks.h"
+#include "core/config_file.h"
 #include "core/error.h"
 #include "core/version.h"
 #include "ops/ops.h"
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   cli::guard_numeric_options(app);  // NaN/Inf never reach a numeric flag's variable
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
-    args = cli::expand_config_args(args);
+    args = expand_config_args(args);
     std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {

@@ -1,5 +1,5 @@
 // Implementation of config_file.h.
-#include "cli/config_file.h"
+#include "core/config_file.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 
-namespace chatforge::cli {
+namespace chatforge {
 
 namespace {
 
@@ -153,4 +153,4 @@ std::vector<std::string> expand_config_args(const std::vector<std::string>& args
   return out;
 }
 
-}  // namespace chatforge::cli
+}  // namespace chatforge
