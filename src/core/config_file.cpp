@@ -83,6 +83,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config_file(c
     }
     CF_CHECK(j.is_object(), "{}: expected a JSON object of flag names to values", path);
     for (auto it = j.begin(); it != j.end(); ++it) {
+      CF_CHECK(!it.key().empty(), "{}: a key is empty (keys are flag names)", path);
       std::vector<std::string> vals;
       const auto& v = it.value();
       if (v.is_boolean()) {

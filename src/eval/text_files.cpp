@@ -31,7 +31,7 @@ std::vector<JsonlRecord> read_jsonl(const std::string& path) {
     nlohmann::json v;
     try {
       v = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
       fail("{}:{}: invalid JSON ({})", path, i + 1, e.what());
     }
     CF_CHECK(v.is_object(), "{}:{}: expected a JSON object per line", path, i + 1);

@@ -29,6 +29,8 @@ json parse_json_file(const std::string& path) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     fail("{}: not valid JSON (byte {})", path, e.byte);
+  } catch (const json::exception& e) {  // e.g. a number too large for a double (1e400)
+    fail("{}: not valid JSON: {}", path, e.what());
   }
 }
 
