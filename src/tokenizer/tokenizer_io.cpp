@@ -4,6 +4,7 @@
 // vocab.txt, a listing for people. Every error names the file and the field.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/error.h"
@@ -34,6 +35,11 @@ json parse_json_file(const std::string& path) {
   }
 }
 
+// Ids index a vector, so a file may leave only so many ids unused: as many as it has
+// tokens, plus this many. (One id of 2^24 in a 300-token file cost 543 MB.)
+constexpr int64_t kMaxUnusedIds = 1 << 16;
+int64_t id_limit(size_t n_tokens) { return std::min<int64_t>(2 * static_cast<int64_t>(n_tokens) + kMaxUnusedIds, 1 << 24); }
+
 std::string join(const std::string& dir, const std::string& name) {
   return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
 }
@@ -47,7 +53,9 @@ void read_vocab(const json& vocab, const std::string& where, std::vector<std::st
   for (const auto& [key, value] : vocab.items()) {
     CF_CHECK(value.is_number_integer(), "{}: vocab entry {} has a non-integer id", where, json(key).dump());
     const int64_t id = value.get<int64_t>();
-    CF_CHECK(id >= 0 && id < (1 << 24), "{}: vocab entry {} has id {} out of range", where, json(key).dump(), id);
+    CF_CHECK(id >= 0 && id < id_limit(vocab.size()),
+             "{}: vocab entry {} has id {} out of range (below {} for {} entries: ids must be nearly dense)", where,
+             json(key).dump(), id, id_limit(vocab.size()), vocab.size());
     max_id = std::max(max_id, id);
   }
   tokens.assign(static_cast<size_t>(max_id + 1), std::string());
@@ -184,8 +192,9 @@ Tokenizer load_hf_json(const std::string& path) {
                "{}: added_tokens[{}] needs an integer id and a string content", path, k);
       const auto id = a["id"].get<int64_t>();
       const auto content = a["content"].get<std::string>();
-      CF_CHECK(id >= 0 && id < (1 << 24) && !content.empty(), "{}: added_tokens[{}] has a bad id or empty content",
-               path, k);
+      CF_CHECK(id >= 0 && id < id_limit(model["vocab"].size() + j["added_tokens"].size()) && !content.empty(),
+               "{}: added_tokens[{}] has a bad id or empty content (ids below {}: nearly dense)", path, k,
+               id_limit(model["vocab"].size() + j["added_tokens"].size()));
       if (static_cast<size_t>(id) >= parts.tokens.size()) parts.tokens.resize(id + 1);
       CF_CHECK(parts.tokens[id].empty() || parts.tokens[id] == content,
                "{}: added_tokens[{}] id {} is already the vocab token of other bytes", path, k, id);
