@@ -53,7 +53,7 @@ run_one() {
   # -rss_limit_mb / -malloc_limit_mb: a run or a single allocation over these is a finding
   # (an input that makes the parser allocate gigabytes). -timeout: one input over 10 s is a hang.
   OMP_NUM_THREADS=1 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
     -max_len="$(max_len "$t")" -dict="$build/dict/$t.dict" -artifact_prefix="$crashes/" \
     -print_final_stats=1 "$build/corpus/$t" >"$build/logs/$t.log" 2>&1
 }
