@@ -448,6 +448,44 @@ def gguf_seeds():
 
 
 # ---------------------------------------------------------------------------------------
+# Task mixtures (choice: bit 0 the file is mix.json (else mix.yaml), bit 1 ask for 50 picks)
+
+def mixture_seeds():
+    yaml = (b"# tasks\n---\ntasks:\n- task: qa\n  path: qa.jsonl\n  weight: 0.7\n  system: 'Be ''brief'''\n"
+            b"- task: chit-chat\n  paths: [a.jsonl, \"b c.jsonl\"]\n  weight: 0.3  # rest\n  format: sharegpt\n")
+    epochs = b"- task: a\n  path: a.jsonl\n  epochs: 2.5\n-\n  task: b\n  path: /abs/b.jsonl\n"
+    js = json.dumps([{"task": "qa", "path": "qa.jsonl", "weight": 2},
+                     {"task": "chat", "paths": ["c1.jsonl", "c2.jsonl"], "weight": 1, "system": "Hi"}]).encode()
+    js_tasks = json.dumps({"tasks": [{"task": "x", "path": "x.jsonl", "epochs": 1},
+                                     {"task": "y", "path": "y.jsonl", "epochs": 0.5, "format": "alpaca"}]}).encode()
+    return {"yaml_weights": bytes([0]) + yaml, "yaml_weights_total": bytes([2]) + yaml,
+            "yaml_epochs": bytes([0]) + epochs, "json_weights": bytes([1]) + js,
+            "json_tasks_epochs_total": bytes([3]) + js_tasks,
+            "bad_mixed_modes": bytes([0]) + b"- task: a\n  path: a\n  weight: 1\n- task: b\n  path: b\n  epochs: 1\n"}
+
+
+# ---------------------------------------------------------------------------------------
+# Human-evaluation kits (choice 0: key.json \0 ratings.csv \0 ratings.csv;
+# choice 1: data.jsonl \0 answers_a.jsonl \0 answers_b.jsonl)
+
+def human_kit_seeds():
+    key = json.dumps({"model_a": "base", "model_b": "tuned", "seed": 7,
+                      "items": [{"item_id": "q1", "answer_1": "A"}, {"item_id": 2, "answer_1": "B"},
+                                {"item_id": "q3", "answer_1": "A"}]}).encode()
+    alice = b"item_id,preference,rater,comment\nq1,1,alice,\n2,tie,alice,\"fine, both\"\nq3,,alice,\n"
+    bob = b"item_id,preference\r\nq1,2\r\n2,1\r\nq3,TIE\r\n"
+    data = jl({"id": "q1", "prompt": "Hi?"}, {"messages": [{"role": "user", "content": "Yo"},
+                                                          {"role": "assistant", "content": "ref"}]},
+              {"id": "q3", "prompt": "Bye?"})
+    a = jl({"id": "q1", "answer": "Hello"}, {"output": "Yo yo"}, {"id": "q3", "response": "Bye"})
+    b = jl({"completion": "Hi!"}, {"text": "Hey"}, {"answer": "Ciao"})
+    return {"score": bytes([0]) + key + b"\0" + alice + b"\0" + bob,
+            "score_one_file": bytes([0]) + key + b"\0" + bob,
+            "kit": bytes([1]) + data + b"\0" + a + b"\0" + b,
+            "kit_bad_id": bytes([1]) + data + b"\0" + jl({"id": "zz", "answer": "x"}) + b"\0" + b}
+
+
+# ---------------------------------------------------------------------------------------
 # Dictionaries: the words of each format, so mutations make well-formed fields.
 
 JSON_WORDS = ['{', '}', '[', ']', ':', ',', '"', 'null', 'true', 'false', '-1', '0', '1e400', '18446744073709551615',
@@ -488,6 +526,12 @@ DICTS = {
                                  '"logprobs"', '"top_logprobs"', '"stop"', '"conversation_id"',
                                  '"frequency_penalty"', '"presence_penalty"', '"message_id"', '"rating"',
                                  '"comment"', '1e308', '-0', '2.5'],
+    "mixture": JSON_WORDS + ['- ', ': ', 'tasks:', 'task', 'path', 'paths', 'weight', 'epochs', 'system', 'format',
+                             '"task"', '"path"', '"paths"', '"weight"', '"epochs"', '"tasks"', 'nan', 'inf', '1e-300',
+                             '1e308', "'", '#', b'\n'],
+    "human_kit": JSON_WORDS + ['"items"', '"item_id"', '"answer_1"', '"A"', '"B"', '"model_a"', '"model_b"', '"seed"',
+                               'item_id', 'preference', 'rater', 'tie', '"prompt"', '"messages"', '"answer"',
+                               '"output"', '"response"', '"completion"', '"text"', '"id"', b'\r\n', b'\x00'],
     "gguf_export": JSON_WORDS + ['"n_layer"', '"n_head"', '"n_embd"', '"vocab_size"', '"n_positions"',
                                  '"bos_token_id"', '"eos_token_id"', '"model"', '"vocab"', '"merges"',
                                  '"added_tokens"', '"id"', '"content"', '"<|im_start|>"', '"<|im_end|>"',
@@ -512,6 +556,8 @@ SEEDS = {
     "config_file": config_seeds,
     "api_request": api_seeds,
     "gguf_export": gguf_seeds,
+    "mixture": mixture_seeds,
+    "human_kit": human_kit_seeds,
 }
 
 
