@@ -7,7 +7,8 @@
 # the regular suite replays it).
 # Usage: scripts/fuzz.sh [SECONDS]
 # Environment: FUZZ_TARGETS="shard safetensors" (a subset), FUZZ_JOBS (targets run at once;
-# default: the number of cores), FUZZ_NO_BUILD=1 (use the binaries already built).
+# default: the number of cores), FUZZ_NO_BUILD=1 (use the binaries already built),
+# FUZZ_KEEP_GOING=1 (libFuzzer's fork mode: keep fuzzing after a finding, keep them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -46,30 +47,35 @@ max_len() {
 }
 
 mkdir -p "$build/logs"
+touch "$build/logs/.start"  # findings newer than this are this run's
 run_one() {
   local t=$1 bin=$build/tests/fuzz/fuzz_$1
   local crashes=$build/crashes/$t
   mkdir -p "$crashes" "$build/corpus/$t"
+  local keep_going=()
+  [[ -z "${FUZZ_KEEP_GOING:-}" ]] || keep_going=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
   # -rss_limit_mb / -malloc_limit_mb: a run or a single allocation over these is a finding
   # (an input that makes the parser allocate gigabytes). -timeout: one input over 10 s is a hang.
   OMP_NUM_THREADS=1 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
     -max_len="$(max_len "$t")" -dict="$build/dict/$t.dict" -artifact_prefix="$crashes/" \
-    -print_final_stats=1 "$build/corpus/$t" >"$build/logs/$t.log" 2>&1
+    -print_final_stats=1 "${keep_going[@]}" "$build/corpus/$t" >"$build/logs/$t.log" 2>&1
 }
 
 summary() {
   local t=$1 rc=$2 log=$build/logs/$1.log
-  local runs corpus artifact
+  local runs corpus artifact found
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   [[ -n $runs ]] || runs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)
   corpus=$(find "$build/corpus/$t" -type f | wc -l)
+  found=$(find "$build/crashes/$t" -type f -newer "$build/logs/.start" | wc -l)
+  [[ $found -eq 0 ]] || rc=1  # fork mode exits 0 after findings it ignored
   if [[ $rc -eq 0 ]]; then
     printf 'fuzz %-15s %10s runs  %5s corpus  ok\n' "$t" "${runs:-0}" "$corpus"
   else
     artifact=$(grep -o "Test unit written to .*" "$log" | tail -1 | sed 's/Test unit written to //' || true)
-    printf 'fuzz %-15s %10s runs  %5s corpus  CRASH %s (log %s)\n' "$t" "${runs:-0}" "$corpus" \
-      "${artifact:-?}" "$log"
+    printf 'fuzz %-15s %10s runs  %5s corpus  CRASH %s (%s new in %s; log %s)\n' "$t" "${runs:-0}" "$corpus" \
+      "${artifact:-?}" "$found" "$build/crashes/$t/" "$log"
   fi
 }
 

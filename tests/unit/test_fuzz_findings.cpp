@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/safetensors.h"
+#include "data/mixture.h"
 #include "data/shard.h"
 #include "eval/eval_items.h"
 #include "model/checkpoint.h"
@@ -132,5 +133,19 @@ TEST(FuzzFindings, ConfigFileEmptyKeyIsAnError) {
   write_file_atomic(d + "/run.json", R"({"steps": 3, "": null})");
   const std::string m = error_of([&] { read_config_file(d + "/run.json"); });
   EXPECT_TRUE(has(m, "run.json: a key is empty")) << m;
+  fs::remove_all(d);
+}
+
+TEST(FuzzFindings, MixturesThatWouldRepeatDataBillionsOfTimesAreErrors) {
+  const std::string d = temp_dir("fuzz_mix");
+  write_file_atomic(d + "/mix.yaml", "- task: a\n  path: a.jsonl\n- task: b\n  path: b\n  epochs: 24294967296\n");
+  std::string m = error_of([&] { data::load_mixture(d + "/mix.yaml"); });
+  EXPECT_TRUE(has(m, "mix.yaml: task 'b': 'epochs' must be at most 1000")) << m;
+  // The largest pool weighing almost nothing: its natural size is 10 * 1e300 rows.
+  write_file_atomic(d + "/mix.yaml", "- task: a\n  path: a\n  weight: 1\n- task: b\n  path: b\n  weight: 1e-300\n");
+  const auto tasks = data::load_mixture(d + "/mix.yaml");
+  m = error_of([&] { data::plan_mixture(tasks, {3, 10}, 0, 1); });
+  EXPECT_TRUE(has(m, "task 'b' (the largest) has weight 1e-300")) << m;
+  EXPECT_EQ(data::plan_mixture(tasks, {3, 10}, 50, 1).size(), 50u);  // an explicit size still works
   fs::remove_all(d);
 }
