@@ -77,6 +77,7 @@ summary() {
     printf 'fuzz %-15s %10s runs  %5s corpus  CRASH %s (%s new in %s; log %s)\n' "$t" "${runs:-0}" "$corpus" \
       "${artifact:-?}" "$found" "$build/crashes/$t/" "$log"
   fi
+  return "$rc"
 }
 
 declare -A pid_of
@@ -84,8 +85,7 @@ failed=0
 finish() {  # waits for the target whose job is pid $1
   local t=$2 rc=0
   wait "$1" || rc=$?
-  summary "$t" "$rc"
-  [[ $rc -eq 0 ]] || failed=1
+  summary "$t" "$rc" || failed=1
 }
 running=()
 for t in "${targets[@]}"; do

@@ -149,3 +149,16 @@ TEST(FuzzFindings, MixturesThatWouldRepeatDataBillionsOfTimesAreErrors) {
   EXPECT_EQ(data::plan_mixture(tasks, {3, 10}, 50, 1).size(), 50u);  // an explicit size still works
   fs::remove_all(d);
 }
+
+TEST(FuzzFindings, VocabEntriesSharingAnIdAreErrors) {
+  // The fuzzer's case: "r" moved to the id of a merged token, so the merge e + r produced
+  // the bytes "r" and encode dropped every 'e' before an 'r' without a word.
+  const std::string d = temp_dir("fuzz_dup");
+  write_file_atomic(d + "/tokenizer.json", tokenizer_json(R"(, "zz": 97)", ""));
+  std::string m = error_of([&] { tok::Tokenizer::load(d + "/tokenizer.json"); });
+  EXPECT_TRUE(has(m, "vocab entries \"a\" and \"zz\" have the same id 97")) << m;
+  write_file_atomic(d + "/tokenizer.json", tokenizer_json(R"(, "": 256)", ""));
+  m = error_of([&] { tok::Tokenizer::load(d + "/tokenizer.json"); });
+  EXPECT_TRUE(has(m, "vocab entry \"\" (id 256) is empty")) << m;
+  fs::remove_all(d);
+}
