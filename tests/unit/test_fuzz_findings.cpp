@@ -89,7 +89,7 @@ TEST(FuzzFindings, SafetensorsShapesThatOverflowAreErrors) {
   write_file_atomic(path, safetensors_file(R"({"w": {"dtype": "U8", "shape": [4294967296, 4294967296, 0],
                                               "data_offsets": [0, 0]}})", ""));
   std::string m = error_of([&] { SafeTensorsReader r(path); });
-  EXPECT_TRUE(has(m, "tensor 'w': shape [4294967296, 4294967296] is too large")) << m;
+  EXPECT_TRUE(has(m, "tensor 'w': shape [4294967296, 4294967296") && has(m, "is too large")) << m;
   // An entry above 2^63-1 used to read as a negative dimension.
   write_file_atomic(path, safetensors_file(R"({"w": {"dtype": "U8", "shape": [18446744073709551615],
                                               "data_offsets": [0, 1]}})", "x"));
