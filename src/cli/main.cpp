@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "cli/command.h"
-#include "cli/config_file.h"
 #include "cli/option_checks.h"
+#include "core/config_file.h"
 #include "core/error.h"
 #include "core/version.h"
 #include "ops/ops.h"
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
   try {
     cli::check_omp_num_threads_env();
     std::vector<std::string> args(argv + 1, argv + argc);
-    args = cli::expand_config_args(args);
+    args = expand_config_args(args);
     std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {

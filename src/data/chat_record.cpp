@@ -97,7 +97,7 @@ std::string strip_compression(const std::string& p) {
 
 std::string read_all(const std::string& path) {
   auto src = ByteSource::open(path);
-  std::string out, buf(1 << 20, '\0');
+  std::string out, buf(1 << 16, '\0');  // 64 KiB chunks: no fresh megabyte per small file
   while (size_t n = src->read(buf.data(), buf.size())) out.append(buf.data(), n);
   return out;
 }

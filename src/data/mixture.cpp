@@ -17,6 +17,11 @@ using nlohmann::json;
 
 namespace {
 
+// A mixture repeats data at most this many times over: epochs up to 1000, and a weighted
+// mixture's natural size up to 1000 times all the examples (an epochs value of 2^34, or a
+// largest task weighing 1e-300 of the rest, asked for billions of rows).
+constexpr double kMaxRepeats = 1000;
+
 std::string trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r");
   if (b == std::string::npos) return "";
@@ -176,6 +181,8 @@ std::vector<MixtureTask> mixture_from_json(const json& j0, const std::string& ba
       (std::string(key) == "weight" ? t.weight : t.epochs) = e[key].get<double>();
     }
     CF_CHECK(t.weight == 0 || t.epochs == 0, "{}: task '{}' gives both weight and epochs", what, t.task);
+    CF_CHECK(t.epochs <= kMaxRepeats, "{}: task '{}': 'epochs' must be at most {}, got {}", what, t.task, kMaxRepeats,
+             t.epochs);
     any_weight = any_weight || t.weight > 0;
     any_epochs = any_epochs || t.epochs > 0;
     str("system", t.system);
@@ -240,7 +247,14 @@ std::vector<MixturePick> plan_mixture(const std::vector<MixtureTask>& tasks, con
     uint32_t largest = 0;
     for (uint32_t t = 0; t < tasks.size(); ++t)
       if (pool_sizes[t] > pool_sizes[largest]) largest = t;
-    total = static_cast<uint64_t>(std::llround(static_cast<double>(pool_sizes[largest]) * wsum / tasks[largest].weight));
+    const double natural = static_cast<double>(pool_sizes[largest]) * wsum / tasks[largest].weight;
+    double examples = 0;
+    for (uint64_t n : pool_sizes) examples += static_cast<double>(n);
+    CF_CHECK(natural <= kMaxRepeats * examples,
+             "mixture: task '{}' (the largest) has weight {} of {} in all, so a mixture that shows its examples "
+             "once would be {:.3g} rows, over {} times the {} examples; give it more weight or set --mixture-size",
+             tasks[largest].task, tasks[largest].weight, wsum, natural, kMaxRepeats, examples);
+    total = static_cast<uint64_t>(std::llround(natural));
   }
   std::vector<std::vector<uint64_t>> order(tasks.size());
   std::vector<uint64_t> cursor(tasks.size(), 0);

@@ -4,6 +4,7 @@
 // vocab.txt, a listing for people. Every error names the file and the field.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/error.h"
@@ -54,8 +55,15 @@ void read_vocab(const json& vocab, const std::string& where, std::vector<std::st
     max_id = std::max(max_id, id);
   }
   tokens.assign(static_cast<size_t>(max_id + 1), std::string());
+  // Two spellings with one id would make a merge produce the other spelling's bytes (text
+  // silently changed by encode), and an empty spelling is no token at all.
+  std::vector<const std::string*> spelling_of(tokens.size(), nullptr);
   for (const auto& [key, value] : vocab.items()) {
     const auto id = value.get<int32_t>();
+    CF_CHECK(spelling_of[id] == nullptr, "{}: vocab entries {} and {} have the same id {}", where,
+             json(*spelling_of[id]).dump(), json(key).dump(), id);
+    spelling_of[id] = &key;
+    CF_CHECK(!key.empty(), "{}: vocab entry \"\" (id {}) is empty", where, id);
     auto bytes = unicode_to_bytes(key);
     CF_CHECK(bytes.has_value(), "{}: vocab entry {} is not in GPT-2's byte-level alphabet", where,
              json(key).dump());

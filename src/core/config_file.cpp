@@ -1,5 +1,5 @@
 // Implementation of config_file.h.
-#include "cli/config_file.h"
+#include "core/config_file.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -10,7 +10,7 @@
 #include "core/file_io.h"
 #include "core/json_util.h"
 
-namespace chatforge::cli {
+namespace chatforge {
 
 namespace {
 
@@ -85,6 +85,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config_file(c
     const nlohmann::json j = parse_json(text, path);
     CF_CHECK(j.is_object(), "{}: expected a JSON object of flag names to values, not {}", path, json_kind(j));
     for (auto it = j.begin(); it != j.end(); ++it) {
+      CF_CHECK(!it.key().empty(), "{}: a key is empty (keys are flag names)", path);
       std::vector<std::string> vals;
       const auto& v = it.value();
       if (v.is_boolean()) {
@@ -159,4 +160,4 @@ std::vector<std::string> expand_config_args(const std::vector<std::string>& args
   return out;
 }
 
-}  // namespace chatforge::cli
+}  // namespace chatforge
