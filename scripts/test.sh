@@ -2,6 +2,8 @@
 # The one test command: installs what is missing, configures, builds, and runs every
 # suite (GoogleTest binaries and script suites, all through ctest). Exits non-zero on
 # any failure; the last line is ctest's summary.
+# Then, when no ctest arguments narrow the run (and CHATFORGE_NO_FUZZ is unset), a short
+# fuzz run (docs/fuzzing.md): the clang fuzz build and 10 s per fuzz target.
 # Usage: scripts/test.sh [PRESET] [extra ctest args]     PRESET: release (default), debug, asan
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,3 +16,8 @@ cmake --build --preset "$preset" -j "$(nproc)"
 # Tests run one at a time: each already uses both cores, and parallel runs would only
 # fight over them.
 ctest --preset "$preset" --timeout 900 --no-label-summary "$@"
+# Fuzzing, briefly: every parser's libFuzzer target for 10 s, two at a time (about 1 minute,
+# plus 3.5 minutes for the first clang build; seconds with ccache). A finding fails the run.
+if [[ $# -eq 0 && -z "${CHATFORGE_NO_FUZZ:-}" ]]; then
+  scripts/fuzz.sh 10
+fi

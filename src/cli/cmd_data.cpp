@@ -40,6 +40,7 @@ struct CleanFlags {
   data::CleanOptions o;
   std::string normal_form = "nfc", invalid_utf8 = "repair", sensitive_action = "mask", pii = "all", balance;
   bool no_quality = false, no_exact = false, no_near = false, no_progress = false;
+  int64_t max_record_mb = data::kDefaultMaxRecordBytes >> 20;
 };
 
 void setup_clean(CLI::App& data) {
@@ -56,6 +57,9 @@ void setup_clean(CLI::App& data) {
   c->add_option("--txt-split", o.input.txt_split, "documents in .txt/.md files: file, paragraph or line")
       ->capture_default_str();
   c->add_flag("--strict", o.input.strict, "stop at the first malformed input line (default: skip and count it)");
+  c->add_option("--max-record-mb", flags->max_record_mb,
+                "largest input record (a line, paragraph or whole-file document) in MiB; 0 = no limit")
+      ->capture_default_str();
   c->add_option("--normalize", flags->normal_form, "Unicode normal form: nfc, nfkc or none")->capture_default_str();
   c->add_option("--invalid-utf8", flags->invalid_utf8, "repair (U+FFFD) or drop documents with invalid UTF-8")
       ->capture_default_str();
@@ -100,9 +104,10 @@ void setup_clean(CLI::App& data) {
   c->add_option("--val-fraction", o.val_fraction, "share of documents for validation (by document hash)")
       ->capture_default_str();
   c->add_option("--seed", o.seed, "seed of the split and sampling hashes")->capture_default_str();
-  c->add_option("--threads", o.threads, "worker threads")->capture_default_str();
+  c->add_option("--threads", o.threads, "worker threads")->check(threads_range(false))->capture_default_str();
   c->add_flag("--no-progress", flags->no_progress, "no progress bar");
-  set_ranges(*c, {{"--min-chars", "[0, 2^40]"},
+  set_ranges(*c, {{"--max-record-mb", "[0, 2^20]"},
+                  {"--min-chars", "[0, 2^40]"},
                   {"--max-chars", "[1, 2^40]"},
                   {"--min-words", "[0, 2^31-1]"},
                   {"--max-symbol-ratio", "[0, 1]"},
@@ -133,6 +138,7 @@ void setup_clean(CLI::App& data) {
     o.scrub_pii = flags->pii != "none";
     if (!flags->balance.empty()) o.rebalance.targets = data::parse_targets(flags->balance);
     if (o.threads < 1) usage_fail("--threads must be at least 1");
+    o.input.max_record_bytes = data::max_record_bytes_from_mb(flags->max_record_mb);
     o.progress = !flags->no_progress;
     const data::CleanReport r = data::run_clean(o);
     data::write_clean_report(o.out_dir, r);

@@ -12,6 +12,7 @@
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "data/augment.h"
@@ -104,7 +105,7 @@ void run_augment(const AugmentFlags& f) {
   splits.push_back(val);
   data::write_shard_meta(f.out, spec, splits);
   const std::string meta_path = (fs::path(f.out) / "meta.json").string();
-  nlohmann::ordered_json meta = nlohmann::ordered_json::parse(read_file(meta_path));
+  nlohmann::ordered_json meta = parse_ordered_json(read_file(meta_path), meta_path);
   meta["augment"] = {{"source", f.input},
                      {"seed", f.seed},
                      {"keep_original", f.keep_original},

@@ -16,6 +16,7 @@
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/timer.h"
@@ -51,6 +52,7 @@ struct ChatFlags {
   double paraphrase_rate = 0, augment_timeout = 60;
   std::string dump_text;
   int threads = 2;
+  int64_t max_record_mb = data::kDefaultMaxRecordBytes >> 20;
 };
 
 // One example kept for output.
@@ -110,7 +112,7 @@ void prepare_tokenizer(tok::Tokenizer& tk, bool add_chat_tokens, const std::stri
 // special tokens Hugging Face tools need (generation stops at <|im_end|>).
 void save_chat_tokenizer(const tok::Tokenizer& tk, const std::string& out) {
   tk.save(out);
-  ordered_json c = ordered_json::parse(tk.to_hf_config_json());
+  ordered_json c = parse_ordered_json(tk.to_hf_config_json(), "tokenizer_config.json");
   c["bos_token"] = tok::kEndOfText;
   c["eos_token"] = tok::kImEnd;
   c["pad_token"] = tok::kEndOfText;
@@ -139,6 +141,7 @@ void run_chat(const ChatFlags& f) {
                "--augment-model DIR (a chatforge chat model)");
   if (!(f.augment_timeout > 0)) usage_fail("--augment-timeout must be positive");
   if (f.threads < 1) usage_fail("--threads must be at least 1");
+  const uint64_t max_record_bytes = data::max_record_bytes_from_mb(f.max_record_mb);
   const data::TruncatePolicy policy = data::parse_truncate_policy(f.truncate);
   const uint64_t max_tokens = parse_count_flag("--shard-tokens", f.shard_tokens);
   const uint64_t mixture_size = f.mixture_size.empty() ? 0 : parse_count_flag("--mixture-size", f.mixture_size);
@@ -168,7 +171,8 @@ void run_chat(const ChatFlags& f) {
             ++n_issues;
             ++counts[t].skipped;
             if (issue_examples.size() < 20) issue_examples.push_back(std::move(i));
-          });
+          },
+          max_record_bytes);
     counts[t].read = convs[t].size();
   }
 
@@ -406,7 +410,7 @@ void run_chat(const ChatFlags& f) {
 
   // 6. meta.json: add what this command did.
   const std::string meta_path = (fs::path(f.out) / "meta.json").string();
-  ordered_json meta = ordered_json::parse(read_file(meta_path));
+  ordered_json meta = parse_ordered_json(read_file(meta_path), meta_path);
   ordered_json chat;
   chat["kind"] = "sft-chat";
   chat["template"] = "chatml";
@@ -540,6 +544,7 @@ void add_data_chat_command(CLI::App& data) {
       ->capture_default_str();
   c->add_option("--seed", f->seed, "seed of the split, mixture sampling and augmentation")->capture_default_str();
   c->add_flag("--strict", f->strict, "stop at the first bad record (default: skip and count it)");
+  c->add_option("--max-record-mb", f->max_record_mb, "largest JSONL line in MiB; 0 = no limit")->capture_default_str();
   c->add_flag("--add-chat-tokens", f->add_chat_tokens, "append <|im_start|>/<|im_end|> to a tokenizer lacking them");
   c->add_option("--mask-rate", f->noise.mask_rate, "noise: share of touchable tokens replaced by --mask-token")
       ->capture_default_str();
@@ -562,8 +567,9 @@ void add_data_chat_command(CLI::App& data) {
       ->capture_default_str();
   c->add_option("--shard-tokens", f->shard_tokens, "most tokens per shard file (k/M/G suffixes)")->capture_default_str();
   c->add_option("--dump-text", f->dump_text, "also write every output conversation with its rendered text (JSONL)");
-  c->add_option("--threads", f->threads, "worker threads")->capture_default_str();
-  set_ranges(*c, {{"--max-len", "[8, 2^20]"},
+  c->add_option("--threads", f->threads, "worker threads")->check(threads_range(false))->capture_default_str();
+  set_ranges(*c, {{"--max-record-mb", "[0, 2^20]"},
+                  {"--max-len", "[8, 2^20]"},
                   {"--val-fraction", "[0, 1)"},
                   {"--seed", kSeedRange},
                   {"--mask-rate", "[0, 1]"},

@@ -7,6 +7,7 @@
 
 #include "cli/cmd_data.h"
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 
@@ -38,6 +39,7 @@ struct TokenizeFlags {
   std::string shard_tokens = "100M";
   bool allow_special = false, no_progress = false;
   int threads = 2;
+  int64_t max_record_mb = data::kDefaultMaxRecordBytes >> 20;
 };
 
 void run_tokenize(const TokenizeFlags& f) {
@@ -50,7 +52,9 @@ void run_tokenize(const TokenizeFlags& f) {
   spec.tokenizer_fingerprint = tk.fingerprint();
   auto files = data::expand_inputs(f.inputs);
   CF_CHECK(!files.empty(), "no input files found");
-  data::DocumentStream stream(files, f.input);
+  data::InputOptions input = f.input;
+  input.max_record_bytes = data::max_record_bytes_from_mb(f.max_record_mb);
+  data::DocumentStream stream(files, input);
   make_output_dir(f.out);  // and the temps of a killed earlier run there go
   data::ShardSetWriter train(f.out, "train", spec, max_tokens), val(f.out, "val", spec, max_tokens);
   ProgressBar bar("tokenize", stream.total_bytes(), "B", !f.no_progress);
@@ -63,8 +67,17 @@ void run_tokenize(const TokenizeFlags& f) {
     size_t n = 0, bytes = 0;
     while (n < kBatchDocs && bytes < kBatchBytes && stream.next(batch[n])) bytes += batch[n++].text.size();
     if (n == 0) break;
+    std::string first_error;
 #pragma omp parallel for schedule(dynamic, 4) num_threads(f.threads)
-    for (long i = 0; i < static_cast<long>(n); ++i) ids[i] = tk.encode(batch[i].text, f.allow_special);
+    for (long i = 0; i < static_cast<long>(n); ++i) {
+      try {  // an exception must not leave an OpenMP region
+        ids[i] = tk.encode(batch[i].text, f.allow_special);
+      } catch (const std::exception& e) {
+#pragma omp critical
+        if (first_error.empty()) first_error = fmt::format("{}:{}: {}", batch[i].file, batch[i].line, e.what());
+      }
+    }
+    if (!first_error.empty()) fail("{}", first_error);
     for (size_t i = 0; i < n; ++i) {
       if (ids[i].empty()) {
         ++empty;
@@ -114,10 +127,14 @@ void add_data_tokenize_command(CLI::App& data) {
   c->add_option("--txt-split", f->input.txt_split, "documents in .txt/.md files: file, paragraph or line")
       ->capture_default_str();
   c->add_flag("--strict", f->input.strict, "stop at the first malformed input line");
+  c->add_option("--max-record-mb", f->max_record_mb,
+                "largest input record (a line, paragraph or whole-file document) in MiB; 0 = no limit")
+      ->capture_default_str();
   c->add_option("--shard-tokens", f->shard_tokens, "most tokens per shard file (k/M/G suffixes)")->capture_default_str();
   c->add_flag("--allow-special", f->allow_special, "encode special-token spellings in the text as special tokens");
-  c->add_option("--threads", f->threads, "worker threads")->capture_default_str();
+  c->add_option("--threads", f->threads, "worker threads")->check(threads_range(false))->capture_default_str();
   c->add_flag("--no-progress", f->no_progress, "no progress bar");
+  set_ranges(*c, {{"--max-record-mb", "[0, 2^20]"}});
   add_config_option(*c);
   c->callback([f] { run_tokenize(*f); });
 }

@@ -12,6 +12,7 @@
 #include "cli/eval_model_tasks.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/file_io.h"
 #include "eval/human_kit.h"
 #include "eval/report_html.h"
@@ -56,12 +57,16 @@ std::vector<std::pair<std::string, PromptSpec>> read_kit_prompts(const std::stri
     } else if (v.contains("messages") && v["messages"].is_array() && !v["messages"].empty()) {
       const auto& msgs = v["messages"];
       size_t end = msgs.size();
-      if (end > 1 && msgs.back().is_object() && msgs.back().value("role", "") == "assistant") --end;
+      if (end > 1 && msgs.back().is_object() &&
+          json_field_or(msgs.back(), "role", "", fmt::format("{}:{}: messages[{}]", path, rec.line, end - 1)) ==
+              "assistant")
+        --end;
       for (size_t i = 0; i < end; ++i) {
         CF_CHECK(msgs[i].is_object() && msgs[i].contains("content") && msgs[i]["content"].is_string(),
                  "{}:{}: messages[{}] needs a string 'content'", path, rec.line, i);
         const std::string content = msgs[i]["content"].get<std::string>();
-        p.messages.emplace_back(msgs[i].value("role", "user"), content);
+        const std::string where = fmt::format("{}:{}: messages[{}]", path, rec.line, i);
+        p.messages.emplace_back(json_field_or(msgs[i], "role", "user", where), content);
         if (!p.text.empty()) p.text += "\n\n";
         p.text += content;
       }
@@ -119,7 +124,7 @@ void setup_human_kit(CLI::App& eval) {
   sub->add_option("--top-p", a->gen.sampling.top_p, "--model: nucleus sampling mass")->capture_default_str();
   sub->add_option("--sampling-seed", a->gen.sampling.seed, "--model: sampling seed")->capture_default_str();
   sub->add_option("--batch", a->batch, "--model: sequences generated together")->capture_default_str();
-  sub->add_option("--threads", a->gen.threads, "--model: CPU threads");
+  sub->add_option("--threads", a->gen.threads, "--model: CPU threads")->check(threads_range(true));
   add_weights_dtype_option(*sub, a->gen.weights_dtype);
   sub->add_option("--out", a->out, "kit directory: sheet.html, sheet.csv (for raters), key.json (keep hidden)")
       ->required();

@@ -675,7 +675,8 @@ void run_choice(ChoiceEvalArgs& a) {
 void add_model_options(CLI::App* sub, GenerationOptions& g) {
   sub->add_option("--model", g.model_dir, "checkpoint directory (config.json, model.safetensors)")->required();
   sub->add_option("--tokenizer", g.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)");
-  sub->add_option("--threads", g.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)");
+  sub->add_option("--threads", g.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)")
+      ->check(threads_range(true));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "cli/command.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -34,7 +35,8 @@ void add_generation_options(CLI::App& cmd, GenerationOptions& o) {
   cmd.add_option("--context-policy", o.context_policy,
                  "when the input does not fit the context: error | truncate-oldest")
       ->capture_default_str();
-  cmd.add_option("--threads", o.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)");
+  cmd.add_option("--threads", o.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)")
+      ->check(threads_range(true));
   add_weights_dtype_option(cmd, o.weights_dtype);
   add_sampling_ranges(cmd);
   set_ranges(cmd, {{"--max-tokens", "[0, 2^20]"}});  // 2^20: the longest context a config allows
@@ -71,7 +73,7 @@ void GenerationOptions::validate(int vocab_size) {
   if (context_policy != "error" && context_policy != "truncate-oldest")
     usage_fail("invalid --context-policy '{}': use error or truncate-oldest", context_policy);
   if (max_tokens < 0) usage_fail("invalid --max-tokens {}: must be >= 0", max_tokens);
-  if (threads < 0) usage_fail("invalid --threads {}: must be >= 0", threads);
+  if (threads < 0 || threads > kMaxThreads) usage_fail("invalid --threads {}: use 0 to {}", threads, kMaxThreads);
   weight_format();
   sampling.logit_bias.clear();
   for (const std::string& lb : logit_bias) {

@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/rng.h"
 #include "core/timer.h"
 #include "demo/demo_data.h"
@@ -140,7 +141,7 @@ double measure_step_seconds(int B, int T) {
 json read_json_or_empty(const std::string& path) {
   if (!file_exists(path)) return json::object();
   try {
-    return json::parse(read_file(path));
+    return parse_json(read_file(path), path);
   } catch (const std::exception&) {
     return json::object();
   }
@@ -171,7 +172,7 @@ double last_val_loss(const std::string& metrics_jsonl) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) nl = text.size();
     try {
-      const json j = json::parse(text.substr(pos, nl - pos));
+      const json j = parse_json(std::string_view(text).substr(pos, nl - pos), metrics_jsonl);
       if (j.value("type", "") == "eval" && j["val_loss"].is_number()) v = j["val_loss"].get<double>();
     } catch (const std::exception&) {
     }

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "model/checkpoint.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/chat_format.h"
@@ -72,7 +73,7 @@ void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::T
     write_file_atomic(dir + "/vocab.json", vocab_json(*tokenizer));
     write_file_atomic(dir + "/merges.txt", merges_txt(*tokenizer));
   }
-  ordered_json tc = ordered_json::parse(tokenizer->to_hf_config_json());
+  ordered_json tc = parse_ordered_json(tokenizer->to_hf_config_json(), "tokenizer_config.json");
   tc["model_max_length"] = cfg.n_ctx;
   if (has_chat_tokens(*tokenizer)) tc["chat_template"] = tok::ChatFormat::jinja_template();
   write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n");

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/safetensors.h"
 
 namespace chatforge::model {
@@ -22,7 +23,7 @@ GptConfig load_config(const std::string& dir) {
   CF_CHECK(file_exists(path), "{} is missing (is {} a chatforge or Hugging Face GPT-2 checkpoint?)", path, dir);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(path));
+    j = parse_json(read_file(path), path);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid JSON: {}", path, e.what());
   }
@@ -69,7 +70,7 @@ std::vector<std::string> weight_files(const std::string& dir) {
   if (file_exists(index)) {
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(read_file(index));
+      j = parse_json(read_file(index), index);
     } catch (const nlohmann::json::exception& e) {
       fail("{}: invalid JSON: {}", index, e.what());
     }

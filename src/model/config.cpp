@@ -89,8 +89,8 @@ GptConfig GptConfig::from_hf_json(const nlohmann::json& j, const std::string& ct
   }
   if (j.contains("n_inner") && !j["n_inner"].is_null()) {
     const int inner = get_int(j, "n_inner", ctx, 0, true);
-    CF_CHECK(inner == 4 * get_int(j, "n_embd", ctx, 768, true), "{}: n_inner other than 4*n_embd is not supported",
-             ctx);
+    CF_CHECK(int64_t{inner} == 4 * int64_t{get_int(j, "n_embd", ctx, 768, true)},  // 64-bit: 4*n_embd may not fit an int
+             "{}: n_inner other than 4*n_embd is not supported", ctx);
   }
   GptConfig c;
   c.n_layer = get_int(j, "n_layer", ctx, 12, true);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/json_util.h"
 
 namespace chatforge::serve {
 namespace {
@@ -23,9 +24,9 @@ ApiError bad(const std::string& param, const std::string& msg, const std::string
 json parse_body(const std::string& body) {
   json j;
   try {
-    j = json::parse(body);
-  } catch (const json::exception& e) {
-    throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what(), "", "invalid_json");
+    j = parse_json(body, "the request body");
+  } catch (const Error& e) {
+    throw ApiError(400, e.what(), "", "invalid_json");
   }
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object", "", "invalid_json");
   return j;
