@@ -144,6 +144,7 @@ TEST(ChatBuild, ShardsRoundTripWithAssistantOnlyMaskAndCounts) {
   const auto dump = read_jsonl(f.options.dump_text);
   const auto train = read_docs(f.options.out, "train"), val = read_docs(f.options.out, "val");
   ASSERT_EQ(dump.size(), train.size() + val.size());
+  ASSERT_GT(train.size(), 50u);
   for (size_t k = 0; k < dump.size(); ++k) {
     const bool is_train = k < train.size();
     ASSERT_EQ(dump[k]["split"], is_train ? "train" : "val") << k;
@@ -160,7 +161,9 @@ TEST(ChatBuild, ShardsRoundTripWithAssistantOnlyMaskAndCounts) {
     // System prompts: the chat task's only.
     const bool chat_task = dump[k]["task"] == "chat";
     EXPECT_EQ(msgs[0].role == "system", chat_task) << k;
-    if (chat_task) EXPECT_EQ(msgs[0].content, "Be brief.");
+    if (chat_task) {
+      EXPECT_EQ(msgs[0].content, "Be brief.");
+    }
   }
 
   // The split is the hash rule, conversation by conversation (system prompt ignored).
