@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <map>
 #include <set>
 
@@ -370,12 +371,12 @@ TEST(ChatBuild, BadOptionsAndInputsAreErrors) {
             "--paraphrase-rate must be in [0, 1], got 2");
   EXPECT_NE(usage([](auto& o) { o.inputs = {"x.jsonl"}; }).find("not both"), std::string::npos);
   EXPECT_NE(usage([](auto& o) { o.mixture.clear(); }).find("give --input FILES... or --mixture FILE"), std::string::npos);
-  EXPECT_NE(usage([](auto& o) { o.truncate = "middle"; }).find("--truncate"), std::string::npos);
-  EXPECT_NE(usage([](auto& o) { o.format = "xml"; }).find("--format"), std::string::npos);
+  EXPECT_NE(usage([](auto& o) { o.truncate = std::string("middle"); }).find("--truncate"), std::string::npos);
+  EXPECT_NE(usage([](auto& o) { o.format = std::string("xml"); }).find("--format"), std::string::npos);
   EXPECT_NE(usage([](auto& o) { o.noise.mask_rate = 2; }).find("--mask-rate"), std::string::npos);
   EXPECT_NE(usage([](auto& o) { 
-    o.augment_command = "cat";
-    o.augment_model = "m";
+    o.augment_command = std::string("cat");
+    o.augment_model = std::string("m");
    }).find("not both"),
             std::string::npos);
   EXPECT_NE(usage([](auto& o) { o.threads = 0; }).find("--threads"), std::string::npos);
@@ -398,4 +399,29 @@ TEST(ChatBuild, BadOptionsAndInputsAreErrors) {
   const ChatBuildResult r = build_chat_dataset(plain, {});
   EXPECT_EQ(r.counts[0].read, 40u);
   EXPECT_TRUE(tok::Tokenizer::load(plain.out).special_token_id(tok::kImEnd).has_value());
+}
+
+TEST(ChatBuild, ChatModelParaphraserPromptsAndStops) {
+  Fixture f("model_paraphraser");
+  auto tk = std::make_shared<const tok::Tokenizer>(tok::Tokenizer::load(f.dir + "/tok"));
+  const tok::ChatFormat format(*tk);
+  std::vector<int32_t> seen_prompt, seen_stops;
+  int seen_max = 0;
+  std::vector<int32_t> answer = tk->encode("The number is 7.");
+  const Paraphraser p = chat_model_paraphraser(
+      tk,
+      [&](const std::vector<int32_t>& prompt, int max_new, const std::vector<int32_t>& stops) {
+        seen_prompt = prompt;
+        seen_max = max_new;
+        seen_stops = stops;
+        return answer;
+      },
+      "Be brief.");
+  EXPECT_EQ(p("What is the number 1?"), "The number is 7.");
+  const auto want = format.render({{"system", "Be brief."}, {"user", "What is the number 1?"}}, true).ids;
+  EXPECT_EQ(seen_prompt, want);
+  EXPECT_EQ(seen_max, static_cast<int>(2 * want.size() + 16));
+  EXPECT_EQ(seen_stops, (std::vector<int32_t>{format.end_of_turn_id(), tk->eot_id()}));
+  answer.clear();  // an empty answer keeps the original
+  EXPECT_EQ(p("Hello there"), "Hello there");
 }
