@@ -25,7 +25,7 @@ start_server "$tmp/server.log" --model "$tmp/model" --parallel 2 --api-key secre
   --header-timeout 2 --body-timeout 3 --idle-timeout 1
 
 PYTHONPATH="$CF_SOURCE_DIR/tests/scripts/lib" /usr/bin/python3 - "$PORT" "$SERVER_PID" <<'PY'
-import json, sys, time, threading
+import json, os, sys, time, threading
 from raw_http import exchange, send_watching
 port, pid = int(sys.argv[1]), int(sys.argv[2])
 failures = []
@@ -161,7 +161,12 @@ for rnd in range(12):
 time.sleep(1.5)
 after = rss_mb()
 check(set(statuses) <= {400, 413}, f"burst of 288 large bad bodies (24 at a time): statuses {statuses}")
-check(after < base + 16, f"RSS {base:.0f} MB before, {peak:.0f} MB peak, {after:.0f} MB after the burst (bound: before + 16)")
+# Under AddressSanitizer (scripts/sanitize.sh sets CHATFORGE_SANITIZED) freed memory sits in
+# ASan's quarantine by design, so the allocator-retention bound only holds for normal builds.
+if os.environ.get("CHATFORGE_SANITIZED"):
+    print(f"skip RSS bound under the sanitizers ({base:.0f} MB before, {after:.0f} MB after: ASan quarantine)")
+else:
+    check(after < base + 16, f"RSS {base:.0f} MB before, {peak:.0f} MB peak, {after:.0f} MB after the burst (bound: before + 16)")
 
 if failures:
     sys.exit(f"FAIL: {len(failures)} checks failed")
