@@ -223,8 +223,9 @@ HtmlReport build_report(const Prepared& p, const std::vector<std::string>& outpu
                         const std::vector<PairChange>& changes, const GenerationEvalOptions& o) {
   const auto& smp = o.answers.sampling;
   HtmlReport rep("Generation eval: " + o.model_name);
-  rep.paragraph(fmt::format("{} items from {}; {} decoding, at most {} new tokens.", p.items.size(), o.data,
-                            smp.temperature == 0 ? std::string("greedy") : fmt::format("temperature {}", smp.temperature),
+  const std::string decoding =
+      smp.temperature == 0 ? std::string("greedy") : fmt::format("temperature {}", smp.temperature);
+  rep.paragraph(fmt::format("{} items from {}; {} decoding, at most {} new tokens.", p.items.size(), o.data, decoding,
                             o.answers.max_tokens));
   rep.paragraph(s.bleu_line);
   add_metric_sections(rep, s.metrics, s.per_group);

@@ -125,7 +125,8 @@ EvalOutput run_perplexity_eval(const infer::LoadedModel& lm, const PerplexityEva
                                   {"bits_per_byte", bpb},
                                   {"bits_per_token", loss / std::log(2.0)}};
   EvalOutput out{results, HtmlReport("Perplexity: " + o.model_name),
-                 cformat("loss %.6f  perplexity %.4f  bits/byte %.4f  (%llu tokens, %llu bytes, window %d, stride %d)\n",
+                 cformat("loss %.6f  perplexity %.4f  bits/byte %.4f  "
+                         "(%llu tokens, %llu bytes, window %d, stride %d)\n",
                          loss, ppl, bpb, static_cast<unsigned long long>(s.tokens),
                          static_cast<unsigned long long>(c.bytes), window, stride)};
   out.report.paragraph(fmt::format("{} ({}, {} documents): {} tokens scored in windows of {} tokens with stride {}.",

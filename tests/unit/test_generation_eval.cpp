@@ -112,7 +112,8 @@ TEST(LoadedModel, LoadsTheCheckpointWithItsTokenizer) {
   EXPECT_EQ(lm.model->config().vocab_size, kModelVocab);
   EXPECT_EQ(lm.tokenizer->vocab_size(), t.vocab_size());
   EXPECT_EQ(lm.tokenizer->fingerprint(), t.fingerprint());
-  EXPECT_EQ(lm.stop_ids, (std::vector<int32_t>{*t.special_token_id(tok::kEndOfText), *t.special_token_id("<|im_end|>")}));
+  const std::vector<int32_t> stops = {*t.special_token_id(tok::kEndOfText), *t.special_token_id("<|im_end|>")};
+  EXPECT_EQ(lm.stop_ids, stops);
   EXPECT_EQ(lm.weights, ops::WeightFormat::kBF16);
   EXPECT_TRUE(infer::has_chat_tokens(*lm.tokenizer));
 }
