@@ -86,15 +86,17 @@ void write_model_answers(const std::string& model_dir, const GenerationOptions& 
   g.model_dir = model_dir;
   LoadedModel lm = load_model_and_tokenizer(g);
   g.validate(lm.tokenizer->vocab_size());
-  const bool chat_tokens = has_chat_tokens(lm);
+  const bool chat_tokens = infer::has_chat_tokens(*lm.tokenizer);
   if (chat && !chat_tokens) usage_fail("--chat: {}'s tokenizer has no chat tokens", model_dir);
   std::vector<std::vector<int32_t>> prompts;
   for (auto& [id, p] : read_kit_prompts(data, chat_tokens)) {
     p.chat = p.chat || chat;
-    prompts.push_back(encode_prompt(lm, p));
+    prompts.push_back(encode_prompt(*lm.tokenizer, p));
     CF_CHECK(!prompts.back().empty(), "{}: item {}: the prompt encodes to no tokens", data, id);
   }
-  const auto answers = generate_answers(lm, g, prompts, batch, stem_of(model_dir));
+  AnswerOptions ao = answer_options(g, batch);
+  ao.label = stem_of(model_dir);
+  const auto answers = generate_answers(lm, ao, prompts);
   std::string text;
   for (const auto& a : answers) text += nlohmann::json{{"answer", a.text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   write_file_atomic(path, text);

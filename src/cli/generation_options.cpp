@@ -1,8 +1,6 @@
 // Implementation of generation_options.h.
 #include "cli/generation_options.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <charconv>
 
@@ -11,7 +9,6 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "infer/stop_strings.h"
-#include "model/checkpoint.h"
 
 namespace chatforge::cli {
 
@@ -129,21 +126,12 @@ std::string describe_generation_values(const GenerationOptions& o) {
 }
 
 LoadedModel load_model_and_tokenizer(const GenerationOptions& o) {
-  CF_CHECK(is_directory(o.model_dir), "model directory {} does not exist", o.model_dir);
-  if (o.threads > 0) omp_set_num_threads(o.threads);
-  LoadedModel lm;
-  const std::string tok_path = o.tokenizer.empty() ? o.model_dir : o.tokenizer;
-  CF_CHECK(!o.tokenizer.empty() || file_exists(o.model_dir + "/tokenizer.json") ||
-               file_exists(o.model_dir + "/vocab.json"),
-           "{} has no tokenizer.json: pass --tokenizer DIR", o.model_dir);
-  lm.tokenizer = std::make_unique<tok::Tokenizer>(tok::Tokenizer::load(tok_path));
-  lm.model = model::load_model(o.model_dir);
-  CF_CHECK(lm.tokenizer->vocab_size() <= lm.model->config().vocab_size,
-           "tokenizer {} has {} tokens but the model's vocabulary is {}", tok_path, lm.tokenizer->vocab_size(),
-           lm.model->config().vocab_size);
-  for (const char* sp : {"<|endoftext|>", "<|im_end|>"})
-    if (auto id = lm.tokenizer->special_token_id(sp)) lm.stop_ids.push_back(*id);
-  return lm;
+  infer::LoadOptions lo;
+  lo.model_dir = o.model_dir;
+  lo.tokenizer = o.tokenizer;
+  lo.weights = o.weight_format();
+  lo.threads = o.threads;
+  return infer::load_model_and_tokenizer(lo);
 }
 
 TextStreamer::TextStreamer(const tok::Tokenizer& t, const std::vector<std::string>& stops, std::FILE* out)
