@@ -86,7 +86,7 @@ void write_model_answers(const std::string& model_dir, const GenerationOptions& 
   g.model_dir = model_dir;
   LoadedModel lm = load_model_and_tokenizer(g);
   g.validate(lm.tokenizer->vocab_size());
-  const bool chat_tokens = infer::has_chat_tokens(*lm.tokenizer);
+  const bool chat_tokens = interop::has_chat_tokens(*lm.tokenizer);
   if (chat && !chat_tokens) usage_fail("--chat: {}'s tokenizer has no chat tokens", model_dir);
   std::vector<std::vector<int32_t>> prompts;
   for (auto& [id, p] : read_kit_prompts(data, chat_tokens)) {

@@ -126,12 +126,12 @@ std::string describe_generation_values(const GenerationOptions& o) {
 }
 
 LoadedModel load_model_and_tokenizer(const GenerationOptions& o) {
-  infer::LoadOptions lo;
+  interop::LoadOptions lo;
   lo.model_dir = o.model_dir;
   lo.tokenizer = o.tokenizer;
   lo.weights = o.weight_format();
   lo.threads = o.threads;
-  return infer::load_model_and_tokenizer(lo);
+  return interop::load_model_and_tokenizer(lo);
 }
 
 TextStreamer::TextStreamer(const tok::Tokenizer& t, const std::vector<std::string>& stops, std::FILE* out)

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "infer/engine.h"
-#include "infer/loaded_model.h"
+#include "interop/loaded_model.h"
 #include "infer/stop_strings.h"
 #include "model/gpt.h"
 #include "tokenizer/tokenizer.h"
@@ -45,8 +45,8 @@ void add_sampling_ranges(CLI::App& cmd);
 void set_generation_value(GenerationOptions& o, const std::string& name, const std::string& value, int vocab_size);
 std::string describe_generation_values(const GenerationOptions& o);
 
-using infer::LoadedModel;
-// infer::load_model_and_tokenizer with the flags' values (--model, --tokenizer,
+using interop::LoadedModel;
+// interop::load_model_and_tokenizer with the flags' values (--model, --tokenizer,
 // --weights-dtype, --threads); an unknown --weights-dtype is a UsageError.
 LoadedModel load_model_and_tokenizer(const GenerationOptions& o);
 

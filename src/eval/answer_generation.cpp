@@ -23,7 +23,7 @@ std::vector<int32_t> encode_prompt(const tok::Tokenizer& t, const PromptSpec& p)
   return t.encode(p.text);
 }
 
-std::vector<GeneratedAnswer> generate_answers(const infer::LoadedModel& lm, const AnswerOptions& o,
+std::vector<GeneratedAnswer> generate_answers(const interop::LoadedModel& lm, const AnswerOptions& o,
                                               const std::vector<std::vector<int32_t>>& prompts) {
   infer::Engine engine(*lm.model, std::max(1, std::min<int>(o.batch, static_cast<int>(prompts.size()))), 0,
                        lm.weights);

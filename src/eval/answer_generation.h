@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "infer/engine.h"
-#include "infer/loaded_model.h"
+#include "interop/loaded_model.h"
 #include "infer/sampler.h"
 
 namespace chatforge::eval {
@@ -43,7 +43,7 @@ struct GeneratedAnswer {
 // One answer per prompt (every prompt non-empty, else an Error naming its 1-based index),
 // generated with lm.stop_ids, sampling only ids below the tokenizer's vocabulary, and
 // the Engine storing weights as lm.weights.
-std::vector<GeneratedAnswer> generate_answers(const infer::LoadedModel& lm, const AnswerOptions& o,
+std::vector<GeneratedAnswer> generate_answers(const interop::LoadedModel& lm, const AnswerOptions& o,
                                               const std::vector<std::vector<int32_t>>& prompts);
 
 }  // namespace chatforge::eval

@@ -24,7 +24,7 @@ struct Picks {
 };
 
 // Scores every option of one item; records whether each pick is right and the item's output.
-void score_item(const infer::LoadedModel& lm, const ChoiceItem& it, const ChoiceEvalOptions& o, ProgressBar& bar,
+void score_item(const interop::LoadedModel& lm, const ChoiceItem& it, const ChoiceEvalOptions& o, ProgressBar& bar,
                 Picks& picks) {
   const auto prompt = encode_prompt(*lm.tokenizer, {it.prompt, {}, o.chat});
   CF_CHECK(!prompt.empty(), "{}:{}: item '{}': the prompt encodes to no tokens", o.data, it.line, it.id);
@@ -56,8 +56,8 @@ void score_item(const infer::LoadedModel& lm, const ChoiceItem& it, const Choice
 
 }  // namespace
 
-EvalOutput run_choice_eval(const infer::LoadedModel& lm, const ChoiceEvalOptions& o) {
-  if (o.chat && !infer::has_chat_tokens(*lm.tokenizer))
+EvalOutput run_choice_eval(const interop::LoadedModel& lm, const ChoiceEvalOptions& o) {
+  if (o.chat && !interop::has_chat_tokens(*lm.tokenizer))
     usage_fail("--chat: the tokenizer has no <|im_start|>/<|im_end|> tokens, so there is no chat template");
   const auto items = load_choice_items(o.data, o.group_field);
   std::vector<std::string> labels;

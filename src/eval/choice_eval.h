@@ -7,7 +7,7 @@
 
 #include "eval/bootstrap.h"
 #include "eval/eval_output.h"
-#include "infer/loaded_model.h"
+#include "interop/loaded_model.h"
 
 namespace chatforge::eval {
 
@@ -22,6 +22,6 @@ struct ChoiceEvalOptions {
 
 // results.json ("metrics", "per_group", "outputs": every option's loglik and the picks),
 // report.html and the printed metric lines.
-EvalOutput run_choice_eval(const infer::LoadedModel& lm, const ChoiceEvalOptions& o);
+EvalOutput run_choice_eval(const interop::LoadedModel& lm, const ChoiceEvalOptions& o);
 
 }  // namespace chatforge::eval

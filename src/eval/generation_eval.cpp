@@ -25,8 +25,8 @@ struct Prepared {
   std::vector<std::vector<int32_t>> prompts;
 };
 
-Prepared prepare(const infer::LoadedModel& lm, const GenerationEvalOptions& o) {
-  const bool chat_tokens = infer::has_chat_tokens(*lm.tokenizer);
+Prepared prepare(const interop::LoadedModel& lm, const GenerationEvalOptions& o) {
+  const bool chat_tokens = interop::has_chat_tokens(*lm.tokenizer);
   if (o.chat && !chat_tokens)
     usage_fail("--chat: the tokenizer has no <|im_start|>/<|im_end|> tokens, so there is no chat template");
   parse_bleu_tokenizer(o.bleu_tokenize);  // a bad name fails before the answers are generated
@@ -105,7 +105,7 @@ struct Probes {
   std::vector<std::vector<int32_t>> prompts;
 };
 
-Probes swapped_prompts(const infer::LoadedModel& lm, const Prepared& p, const GenerationEvalOptions& o) {
+Probes swapped_prompts(const interop::LoadedModel& lm, const Prepared& p, const GenerationEvalOptions& o) {
   Probes pr;
   for (size_t i = 0; i < p.items.size(); ++i) {
     PromptSpec s = p.specs[i];
@@ -146,7 +146,7 @@ json changes_json(const std::vector<PairChange>& changes) {
 // Counterfactual probes: swap the terms in each prompt, answer again, and score the
 // original answer under both prompts. Adds "counterfactual" to the probed outputs and
 // to results; returns the per-pair changes.
-std::vector<PairChange> probe_counterfactuals(const infer::LoadedModel& lm, const Prepared& p,
+std::vector<PairChange> probe_counterfactuals(const interop::LoadedModel& lm, const Prepared& p,
                                               const std::vector<GeneratedAnswer>& answers,
                                               const GenerationEvalOptions& o, json& outs, json& results) {
   const Probes pr = swapped_prompts(lm, p, o);
@@ -243,7 +243,7 @@ HtmlReport build_report(const Prepared& p, const std::vector<std::string>& outpu
 
 }  // namespace
 
-EvalOutput run_generation_eval(const infer::LoadedModel& lm, const GenerationEvalOptions& o) {
+EvalOutput run_generation_eval(const interop::LoadedModel& lm, const GenerationEvalOptions& o) {
   const Prepared p = prepare(lm, o);
   AnswerOptions ao = o.answers;
   ao.label = "generate";

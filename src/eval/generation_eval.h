@@ -10,7 +10,7 @@
 #include "eval/answer_generation.h"
 #include "eval/bootstrap.h"
 #include "eval/eval_output.h"
-#include "infer/loaded_model.h"
+#include "interop/loaded_model.h"
 
 namespace chatforge::eval {
 
@@ -32,6 +32,6 @@ struct GenerationEvalOptions {
 // line, one line per metric and group gap, one per counterfactual pair). Chat items
 // (messages) use the chat template when the tokenizer has one; with opt.chat and no chat
 // tokens it is a UsageError.
-EvalOutput run_generation_eval(const infer::LoadedModel& lm, const GenerationEvalOptions& o);
+EvalOutput run_generation_eval(const interop::LoadedModel& lm, const GenerationEvalOptions& o);
 
 }  // namespace chatforge::eval

@@ -22,7 +22,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-Corpus load_shard_corpus(const PerplexityEvalOptions& o, const infer::LoadedModel& lm) {
+Corpus load_shard_corpus(const PerplexityEvalOptions& o, const interop::LoadedModel& lm) {
   Corpus c;
   const std::string& path = o.data;
   std::vector<std::unique_ptr<data::ShardReader>> readers;
@@ -60,7 +60,7 @@ Corpus load_shard_corpus(const PerplexityEvalOptions& o, const infer::LoadedMode
   return c;
 }
 
-Corpus load_text_corpus(const PerplexityEvalOptions& o, const infer::LoadedModel& lm) {
+Corpus load_text_corpus(const PerplexityEvalOptions& o, const interop::LoadedModel& lm) {
   Corpus c;
   const std::string& path = o.data;
   CF_CHECK(file_exists(path), "{} does not exist", path);
@@ -91,12 +91,12 @@ Corpus load_text_corpus(const PerplexityEvalOptions& o, const infer::LoadedModel
 
 }  // namespace
 
-Corpus load_corpus(const PerplexityEvalOptions& o, const infer::LoadedModel& lm) {
+Corpus load_corpus(const PerplexityEvalOptions& o, const interop::LoadedModel& lm) {
   if (is_directory(o.data) || ends_with(o.data, ".bin")) return load_shard_corpus(o, lm);
   return load_text_corpus(o, lm);
 }
 
-EvalOutput run_perplexity_eval(const infer::LoadedModel& lm, const PerplexityEvalOptions& o) {
+EvalOutput run_perplexity_eval(const interop::LoadedModel& lm, const PerplexityEvalOptions& o) {
   const int n_ctx = lm.model->config().n_ctx;
   const int window = o.window > 0 ? o.window : n_ctx;
   if (window > n_ctx) usage_fail("--window {} exceeds the model's context of {}", window, n_ctx);

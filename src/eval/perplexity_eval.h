@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "eval/eval_output.h"
-#include "infer/loaded_model.h"
+#include "interop/loaded_model.h"
 
 namespace chatforge::eval {
 
@@ -30,10 +30,10 @@ struct Corpus {
 
 // Reads o.data. Shards must fit the model's vocabulary and come from lm's tokenizer (their
 // fingerprint); JSONL lines need a string o.text_field. Empty documents are skipped.
-Corpus load_corpus(const PerplexityEvalOptions& o, const infer::LoadedModel& lm);
+Corpus load_corpus(const PerplexityEvalOptions& o, const interop::LoadedModel& lm);
 
 // Loss = summed NLL / tokens scored over the corpus; perplexity = exp(loss). UsageError
 // for a window beyond the model's context or a stride beyond the window.
-EvalOutput run_perplexity_eval(const infer::LoadedModel& lm, const PerplexityEvalOptions& o);
+EvalOutput run_perplexity_eval(const interop::LoadedModel& lm, const PerplexityEvalOptions& o);
 
 }  // namespace chatforge::eval

@@ -16,7 +16,7 @@
 #include "eval/model_scoring.h"
 #include "eval/perplexity_eval.h"
 #include "fixtures.h"
-#include "infer/loaded_model.h"
+#include "interop/loaded_model.h"
 #include "model/checkpoint.h"
 #include "test_util.h"
 #include "tokenizer/chat_format.h"
@@ -41,8 +41,8 @@ tok::Tokenizer tiny_tokenizer() {
 }
 
 // A tiny model (sharpened, so greedy choices have clear margins) with the tokenizer above.
-infer::LoadedModel tiny_loaded(int context = kContext) {
-  infer::LoadedModel lm;
+interop::LoadedModel tiny_loaded(int context = kContext) {
+  interop::LoadedModel lm;
   lm.tokenizer = std::make_unique<tok::Tokenizer>(tiny_tokenizer());
   lm.model = testing::tiny_model({.channels = 32, .vocab = kModelVocab, .context = context}, 3, 3.0f);
   for (const char* sp : {tok::kEndOfText, "<|im_end|>"})
@@ -86,11 +86,11 @@ std::vector<int32_t> greedy_reference(model::Gpt& m, std::vector<int32_t> seq, i
 
 // ---------------------------------------------------------------- loader
 
-infer::LoadedModel load(const std::string& model_dir, const std::string& tokenizer = "") {
-  infer::LoadOptions o;
+interop::LoadedModel load(const std::string& model_dir, const std::string& tokenizer = "") {
+  interop::LoadOptions o;
   o.model_dir = model_dir;
   o.tokenizer = tokenizer;
-  return infer::load_model_and_tokenizer(o);
+  return interop::load_model_and_tokenizer(o);
 }
 
 struct SavedCheckpoint {
@@ -104,10 +104,10 @@ struct SavedCheckpoint {
 
 TEST(LoadedModel, LoadsTheCheckpointWithItsTokenizer) {
   SavedCheckpoint c("loads", kModelVocab, true);
-  infer::LoadOptions o;
+  interop::LoadOptions o;
   o.model_dir = c.model_dir;
   o.weights = ops::WeightFormat::kBF16;
-  const infer::LoadedModel lm = infer::load_model_and_tokenizer(o);
+  const interop::LoadedModel lm = interop::load_model_and_tokenizer(o);
   const tok::Tokenizer t = tiny_tokenizer();
   EXPECT_EQ(lm.model->config().vocab_size, kModelVocab);
   EXPECT_EQ(lm.tokenizer->vocab_size(), t.vocab_size());
@@ -115,7 +115,7 @@ TEST(LoadedModel, LoadsTheCheckpointWithItsTokenizer) {
   const std::vector<int32_t> stops = {*t.special_token_id(tok::kEndOfText), *t.special_token_id("<|im_end|>")};
   EXPECT_EQ(lm.stop_ids, stops);
   EXPECT_EQ(lm.weights, ops::WeightFormat::kBF16);
-  EXPECT_TRUE(infer::has_chat_tokens(*lm.tokenizer));
+  EXPECT_TRUE(interop::has_chat_tokens(*lm.tokenizer));
 }
 
 TEST(LoadedModel, ErrorsNameWhatIsMissingOrTooLarge) {
@@ -141,7 +141,7 @@ TEST(LoadedModel, ErrorsNameWhatIsMissingOrTooLarge) {
 // ---------------------------------------------------------------- answers
 
 TEST(AnswerGeneration, BatchedAnswersEqualOneAtATimeAndAPlainGreedyLoop) {
-  infer::LoadedModel lm = tiny_loaded();
+  interop::LoadedModel lm = tiny_loaded();
   const auto& t = *lm.tokenizer;
   std::vector<std::vector<int32_t>> prompts;
   for (const char* p : {"Mika keeps", "She keeps a", "The old boat and", "Lora", "He keeps the warm"})
@@ -186,7 +186,7 @@ TEST(AnswerGeneration, ChatPromptsUseTheTemplate) {
 // ---------------------------------------------------------------- perplexity
 
 TEST(PerplexityEval, EqualsExpOfTheMeanNllFromTheLogits) {
-  infer::LoadedModel lm = tiny_loaded();
+  interop::LoadedModel lm = tiny_loaded();
   const std::string dir = testing::temp_dir("generation_eval_ppl");
   const std::string text = "Mika keeps the red ball. Lora keeps a quiet river.";
   write(dir + "/val.txt", text);
@@ -244,7 +244,7 @@ TEST(PerplexityEval, EqualsExpOfTheMeanNllFromTheLogits) {
 // ---------------------------------------------------------------- generate
 
 struct GenerationCase {
-  infer::LoadedModel lm = tiny_loaded();
+  interop::LoadedModel lm = tiny_loaded();
   std::string dir = testing::temp_dir("generation_eval_gen");
   std::vector<std::string> greedy;  // the model's greedy answers to the prompts below
   std::vector<std::string> prompts = {"Mika keeps", "She keeps a", "The old boat", "Lora keeps"};
@@ -339,7 +339,7 @@ TEST(GenerationEval, GroupChecksAndCounterfactualProbes) {
 // ---------------------------------------------------------------- choice
 
 TEST(ChoiceEval, PicksTheOptionWithTheHighestLogLikelihoodPerToken) {
-  infer::LoadedModel lm = tiny_loaded();
+  interop::LoadedModel lm = tiny_loaded();
   const std::string dir = testing::temp_dir("generation_eval_choice");
   const std::vector<std::string> choices = {" the red ball.", " a quiet river and a star.", " the old boat."};
   const auto prompt = lm.tokenizer->encode("Mika keeps");

@@ -1,7 +1,8 @@
 // A checkpoint ready to generate from: the model, the tokenizer that goes with it and the
 // ids that end an answer. The one loader every command that runs a model uses (chat,
-// generate, serve, eval). The engine itself still sees only ids; this file pairs them with
-// the tokenizer so callers do not each repeat the fit checks.
+// generate, serve, eval). It lives in interop, beside the Hugging Face folder export, because
+// a checkpoint folder is model + tokenizer on disk: infer sees only ids, never text
+// (ARCHITECTURE.md), so the pairing with the tokenizer cannot live there.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -12,7 +13,7 @@
 #include "ops/ops.h"
 #include "tokenizer/tokenizer.h"
 
-namespace chatforge::infer {
+namespace chatforge::interop {
 
 struct LoadOptions {
   std::string model_dir;  // config.json + model.safetensors (+ tokenizer.json)
@@ -38,4 +39,4 @@ LoadedModel load_model_and_tokenizer(const LoadOptions& o);
 // Whether the tokenizer has <|im_start|> and <|im_end|> (so the chat template applies).
 bool has_chat_tokens(const tok::Tokenizer& t);
 
-}  // namespace chatforge::infer
+}  // namespace chatforge::interop

@@ -1,5 +1,5 @@
 // Implementation of loaded_model.h.
-#include "infer/loaded_model.h"
+#include "interop/loaded_model.h"
 
 #include <omp.h>
 
@@ -8,7 +8,7 @@
 #include "model/checkpoint.h"
 #include "tokenizer/chat_format.h"
 
-namespace chatforge::infer {
+namespace chatforge::interop {
 
 LoadedModel load_model_and_tokenizer(const LoadOptions& o) {
   CF_CHECK(is_directory(o.model_dir), "model directory {} does not exist", o.model_dir);
@@ -33,4 +33,4 @@ bool has_chat_tokens(const tok::Tokenizer& t) {
   return t.special_token_id(tok::kImStart).has_value() && t.special_token_id(tok::kImEnd).has_value();
 }
 
-}  // namespace chatforge::infer
+}  // namespace chatforge::interop
