@@ -23,6 +23,8 @@
 #include "tokenizer/trainer.h"
 
 namespace chatforge::eval {
+using chatforge::testing::nll_next;
+
 namespace {
 
 using nlohmann::json;
@@ -51,19 +53,6 @@ interop::LoadedModel tiny_loaded(int context = kContext) {
 }
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-// -log softmax(logits at the last position of ctx)[next], from a plain forward pass.
-double nll_next(model::Gpt& m, const std::vector<int32_t>& ctx, int32_t next) {
-  const int T = static_cast<int>(ctx.size());
-  m.forward(ctx.data(), 1, T);
-  const int Vp = m.config().padded_vocab_size(), V = m.config().vocab_size;
-  const float* l = m.activations().logits + static_cast<size_t>(T - 1) * Vp;
-  double mx = l[0];
-  for (int v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(l[v]));
-  double z = 0;
-  for (int v = 0; v < V; ++v) z += std::exp(l[v] - mx);
-  return -(l[next] - mx - std::log(z));
-}
 
 // Greedy decoding with a full forward pass per token (no KV cache, no engine): argmax over
 // the ids below `vocab`, stopping after a stop id (included) or max_new tokens.
