@@ -82,13 +82,6 @@ void prepare_tokenizer(tok::Tokenizer& tk, bool add_chat_tokens, const std::stri
   tk.add_special_tokens(add);
 }
 
-int32_t resolve_mask_token(const tok::Tokenizer& tk, const std::string& spelling) {
-  if (auto id = tk.special_token_id(spelling)) return *id;
-  const auto ids = tk.encode(spelling);
-  if (ids.size() != 1) usage_fail("--mask-token '{}' is {} tokens; it must be one token or a special token", spelling, ids.size());
-  return ids[0];
-}
-
 // 1. Every task's conversations; bad records are skipped and counted with file:line.
 std::vector<std::vector<Conversation>> read_tasks(const ChatBuildOptions& o, ChatBuildResult& r) {
   const uint64_t max_record_bytes = max_record_bytes_from_mb(o.max_record_mb);
