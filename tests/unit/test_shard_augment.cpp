@@ -12,6 +12,7 @@
 #include "core/file_io.h"
 #include "data/shard.h"
 #include "data/shard_augment.h"
+#include "shard_docs.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/trainer.h"
@@ -19,25 +20,10 @@
 using namespace chatforge;
 using namespace chatforge::data;
 using chatforge::testing::error_of;
+using chatforge::testing::read_split_docs;
 using chatforge::testing::temp_dir;
 
 namespace {
-
-// The documents of one split (all its shards), without their end-of-text separators.
-std::vector<std::vector<int32_t>> read_docs(const std::string& dir, const std::string& split) {
-  std::vector<std::vector<int32_t>> docs;
-  for (const auto& path : list_shards(dir, split)) {
-    const ShardReader r(path);
-    uint64_t begin = 0;
-    for (uint64_t end : r.doc_ends()) {
-      std::vector<uint32_t> buf(end - begin);
-      r.read_tokens(begin, end - begin, buf.data());
-      docs.emplace_back(buf.begin(), buf.end());
-      begin = end + 1;
-    }
-  }
-  return docs;
-}
 
 struct Fixture {
   std::string dir;
@@ -86,7 +72,7 @@ TEST(ShardAugment, NoisedTrainCleanValCountsAndMeta) {
   Fixture f("counts");
   f.options.keep_original = true;
   const ShardAugmentResult r = augment_shards(f.options);
-  const auto out = read_docs(f.options.out, "train");
+  const auto out = read_split_docs(f.options.out, "train");
   ASSERT_EQ(out.size(), 2 * f.train.size());  // each clean copy, then its noised copy
   uint64_t tokens = 0, deleted = 0, masked = 0;
   const int32_t mask_id = tok::Tokenizer::load(f.options.tokenizer).encode("_")[0];
@@ -103,7 +89,7 @@ TEST(ShardAugment, NoisedTrainCleanValCountsAndMeta) {
   EXPECT_EQ(r.noise.deleted, deleted);
   EXPECT_GE(masked, r.noise.masked);  // the text may hold "_" itself; every masked token is one
   EXPECT_GT(r.noise.deleted + r.noise.masked, 0u);
-  EXPECT_EQ(read_docs(f.options.out, "val"), f.val);
+  EXPECT_EQ(read_split_docs(f.options.out, "val"), f.val);
   for (const auto& p : list_shards(f.options.input, "val"))
     EXPECT_EQ(read_file(p), read_file(f.options.out + "/" + std::filesystem::path(p).filename().string()));
   EXPECT_EQ(r.val_docs, 1u);
@@ -117,14 +103,14 @@ TEST(ShardAugment, NoisedTrainCleanValCountsAndMeta) {
 TEST(ShardAugment, SeededDeterminism) {
   Fixture f("seed");
   augment_shards(f.options);
-  const auto a = read_docs(f.options.out, "train");
+  const auto a = read_split_docs(f.options.out, "train");
   f.options.out = f.dir + "/out2";
   augment_shards(f.options);
-  EXPECT_EQ(read_docs(f.options.out, "train"), a);
+  EXPECT_EQ(read_split_docs(f.options.out, "train"), a);
   f.options.out = f.dir + "/out3";
   f.options.seed = 6;
   augment_shards(f.options);
-  EXPECT_NE(read_docs(f.options.out, "train"), a);
+  EXPECT_NE(read_split_docs(f.options.out, "train"), a);
 }
 
 TEST(ShardAugment, BadInputsAreOneLineErrors) {

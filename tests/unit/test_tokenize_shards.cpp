@@ -9,6 +9,7 @@
 #include "core/file_io.h"
 #include "data/shard.h"
 #include "data/tokenize_shards.h"
+#include "shard_docs.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/trainer.h"
@@ -16,26 +17,8 @@
 using namespace chatforge;
 using namespace chatforge::data;
 using chatforge::testing::error_of;
+using chatforge::testing::read_split_docs;
 using chatforge::testing::temp_dir;
-
-namespace {
-
-std::vector<std::vector<int32_t>> read_docs(const std::string& dir, const std::string& split) {
-  std::vector<std::vector<int32_t>> docs;
-  for (const auto& path : list_shards(dir, split)) {
-    const ShardReader r(path);
-    uint64_t begin = 0;
-    for (uint64_t end : r.doc_ends()) {
-      std::vector<uint32_t> buf(end - begin);
-      r.read_tokens(begin, end - begin, buf.data());
-      docs.emplace_back(buf.begin(), buf.end());
-      begin = end + 1;
-    }
-  }
-  return docs;
-}
-
-}  // namespace
 
 TEST(TokenizeShards, RoutesEncodesInOrderAndIsThreadIndependent) {
   const std::string d = temp_dir("tokenize_shards");
@@ -68,10 +51,10 @@ TEST(TokenizeShards, RoutesEncodesInOrderAndIsThreadIndependent) {
   o.threads = 2;
   const TokenizeResult r2 = tokenize_to_shards(o);
 
-  const auto train = read_docs(d + "/out1", "train");
+  const auto train = read_split_docs(d + "/out1", "train");
   ASSERT_EQ(train.size(), train_texts.size());
   for (size_t i = 0; i < train.size(); ++i) EXPECT_EQ(train[i], tk.encode(train_texts[i])) << i;
-  EXPECT_EQ(read_docs(d + "/out1", "val"), std::vector<std::vector<int32_t>>{tk.encode("The fox jumps.")});
+  EXPECT_EQ(read_split_docs(d + "/out1", "val"), std::vector<std::vector<int32_t>>{tk.encode("The fox jumps.")});
   EXPECT_EQ(r1.train.docs, 50u);
   EXPECT_GT(r1.train.shards, 1u);
   EXPECT_EQ(r1.val.docs, 1u);
