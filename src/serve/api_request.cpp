@@ -166,8 +166,8 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat, c
   const int ctx = model.context;
   // with truncate-oldest, the prompt here is already the shortest the policy allows
   const std::string dropped =
-      r.truncated_messages > 0 ? fmt::format(" even after leaving out the {} oldest messages (the system prompt and "
-                                             "the last user turn stay)",
+      r.truncated_messages > 0 ? fmt::format(" even after leaving out the {} oldest messages (the last user turn and "
+                                             "a system prompt are always kept)",
                                              r.truncated_messages)
                                : "";
   if (static_cast<int>(r.prompt.size()) >= ctx)

@@ -93,13 +93,17 @@ std::string chat_body(int turns, const std::string& extra = "") {
 
 TEST(ServeContext, ChatRequestsDropOldTurnsByDefaultAndErrorWhenAsked) {
   Chat c;
-  ModelInfo info{"tiny", &c.tokenizer, &c.format, 128, 300, ""};
+  // the toy tokenizer spends about a token per character: 512 tokens hold a few turns
+  const int C = 512;
+  ModelInfo info{"tiny", &c.tokenizer, &c.format, C, 300, ""};
+  ASSERT_LT(c.len({S, U1, A2, U3}) + C / 4, C);
+  ASSERT_GT(c.len({S, U1, A2, U1, A2, U1, A2, U1, A2, U1, A2, U1, A2, U1, A2, U1, A2, U3}), C);
   ASSERT_EQ(info.context_policy, infer::ContextPolicy::kTruncateOldest);  // the product default
   // short: everything kept, nothing reported
   const auto short_r = parse_completion_request(chat_body(1), true, info);
   EXPECT_EQ(short_r.truncated_messages, 0);
   EXPECT_EQ(short_r.prompt, c.format.render({S, U1, A2, U3}, true).ids);
-  // long: the oldest turns go until min(512, 128/4) = 32 tokens remain for the answer
+  // long: the oldest turns go until min(512, C/4) = 128 tokens remain for the answer
   const auto r = parse_completion_request(chat_body(8), true, info);
   ASSERT_GT(r.truncated_messages, 0);
   EXPECT_EQ(r.truncated_messages % 2, 0);  // whole user/assistant pairs
@@ -107,24 +111,26 @@ TEST(ServeContext, ChatRequestsDropOldTurnsByDefaultAndErrorWhenAsked) {
   for (int i = 0; i < (16 - r.truncated_messages) / 2; ++i) kept.insert(kept.end(), {U1, A2});
   kept.push_back(U3);
   EXPECT_EQ(r.prompt, c.format.render(kept, true).ids);
-  EXPECT_GE(r.max_tokens, 32);
-  EXPECT_EQ(r.max_tokens, 128 - static_cast<int>(r.prompt.size()));
-  kept.insert(kept.begin() + 1, {U1, A2});  // one more turn would not leave 32
-  EXPECT_GT(c.len(kept) + 32, 128);
+  EXPECT_GE(r.max_tokens, C / 4);
+  EXPECT_EQ(r.max_tokens, C - static_cast<int>(r.prompt.size()));
+  kept.insert(kept.begin() + 1, {U1, A2});  // one more turn would not leave C/4
+  EXPECT_GT(c.len(kept) + C / 4, C);
   EXPECT_EQ(r.messages.size(), 18u);  // what is recorded: the request's messages, all of them
   // an explicit max_tokens is the room to leave: more is dropped for more room
-  const auto big = parse_completion_request(chat_body(8, R"(,"max_tokens":90)"), true, info);
+  const auto big = parse_completion_request(chat_body(8, R"(,"max_tokens":300)"), true, info);
   EXPECT_GT(big.truncated_messages, r.truncated_messages);
-  EXPECT_EQ(big.max_tokens, 90);
-  EXPECT_LE(static_cast<int>(big.prompt.size()) + 90, 128);
+  EXPECT_EQ(big.max_tokens, 300);
+  EXPECT_LE(static_cast<int>(big.prompt.size()) + 300, C);
   // room that even the last turn cannot leave: 400 as before
   try {
-    parse_completion_request(chat_body(8, R"(,"max_tokens":120)"), true, info);
+    const int too_much = C - c.len({S, U3}) + 1;
+    parse_completion_request(chat_body(8, ",\"max_tokens\":" + std::to_string(too_much)), true, info);
     ADD_FAILURE() << "no error";
   } catch (const ApiError& e) {
     EXPECT_EQ(e.status, 400);
     EXPECT_EQ(e.param, "max_tokens");
     EXPECT_EQ(e.code, "context_length_exceeded");
+    EXPECT_NE(std::string(e.what()).find("even after leaving out the 16 oldest messages"), std::string::npos) << e.what();
   }
   // --context-policy error: today's 400 for the long conversation
   info.context_policy = infer::ContextPolicy::kError;
