@@ -26,6 +26,7 @@ struct ServeArgs {
   size_t max_body_kb = 1024;
   size_t max_header_kb = 32;
   int max_connections = 0;  // 0: the default (see run())
+  std::string context_policy = "truncate-oldest";  // checked by the flag's IsMember
 };
 
 std::string model_id_from_dir(std::string dir) {
@@ -57,6 +58,8 @@ void run(ServeArgs& a) {
                                             : std::min(900, std::max(256, o.parallel + o.max_queue + 32));
   if (o.model_id.empty()) o.model_id = model_id_from_dir(a.gen.model_dir);
   o.weights = a.gen.weight_format();
+  o.context_policy =
+      a.context_policy == "error" ? infer::ContextPolicy::kError : infer::ContextPolicy::kTruncateOldest;
 
   LoadedModel lm = load_model_and_tokenizer(a.gen);
   // SIGINT/SIGTERM are taken by one waiting thread (blocked everywhere else, including
@@ -105,6 +108,12 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--model-name", a->server.model_id, "model id in the API (default: the model directory's name)");
   cmd.add_option("--system", a->server.default_system,
                  "system prompt for chat requests whose messages have none (the page's own setting wins)");
+  cmd.add_option("--context-policy", a->context_policy,
+                 "chat requests that do not fit the context (prompt + room for the answer): truncate-oldest leaves "
+                 "out the oldest turns (the system prompt stays; reported as usage.truncated_messages and the "
+                 "X-Chatforge-Context-Truncated header), error answers 400")
+      ->check(CLI::IsMember({"error", "truncate-oldest"}))
+      ->capture_default_str();
   cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB, chunked or not (default 1024; more: 413)");
   cmd.add_option("--max-header-kb", a->max_header_kb, "largest request line + headers in KiB (default 32; more: 431)");
   cmd.add_option("--max-headers", a->server.limits.max_headers, "most header lines in a request (default 100; more: 431)");

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -11,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/json_util.h"
+#include "serve/context_fit.h"
 
 namespace chatforge::serve {
 namespace {
@@ -131,7 +133,19 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat, c
     if (!model.default_system.empty() && cm.front().role != "system")
       cm.insert(cm.begin(), tok::ChatMessage{"system", model.default_system});
     try {
-      r.prompt = model.format->render(cm, true).ids;
+      if (model.context_policy == infer::ContextPolicy::kTruncateOldest) {
+        // room for the answer: what max_tokens asks, else min(512, context/4) (as `chat`)
+        const char* name = field(j, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        const int asked = static_cast<int>(integer_in(j, name, 0, 1, model.context));
+        const int reserve = asked > 0 ? asked : std::max(1, std::min(kDefaultMaxTokens, model.context / 4));
+        FittedChat fc = fit_chat_to_context(*model.format, cm, model.context, reserve);
+        r.prompt = std::move(fc.ids);
+        r.truncated_messages = fc.dropped;
+      } else {
+        r.prompt = model.format->render(cm, true).ids;
+      }
+    } catch (const ApiError&) {
+      throw;
     } catch (const std::exception& e) {
       throw bad("messages", e.what());
     }
@@ -150,18 +164,25 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat, c
     if (r.prompt.empty()) throw bad("prompt", "'prompt' is empty");
   }
   const int ctx = model.context;
+  // with truncate-oldest, the prompt here is already the shortest the policy allows
+  const std::string dropped =
+      r.truncated_messages > 0 ? fmt::format(" even after leaving out the {} oldest messages (the last user turn and "
+                                             "a system prompt are always kept)",
+                                             r.truncated_messages)
+                               : "";
   if (static_cast<int>(r.prompt.size()) >= ctx)
     throw bad(chat ? "messages" : "prompt",
-              fmt::format("this model's maximum context length is {} tokens; the prompt has {} tokens", ctx,
-                          r.prompt.size()),
+              fmt::format("this model's maximum context length is {} tokens; the prompt has {} tokens{}", ctx,
+                          r.prompt.size(), dropped),
               "context_length_exceeded");
   const int room = ctx - static_cast<int>(r.prompt.size());
   const char* max_name = chat && field(j, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   r.max_tokens = static_cast<int>(integer_in(j, max_name, std::min(kDefaultMaxTokens, room), 1, ctx));
   if (r.max_tokens > room)
     throw bad(max_name,
-              fmt::format("this model's maximum context length is {} tokens; the prompt ({}) plus {} = {} exceeds it",
-                          ctx, r.prompt.size(), max_name, r.prompt.size() + static_cast<size_t>(r.max_tokens)),
+              fmt::format("this model's maximum context length is {} tokens; the prompt ({}) plus {} = {} exceeds it{}",
+                          ctx, r.prompt.size(), max_name, r.prompt.size() + static_cast<size_t>(r.max_tokens),
+                          dropped),
               "context_length_exceeded");
 
   r.sampling.temperature = static_cast<float>(number_in(j, "temperature", 1.0, 0.0, 2.0));

@@ -136,7 +136,7 @@ struct Server::Impl {
     }
     // ids are validated against the tokenizer: ids past it (padding) are never sampled
     info = {opt.model_id, &tokenizer, format.get(), scheduler.context(), std::min(t.vocab_size(), model.config().vocab_size),
-            opt.default_system};
+            opt.default_system, opt.context_policy};
     if (!opt.db.empty()) store = std::make_unique<FeedbackStore>(opt.db);
     routes();
   }
@@ -403,6 +403,8 @@ struct Server::Impl {
       return send_error(res, ApiError(429, "the server is busy (queue full); retry later", "", "queue_full",
                                       "rate_limit_error"));
     }
+    // --context-policy truncate-oldest left out this many messages (also usage.truncated_messages)
+    if (cr->truncated_messages > 0) res.set_header("X-Chatforge-Context-Truncated", std::to_string(cr->truncated_messages));
     const std::string id = random_id(chat ? "chatcmpl-" : "cmpl-");
     const std::time_t created_at = std::time(nullptr);
     if (!cr->stream) return respond_whole(res, *cr, g, id, created_at);
@@ -413,7 +415,9 @@ struct Server::Impl {
     int completion = 0;
     for (const auto& c : g.choices) completion += c.completion_tokens;
     const int prompt = static_cast<int>(cr.prompt.size());
-    return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+    json u = {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+    if (cr.truncated_messages > 0) u["truncated_messages"] = cr.truncated_messages;  // extension
+    return u;
   }
 
   void respond_whole(httplib::Response& res, const CompletionRequest& cr, const std::shared_ptr<JobGroup>& g,

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "infer/engine.h"
 #include "model/gpt.h"
 #include "ops/ops.h"
 #include "serve/http_limits.h"
@@ -26,6 +27,9 @@ struct ServerOptions {
   HttpLimits limits;  // connections, header and body sizes, timeouts
   std::string model_id;
   std::string default_system;  // system prompt for chat requests that bring none
+  // chat requests that do not fit the context: leave out the oldest turns (reported as
+  // usage.truncated_messages and the X-Chatforge-Context-Truncated header) or answer 400
+  infer::ContextPolicy context_policy = infer::ContextPolicy::kTruncateOldest;
   ops::WeightFormat weights = ops::WeightFormat::kF32;  // storage of the weight matrices
 };
 
