@@ -2,6 +2,7 @@
 #include "core/config_file.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -67,6 +68,22 @@ std::string strip_comment(const std::string& line) {
 }
 
 }  // namespace
+
+bool is_config_path_flag(const std::string& flag) {
+  // Every long flag that names a file or directory (grep the CLI for add_option of
+  // paths). Not here: --from/--to (formats), --augment-command (a command line),
+  // --special-tokens, --system and other text.
+  static const std::set<std::string> kPathFlags = {
+      "answers-a", "answers-b", "api-key-file", "augment-model", "corpus", "data", "db", "dump-text",
+      "feedback-db", "groups", "html", "hyp", "in", "init", "input", "kit", "mixture", "model", "out",
+      "pairs", "prompt-file", "ratings", "ref", "resume", "sensitive-words", "tokenizer"};
+  return kPathFlags.count(flag) > 0;
+}
+
+std::string resolve_config_path(const std::string& dir, const std::string& value) {
+  if (dir.empty() || value.empty() || value == "-" || value.front() == '/' || value.front() == '~') return value;
+  return (std::filesystem::path(dir) / value).lexically_normal().string();
+}
 
 std::vector<std::pair<std::string, std::vector<std::string>>> read_config_file(const std::string& path) {
   CF_CHECK(file_exists(path), "config file {} does not exist", path);
@@ -148,12 +165,14 @@ std::vector<std::string> expand_config_args(const std::vector<std::string>& args
       out.push_back(args[i]);
       continue;
     }
+    const std::string dir = std::filesystem::path(file).parent_path().string();
     for (const auto& [key, vals] : read_config_file(file)) {
       if (given.count(key)) continue;
+      const bool is_path = is_config_path_flag(key);
       if (vals.empty()) {
         out.push_back("--" + key);
       } else {
-        for (const auto& v : vals) out.push_back("--" + key + "=" + v);
+        for (const auto& v : vals) out.push_back("--" + key + "=" + (is_path ? resolve_config_path(dir, v) : v));
       }
     }
   }

@@ -22,6 +22,7 @@
 #include "core/rng.h"
 #include "core/timer.h"
 #include "demo/demo_data.h"
+#include "demo/demo_marker.h"
 #include "eval/report_html.h"
 #include "model/gpt.h"
 #include "ops/ops.h"
@@ -49,6 +50,44 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
+// Runs `self_exe ARGS...` as a child (stdin from `input_file` when given, else ours) and
+// returns its exit code (128 + signal when killed).
+int run_child(const std::string& self_exe, const std::string& name, const std::vector<std::string>& args,
+              const std::string& input_file) {
+  std::vector<std::string> argv_s = {self_exe};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (!input_file.empty()) posix_spawn_file_actions_addopen(&fa, 0, input_file.c_str(), O_RDONLY, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, self_exe.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  CF_CHECK(rc == 0, "stage '{}': cannot start {}: {}", name, self_exe, std::strerror(rc));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) CF_CHECK(errno == EINTR, "stage '{}': waitpid failed", name);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string cmd = "chatforge";
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += shell_quote(a);
+  }
+  return cmd;
+}
+
+// What --serve and --chat run on the finished demo in OUT.
+std::vector<std::string> serve_args(const DemoOptions& opt) {
+  const std::string& o = opt.out;
+  return {"serve", "--model", o + "/runs/sft/last", "--host", opt.host, "--port", std::to_string(opt.port),
+          "--db", o + "/feedback.db", "--system", std::string(system_prompt())};
+}
+std::vector<std::string> chat_args(const DemoOptions& opt) { return {"chat", "--config", opt.out + "/chat.toml"}; }
+
 struct StageRecord {
   std::string name, command, output;  // output: the artefact a user looks at
   double seconds = 0;
@@ -63,26 +102,11 @@ class Runner {
   // Runs `chatforge ARGS...` (stdin from `input_file` when given) and records it.
   void run(const std::string& name, const std::vector<std::string>& args, const std::string& output,
            const std::string& input_file = "") {
-    std::string cmd = "chatforge";
-    for (const auto& a : args) cmd += " " + shell_quote(a);
+    std::string cmd = command_line(args);
     if (!input_file.empty()) cmd += " < " + shell_quote(input_file);
     begin(name, cmd);
     Timer t;
-    std::vector<std::string> argv_s = {opt_.self_exe};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    if (!input_file.empty()) posix_spawn_file_actions_addopen(&fa, 0, input_file.c_str(), O_RDONLY, 0);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, opt_.self_exe.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    CF_CHECK(rc == 0, "stage '{}': cannot start {}: {}", name, opt_.self_exe, std::strerror(rc));
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) CF_CHECK(errno == EINTR, "stage '{}': waitpid failed", name);
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const int code = run_child(opt_.self_exe, name, args, input_file);
     CF_CHECK(code == 0, "stage '{}' failed (exit {}); its command: {}", name, code, cmd);
     end(name, cmd, output, t.seconds());
   }
@@ -255,9 +279,27 @@ std::vector<std::string> sample_lines(const std::string& results, size_t per_gro
 
 void run_demo(const DemoOptions& opt) {
   CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
+  CF_CHECK(!(opt.serve && opt.chat), "--serve and --chat: choose one");
+  if ((opt.serve || opt.chat) && !opt.fresh) {
+    const ReuseDecision d = check_finished_demo(opt);
+    if (d.reuse) {
+      // Nothing is written to OUT here (commands.sh keeps the run's commands).
+      const auto args = opt.serve ? serve_args(opt) : chat_args(opt);
+      std::printf("reusing the %s; add --fresh to train it again\n$ %s\n", d.reason.c_str(),
+                  command_line(args).c_str());
+      std::fflush(stdout);
+      const int code = run_child(opt.self_exe, opt.serve ? "serve" : "chat", args, "");
+      CF_CHECK(code == 0, "stage '{}' failed (exit {}); its command: {}", opt.serve ? "serve" : "chat", code,
+               command_line(args));
+      return;
+    }
+    if (file_exists(demo_marker_path(opt.out)))
+      std::fprintf(stderr, "not reusing %s: %s; running the demo again\n", opt.out.c_str(), d.reason.c_str());
+  }
   make_output_dir(opt.out);
+  remove_demo_marker(opt.out);  // written again only when this run finishes
   const std::string o = opt.out;
-  const int n_stages = 11 + (opt.serve ? 1 : 0);
+  const int n_stages = 11 + (opt.serve || opt.chat ? 1 : 0);
   Runner run(opt, n_stages);
   auto with_progress = [&](std::vector<std::string> args) {
     if (!opt.progress) args.push_back("--no-progress");
@@ -374,9 +416,12 @@ void run_demo(const DemoOptions& opt) {
 
   // A config file for `chatforge chat --config`: the model, greedy decoding and the
   // system prompt it was fine-tuned with.
-  write_file_atomic(o + "/chat.toml", fmt::format("model = \"{}/runs/sft/last\"\ntemperature = 0\ncontext-policy = \"truncate-oldest\"\n"
-                                                  "system = \"{}\"\n", o,
+  // Its paths are relative to the file (`--config` resolves them against its directory).
+  write_file_atomic(o + "/chat.toml", fmt::format("model = \"runs/sft/last\"\ntemperature = 0\n"
+                                                  "context-policy = \"truncate-oldest\"\nsystem = \"{}\"\n",
                                                   std::string(system_prompt())));
+  // Last: the marker that says this directory holds a finished demo (demo_marker.h).
+  write_demo_marker(opt, run.elapsed() / 60);
   std::printf("\nchatforge demo finished in %.1f minutes.\n\n", run.elapsed() / 60);
   for (const auto& s : samples) std::printf("  %s\n", s.c_str());
   std::printf("\nheld-out questions answered with the right fact:");
@@ -389,11 +434,8 @@ void run_demo(const DemoOptions& opt) {
               o.c_str(), o.c_str(), o.c_str());
   std::fflush(stdout);
 
-  if (opt.serve) {
-    run.run("serve", {"serve", "--model", o + "/runs/sft/last", "--host", opt.host, "--port", std::to_string(opt.port),
-                      "--db", o + "/feedback.db", "--system", std::string(system_prompt())},
-            fmt::format("http://{}:{}/", opt.host, opt.port));
-  }
+  if (opt.serve) run.run("serve", serve_args(opt), fmt::format("http://{}:{}/", opt.host, opt.port));
+  if (opt.chat) run.run("chat", chat_args(opt), "");
 }
 
 }  // namespace chatforge::demo

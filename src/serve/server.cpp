@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "serve/api_request.h"
 #include "serve/body_framing.h"
+#include "serve/favicon.h"
 #include "serve/feedback_store.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
@@ -60,7 +61,7 @@ std::string random_id(const char* prefix) {
 // The metrics label of a path: known endpoints by name, everything else "other".
 std::string endpoint_label(const std::string& path) {
   for (const char* p : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/feedback", "/health",
-                        "/metrics", "/"})
+                        "/metrics", "/", "/favicon.ico"})
     if (path == p) return p;
   if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
   return "other";
@@ -214,6 +215,12 @@ struct Server::Impl {
       res.set_header("X-Content-Type-Options", "nosniff");
     });
     http.Get("/index.html", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/"); });
+    http.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) {
+      const auto ico = favicon_ico();
+      res.set_content(ico.data(), ico.size(), std::string(kFaviconContentType));
+      res.set_header("Cache-Control", "max-age=86400");
+      res.set_header("X-Content-Type-Options", "nosniff");
+    });
     http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200,
                 {{"status", "ok"},
