@@ -18,16 +18,6 @@
 namespace chatforge::ops {
 namespace {
 
-const char* format_name(WeightFormat f) {  // ops::weight_format_name lives in cf_ops
-  switch (f) {
-    case WeightFormat::kF32: return "f32";
-    case WeightFormat::kF16: return "f16";
-    case WeightFormat::kBF16: return "bf16";
-    case WeightFormat::kInt8: return "int8";
-  }
-  return "?";
-}
-
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(bool bf16) : precision_(bf16 ? cuda::Precision::kBf16 : cuda::Precision::kFp32) {
@@ -93,7 +83,7 @@ class CudaBackend final : public Backend {
                       Activation act) override {
     CF_CHECK(supports_format(w.format),
              "the CUDA backend reads {} weights only, not {} (load the model with f32 inference weights)",
-             format_name(WeightFormat::kF32), format_name(w.format));
+             ops::weight_format_name(WeightFormat::kF32), ops::weight_format_name(w.format));
     cuda::matmul_forward(out, nullptr, inp, static_cast<const float*>(w.data), bias, N, w.C, w.OC, precision_,
                          act == Activation::kGelu);
   }
@@ -101,7 +91,7 @@ class CudaBackend final : public Backend {
   void embedding_rows(float* out, const int32_t* ids, const int32_t* pos, const WeightMatrix& table,
                       const float* wpe, int N) override {
     CF_CHECK(table.format == WeightFormat::kF32, "the CUDA backend reads f32 embedding tables only, not {}",
-             format_name(table.format));
+             ops::weight_format_name(table.format));
     CF_CHECK(wpe == nullptr || pos != nullptr, "embedding_rows: positions are needed with a position table");
     for (int i = 0; i < N; ++i) {  // host arrays: checked here, where a bad id cannot fault the device
       CF_CHECK(ids[i] >= 0 && ids[i] < table.OC, "token id {} at row {} is outside the embedding table ({} rows)",
