@@ -277,25 +277,52 @@ std::vector<std::string> sample_lines(const std::string& results, size_t per_gro
 
 }  // namespace
 
+namespace {
+
+// --serve/--chat on a directory that holds a finished demo made with these options: serve
+// or chat with it instead of training again. True when it did.
+bool reuse_finished_demo(const DemoOptions& opt) {
+  if (!(opt.serve || opt.chat) || opt.fresh) return false;
+  const ReuseDecision d = check_finished_demo(opt);
+  if (d.reuse) {
+    // Nothing is written to OUT here (commands.sh keeps the run's commands).
+    const auto args = opt.serve ? serve_args(opt) : chat_args(opt);
+    std::printf("reusing the %s; add --fresh to train it again\n$ %s\n", d.reason.c_str(),
+                command_line(args).c_str());
+    std::fflush(stdout);
+    const int code = run_child(opt.self_exe, opt.serve ? "serve" : "chat", args, "");
+    CF_CHECK(code == 0, "stage '{}' failed (exit {}); its command: {}", opt.serve ? "serve" : "chat", code,
+             command_line(args));
+    return true;
+  }
+  if (file_exists(demo_marker_path(opt.out)))
+    std::fprintf(stderr, "not reusing %s: %s; running the demo again\n", opt.out.c_str(), d.reason.c_str());
+  return false;
+}
+
+// The closing summary: samples, accuracy per language, refusals, losses, where things are.
+void print_demo_summary(const std::string& o, double minutes, const std::vector<std::string>& samples,
+                        const Accuracy& acc, const Accuracy& refusals) {
+  std::printf("\nchatforge demo finished in %.1f minutes.\n\n", minutes);
+  for (const auto& s : samples) std::printf("  %s\n", s.c_str());
+  std::printf("\nheld-out questions answered with the right fact:");
+  for (const auto& [g, v] : acc.groups) std::printf("  %s %s", g.c_str(), percent(v).c_str());
+  std::printf("  (all %s)\noff-topic requests politely refused: %s\n", percent(acc.all).c_str(),
+              percent(refusals.all).c_str());
+  std::printf("pretraining val loss %.3f, fine-tuning val loss %.3f\n", last_val_loss(o + "/runs/pretrain/metrics.jsonl"),
+              last_val_loss(o + "/runs/sft/metrics.jsonl"));
+  std::printf("\nreport:   %s/report.html\ncommands: %s/commands.sh\nchat:     chatforge chat --config %s/chat.toml\n",
+              o.c_str(), o.c_str(), o.c_str());
+  std::fflush(stdout);
+
+}
+
+}  // namespace
+
 void run_demo(const DemoOptions& opt) {
   CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
   CF_CHECK(!(opt.serve && opt.chat), "--serve and --chat: choose one");
-  if ((opt.serve || opt.chat) && !opt.fresh) {
-    const ReuseDecision d = check_finished_demo(opt);
-    if (d.reuse) {
-      // Nothing is written to OUT here (commands.sh keeps the run's commands).
-      const auto args = opt.serve ? serve_args(opt) : chat_args(opt);
-      std::printf("reusing the %s; add --fresh to train it again\n$ %s\n", d.reason.c_str(),
-                  command_line(args).c_str());
-      std::fflush(stdout);
-      const int code = run_child(opt.self_exe, opt.serve ? "serve" : "chat", args, "");
-      CF_CHECK(code == 0, "stage '{}' failed (exit {}); its command: {}", opt.serve ? "serve" : "chat", code,
-               command_line(args));
-      return;
-    }
-    if (file_exists(demo_marker_path(opt.out)))
-      std::fprintf(stderr, "not reusing %s: %s; running the demo again\n", opt.out.c_str(), d.reason.c_str());
-  }
+  if (reuse_finished_demo(opt)) return;
   make_output_dir(opt.out);
   remove_demo_marker(opt.out);  // written again only when this run finishes
   const std::string o = opt.out;
@@ -422,17 +449,7 @@ void run_demo(const DemoOptions& opt) {
                                                   std::string(system_prompt())));
   // Last: the marker that says this directory holds a finished demo (demo_marker.h).
   write_demo_marker(opt, run.elapsed() / 60);
-  std::printf("\nchatforge demo finished in %.1f minutes.\n\n", run.elapsed() / 60);
-  for (const auto& s : samples) std::printf("  %s\n", s.c_str());
-  std::printf("\nheld-out questions answered with the right fact:");
-  for (const auto& [g, v] : acc.groups) std::printf("  %s %s", g.c_str(), percent(v).c_str());
-  std::printf("  (all %s)\noff-topic requests politely refused: %s\n", percent(acc.all).c_str(),
-              percent(refusals.all).c_str());
-  std::printf("pretraining val loss %.3f, fine-tuning val loss %.3f\n", last_val_loss(o + "/runs/pretrain/metrics.jsonl"),
-              last_val_loss(o + "/runs/sft/metrics.jsonl"));
-  std::printf("\nreport:   %s/report.html\ncommands: %s/commands.sh\nchat:     chatforge chat --config %s/chat.toml\n",
-              o.c_str(), o.c_str(), o.c_str());
-  std::fflush(stdout);
+  print_demo_summary(o, run.elapsed() / 60, samples, acc, refusals);
 
   if (opt.serve) run.run("serve", serve_args(opt), fmt::format("http://{}:{}/", opt.host, opt.port));
   if (opt.chat) run.run("chat", chat_args(opt), "");
