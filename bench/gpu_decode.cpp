@@ -1,7 +1,8 @@
-// GPU decode benchmark: greedy decoding with the KV cache (GptCudaDecoder) at several batch
-// sizes; prints tokens/s (all sequences together) per batch size and a RESULT line each.
+// GPU decode benchmark: greedy decoding with the KV cache (model/gpt_cached.h on the CUDA
+// backend, the code the CPU runs) at several batch sizes; prints tokens/s (all sequences together) per batch size and a RESULT line each.
 // Usage: bench_gpu_decode [L NH C V n_ctx] [--batches 1,32] [--tokens 256] [--dtype fp32|bf16]
 // Exits 77 when this build has no CUDA backend or the machine no GPU.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -11,8 +12,8 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "model/gpt.h"
-#include "model/gpt_cuda.h"
-#include "model/gpt_cuda_decode.h"
+#include "model/gpt_cached.h"
+#include "ops/backend.h"
 #ifdef CHATFORGE_HAS_CUDA
 #include "ops/cuda/cuda_ops.h"
 #endif
@@ -56,18 +57,34 @@ int main(int argc, char** argv) {
     cfg.n_ctx = dims[4];
     model::Gpt host(cfg);
     host.init_weights(1);
-    model::GptCuda gpu(cfg, bf16);
-    gpu.upload_params(host.params().data());
-    if (tokens >= cfg.n_ctx) tokens = cfg.n_ctx - 1;
+    ops::Device device;
+    device.cuda = true;
+    device.bf16 = bf16;
+    model::Gpt gpu(cfg, ops::make_backend(device));
+    std::copy(host.params().data(), host.params().data() + host.params().size(), gpu.params().data());
+    gpu.push_params();
+    if (tokens >= cfg.n_ctx) tokens = cfg.n_ctx - 5;
+    const int Vp = cfg.padded_vocab_size();
     for (int nseq : batches) {
-      model::GptCudaDecoder dec(gpu, nseq);
+      model::KvCache cache(cfg, nseq, cfg.n_ctx, gpu.backend());
+      model::InferScratch scratch;
       std::vector<int32_t> cur(nseq);
+      std::vector<float> logits(static_cast<size_t>(nseq) * Vp);
+      auto step = [&] {  // one token for every sequence, greedy
+        std::vector<model::InferSequence> seqs;
+        for (int s = 0; s < nseq; ++s) seqs.push_back({s, &cur[s], 1});
+        model::infer_forward(gpu, cache, seqs, logits.data(), scratch);
+        for (int s = 0; s < nseq; ++s) {
+          const float* row = logits.data() + static_cast<size_t>(s) * Vp;
+          cur[s] = static_cast<int32_t>(std::max_element(row, row + cfg.vocab_size) - row);
+        }
+      };
       for (int s = 0; s < nseq; ++s) cur[s] = (s * 101 + 7) % cfg.vocab_size;
-      for (int i = 0; i < 4; ++i) cur = dec.step_greedy(cur);  // warm-up
-      dec.reset();
-      cuda::synchronize();
+      for (int i = 0; i < 4; ++i) step();  // warm-up
+      for (int s = 0; s < nseq; ++s) cache.clear(s);
+      gpu.backend().synchronize();
       Timer t;
-      for (int i = 0; i < tokens; ++i) cur = dec.step_greedy(cur);
+      for (int i = 0; i < tokens; ++i) step();
       const double dt = t.seconds();
       const double tok_s = static_cast<double>(tokens) * nseq / dt;
       std::printf("decode on %s (%s): batch %d, %d steps, %.2f ms/step, %.0f tok/s\n", cuda::device_name(0).c_str(),

@@ -1,5 +1,6 @@
 // GPU training-step benchmark (scripts/bench/gpu-train.sh runs it beside bench/gpu_train.py):
-// forward + backward + global-norm clip + AdamW of GptCuda on random tokens, at the largest
+// forward + backward + global-norm clip + AdamW of the model on the CUDA backend (the same
+// code as the CPU's) on random tokens, at the largest
 // micro-batch that fits (or --batch). Prints the median step time, tokens/s and MFU against
 // the device's bf16 tensor-core peak, and a RESULT line.
 // Usage: bench_gpu_train [L NH C V T] [--batch B] [--steps N] [--dtype fp32|bf16]
@@ -16,8 +17,9 @@
 #include "core/rng.h"
 #include "core/timer.h"
 #include "model/gpt.h"
-#include "model/gpt_cuda.h"
+#include "ops/backend.h"
 #include "ops/device.h"
+#include "train/adamw.h"
 #ifdef CHATFORGE_HAS_CUDA
 #include "ops/cuda/cuda_ops.h"
 #endif
@@ -60,26 +62,28 @@ int main(int argc, char** argv) {
       std::vector<double> times;
       double loss = 0;
       try {
-        model::GptCuda gpu(cfg, bf16);
-        gpu.upload_params(host.params().data());
+        ops::Device device;
+        device.cuda = true;
+        device.bf16 = bf16;
+        model::Gpt gpu(cfg, ops::make_backend(device));
+        std::copy(host.params().data(), host.params().data() + host.params().size(), gpu.params().data());
+        gpu.push_params();
+        train::AdamWConfig hp;
+        train::AdamW opt(gpu, hp);
         Rng rng(7);
         std::vector<int32_t> inp(static_cast<size_t>(B) * T), tgt(inp.size());
         for (size_t i = 0; i < inp.size(); ++i) {
           inp[i] = static_cast<int32_t>(rng.below(cfg.vocab_size));
           tgt[i] = static_cast<int32_t>(rng.below(cfg.vocab_size));
         }
-        ops::AdamWParams hp;
-        hp.lr = 1e-4f;
-        hp.weight_decay = 0.1f;
         for (int s = 0; s < warmup + steps; ++s) {
-          cuda::synchronize();
+          gpu.backend().synchronize();
           Timer t;
           gpu.zero_grad();
           loss = gpu.forward_loss(inp.data(), tgt.data(), nullptr, B, T) / inp.size();
           gpu.backward(1.0f / inp.size());
-          const float norm = static_cast<float>(std::sqrt(gpu.grad_sum_squares()));
-          gpu.adamw_update(hp, s + 1, norm > 1.0f ? 1.0f / (norm + 1e-6f) : 1.0f);
-          cuda::synchronize();
+          opt.update(gpu, 1e-4f);
+          gpu.backend().synchronize();
           if (s >= warmup) times.push_back(t.seconds());
         }
       } catch (const Error& e) {

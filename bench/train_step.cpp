@@ -16,6 +16,17 @@
 #include "core/timer.h"
 #include "model/gpt.h"
 #include "train/adamw.h"
+#include "train/train_step.h"
+
+namespace {
+// n ids uniform in [0, vocab) from a seed
+std::vector<int32_t> testing_ids(size_t n, int vocab, uint64_t seed) {
+  chatforge::Rng rng(seed);
+  std::vector<int32_t> ids(n);
+  for (auto& x : ids) x = static_cast<int32_t>(rng.below(vocab));
+  return ids;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace chatforge;
@@ -36,32 +47,27 @@ int main(int argc, char** argv) {
   gpt.init_weights(1);
   gpt.set_recompute(argc > 9 && std::atoi(argv[9]) != 0);
   train::AdamW opt(gpt, train::AdamWConfig{});
-  Rng rng(2);
-  std::vector<int32_t> inp(B * T), tgt(B * T);
-  for (auto& x : inp) x = static_cast<int32_t>(rng.below(cfg.vocab_size));
-  for (auto& x : tgt) x = static_cast<int32_t>(rng.below(cfg.vocab_size));
+  train::TrainStep step(gpt, opt);  // the trainer's own step
+  train::Batch batch;
+  batch.B = B, batch.T = T;
+  batch.inputs = testing_ids(B * T, cfg.vocab_size, 2);
+  batch.targets = testing_ids(B * T, cfg.vocab_size, 3);
+  batch.mask.assign(static_cast<size_t>(B) * T, 1);
   std::vector<double> times;
-  double phase[4] = {};  // mean over the timed steps: zero_grad, forward, backward, optimizer
+  double phase[2] = {};  // mean over the timed steps: zero_grad + forward + backward, norm + optimizer
   float loss = 0;
   for (int s = 0; s < warmup + steps; ++s) {
     Timer t;
-    double mark[5];
-    mark[0] = t.seconds();
-    gpt.zero_grad();
-    mark[1] = t.seconds();
-    loss = static_cast<float>(gpt.forward_loss(inp.data(), tgt.data(), nullptr, B, T) / (B * T));
-    mark[2] = t.seconds();
-    gpt.backward(inp.data(), tgt.data(), nullptr, 1.0f / (B * T));
-    mark[3] = t.seconds();
-    opt.update(gpt, 1e-4f);
-    mark[4] = t.seconds();
+    const train::StepStats st = step.run({&batch, 1}, 1e-4f);
+    const double dt = t.seconds();
+    loss = static_cast<float>(st.loss);
     if (s >= warmup) {
-      times.push_back(mark[4]);
-      for (int i = 0; i < 4; ++i) phase[i] += (mark[i + 1] - mark[i]) / steps;
+      times.push_back(dt);
+      phase[0] += st.backward_seconds / steps;
+      phase[1] += st.update_seconds / steps;
     }
   }
-  std::printf("phases (mean s): zero_grad %.4f forward %.4f backward %.4f optimizer %.4f\n", phase[0], phase[1],
-              phase[2], phase[3]);
+  std::printf("phases (mean s): zero_grad+forward+backward %.4f norm+optimizer %.4f\n", phase[0], phase[1]);
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   const double best = times.front();  // the least disturbed step on a shared machine

@@ -16,6 +16,7 @@
 #include "cli/generation_options.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "tokenizer/chat_format.h"
 
 namespace chatforge::cli {
@@ -183,12 +184,7 @@ class ChatSession {
   }
 
   void load(const std::string& path) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: not valid JSON ({})", path, e.what());
-    }
+    nlohmann::json j = parse_json(read_file(path), path);
     if (j.is_object() && j.contains("messages")) j = j["messages"];
     CF_CHECK(j.is_array(), "{}: expected a JSON array of messages", path);
     std::vector<tok::ChatMessage> msgs;

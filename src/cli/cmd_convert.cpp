@@ -51,11 +51,12 @@ void run(const ConvertArgs& a) {
   const std::string in = a.from.empty() ? resolve_checkpoint(a.in) : a.in;
   if (a.to == "gguf") {
     const auto type = interop::parse_gguf_weight_type(a.type);
-    auto gpt = interop::read_hf_model(in);
+    auto gpt = model::load_model(in);
     const auto tok = load_tokenizer(a.tokenizer, in);
     CF_CHECK(tok.has_value(), "{}: no tokenizer (tokenizer.json or vocab.json+merges.txt); give --tokenizer DIR", in);
     const std::filesystem::path out(a.out);
     if (out.has_parent_path()) make_dirs(out.parent_path().string());
+    remove_stale_temps_of(a.out);  // a killed earlier export's partial file
     const std::string name = a.name.empty() ? std::filesystem::path(in).lexically_normal().filename().string() : a.name;
     interop::export_gguf(a.out, *gpt, *tok, type, name.empty() ? "chatforge" : name);
     std::printf("wrote %s (gguf v3, gpt2, %s, %d layers, vocab %d)\n", a.out.c_str(), a.type.c_str(),
@@ -63,7 +64,7 @@ void run(const ConvertArgs& a) {
     return;
   }
   DType source = DType::F32;
-  auto gpt = interop::read_hf_model(in, &source);
+  auto gpt = model::load_model(in, &source);
   const auto tok = load_tokenizer(a.tokenizer, in);
   interop::StagedDir staged(a.out);
   if (a.from == "hf") {

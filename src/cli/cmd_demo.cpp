@@ -1,11 +1,13 @@
 // `chatforge demo`: trains a bilingual customer-service assistant end to end (see
-// src/demo/demo_pipeline.h); `chatforge demo data` only writes the generated dataset.
+// src/demo/demo_pipeline.h), then optionally serves it or chats with it (reusing a finished
+// demo directory); `chatforge demo data` only writes the generated dataset.
 #include <unistd.h>
 
 #include <climits>
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "demo/demo_data.h"
 #include "demo/demo_pipeline.h"
@@ -49,17 +51,24 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--lang", a.lang, "languages of the assistant: en, zh or both")->capture_default_str();
   cmd.add_option("--corpus", a.opt.corpus, "extra public-domain text for pretraining (.txt/.jsonl, also .gz/.zst)")
       ->expected(1, -1);
-  cmd.add_flag("--serve", a.opt.serve, "serve the assistant with the web chat page when done (Ctrl-C stops)");
+  auto* serve = cmd.add_flag("--serve", a.opt.serve,
+                             "serve the assistant with the web chat page when done (Ctrl-C stops); reuses a finished "
+                             "demo in --out made with the same options");
+  cmd.add_flag("--chat", a.opt.chat, "chat with the assistant in the terminal when done; reuses a finished demo like --serve")
+      ->excludes(serve);
+  cmd.add_flag("--fresh", a.opt.fresh, "with --serve or --chat: run the whole demo again even when --out holds a finished one");
   cmd.add_option("--host", a.opt.host, "address for --serve")->capture_default_str();
   cmd.add_option("--port", a.opt.port, "port for --serve")->capture_default_str();
   cmd.add_option("--seed", a.opt.seed, "seed of the data generator and training")->capture_default_str();
   cmd.add_flag("--no-progress", a.no_progress, "no progress bars from the stages");
+  set_ranges(cmd, {{"--minutes", "[1, 100000]"}, {"--port", "[0, 65535]"}, {"--seed", kSeedRange}});
   add_config_option(cmd);
 
   CLI::App* data = cmd.add_subcommand("data", "only write the demo's generated dataset (prose, chats, eval questions)");
   data->add_option("--out", d.out, "output directory")->required();
   data->add_option("--lang", d.lang, "en, zh or both")->capture_default_str();
   data->add_option("--seed", d.seed, "generator seed")->capture_default_str();
+  set_ranges(*data, {{"--seed", kSeedRange}});
   add_config_option(*data);
   data->callback([] {
     demo::DemoDataOptions o;

@@ -10,7 +10,9 @@
 
 #include "cli/command.h"
 #include "cli/eval_model_tasks.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/file_io.h"
 #include "eval/human_kit.h"
 #include "eval/report_html.h"
@@ -55,12 +57,16 @@ std::vector<std::pair<std::string, PromptSpec>> read_kit_prompts(const std::stri
     } else if (v.contains("messages") && v["messages"].is_array() && !v["messages"].empty()) {
       const auto& msgs = v["messages"];
       size_t end = msgs.size();
-      if (end > 1 && msgs.back().is_object() && msgs.back().value("role", "") == "assistant") --end;
+      if (end > 1 && msgs.back().is_object() &&
+          json_field_or(msgs.back(), "role", "", fmt::format("{}:{}: messages[{}]", path, rec.line, end - 1)) ==
+              "assistant")
+        --end;
       for (size_t i = 0; i < end; ++i) {
         CF_CHECK(msgs[i].is_object() && msgs[i].contains("content") && msgs[i]["content"].is_string(),
                  "{}:{}: messages[{}] needs a string 'content'", path, rec.line, i);
         const std::string content = msgs[i]["content"].get<std::string>();
-        p.messages.emplace_back(msgs[i].value("role", "user"), content);
+        const std::string where = fmt::format("{}:{}: messages[{}]", path, rec.line, i);
+        p.messages.emplace_back(json_field_or(msgs[i], "role", "user", where), content);
         if (!p.text.empty()) p.text += "\n\n";
         p.text += content;
       }
@@ -80,15 +86,17 @@ void write_model_answers(const std::string& model_dir, const GenerationOptions& 
   g.model_dir = model_dir;
   LoadedModel lm = load_model_and_tokenizer(g);
   g.validate(lm.tokenizer->vocab_size());
-  const bool chat_tokens = has_chat_tokens(lm);
+  const bool chat_tokens = interop::has_chat_tokens(*lm.tokenizer);
   if (chat && !chat_tokens) usage_fail("--chat: {}'s tokenizer has no chat tokens", model_dir);
   std::vector<std::vector<int32_t>> prompts;
   for (auto& [id, p] : read_kit_prompts(data, chat_tokens)) {
     p.chat = p.chat || chat;
-    prompts.push_back(encode_prompt(lm, p));
+    prompts.push_back(encode_prompt(*lm.tokenizer, p));
     CF_CHECK(!prompts.back().empty(), "{}: item {}: the prompt encodes to no tokens", data, id);
   }
-  const auto answers = generate_answers(lm, g, prompts, batch, stem_of(model_dir));
+  AnswerOptions ao = answer_options(g, batch);
+  ao.label = stem_of(model_dir);
+  const auto answers = generate_answers(lm, ao, prompts);
   std::string text;
   for (const auto& a : answers) text += nlohmann::json{{"answer", a.text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   write_file_atomic(path, text);
@@ -117,8 +125,8 @@ void setup_human_kit(CLI::App& eval) {
       ->capture_default_str();
   sub->add_option("--top-p", a->gen.sampling.top_p, "--model: nucleus sampling mass")->capture_default_str();
   sub->add_option("--sampling-seed", a->gen.sampling.seed, "--model: sampling seed")->capture_default_str();
-  sub->add_option("--batch", a->batch, "--model: sequences generated together")->capture_default_str()->check(CLI::Range(1, 256));
-  sub->add_option("--threads", a->gen.threads, "--model: CPU threads");
+  sub->add_option("--batch", a->batch, "--model: sequences generated together")->capture_default_str();
+  sub->add_option("--threads", a->gen.threads, "--model: CPU threads")->check(threads_range(true));
   add_weights_dtype_option(*sub, a->gen.weights_dtype);
   sub->add_option("--out", a->out, "kit directory: sheet.html, sheet.csv (for raters), key.json (keep hidden)")
       ->required();
@@ -126,13 +134,15 @@ void setup_human_kit(CLI::App& eval) {
   sub->add_option("--name-b", a->name_b, "name of system B (default: file name)");
   sub->add_option("--title", a->title, "heading of the rating sheet")->capture_default_str();
   sub->add_option("--seed", a->seed, "seed of the shuffle and of the left/right order")->capture_default_str();
+  add_sampling_ranges(*sub);
+  set_ranges(*sub, {{"--max-tokens", "[0, 2^20]"}, {"--batch", "[1, 256]"}, {"--seed", kSeedRange}});
   add_config_option(*sub);
   sub->callback([a] {
     if (!a->models.empty()) {
       if (a->models.size() != 2) usage_fail("--model: give exactly two model directories (--model A --model B)");
       if (!a->answers_a.empty() || !a->answers_b.empty())
         usage_fail("give either --model A --model B or --answers-a/--answers-b, not both");
-      make_dirs(a->out);
+      make_output_dir(a->out);
       a->answers_a = a->out + "/answers_" + model_name_of(a->models[0]) + "_a.jsonl";
       a->answers_b = a->out + "/answers_" + model_name_of(a->models[1]) + "_b.jsonl";
       if (a->name_a.empty()) a->name_a = model_name_of(a->models[0]);
@@ -172,10 +182,9 @@ void setup_human_score(CLI::App& eval) {
   sub->add_flag("--json", a->json, "print results as JSON");
   sub->add_option("--out", a->out, "also write the results JSON to this file");
   sub->add_option("--html", a->html, "also write an HTML report to this file");
-  sub->add_option("--bootstrap", a->bootstrap, "bootstrap resamples (items are resampled)")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 1000000));
+  sub->add_option("--bootstrap", a->bootstrap, "bootstrap resamples (items are resampled)")->capture_default_str();
   sub->add_option("--seed", a->seed, "seed of the bootstrap")->capture_default_str();
+  set_ranges(*sub, {{"--bootstrap", kBootstrapRange}, {"--seed", kSeedRange}});
   add_config_option(*sub);
   sub->callback([a] {
     const KitKey key = read_kit_key(a->kit);

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/generation_options.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 
@@ -93,7 +94,8 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--prompt", a->prompt, "prompt text");
   cmd.add_option("--prompt-file", a->prompt_file, "read the prompt from this file");
   cmd.add_flag("--allow-special", a->allow_special, "spellings of special tokens in the prompt become those tokens");
-  cmd.add_option("--logprobs", a->logprobs, "with --json: log-probabilities of each token and of the top N (0..20)");
+  cmd.add_option("--logprobs", a->logprobs, "with --json: log-probabilities of each token and of the top N (0..20)")
+      ->check(in_range(infer::sampling_range::kTopLogprobs));
   cmd.add_flag("--prompt-logprobs", a->prompt_logprobs,
                "with --json: log-probability of every prompt token given the ones before it");
   cmd.add_flag("--json", a->json, "print one JSON object (text, tokens, usage, timings, logprobs) instead of text");

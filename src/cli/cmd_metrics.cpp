@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/progress.h"
@@ -51,10 +52,9 @@ void add_common(CLI::App* sub, CommonArgs& a) {
       ->delimiter(',');
   sub->add_flag("--json", a.json, "print results as JSON");
   sub->add_option("--html", a.html, "also write an HTML report (tables, per-group bar charts) to this file");
-  sub->add_option("--bootstrap", a.bootstrap, "bootstrap resamples for the 95% intervals")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 1000000));
+  sub->add_option("--bootstrap", a.bootstrap, "bootstrap resamples for the 95% intervals")->capture_default_str();
   sub->add_option("--seed", a.seed, "seed of the bootstrap resampling")->capture_default_str();
+  set_ranges(*sub, {{"--bootstrap", kBootstrapRange}, {"--seed", kSeedRange}});
   add_config_option(*sub);
 }
 
@@ -187,7 +187,8 @@ void setup_bleu(CLI::App& cmd) {
   sub->add_option("--smooth-method,-s", *smooth, "exp (default), floor, add-k or none")->capture_default_str();
   sub->add_option("--smooth-value", *smooth_value, "value for floor (default 0.1) or add-k (default 1)");
   sub->add_flag("--sentence", *sentence, "print sentence BLEU of every line (effective order, as sacreBLEU)");
-  sub->add_option("--width,-w", *width, "decimals of the printed score")->capture_default_str()->check(CLI::Range(0, 10));
+  sub->add_option("--width,-w", *width, "decimals of the printed score")->capture_default_str();
+  set_ranges(*sub, {{"--smooth-value", "[0, inf)"}, {"--width", "[0, 10]"}});
   sub->callback([=] {
     BleuOptions o;
     o.tokenizer = parse_bleu_tokenizer(*tok);

@@ -3,7 +3,9 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
 
@@ -27,6 +29,9 @@ void setup(CLI::App& cmd) {
   init->add_option("--vocab-size", args->cfg.vocab_size, "vocabulary size")->capture_default_str();
   init->add_option("--n-ctx", args->cfg.n_ctx, "maximum sequence length")->capture_default_str();
   init->add_option("--seed", args->seed, "random seed")->capture_default_str();
+  namespace r = model::config_range;
+  set_ranges(*init, {{"--n-layer", r::kNLayer}, {"--n-head", r::kNHead}, {"--n-embd", r::kNEmbd},
+                     {"--vocab-size", r::kVocabSize}, {"--n-ctx", r::kNPositions}, {"--seed", kSeedRange}});
   add_config_option(*init);
   init->callback([args] {
     try {
@@ -36,6 +41,7 @@ void setup(CLI::App& cmd) {
     }
     model::Gpt m(args->cfg);
     m.init_weights(args->seed);
+    make_output_dir(args->out);  // also removes temps a killed earlier run left there
     model::save_model(args->out, m);
     std::printf("wrote %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d, context %d)\n",
                 args->out.c_str(), args->cfg.num_parameters(), args->cfg.n_layer, args->cfg.n_head, args->cfg.n_embd,

@@ -4,12 +4,14 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <thread>
 
 #include "cli/command.h"
 #include "cli/generation_options.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "serve/server.h"
@@ -22,6 +24,9 @@ struct ServeArgs {
   serve::ServerOptions server;
   std::string api_key_file;
   size_t max_body_kb = 1024;
+  size_t max_header_kb = 32;
+  int max_connections = 0;  // 0: the default (see run())
+  std::string context_policy = "truncate-oldest";  // checked by the flag's IsMember
 };
 
 std::string model_id_from_dir(std::string dir) {
@@ -42,10 +47,19 @@ void run(ServeArgs& a) {
   if (o.parallel < 1 || o.parallel > 256) usage_fail("--parallel must be 1..256, got {}", o.parallel);
   if (o.max_queue < 0 || o.max_queue > 10000) usage_fail("--max-queue must be 0..10000, got {}", o.max_queue);
   if (o.port < 0 || o.port > 65535) usage_fail("--port must be 0..65535, got {}", o.port);
-  if (a.max_body_kb < 1 || a.max_body_kb > 1024 * 1024) usage_fail("--max-body-kb must be 1..1048576");
-  o.max_body_bytes = a.max_body_kb * 1024;
+  // the limit flags' ranges are checked by set_ranges (below)
+  auto& l = o.limits;
+  if (a.max_body_kb < 1 || a.max_body_kb > 1024 * 1024) usage_fail("--max-body-kb must be 1..1048576, got {}", a.max_body_kb);
+  l.max_body_bytes = a.max_body_kb * 1024;
+  l.max_head_bytes = a.max_header_kb * 1024;
+  // Every connection is a thread and a socket; sockets numbered 1024 and above are refused
+  // by cpp-httplib's select()-based check, so the cap stays well below that (900).
+  l.max_connections = a.max_connections > 0 ? a.max_connections
+                                            : std::min(900, std::max(256, o.parallel + o.max_queue + 32));
   if (o.model_id.empty()) o.model_id = model_id_from_dir(a.gen.model_dir);
   o.weights = a.gen.weight_format();
+  o.context_policy =
+      a.context_policy == "error" ? infer::ContextPolicy::kError : infer::ContextPolicy::kTruncateOldest;
 
   LoadedModel lm = load_model_and_tokenizer(a.gen);
   // SIGINT/SIGTERM are taken by one waiting thread (blocked everywhere else, including
@@ -94,8 +108,33 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--model-name", a->server.model_id, "model id in the API (default: the model directory's name)");
   cmd.add_option("--system", a->server.default_system,
                  "system prompt for chat requests whose messages have none (the page's own setting wins)");
-  cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB (default 1024)");
-  cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
+  cmd.add_option("--context-policy", a->context_policy,
+                 "chat requests that do not fit the context (prompt + room for the answer): truncate-oldest leaves "
+                 "out the oldest turns (the system prompt stays; reported as usage.truncated_messages and the "
+                 "X-Chatforge-Context-Truncated header), error answers 400")
+      ->check(CLI::IsMember({"error", "truncate-oldest"}))
+      ->capture_default_str();
+  cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB, chunked or not (default 1024; more: 413)");
+  cmd.add_option("--max-header-kb", a->max_header_kb, "largest request line + headers in KiB (default 32; more: 431)");
+  cmd.add_option("--max-headers", a->server.limits.max_headers, "most header lines in a request (default 100; more: 431)");
+  cmd.add_option("--max-connections", a->max_connections,
+                 "open connections at once (default max(256, parallel + max-queue + 32), at most 900); at the cap the stalest "
+                 "unfinished one is closed, or 503 when all are busy");
+  cmd.add_option("--idle-timeout", a->server.limits.idle_timeout_s,
+                 "seconds a connection may wait before sending a request (default 5)");
+  cmd.add_option("--header-timeout", a->server.limits.header_timeout_s,
+                 "seconds from a request's first byte to the end of its headers (default 10; then 408)");
+  cmd.add_option("--body-timeout", a->server.limits.body_timeout_s,
+                 "seconds from the end of the headers to the end of the body (default 30; then 408)");
+  cmd.add_option("--write-timeout", a->server.limits.write_timeout_s,
+                 "seconds a write may wait for a client that does not read (default 10; then it is closed)");
+  cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)")
+      ->check(threads_range(true));
+  set_ranges(cmd, {{"--port", "[0, 65535]"}, {"--parallel", "[1, 256]"}, {"--max-queue", "[0, 10000]"},
+                   {"--max-body-kb", "[1, 1048576]"}, {"--max-header-kb", "[1, 1024]"}, {"--max-headers", "[1, 10000]"},
+                   {"--max-connections", "[1, 900]"}, {"--idle-timeout", "(0, 86400]"},
+                   {"--header-timeout", "(0, 86400]"}, {"--body-timeout", "(0, 86400]"},
+                   {"--write-timeout", "(0, 86400]"}});
   add_weights_dtype_option(cmd, a->gen.weights_dtype);
   add_config_option(cmd);
   cmd.callback([a] { run(*a); });

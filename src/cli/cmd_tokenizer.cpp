@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/progress.h"
@@ -31,6 +32,7 @@ struct TrainArgs {
   int64_t min_frequency = 2;
   int threads = 0;
   std::string text_field = "text";
+  int64_t max_record_mb = data::kDefaultMaxRecordBytes >> 20;
 };
 
 struct UseArgs {
@@ -83,9 +85,10 @@ bool needs_document_reader(const std::string& path) {
 // Pre-token counts of JSONL/compressed inputs: documents are read in batches of about
 // 16 MB and each batch is counted on the threads (one count table per thread, merged).
 tok::PieceCounts count_document_pieces(const std::vector<std::string>& inputs, const std::string& text_field,
-                                       const tok::PreTokenizer& pretok, int threads) {
+                                       const tok::PreTokenizer& pretok, int threads, uint64_t max_record_bytes) {
   data::InputOptions io;
   io.text_field = text_field;
+  io.max_record_bytes = max_record_bytes;
   data::DocumentStream stream(data::expand_inputs(inputs), io);
   ProgressBar bar("count", stream.total_bytes(), "B");
   tok::PieceCounts total;
@@ -100,8 +103,17 @@ tok::PieceCounts count_document_pieces(const std::vector<std::string>& inputs, c
       bytes += doc.text.size();
     }
     std::vector<tok::PieceCounts> local(batch.size());
+    std::string first_error;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (size_t i = 0; i < batch.size(); ++i) tok::count_pieces_in_text(batch[i], pretok, local[i]);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      try {  // an exception must not leave an OpenMP region
+        tok::count_pieces_in_text(batch[i], pretok, local[i]);
+      } catch (const std::exception& e) {
+#pragma omp critical
+        first_error = e.what();
+      }
+    }
+    if (!first_error.empty()) fail("{}", first_error);
     for (auto& l : local)
       for (auto& [piece, n] : l) total[piece] += n;
     bar.update(stream.bytes_consumed());
@@ -134,8 +146,11 @@ void run_train(const TrainArgs& a) {
   const tok::Tokenizer t = [&] {
     if (!documents) return tok::train_bpe(a.inputs, o);
     const tok::PreTokenizer pretok = tok::PreTokenizer::from_name(o.pattern);
-    return tok::train_from_counts(count_document_pieces(a.inputs, a.text_field, pretok, o.threads), pretok, o);
+    const uint64_t max_record = data::max_record_bytes_from_mb(a.max_record_mb);
+    return tok::train_from_counts(count_document_pieces(a.inputs, a.text_field, pretok, o.threads, max_record), pretok,
+                                  o);
   }();
+  make_output_dir(a.out);  // also removes temps a killed earlier run left there
   t.save(a.out);
   std::fprintf(stderr, "trained %d tokens (%zu merges, %zu special) in %.1fs; wrote %s/tokenizer.json and %s/vocab.txt\n",
                t.vocab_size(), t.merges().size(), t.special_tokens().size(), timer.seconds(), a.out.c_str(),
@@ -155,6 +170,7 @@ struct ConvertArgs {
 void run_convert(const ConvertArgs& a) {
   tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
   t.add_special_tokens(a.special_tokens);
+  make_output_dir(a.out);
   t.save(a.out);
   std::printf("wrote %s/tokenizer.json (%d tokens); fingerprint %s\n", a.out.c_str(), t.vocab_size(),
               t.fingerprint().c_str());
@@ -235,6 +251,9 @@ void setup(CLI::App& cmd) {
       ->required()
       ->expected(1, -1);
   t->add_option("--text-field", train.text_field, "JSONL field with the text")->capture_default_str();
+  t->add_option("--max-record-mb", train.max_record_mb,
+                "largest JSONL line or compressed-text document in MiB; 0 = no limit")
+      ->capture_default_str();
   t->add_option("--vocab-size", train.vocab_size, "total vocabulary size: 256 bytes + merges + special tokens")
       ->required();
   t->add_option("--out", train.out, "output directory (tokenizer.json, vocab.txt)")->required();
@@ -242,13 +261,16 @@ void setup(CLI::App& cmd) {
       ->capture_default_str();
   t->add_option("--special-tokens", train.special_tokens, "special tokens besides <|endoftext|>")->expected(0, -1);
   t->add_option("--min-frequency", train.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
-  t->add_option("--threads", train.threads, "threads for counting (default: all cores)");
+  t->add_option("--threads", train.threads, "threads for counting (default: all cores)")->check(threads_range(true));
+  set_ranges(*t, {{"--vocab-size", "[256, 2^20]"}, {"--min-frequency", "[1, 2^62]"}, {"--max-record-mb", "[0, 2^20]"}});
   add_config_option(*t);
   t->callback([] { run_train(train); });
 
   CLI::App* e = cmd.add_subcommand("encode", "print the token ids of a text (FILE or stdin), separated by spaces");
   add_use_options(*e, enc, true);
-  e->add_option("--threads", enc.threads, "threads (large inputs are cut at line starts)")->capture_default_str();
+  e->add_option("--threads", enc.threads, "threads (large inputs are cut at line starts)")
+      ->check(threads_range(false))
+      ->capture_default_str();
   e->callback([] { run_encode(enc); });
 
   CLI::App* d = cmd.add_subcommand("decode", "print the exact bytes of token ids (FILE or stdin)");

@@ -2,9 +2,11 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "dist/comm.h"
 #include "ops/device.h"
+#include "train/train_option_ranges.h"
 #include "train/trainer.h"
 
 namespace chatforge::cli {
@@ -71,7 +73,6 @@ void setup(CLI::App& cmd) {
   auto comm_timeout = std::make_shared<double>(300);
   auto no_overlap = std::make_shared<bool>(false);
   cmd.add_option("--zero", o->zero, "1: ZeRO-1, shard the AdamW moments and update across ranks")
-      ->check(CLI::IsMember({0, 1}))
       ->capture_default_str();
   cmd.add_option("--bucket-mb", o->bucket_mb, "gradient all-reduce bucket size in MB")->capture_default_str();
   cmd.add_flag("--no-comm-overlap", *no_overlap, "all-reduce gradients after backward instead of during it");
@@ -79,21 +80,19 @@ void setup(CLI::App& cmd) {
                  "seconds a rank waits in one collective before it stops the job (a peer died)")
       ->capture_default_str();
   add_config_option(cmd);
+  // every numeric flag's range, from the table that also checks a resumed run's values
+  for (const train::TrainOptionRange& r : train::train_option_ranges())
+    if (r.flag != nullptr) set_ranges(cmd, {{r.flag, r.range.str().c_str()}});
+  set_ranges(cmd, {{"--comm-timeout", "(0, 1000000]"}});
   cmd.callback([o, no_progress, steps, comm_timeout, no_overlap] {
     o->progress = !*no_progress;
     o->comm_overlap = !*no_overlap;
-    if (*comm_timeout <= 0) usage_fail("--comm-timeout must be positive");
-    if (o->bucket_mb <= 0) usage_fail("--bucket-mb must be positive");
     if (o->resume.empty()) {
       if (o->data_dir.empty()) usage_fail("--data is required (or --resume)");
       if (o->out_dir.empty()) usage_fail("--out is required (or --resume)");
     } else if (steps->count() == 0) {
       o->steps = 0;  // keep the resumed run's own step count
     }
-    if (o->batch_size < 1 || o->seq_len < 1) usage_fail("--batch-size and --seq-len must be positive");
-    if (o->eval_batches < 1) usage_fail("--eval-batches must be positive");
-    if (o->log_every < 1) usage_fail("--log-every must be positive");
-    if (o->lr < 0) usage_fail("--lr must be positive");
     ops::parse_device(o->device, o->dtype);  // a bad spelling is a usage error (exit 2)
     // one rank, or one of the ranks mpirun/srun started (MPI is touched only then)
     std::unique_ptr<dist::Comm> comm = dist::make_comm(*comm_timeout);

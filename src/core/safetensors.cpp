@@ -1,10 +1,14 @@
 // Implementation of safetensors.h.
 #include "core/safetensors.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_util.h"
 
 namespace chatforge {
 
@@ -40,7 +44,7 @@ DType dtype_from_name(const std::string& name, const std::string& context) {
   fail("{}: unsupported dtype '{}'", context, name);
 }
 
-int64_t SafeTensorInfo::numel() const {
+int64_t SafeTensorInfo::numel() const {  // the reader checked that it fits
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
@@ -64,13 +68,19 @@ SafeTensorsReader::SafeTensorsReader(const std::string& path) : file_(path) {
            size);
   json header;
   try {
-    header = json::parse(file_.data() + 8, file_.data() + 8 + header_len);
+    header = parse_json({reinterpret_cast<const char*>(file_.data()) + 8, header_len}, path + ": safetensors header");
   } catch (const json::exception& e) {
     fail("{}: corrupted safetensors header: {}", path, e.what());
   }
   CF_CHECK(header.is_object(), "{}: safetensors header is not a JSON object", path);
   const uint8_t* base = file_.data() + 8 + header_len;
   const size_t data_size = size - 8 - header_len;
+  struct Span {
+    uint64_t begin, end;
+    std::string name;
+    bool operator<(const Span& o) const { return std::tie(begin, end, name) < std::tie(o.begin, o.end, o.name); }
+  };
+  std::vector<Span> spans;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
       if (it.value().is_object())
@@ -88,22 +98,47 @@ SafeTensorsReader::SafeTensorsReader(const std::string& path) : file_(path) {
     info.dtype = dtype_from_name(t["dtype"].get<std::string>(), ctx);
     CF_CHECK(t["shape"].is_array(), "{}: shape is not an array", ctx);
     for (const auto& d : t["shape"]) {
-      CF_CHECK(d.is_number_unsigned() || (d.is_number_integer() && d.get<int64_t>() >= 0),
-               "{}: bad shape entry", ctx);
+      CF_CHECK(d.is_number_integer() &&
+                   (d.is_number_unsigned() ? d.get<uint64_t>() <= INT64_MAX : d.get<int64_t>() >= 0),
+               "{}: shape entries must be integers in 0..2^63-1", ctx);
       info.shape.push_back(d.get<int64_t>());
     }
     const json& off = t["data_offsets"];
     CF_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() && off[1].is_number_unsigned(),
              "{}: bad data_offsets", ctx);
     const uint64_t b = off[0].get<uint64_t>(), e = off[1].get<uint64_t>();
-    CF_CHECK(b <= e && e <= data_size, "{}: data_offsets [{}, {}] outside the file's {} data bytes (truncated?)",
-             ctx, b, e, data_size);
+    CF_CHECK(b <= e, "{}: data_offsets [{}, {}] end before they begin", ctx, b, e);
+    CF_CHECK(e <= data_size, "{}: data_offsets [{}, {}] beyond the file's {} data bytes (truncated?)", ctx, b, e,
+             data_size);
     info.nbytes = e - b;
-    CF_CHECK(static_cast<uint64_t>(info.numel()) * dtype_size(info.dtype) == info.nbytes,
-             "{}: {} bytes do not hold shape {} of {}", ctx, info.nbytes, info.shape_str(), dtype_name(info.dtype));
+    uint64_t want = dtype_size(info.dtype);
+    for (int64_t d : info.shape)
+      CF_CHECK(!__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want), "{}: shape {} is too large", ctx,
+               info.shape_str());
+    CF_CHECK(want == info.nbytes, "{}: {} bytes do not hold shape {} of {}", ctx, info.nbytes, info.shape_str(),
+             dtype_name(info.dtype));
     info.data = base + b;
+    spans.push_back({b, e, info.name});
     tensors_[info.name] = std::move(info);
   }
+  // The format's rule (as the reference implementation checks it): the tensors tile the
+  // data section exactly, in some order, without overlaps or gaps. Overlapping tensors
+  // would alias each other's bytes; a gap or a tail means the header and data disagree.
+  std::sort(spans.begin(), spans.end());
+  uint64_t at = 0;
+  const Span* prev = nullptr;
+  for (const Span& sp : spans) {
+    if (sp.begin < at)
+      fail("{}: tensor '{}' data_offsets [{}, {}] overlap tensor '{}' [{}, {}]", path, sp.name, sp.begin, sp.end,
+           prev->name, prev->begin, prev->end);
+    if (sp.begin > at)
+      fail("{}: tensor '{}' data_offsets [{}, {}] leave a gap of {} bytes after {} (corrupted header?)", path, sp.name,
+           sp.begin, sp.end, sp.begin - at, prev ? fmt::format("tensor '{}'", prev->name) : "the header");
+    at = sp.end;
+    prev = &sp;
+  }
+  CF_CHECK(at == data_size, "{}: {} bytes after the last tensor's data (the header lists {} of {} data bytes)", path,
+           data_size - at, at, data_size);
 }
 
 const SafeTensorInfo& SafeTensorsReader::get(const std::string& name) const {
@@ -121,6 +156,7 @@ void SafeTensorsReader::read_f32(const std::string& name, const std::vector<int6
     fail("{}: tensor '{}' has shape {}, expected {}", path(), name, t.shape_str(), want.shape_str());
   }
   const int64_t n = t.numel();
+  if (n == 0) return;  // an empty tensor: nothing to copy (dst may be null)
   switch (t.dtype) {
     case DType::F32: std::memcpy(dst, t.data, n * 4); break;
     case DType::F16:
@@ -146,6 +182,12 @@ void SafeTensorsReader::read_f32(const std::string& name, const std::vector<int6
       break;
     default: fail("{}: tensor '{}' has dtype {}, expected a float type", path(), name, dtype_name(t.dtype));
   }
+  // One pass over what was just written (still in cache for small tensors): NaN weights
+  // would otherwise surface much later as "every token has zero probability".
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(dst[i]))
+      fail("{}: tensor '{}' holds a non-finite value ({}) at element {}: the weights are corrupt (a diverged or "
+           "damaged checkpoint)", path(), name, dst[i], i);
 }
 
 void SafeTensorsWriter::add(const std::string& name, DType dtype, std::vector<int64_t> shape, const void* data) {

@@ -1,7 +1,9 @@
 // safetensors files (Hugging Face): 8-byte little-endian header length, a JSON header
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}}, then
 // the raw little-endian tensor bytes. Reading validates every offset against the file
-// size, so a truncated or corrupted file is a clear error, never a crash.
+// size and requires the tensors to tile the data exactly (no overlap, gap or tail, as the
+// format demands), so a truncated or corrupted file is a clear error, never a crash or
+// two tensors sharing bytes. The file must be a regular file (a FIFO is an error).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -38,8 +40,9 @@ class SafeTensorsReader {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& path() const { return file_.path(); }
 
-  // Copies tensor `name` into dst as float32 (converting F16/BF16/F64/ints), after
-  // checking it has exactly `expected_shape`.
+  // Copies tensor `name` into dst as float32 (converting F16/BF16/F64), after checking
+  // it has exactly `expected_shape`. A NaN or Inf in it is an error naming the file, the
+  // tensor and the element: weights and optimizer moments are always finite.
   void read_f32(const std::string& name, const std::vector<int64_t>& expected_shape, float* dst) const;
 
  private:

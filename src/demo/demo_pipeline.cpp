@@ -18,9 +18,11 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/rng.h"
 #include "core/timer.h"
 #include "demo/demo_data.h"
+#include "demo/demo_marker.h"
 #include "demo/demo_report.h"
 #include "eval/report_html.h"
 #include "model/gpt.h"
@@ -53,6 +55,44 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
+// Runs `self_exe ARGS...` as a child (stdin from `input_file` when given, else ours) and
+// returns its exit code (128 + signal when killed).
+int run_child(const std::string& self_exe, const std::string& name, const std::vector<std::string>& args,
+              const std::string& input_file) {
+  std::vector<std::string> argv_s = {self_exe};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (!input_file.empty()) posix_spawn_file_actions_addopen(&fa, 0, input_file.c_str(), O_RDONLY, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, self_exe.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  CF_CHECK(rc == 0, "stage '{}': cannot start {}: {}", name, self_exe, std::strerror(rc));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) CF_CHECK(errno == EINTR, "stage '{}': waitpid failed", name);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string cmd = "chatforge";
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += shell_quote(a);
+  }
+  return cmd;
+}
+
+// What --serve and --chat run on the finished demo in OUT.
+std::vector<std::string> serve_args(const DemoOptions& opt) {
+  const std::string& o = opt.out;
+  return {"serve", "--model", o + "/runs/sft/last", "--host", opt.host, "--port", std::to_string(opt.port),
+          "--db", o + "/feedback.db", "--system", std::string(system_prompt())};
+}
+std::vector<std::string> chat_args(const DemoOptions& opt) { return {"chat", "--config", opt.out + "/chat.toml"}; }
+
 struct StageRecord {
   std::string name, command, output;  // output: the artefact a user looks at
   double seconds = 0;
@@ -67,26 +107,11 @@ class Runner {
   // Runs `chatforge ARGS...` (stdin from `input_file` when given) and records it.
   void run(const std::string& name, const std::vector<std::string>& args, const std::string& output,
            const std::string& input_file = "") {
-    std::string cmd = "chatforge";
-    for (const auto& a : args) cmd += " " + shell_quote(a);
+    std::string cmd = command_line(args);
     if (!input_file.empty()) cmd += " < " + shell_quote(input_file);
     begin(name, cmd);
     Timer t;
-    std::vector<std::string> argv_s = {opt_.self_exe};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    if (!input_file.empty()) posix_spawn_file_actions_addopen(&fa, 0, input_file.c_str(), O_RDONLY, 0);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, opt_.self_exe.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    CF_CHECK(rc == 0, "stage '{}': cannot start {}: {}", name, opt_.self_exe, std::strerror(rc));
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) CF_CHECK(errno == EINTR, "stage '{}': waitpid failed", name);
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const int code = run_child(opt_.self_exe, name, args, input_file);
     CF_CHECK(code == 0, "stage '{}' failed (exit {}); its command: {}", name, code, cmd);
     end(name, cmd, output, t.seconds());
   }
@@ -135,7 +160,7 @@ double measure_step_seconds(int B, int T, int vocab) {
     Timer t;
     gpt.zero_grad();
     gpt.forward_loss(inp.data(), tgt.data(), nullptr, B, T);
-    gpt.backward(inp.data(), tgt.data(), nullptr, 1.0f / static_cast<float>(inp.size()));
+    gpt.backward(1.0f / static_cast<float>(inp.size()));
     if (i > 0) best = std::min(best, t.seconds());
   }
   // AdamW over all parameters, the loader and logging add a little more.
@@ -145,7 +170,7 @@ double measure_step_seconds(int B, int T, int vocab) {
 json read_json_or_empty(const std::string& path) {
   if (!file_exists(path)) return json::object();
   try {
-    return json::parse(read_file(path));
+    return parse_json(read_file(path), path);
   } catch (const std::exception&) {
     return json::object();
   }
@@ -172,7 +197,7 @@ double last_val_loss(const std::string& metrics_jsonl) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) nl = text.size();
     try {
-      const json j = json::parse(text.substr(pos, nl - pos));
+      const json j = parse_json(std::string_view(text).substr(pos, nl - pos), metrics_jsonl);
       if (j.value("type", "") == "eval" && j["val_loss"].is_number()) v = j["val_loss"].get<double>();
     } catch (const std::exception&) {
     }
@@ -227,11 +252,60 @@ std::vector<std::vector<std::string>> stage_rows(const Runner& runner) {
 
 }  // namespace
 
+namespace {
+
+// --serve/--chat on a directory that holds a finished demo made with these options: serve
+// or chat with it instead of training again. True when it did.
+bool reuse_finished_demo(const DemoOptions& opt) {
+  if (!(opt.serve || opt.chat) || opt.fresh) return false;
+  const ReuseDecision d = check_finished_demo(opt);
+  if (d.reuse) {
+    // Nothing is written to OUT here (commands.sh keeps the run's commands).
+    const auto args = opt.serve ? serve_args(opt) : chat_args(opt);
+    std::printf("reusing the %s; add --fresh to train it again\n$ %s\n", d.reason.c_str(),
+                command_line(args).c_str());
+    std::fflush(stdout);
+    const int code = run_child(opt.self_exe, opt.serve ? "serve" : "chat", args, "");
+    CF_CHECK(code == 0, "stage '{}' failed (exit {}); its command: {}", opt.serve ? "serve" : "chat", code,
+             command_line(args));
+    return true;
+  }
+  if (file_exists(demo_marker_path(opt.out)))
+    std::fprintf(stderr, "not reusing %s: %s; running the demo again\n", opt.out.c_str(), d.reason.c_str());
+  return false;
+}
+
+// The closing summary: samples, accuracy per language on both held-out sets against the
+// targets, refusals, losses, where things are.
+void print_demo_summary(const std::string& o, double minutes, const std::vector<std::string>& samples,
+                        const EvalScores& heldout, const EvalScores& freeform, const EvalScores& refusals,
+                        double refused_on_topic) {
+  std::printf("\nchatforge demo finished in %.1f minutes.\n\n", minutes);
+  for (const auto& s : samples) std::printf("  %s\n", s.c_str());
+  std::printf("\nheld-out questions answered with the right fact (target %.0f%% in each language):\n",
+              kTargetAccuracy);
+  std::printf("  template phrasings:  %s\n", accuracy_line(heldout).c_str());
+  std::printf("  free-form questions: %s\n", accuracy_line(freeform).c_str());
+  std::printf("on-topic questions answered with the refusal: %s (target at most %.0f%%)\n",
+              percent(refused_on_topic).c_str(), kTargetOnTopicRefused);
+  std::printf("off-topic requests politely refused: %s\n", percent(refusals.all).c_str());
+  std::printf("pretraining val loss %.3f, fine-tuning val loss %.3f\n", last_val_loss(o + "/runs/pretrain/metrics.jsonl"),
+              last_val_loss(o + "/runs/sft/metrics.jsonl"));
+  std::printf("\nreport:   %s/report.html\ncommands: %s/commands.sh\nchat:     chatforge chat --config %s/chat.toml\n",
+              o.c_str(), o.c_str(), o.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
 void run_demo(const DemoOptions& opt) {
   CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
-  make_dirs(opt.out);
+  CF_CHECK(!(opt.serve && opt.chat), "--serve and --chat: choose one");
+  if (reuse_finished_demo(opt)) return;
+  make_output_dir(opt.out);
+  remove_demo_marker(opt.out);  // written again only when this run finishes
   const std::string o = opt.out;
-  const int n_stages = 12 + (opt.serve ? 1 : 0);
+  const int n_stages = 12 + (opt.serve || opt.chat ? 1 : 0);
   Runner run(opt, n_stages);
   auto with_progress = [&](std::vector<std::string> args) {
     if (!opt.progress) args.push_back("--no-progress");
@@ -388,28 +462,16 @@ void run_demo(const DemoOptions& opt) {
 
   // A config file for `chatforge chat --config`: the model, greedy decoding and the
   // system prompt it was fine-tuned with.
-  write_file_atomic(o + "/chat.toml", fmt::format("model = \"{}/runs/sft/last\"\ntemperature = 0\ncontext-policy = \"truncate-oldest\"\n"
-                                                  "system = \"{}\"\n", o,
+  // Its paths are relative to the file (`--config` resolves them against its directory).
+  write_file_atomic(o + "/chat.toml", fmt::format("model = \"runs/sft/last\"\ntemperature = 0\n"
+                                                  "context-policy = \"truncate-oldest\"\nsystem = \"{}\"\n",
                                                   std::string(system_prompt())));
-  std::printf("\nchatforge demo finished in %.1f minutes.\n\n", run.elapsed() / 60);
-  for (const auto& s : samples) std::printf("  %s\n", s.c_str());
-  std::printf("\nheld-out questions answered with the right fact (target %.0f%% in each language):\n",
-              kTargetAccuracy);
-  std::printf("  template phrasings:  %s\n", accuracy_line(heldout).c_str());
-  std::printf("  free-form questions: %s\n", accuracy_line(freeform).c_str());
-  std::printf("on-topic questions answered with the refusal: %s (target at most %.0f%%)\n",
-              percent(refused_on_topic).c_str(), kTargetOnTopicRefused);
-  std::printf("off-topic requests politely refused: %s\n", percent(refusals.all).c_str());
-  std::printf("pretraining val loss %.3f, fine-tuning val loss %.3f\n", pre_loss, sft_loss);
-  std::printf("\nreport:   %s/report.html\ncommands: %s/commands.sh\nchat:     chatforge chat --config %s/chat.toml\n",
-              o.c_str(), o.c_str(), o.c_str());
-  std::fflush(stdout);
+  // Last: the marker that says this directory holds a finished demo (demo_marker.h).
+  write_demo_marker(opt, run.elapsed() / 60);
+  print_demo_summary(o, run.elapsed() / 60, samples, heldout, freeform, refusals, refused_on_topic);
 
-  if (opt.serve) {
-    run.run("serve", {"serve", "--model", o + "/runs/sft/last", "--host", opt.host, "--port", std::to_string(opt.port),
-                      "--db", o + "/feedback.db", "--system", std::string(system_prompt())},
-            fmt::format("http://{}:{}/", opt.host, opt.port));
-  }
+  if (opt.serve) run.run("serve", serve_args(opt), fmt::format("http://{}:{}/", opt.host, opt.port));
+  if (opt.chat) run.run("chat", chat_args(opt), "");
 }
 
 }  // namespace chatforge::demo

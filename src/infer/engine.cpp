@@ -22,7 +22,8 @@ const char* finish_reason_name(FinishReason r) {
 Engine::Engine(const model::Gpt& model, int max_batch, int max_context, ops::WeightFormat weights)
     : model_(model),
       weights_(model, weights),
-      cache_(model.config(), max_batch, max_context > 0 ? std::min(max_context, model.config().n_ctx) : model.config().n_ctx),
+      cache_(model.config(), max_batch,
+             max_context > 0 ? std::min(max_context, model.config().n_ctx) : model.config().n_ctx, model.backend()),
       seqs_(max_batch),
       slot_ids_(max_batch) {}
 

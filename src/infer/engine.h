@@ -11,7 +11,7 @@
 
 #include "infer/sampler.h"
 #include "model/gpt.h"
-#include "model/gpt_infer.h"
+#include "model/gpt_cached.h"
 #include "model/infer_weights.h"
 #include "model/kv_cache.h"
 

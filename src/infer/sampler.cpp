@@ -7,22 +7,22 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/num_range.h"
 
 namespace chatforge::infer {
 
 void SamplingParams::validate(int vocab_size) const {
-  auto bad = [](const char* name, double v, const char* range) {
-    usage_fail("invalid {} {}: must be {}", name, v, range);
+  auto check = [](const char* name, double v, const char* spec) {
+    if (!NumRange(spec).contains(v)) usage_fail("invalid {} {}: must be in {}", name, v, spec);
   };
-  if (!(temperature >= 0.0f && std::isfinite(temperature))) bad("temperature", temperature, ">= 0");
-  if (top_k < 0) bad("top-k", top_k, ">= 0 (0 = off)");
-  if (!(top_p > 0.0f && top_p <= 1.0f)) bad("top-p", top_p, "in (0, 1]");
-  if (!(min_p >= 0.0f && min_p <= 1.0f)) bad("min-p", min_p, "in [0, 1]");
-  if (!(repetition_penalty > 0.0f && std::isfinite(repetition_penalty)))
-    bad("repetition-penalty", repetition_penalty, "> 0 (1 = off)");
-  if (!(frequency_penalty >= -2.0f && frequency_penalty <= 2.0f)) bad("frequency-penalty", frequency_penalty, "in [-2, 2]");
-  if (!(presence_penalty >= -2.0f && presence_penalty <= 2.0f)) bad("presence-penalty", presence_penalty, "in [-2, 2]");
-  if (top_logprobs < 0 || top_logprobs > 20) bad("top-logprobs", top_logprobs, "in 0..20");
+  check("temperature", temperature, sampling_range::kTemperature);
+  check("top-k", top_k, sampling_range::kTopK);
+  check("top-p", top_p, sampling_range::kTopP);
+  check("min-p", min_p, sampling_range::kMinP);
+  check("repetition-penalty", repetition_penalty, sampling_range::kRepetitionPenalty);
+  check("frequency-penalty", frequency_penalty, sampling_range::kFrequencyPenalty);
+  check("presence-penalty", presence_penalty, sampling_range::kPresencePenalty);
+  check("top-logprobs", top_logprobs, sampling_range::kTopLogprobs);
   for (const auto& [id, b] : logit_bias) {
     if (id < 0 || id >= vocab_size) usage_fail("invalid logit-bias token id {}: vocabulary has {} tokens", id, vocab_size);
     if (!std::isfinite(b) && !(std::isinf(b) && b < 0)) usage_fail("invalid logit-bias value {} for token {}", b, id);
@@ -41,6 +41,15 @@ void Sampler::set_params(const SamplingParams& p) {
 
 int32_t Sampler::sample(float* logits, std::span<const int32_t> prompt, SampledLogprobs* lp) {
   const int V = V_;
+  // A NaN or Inf logit means broken weights (the loaders reject NaN/Inf weights, so an
+  // overflow): greedy decoding would pick a garbage token silently, sampling would blame
+  // --logit-bias. One branch-free pass over V floats, small beside the step that made them.
+  bool finite = true;
+  for (int i = 0; i < V; ++i) finite &= std::isfinite(logits[i]);
+  if (!finite) {
+    const int at = static_cast<int>(std::find_if(logits, logits + V, [](float x) { return !std::isfinite(x); }) - logits);
+    fail("the model produced a non-finite logit ({}) for token {}: its weights overflow or are corrupt", logits[at], at);
+  }
   if (lp != nullptr && (p_.logprobs || p_.top_logprobs > 0)) {
     // log-softmax of the raw logits
     float maxv = *std::max_element(logits, logits + V);

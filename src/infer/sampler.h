@@ -12,6 +12,20 @@
 
 namespace chatforge::infer {
 
+// The accepted ranges (core/num_range.h notation): one definition for validate() (CLI and
+// HTTP requests alike) and the sampling flags' checks and --help.
+namespace sampling_range {
+inline constexpr const char* kTemperature = "[0, inf)";  // 0 = greedy
+inline constexpr const char* kTopK = "[0, 2^31-1]";      // 0 = off
+inline constexpr const char* kTopP = "(0, 1]";
+inline constexpr const char* kMinP = "[0, 1]";
+inline constexpr const char* kRepetitionPenalty = "(0, inf)";  // 1 = off
+inline constexpr const char* kFrequencyPenalty = "[-2, 2]";
+inline constexpr const char* kPresencePenalty = "[-2, 2]";
+inline constexpr const char* kTopLogprobs = "[0, 20]";
+inline constexpr const char* kSeed = "[0, 2^64-1]";
+}  // namespace sampling_range
+
 struct SamplingParams {
   float temperature = 1.0f;         // 0 = greedy (argmax)
   int top_k = 0;                    // 0 = off; else keep the k most likely tokens

@@ -68,7 +68,7 @@ void add_tokenizer(GgufWriter& w, const tok::Tokenizer& tok, const model::GptCon
 void export_gguf(const std::string& path, const model::Gpt& gpt, const tok::Tokenizer& tok, GgufWeightType type,
                  const std::string& name) {
   const model::GptConfig& cfg = gpt.config();
-  const uint64_t C = cfg.n_embd, L = cfg.n_layer, V = cfg.vocab_size, T = cfg.n_ctx;
+  const uint64_t C = cfg.n_embd, L = cfg.n_layer, T = cfg.n_ctx;
   GgufWriter w;
   w.add_string("general.architecture", "gpt2");
   w.add_string("general.name", name);
@@ -83,37 +83,22 @@ void export_gguf(const std::string& path, const model::Gpt& gpt, const tok::Toke
   w.add_f32("gpt2.attention.layer_norm_epsilon", 1e-5f);
   add_tokenizer(w, tok, cfg);
 
-  const model::GptParams p = gpt.layout().views(const_cast<float*>(gpt.params().data()));
-  // A row-major (rows, cols) matrix is ggml ne = {cols, rows}: our matrices are already
-  // nn.Linear (out, in), the layout llama.cpp multiplies with (no Conv1D transpose here).
-  auto matrix = [&](const std::string& n, const float* data, uint64_t rows, uint64_t cols, bool quantizable) {
-    GgmlType t = GgmlType::F32;
-    if (type == GgufWeightType::F16) t = GgmlType::F16;
-    if (type == GgufWeightType::Q8_0) t = quantizable && cols % 32 == 0 ? GgmlType::Q8_0 : GgmlType::F16;
-    w.add_tensor(n, {cols, rows}, t, ggml_encode(t, data, rows * cols));
-  };
-  auto vector = [&](const std::string& n, const float* data, uint64_t len) {
-    w.add_tensor(n, {len}, GgmlType::F32, ggml_encode(GgmlType::F32, data, len));
-  };
-  matrix("token_embd.weight", p.wte, V, C, true);  // the first V rows: the rest is padding
-  matrix("position_embd.weight", p.wpe, T, C, false);
-  for (uint64_t l = 0; l < L; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    vector(b + "attn_norm.weight", p.ln1w + l * C, C);
-    vector(b + "attn_norm.bias", p.ln1b + l * C, C);
-    matrix(b + "attn_qkv.weight", p.qkvw + l * 3 * C * C, 3 * C, C, true);
-    vector(b + "attn_qkv.bias", p.qkvb + l * 3 * C, 3 * C);
-    matrix(b + "attn_output.weight", p.attprojw + l * C * C, C, C, true);
-    vector(b + "attn_output.bias", p.attprojb + l * C, C);
-    vector(b + "ffn_norm.weight", p.ln2w + l * C, C);
-    vector(b + "ffn_norm.bias", p.ln2b + l * C, C);
-    matrix(b + "ffn_up.weight", p.fcw + l * 4 * C * C, 4 * C, C, true);
-    vector(b + "ffn_up.bias", p.fcb + l * 4 * C, 4 * C);
-    matrix(b + "ffn_down.weight", p.fcprojw + l * 4 * C * C, C, 4 * C, true);
-    vector(b + "ffn_down.bias", p.fcprojb + l * C, C);
+  // Every parameter under llama.cpp's name, from the parameter table. A row-major (rows,
+  // cols) matrix is ggml ne = {cols, rows}: our matrices are already nn.Linear (out, in),
+  // the layout llama.cpp multiplies with (no Conv1D transpose here).
+  for (const model::ParamSlice& t : model::param_slices(cfg, gpt.layout())) {
+    const float* data = gpt.params().data() + t.offset;
+    const uint64_t rows = static_cast<uint64_t>(t.rows), cols = static_cast<uint64_t>(t.cols);
+    if (!t.matrix()) {  // norms and biases stay F32
+      w.add_tensor(t.gguf_name, {rows}, GgmlType::F32, ggml_encode(GgmlType::F32, data, rows));
+      continue;
+    }
+    GgmlType g = GgmlType::F32;
+    if (type == GgufWeightType::F16) g = GgmlType::F16;
+    if (type == GgufWeightType::Q8_0)
+      g = t.tensor->gguf_quantizable && cols % 32 == 0 ? GgmlType::Q8_0 : GgmlType::F16;
+    w.add_tensor(t.gguf_name, {cols, rows}, g, ggml_encode(g, data, rows * cols));
   }
-  vector("output_norm.weight", p.lnfw, C);
-  vector("output_norm.bias", p.lnfb, C);
   w.write(path);
 }
 

@@ -24,6 +24,7 @@ StagedDir::StagedDir(std::string dest) : dest_(std::move(dest)) {
   if (!parent.empty()) make_dirs(parent.string());
   tmp_ = (parent.empty() ? std::string() : parent.string() + "/") + "." + fs::path(dest_).filename().string() +
          ".tmp-" + std::to_string(::getpid());
+  remove_stale_temps_of(dest_);  // the staging directory of a killed earlier export to dest_
   fs::remove_all(tmp_, ec);
   make_dirs(tmp_);
 }

@@ -3,12 +3,16 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <set>
 #include <vector>
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/safetensors.h"
 
 namespace chatforge::model {
@@ -19,28 +23,44 @@ GptConfig load_config(const std::string& dir) {
   CF_CHECK(file_exists(path), "{} is missing (is {} a chatforge or Hugging Face GPT-2 checkpoint?)", path, dir);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(path));
+    j = parse_json(read_file(path), path);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid JSON: {}", path, e.what());
   }
   return GptConfig::from_hf_json(j, path);
 }
 
-void save_model(const std::string& dir, const Gpt& model) {
-  make_dirs(dir);
-  const GptConfig& cfg = model.config();
-  write_file_atomic(dir + "/config.json", cfg.to_hf_json().dump(2) + "\n");
-  const auto tensors = hf_tensors(cfg, model.layout());
-  std::vector<std::vector<float>> buffers(tensors.size());
+void write_weights(const std::string& path, const Gpt& model, DType dtype) {
+  CF_CHECK(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16,
+           "weights can be written as F32, F16 or BF16, not {}", dtype_name(dtype));
+  const auto slices = param_slices(model.config(), model.layout());
+  std::vector<std::vector<float>> f32(slices.size());
+  std::vector<std::vector<uint16_t>> half(slices.size());
   SafeTensorsWriter w;
   w.set_metadata("format", "pt");
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const HfTensor& t = tensors[i];
-    buffers[i].resize(t.rows * t.cols);
-    export_hf(t, model.params().data(), buffers[i].data());
-    w.add_f32(t.name, t.shape, buffers[i].data());
+  for (size_t i = 0; i < slices.size(); ++i) {
+    const ParamSlice& t = slices[i];
+    f32[i].resize(t.rows * t.cols);
+    export_hf(t, model.params().data(), f32[i].data());
+    if (dtype == DType::F32) {
+      w.add_f32(t.hf_name, t.hf_shape, f32[i].data());
+      continue;
+    }
+    half[i].resize(f32[i].size());
+    for (size_t k = 0; k < f32[i].size(); ++k)
+      half[i][k] = dtype == DType::F16 ? float_to_half(f32[i][k]) : float_to_bf16(f32[i][k]);
+    std::vector<float>().swap(f32[i]);
+    w.add(t.hf_name, dtype, t.hf_shape, half[i].data());
   }
-  w.write(dir + "/model.safetensors");
+  w.write(path);
+}
+
+void save_model(const std::string& dir, const Gpt& model, DType dtype) {
+  make_dirs(dir);
+  nlohmann::json cj = model.config().to_hf_json();
+  cj["torch_dtype"] = dtype == DType::F32 ? "float32" : dtype == DType::F16 ? "float16" : "bfloat16";
+  write_file_atomic(dir + "/config.json", cj.dump(2) + "\n");
+  write_weights(dir + "/model.safetensors", model, dtype);
 }
 
 std::vector<std::string> weight_files(const std::string& dir) {
@@ -50,7 +70,7 @@ std::vector<std::string> weight_files(const std::string& dir) {
   if (file_exists(index)) {
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(read_file(index));
+      j = parse_json(read_file(index), index);
     } catch (const nlohmann::json::exception& e) {
       fail("{}: invalid JSON: {}", index, e.what());
     }
@@ -76,35 +96,166 @@ std::vector<std::string> weight_files(const std::string& dir) {
   fail("{}: no model.safetensors or model.safetensors.index.json", dir);
 }
 
-void load_weights(Gpt& model, const std::vector<std::string>& paths, const std::string& prefix) {
-  std::vector<std::unique_ptr<SafeTensorsReader>> readers;
+namespace {
+
+// Tensors Hugging Face GPT-2 checkpoints may carry that are not parameters: the
+// causal-mask buffers of old saves.
+bool is_known_buffer(const std::string& name) {
+  auto ends_with = [&](const char* suffix) {
+    const size_t n = std::strlen(suffix);
+    return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
+  };
+  return ends_with(".attn.bias") || ends_with(".attn.masked_bias");
+}
+
+bool is_float_dtype(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
+
+std::vector<std::unique_ptr<SafeTensorsReader>> open_all(const std::vector<std::string>& paths) {
+  std::vector<std::unique_ptr<SafeTensorsReader>> readers;  // maps the files, reads the headers
   for (const auto& p : paths) readers.push_back(std::make_unique<SafeTensorsReader>(p));
-  // HF GPT2LMHeadModel saves "transformer.h.0...", GPT2Model saves "h.0...": accept both.
-  bool has_prefix = false;
+  return readers;
+}
+
+// The first reader holding `name`, or null.
+const SafeTensorsReader* holder(const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                                const std::string& name) {
+  for (const auto& r : readers)
+    if (r->has(name)) return r.get();
+  return nullptr;
+}
+
+// HF GPT2LMHeadModel saves "transformer.h.0...", GPT2Model saves "h.0...": both are read.
+bool has_transformer_prefix(const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                            const std::string& prefix) {
   for (const auto& r : readers)
     for (const auto& [name, info] : r->tensors())
-      if (name.rfind(prefix + "transformer.", 0) == 0) has_prefix = true;
-  model.params().zero();
-  for (const HfTensor& t : hf_tensors(model.config(), model.layout())) {
-    const std::string name = prefix + (has_prefix ? t.name : t.name.substr(std::string("transformer.").size()));
-    const SafeTensorsReader* from = readers.front().get();
-    for (const auto& r : readers)
-      if (r->has(name)) from = r.get();
-    std::vector<float> buf(t.rows * t.cols);
-    from->read_f32(name, t.shape, buf.data());  // errors name the file and the tensor
-    import_hf(t, buf.data(), model.params().data());
+      if (name.rfind(prefix + "transformer.", 0) == 0) return true;
+  return false;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+}  // namespace
+
+void check_config_matches_weights(const GptConfig& cfg, const std::string& config_path,
+                                  const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                                  const std::string& prefix) {
+  CF_ASSERT(!readers.empty());
+  const bool has_prefix = has_transformer_prefix(readers, prefix);
+  const std::string files = readers.size() == 1 ? readers[0]->path() : "the weight shards";
+  auto find = [&](const std::string& short_name) -> std::pair<const SafeTensorsReader*, const SafeTensorInfo*> {
+    const std::string name = prefix + (has_prefix ? "transformer." : "") + short_name;
+    const SafeTensorsReader* r = holder(readers, name);
+    return {r, r ? &r->get(name) : nullptr};
+  };
+  // The fields that size the model first, each by the tensor that shows it.
+  if (auto [r, wte] = find("wte.weight"); wte != nullptr && wte->shape.size() == 2) {
+    CF_CHECK(wte->shape[1] == cfg.n_embd, "{}: n_embd is {} but tensor '{}' in {} has shape {} (n_embd {})",
+             config_path, cfg.n_embd, wte->name, r->path(), wte->shape_str(), wte->shape[1]);
+    CF_CHECK(wte->shape[0] == cfg.vocab_size, "{}: vocab_size is {} but tensor '{}' in {} has shape {} ({} tokens)",
+             config_path, cfg.vocab_size, wte->name, r->path(), wte->shape_str(), wte->shape[0]);
+  }
+  if (auto [r, wpe] = find("wpe.weight"); wpe != nullptr && wpe->shape.size() == 2)
+    CF_CHECK(wpe->shape[0] == cfg.n_ctx, "{}: n_positions is {} but tensor '{}' in {} has shape {} ({} positions)",
+             config_path, cfg.n_ctx, wpe->name, r->path(), wpe->shape_str(), wpe->shape[0]);
+  int layers = 0;  // h.0 .. h.(layers-1) in the files
+  const std::string h = prefix + (has_prefix ? "transformer." : "") + "h.";
+  for (const auto& r : readers)
+    for (const auto& [name, info] : r->tensors())
+      if (name.rfind(h, 0) == 0) {
+        const long i = std::strtol(name.c_str() + h.size(), nullptr, 10);
+        if (i >= 0 && i < (1 << 20)) layers = std::max(layers, static_cast<int>(i) + 1);
+      }
+  CF_CHECK(layers == 0 || layers == cfg.n_layer, "{}: n_layer is {} but {} hold{} {} layers", config_path,
+           cfg.n_layer, files, readers.size() == 1 ? "s" : "", layers);
+  // Then every tensor the config implies, from the headers alone: after this the model's
+  // size is backed by bytes in the files, so allocating it cannot be a config's whim.
+  const ParamLayout layout(cfg);
+  for (const ParamSlice& t : param_slices(cfg, layout)) {
+    const std::string short_name = t.hf_name.substr(std::string("transformer.").size());
+    auto [r, info] = find(short_name);
+    const std::string name = prefix + (has_prefix ? t.hf_name : short_name);
+    CF_CHECK(info != nullptr, "{}: missing tensor '{}' (shape {}, from {})", files, name, shape_str(t.hf_shape),
+             config_path);
+    CF_CHECK(info->shape == t.hf_shape, "{}: tensor '{}' has shape {}, expected {} from {} (n_embd {})", r->path(),
+             name, info->shape_str(), shape_str(t.hf_shape), config_path, cfg.n_embd);
   }
 }
 
-void load_weights(Gpt& model, const std::string& path, const std::string& prefix) {
-  load_weights(model, std::vector<std::string>{path}, prefix);
+DType read_weights(Gpt& model, const std::vector<std::string>& paths, const ReadOptions& opt) {
+  return read_weights(model, open_all(paths), opt);
 }
 
-std::unique_ptr<Gpt> load_model(const std::string& dir) {
+DType read_weights(Gpt& model, const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
+                   const ReadOptions& opt) {
+  CF_ASSERT(!readers.empty());
+  // Every tensor of every file, with the reader that holds it.
+  std::map<std::string, const SafeTensorsReader*> where;
+  for (const auto& r : readers)
+    for (const auto& [name, info] : r->tensors()) {
+      auto [it, fresh] = where.emplace(name, r.get());
+      CF_CHECK(fresh, "tensor '{}' is stored twice ({} and {})", name, it->second->path(), r->path());
+    }
+  const std::string files_desc = readers.size() == 1 ? readers[0]->path() : "the sharded safetensors files";
+  const bool has_prefix = has_transformer_prefix(readers, opt.prefix);
+  const size_t strip = has_prefix ? 0 : std::string("transformer.").size();
+
+  model.params().zero();
+  std::set<std::string> used;
+  DType matrix_dtype = DType::F32;
+  bool dtype_seen = false;
+  for (const ParamSlice& t : param_slices(model.config(), model.layout())) {
+    const std::string name = opt.prefix + t.hf_name.substr(strip);
+    auto it = where.find(name);
+    CF_CHECK(it != where.end(), "{}: missing tensor '{}' (shape [{}])", files_desc, name, fmt::join(t.hf_shape, ", "));
+    const SafeTensorInfo& info = it->second->get(name);
+    CF_CHECK(is_float_dtype(info.dtype), "{}: tensor '{}' has dtype {}, expected F32, F16 or BF16",
+             it->second->path(), name, dtype_name(info.dtype));
+    if (!dtype_seen && t.matrix()) {
+      matrix_dtype = info.dtype;
+      dtype_seen = true;
+    }
+    std::vector<float> buf(t.rows * t.cols);
+    it->second->read_f32(name, t.hf_shape, buf.data());  // checks the shape, naming the tensor
+    import_hf(t, buf.data(), model.params().data());
+    used.insert(name);
+  }
+  for (const auto& [name, r] : where) {
+    if (used.count(name) || opt.allow_unknown || is_known_buffer(name)) continue;
+    if (name == opt.prefix + "lm_head.weight") {
+      // GPT-2's head is tied to wte; an untied head cannot be represented.
+      const GptConfig& cfg = model.config();
+      std::vector<float> head(static_cast<size_t>(cfg.vocab_size) * cfg.n_embd);
+      r->read_f32(name, {cfg.vocab_size, cfg.n_embd}, head.data());
+      const float* wte = model.params().data() + model.layout().find("wte").offset;
+      for (size_t i = 0; i < head.size(); ++i)
+        CF_CHECK(head[i] == wte[i], "{}: tensor 'lm_head.weight' differs from the token embedding (an untied "
+                 "output head is not supported by GPT-2)", r->path());
+      continue;
+    }
+    fail("{}: unexpected tensor '{}' (not a GPT-2 parameter)", r->path(), name);
+  }
+  model.push_params();
+  return matrix_dtype;
+}
+
+void load_weights(Gpt& model, const std::string& path, const std::string& prefix) {
+  read_weights(model, {path}, ReadOptions{prefix, true});
+}
+
+GptConfig load_checked_config(const std::string& dir) {
   const GptConfig cfg = load_config(dir);
-  const auto files = weight_files(dir);  // one file, or the shards of an HF index
+  check_config_matches_weights(cfg, dir + "/config.json", open_all(weight_files(dir)));
+  return cfg;
+}
+
+std::unique_ptr<Gpt> load_model(const std::string& dir, DType* source_dtype) {
+  const GptConfig cfg = load_config(dir);
+  const auto readers = open_all(weight_files(dir));  // one file, or the shards of an HF index
+  check_config_matches_weights(cfg, dir + "/config.json", readers);  // before allocating cfg's size
   auto model = std::make_unique<Gpt>(cfg);
-  load_weights(*model, files);
+  const DType d = read_weights(*model, readers);
+  if (source_dtype != nullptr) *source_dtype = d;
   return model;
 }
 

@@ -1,17 +1,23 @@
 // Implementation of config.h.
 #include "model/config.h"
 
+#include <cstdint>
+
 #include "core/error.h"
+#include "core/num_range.h"
 
 namespace chatforge::model {
 
 void GptConfig::validate(const std::string& ctx) const {
-  CF_CHECK(n_layer >= 1 && n_layer <= 1024, "{}: n_layer must be in 1..1024, got {}", ctx, n_layer);
-  CF_CHECK(n_head >= 1, "{}: n_head must be >= 1, got {}", ctx, n_head);
-  CF_CHECK(n_embd >= 1 && n_embd % n_head == 0, "{}: n_embd ({}) must be a positive multiple of n_head ({})", ctx,
-           n_embd, n_head);
-  CF_CHECK(vocab_size >= 1 && vocab_size <= (1 << 24), "{}: vocab_size must be in 1..2^24, got {}", ctx, vocab_size);
-  CF_CHECK(n_ctx >= 1 && n_ctx <= (1 << 20), "{}: n_positions must be in 1..2^20, got {}", ctx, n_ctx);
+  auto in = [&](const char* field, int v, const char* spec) {
+    CF_CHECK(NumRange(spec).contains(v), "{}: {} must be in {}, got {}", ctx, field, spec, v);
+  };
+  in("n_layer", n_layer, config_range::kNLayer);
+  in("n_head", n_head, config_range::kNHead);
+  in("n_embd", n_embd, config_range::kNEmbd);
+  CF_CHECK(n_embd % n_head == 0, "{}: n_embd ({}) must be a positive multiple of n_head ({})", ctx, n_embd, n_head);
+  in("vocab_size", vocab_size, config_range::kVocabSize);
+  in("n_positions", n_ctx, config_range::kNPositions);
 }
 
 size_t GptConfig::num_parameters() const {
@@ -54,12 +60,23 @@ int get_int(const nlohmann::json& j, const char* key, const std::string& ctx, in
     return fallback;
   }
   CF_CHECK(j[key].is_number_integer(), "{}: field '{}' must be an integer", ctx, key);
+  // get<int>() would wrap: 2^32 + 300 would read as 300
+  const bool fits = j[key].is_number_unsigned() ? j[key].get<uint64_t>() <= static_cast<uint64_t>(INT32_MAX)
+                                                : j[key].get<int64_t>() >= INT32_MIN && j[key].get<int64_t>() <= INT32_MAX;
+  CF_CHECK(fits, "{}: field '{}' is {}, outside the integer range", ctx, key, j[key].dump());
   return j[key].get<int>();
 }
 }  // namespace
 
 GptConfig GptConfig::from_hf_json(const nlohmann::json& j, const std::string& ctx) {
   CF_CHECK(j.is_object(), "{}: config is not a JSON object", ctx);
+  if (j.contains("architectures") && j["architectures"].is_array())
+    for (const auto& a : j["architectures"]) {
+      CF_CHECK(a.is_string(), "{}: field 'architectures' must hold strings", ctx);
+      const std::string arch = a.get<std::string>();
+      CF_CHECK(arch == "GPT2LMHeadModel" || arch == "GPT2Model",
+               "{}: unsupported architecture '{}' in field 'architectures' (supported: GPT2LMHeadModel)", ctx, arch);
+    }
   if (j.contains("model_type")) {
     CF_CHECK(j["model_type"].is_string(), "{}: field 'model_type' must be a string", ctx);
     const std::string mt = j["model_type"].get<std::string>();
@@ -72,8 +89,8 @@ GptConfig GptConfig::from_hf_json(const nlohmann::json& j, const std::string& ct
   }
   if (j.contains("n_inner") && !j["n_inner"].is_null()) {
     const int inner = get_int(j, "n_inner", ctx, 0, true);
-    CF_CHECK(inner == 4 * get_int(j, "n_embd", ctx, 768, true), "{}: n_inner other than 4*n_embd is not supported",
-             ctx);
+    CF_CHECK(int64_t{inner} == 4 * int64_t{get_int(j, "n_embd", ctx, 768, true)},  // 64-bit: 4*n_embd may not fit an int
+             "{}: n_inner other than 4*n_embd is not supported", ctx);
   }
   GptConfig c;
   c.n_layer = get_int(j, "n_layer", ctx, 12, true);

@@ -6,6 +6,16 @@
 
 namespace chatforge::model {
 
+// The accepted range of each size (core/num_range.h notation): one definition for
+// validate(), the `model init` / `train` flags and the docs.
+namespace config_range {
+inline constexpr const char* kNLayer = "[1, 1024]";
+inline constexpr const char* kNHead = "[1, 65536]";
+inline constexpr const char* kNEmbd = "[1, 65536]";
+inline constexpr const char* kVocabSize = "[1, 2^24]";
+inline constexpr const char* kNPositions = "[1, 2^20]";
+}  // namespace config_range
+
 struct GptConfig {
   int n_layer = 12;
   int n_head = 12;

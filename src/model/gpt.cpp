@@ -1,18 +1,57 @@
-// Implementation of gpt.h: the GPT-2 forward and backward passes over ops.
+// Implementation of gpt.h: the forward and backward passes, once, over the backend's ops.
 #include "model/gpt.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "ops/ops.h"
 
 namespace chatforge::model {
+namespace {
 
-Gpt::Gpt(const GptConfig& cfg) : cfg_(cfg), layout_(cfg) {
+// One allocation carved into tensors of the given float counts, each 256-byte aligned
+// (CUDA's GEMMs like that; the CPU needs 64). Returns the start of each.
+std::vector<float*> carve(ops::Backend& backend, ops::Buffer& buf, std::initializer_list<size_t> sizes) {
+  constexpr size_t kAlign = 64;  // floats
+  size_t total = 0;
+  for (size_t s : sizes) total += (s + kAlign - 1) / kAlign * kAlign;
+  buf = ops::Buffer();  // release the old set before allocating the new one
+  buf.reset(backend, total * sizeof(float));
+  std::vector<float*> out;
+  float* p = buf.data();
+  for (size_t s : sizes) {
+    out.push_back(p);
+    p += (s + kAlign - 1) / kAlign * kAlign;
+  }
+  return out;
+}
+
+}  // namespace
+
+Gpt::Gpt(const GptConfig& cfg, std::shared_ptr<ops::Backend> backend)
+    : cfg_(cfg), layout_(cfg), backend_(std::move(backend)) {
   cfg_.validate("model config");
+  if (!backend_) backend_ = std::shared_ptr<ops::Backend>(&ops::cpu_backend(), [](ops::Backend*) {});
   params_.resize(layout_.total());
   grads_.resize(layout_.total());
+  if (!backend_->host_memory()) {
+    dparams_.reset(*backend_, params_.bytes());
+    dgrads_.reset(*backend_, grads_.bytes());
+  }
+}
+
+void Gpt::push_params() {
+  if (dparams_.data()) backend_->upload(dparams_.data(), params_.data(), params_.bytes());
+}
+void Gpt::pull_params() {
+  if (dparams_.data()) backend_->download(params_.data(), dparams_.data(), params_.bytes());
+}
+void Gpt::push_grads() {
+  if (dgrads_.data()) backend_->upload(dgrads_.data(), grads_.data(), grads_.bytes());
+}
+void Gpt::pull_grads() {
+  if (dgrads_.data()) backend_->download(grads_.data(), dgrads_.data(), grads_.bytes());
 }
 
 void Gpt::init_weights(uint64_t seed) {
@@ -37,9 +76,10 @@ void Gpt::init_weights(uint64_t seed) {
       case ParamKind::kNormBias: break;  // zero
     }
   }
+  push_params();
 }
 
-void Gpt::zero_grad() { ops::zero_fill(grads_.data(), grads_.size()); }
+void Gpt::zero_grad() { backend_->zero(device_grads(), grads_.bytes()); }
 
 void Gpt::ensure_activations(int B, int T) {
   CF_CHECK(B >= 1 && T >= 1, "batch size and sequence length must be positive (got B={}, T={})", B, T);
@@ -49,50 +89,40 @@ void Gpt::ensure_activations(int B, int T) {
   const size_t L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head, Vp = cfg_.padded_vocab_size();
   const size_t BT = static_cast<size_t>(B) * T;
   const size_t K = recompute_ ? 1 : L;  // layers whose insides are kept (recompute: a working one)
-  const size_t sizes[] = {
-      BT * C,                             // encoded
-      K * BT * C, K * BT, K * BT,         // ln1, mean, rstd
-      K * BT * 3 * C,                     // qkv
-      K * BT * C,                         // atty
-      K * B * NH * T,                     // att_lse
-      K * BT * C,                         // residual2
-      K * BT * C, K * BT, K * BT,         // ln2, mean, rstd
-      K * BT * 4 * C, K * BT * 4 * C,     // fch, fch_gelu
-      L * BT * C,                         // residual3 (every layer's output: the next one's input)
-      BT * C, BT, BT,                     // lnf, mean, rstd
-      BT * Vp, BT, BT,                    // logits, losses, lse
-  };
-  size_t total = 0;
-  for (size_t s : sizes) total += (s + 15) / 16 * 16;  // keep every tensor 64-byte aligned
-  acts_arena_.resize(total);
-  float* ptrs[std::size(sizes)];
-  float* p = acts_arena_.data();
-  for (size_t i = 0; i < std::size(sizes); ++i) {
-    ptrs[i] = p;
-    p += (sizes[i] + 15) / 16 * 16;
-  }
-  acts_ = Activations{ptrs[0],  ptrs[1],  ptrs[2],  ptrs[3],  ptrs[4],  ptrs[5],  ptrs[6],
-                      ptrs[7],  ptrs[8],  ptrs[9],  ptrs[10], ptrs[11], ptrs[12], ptrs[13],
-                      ptrs[14], ptrs[15], ptrs[16], ptrs[17], ptrs[18], ptrs[19]};
+  const auto p = carve(*backend_, acts_buf_,
+                       {
+                           BT * C,                          // encoded
+                           K * BT * C, K * BT, K * BT,      // ln1, mean, rstd
+                           K * BT * 3 * C,                  // qkv
+                           K * BT * C,                      // atty
+                           K * B * NH * T,                  // att_lse
+                           K * BT * C,                      // residual2
+                           K * BT * C, K * BT, K * BT,      // ln2, mean, rstd
+                           K * BT * 4 * C, K * BT * 4 * C,  // fch, fch_gelu
+                           L * BT * C,                      // residual3 (every layer's output: the next one's input)
+                           BT * C, BT, BT,                  // lnf, mean, rstd
+                           BT * Vp, BT, BT,                 // logits, losses, lse
+                       });
+  acts_ = Activations{p[0],  p[1],  p[2],  p[3],  p[4],  p[5],  p[6],  p[7],  p[8],  p[9],
+                      p[10], p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19]};
+  // inputs: ids, targets, doc, pos as int32 and the mask as bytes, in one allocation
+  io_buf_ = ops::Buffer();
+  io_buf_.reset(*backend_, BT * (4 * sizeof(int32_t) + 1) + 64);
+  inp_ = io_buf_.as<int32_t>();
+  targets_ = inp_ + BT;
+  doc_ = targets_ + BT;
+  pos_ = doc_ + BT;
+  mask_ = reinterpret_cast<uint8_t*>(pos_ + BT);
   B_ = B;
   T_ = T;
-  scratch_arena_.resize(0);  // sized for the old (B, T): rebuilt on the next backward
+  scratch_buf_ = ops::Buffer();  // sized for the old (B, T): rebuilt on the next backward
 }
 
 void Gpt::ensure_scratch() {
-  if (scratch_arena_.size() != 0) return;
+  if (scratch_buf_.bytes() != 0) return;
   const size_t C = cfg_.n_embd, BT = static_cast<size_t>(B_) * T_;
-  const size_t sizes[] = {BT * C, BT * C, BT * 3 * C, BT * 4 * C};
-  size_t total = 0;
-  for (size_t s : sizes) total += (s + 15) / 16 * 16;
-  scratch_arena_.resize(total);
-  float* p = scratch_arena_.data();
-  float* ptrs[std::size(sizes)];
-  for (size_t i = 0; i < std::size(sizes); ++i) {
-    ptrs[i] = p;
-    p += (sizes[i] + 15) / 16 * 16;
-  }
-  scratch_ = BackwardScratch{ptrs[0], ptrs[1], ptrs[2], ptrs[3]};
+  const auto p = carve(*backend_, scratch_buf_, {BT * C, BT * C, BT * 3 * C, BT * 4 * C});
+  scratch_ = BackwardScratch{p[0], p[1], p[2], p[3]};
 }
 
 Gpt::LayerActs Gpt::layer_acts(int l) {
@@ -115,109 +145,153 @@ Gpt::LayerActs Gpt::layer_acts(int l) {
                    a.residual3 + l * btc};
 }
 
-void Gpt::layer_forward(int l, const int32_t* doc) {
+void Gpt::upload_inputs(const int32_t* inp, const int32_t* targets, const uint8_t* mask, const RowLayout& rows) {
+  const int BT = B_ * T_, V = cfg_.vocab_size;
+  for (int i = 0; i < BT; ++i)
+    CF_CHECK(inp[i] >= 0 && inp[i] < V, "token id {} at position {} is outside the vocabulary (size {})", inp[i], i,
+             V);
+  if (rows.pos != nullptr)
+    for (int i = 0; i < BT; ++i)
+      CF_CHECK(rows.pos[i] >= 0 && rows.pos[i] < cfg_.n_ctx,
+               "position id {} at position {} is outside the context (0..{})", rows.pos[i], i, cfg_.n_ctx - 1);
+  ops::Backend& be = *backend_;
+  const size_t ids = static_cast<size_t>(BT) * sizeof(int32_t);
+  be.upload(inp_, inp, ids);
+  if (targets != nullptr) {
+    for (int i = 0; i < BT; ++i)
+      CF_CHECK((mask != nullptr && mask[i] == 0) || (targets[i] >= 0 && targets[i] < V),
+               "target id {} at position {} is outside the vocabulary (size {})", targets[i], i, V);
+    be.upload(targets_, targets, ids);
+  }
+  if (mask != nullptr) be.upload(mask_, mask, BT);
+  if (rows.doc != nullptr) be.upload(doc_, rows.doc, ids);
+  if (rows.pos != nullptr) be.upload(pos_, rows.pos, ids);
+  has_targets_ = targets != nullptr;
+  has_mask_ = mask != nullptr;
+  has_doc_ = rows.doc != nullptr;
+  has_pos_ = rows.pos != nullptr;
+}
+
+void Gpt::layer_forward(int l) {
+  ops::Backend& be = *backend_;
   const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, BT = B * T;
   const size_t btc = static_cast<size_t>(BT) * C, lc = static_cast<size_t>(l) * C;
-  const GptParams w = weights();
+  const GptParams w = layout_.views(device_params());
   const LayerActs a = layer_acts(l);
+  const int32_t* doc = has_doc_ ? doc_ : nullptr;
   // x = x + attn(ln_1(x))
-  ops::layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.residual, w.ln1w + lc, w.ln1b + lc, BT, C);
-  ops::matmul_forward(a.qkv, a.ln1, w.qkvw + lc * 3 * C, w.qkvb + lc * 3, BT, C, 3 * C);
-  ops::attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, C, NH);
-  ops::matmul_forward(a.residual2, a.atty, w.attprojw + lc * C, w.attprojb + lc, BT, C, C);
-  ops::residual_forward(a.residual2, a.residual2, a.residual, btc);
+  be.layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.residual, w.ln1w + lc, w.ln1b + lc, BT, C);
+  be.matmul_forward(a.qkv, a.ln1, w.qkvw + lc * 3 * C, w.qkvb + lc * 3, BT, C, 3 * C);
+  be.attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, C, NH);
+  be.matmul_forward(a.residual2, a.atty, w.attprojw + lc * C, w.attprojb + lc, BT, C, C);
+  be.residual_forward(a.residual2, a.residual2, a.residual, btc);
   // x = x + mlp(ln_2(x))
-  ops::layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.residual2, w.ln2w + lc, w.ln2b + lc, BT, C);
-  ops::matmul_forward(a.fch, a.ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C);
-  ops::gelu_forward(a.fch_gelu, a.fch, btc * 4);
-  ops::matmul_forward(a.residual3, a.fch_gelu, w.fcprojw + lc * 4 * C, w.fcprojb + lc, BT, 4 * C, C);
-  ops::residual_forward(a.residual3, a.residual3, a.residual2, btc);
+  be.layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.residual2, w.ln2w + lc, w.ln2b + lc, BT, C);
+  be.fused_matmul_forward(a.fch_gelu, a.fch, a.ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C,
+                          ops::Activation::kGelu);
+  be.matmul_forward(a.residual3, a.fch_gelu, w.fcprojw + lc * 4 * C, w.fcprojb + lc, BT, 4 * C, C);
+  be.residual_forward(a.residual3, a.residual3, a.residual2, btc);
+}
+
+void Gpt::run_forward() {
+  ops::Backend& be = *backend_;
+  const int B = B_, T = T_, L = cfg_.n_layer, C = cfg_.n_embd, Vp = cfg_.padded_vocab_size(), BT = B * T;
+  const GptParams w = layout_.views(device_params());
+  Activations& a = acts_;
+  // x = wte[inp] + wpe[pos]
+  be.encoder_forward(a.encoded, inp_, has_pos_ ? pos_ : nullptr, w.wte, w.wpe, B, T, C);
+  for (int l = 0; l < L; ++l) layer_forward(l);
+  const float* last = a.residual3 + static_cast<size_t>(L - 1) * BT * C;
+  be.layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, w.lnfw, w.lnfb, BT, C);
+  // logits = ln_f(x) @ wte^T (tied head); padded rows of wte are zero
+  be.matmul_forward(a.logits, a.lnf, w.wte, nullptr, BT, C, Vp);
 }
 
 void Gpt::forward(const int32_t* inp, int B, int T, const RowLayout& rows) {
   ensure_activations(B, T);
-  const int L = cfg_.n_layer, C = cfg_.n_embd, Vp = cfg_.padded_vocab_size();
-  const int V = cfg_.vocab_size;
-  const int BT = B * T;
-  for (int i = 0; i < BT; ++i)
-    CF_CHECK(inp[i] >= 0 && inp[i] < V, "token id {} at position {} is outside the vocabulary (size {})", inp[i], i,
-             V);
-  row_doc_.assign(rows.doc, rows.doc != nullptr ? rows.doc + BT : rows.doc);
-  row_pos_.assign(rows.pos, rows.pos != nullptr ? rows.pos + BT : rows.pos);
-  for (int i = 0; i < static_cast<int>(row_pos_.size()); ++i)
-    CF_CHECK(row_pos_[i] >= 0 && row_pos_[i] < cfg_.n_ctx, "position id {} at position {} is outside the context (0..{})",
-             row_pos_[i], i, cfg_.n_ctx - 1);
-  const int32_t* doc = row_doc_.empty() ? nullptr : row_doc_.data();
-  const int32_t* pos = row_pos_.empty() ? nullptr : row_pos_.data();
-  const GptParams w = weights();
-  Activations& a = acts_;
-  ops::encoder_forward(a.encoded, inp, pos, w.wte, w.wpe, B, T, C);
-  for (int l = 0; l < L; ++l) layer_forward(l, doc);
-  const size_t btc = static_cast<size_t>(BT) * C;
-  const float* last = a.residual3 + (L - 1) * btc;
-  ops::layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, w.lnfw, w.lnfb, BT, C);
-  // logits = ln_f(x) @ wte^T (tied head); padded rows of wte are zero
-  ops::matmul_forward(a.logits, a.lnf, w.wte, nullptr, BT, C, Vp);
+  upload_inputs(inp, nullptr, nullptr, rows);
+  run_forward();
 }
 
 double Gpt::forward_loss(const int32_t* inp, const int32_t* targets, const uint8_t* mask, int B, int T,
                          const RowLayout& rows) {
-  forward(inp, B, T, rows);
-  const int V = cfg_.vocab_size;
-  for (int i = 0; i < B * T; ++i)
-    CF_CHECK((mask != nullptr && mask[i] == 0) || (targets[i] >= 0 && targets[i] < V),
-             "target id {} at position {} is outside the vocabulary (size {})", targets[i], i, V);
-  return ops::crossentropy_forward(acts_.losses, acts_.lse, acts_.logits, targets, mask, B * T, V,
-                                   cfg_.padded_vocab_size());
+  ensure_activations(B, T);
+  upload_inputs(inp, targets, mask, rows);
+  run_forward();
+  return backend_->crossentropy_forward(acts_.losses, acts_.lse, acts_.logits, targets_, has_mask_ ? mask_ : nullptr,
+                                        B * T, cfg_.vocab_size, cfg_.padded_vocab_size());
 }
 
-void Gpt::backward(const int32_t* inp, const int32_t* targets, const uint8_t* mask, float dloss) {
-  CF_ASSERT(B_ > 0);
-  ensure_scratch();
-  const int B = B_, T = T_, L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head;
-  const int V = cfg_.vocab_size, Vp = cfg_.padded_vocab_size(), BT = B * T;
-  const size_t btc = static_cast<size_t>(BT) * C;
-  const GptParams w = weights();
-  const GptParams g = gradients();
-  Activations& a = acts_;
-  BackwardScratch& s = scratch_;
-  const int32_t* doc = row_doc_.empty() ? nullptr : row_doc_.data();
-  const int32_t* pos = row_pos_.empty() ? nullptr : row_pos_.data();
+void Gpt::layer_backward(int l) {
+  ops::Backend& be = *backend_;
+  const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, BT = B * T;
+  const size_t btc = static_cast<size_t>(BT) * C, lc = static_cast<size_t>(l) * C;
+  const GptParams w = layout_.views(device_params());
+  const GptParams g = layout_.views(device_grads());
+  const BackwardScratch& s = scratch_;
+  const LayerActs a = layer_acts(l);
+  // forward was: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))));
+  // dresidual (= d residual3) flows into residual2 unchanged, plus through the MLP.
+  be.matmul_backward(s.dfch, g.fcprojw + lc * 4 * C, g.fcprojb + lc, s.dresidual, a.fch_gelu, w.fcprojw + lc * 4 * C,
+                     BT, 4 * C, C);
+  be.gelu_backward(s.dfch, a.fch, s.dfch, btc * 4);
+  be.matmul_backward(s.dln, g.fcw + lc * 4 * C, g.fcb + lc * 4, s.dfch, a.ln2, w.fcw + lc * 4 * C, BT, C, 4 * C);
+  be.layernorm_backward(s.dresidual, g.ln2w + lc, g.ln2b + lc, s.dln, a.residual2, w.ln2w + lc, a.ln2_mean,
+                        a.ln2_rstd, BT, C);
+  // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual))))
+  be.matmul_backward(s.dln, g.attprojw + lc * C, g.attprojb + lc, s.dresidual, a.atty, w.attprojw + lc * C, BT, C, C);
+  be.attention_backward(s.dqkv, s.dln, a.qkv, a.atty, a.att_lse, has_doc_ ? doc_ : nullptr, B, T, C, NH);
+  be.matmul_backward(s.dln, g.qkvw + lc * 3 * C, g.qkvb + lc * 3, s.dqkv, a.ln1, w.qkvw + lc * 3 * C, BT, C, 3 * C);
+  be.layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, a.residual, w.ln1w + lc, a.ln1_mean,
+                        a.ln1_rstd, BT, C);
+}
 
-  ops::crossentropy_backward(a.logits, a.lse, targets, mask, dloss, BT, V, Vp);
+void Gpt::backward(float dloss) {
+  CF_CHECK(B_ > 0 && has_targets_, "backward needs a forward_loss first");
+  ensure_scratch();
+  ops::Backend& be = *backend_;
+  const int B = B_, T = T_, L = cfg_.n_layer, C = cfg_.n_embd, BT = B * T;
+  const int V = cfg_.vocab_size, Vp = cfg_.padded_vocab_size();
+  const size_t btc = static_cast<size_t>(BT) * C;
+  const GptParams w = layout_.views(device_params());
+  const GptParams g = layout_.views(device_grads());
+  Activations& a = acts_;
+  const BackwardScratch& s = scratch_;
+
+  be.crossentropy_backward(a.logits, a.lse, targets_, has_mask_ ? mask_ : nullptr, dloss, BT, V, Vp);
   float* dlogits = a.logits;
   // forward was: logits = lnf @ wte^T
-  ops::matmul_backward(s.dln, g.wte, nullptr, dlogits, a.lnf, w.wte, BT, C, Vp);
+  be.matmul_backward(s.dln, g.wte, nullptr, dlogits, a.lnf, w.wte, BT, C, Vp);
   // forward was: lnf = layernorm(residual3[L-1]); the stream gradient starts here
-  std::fill(s.dresidual, s.dresidual + btc, 0.0f);
-  ops::layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean,
-                          a.lnf_rstd, BT, C);
+  be.zero(s.dresidual, btc * sizeof(float));
+  be.layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean,
+                        a.lnf_rstd, BT, C);
   for (int l = L - 1; l >= 0; --l) {
     // Recompute: the layer's insides again from its kept input (the same kernels on the
     // same inputs: bit-identical to the first forward), into the one working slot.
-    if (recompute_) layer_forward(l, doc);
-    const LayerActs la = layer_acts(l);
-    const size_t lc = static_cast<size_t>(l) * C;
-    // forward was: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))));
-    // dresidual (= d residual3) flows into residual2 unchanged, plus through the MLP.
-    ops::matmul_backward(s.dfch, g.fcprojw + lc * 4 * C, g.fcprojb + lc, s.dresidual, la.fch_gelu,
-                         w.fcprojw + lc * 4 * C, BT, 4 * C, C);
-    ops::gelu_backward(s.dfch, la.fch, s.dfch, btc * 4);
-    ops::matmul_backward(s.dln, g.fcw + lc * 4 * C, g.fcb + lc * 4, s.dfch, la.ln2, w.fcw + lc * 4 * C, BT, C, 4 * C);
-    ops::layernorm_backward(s.dresidual, g.ln2w + lc, g.ln2b + lc, s.dln, la.residual2, w.ln2w + lc, la.ln2_mean,
-                            la.ln2_rstd, BT, C);
-    // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual))))
-    ops::matmul_backward(s.dln, g.attprojw + lc * C, g.attprojb + lc, s.dresidual, la.atty, w.attprojw + lc * C, BT,
-                         C, C);
-    ops::attention_backward(s.dqkv, s.dln, la.qkv, la.atty, la.att_lse, doc, B, T, C, NH);
-    ops::matmul_backward(s.dln, g.qkvw + lc * 3 * C, g.qkvb + lc * 3, s.dqkv, la.ln1, w.qkvw + lc * 3 * C, BT, C,
-                         3 * C);
-    ops::layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, la.residual, w.ln1w + lc, la.ln1_mean,
-                            la.ln1_rstd, BT, C);
+    if (recompute_) layer_forward(l);
+    layer_backward(l);
     if (on_layer_grads_done) on_layer_grads_done(l);
   }
   // forward was: encoded = wte[inp] + wpe[pos]
-  ops::encoder_backward(g.wte, g.wpe, s.dresidual, inp, pos, B, T, C);
+  be.encoder_backward(g.wte, g.wpe, s.dresidual, inp_, has_pos_ ? pos_ : nullptr, B, T, C);
+}
+
+std::vector<float> Gpt::logits_row(int b, int t) const {
+  CF_CHECK(b >= 0 && b < B_ && t >= 0 && t < T_, "logits row ({}, {}) outside the last batch ({} x {})", b, t, B_, T_);
+  std::vector<float> row(cfg_.vocab_size);
+  backend_->download(row.data(), acts_.logits + (static_cast<size_t>(b) * T_ + t) * cfg_.padded_vocab_size(),
+                     row.size() * sizeof(float));
+  return row;
+}
+
+std::unique_ptr<Gpt> to_backend(std::unique_ptr<Gpt> model, std::shared_ptr<ops::Backend> backend) {
+  if (!backend || backend.get() == &model->backend()) return model;
+  auto out = std::make_unique<Gpt>(model->config(), std::move(backend));
+  std::memcpy(out->params().data(), model->params().data(), model->params().bytes());
+  model.reset();  // the old copy's memory before the new device copy is filled
+  out->push_params();
+  return out;
 }
 
 double Gpt::flops_per_token(int T) const {

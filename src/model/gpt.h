@@ -1,20 +1,29 @@
-// GPT-2, exactly as Hugging Face GPT2LMHeadModel computes it (pre-LN blocks, tanh GELU,
-// tied embeddings, biases everywhere), written once against ops/ops.h. Parameters and
-// gradients are two parallel arenas (see weights.h); activations live in a third arena
-// sized for the (B, T) of the last call and reused while it does not change.
+// The transformer, written once over the backend interface (ops/backend.h): GPT-2 exactly
+// as Hugging Face GPT2LMHeadModel computes it (pre-LN blocks, tanh GELU, tied embeddings,
+// biases everywhere). The same code trains on the CPU and on a CUDA device: every op is a
+// call on the model's backend. Parameters and gradients are two parallel flat arrays in
+// ParamLayout order (weights.h); activations live in one allocation sized for the (B, T)
+// of the last call. Cached decoding over new tokens only is model/gpt_cached.h.
+//
+// Memory: params() and grads() are HOST arrays, the canonical copies for init, load, save
+// and export. On the CPU backend they are the very memory the ops use. On a device the
+// ops use device copies: push_params() uploads the host parameters, pull_params() and
+// pull_grads() bring them back (trainers call them around checkpoints).
 #pragma once
-#include <functional>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "core/arena.h"
 #include "model/config.h"
 #include "model/weights.h"
+#include "ops/backend.h"
 
 namespace chatforge::model {
 
-// Everything the forward pass keeps for backward (one allocation per (B, T)). Under
-// recompute (set_recompute) the per-layer tensors other than residual3 hold one layer.
+// Everything the forward pass keeps for backward (backend memory). Under recompute
+// (set_recompute) the per-layer tensors other than residual3 hold one layer.
 struct Activations {
   float* encoded;    // (B, T, C)  embeddings: the residual stream entering layer 0
   float* ln1;        // (L, B, T, C)
@@ -38,19 +47,11 @@ struct Activations {
   float* lse;        // (B, T) log-sum-exp per row
 };
 
-// Scratch for backward, reused across layers.
-struct BackwardScratch {
-  float* dresidual;  // (B, T, C)  gradient of the residual stream
-  float* dln;        // (B, T, C)
-  float* dqkv;       // (B, T, 3C)
-  float* dfch;       // (B, T, 4C)
-};
-
 // How the tokens of each row are laid out when a row holds several documents (packed
 // SFT rows). doc (B,T): document id of every token; attention never crosses documents.
 // pos (B,T): position of every token within its document (restarts at 0). Both null: one
-// document per row, positions 0..T-1 (plain causal LM). Copied by forward, so backward and
-// the caller's buffers are independent.
+// document per row, positions 0..T-1 (plain causal LM). Host arrays; forward copies them
+// to the backend, so backward and the caller's buffers are independent.
 struct RowLayout {
   const int32_t* doc = nullptr;
   const int32_t* pos = nullptr;
@@ -58,28 +59,44 @@ struct RowLayout {
 
 class Gpt {
  public:
-  explicit Gpt(const GptConfig& cfg);
+  // On `backend` (null: the CPU backend). Parameters start at zero; init_weights or a
+  // loader fills them (then, on a device, push_params()).
+  explicit Gpt(const GptConfig& cfg, std::shared_ptr<ops::Backend> backend = nullptr);
 
   const GptConfig& config() const { return cfg_; }
   const ParamLayout& layout() const { return layout_; }
+  ops::Backend& backend() const { return *backend_; }
+  const std::shared_ptr<ops::Backend>& shared_backend() const { return backend_; }
+
+  // Host copies (see the top). GptParams views of them: weights(), gradients().
   Arena& params() { return params_; }
   const Arena& params() const { return params_; }
   Arena& grads() { return grads_; }
+  const Arena& grads() const { return grads_; }
   GptParams weights() { return layout_.views(params_.data()); }
   GptParams gradients() { return layout_.views(grads_.data()); }
+  // What the ops read and write: the host arrays on the CPU, device copies elsewhere.
+  float* device_params() const { return dparams_.data() ? dparams_.data() : const_cast<float*>(params_.data()); }
+  float* device_grads() const { return dgrads_.data() ? dgrads_.data() : const_cast<float*>(grads_.data()); }
+  void push_params();  // host -> backend (nothing to do on the CPU)
+  void pull_params();  // backend -> host
+  void push_grads();
+  void pull_grads();
 
   // GPT-2 initialisation: N(0, 0.02) weights and embeddings, residual projections
   // (attn.c_proj, mlp.c_proj) N(0, 0.02/sqrt(2L)), zero biases, unit LayerNorm weights.
+  // Pushes to the backend.
   void init_weights(uint64_t seed);
 
-  // Logits for inp (B,T) into activations().logits (B,T,Vp).
+  // Logits for inp (B,T) (host ids) into activations().logits (B,T,Vp).
   void forward(const int32_t* inp, int B, int T, const RowLayout& rows = {});
-  // forward plus per-token losses; returns the sum of the masked token losses.
+  // forward plus per-token losses; returns the sum of the masked token losses. mask may
+  // be null (every target counts); masked targets may hold any id.
   double forward_loss(const int32_t* inp, const int32_t* targets, const uint8_t* mask, int B, int T,
                       const RowLayout& rows = {});
   // Accumulates parameter gradients (+=) of dloss * (sum of masked token losses); must
-  // follow forward_loss with the same inputs (its row layout is remembered). Destroys the logits.
-  void backward(const int32_t* inp, const int32_t* targets, const uint8_t* mask, float dloss);
+  // follow forward_loss (its inputs, targets, mask and row layout are kept). Destroys the logits.
+  void backward(float dloss);
   void zero_grad();
   // Optional hook for data-parallel training: called by backward() right after layer l's
   // parameter gradients are complete (l = L-1 down to 0), so their all-reduce can start
@@ -95,36 +112,59 @@ class Gpt {
   void set_recompute(bool on) { recompute_ = on; }
   bool recompute() const { return recompute_; }
 
+  // Backend pointers (host pointers on the CPU).
   const Activations& activations() const { return acts_; }
+  // Logits row (b, t) of the last forward, first V columns, on the host.
+  std::vector<float> logits_row(int b, int t) const;
   int batch() const { return B_; }
   int time() const { return T_; }
-  size_t activation_bytes() const { return acts_arena_.bytes() + scratch_arena_.bytes(); }
+  size_t activation_bytes() const { return acts_buf_.bytes() + scratch_buf_.bytes(); }
 
   // Floating-point operations of one training step (forward + backward) per token,
   // counting multiply-adds as 2 (the usual 6N + attention rule).
   double flops_per_token(int T) const;
 
  private:
-  void ensure_activations(int B, int T);
-  void ensure_scratch();
-  // Layer l's slices of the activation arena (its working slot under recompute).
+  // Layer l's slices of the activation allocation (its working slot under recompute).
   struct LayerActs {
     const float* residual;  // input: the stream entering layer l
     float *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *att_lse, *residual2, *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_gelu;
     float* residual3;  // output
   };
+  // Gradient buffers of backward, reused across layers (backend memory).
+  struct BackwardScratch {
+    float* dresidual;  // (B, T, C)  gradient of the residual stream
+    float* dln;        // (B, T, C)
+    float* dqkv;       // (B, T, 3C)
+    float* dfch;       // (B, T, 4C)
+  };
+  void ensure_activations(int B, int T);
+  void ensure_scratch();
+  void upload_inputs(const int32_t* inp, const int32_t* targets, const uint8_t* mask, const RowLayout& rows);
+  void run_forward();  // the uploaded inputs -> logits
   LayerActs layer_acts(int l);
-  void layer_forward(int l, const int32_t* doc);  // needs ensure_activations(B_, T_)
+  void layer_forward(int l);   // needs ensure_activations(B_, T_) and the inputs uploaded
+  void layer_backward(int l);  // the stream gradient of layer l's output in scratch_.dresidual
 
   GptConfig cfg_;
   ParamLayout layout_;
+  std::shared_ptr<ops::Backend> backend_;
   Arena params_, grads_;
-  Arena acts_arena_, scratch_arena_;
+  ops::Buffer dparams_, dgrads_;  // device copies (empty on host backends)
+  ops::Buffer acts_buf_, scratch_buf_, io_buf_;
   Activations acts_{};
   BackwardScratch scratch_{};
+  // Backend copies of the last forward's inputs: ids (B,T), targets (B,T), mask (B,T) or
+  // null, doc and pos (B,T) or null.
+  int32_t *inp_ = nullptr, *targets_ = nullptr, *doc_ = nullptr, *pos_ = nullptr;
+  uint8_t* mask_ = nullptr;
+  bool has_targets_ = false, has_mask_ = false, has_doc_ = false, has_pos_ = false;
   int B_ = 0, T_ = 0;
   bool recompute_ = false, acts_recompute_ = false;
-  std::vector<int32_t> row_doc_, row_pos_;  // (B,T) copies of the last forward's RowLayout; empty = none
 };
+
+// The same model on another backend: the host parameters are copied over (and pushed);
+// on the model's own backend it is returned as it is.
+std::unique_ptr<Gpt> to_backend(std::unique_ptr<Gpt> model, std::shared_ptr<ops::Backend> backend);
 
 }  // namespace chatforge::model

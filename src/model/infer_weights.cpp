@@ -1,12 +1,19 @@
 // Implementation of infer_weights.h.
 #include "model/infer_weights.h"
 
+#include "core/error.h"
+
 namespace chatforge::model {
 
-InferWeights::InferWeights(const Gpt& model, ops::WeightFormat format) : format_(format) {
+InferWeights::InferWeights(const Gpt& model, ops::WeightFormat format) : model_(&model), format_(format) {
   const GptConfig& cfg = model.config();
   const int L = cfg.n_layer, C = cfg.n_embd, Vp = cfg.padded_vocab_size();
-  const GptParams p = model.layout().views(const_cast<float*>(model.params().data()));  // read only
+  CF_CHECK(model.backend().supports_format(format), "--weights-dtype {}: the {} backend reads fp32 weights only",
+           ops::weight_format_name(format), model.backend().name());
+  // fp32: views of the parameters the backend reads; other formats: converted from the
+  // host copy (the CPU backend's own memory)
+  const GptParams p = model.layout().views(format == ops::WeightFormat::kF32 ? model.device_params()
+                                                                              : const_cast<float*>(model.params().data()));
   struct Source {
     const float* w;
     int OC, C;

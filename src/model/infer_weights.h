@@ -1,8 +1,9 @@
 // The weights inference reads, in the storage format chosen at load time (ops::WeightFormat):
 // the four matrices of every block and the tied head, as ops::WeightMatrix views. fp32
-// views point into the model's own parameters (no copy); f16 / bf16 / int8 are converted
-// once, here, into one 64-byte aligned arena. Biases, LayerNorms and the position table
-// stay fp32. The checkpoint on disk is never changed.
+// views point into the model's own parameters in its backend's memory (no copy); f16 /
+// bf16 / int8 are converted once, here, into one 64-byte aligned arena, for backends that
+// read them (the CPU's). Biases, LayerNorms and the position table stay fp32. The
+// checkpoint on disk is never changed.
 #pragma once
 #include <vector>
 
@@ -17,6 +18,8 @@ class InferWeights {
   InferWeights(const Gpt& model, ops::WeightFormat format);
 
   ops::WeightFormat format() const { return format_; }
+  // Whether these are views of (or were converted from) `model`'s parameters.
+  bool belongs_to(const Gpt& model) const { return model_ == &model; }
   const ops::WeightMatrix& qkv(int l) const { return qkv_[l]; }          // (3C, C)
   const ops::WeightMatrix& attproj(int l) const { return attproj_[l]; }  // (C, C)
   const ops::WeightMatrix& fc(int l) const { return fc_[l]; }            // (4C, C)
@@ -30,6 +33,7 @@ class InferWeights {
   size_t converted_bytes() const { return storage_.bytes(); }
 
  private:
+  const Gpt* model_;
   ops::WeightFormat format_;
   Arena storage_;  // converted matrices and int8 scales
   std::vector<ops::WeightMatrix> qkv_, attproj_, fc_, fcproj_;

@@ -5,12 +5,12 @@
 
 namespace chatforge::model {
 
-KvCache::KvCache(const GptConfig& cfg, int max_batch, int max_T)
+KvCache::KvCache(const GptConfig& cfg, int max_batch, int max_T, ops::Backend& backend)
     : L_(cfg.n_layer), C_(cfg.n_embd), max_batch_(max_batch), max_T_(max_T) {
   CF_CHECK(max_batch >= 1, "KV cache batch must be positive (got {})", max_batch);
   CF_CHECK(max_T >= 1 && max_T <= cfg.n_ctx, "KV cache length {} must be in 1..{} (the model's context)", max_T,
            cfg.n_ctx);
-  data_.assign(static_cast<size_t>(L_) * 2 * max_batch * static_cast<size_t>(max_T) * C_, 0.0f);
+  data_.reset(backend, static_cast<size_t>(L_) * 2 * max_batch * static_cast<size_t>(max_T) * C_ * sizeof(float));
   len_.assign(max_batch, 0);
 }
 

@@ -1,27 +1,30 @@
-// Key/value cache for incremental GPT inference: for each layer, keys and values of every
+// Key/value cache for incremental inference: for each layer, keys and values of every
 // cached position of up to max_batch independent sequences ("slots"), each with its own
-// length. Layout per layer and slot: (max_T, C) rows, heads side by side like qkv.
+// length. Layout per layer and slot: (max_T, C) rows, heads side by side like qkv. The
+// rows live in the backend's memory (the model's backend: host or device).
 #pragma once
 #include <cstddef>
 #include <vector>
 
 #include "model/config.h"
+#include "ops/backend.h"
 
 namespace chatforge::model {
 
 class KvCache {
  public:
-  // Sized once: 2 * L * max_batch * max_T * C floats (bytes() tells how much).
-  KvCache(const GptConfig& cfg, int max_batch, int max_T);
+  // Sized once: 2 * L * max_batch * max_T * C floats (bytes() tells how much), zeroed.
+  KvCache(const GptConfig& cfg, int max_batch, int max_T, ops::Backend& backend = ops::cpu_backend());
 
   int max_batch() const { return max_batch_; }
   int max_T() const { return max_T_; }
   int length(int slot) const { return len_.at(slot); }
   void set_length(int slot, int len);  // truncate (or extend over already written rows)
   void clear(int slot) { set_length(slot, 0); }
-  size_t bytes() const { return data_.size() * sizeof(float); }
+  size_t bytes() const { return data_.bytes(); }
+  ops::Backend& backend() const { return *data_.backend(); }
 
-  // (max_T, C) rows of one layer and slot.
+  // (max_T, C) rows of one layer and slot, in the backend's memory.
   float* keys(int layer, int slot) { return data_.data() + offset(layer, slot, 0); }
   float* values(int layer, int slot) { return data_.data() + offset(layer, slot, 1); }
 
@@ -30,8 +33,8 @@ class KvCache {
     return ((static_cast<size_t>(layer) * 2 + kv) * max_batch_ + slot) * static_cast<size_t>(max_T_) * C_;
   }
   int L_, C_, max_batch_, max_T_;
-  std::vector<float> data_;  // (L, 2, max_batch, max_T, C)
-  std::vector<int> len_;     // cached positions per slot
+  ops::Buffer data_;      // (L, 2, max_batch, max_T, C)
+  std::vector<int> len_;  // cached positions per slot
 };
 
 }  // namespace chatforge::model

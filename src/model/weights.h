@@ -34,14 +34,19 @@ struct GptParams {
 enum class ParamKind { kEmbedding, kMatmulWeight, kBias, kNormWeight, kNormBias };
 
 // One stacked tensor of the table. Per-layer tensors have L as their first dimension.
+// The table is the single source of every fact about a parameter: its shape, its kind
+// (init, weight decay), and its names and layout in Hugging Face checkpoints and GGUF
+// files (per-layer names contain "{}" for the layer index).
 struct ParamTensor {
   std::string name;      // internal name, e.g. "qkvw"
   Shape shape;           // full shape, e.g. (L, 3C, C)
   size_t offset = 0;     // in floats, from the arena start
   ParamKind kind;
   bool per_layer = false;
-  std::string hf_name;   // HF name; per-layer ones contain "{}" for the layer index
+  std::string hf_name;   // e.g. "transformer.h.{}.attn.c_attn.weight"
   bool hf_transposed = false;  // HF stores it as Conv1D (in, out): the transpose of ours
+  std::string gguf_name;       // llama.cpp's name, e.g. "blk.{}.attn_qkv.weight"
+  bool gguf_quantizable = false;  // may be stored quantized in a GGUF file (matrices; not positions)
   bool weight_decay() const { return kind == ParamKind::kMatmulWeight; }
   size_t numel() const { return static_cast<size_t>(shape.numel()); }
 };
@@ -62,19 +67,26 @@ class ParamLayout {
   size_t total_ = 0;
 };
 
-// A parameter as Hugging Face stores it: one tensor per layer, HF shape and layout.
-// `rows x cols` is our (row-major) slice; `transposed` says HF holds cols x rows.
-struct HfTensor {
-  std::string name;            // e.g. "transformer.h.3.attn.c_attn.weight"
-  std::vector<int64_t> shape;  // HF shape
-  size_t offset = 0;           // our slice's start in the arena
-  int64_t rows = 0, cols = 0;  // our slice's shape (cols = 1 for vectors)
-  bool transposed = false;
+// One parameter as checkpoints store it: a single layer's slice of a stacked tensor (or a
+// whole unstacked one), with its names in Hugging Face and GGUF files. `rows x cols` is
+// our (row-major) slice (cols = 1 for vectors); hf_shape is Hugging Face's shape, the
+// transpose when hf_transposed. The token embedding's slice has the real vocabulary's
+// rows only (the padding rows are ours alone).
+struct ParamSlice {
+  const ParamTensor* tensor = nullptr;  // the stacked tensor it belongs to
+  int layer = -1;                       // -1 for tensors that are not per layer
+  std::string hf_name;                  // e.g. "transformer.h.3.attn.c_attn.weight"
+  std::string gguf_name;                // e.g. "blk.3.attn_qkv.weight"
+  std::vector<int64_t> hf_shape;
+  size_t offset = 0;                    // the slice's start in the arena (floats)
+  int64_t rows = 0, cols = 0;
+  bool hf_transposed = false;
+  bool matrix() const { return cols > 1; }
 };
-std::vector<HfTensor> hf_tensors(const GptConfig& cfg, const ParamLayout& layout);
+std::vector<ParamSlice> param_slices(const GptConfig& cfg, const ParamLayout& layout);
 
-// Copies between our arena and HF layout buffers (transposing Conv1D weights).
-void export_hf(const HfTensor& t, const float* arena, float* hf_out);
-void import_hf(const HfTensor& t, const float* hf_in, float* arena);
+// Copies between our arena and Hugging Face layout buffers (transposing Conv1D weights).
+void export_hf(const ParamSlice& t, const float* arena, float* hf_out);
+void import_hf(const ParamSlice& t, const float* hf_in, float* arena);
 
 }  // namespace chatforge::model

@@ -161,7 +161,16 @@ namespace chatforge::ops {
 // kInt8: per output row, w[j][c] = scale[j] * q[j][c], q in [-127, 127],
 // scale[j] = max_c |w[j][c]| / 127 (symmetric, rounded to nearest).
 enum class WeightFormat : uint8_t { kF32, kF16, kBF16, kInt8 };
-const char* weight_format_name(WeightFormat f);  // "f32", "f16", "bf16", "int8"
+// "f32", "f16", "bf16", "int8" (inline: backends that cannot link cf_ops use it too).
+inline const char* weight_format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kF32: return "f32";
+    case WeightFormat::kF16: return "f16";
+    case WeightFormat::kBF16: return "bf16";
+    case WeightFormat::kInt8: return "int8";
+  }
+  return "?";
+}
 // Parses a name above; false for anything else.
 bool parse_weight_format(const char* name, WeightFormat* out);
 size_t weight_format_bytes(WeightFormat f);  // bytes per stored weight: 4, 2, 2, 1

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/file_io.h"
 
 namespace chatforge::serve {
@@ -72,11 +73,7 @@ class Stmt {
 };
 
 nlohmann::json parse_or_array(const std::string& s) {
-  try {
-    return nlohmann::json::parse(s);
-  } catch (const nlohmann::json::exception&) {
-    return nlohmann::json::array();
-  }
+  return try_parse_json(s, nullptr).value_or(nlohmann::json::array());
 }
 
 std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
@@ -245,7 +242,7 @@ size_t FeedbackStore::export_preference(const std::string& out_path) {
     for (const auto& c : liked)
       for (const auto& r : disliked) {
         if (c == r) continue;
-        out.write(dump({{"prompt", nlohmann::json::parse(key)}, {"chosen", c}, {"rejected", r}}) + "\n");
+        out.write(dump({{"prompt", parse_json(key, "feedback prompt")}, {"chosen", c}, {"rejected", r}}) + "\n");
         ++n;
       }
   }

@@ -8,24 +8,46 @@
 
 namespace chatforge::train {
 
-AdamW::AdamW(const model::Gpt& model, const AdamWConfig& cfg) : cfg_(cfg) {
-  m_.resize(model.params().size());
-  v_.resize(model.params().size());
+AdamW::AdamW(const model::Gpt& model, const AdamWConfig& cfg) : cfg_(cfg), backend_(&model.backend()) {
+  allocate(model.params().size());
   end_ = model.params().size();
+}
+
+void AdamW::allocate(size_t n) {
+  m_ = Arena();
+  v_ = Arena();
+  m_.resize(n);
+  v_.resize(n);
+  dm_ = ops::Buffer();
+  dv_ = ops::Buffer();
+  if (!backend_->host_memory()) {
+    dm_.reset(*backend_, n * sizeof(float));
+    dv_.reset(*backend_, n * sizeof(float));
+  }
 }
 
 void AdamW::shard(size_t begin, size_t end) {
   begin_ = begin;
   end_ = end;
-  m_ = Arena();
-  v_ = Arena();
-  m_.resize(end - begin);
-  v_.resize(end - begin);
+  allocate(end - begin);
+}
+
+void AdamW::pull_moments() {
+  if (dm_.data()) {
+    backend_->download(m_.data(), dm_.data(), m_.bytes());
+    backend_->download(v_.data(), dv_.data(), v_.bytes());
+  }
+}
+
+void AdamW::push_moments() {
+  if (dm_.data()) {
+    backend_->upload(dm_.data(), m_.data(), m_.bytes());
+    backend_->upload(dv_.data(), v_.data(), v_.bytes());
+  }
 }
 
 float grad_norm(const model::Gpt& model) {
-  auto& g = const_cast<model::Gpt&>(model).grads();
-  return static_cast<float>(std::sqrt(ops::sum_squares(g.data(), g.size())));
+  return static_cast<float>(std::sqrt(model.backend().sum_squares(model.device_grads(), model.grads().size())));
 }
 
 float AdamW::update(model::Gpt& model, float lr) {
@@ -44,21 +66,12 @@ float AdamW::clip_scale(float norm) const {
   return scale;
 }
 
-void AdamW::update(model::GptCuda& model, float lr, float norm) {
-  CF_CHECK(begin_ == 0 && end_ == model.num_params(), "ZeRO-1 sharding is not supported with --device cuda");
-  ++step_;
-  ops::AdamWParams hp;
-  hp.lr = lr;
-  hp.beta1 = cfg_.beta1;
-  hp.beta2 = cfg_.beta2;
-  hp.eps = cfg_.eps;
-  hp.weight_decay = cfg_.weight_decay;  // GptCuda applies it to matmul weights only
-  model.adamw_update(hp, step_, clip_scale(norm));
-}
-
 void AdamW::update(model::Gpt& model, float lr, float norm) {
+  CF_CHECK(&model.backend() == backend_, "AdamW: the model moved to another backend");
   const float scale = clip_scale(norm);
   ++step_;
+  float* params = model.device_params();
+  const float* grads = model.device_grads();
   for (const auto& t : model.layout().tensors()) {
     // the part of this tensor inside the owned slice (all of it without sharding)
     const size_t lo = std::max(t.offset, begin_), hi = std::min(t.offset + t.numel(), end_);
@@ -69,8 +82,8 @@ void AdamW::update(model::Gpt& model, float lr, float norm) {
     hp.beta2 = cfg_.beta2;
     hp.eps = cfg_.eps;
     hp.weight_decay = t.weight_decay() ? cfg_.weight_decay : 0.0f;
-    ops::adamw_step(model.params().data() + lo, model.grads().data() + lo, m_.data() + (lo - begin_),
-                    v_.data() + (lo - begin_), hi - lo, hp, step_, scale);
+    backend_->adamw_step(params + lo, grads + lo, device_m() + (lo - begin_), device_v() + (lo - begin_), hi - lo, hp,
+                         step_, scale);
   }
 }
 

@@ -3,7 +3,10 @@
 
 #include <algorithm>
 
+#include <climits>
+
 #include "core/error.h"
+#include "train/saved_fields.h"
 
 namespace chatforge::train {
 
@@ -27,10 +30,11 @@ nlohmann::json rng_json(const Rng::State& s) {
   for (uint64_t w : s) j.push_back(std::to_string(w));
   return j;
 }
-Rng::State rng_from_json(const nlohmann::json& j) {
+Rng::State rng_from_json(const SavedFields& f, const std::string& key) {
+  const nlohmann::json& j = f.at(key);
+  if (!j.is_array() || j.size() != 4) f.bad(f.name(key), "an array of 4 decimal strings (RNG state)", j);
   Rng::State s{};
-  CF_CHECK(j.is_array() && j.size() == 4, "trainer state: bad RNG state");
-  for (int i = 0; i < 4; ++i) s[i] = std::stoull(j[i].get<std::string>());
+  for (int i = 0; i < 4; ++i) s[i] = f.u64_string_at(j[i], fmt::format("{}[{}]", f.name(key), i));
   return s;
 }
 }  // namespace
@@ -255,15 +259,13 @@ nlohmann::json ShardLoader::state() const {
           {"epoch_rng", rng_json(epoch_rng_)}};
 }
 
-void ShardLoader::restore(const nlohmann::json& s) {
-  try {
-    rng_.set_state(rng_from_json(s.at("rng")));
-    cursor_ = std::stoull(s.at("cursor").get<std::string>());
-    epoch_ = s.at("epoch").get<int>();
-    epoch_rng_ = rng_from_json(s.at("epoch_rng"));
-  } catch (const nlohmann::json::exception& e) {
-    fail("trainer state: bad data-loader state: {}", e.what());
-  }
+void ShardLoader::restore(const nlohmann::json& s, const std::string& file) {
+  const SavedFields f{s, file, "loader"};
+  CF_CHECK(s.is_object(), "{}: field 'loader' must be an object", file);
+  rng_.set_state(rng_from_json(f, "rng"));
+  cursor_ = f.u64_string("cursor");
+  epoch_ = static_cast<int>(f.integer("epoch", 0, INT32_MAX));
+  epoch_rng_ = rng_from_json(f, "epoch_rng");
   if (mode_ == Mode::kDocuments) shuffle_epoch();
 }
 

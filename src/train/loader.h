@@ -44,7 +44,8 @@ class ShardLoader {
   void next(Batch& batch);  // the next B rows for this rank
   void reset();             // back to the start (evaluation passes)
   nlohmann::json state() const;
-  void restore(const nlohmann::json& s);
+  // `file` names the trainer_state.json in errors (a bad field is named, never a crash).
+  void restore(const nlohmann::json& s, const std::string& file = "trainer state");
 
   uint64_t total_tokens() const { return total_tokens_; }
   uint64_t total_documents() const { return total_docs_; }

@@ -2,16 +2,19 @@
 #include "train/run_checkpoint.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
 
@@ -45,9 +48,26 @@ void swap_symlink(const std::string& out, const std::string& name, const std::st
   fsync_path(out);
 }
 
-bool complete(const std::string& dir) { return file_exists(dir + "/trainer_state.json"); }
+// Removes a step directory so that a kill at any moment leaves it either complete or
+// marked incomplete: the marker goes first (and reaches the disk), then everything else.
+void remove_checkpoint(const fs::path& dir) {
+  std::error_code ec;
+  const std::string marker = (dir / kCompleteMarker).string();
+  if (::unlink(marker.c_str()) == 0) fsync_path(dir.string());
+  fs::remove_all(dir, ec);
+}
+
+bool is_step_name(const std::string& n) {
+  return n.size() > 5 && n.rfind("step_", 0) == 0 &&
+         std::all_of(n.begin() + 5, n.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 }  // namespace
+
+bool is_complete_checkpoint(const std::string& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(fs::path(dir) / kCompleteMarker, ec);
+}
 
 uint64_t free_disk_bytes(const std::string& path) {
   struct statvfs st;
@@ -77,12 +97,23 @@ std::string save_training_checkpoint(const std::string& out, int step, const mod
     w.add_f32("adam.v", {n}, const_cast<AdamW&>(opt).v().data());
     w.set_metadata("step", std::to_string(opt.step()));
     w.write(tmp_dir + "/optimizer.safetensors");
-    // trainer_state.json last: its presence marks the directory complete
     write_file_atomic(tmp_dir + "/trainer_state.json", state.dump(2) + "\n");
+    // The marker last, after every file above was fsynced (each atomic write syncs its
+    // file and the directory): its presence means the directory is whole.
+    write_file_atomic(tmp_dir + "/" + kCompleteMarker, fmt::format("step {}\n", step));
     fsync_path(tmp_dir);
-    if (is_directory(final_dir)) fs::remove_all(final_dir, ec);  // a re-save of the same step
-    CF_CHECK(::rename(tmp_dir.c_str(), final_dir.c_str()) == 0, "cannot rename {} to {}: {}", tmp_dir, final_dir,
-             std::strerror(errno));
+    // A re-save of the same step (the final save at a periodic step) swaps the directories
+    // atomically where the file system can, so the name never goes missing; the old one,
+    // now under the temp name, is removed after.
+    if (is_directory(final_dir) &&
+        ::renameat2(AT_FDCWD, tmp_dir.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) == 0) {
+      fsync_path(out);
+      remove_checkpoint(tmp_dir);
+    } else {
+      if (is_directory(final_dir)) remove_checkpoint(final_dir);
+      CF_CHECK(::rename(tmp_dir.c_str(), final_dir.c_str()) == 0, "cannot rename {} to {}: {}", tmp_dir, final_dir,
+               std::strerror(errno));
+    }
     fsync_path(out);
   } catch (...) {
     fs::remove_all(tmp_dir, ec);  // never leave a half checkpoint behind
@@ -93,19 +124,39 @@ std::string save_training_checkpoint(const std::string& out, int step, const mod
   return final_dir;
 }
 
-std::string find_latest_checkpoint(const std::string& path) {
+std::string find_latest_checkpoint(const std::string& path, std::vector<std::string>* skipped) {
   CF_CHECK(is_directory(path), "checkpoint directory {} does not exist", path);
-  if (complete(path)) return path;  // a step directory itself
+  if (is_complete_checkpoint(path)) return path;  // a step directory itself
+  const std::string base = fs::path(path).filename().string();
+  CF_CHECK(!is_step_name(base) && !file_exists(path + "/trainer_state.json"),
+           "{} is an incomplete checkpoint (no {} marker: its save or removal was cut short); resume from the run "
+           "directory or another step_* directory", path, kCompleteMarker);
   const std::string last = path + "/last";
-  if (complete(last)) return fs::canonical(last).string();
-  std::vector<std::string> steps;
-  for (const auto& e : fs::directory_iterator(path)) {
+  std::vector<std::string> complete, incomplete;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
     const std::string n = e.path().filename().string();
-    if (e.is_directory() && n.rfind("step_", 0) == 0 && complete(e.path().string())) steps.push_back(n);
+    if (!is_step_name(n) || !e.is_directory(ec)) continue;
+    (is_complete_checkpoint(e.path().string()) ? complete : incomplete).push_back(n);
   }
-  CF_CHECK(!steps.empty(), "{} holds no complete training checkpoint (no step_*/trainer_state.json)", path);
-  std::sort(steps.begin(), steps.end());
-  return path + "/" + steps.back();
+  std::sort(complete.begin(), complete.end());
+  std::sort(incomplete.begin(), incomplete.end());
+  std::string chosen;
+  if (is_complete_checkpoint(last)) {
+    chosen = fs::canonical(last).string();
+  } else {
+    CF_CHECK(!complete.empty(),
+             "{} holds no complete training checkpoint (no step_*/{}{})", path, kCompleteMarker,
+             incomplete.empty() ? std::string()
+                                : fmt::format("; {} incomplete: {}", incomplete.size(), fmt::join(incomplete, ", ")));
+    chosen = path + "/" + complete.back();
+  }
+  if (skipped != nullptr) {
+    const std::string chosen_name = fs::path(chosen).filename().string();
+    for (const auto& n : incomplete)
+      if (n > chosen_name) skipped->push_back(path + "/" + n);
+  }
+  return chosen;
 }
 
 SavedRun load_training_checkpoint(const std::string& step_dir, model::Gpt& model, AdamW& opt) {
@@ -113,7 +164,7 @@ SavedRun load_training_checkpoint(const std::string& step_dir, model::Gpt& model
   run.dir = step_dir;
   const std::string sp = step_dir + "/trainer_state.json";
   try {
-    run.state = nlohmann::json::parse(read_file(sp));
+    run.state = parse_json(read_file(sp), sp);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid JSON: {}", sp, e.what());
   }
@@ -127,7 +178,14 @@ SavedRun load_training_checkpoint(const std::string& step_dir, model::Gpt& model
   const auto n = static_cast<int64_t>(opt.m().size());
   r.read_f32("adam.m", {n}, opt.m().data());
   r.read_f32("adam.v", {n}, opt.v().data());
-  opt.set_step(std::stoi(r.metadata().count("step") ? r.metadata().at("step") : "0"));
+  int opt_step = 0;
+  if (r.metadata().count("step")) {
+    const std::string& v = r.metadata().at("step");
+    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), opt_step);
+    CF_CHECK(!v.empty() && ec == std::errc() && ptr == v.data() + v.size() && opt_step >= 0,
+             "{}/optimizer.safetensors: metadata field 'step' must be a non-negative integer, got \"{}\"", step_dir, v);
+  }
+  opt.set_step(opt_step);
   return run;
 }
 
@@ -141,16 +199,21 @@ void prune_checkpoints(const std::string& out, int keep) {
   std::vector<std::string> steps;
   for (const auto& e : fs::directory_iterator(out, ec)) {
     const std::string n = e.path().filename().string();
-    if (n.rfind(".tmp-step_", 0) == 0) {
-      // a temp dir of a killed run (our own pid's is gone by now: saves are synchronous)
-      fs::remove_all(e.path(), ec);
-    } else if (e.is_directory(ec) && n.rfind("step_", 0) == 0 && n != last && n != best) {
+    if (!is_step_name(n) || !e.is_directory(ec) || n == last || n == best) continue;
+    if (is_complete_checkpoint(e.path().string()))
       steps.push_back(n);
-    }
+    else
+      remove_checkpoint(e.path());  // what a killed prune left (saves never leave one: they rename)
   }
   std::sort(steps.begin(), steps.end());
   const int excess = static_cast<int>(steps.size()) - std::max(keep, 0);
-  for (int i = 0; i < excess; ++i) fs::remove_all(fs::path(out) / steps[i], ec);
+  for (int i = 0; i < excess; ++i) remove_checkpoint(fs::path(out) / steps[i]);
+  remove_stale_temps(out);  // temp directories of killed runs
+}
+
+std::vector<std::string> remove_stale_run_temps(const std::string& out) {
+  if (!is_directory(out)) return {};
+  return remove_stale_temps(out, /*at_startup=*/true);
 }
 
 }  // namespace chatforge::train

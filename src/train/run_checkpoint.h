@@ -1,9 +1,12 @@
 // Training checkpoints: OUT/step_NNNNNNN/ holds config.json + model.safetensors (a normal
-// model checkpoint), the tokenizer files, optimizer.safetensors (Adam m and v) and
-// trainer_state.json (step, schedule, data-loader cursor, RNG, best loss ...). A step
-// directory is written under a temporary name and renamed into place, so it is either
-// complete or absent; OUT/last and OUT/best are symlinks swapped atomically. A killed
-// run therefore always leaves a loadable newest checkpoint.
+// model checkpoint), the tokenizer files, optimizer.safetensors (Adam m and v),
+// trainer_state.json (step, schedule, data-loader cursor, RNG, best loss ...) and, written
+// last, the marker file COMPLETE. A step directory is written under a temporary name, every
+// file fsynced, the marker written and fsynced, then the directory renamed into place;
+// pruning removes the marker first. So a directory is complete exactly when it has the
+// marker, whatever moment a SIGKILL hit (a save, or a prune half-way through removing
+// the files), and resuming picks only complete ones. OUT/last and OUT/best are symlinks
+// swapped atomically. A killed run therefore always leaves a loadable newest checkpoint.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,6 +16,10 @@
 #include "train/adamw.h"
 
 namespace chatforge::train {
+
+// The file whose presence makes a step directory a complete checkpoint.
+inline constexpr const char* kCompleteMarker = "COMPLETE";
+bool is_complete_checkpoint(const std::string& step_dir);
 
 struct SavedRun {
   std::string dir;           // the step directory that was loaded
@@ -24,17 +31,25 @@ struct SavedRun {
 std::string save_training_checkpoint(const std::string& out, int step, const model::Gpt& model, const AdamW& opt,
                                      const nlohmann::json& state, const std::string& tokenizer_dir, bool is_best);
 
-// The newest complete checkpoint of a run directory (OUT/last, or the highest step_*
-// directory when the link is missing or dangling), or a step directory itself.
-std::string find_latest_checkpoint(const std::string& path);
+// The newest complete checkpoint of a run directory (OUT/last, or the highest complete
+// step_* directory when the link is missing, dangling or incomplete), or a step directory
+// itself (an error when it is incomplete). `skipped` (if given) gets the incomplete step
+// directories newer than the one chosen, for a message.
+std::string find_latest_checkpoint(const std::string& path, std::vector<std::string>* skipped = nullptr);
 
 // Loads weights, Adam moments and state from a step directory into model and opt (their
 // shapes must match: errors name the mismatch).
 SavedRun load_training_checkpoint(const std::string& step_dir, model::Gpt& model, AdamW& opt);
 
-// Removes step directories other than last/best beyond the newest `keep`, and stale
-// temporary directories left by killed runs.
+// Removes step directories other than last/best beyond the newest `keep` (the marker
+// first, fsynced, then the rest), incomplete step directories a killed prune left, and
+// temporary directories of killed runs (of processes no longer running).
 void prune_checkpoints(const std::string& out, int keep);
+
+// Removes what killed earlier runs left in a run directory (core remove_stale_temps:
+// .tmp-step_* directories, .last.tmp.PID links, report.html.tmp.* files ...). Called at
+// the start of a run, before it writes there; returns the names removed.
+std::vector<std::string> remove_stale_run_temps(const std::string& out);
 
 // Free bytes on the file system holding path.
 uint64_t free_disk_bytes(const std::string& path);

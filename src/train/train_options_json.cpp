@@ -1,6 +1,12 @@
 // Implementation of train_options_json.h.
 #include "train/train_options_json.h"
 
+#include <charconv>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
 #include "core/error.h"
 
 namespace chatforge::train {
@@ -31,17 +37,61 @@ nlohmann::json options_to_json(const TrainOptions& o) {
   return j;
 }
 
-TrainOptions options_from_json(const nlohmann::json& j, const std::string& ctx) {
-  TrainOptions o;
-  try {
-#define CF_GET(key, member) j.at(key).get_to(o.member);
-    CF_TRAIN_OPTIONS(CF_GET)
-#undef CF_GET
-    o.model = model::GptConfig::from_hf_json(j.at("model"), ctx + ": model");
-    o.seed = std::stoull(j.at("seed").get<std::string>());
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: incomplete or invalid run options: {}", ctx, e.what());
+namespace {
+
+// One field of a saved run's options, typed and range-safe, its errors naming the field.
+template <typename T>
+void get_field(const nlohmann::json& j, const char* key, T& out, const std::string& ctx) {
+  CF_CHECK(j.contains(key), "{}: missing field 'options.{}'", ctx, key);
+  const nlohmann::json& v = j[key];
+  auto bad = [&](const char* want) {
+    fail("{}: field 'options.{}' must be {}, got {}", ctx, key, want, v.dump(-1, ' ', false,
+                                                                            nlohmann::json::error_handler_t::replace));
+  };
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_boolean()) bad("true or false");
+    out = v.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number_integer()) bad("an integer");
+    const bool fits = v.is_number_unsigned()
+                          ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                          : v.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                                v.get<int64_t>() <= static_cast<int64_t>(std::numeric_limits<T>::max());
+    if (!fits) bad("an integer in range");
+    out = v.get<T>();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!v.is_number()) bad("a number");
+    out = v.get<T>();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!v.is_string()) bad("a string");
+    out = v.get<std::string>();
+  } else {  // std::vector<std::string>
+    if (!v.is_array()) bad("an array of strings");
+    out.clear();
+    for (const auto& e : v) {
+      if (!e.is_string()) bad("an array of strings");
+      out.push_back(e.get<std::string>());
+    }
   }
+}
+
+}  // namespace
+
+TrainOptions options_from_json(const nlohmann::json& j, const std::string& ctx) {
+  CF_CHECK(j.is_object(), "{}: field 'options' must be an object", ctx);
+  TrainOptions o;
+#define CF_GET(key, member) get_field(j, key, o.member, ctx);
+  CF_TRAIN_OPTIONS(CF_GET)
+#undef CF_GET
+  CF_CHECK(j.contains("model"), "{}: missing field 'options.model'", ctx);
+  o.model = model::GptConfig::from_hf_json(j["model"], ctx + ": field 'options.model'");
+  std::string seed;
+  get_field(j, "seed", seed, ctx);
+  uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), v);
+  CF_CHECK(!seed.empty() && ec == std::errc() && ptr == seed.data() + seed.size(),
+           "{}: field 'options.seed' must be a decimal 64-bit integer in a string, got \"{}\"", ctx, seed);
+  o.seed = v;
   return o;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/svg_chart.h"
 
 namespace chatforge::train {
@@ -34,12 +35,9 @@ void TrainReport::resume_at(int step) {
     std::string line;
     while (std::getline(in, line)) {
       if (line.empty()) continue;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception&) {
-        continue;  // a line cut short by a kill
-      }
+      const auto parsed = try_parse_json(line, nullptr);
+      if (!parsed) continue;  // a line cut short by a kill
+      const nlohmann::json& j = *parsed;
       if (j.value("step", 0) > step) continue;
       kept += line + "\n";
       load_line(line);
@@ -49,7 +47,7 @@ void TrainReport::resume_at(int step) {
 }
 
 void TrainReport::load_line(const std::string& line) {
-  const auto j = nlohmann::json::parse(line);
+  const auto j = parse_json(line, dir_ + "/metrics.jsonl");
   if (j.value("type", "") == "train") {
     steps_.push_back(j.value("step", 0));
     train_loss_.push_back(get_num(j, "loss"));

@@ -5,13 +5,21 @@
 // bit-exact resume, SIGINT/SIGTERM handling, NaN/Inf protection, metrics.jsonl and an
 // HTML report with SVG curves.
 #pragma once
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "core/timer.h"
 #include "dist/comm.h"
+#include "model/gpt.h"
+#include "tokenizer/tokenizer.h"
 #include "model/config.h"
 #include "train/adamw.h"
+#include "train/loader.h"
 #include "train/lr_schedule.h"
+#include "train/train_report.h"
+#include "train/train_step.h"
 
 namespace chatforge::train {
 
@@ -64,10 +72,89 @@ struct TrainOptions {
   bool recompute = false;      // cpu: keep layer inputs only, rerun each layer in backward
 };
 
-// Runs (or resumes) training. Returns normally on completion, early stop or signal
-// (after saving); throws chatforge::Error on failure with the last checkpoint intact.
-// comm: the data-parallel group (nullptr: one rank); every rank calls this with the same
-// options, rank 0 alone logs, evaluates and writes checkpoints.
+// A training run as a library object: open (the constructor), step, evaluate, save.
+// run_training below is a short loop over them; tests and tools may drive it themselves.
+// Every rank of a data-parallel group constructs one with the same options and calls
+// step() and save() together; rank 0 alone evaluates and writes.
+class Trainer {
+ public:
+  // Opens a run: a new one (random init, or --init from a checkpoint), or a resumed one
+  // (--resume: the newest complete checkpoint, its options, weights, Adam moments, data
+  // cursor and RNG). Validates the options, opens the data and tokenizer, puts the model
+  // and optimizer on the device (ZeRO-1 slices under --zero 1), the validation sets and
+  // the report. Throws Error (UsageError for bad flags) before any work when anything is
+  // wrong.
+  explicit Trainer(TrainOptions options, dist::Comm* comm = nullptr);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  const TrainOptions& options() const { return o_; }
+  int steps_done() const { return step_; }
+  bool done() const { return step_ >= o_.steps; }
+  model::Gpt& model() { return *gpt_; }
+  uint64_t tokens_seen() const { return tokens_seen_; }
+  int best_step() const { return best_step_; }
+  double best_val_loss() const { return best_val_; }
+
+  // One optimizer step on the next micro-batches (gradient accumulation, all ranks),
+  // logged to metrics.jsonl. A non-finite loss or gradient skips the update (a warning);
+  // max_bad_steps of them in a row is an Error (the last checkpoint is intact).
+  StepStats step();
+  // Rank 0: loss (and bits per byte) on every validation set and the sample generations;
+  // updates the best step and the patience count, logs to metrics.jsonl. Sets *is_best.
+  EvalRecord evaluate(bool* is_best);
+  bool eval_due() const;         // after this step, by --eval-every (and at the last step)
+  bool patience_exhausted() const { return o_.patience > 0 && bad_evals_ >= o_.patience; }
+  // Writes OUT/step_N (and last/best links) of the current step; every rank calls it
+  // (ZeRO-1 gathers the moments). Returns the directory on rank 0, "" elsewhere.
+  std::string save(bool is_best);
+  void write_report() const;
+  double last_train_loss() const;
+  double elapsed_seconds() const;
+  // Of the last step(): its learning rate, throughput and model-FLOPs utilisation.
+  float last_lr() const { return last_lr_; }
+  double last_tok_s() const { return last_tok_s_; }
+  double last_mfu() const { return last_mfu_; }
+
+ private:
+  void resolve_resume();
+  void open_data();
+  void open_model();
+  void open_schedule();
+  void open_validation();
+  void restore_or_start();
+  void print_plan() const;
+  nlohmann::json state_json() const;
+
+  TrainOptions o_;
+  dist::LocalComm local_comm_;
+  dist::Comm& comm_;
+  bool resuming_ = false;
+  std::string resume_dir_, tok_dir_;
+  ops::Device device_;
+  std::unique_ptr<ShardLoader> loader_;
+  std::unique_ptr<tok::Tokenizer> tokenizer_;
+  std::unique_ptr<model::Gpt> gpt_;
+  int accum_ = 1;
+  LrSchedule sched_;
+  std::unique_ptr<AdamW> opt_;
+  std::unique_ptr<TrainStep> stepper_;
+  std::vector<std::pair<std::string, std::unique_ptr<ShardLoader>>> val_loaders_;
+  std::unique_ptr<TrainReport> report_;
+  std::vector<Batch> micro_;
+  int step_ = 0, best_step_ = -1, bad_evals_ = 0, bad_streak_ = 0;
+  uint64_t tokens_seen_ = 0;
+  double best_val_ = 0;
+  double peak_gflops_ = 0, flops_per_token_ = 0, last_tok_s_ = 0, last_mfu_ = 0;
+  float last_lr_ = 0;
+  Timer run_timer_;
+};
+
+// Runs (or resumes) training: a Trainer stepped to the end, evaluating, checkpointing,
+// early-stopping and saving on SIGINT/SIGTERM. Returns normally on completion, early stop
+// or signal (after saving); throws chatforge::Error on failure with the last checkpoint
+// intact. comm: the data-parallel group (nullptr: one rank).
 void run_training(TrainOptions opt, dist::Comm* comm = nullptr);
 
 // Derives a model shape and learning rate from a depth dial (see docs/train.md).

@@ -3,9 +3,11 @@
 // budget, and then answer sequences it never saw, greedily and exactly.
 #include <gtest/gtest.h>
 
+#include "fixtures.h"
 #include "core/rng.h"
 #include "model/gpt.h"
 #include "train/adamw.h"
+#include "train/train_step.h"
 
 using namespace chatforge;
 
@@ -32,30 +34,24 @@ void make_batch(Rng& rng, int B, std::vector<int32_t>& inp, std::vector<int32_t>
 }  // namespace
 
 TEST(Learns, ReverseSequences) {
-  model::GptConfig cfg;
-  cfg.n_layer = 2;
-  cfg.n_head = 4;
-  cfg.n_embd = 64;
-  cfg.vocab_size = 11;
-  cfg.n_ctx = 16;
+  const model::GptConfig cfg = chatforge::testing::tiny_config({.heads = 4, .channels = 64, .vocab = 11, .context = 16});
   model::Gpt gpt(cfg);
   gpt.init_weights(7);
   train::AdamWConfig oc;
   oc.weight_decay = 0.0f;
   train::AdamW opt(gpt, oc);
+  train::TrainStep step(gpt, opt);  // the trainer's own step
   Rng rng(123);
   const int B = 32, steps = 300;
   std::vector<int32_t> inp, tgt;
   std::vector<uint8_t> mask;
   float loss = 0;
+  train::Batch batch;
+  batch.B = B, batch.T = kT;
   for (int s = 0; s < steps; ++s) {
-    make_batch(rng, B, inp, tgt, mask);
-    const float count = static_cast<float>(B * kLen);
-    gpt.zero_grad();
-    loss = static_cast<float>(gpt.forward_loss(inp.data(), tgt.data(), mask.data(), B, kT) / count);
-    gpt.backward(inp.data(), tgt.data(), mask.data(), 1.0f / count);
+    make_batch(rng, B, batch.inputs, batch.targets, batch.mask);
     const float lr = 3e-3f * std::min(1.0f, (s + 1) / 50.0f);
-    opt.update(gpt, lr);
+    loss = static_cast<float>(step.run({&batch, 1}, lr).loss);
     if (s % 100 == 0) std::printf("step %d loss %.4f\n", s, loss);
   }
   std::printf("final training loss %.4f\n", loss);

@@ -13,6 +13,7 @@
 #include "model/checkpoint.h"
 #include "model/gpt.h"
 #include "train/adamw.h"
+#include "train/train_step.h"
 
 using namespace chatforge;
 
@@ -56,6 +57,11 @@ struct Fixture {
     return {doc.empty() ? nullptr : doc.data(), pos.empty() ? nullptr : pos.data()};
   }
   float hp(const char* k) const { return std::stof(r.metadata().at(k)); }
+  train::Batch batch() const {
+    train::Batch b;
+    b.B = B, b.T = T, b.inputs = inputs, b.targets = targets, b.mask = mask, b.doc = doc, b.pos = pos;
+    return b;
+  }
   float mask_count() const {
     float n = 0;
     for (uint8_t m : mask) n += m;
@@ -106,17 +112,17 @@ TEST(Golden, EveryParameterGradientMatchesPyTorch) {
   model::load_weights(gpt, fixture_path(), "param.");
   gpt.zero_grad();
   gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T, f.rows());
-  gpt.backward(f.inputs.data(), f.targets.data(), f.mask.data(), 1.0f / f.mask_count());
+  gpt.backward(1.0f / f.mask_count());
   double worst = 0;
   int checked = 0;
-  for (const auto& t : model::hf_tensors(f.cfg, gpt.layout())) {
+  for (const auto& t : model::param_slices(f.cfg, gpt.layout())) {
     std::vector<float> got(t.rows * t.cols), want(t.rows * t.cols);
     model::export_hf(t, gpt.grads().data(), got.data());
-    f.r.read_f32("grad." + t.name, t.shape, want.data());
+    f.r.read_f32("grad." + t.hf_name, t.hf_shape, want.data());
     const Err e = compare(got.data(), want.data(), got.size());
     worst = std::max(worst, e.rel);
-    EXPECT_LT(e.rel, 2e-5) << t.name << " abs " << e.abs;
-    EXPECT_LT(e.abs, 1e-5) << t.name;
+    EXPECT_LT(e.rel, 2e-5) << t.hf_name << " abs " << e.abs;
+    EXPECT_LT(e.abs, 1e-5) << t.hf_name;
     ++checked;
   }
   std::printf("gradients: %d tensors, worst relative error %.3g\n", checked, worst);
@@ -139,25 +145,25 @@ TEST(Golden, TenAdamWStepsMatchPyTorch) {
   oc.weight_decay = f.hp("weight_decay");
   oc.grad_clip = f.hp("grad_clip");
   train::AdamW opt(gpt, oc);
+  train::TrainStep step(gpt, opt);  // the trainer's own step
+  const train::Batch batch = f.batch();
   const int steps = std::stoi(f.r.metadata().at("steps"));
   const auto* want = reinterpret_cast<const float*>(f.r.get("adamw_losses").data);
   for (int s = 0; s < steps; ++s) {
-    gpt.zero_grad();
-    const float loss = static_cast<float>(
-        gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T, f.rows()) / f.mask_count());
-    gpt.backward(f.inputs.data(), f.targets.data(), f.mask.data(), 1.0f / f.mask_count());
-    opt.update(gpt, f.hp("lr"));
+    const train::StepStats st = step.run({&batch, 1}, f.hp("lr"));
+    ASSERT_TRUE(st.applied);
+    const float loss = static_cast<float>(st.loss);
     std::printf("step %d: loss chatforge %.7f torch %.7f\n", s, loss, want[s]);
     EXPECT_NEAR(loss, want[s], 2e-5) << "step " << s;
   }
   double worst = 0;
-  for (const auto& t : model::hf_tensors(f.cfg, gpt.layout())) {
+  for (const auto& t : model::param_slices(f.cfg, gpt.layout())) {
     std::vector<float> got(t.rows * t.cols), w(t.rows * t.cols);
     model::export_hf(t, gpt.params().data(), got.data());
-    f.r.read_f32("final." + t.name, t.shape, w.data());
+    f.r.read_f32("final." + t.hf_name, t.hf_shape, w.data());
     const Err e = compare(got.data(), w.data(), got.size());
     worst = std::max(worst, e.abs);
-    EXPECT_LT(e.abs, 5e-5) << t.name;
+    EXPECT_LT(e.abs, 5e-5) << t.hf_name;
   }
   std::printf("weights after %d steps: worst abs error %.3g\n", steps, worst);
 }

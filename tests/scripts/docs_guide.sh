@@ -83,7 +83,7 @@ cd "$tmp/work"
     --seq-len 128 --batch-size 4 --steps 6 --eval-every 6 --eval-batches 1 --no-progress
   # demo/chat.toml as `chatforge demo` writes it (its system prompt is mixture.yaml's).
   system=$(sed -n 's/^ *system: "\(.*\)"$/\1/p' demo/data/chat/mixture.yaml | head -1)
-  printf 'model = "demo/runs/sft/last"\ntemperature = 0\ncontext-policy = "truncate-oldest"\nsystem = "%s"\n' "$system" > demo/chat.toml
+  printf 'model = "runs/sft/last"\ntemperature = 0\ncontext-policy = "truncate-oldest"\nsystem = "%s"\n' "$system" > demo/chat.toml
 } > "$tmp/setup.log" 2>&1 || { tail -30 "$tmp/setup.log"; fail "building the small demo directory"; }
 
 # 3. Extract the ```sh blocks (page order), each to its own script, and run them.

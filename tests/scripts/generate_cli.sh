@@ -102,7 +102,7 @@ expect_error() {
 }
 expect_error "does not exist" cf generate --model "$tmp/nope" --prompt hi
 expect_error "context" cf generate --model "$M" --prompt-file "$tmp/long.txt"
-expect_error "top-p 1.5" cf generate --model "$M" --prompt hi --top-p 1.5
+expect_error "top-p: must be in (0, 1], got 1.5" cf generate --model "$M" --prompt hi --top-p 1.5
 expect_error "temperature" cf generate --model "$M" --prompt hi --temperature -1
 expect_error "logit-bias" cf generate --model "$M" --prompt hi --logit-bias 5:1
 expect_error "logit-bias token id 99999" cf generate --model "$M" --prompt hi --logit-bias 99999=1

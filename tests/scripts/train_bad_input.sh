@@ -31,8 +31,27 @@ mkdir -p "$tmp/empty_run"
 expect_error 1 "no complete training checkpoint" -- --resume "$tmp/empty_run"
 expect_error 1 "does not exist" -- --resume "$tmp/no_such_run"
 "$CHATFORGE" train --data "$tmp/shards" --out "$tmp/good" "${small[@]}" --no-progress 2>/dev/null
+cp -r "$tmp/good" "$tmp/good2"
 echo "{broken" > "$tmp/good/last/trainer_state.json"
 expect_error 1 "trainer_state.json" -- --resume "$tmp/good"
+# a bad field of trainer_state.json is named with its file (was a bare "stoull")
+state=$(readlink -f "$tmp/good2/last")/trainer_state.json
+sed -i 's/"tokens": "[0-9]*"/"tokens": "12x"/' "$state"
+expect_error 1 "trainer_state.json: field 'tokens' must be a decimal 64-bit integer in a string, got \"12x\"" -- \
+  --resume "$tmp/good2"
+sed -i 's/"tokens": "12x"/"tokens": "1"/; s/"seed": "[0-9]*"/"seed": "-3"/' "$state"
+expect_error 1 "trainer_state.json: field 'options.seed' must be a decimal 64-bit integer" -- --resume "$tmp/good2"
+sed -i 's/"seed": "-3"/"seed": "1"/; s/"beta2": [0-9.e-]*/"beta2": 2/' "$state"
+expect_error 1 "trainer_state.json: field 'options.beta2' must be a finite number in [0, 1), got 2" -- \
+  --resume "$tmp/good2"
+# numeric flags out of range or not finite: usage errors naming the flag and the range
+expect_error 2 "--lr: must be a finite number in [0, 1], got nan" -- --data "$tmp/shards" --out "$tmp/r9" --lr nan
+expect_error 2 "--grad-clip: must be a finite number in [0, inf), got nan" -- --data "$tmp/shards" --out "$tmp/r9" \
+  --grad-clip nan
+expect_error 2 "--beta2: must be in [0, 1), got 2" -- --data "$tmp/shards" --out "$tmp/r9" --beta2 2
+expect_error 2 "--weight-decay: must be in [0, 1], got -1" -- --data "$tmp/shards" --out "$tmp/r9" --weight-decay -1
+expect_error 2 "--min-lr-ratio: must be in [0, 1], got 5" -- --data "$tmp/shards" --out "$tmp/r9" --min-lr-ratio 5
+[ ! -e "$tmp/r9" ] || { echo "FAIL: a rejected flag still created its run directory"; fails=$((fails+1)); }
 expect_error 2 "--data is required" -- --out "$tmp/r6"
 expect_error 2 "stage" -- --stage finetune --data "$tmp/shards" --out "$tmp/r7"
 expect_error 2 "n_embd" -- --data "$tmp/shards" --out "$tmp/r8" --n-layer 1 --n-head 3 --n-embd 32 --steps 1

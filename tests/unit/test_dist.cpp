@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "fixtures.h"
 #include "core/rng.h"
 #include "dist/comm.h"
 #include "dist/grad_reducer.h"
@@ -83,15 +84,7 @@ TEST(Dist, GradReducerMergesAdjacentRangesIntoBuckets) {
   EXPECT_EQ(covered, arena.size());
 }
 
-model::GptConfig tiny() {
-  model::GptConfig c;
-  c.n_layer = 3;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.vocab_size = 50;
-  c.n_ctx = 8;
-  return c;
-}
+model::GptConfig tiny() { return testing::tiny_config({.layers = 3}); }
 
 TEST(Dist, BackwardReportsEachLayerOnceLastFirstWithoutChangingGradients) {
   model::Gpt a(tiny()), b(tiny());
@@ -104,7 +97,7 @@ TEST(Dist, BackwardReportsEachLayerOnceLastFirstWithoutChangingGradients) {
   for (model::Gpt* m : {&a, &b}) {
     m->zero_grad();
     m->forward_loss(inp.data(), tgt.data(), mask.data(), 1, 8);
-    m->backward(inp.data(), tgt.data(), mask.data(), 1.0f / 8);
+    m->backward(1.0f / 8);
   }
   EXPECT_EQ(order, (std::vector<int>{2, 1, 0}));
   for (size_t i = 0; i < a.grads().size(); ++i) ASSERT_EQ(a.grads().data()[i], b.grads().data()[i]) << i;

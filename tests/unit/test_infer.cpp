@@ -10,11 +10,12 @@
 #include <map>
 #include <set>
 
+#include "fixtures.h"
 #include "core/error.h"
 #include "infer/engine.h"
 #include "infer/sampler.h"
 #include "infer/stop_strings.h"
-#include "model/gpt_infer.h"
+#include "model/gpt_cached.h"
 #include "op_test_util.h"
 #include "ops/ops.h"
 #include "ops/reference/reference_ops.h"
@@ -26,23 +27,8 @@ using testing::max_err;
 using testing::randn;
 using testing::to_f;
 
-model::GptConfig tiny_config(int n_ctx = 48) {
-  model::GptConfig c;
-  c.n_layer = 2;
-  c.n_head = 4;
-  c.n_embd = 32;
-  c.vocab_size = 300;
-  c.n_ctx = n_ctx;
-  return c;
-}
-
 std::unique_ptr<model::Gpt> tiny_model(int n_ctx = 48, uint64_t seed = 7) {
-  auto m = std::make_unique<model::Gpt>(tiny_config(n_ctx));
-  m->init_weights(seed);
-  // sharper than GPT-2's init, so greedy choices are decided by clear margins
-  float* p = m->params().data();
-  for (size_t i = 0; i < m->params().size(); ++i) p[i] *= 4.0f;
-  return m;
+  return testing::tiny_model({.heads = 4, .channels = 32, .vocab = 300, .context = n_ctx}, seed, 4.0f);
 }
 
 // Greedy continuation by full recompute of the whole sequence each step (no cache).
@@ -131,6 +117,40 @@ TEST(InferForward, PrefillLogitsMatchFullForward) {
   const float* want = m->activations().logits + (T - 1) * Vp;
   for (int j = 0; j < m->config().vocab_size; ++j) ASSERT_NEAR(logits[j], want[j], 2e-4) << j;
   EXPECT_EQ(cache.length(0), T);
+}
+
+// The block is written once and run by two executors: the CPU team (one parallel region,
+// threads split matrices and heads) and the backend (an op per step). Same sequences, same
+// cache contents, every weight format: the logits must agree, pass after pass (a prefill of
+// several sequences, then decode steps, then an all-rows pass for prompt log-probabilities).
+TEST(InferForward, TeamAndBackendExecutorsAgree) {
+  auto m = tiny_model(48, 11);
+  const int Vp = m->config().padded_vocab_size();
+  for (ops::WeightFormat f : {ops::WeightFormat::kF32, ops::WeightFormat::kF16, ops::WeightFormat::kBF16,
+                              ops::WeightFormat::kInt8}) {
+    const model::InferWeights w(*m, f);
+    model::KvCache team_cache(m->config(), 3, 48), backend_cache(m->config(), 3, 48);
+    model::InferScratch s1, s2;
+    const std::vector<int32_t> p0 = {5, 17, 250, 3}, p1 = {99, 42}, p2 = {7, 8, 9, 10, 11};
+    std::vector<model::InferSequence> seqs = {{0, p0.data(), 4}, {1, p1.data(), 2}, {2, p2.data(), 5}};
+    for (int pass = 0; pass < 4; ++pass) {
+      size_t rows = 0;  // the last pass also asks for every row's logits
+      if (pass == 3)
+        for (const auto& q : seqs) rows += q.n_tokens;
+      std::vector<float> a(seqs.size() * Vp), b(a.size()), ra(rows * Vp), rb(rows * Vp);
+      model::infer_forward(*m, w, team_cache, seqs, a.data(), s1, rows ? ra.data() : nullptr,
+                           model::CachedSchedule::kTeam);
+      model::infer_forward(*m, w, backend_cache, seqs, b.data(), s2, rows ? rb.data() : nullptr,
+                           model::CachedSchedule::kBackend);
+      for (size_t j = 0; j < a.size(); ++j)
+        ASSERT_NEAR(a[j], b[j], 1e-4) << ops::weight_format_name(f) << " pass " << pass << " at " << j;
+      for (size_t j = 0; j < ra.size(); ++j) ASSERT_NEAR(ra[j], rb[j], 1e-4) << "row logits " << j;
+      // next pass: one new token per sequence (decode), the last one three tokens at once
+      static const int32_t next[3] = {1, 2, 3};
+      seqs = {{0, &next[0], 1}, {1, &next[1], 1}, {2, next, pass == 2 ? 3 : 1}};
+    }
+    for (int slot = 0; slot < 3; ++slot) EXPECT_EQ(team_cache.length(slot), backend_cache.length(slot));
+  }
 }
 
 TEST(Engine, KvCacheGreedyEqualsFullRecomputeUpToTheContext) {

@@ -2,6 +2,7 @@
 // Hugging Face naming, and clear errors for broken checkpoints.
 #include <gtest/gtest.h>
 
+#include "fixtures.h"
 #include "test_util.h"
 
 #include <cmath>
@@ -22,15 +23,7 @@ using chatforge::testing::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
-model::GptConfig tiny() {
-  model::GptConfig c;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.vocab_size = 50;
-  c.n_ctx = 8;
-  return c;
-}
+model::GptConfig tiny() { return chatforge::testing::tiny_config(); }
 using chatforge::testing::error_of;
 }  // namespace
 
@@ -226,8 +219,7 @@ TEST(Model, LoadsShardedHuggingFaceFolders) {
 // gradients must be the very same bits (same kernels, same inputs), packed rows included,
 // and the activation memory must shrink.
 TEST(Model, RecomputeGivesBitIdenticalGradientsInLessMemory) {
-  model::GptConfig c;
-  c.n_layer = 3, c.n_head = 2, c.n_embd = 32, c.vocab_size = 97, c.n_ctx = 32;
+  const model::GptConfig c = chatforge::testing::tiny_config({.layers = 3, .channels = 32, .vocab = 97, .context = 32});
   const int B = 2, T = 24;
   std::vector<int32_t> inp(B * T), tgt(B * T), doc(B * T), pos(B * T);
   for (int i = 0; i < B * T; ++i) {
@@ -245,14 +237,14 @@ TEST(Model, RecomputeGivesBitIdenticalGradientsInLessMemory) {
     for (model::Gpt* m : {&keep, &again}) {
       m->zero_grad();
       m->forward_loss(inp.data(), tgt.data(), nullptr, B, T, rows);
-      m->backward(inp.data(), tgt.data(), nullptr, 1.0f / (B * T));
+      m->backward(1.0f / (B * T));
     }
     ASSERT_EQ(std::memcmp(keep.grads().data(), again.grads().data(), keep.grads().bytes()), 0) << "packed=" << packed;
     EXPECT_LT(again.activation_bytes(), keep.activation_bytes() * 3 / 4);
     // and a second step on the same model (the working slot is reused) agrees too
     for (model::Gpt* m : {&keep, &again}) {
       m->forward_loss(tgt.data(), inp.data(), nullptr, B, T, rows);
-      m->backward(tgt.data(), inp.data(), nullptr, 0.5f);
+      m->backward(0.5f);
     }
     ASSERT_EQ(std::memcmp(keep.grads().data(), again.grads().data(), keep.grads().bytes()), 0) << "packed=" << packed;
   }

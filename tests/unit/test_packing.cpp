@@ -3,6 +3,7 @@
 // document exactly what it gives the same document alone (logits, loss, gradients).
 #include <gtest/gtest.h>
 
+#include "fixtures.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -32,15 +33,7 @@ data::ShardSpec masked_spec() {
   return s;
 }
 
-model::GptConfig tiny() {
-  model::GptConfig c;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.vocab_size = 50;
-  c.n_ctx = 32;
-  return c;
-}
+model::GptConfig tiny() { return chatforge::testing::tiny_config({.context = 32}); }
 
 using chatforge::testing::error_of;
 
@@ -205,8 +198,8 @@ TEST(Packing, PackedRowGivesSameLogitsAndGradientsAsSeparateRows) {
   EXPECT_LT(worst, 1e-5) << "logits";
   packed.zero_grad();
   separate.zero_grad();
-  packed.backward(inp_p.data(), tgt_p.data(), mask_p.data(), 1.0f);
-  separate.backward(inp_s.data(), tgt_s.data(), mask_s.data(), 1.0f);
+  packed.backward(1.0f);
+  separate.backward(1.0f);
   for (const auto& t : packed.layout().tensors()) {
     const float* gp = packed.grads().data() + t.offset;
     const float* gs = separate.grads().data() + t.offset;

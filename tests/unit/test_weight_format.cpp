@@ -9,8 +9,9 @@
 
 #include <cmath>
 
+#include "fixtures.h"
 #include "infer/engine.h"
-#include "model/gpt_infer.h"
+#include "model/gpt_cached.h"
 #include "model/infer_weights.h"
 #include "op_test_util.h"
 #include "ops/cpu/half.h"
@@ -188,9 +189,7 @@ TEST(Simd, LevelIsClampedToWhatTheMachineRuns) {
 }
 
 model::GptConfig tiny_config() {
-  model::GptConfig c;
-  c.n_layer = 2, c.n_head = 4, c.n_embd = 32, c.vocab_size = 300, c.n_ctx = 64;
-  return c;
+  return testing::tiny_config({.heads = 4, .channels = 32, .vocab = 300, .context = 64});
 }
 
 // The model with its matrices (and the tied embedding) rounded through format f.

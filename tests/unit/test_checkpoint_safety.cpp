@@ -1,0 +1,261 @@
+// Checkpoints against bad input and bad timing: config.json sizes checked against the
+// weights' headers before anything is allocated, integers outside int, NaN weights,
+// completeness decided by the COMPLETE marker (a half-pruned step directory is skipped),
+// trainer_state.json fields named in errors, and the training options' ranges.
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+#include <sys/resource.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/safetensors.h"
+#include "model/checkpoint.h"
+#include "model/gpt.h"
+#include "train/adamw.h"
+#include "train/run_checkpoint.h"
+#include "train/saved_fields.h"
+#include "train/train_option_ranges.h"
+#include "train/train_options_json.h"
+
+using namespace chatforge;
+using chatforge::testing::error_of;
+using chatforge::testing::temp_dir;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+model::GptConfig tiny() {
+  model::GptConfig c;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.n_embd = 16;
+  c.vocab_size = 50;
+  c.n_ctx = 8;
+  return c;
+}
+
+std::string saved_tiny(const std::string& name) {
+  const std::string d = temp_dir(name);
+  model::Gpt m(tiny());
+  m.init_weights(3);
+  model::save_model(d, m);
+  return d;
+}
+
+void set_config_field(const std::string& dir, const std::string& key, const nlohmann::json& v) {
+  auto j = nlohmann::json::parse(read_file(dir + "/config.json"));
+  j[key] = v;
+  if (key == "n_positions") j["n_ctx"] = v;
+  write_file_atomic(dir + "/config.json", j.dump(2));
+}
+
+long max_rss_mb() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024;
+}
+
+}  // namespace
+
+TEST(CheckpointSafety, IntegerFieldsOutsideIntAreErrorsNotWrapped) {
+  auto j = tiny().to_hf_json();
+  j["vocab_size"] = (uint64_t{1} << 32) + 300;  // would read as 300
+  std::string m = error_of([&] { model::GptConfig::from_hf_json(j, "d/config.json"); });
+  EXPECT_TRUE(contains(m, "d/config.json") && contains(m, "'vocab_size'") && contains(m, "4294967596")) << m;
+  j = tiny().to_hf_json();
+  j["n_layer"] = -(int64_t{1} << 40);
+  m = error_of([&] { model::GptConfig::from_hf_json(j, "c"); });
+  EXPECT_TRUE(contains(m, "'n_layer'") && contains(m, "outside the integer range")) << m;
+}
+
+TEST(CheckpointSafety, ConfigSizesAreCheckedAgainstTheWeightsBeforeAllocating) {
+  const std::string d = saved_tiny("cfg_sizes");
+  const long rss0 = max_rss_mb();
+  // vocab 2^24 x 16 channels is a 1 GiB model: the error must come from the headers alone
+  set_config_field(d, "vocab_size", 1 << 24);
+  std::string m = error_of([&] { model::load_model(d); });
+  EXPECT_TRUE(contains(m, d + "/config.json") && contains(m, "vocab_size is 16777216") &&
+              contains(m, "'transformer.wte.weight'") && contains(m, "[50, 16]"))
+      << m;
+  m = error_of([&] { model::load_checked_config(d); });  // what --resume uses
+  EXPECT_TRUE(contains(m, "vocab_size is 16777216")) << m;
+  EXPECT_LT(max_rss_mb() - rss0, 200) << "the model was allocated before the check";
+  set_config_field(d, "vocab_size", 50);
+  set_config_field(d, "n_positions", 1 << 20);
+  m = error_of([&] { model::load_model(d); });
+  EXPECT_TRUE(contains(m, "config.json: n_positions is 1048576") && contains(m, "'transformer.wpe.weight'")) << m;
+  set_config_field(d, "n_positions", 8);
+  set_config_field(d, "n_layer", 1000);
+  m = error_of([&] { model::load_model(d); });
+  EXPECT_TRUE(contains(m, "config.json: n_layer is 1000") && contains(m, "holds 2 layers")) << m;
+  set_config_field(d, "n_layer", 2);
+  set_config_field(d, "n_embd", 32);
+  m = error_of([&] { model::load_model(d); });
+  EXPECT_TRUE(contains(m, "config.json: n_embd is 32")) << m;
+  set_config_field(d, "n_embd", 16);
+  EXPECT_EQ(model::load_model(d)->config().vocab_size, 50);  // and back to loading fine
+  fs::remove_all(d);
+}
+
+TEST(CheckpointSafety, NanWeightsAreRejectedAtLoadNamingFileAndTensor) {
+  const std::string d = saved_tiny("nan_weights");
+  SafeTensorsReader r(d + "/model.safetensors");
+  std::vector<std::vector<float>> bufs;
+  SafeTensorsWriter w;
+  for (const auto& [name, info] : r.tensors()) {
+    std::vector<float> f(info.numel());
+    r.read_f32(name, info.shape, f.data());
+    if (name == "transformer.h.1.mlp.c_fc.weight") f[5] = NAN;
+    bufs.push_back(std::move(f));
+    w.add_f32(name, info.shape, bufs.back().data());
+  }
+  const std::string d2 = temp_dir("nan_weights2");
+  fs::copy_file(d + "/config.json", d2 + "/config.json");
+  w.write(d2 + "/model.safetensors");
+  const std::string m = error_of([&] { model::load_model(d2); });
+  EXPECT_TRUE(contains(m, d2 + "/model.safetensors") && contains(m, "'transformer.h.1.mlp.c_fc.weight'") &&
+              contains(m, "non-finite"))
+      << m;
+  fs::remove_all(d);
+  fs::remove_all(d2);
+}
+
+TEST(CheckpointSafety, CompletenessIsTheMarkerAndAHalfPrunedDirectoryIsSkipped) {
+  const std::string out = temp_dir("marker");
+  model::Gpt m(tiny());
+  m.init_weights(1);
+  train::AdamW opt(m, train::AdamWConfig{});
+  for (int step : {1, 2, 3}) train::save_training_checkpoint(out, step, m, opt, {{"step", step}}, "", false);
+  for (int step : {1, 2, 3}) {
+    const std::string s = fmt::format("{}/step_{:07d}", out, step);
+    EXPECT_TRUE(train::is_complete_checkpoint(s));
+    EXPECT_EQ(read_file(s + "/" + train::kCompleteMarker), fmt::format("step {}\n", step));
+  }
+  // a re-save of a step replaces it whole (swapped in), leaving no temp directory
+  train::save_training_checkpoint(out, 2, m, opt, {{"step", 2}, {"again", true}}, "", false);
+  EXPECT_TRUE(contains(read_file(out + "/step_0000002/trainer_state.json"), "again"));
+  EXPECT_TRUE(train::is_complete_checkpoint(out + "/step_0000002"));
+  for (const auto& e : fs::directory_iterator(out))
+    EXPECT_FALSE(contains(e.path().filename().string(), "tmp")) << e.path();
+  // A SIGKILL while pruning step 3 (as a step of another run sharing the directory, or a
+  // re-save): the marker went first, then the weights; trainer_state.json is still there.
+  const std::string s3 = out + "/step_0000003";
+  fs::remove(s3 + "/" + train::kCompleteMarker);
+  fs::remove(s3 + "/model.safetensors");
+  fs::remove(out + "/last");  // and no last link to go by
+  std::vector<std::string> skipped;
+  EXPECT_EQ(train::find_latest_checkpoint(out, &skipped), out + "/step_0000002");
+  EXPECT_EQ(skipped, std::vector<std::string>{s3});
+  // naming the half-pruned directory itself is an error that says what it is
+  std::string msg = error_of([&] { train::find_latest_checkpoint(s3); });
+  EXPECT_TRUE(contains(msg, s3) && contains(msg, "incomplete checkpoint") && contains(msg, "COMPLETE")) << msg;
+  // a complete one loads
+  train::AdamW opt2(m, train::AdamWConfig{});
+  EXPECT_EQ(train::load_training_checkpoint(out + "/step_0000002", m, opt2).dir, out + "/step_0000002");
+  // pruning removes the leftover and keeps complete ones up to --keep
+  train::prune_checkpoints(out, 5);
+  EXPECT_FALSE(fs::exists(s3));
+  EXPECT_TRUE(fs::exists(out + "/step_0000001") && fs::exists(out + "/step_0000002"));
+  train::prune_checkpoints(out, 1);
+  EXPECT_FALSE(fs::exists(out + "/step_0000001"));
+  // with no complete checkpoint at all, the error lists the incomplete ones
+  fs::remove(out + "/step_0000002/" + train::kCompleteMarker);
+  msg = error_of([&] { train::find_latest_checkpoint(out); });
+  EXPECT_TRUE(contains(msg, "no complete training checkpoint") && contains(msg, "1 incomplete: step_0000002")) << msg;
+  fs::remove_all(out);
+}
+
+TEST(CheckpointSafety, StaleRunTempsAreRemovedAtStart) {
+  const std::string out = temp_dir("run_temps");
+  // what a SIGKILL in the middle of saves and link swaps leaves behind (PID 2^22: none)
+  write_file_atomic(out + "/report.html.tmp.4194304.0123abcd", "x");
+  fs::create_symlink("step_0000001", out + "/.last.tmp.4194304");
+  fs::create_directories(out + "/.tmp-step_0000002-4194304");
+  write_file_atomic(out + "/metrics.jsonl", "{}\n");
+  const auto removed = train::remove_stale_run_temps(out);
+  EXPECT_EQ(removed.size(), 3u);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(out)) left.push_back(e.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"metrics.jsonl"});
+  EXPECT_TRUE(train::remove_stale_run_temps(out + "/none").empty());
+  fs::remove_all(out);
+}
+
+TEST(CheckpointSafety, TrainerStateFieldsAreNamedInErrors) {
+  const std::string file = "run/step_0000005/trainer_state.json";
+  const nlohmann::json st = {{"step", 5}, {"tokens", "12x"}, {"best_val_loss", "low"}, {"loader", {{"cursor", 7}}}};
+  const train::SavedFields s{st, file, ""};
+  EXPECT_EQ(s.integer("step", 0, 100), 5);
+  std::string m = error_of([&] { s.u64_string("tokens"); });
+  EXPECT_EQ(m, file + ": field 'tokens' must be a decimal 64-bit integer in a string, got \"12x\"");
+  m = error_of([&] { s.number_or_null("best_val_loss"); });
+  EXPECT_TRUE(contains(m, "field 'best_val_loss' must be a number or null")) << m;
+  m = error_of([&] { s.integer("bad_evals", 0, 10); });
+  EXPECT_EQ(m, file + ": missing field 'bad_evals'");
+  m = error_of([&] { s.object("loader").u64_string("cursor"); });
+  EXPECT_TRUE(contains(m, "field 'loader.cursor'")) << m;
+  m = error_of([&] { s.integer("step", 6, 10); });
+  EXPECT_TRUE(contains(m, "field 'step' must be an integer in [6, 10], got 5")) << m;
+
+  // the saved options: each field typed and named
+  train::TrainOptions o;
+  nlohmann::json j = train::options_to_json(o);
+  EXPECT_EQ(train::options_from_json(j, file).seed, o.seed);
+  auto with = [&](const char* key, const nlohmann::json& v) {
+    nlohmann::json k = j;
+    k[key] = v;
+    return error_of([&] { train::options_from_json(k, file); });
+  };
+  m = with("seed", "abc");  // was a bare "stoull"
+  EXPECT_EQ(m, file + ": field 'options.seed' must be a decimal 64-bit integer in a string, got \"abc\"");
+  m = with("lr", "fast");
+  EXPECT_TRUE(contains(m, file) && contains(m, "field 'options.lr' must be a number")) << m;
+  m = with("batch_size", int64_t{1} << 40);
+  EXPECT_TRUE(contains(m, "field 'options.batch_size' must be an integer in range")) << m;
+  m = with("sample_prompts", 3);
+  EXPECT_TRUE(contains(m, "field 'options.sample_prompts' must be an array of strings")) << m;
+  nlohmann::json k = j;
+  k.erase("steps");
+  EXPECT_EQ(error_of([&] { train::options_from_json(k, file); }), file + ": missing field 'options.steps'");
+}
+
+TEST(CheckpointSafety, TrainingOptionRangesRejectTheSweepsNonsense) {
+  auto usage = [](const train::TrainOptions& o) -> std::string {
+    try {
+      train::validate_train_options(o);
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  train::TrainOptions o;
+  EXPECT_EQ(usage(o), "");  // the defaults are valid
+  o.lr = NAN;
+  EXPECT_EQ(usage(o), "--lr must be a finite number in [0, 1], got nan");
+  o = {};
+  o.adamw.grad_clip = NAN;
+  EXPECT_TRUE(contains(usage(o), "--grad-clip must be a finite number")) << usage(o);
+  o = {};
+  o.adamw.beta2 = 2;
+  EXPECT_EQ(usage(o), "--beta2 must be in [0, 1), got 2");
+  o = {};
+  o.adamw.weight_decay = -1;
+  EXPECT_EQ(usage(o), "--weight-decay must be in [0, 1], got -1");
+  o = {};
+  o.min_lr_ratio = 5;
+  EXPECT_EQ(usage(o), "--min-lr-ratio must be in [0, 1], got 5");
+  // a hand-edited trainer_state.json: named by file and field, an Error (exit 1)
+  o = {};
+  o.adamw.beta1 = 1;
+  const std::string m = error_of([&] { train::validate_train_options(o, "r/step_1/trainer_state.json"); });
+  EXPECT_EQ(m, "r/step_1/trainer_state.json: field 'options.beta1' must be a finite number in [0, 1), got 1");
+}
