@@ -60,7 +60,7 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--log-every", o->log_every, "write a metrics line every N steps")->capture_default_str();
   cmd.add_option("--max-bad-steps", o->max_bad_steps, "consecutive non-finite losses before stopping")
       ->capture_default_str();
-  cmd.add_option("--peak-gflops", o->peak_gflops, "GEMM peak for MFU (default: measured at start)");
+  cmd.add_option("--peak-gflops", o->peak_gflops, "peak GFLOP/s for MFU (default: the CPU's fp32 FMA peak, measured at start; on CUDA the GPU's bf16 peak)");
   cmd.add_option("--stop-after", o->stop_after, "save and stop after this step, as if interrupted (resume later)");
   cmd.add_flag("--no-progress", *no_progress, "no progress bar");
   cmd.add_option("--device", o->device, "cpu, cuda or cuda:N (see docs/cuda.md)")->capture_default_str();

@@ -129,8 +129,8 @@ void TrainReport::write_html() const {
   if (!steps_.empty())
     h += fmt::format("<p>Step {}: train loss {:.4f}, {:.0f} tokens/s, MFU {}.</p>\n", steps_.back(),
                      train_loss_.back(), tok_s_.back(),
-                     std::isnan(mfu_.back()) ? std::string("n/a (the step ran faster than the measured GEMM peak "
-                                                           "allows, so that peak is too low)")
+                     std::isnan(mfu_.back()) ? std::string("n/a (the step ran faster than the --peak-gflops "
+                                                           "given allows, so that peak is too low)")
                                              : fmt::format("{:.1f}%", 100 * mfu_.back()));
   h += svg_line_chart("Loss (nats per token)", "step", loss);
   h += svg_line_chart("Learning rate", "step", {{"lr", steps_, lr_}});
