@@ -1,6 +1,7 @@
-// Measures this machine's OpenBLAS sgemm peak (GFLOP/s) with the current thread count:
-// the best of several square multiplies, the denominator of every MFU figure we print.
-// Usage: bench_sgemm_peak [N=2048] [reps=5]     Prints: RESULT sgemm_gflops=...
+// Measures this machine's OpenBLAS sgemm peak (GFLOP/s) with the current thread count —
+// the best of several square multiplies, the BLAS-relative MFU denominator — and the
+// hardware fp32 FMA peak (ops/cpu/fma_peak.h, what `chatforge train` divides by).
+// Usage: bench_sgemm_peak [N=2048] [reps=5]     Prints: RESULT sgemm_gflops=... fma_gflops=...
 #include <cblas.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 
 #include "core/rng.h"
 #include "core/timer.h"
+#include "ops/cpu/fma_peak.h"
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 2048;
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
     const double gflops = 2.0 * n * n * static_cast<double>(n) / t.seconds() / 1e9;
     if (r > 0 && gflops > best) best = gflops;  // the first run warms caches and threads
   }
-  std::printf("RESULT sgemm_gflops=%.1f n=%d\n", best, n);
+  const chatforge::ops::FmaPeak fma = chatforge::ops::measure_fma_peak(0, 0.2, 5);
+  std::printf("RESULT sgemm_gflops=%.1f n=%d fma_gflops=%.1f fma_level=%s\n", best, n, fma.gflops,
+              chatforge::ops::simd_level_name(fma.level));
   return 0;
 }

@@ -43,8 +43,9 @@ using nlohmann::json;
 constexpr int kLayers = 4, kHeads = 4, kEmbd = 256, kCtx = 256, kVocab = 4096;
 constexpr int kPretrainBatch = 8, kPretrainSeq = 256;
 constexpr int kSftBatch = 8, kSftSeq = 256;
-// Share of the training time that goes to pretraining; fine-tuning gets the rest.
-constexpr double kPretrainShare = 0.25;
+// Share of the training time that goes to pretraining; fine-tuning gets the rest (its
+// validation loss was still falling at the end of a run, pretraining's had levelled off).
+constexpr double kPretrainShare = 0.2;
 
 std::string shell_quote(const std::string& s) {
   const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
@@ -299,20 +300,16 @@ void print_demo_summary(const std::string& o, double minutes, const std::vector<
 
 }  // namespace
 
-void run_demo(const DemoOptions& opt) {
-  CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
-  CF_CHECK(!(opt.serve && opt.chat), "--serve and --chat: choose one");
-  if (reuse_finished_demo(opt)) return;
-  make_output_dir(opt.out);
-  remove_demo_marker(opt.out);  // written again only when this run finishes
-  const std::string o = opt.out;
-  const int n_stages = 12 + (opt.serve || opt.chat ? 1 : 0);
-  Runner run(opt, n_stages);
-  auto with_progress = [&](std::vector<std::string> args) {
-    if (!opt.progress) args.push_back("--no-progress");
-    return args;
-  };
+namespace {
 
+std::vector<std::string> with_progress(const DemoOptions& opt, std::vector<std::string> args) {
+  if (!opt.progress) args.push_back("--no-progress");
+  return args;
+}
+
+// Stage 1: the generated knowledge base, dialogues and evaluation sets.
+DemoDataSummary generate_data(const DemoOptions& opt, Runner& run) {
+  const std::string& o = opt.out;
   // 1. Data.
   run.begin("generate the demo data", "(built in) Nimbus Home knowledge base -> " + o + "/data");
   Timer t;
@@ -328,24 +325,39 @@ void run_demo(const DemoOptions& opt) {
                static_cast<unsigned long long>(data.freeform_items),
                static_cast<unsigned long long>(data.refusal_items));
   run.end("generate the demo data", "", o + "/data", t.seconds());
+  return data;
+}
 
+// Stages 2-4: clean the prose, train the tokenizer, tokenize. Returns the vocabulary size.
+int prepare_text(const DemoOptions& opt, Runner& run) {
+  const std::string& o = opt.out;
   // 2-4. Clean, tokenizer, tokenize.
   std::vector<std::string> clean = {"data", "clean", "--input", o + "/data/raw/docs.jsonl"};
   for (const auto& c : opt.corpus) clean.push_back(c);
   for (const std::string& a : std::vector<std::string>{"--txt-split", "paragraph", "--out", o + "/clean", "--sensitive-words", o + "/data/raw/sensitive_words.txt",
                                "--val-fraction", "0.03", "--seed", std::to_string(opt.seed)})
     clean.push_back(a);
-  run.run("clean the prose", with_progress(clean), "clean/report.html");
+  run.run("clean the prose", with_progress(opt, clean), "clean/report.html");
   run.run("train a tokenizer",
           {"tokenizer", "train", "--input", o + "/clean/train.jsonl", "--vocab-size", std::to_string(kVocab),
            "--pattern", "cjk", "--special-tokens", "<|im_start|>", "<|im_end|>", "--out", o + "/tokenizer"},
           "tokenizer/tokenizer.json");
   const int vocab = tokenizer_vocab_size(o + "/tokenizer/tokenizer.json");
   run.run("tokenize the prose",
-          with_progress({"data", "tokenize", "--tokenizer", o + "/tokenizer", "--input", o + "/clean/train.jsonl",
+          with_progress(opt, {"data", "tokenize", "--tokenizer", o + "/tokenizer", "--input", o + "/clean/train.jsonl",
                          o + "/clean/val.jsonl", "--out", o + "/shards/pretrain"}),
           "shards/pretrain/meta.json");
+  return vocab;
+}
 
+struct TrainingPlan {
+  int pre_steps = 0, sft_steps = 0;
+  ops::FmaPeak peak;
+};
+
+// Stages 5-7: pretraining, the chat data, fine-tuning, sized to the time budget.
+TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t eval_items) {
+  const std::string& o = opt.out;
   // Budget: what is left after the fixed stages goes to training, kPretrainShare of it
   // pretraining and the rest fine-tuning (answers come from fine-tuning; pretraining
   // teaches the facts' words and its validation loss levels off within a few hundred steps).
@@ -353,7 +365,6 @@ void run_demo(const DemoOptions& opt) {
   const double step_sft = kSftBatch == kPretrainBatch && kSftSeq == kPretrainSeq
                               ? step_pre  // the same shape: one measurement, not two noisy ones
                               : measure_step_seconds(kSftBatch, kSftSeq, vocab);
-  const size_t eval_items = data.eval_items + data.freeform_items + data.refusal_items;
   const double fixed_after = 20 + 0.03 * static_cast<double>(eval_items);  // chat data, evals, report
   const double train_budget = std::max(20.0, opt.minutes * 60 - run.elapsed() - fixed_after - 15);
   const int pre_steps = std::max(20, static_cast<int>(kPretrainShare * train_budget / step_pre));
@@ -370,7 +381,7 @@ void run_demo(const DemoOptions& opt) {
   // 5. Pretrain.
   const double pretrain_start = run.elapsed();
   run.run("pretrain",
-          with_progress({"train", "--stage", "pretrain", "--data", o + "/shards/pretrain", "--out", o + "/runs/pretrain",
+          with_progress(opt, {"train", "--stage", "pretrain", "--data", o + "/shards/pretrain", "--out", o + "/runs/pretrain",
                          "--n-layer", std::to_string(kLayers), "--n-head", std::to_string(kHeads), "--n-embd",
                          std::to_string(kEmbd), "--n-ctx", std::to_string(kCtx), "--seq-len",
                          std::to_string(kPretrainSeq), "--batch-size", std::to_string(kPretrainBatch), "--steps",
@@ -381,11 +392,14 @@ void run_demo(const DemoOptions& opt) {
                          "--sample-prompt", "AeroBrew X2的"}),
           "runs/pretrain/report.html");
 
-  // 6-7. Chat data and fine-tuning.
+  // 6-7. Chat data and fine-tuning. Noise on the user turns (tokens deleted, replaced or
+  // swapped with a neighbour) makes the model answer from the words that name the topic
+  // rather than from the phrasing around them.
   run.run("build the chat data",
-          with_progress({"data", "chat", "--tokenizer", o + "/tokenizer", "--mixture", o + "/data/chat/mixture.yaml",
+          with_progress(opt, {"data", "chat", "--tokenizer", o + "/tokenizer", "--mixture", o + "/data/chat/mixture.yaml",
                          "--out", o + "/shards/sft", "--max-len", std::to_string(kSftSeq + 1), "--truncate",
-                         "keep-last-turns", "--pack", "--val-fraction", "0.03", "--delete-rate", "0.05", "--seed",
+                         "keep-last-turns", "--pack", "--val-fraction", "0.03", "--delete-rate", "0.08", "--substitute-rate",
+                         "0.05", "--shuffle-rate", "0.05", "--seed",
                          std::to_string(opt.seed)}),
           "shards/sft/meta.json");
   // Fine-tuning gets whatever is left, sized again from the pretraining's own seconds per
@@ -400,14 +414,19 @@ void run_demo(const DemoOptions& opt) {
   std::fprintf(stderr, "\n    fine-tuning: %.0fs left -> %d steps (pretraining ran %.2fs a step)\n", sft_budget,
                sft_steps, step_real);
   run.run("fine-tune (SFT)",
-          with_progress({"train", "--stage", "sft", "--init", o + "/runs/pretrain/last", "--data", o + "/shards/sft",
+          with_progress(opt, {"train", "--stage", "sft", "--init", o + "/runs/pretrain/last", "--data", o + "/shards/sft",
                          "--out", o + "/runs/sft", "--seq-len", std::to_string(kSftSeq), "--batch-size",
                          std::to_string(kSftBatch), "--steps", std::to_string(sft_steps), "--lr", "1e-3", "--warmup",
                          std::to_string(sft_steps / 20 + 1), "--eval-every", std::to_string(std::max(10, sft_steps / 5)),
                          "--eval-batches", "4", "--save-every", std::to_string(sft_steps), "--seed",
                          std::to_string(opt.seed)}),
           "runs/sft/report.html");
+  return {pre_steps, sft_steps, peak};
+}
 
+// Stages 8-11: perplexity and the three answer sets.
+void evaluate(const DemoOptions& opt, Runner& run) {
+  const std::string& o = opt.out;
   // 8-11. Evaluation.
   run.run("perplexity of held-out prose",
           {"eval", "perplexity", "--model", o + "/runs/pretrain/last", "--data", o + "/clean/val.jsonl", "--out",
@@ -424,13 +443,26 @@ void run_demo(const DemoOptions& opt) {
   answer("answer held-out questions (free-form)", "freeform");
   answer("refuse off-topic requests", "refusals");
 
+}
+
+struct DemoScores {
+  EvalScores heldout, freeform, refusals;
+  double refused_on_topic = 0;
+  std::vector<std::string> samples;
+};
+
+// Stage 12: report.html from the evaluations' results.
+DemoScores write_report(const DemoOptions& opt, Runner& run, const DemoDataSummary& data, int vocab,
+                        const TrainingPlan& plan) {
+  const std::string& o = opt.out;
   // 12. Report.
-  const EvalScores heldout = read_eval_scores(o + "/eval/heldout/results.json", o + "/data/eval/heldout.jsonl");
-  const EvalScores freeform = read_eval_scores(o + "/eval/freeform/results.json", o + "/data/eval/freeform.jsonl");
-  const EvalScores refusals = read_eval_scores(o + "/eval/refusals/results.json", o + "/data/eval/refusals.jsonl");
-  const double refused_on_topic = on_topic_refused(heldout, freeform);
-  std::vector<std::string> samples = sample_lines(heldout, 2);
-  for (auto& l : sample_lines(freeform, 2)) samples.push_back(std::move(l));
+  DemoScores sc;
+  sc.heldout = read_eval_scores(o + "/eval/heldout/results.json", o + "/data/eval/heldout.jsonl");
+  sc.freeform = read_eval_scores(o + "/eval/freeform/results.json", o + "/data/eval/freeform.jsonl");
+  sc.refusals = read_eval_scores(o + "/eval/refusals/results.json", o + "/data/eval/refusals.jsonl");
+  sc.refused_on_topic = on_topic_refused(sc.heldout, sc.freeform);
+  sc.samples = sample_lines(sc.heldout, 2);
+  for (auto& l : sample_lines(sc.freeform, 2)) sc.samples.push_back(std::move(l));
   const double pre_loss = last_val_loss(o + "/runs/pretrain/metrics.jsonl");
   const double sft_loss = last_val_loss(o + "/runs/sft/metrics.jsonl");
   run.begin("report", o + "/report.html");
@@ -439,20 +471,20 @@ void run_demo(const DemoOptions& opt) {
   rep.summary = {fmt::format("Finished in {:.1f} minutes (budget {:.0f}). Every stage below is a chatforge command; "
                              "commands.sh replays them.",
                              run.elapsed() / 60, opt.minutes)};
-  rep.heldout = heldout;
-  rep.freeform = freeform;
-  rep.refusals = refusals;
-  rep.on_topic_refused = refused_on_topic;
+  rep.heldout = sc.heldout;
+  rep.freeform = sc.freeform;
+  rep.refusals = sc.refusals;
+  rep.on_topic_refused = sc.refused_on_topic;
   rep.stages = stage_rows(run);
   rep.facts = {
       {"model", fmt::format("{} layers, {} heads, {} channels, context {} tokens", kLayers, kHeads, kEmbd, kCtx)},
       {"tokenizer vocabulary", fmt::format("{} ids (--vocab-size {} is the most it may have)", vocab, kVocab)},
-      {"pretraining", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", pre_steps, kPretrainBatch,
+      {"pretraining", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", plan.pre_steps, kPretrainBatch,
                                   kPretrainSeq, pre_loss)},
-      {"fine-tuning", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", sft_steps, kSftBatch, kSftSeq,
+      {"fine-tuning", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", plan.sft_steps, kSftBatch, kSftSeq,
                                   sft_loss)},
-      {"fp32 FMA peak (MFU denominator)", fmt::format("{:.0f} GFLOP/s measured ({}, {} threads)", peak.gflops,
-                                                      ops::simd_level_name(peak.level), peak.threads)},
+      {"fp32 FMA peak (MFU denominator)", fmt::format("{:.0f} GFLOP/s measured ({}, {} threads)", plan.peak.gflops,
+                                                      ops::simd_level_name(plan.peak.level), plan.peak.threads)},
       {"generated data",
        fmt::format("{} prose documents ({} planted noise or duplicates, {} with personal data, {} with sensitive "
                    "words), {} dialogues, {} knowledge Q&A pairs, {} malformed chat records",
@@ -462,6 +494,25 @@ void run_demo(const DemoOptions& opt) {
                                      data.refusal_items)}};
   write_file_atomic(o + "/report.html", demo_report_html(rep));
   run.end("report", "", "report.html", 0);
+  return sc;
+}
+
+}  // namespace
+
+void run_demo(const DemoOptions& opt) {
+  CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
+  CF_CHECK(!(opt.serve && opt.chat), "--serve and --chat: choose one");
+  if (reuse_finished_demo(opt)) return;
+  make_output_dir(opt.out);
+  remove_demo_marker(opt.out);  // written again only when this run finishes
+  const std::string o = opt.out;
+  Runner run(opt, 12 + (opt.serve || opt.chat ? 1 : 0));
+  const DemoDataSummary data = generate_data(opt, run);
+  const int vocab = prepare_text(opt, run);
+  const size_t eval_items = data.eval_items + data.freeform_items + data.refusal_items;
+  const TrainingPlan plan = train_model(opt, run, vocab, eval_items);
+  evaluate(opt, run);
+  const DemoScores sc = write_report(opt, run, data, vocab, plan);
 
   // A config file for `chatforge chat --config`: the model, greedy decoding and the
   // system prompt it was fine-tuned with.
@@ -471,7 +522,7 @@ void run_demo(const DemoOptions& opt) {
                                                   std::string(system_prompt())));
   // Last: the marker that says this directory holds a finished demo (demo_marker.h).
   write_demo_marker(opt, run.elapsed() / 60);
-  print_demo_summary(o, run.elapsed() / 60, samples, heldout, freeform, refusals, refused_on_topic);
+  print_demo_summary(o, run.elapsed() / 60, sc.samples, sc.heldout, sc.freeform, sc.refusals, sc.refused_on_topic);
 
   if (opt.serve) run.run("serve", serve_args(opt), fmt::format("http://{}:{}/", opt.host, opt.port));
   if (opt.chat) run.run("chat", chat_args(opt), "");

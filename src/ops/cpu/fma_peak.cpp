@@ -73,8 +73,8 @@ float run_chains(SimdLevel level, long rounds) {
   return chains_scalar(rounds);
 }
 
-// FLOP/s of `rounds` rounds on every thread, timed from the first start to the last finish.
-double timed_gflops(SimdLevel level, int threads, long rounds) {
+// Seconds for `rounds` rounds on every thread, from the first start to the last finish.
+double timed_seconds(SimdLevel level, int threads, long rounds) {
   volatile float sink = 0;
   const auto t0 = std::chrono::steady_clock::now();
 #pragma omp parallel num_threads(threads)
@@ -83,9 +83,11 @@ double timed_gflops(SimdLevel level, int threads, long rounds) {
 #pragma omp atomic
     sink += v;
   }
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double flops = 2.0 * threads * static_cast<double>(rounds) * kInner * kChains * lanes(level);
-  return flops / s / 1e9;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double flops_of(SimdLevel level, int threads, long rounds) {
+  return 2.0 * threads * static_cast<double>(rounds) * kInner * kChains * lanes(level);
 }
 
 }  // namespace
@@ -98,12 +100,15 @@ FmaPeak measure_fma_peak(int threads, double seconds, int reps) {
   std::lock_guard<std::mutex> lock(mu);
   const auto key = std::make_pair(threads, static_cast<int>(level));
   if (auto it = cache.find(key); it != cache.end()) return it->second;
-  // Size the run from a short probe so each timed run lasts about `seconds`.
-  const double probe = timed_gflops(level, threads, 4);
-  const double per_round = 2.0 * threads * kInner * kChains * lanes(level) / (probe * 1e9);
-  const long rounds = std::max(4L, static_cast<long>(seconds / per_round));
+  // Size the run: double the rounds until one run lasts a quarter of `seconds` (a short
+  // probe would be all thread start-up), then scale to `seconds`.
+  long rounds = 16;
+  double t = timed_seconds(level, threads, rounds);
+  while (t < seconds / 4 && rounds < (1L << 40)) t = timed_seconds(level, threads, rounds *= 2);
+  rounds = std::max(rounds, static_cast<long>(static_cast<double>(rounds) * seconds / t));
   FmaPeak p{0, threads, level};
-  for (int r = 0; r < reps; ++r) p.gflops = std::max(p.gflops, timed_gflops(level, threads, rounds));
+  for (int r = 0; r < reps; ++r)
+    p.gflops = std::max(p.gflops, flops_of(level, threads, rounds) / timed_seconds(level, threads, rounds) / 1e9);
   cache[key] = p;
   return p;
 }
