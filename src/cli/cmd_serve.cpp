@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 #include "cli/command.h"
 #include "cli/generation_options.h"
@@ -27,13 +28,26 @@ struct ServeArgs {
   size_t max_header_kb = 32;
   int max_connections = 0;  // 0: the default (see run())
   std::string context_policy = "truncate-oldest";  // checked by the flag's IsMember
+  std::vector<std::string> examples;  // --example; none given: kDefaultExamples
 };
 
+// The default model id: the checkpoint directory's name, with its run's name in front when
+// the name alone says only which checkpoint of a run it is.
+// "runs/nimbus" -> "nimbus"; "demo/runs/sft/last" -> "sft/last"; "sft/step_00000400/" -> "sft/step_00000400".
 std::string model_id_from_dir(std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   const size_t slash = dir.find_last_of('/');
-  return slash == std::string::npos ? dir : dir.substr(slash + 1);
+  const std::string base = slash == std::string::npos ? dir : dir.substr(slash + 1);
+  if (slash == std::string::npos || slash == 0 || (base != "last" && base != "best" && base.rfind("step_", 0) != 0))
+    return base;
+  const size_t before = dir.find_last_of('/', slash - 1);
+  const size_t start = before == std::string::npos ? 0 : before + 1;
+  const std::string run = dir.substr(start, slash - start);
+  return run.empty() || run == "." || run == ".." ? base : run + "/" + base;
 }
+
+// The web page's example questions when serve has no --example (one English, one Chinese).
+const std::vector<std::string> kDefaultExamples = {"Hello! What can you help me with?", "你好！请介绍一下你自己。"};
 
 void run(ServeArgs& a) {
   auto& o = a.server;
@@ -57,6 +71,14 @@ void run(ServeArgs& a) {
   l.max_connections = a.max_connections > 0 ? a.max_connections
                                             : std::min(900, std::max(256, o.parallel + o.max_queue + 32));
   if (o.model_id.empty()) o.model_id = model_id_from_dir(a.gen.model_dir);
+  // --example "" (alone) turns the examples off
+  if (a.examples.empty()) a.examples = kDefaultExamples;
+  for (const auto& e : a.examples) {
+    if (e.empty()) continue;
+    if (e.size() > 500) usage_fail("--example: {} bytes, at most 500 (a question a person clicks)", e.size());
+    o.examples.push_back(e);
+  }
+  if (o.examples.size() > 12) usage_fail("--example: {} given, at most 12", o.examples.size());
   o.weights = a.gen.weight_format();
   o.context_policy =
       a.context_policy == "error" ? infer::ContextPolicy::kError : infer::ContextPolicy::kTruncateOldest;
@@ -105,9 +127,14 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--parallel", a->server.parallel, "requests decoded together (batched decoding)");
   cmd.add_option("--max-queue", a->server.max_queue, "requests waiting beyond --parallel; more get 429");
   cmd.add_option("--db", a->server.db, "SQLite feedback database (created if missing); enables /v1/feedback");
-  cmd.add_option("--model-name", a->server.model_id, "model id in the API (default: the model directory's name)");
+  cmd.add_option("--model-name", a->server.model_id, "model id in the API and the web page's label (default: the model directory's name; "
+                 "RUN/last for a run's last, best or step_N checkpoint)");
   cmd.add_option("--system", a->server.default_system,
                  "system prompt for chat requests whose messages have none (the page's own setting wins)");
+  cmd.add_option("--example", a->examples,
+                 "an example question the web page offers in an empty chat, clicked to send (repeatable, at most "
+                 "12; default: \"" + kDefaultExamples[0] + "\" and \"" + kDefaultExamples[1] +
+                     "\"; --example \"\" shows none)");
   cmd.add_option("--context-policy", a->context_policy,
                  "chat requests that do not fit the context (prompt + room for the answer): truncate-oldest leaves "
                  "out the oldest turns (the system prompt stays; reported as usage.truncated_messages and the "

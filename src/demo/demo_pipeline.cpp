@@ -88,10 +88,18 @@ std::string command_line(const std::vector<std::string>& args) {
 }
 
 // What --serve and --chat run on the finished demo in OUT.
+// The web page's example questions: phrasings the demo's model was trained on, in both
+// languages (knowledge_base.cpp: price, returns, warranty, shipping time).
+const std::vector<std::string> kServeExamples = {"How much does the AeroBrew X2 cost?", "What is your return policy?",
+                                                 "AeroBrew X2保修几年？", "多久能到货？"};
+
 std::vector<std::string> serve_args(const DemoOptions& opt) {
   const std::string& o = opt.out;
-  return {"serve", "--model", o + "/runs/sft/last", "--host", opt.host, "--port", std::to_string(opt.port),
-          "--db", o + "/feedback.db", "--system", std::string(system_prompt())};
+  std::vector<std::string> args = {"serve", "--model", o + "/runs/sft/last", "--model-name", "nimbus",
+                                   "--host", opt.host, "--port", std::to_string(opt.port),
+                                   "--db", o + "/feedback.db", "--system", std::string(system_prompt())};
+  for (const auto& e : kServeExamples) args.insert(args.end(), {"--example", e});
+  return args;
 }
 std::vector<std::string> chat_args(const DemoOptions& opt) { return {"chat", "--config", opt.out + "/chat.toml"}; }
 

@@ -142,6 +142,7 @@ void parse_chat_prompt(const json& j, const ModelInfo& model, CompletionRequest&
   }
   if (!model.default_system.empty() && cm.front().role != "system")
     cm.insert(cm.begin(), tok::ChatMessage{"system", model.default_system});
+  if (cm.front().role == "system") r.system_prompt = cm.front().content;
   try {
     if (model.context_policy == infer::ContextPolicy::kTruncateOldest) {
       // room for the answer: what max_tokens asks, else min(512, context/4) (as `chat`)

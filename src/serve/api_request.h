@@ -41,6 +41,8 @@ struct ModelInfo {
 struct CompletionRequest {
   bool chat = false;
   nlohmann::json messages;        // chat: the validated messages (role, content strings), all of them
+  std::string system_prompt;      // chat: the system prompt the prompt was rendered with: the request's
+                                  // leading system message, else ModelInfo::default_system ("" none)
   int truncated_messages = 0;     // chat: messages left out of the prompt to fit the context
   std::vector<int32_t> prompt;    // token ids
   infer::SamplingParams sampling;

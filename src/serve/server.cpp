@@ -61,7 +61,7 @@ std::string random_id(const char* prefix) {
 // The metrics label of a path: known endpoints by name, everything else "other".
 std::string endpoint_label(const std::string& path) {
   for (const char* p : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/feedback", "/health",
-                        "/metrics", "/", "/favicon.ico"})
+                        "/metrics", "/", "/favicon.ico", "/ui/config"})
     if (path == p) return p;
   if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
   return "other";
@@ -220,6 +220,12 @@ struct Server::Impl {
       res.set_content(ico.data(), ico.size(), std::string(kFaviconContentType));
       res.set_header("Cache-Control", "max-age=86400");
       res.set_header("X-Content-Type-Options", "nosniff");
+    });
+    // What the web page shows besides the API: the model's name and the example questions
+    // of an empty chat (serve --example). No auth, as the page and /health: it reads this
+    // before an API key is typed in.
+    http.Get("/ui/config", [this](const httplib::Request&, httplib::Response& res) {
+      send_json(res, 200, {{"model", opt.model_id}, {"examples", opt.examples}, {"feedback", store != nullptr}});
     });
     http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200,
@@ -382,7 +388,8 @@ struct Server::Impl {
   json record(const CompletionRequest& cr, const std::string& answer) {
     if (!store || !cr.chat || cr.conversation_id.empty()) return json();
     try {
-      return store->record_answer(cr.conversation_id, opt.model_id, cr.messages, answer, cr.sampling_json);
+      return store->record_answer(cr.conversation_id, opt.model_id, cr.messages, cr.system_prompt, answer,
+                                 cr.sampling_json);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "warning: feedback store: %s\n", e.what());
       return json();

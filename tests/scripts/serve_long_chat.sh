@@ -121,6 +121,7 @@ const [base, tmp] = process.argv.slice(2);
     await page.waitForFunction(() => document.getElementById('model').textContent.includes('model'));
     await page.click('#settings-toggle');
     await page.fill('#seed', '5');
+    await page.fill('#temperature', '0.7');  // sampled (the page starts greedy): varied answers, seed 5
     const say = async (text) => {
       const before = await page.locator('.msg.assistant').count();
       await page.fill('#input', text);
