@@ -424,12 +424,12 @@ void run_demo(const DemoOptions& opt) {
           "eval/perplexity/report.html");
   run.run("answer held-out questions",
           {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/heldout.jsonl",
-           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch", "16", "--out",
+           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch-size", "16", "--out",
            o + "/eval/heldout"},
           "eval/heldout/report.html");
   run.run("refuse off-topic requests",
           {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/refusals.jsonl",
-           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch", "16", "--out",
+           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch-size", "16", "--out",
            o + "/eval/refusals"},
           "eval/refusals/report.html");
 
