@@ -283,7 +283,7 @@ class ChatSession {
 void setup(CLI::App& cmd) {
   auto a = std::make_shared<ChatArgs>();
   add_generation_options(cmd, a->gen);
-  cmd.add_option("--system", a->system, "system prompt");
+  cmd.add_option("--system", a->system, "system prompt (default: none)");
   cmd.add_flag("--verbose", a->verbose, "token counts and speed after each answer (stderr)");
   add_config_option(cmd);
   cmd.callback([a] {

@@ -7,6 +7,7 @@
 
 #include "cli/cmd_data.h"
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -47,8 +48,11 @@ struct CleanFlags {
 
 void add_clean_input_flags(CLI::App* c, CleanFlags& f) {
   auto& o = f.o;
-  c->add_option("--input,-i", o.inputs, "files or directories (.txt .md .jsonl, also .gz/.zst)")->required();
+  c->add_option("--input,-i", o.inputs, "files or directories (.txt .md .jsonl, also .gz/.zst)")
+      ->type_name(kPath)
+      ->required();
   c->add_option("--out,-o", o.out_dir, "output directory: train.jsonl, val.jsonl, report.json, report.html")
+      ->type_name(kDir)
       ->required();
   c->add_option("--text-field", o.input.text_field, "JSONL field with the text")->capture_default_str();
   c->add_option("--source-field", o.input.source_field, "JSONL field naming the source (default: the input's name)")
@@ -111,7 +115,8 @@ void add_clean_dedup_scrub_flags(CLI::App* c, CleanFlags& f) {
                 "Jaccard similarity (word 5-grams) that counts as a near duplicate")
       ->capture_default_str();
   c->add_option("--sensitive-words", o.sensitive_lists,
-                "file(s) of sensitive words/phrases, one per line (any language)");
+                "file(s) of sensitive words/phrases, one per line (any language; default: none)")
+      ->type_name(kFile);
   c->add_option("--sensitive-action", f.sensitive_action, "mask, remove, or drop (the document)")
       ->capture_default_str();
   c->add_option("--sensitive-mask", o.sensitive_mask, "replacement for a masked term")->capture_default_str();
@@ -127,8 +132,10 @@ void add_clean_balance_split_flags(CLI::App* c, CleanFlags& f) {
   auto& o = f.o;
   c->add_option("--balance-by", o.rebalance.by, "group documents by source or label for rebalancing")
       ->capture_default_str();
-  c->add_option("--balance", f.balance, "target shares, e.g. web=0.5,books=0.3 (others share the rest)");
-  c->add_option("--max-share", o.rebalance.max_share, "cap every group's share of the output (e.g. 0.4)");
+  c->add_option("--balance", f.balance,
+                "target shares, e.g. web=0.5,books=0.3 (others share the rest; default: none, no rebalancing)");
+  c->add_option("--max-share", o.rebalance.max_share, "cap every group's share of the output, e.g. 0.4 (0: no cap)")
+      ->capture_default_str();
   c->add_flag("--upsample", o.rebalance.upsample, "repeat documents of small groups to reach the targets");
   c->add_option("--max-upsample", o.rebalance.max_upsample, "most copies of one document when up-sampling")
       ->capture_default_str();
@@ -156,7 +163,7 @@ void resolve_clean_flags(CleanFlags& f) {
   data::parse_pii_types(f.pii, o.pii);
   o.scrub_pii = f.pii != "none";
   if (!f.balance.empty()) o.rebalance.targets = data::parse_targets(f.balance);
-  if (o.threads < 1) usage_fail("--threads must be at least 1");
+  o.threads = resolve_threads(o.threads);
   o.input.max_record_bytes = data::max_record_bytes_from_mb(f.max_record_mb);
   o.progress = !f.no_progress;
 }
@@ -179,14 +186,14 @@ void print_clean_summary(const data::CleanReport& r, const std::string& out_dir)
 
 void setup_clean(CLI::App& data) {
   auto flags = std::make_shared<CleanFlags>();
-  flags->o.threads = default_threads();
+  flags->o.threads = 0;  // 0: default_threads(), see resolve_clean_flags
   CLI::App* c =
       data.add_subcommand("clean", "normalise, filter, deduplicate, scrub and rebalance raw text into train/val JSONL");
   add_clean_input_flags(c, *flags);
   add_clean_filter_flags(c, *flags);
   add_clean_dedup_scrub_flags(c, *flags);
   add_clean_balance_split_flags(c, *flags);
-  c->add_option("--threads", flags->o.threads, "worker threads")->check(threads_range(false))->capture_default_str();
+  add_threads_option(*c, flags->o.threads);
   c->add_flag("--no-progress", flags->no_progress, "no progress bar");
   add_config_option(*c);
   c->callback([flags] {
@@ -255,8 +262,10 @@ void setup_inspect(CLI::App& data) {
   };
   auto f = std::make_shared<Flags>();
   CLI::App* c = data.add_subcommand("inspect", "print a token shard's header and counts, and decode a sample");
-  c->add_option("shard", f->path, "a shard file (.bin) or a directory of shards")->required();
-  c->add_option("--tokenizer", f->tokenizer, "tokenizer directory: decode a sample of the shard");
+  c->add_option("shard", f->path, "a shard file (.bin) or a directory of shards")->type_name(kPath)->required();
+  c->add_option("--tokenizer", f->tokenizer,
+                "tokenizer directory or tokenizer.json: decode a sample of the shard (default: none, no sample)")
+      ->type_name(kPath);
   c->add_option("--doc", f->doc, "which document to decode")->capture_default_str();
   c->add_option("--sample", f->sample, "how many tokens to decode")->capture_default_str();
   c->add_option("--mask-view", f->mask_view, "SFT shards: mark trained tokens: auto, color, brackets or off")

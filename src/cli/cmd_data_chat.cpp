@@ -10,6 +10,7 @@
 
 #include "cli/cmd_data.h"
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "data/chat_build.h"
@@ -42,6 +43,7 @@ void run_chat(ChatFlags f) {
   f.o.shard_tokens = parse_count_flag("--shard-tokens", f.shard_tokens);
   f.o.mixture_size = f.mixture_size.empty() ? 0 : parse_count_flag("--mixture-size", f.mixture_size);
   f.o.progress = !f.no_progress;
+  f.o.threads = resolve_threads(f.o.threads);
   data::check_chat_build_options(f.o, !f.o.augment_command.empty() || !f.o.augment_model.empty());
   const data::ChatBuildResult r = data::build_chat_dataset(f.o, make_paraphraser(f.o));
   std::fputs(data::format_chat_build_summary(r).c_str(), stdout);
@@ -51,17 +53,24 @@ void run_chat(ChatFlags f) {
 
 void add_data_chat_command(CLI::App& data) {
   auto f = std::make_shared<ChatFlags>();
-  f->o.threads = default_threads();
+  f->o.threads = 0;  // 0: default_threads(), see run_chat
   CLI::App* c = data.add_subcommand("chat", "chat / Q&A data -> SFT shards with an assistant-only loss mask");
-  c->add_option("--tokenizer,-t", f->o.tokenizer, "tokenizer directory (with <|im_start|> and <|im_end|>)")->required();
-  c->add_option("--input,-i", f->o.inputs, "JSONL/JSON/CSV/TSV files or directories (also .gz/.zst)");
+  c->add_option("--tokenizer,-t", f->o.tokenizer, "tokenizer directory (with <|im_start|> and <|im_end|>)")
+      ->type_name(kPath)
+      ->required();
+  c->add_option("--input,-i", f->o.inputs,
+                "JSONL/JSON/CSV/TSV files or directories (also .gz/.zst; default: none, with --mixture)")
+      ->type_name(kPath);
   c->add_option("--out,-o", f->o.out, "output directory: train_*.bin, val_*.bin, val-<task>_*.bin, meta.json, tokenizer")
+      ->type_name(kDir)
       ->required();
   c->add_option("--format", f->o.format, "auto, messages, sharegpt, alpaca, prompt-completion, csv or tsv")
       ->capture_default_str();
-  c->add_option("--mixture", f->o.mixture, "task mixture file (JSON or YAML): task, path, weight|epochs, system");
+  c->add_option("--mixture", f->o.mixture,
+                "task mixture file (JSON or YAML): task, path, weight|epochs, system (default: none)")
+      ->type_name(kFile);
   c->add_option("--mixture-size", f->mixture_size, "train examples to sample for a weighted mixture (default: natural)");
-  c->add_option("--system", f->o.system, "system prompt for conversations that have none");
+  c->add_option("--system", f->o.system, "system prompt for conversations that have none (default: none)");
   c->add_option("--max-len", f->o.max_len, "most tokens per conversation, end-of-text included")->capture_default_str();
   c->add_option("--truncate", f->o.truncate, "too long: drop, or keep-last-turns")->capture_default_str();
   c->add_flag("--pack", f->o.pack,
@@ -83,18 +92,23 @@ void add_data_chat_command(CLI::App& data) {
   c->add_option("--shuffle-rate", f->o.noise.shuffle_rate, "noise: share swapped with their neighbour")
       ->capture_default_str();
   c->add_flag("--augment-targets", f->o.noise.targets, "noise also on assistant turns (default: user turns only)");
-  c->add_option("--augment-command", f->o.augment_command, "paraphrase/translate program: text on stdin -> stdout");
+  c->add_option("--augment-command", f->o.augment_command,
+                "paraphrase/translate program: text on stdin -> stdout (default: none)");
   c->add_option("--augment-model", f->o.augment_model,
-                 "chatforge chat model that paraphrases/translates each user text (answers it as a user turn)");
+                "chatforge chat model that paraphrases/translates each user text (answers it as a user turn; "
+                "default: none)")
+      ->type_name(kDir);
   c->add_option("--augment-instruction", f->o.augment_instruction,
-                "system prompt for --augment-model, e.g. \"Translate into Chinese.\"");
+                "system prompt for --augment-model, e.g. \"Translate into Chinese.\" (default: none)");
   c->add_option("--paraphrase-rate", f->o.paraphrase_rate, "share of train conversations paraphrased as extra examples")
       ->capture_default_str();
   c->add_option("--augment-timeout", f->o.augment_timeout, "seconds one --augment-command call may take")
       ->capture_default_str();
   c->add_option("--shard-tokens", f->shard_tokens, "most tokens per shard file (k/M/G suffixes)")->capture_default_str();
-  c->add_option("--dump-text", f->o.dump_text, "also write every output conversation with its rendered text (JSONL)");
-  c->add_option("--threads", f->o.threads, "worker threads")->check(threads_range(false))->capture_default_str();
+  c->add_option("--dump-text", f->o.dump_text,
+                "also write every output conversation with its rendered text to this JSONL file (default: none)")
+      ->type_name(kFile);
+  add_threads_option(*c, f->o.threads);
   set_ranges(*c, {{"--max-record-mb", "[0, 2^20]"},
                   {"--max-len", "[8, 2^20]"},
                   {"--val-fraction", "[0, 1)"},

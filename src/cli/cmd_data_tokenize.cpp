@@ -7,6 +7,7 @@
 
 #include "cli/cmd_data.h"
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -34,6 +35,7 @@ void run_tokenize(TokenizeFlags f) {
   f.options.shard_tokens = parse_count_flag("--shard-tokens", f.shard_tokens);
   f.options.input.max_record_bytes = data::max_record_bytes_from_mb(f.max_record_mb);
   f.options.progress = !f.no_progress;
+  f.options.threads = resolve_threads(f.options.threads);
   std::fputs(data::format_tokenize_summary(data::tokenize_to_shards(f.options)).c_str(), stdout);
 }
 
@@ -41,12 +43,17 @@ void run_tokenize(TokenizeFlags f) {
 
 void add_data_tokenize_command(CLI::App& data) {
   auto f = std::make_shared<TokenizeFlags>();
-  f->options.threads = default_threads();
+  f->options.threads = 0;  // 0: default_threads(), see run_tokenize
   CLI::App* c = data.add_subcommand("tokenize", "encode documents into token shards for training (parallel)");
-  c->add_option("--tokenizer,-t", f->options.tokenizer, "tokenizer directory (from `chatforge tokenizer train`)")->required();
-  c->add_option("--input,-i", f->options.inputs, "cleaned JSONL (train.jsonl, val.jsonl) or any .txt/.md/.jsonl[.gz|.zst]")
+  c->add_option("--tokenizer,-t", f->options.tokenizer, "tokenizer directory (from `chatforge tokenizer train`)")
+      ->type_name(kPath)
       ->required();
-  c->add_option("--out,-o", f->options.out, "output directory: train_NNNNNN.bin, val_NNNNNN.bin, meta.json")->required();
+  c->add_option("--input,-i", f->options.inputs, "cleaned JSONL (train.jsonl, val.jsonl) or any .txt/.md/.jsonl[.gz|.zst]")
+      ->type_name(kPath)
+      ->required();
+  c->add_option("--out,-o", f->options.out, "output directory: train_NNNNNN.bin, val_NNNNNN.bin, meta.json")
+      ->type_name(kDir)
+      ->required();
   c->add_option("--text-field", f->options.input.text_field, "JSONL field with the text")->capture_default_str();
   c->add_option("--txt-split", f->options.input.txt_split, "documents in .txt/.md files: file, paragraph or line")
       ->capture_default_str();
@@ -56,7 +63,7 @@ void add_data_tokenize_command(CLI::App& data) {
       ->capture_default_str();
   c->add_option("--shard-tokens", f->shard_tokens, "most tokens per shard file (k/M/G suffixes)")->capture_default_str();
   c->add_flag("--allow-special", f->options.allow_special, "encode special-token spellings in the text as special tokens");
-  c->add_option("--threads", f->options.threads, "worker threads")->check(threads_range(false))->capture_default_str();
+  add_threads_option(*c, f->options.threads);
   c->add_flag("--no-progress", f->no_progress, "no progress bar");
   set_ranges(*c, {{"--max-record-mb", "[0, 2^20]"}});
   add_config_option(*c);

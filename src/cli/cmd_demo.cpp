@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "demo/demo_data.h"
@@ -45,11 +46,16 @@ void setup(CLI::App& cmd) {
   static DemoArgs a;
   static DataArgs d;
   cmd.add_option("--out", a.opt.out, "output directory (data, tokenizer, runs, eval, report.html)")
+      ->type_name(kDir)
       ->capture_default_str();
   cmd.add_option("--minutes", a.opt.minutes, "time budget for the whole demo; training steps are sized to fit it")
       ->capture_default_str();
-  cmd.add_option("--lang", a.lang, "languages of the assistant: en, zh or both")->capture_default_str();
-  cmd.add_option("--corpus", a.opt.corpus, "extra public-domain text for pretraining (.txt/.jsonl, also .gz/.zst)")
+  cmd.add_option("--lang", a.lang, "languages of the assistant")
+      ->check(CLI::IsMember({"en", "zh", "both"}))
+      ->capture_default_str();
+  cmd.add_option("--corpus", a.opt.corpus,
+                 "extra public-domain text for pretraining (.txt/.jsonl, also .gz/.zst; default: none)")
+      ->type_name(kPath)
       ->expected(1, -1);
   auto* serve = cmd.add_flag("--serve", a.opt.serve,
                              "serve the assistant with the web chat page when done (Ctrl-C stops); reuses a finished "
@@ -65,9 +71,11 @@ void setup(CLI::App& cmd) {
   add_config_option(cmd);
 
   CLI::App* data = cmd.add_subcommand("data", "only write the demo's generated dataset (prose, chats, eval questions)");
-  data->add_option("--out", d.out, "output directory")->required();
-  data->add_option("--lang", d.lang, "en, zh or both")->capture_default_str();
-  data->add_option("--seed", d.seed, "generator seed")->capture_default_str();
+  data->add_option("--out", d.out, "output directory")->type_name(kDir)->required();
+  data->add_option("--lang", d.lang, "languages of the data")
+      ->check(CLI::IsMember({"en", "zh", "both"}))
+      ->capture_default_str();
+  data->add_option("--seed", d.seed, "seed of the data generator")->capture_default_str();
   set_ranges(*data, {{"--seed", kSeedRange}});
   add_config_option(*data);
   data->callback([] {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/generation_options.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
@@ -58,7 +59,7 @@ void run(ServeArgs& a) {
     while (!o.api_key.empty() && std::isspace(static_cast<unsigned char>(o.api_key.back()))) o.api_key.pop_back();
     CF_CHECK(!o.api_key.empty(), "API key file {} is empty", a.api_key_file);
   }
-  if (o.parallel < 1 || o.parallel > 256) usage_fail("--parallel must be 1..256, got {}", o.parallel);
+  if (o.parallel < 1 || o.parallel > 256) usage_fail("--batch-size must be 1..256, got {}", o.parallel);
   if (o.max_queue < 0 || o.max_queue > 10000) usage_fail("--max-queue must be 0..10000, got {}", o.max_queue);
   if (o.port < 0 || o.port > 65535) usage_fail("--port must be 0..65535, got {}", o.port);
   // the limit flags' ranges are checked by set_ranges (below)
@@ -105,7 +106,7 @@ void run(ServeArgs& a) {
     sigwait(&sigs, &sig);
     server.stop();
   });
-  std::printf("chatforge serve: listening on http://%s:%d (model %s, parallel %d, queue %d%s%s)\n", o.host.c_str(),
+  std::printf("chatforge serve: listening on http://%s:%d (model %s, batch size %d, queue %d%s%s)\n", o.host.c_str(),
               port, o.model_id.c_str(), o.parallel, o.max_queue, o.api_key.empty() ? "" : ", API key required",
               o.db.empty() ? "" : (", feedback in " + o.db).c_str());
   std::fflush(stdout);
@@ -118,19 +119,29 @@ void run(ServeArgs& a) {
 
 void setup(CLI::App& cmd) {
   auto a = std::make_shared<ServeArgs>();
-  cmd.add_option("--model", a->gen.model_dir, "checkpoint directory (with tokenizer.json)")->required();
-  cmd.add_option("--tokenizer", a->gen.tokenizer, "tokenizer directory or file (default: the model's)");
-  cmd.add_option("--host", a->server.host, "address to bind (default 127.0.0.1: this machine only)");
-  cmd.add_option("--port", a->server.port, "TCP port (0: any free port, printed at start)");
-  cmd.add_option("--api-key", a->server.api_key, "require 'Authorization: Bearer KEY' on every /v1 call");
-  cmd.add_option("--api-key-file", a->api_key_file, "read the API key from this file (keeps it out of `ps`)");
-  cmd.add_option("--parallel", a->server.parallel, "requests decoded together (batched decoding)");
-  cmd.add_option("--max-queue", a->server.max_queue, "requests waiting beyond --parallel; more get 429");
-  cmd.add_option("--db", a->server.db, "SQLite feedback database (created if missing); enables /v1/feedback");
-  cmd.add_option("--model-name", a->server.model_id, "model id in the API and the web page's label (default: the model directory's name; "
-                 "RUN/last for a run's last, best or step_N checkpoint)");
+  cmd.add_option("--model", a->gen.model_dir, "checkpoint directory (with tokenizer.json)")->type_name(kDir)->required();
+  cmd.add_option("--tokenizer", a->gen.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)")
+      ->type_name(kPath);
+  cmd.add_option("--host", a->server.host, "address to bind (127.0.0.1: this machine only)")->capture_default_str();
+  cmd.add_option("--port", a->server.port, "TCP port (0: any free port, printed at start)")->capture_default_str();
+  cmd.add_option("--api-key", a->server.api_key,
+                 "require 'Authorization: Bearer KEY' on every /v1 call (default: none, no key needed)");
+  cmd.add_option("--api-key-file", a->api_key_file,
+                 "read the API key from this file (keeps it out of `ps`; default: none)")
+      ->type_name(kFile);
+  cmd.add_option("--batch-size,--parallel", a->server.parallel, "requests decoded together (batched decoding)")
+      ->capture_default_str();
+  cmd.add_option("--max-queue", a->server.max_queue, "requests waiting beyond --batch-size; more get 429")
+      ->capture_default_str();
+  cmd.add_option("--db", a->server.db,
+                 "SQLite feedback database (created if missing); enables /v1/feedback (default: none, no feedback)")
+      ->type_name(kFile);
+  cmd.add_option("--model-name", a->server.model_id,
+                 "model id in the API and the web page's label (default: the model directory's name; RUN/last for a "
+                 "run's last, best or step_N checkpoint)");
   cmd.add_option("--system", a->server.default_system,
-                 "system prompt for chat requests whose messages have none (the page's own setting wins)");
+                 "system prompt for chat requests whose messages have none (the page's own setting wins; default: "
+                 "none)");
   cmd.add_option("--example", a->examples,
                  "an example question the web page offers in an empty chat, clicked to send (repeatable, at most "
                  "12; default: \"" + kDefaultExamples[0] + "\" and \"" + kDefaultExamples[1] +
@@ -141,23 +152,29 @@ void setup(CLI::App& cmd) {
                  "X-Chatforge-Context-Truncated header), error answers 400")
       ->check(CLI::IsMember({"error", "truncate-oldest"}))
       ->capture_default_str();
-  cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB, chunked or not (default 1024; more: 413)");
-  cmd.add_option("--max-header-kb", a->max_header_kb, "largest request line + headers in KiB (default 32; more: 431)");
-  cmd.add_option("--max-headers", a->server.limits.max_headers, "most header lines in a request (default 100; more: 431)");
+  cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB, chunked or not (more: 413)")
+      ->capture_default_str();
+  cmd.add_option("--max-header-kb", a->max_header_kb, "largest request line + headers in KiB (more: 431)")
+      ->capture_default_str();
+  cmd.add_option("--max-headers", a->server.limits.max_headers, "most header lines in a request (more: 431)")
+      ->capture_default_str();
   cmd.add_option("--max-connections", a->max_connections,
-                 "open connections at once (default max(256, parallel + max-queue + 32), at most 900); at the cap the stalest "
-                 "unfinished one is closed, or 503 when all are busy");
+                 "open connections at once (default: max(256, batch-size + max-queue + 32), at most 900); at the cap "
+                 "the stalest unfinished one is closed, or 503 when all are busy");
   cmd.add_option("--idle-timeout", a->server.limits.idle_timeout_s,
-                 "seconds a connection may wait before sending a request (default 5)");
+                 "seconds a connection may wait before sending a request")
+      ->capture_default_str();
   cmd.add_option("--header-timeout", a->server.limits.header_timeout_s,
-                 "seconds from a request's first byte to the end of its headers (default 10; then 408)");
+                 "seconds from a request's first byte to the end of its headers (then 408)")
+      ->capture_default_str();
   cmd.add_option("--body-timeout", a->server.limits.body_timeout_s,
-                 "seconds from the end of the headers to the end of the body (default 30; then 408)");
+                 "seconds from the end of the headers to the end of the body (then 408)")
+      ->capture_default_str();
   cmd.add_option("--write-timeout", a->server.limits.write_timeout_s,
-                 "seconds a write may wait for a client that does not read (default 10; then it is closed)");
-  cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)")
-      ->check(threads_range(true));
-  set_ranges(cmd, {{"--port", "[0, 65535]"}, {"--parallel", "[1, 256]"}, {"--max-queue", "[0, 10000]"},
+                 "seconds a write may wait for a client that does not read (then it is closed)")
+      ->capture_default_str();
+  add_threads_option(cmd, a->gen.threads);
+  set_ranges(cmd, {{"--port", "[0, 65535]"}, {"--batch-size", "[1, 256]"}, {"--max-queue", "[0, 10000]"},
                    {"--max-body-kb", "[1, 1048576]"}, {"--max-header-kb", "[1, 1024]"}, {"--max-headers", "[1, 10000]"},
                    {"--max-connections", "[1, 900]"}, {"--idle-timeout", "(0, 86400]"},
                    {"--header-timeout", "(0, 86400]"}, {"--body-timeout", "(0, 86400]"},

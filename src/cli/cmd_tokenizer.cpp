@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -39,7 +40,7 @@ struct UseArgs {
   std::string tokenizer;
   std::string file;  // empty: stdin
   bool allow_special = false;
-  int threads = 1;
+  int threads = 0;  // encode: 0 = default_threads()
 };
 
 std::string read_input(const std::string& file) {
@@ -132,7 +133,7 @@ void run_train(const TrainArgs& a) {
   o.pattern = a.pattern;
   o.special_tokens = a.special_tokens;
   o.min_frequency = a.min_frequency;
-  o.threads = a.threads > 0 ? a.threads : default_threads();
+  o.threads = resolve_threads(a.threads);
   o.progress = true;
   tok::validate_train_options(o);
   try {
@@ -179,7 +180,7 @@ void run_convert(const ConvertArgs& a) {
 void run_encode(const UseArgs& a) {
   const tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
   const std::string text = read_input(a.file);
-  const auto ids = t.encode_parallel(text, a.threads, a.allow_special);
+  const auto ids = t.encode_parallel(text, resolve_threads(a.threads), a.allow_special);
   std::string out;
   out.reserve(ids.size() * 6);
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -233,8 +234,9 @@ void run_inspect(const UseArgs& a) {
 
 void add_use_options(CLI::App& sub, UseArgs& a, bool with_special) {
   sub.add_option("--tokenizer", a.tokenizer, "directory with tokenizer.json (or vocab.json+merges.txt), or a tokenizer.json")
+      ->type_name(kPath)
       ->required();
-  sub.add_option("file", a.file, "input file (default: stdin)");
+  sub.add_option("file", a.file, "input file (default: stdin)")->type_name(kFile);
   if (with_special)
     sub.add_flag("--allow-special", a.allow_special, "encode special-token spellings as their special ids");
   add_config_option(sub);
@@ -248,6 +250,7 @@ void setup(CLI::App& cmd) {
 
   CLI::App* t = cmd.add_subcommand("train", "learn a byte-level BPE vocabulary from text files");
   t->add_option("--input", train.inputs, "text, JSONL or .gz/.zst files, or directories (read recursively)")
+      ->type_name(kPath)
       ->required()
       ->expected(1, -1);
   t->add_option("--text-field", train.text_field, "JSONL field with the text")->capture_default_str();
@@ -256,21 +259,23 @@ void setup(CLI::App& cmd) {
       ->capture_default_str();
   t->add_option("--vocab-size", train.vocab_size, "total vocabulary size: 256 bytes + merges + special tokens")
       ->required();
-  t->add_option("--out", train.out, "output directory (tokenizer.json, vocab.txt)")->required();
-  t->add_option("--pattern", train.pattern, "pre-tokenizer: gpt2, gpt4 (= llama3), qwen2, or a regex")
+  t->add_option("--out", train.out, "output directory (tokenizer.json, vocab.txt)")->type_name(kDir)->required();
+  t->add_option("--pattern", train.pattern,
+                fmt::format("pre-tokenizer: {}, or a regex (gpt4 = cl100k = llama3; cjk: gpt2 with every Han "
+                            "character a piece of its own)",
+                            tok::kPreTokenizerNames))
       ->capture_default_str();
-  t->add_option("--special-tokens", train.special_tokens, "special tokens besides <|endoftext|>")->expected(0, -1);
+  t->add_option("--special-tokens", train.special_tokens, "special tokens besides <|endoftext|> (default: none)")
+      ->expected(0, -1);
   t->add_option("--min-frequency", train.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
-  t->add_option("--threads", train.threads, "threads for counting (default: all cores)")->check(threads_range(true));
+  add_threads_option(*t, train.threads);
   set_ranges(*t, {{"--vocab-size", "[256, 2^20]"}, {"--min-frequency", "[1, 2^62]"}, {"--max-record-mb", "[0, 2^20]"}});
   add_config_option(*t);
   t->callback([] { run_train(train); });
 
   CLI::App* e = cmd.add_subcommand("encode", "print the token ids of a text (FILE or stdin), separated by spaces");
   add_use_options(*e, enc, true);
-  e->add_option("--threads", enc.threads, "threads (large inputs are cut at line starts)")
-      ->check(threads_range(false))
-      ->capture_default_str();
+  add_threads_option(*e, enc.threads);  // large inputs are cut at line starts
   e->callback([] { run_encode(enc); });
 
   CLI::App* d = cmd.add_subcommand("decode", "print the exact bytes of token ids (FILE or stdin)");
@@ -279,9 +284,10 @@ void setup(CLI::App& cmd) {
 
   CLI::App* c = cmd.add_subcommand("convert", "load any supported tokenizer files and save them as tokenizer.json");
   c->add_option("--tokenizer", conv.tokenizer, "directory with tokenizer.json, vocab.json+merges.txt or encoder.json+vocab.bpe")
+      ->type_name(kPath)
       ->required();
-  c->add_option("--out", conv.out, "output directory")->required();
-  c->add_option("--special-tokens", conv.special_tokens, "special tokens to append")->expected(0, -1);
+  c->add_option("--out", conv.out, "output directory")->type_name(kDir)->required();
+  c->add_option("--special-tokens", conv.special_tokens, "special tokens to append (default: none)")->expected(0, -1);
   add_config_option(*c);
   c->callback([] { run_convert(conv); });
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -44,18 +45,24 @@ struct CommonEvalArgs {
 };
 
 void add_common_eval_options(CLI::App* sub, CommonEvalArgs& a, bool groups) {
-  sub->add_option("--data", a.data, "evaluation data (see `chatforge eval <task> --help` and docs/eval.md)")->required();
-  sub->add_option("--out", a.out, "directory for results.json and report.html (created)")->required();
+  sub->add_option("--data", a.data, "evaluation data (see `chatforge eval <task> --help` and docs/eval.md)")
+      ->type_name(kPath)
+      ->required();
+  sub->add_option("--out", a.out, "directory for results.json and report.html (created)")->type_name(kDir)->required();
   if (groups) {
-    sub->add_option("--group-field", a.group_field, "JSONL field with each item's group: every metric per group");
-    sub->add_option("--expect-groups", a.expect_groups, "groups that must be present (comma-separated)")->delimiter(',');
+    sub->add_option("--group-field", a.group_field,
+                    "JSONL field with each item's group: every metric per group (default: none, no groups)");
+    sub->add_option("--expect-groups", a.expect_groups, "groups that must be present (comma-separated; default: none)")
+        ->delimiter(',');
   }
   sub->add_option("--bootstrap", a.bootstrap, "bootstrap resamples for the 95% intervals")->capture_default_str();
   sub->add_option("--bootstrap-seed", a.bootstrap_seed, "seed of the bootstrap resampling")->capture_default_str();
   set_ranges(*sub, {{"--bootstrap", kBootstrapRange}, {"--bootstrap-seed", kSeedRange}});
   sub->add_flag("--json", a.json, "print results.json to stdout as well");
-  sub->add_option("--feedback-db", a.feedback_db,
-                  "add the user-feedback statistics of a `chatforge serve --db` store (approval per model and day)");
+  sub->add_option("--db,--feedback-db", a.feedback_db,
+                  "add the user-feedback statistics of a `chatforge serve --db` store (approval per model and day; "
+                  "default: none)")
+      ->type_name(kFile);
 }
 
 BootstrapOptions bootstrap_options(const CommonEvalArgs& a) {
@@ -69,7 +76,7 @@ BootstrapOptions bootstrap_options(const CommonEvalArgs& a) {
 void write_outputs(const CommonEvalArgs& a, EvalOutput out) {
   std::fwrite(out.summary.data(), 1, out.summary.size(), stdout);
   if (!a.feedback_db.empty()) {
-    CF_CHECK(file_exists(a.feedback_db), "--feedback-db {}: no such file (the database `chatforge serve --db` writes)",
+    CF_CHECK(file_exists(a.feedback_db), "--db {}: no such file (the database `chatforge serve --db` writes)",
              a.feedback_db);
     serve::FeedbackStore store(a.feedback_db);
     add_user_feedback(store.stats(), a.feedback_db, out.results, out.report);
@@ -134,10 +141,12 @@ void run_choice(ChoiceEvalArgs& a) {
 }
 
 void add_model_options(CLI::App* sub, GenerationOptions& g) {
-  sub->add_option("--model", g.model_dir, "checkpoint directory (config.json, model.safetensors)")->required();
-  sub->add_option("--tokenizer", g.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)");
-  sub->add_option("--threads", g.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)")
-      ->check(threads_range(true));
+  sub->add_option("--model", g.model_dir, "checkpoint directory (config.json, model.safetensors)")
+      ->type_name(kDir)
+      ->required();
+  sub->add_option("--tokenizer", g.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)")
+      ->type_name(kPath);
+  add_threads_option(*sub, g.threads);
 }
 
 }  // namespace
@@ -149,7 +158,7 @@ void setup_eval_perplexity(CLI::App& eval) {
   add_model_options(sub, a->gen);
   add_common_eval_options(sub, a->common, false);
   sub->add_option("--text-field", a->eval.text_field, ".jsonl: field holding each document")->capture_default_str();
-  sub->add_option("--split", a->eval.split, "shard directory: which split's shards (SPLIT_*.bin)")->capture_default_str();
+  sub->add_option("--split", a->eval.split, "token shards: which split (SPLIT_*.bin)")->capture_default_str();
   sub->add_option("--window", a->eval.window, "tokens of context per forward pass (default: the model's context)");
   sub->add_option("--stride", a->eval.stride, "tokens scored per window (default: window/2)");
   set_ranges(*sub, {{"--window", "[1, 2^20]"}, {"--stride", "[1, 2^20]"}});
@@ -170,10 +179,13 @@ void setup_eval_generate(CLI::App& eval) {
                   "the final assistant turn of messages)");
   sub->add_flag("--chat", a->eval.chat, "render plain prompts as a user turn of the chat template");
   sub->add_option("--tokenize", a->eval.bleu_tokenize, "BLEU tokenizer: 13a, zh, char or none")->capture_default_str();
-  sub->add_option("--batch", a->batch, "sequences generated together per forward pass")->capture_default_str();
-  set_ranges(*sub, {{"--batch", "[1, 256]"}});
+  sub->add_option("--batch-size,--batch", a->batch, "sequences generated together per forward pass")
+      ->capture_default_str();
+  set_ranges(*sub, {{"--batch-size", "[1, 256]"}});
   sub->add_option("--counterfactual", a->eval.counterfactual,
-                  "TSV of term pairs (he<TAB>she): swap them in the prompts and report how answers change");
+                  "TSV of term pairs (he<TAB>she): swap them in the prompts and report how answers change (default: "
+                  "none)")
+      ->type_name(kFile);
   add_config_option(*sub);
   sub->callback([a] { run_generate(*a); });
 }

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -13,8 +14,11 @@
 namespace chatforge::cli {
 
 void add_generation_options(CLI::App& cmd, GenerationOptions& o) {
-  cmd.add_option("--model", o.model_dir, "checkpoint directory (config.json, model.safetensors)")->required();
-  cmd.add_option("--tokenizer", o.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)");
+  cmd.add_option("--model", o.model_dir, "checkpoint directory (config.json, model.safetensors)")
+      ->type_name(kDir)
+      ->required();
+  cmd.add_option("--tokenizer", o.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)")
+      ->type_name(kPath);
   auto& s = o.sampling;
   cmd.add_option("--temperature", s.temperature, "sampling temperature; 0 = greedy")->capture_default_str();
   cmd.add_option("--top-k", s.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
@@ -24,16 +28,15 @@ void add_generation_options(CLI::App& cmd, GenerationOptions& o) {
       ->capture_default_str();
   cmd.add_option("--frequency-penalty", s.frequency_penalty, "OpenAI frequency penalty [-2, 2]")->capture_default_str();
   cmd.add_option("--presence-penalty", s.presence_penalty, "OpenAI presence penalty [-2, 2]")->capture_default_str();
-  cmd.add_option("--seed", s.seed, "sampling seed (same seed, same output)")->capture_default_str();
-  cmd.add_option("--logit-bias", o.logit_bias, "ID=BIAS added to a token's logit (repeatable)");
+  cmd.add_option("--seed", s.seed, "seed of the sampling (same seed, same output)")->capture_default_str();
+  cmd.add_option("--logit-bias", o.logit_bias, "ID=BIAS added to a token's logit (repeatable; default: none)");
   cmd.add_option("--max-tokens", o.max_tokens, "maximum new tokens per answer (0 = up to the context)")
       ->capture_default_str();
-  cmd.add_option("--stop", o.stop, "stop when this text is generated (repeatable)");
-  cmd.add_option("--context-policy", o.context_policy,
-                 "when the input does not fit the context: error | truncate-oldest")
+  cmd.add_option("--stop", o.stop, "stop when this text is generated (repeatable; default: none)");
+  cmd.add_option("--context-policy", o.context_policy, "when the input does not fit the context")
+      ->check(CLI::IsMember({"error", "truncate-oldest"}))
       ->capture_default_str();
-  cmd.add_option("--threads", o.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)")
-      ->check(threads_range(true));
+  add_threads_option(cmd, o.threads);
   add_weights_dtype_option(cmd, o.weights_dtype);
   add_sampling_ranges(cmd);
   set_ranges(cmd, {{"--max-tokens", "[0, 2^20]"}});  // 2^20: the longest context a config allows

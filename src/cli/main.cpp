@@ -48,7 +48,10 @@ const std::vector<CommandSpec>& registered_commands() { return registry(); }
 void add_config_option(CLI::App& cmd) {
   // The file itself is expanded into flags before parsing (config_file.h); the option
   // is declared here so that --help lists it.
-  cmd.add_option("--config", "read flags from a file (TOML, YAML or JSON) whose keys are the long flag names");
+  cmd.add_option("--config",
+                 "read flags from a file (TOML, YAML or JSON) whose keys are the long flag names; the command "
+                 "line overrides it (default: none)")
+      ->type_name("FILE");
 }
 
 int default_threads() {
@@ -75,7 +78,7 @@ CLI::Validator threads_range(bool zero_is_default) {
         return fmt::format("{} is out of range: use {} to {} threads{} (docs/limits.md)", value, lo == 0 ? 1 : lo,
                            kMaxThreads, lo == 0 ? ", or 0 for the default" : "");
       },
-      fmt::format("INT in [{}, {}]", lo, kMaxThreads));
+      fmt::format("[{}, {}]", lo, kMaxThreads));
 }
 
 void check_omp_num_threads_env() {

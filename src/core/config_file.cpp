@@ -74,7 +74,7 @@ bool is_config_path_flag(const std::string& flag) {
   // paths). Not here: --from/--to (formats), --augment-command (a command line),
   // --special-tokens, --system and other text.
   static const std::set<std::string> kPathFlags = {
-      "answers-a", "answers-b", "api-key-file", "augment-model", "corpus", "data", "db", "dump-text",
+      "answers-a", "answers-b", "api-key-file", "augment-model", "corpus", "counterfactual", "data", "db", "dump-text",
       "feedback-db", "groups", "html", "hyp", "in", "init", "input", "kit", "mixture", "model", "out",
       "pairs", "prompt-file", "ratings", "ref", "resume", "sensitive-words", "tokenizer"};
   return kPathFlags.count(flag) > 0;

@@ -443,7 +443,7 @@ void evaluate(const DemoOptions& opt, Runner& run) {
   auto answer = [&](const std::string& name, const std::string& set) {
     run.run(name,
             {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/" + set + ".jsonl",
-             "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch", "16", "--out",
+             "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch-size", "16", "--out",
              o + "/eval/" + set},
             "eval/" + set + "/report.html");
   };

@@ -212,7 +212,7 @@ PreTokenizer PreTokenizer::from_name(const std::string& name) {
   if (name.empty()) fail("empty pre-tokenizer pattern");
   // A bare word is a misspelt name far more often than a regex someone meant.
   if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos)
-    fail("unknown pattern name \"{}\" (known: gpt2, gpt4, cl100k, llama3, qwen2, cjk; or give a regex)", name);
+    fail("unknown pattern name \"{}\" (known: {}; or give a regex)", name, kPreTokenizerNames);
   return regex(name);
 }
 

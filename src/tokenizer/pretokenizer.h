@@ -29,6 +29,10 @@ inline constexpr const char* kQwen2Pattern =
 inline constexpr const char* kCjkPattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{Han}| ?(?:(?!\p{Han})\p{L})+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
+// The names from_name knows (gpt4, cl100k and llama3 name one pattern), as --help and the
+// error for an unknown name list them.
+inline constexpr const char* kPreTokenizerNames = "gpt2, gpt4, cl100k, llama3, qwen2, cjk";
+
 class PreTokenizer {
  public:
   // "gpt2", "gpt4" (= "cl100k", "llama3"), "qwen2", "cjk", or a regex. Bad regex: chatforge::Error.

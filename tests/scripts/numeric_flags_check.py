@@ -46,7 +46,7 @@ def numeric_flags(help_text):
             continue
         if line and not line.startswith(" "):
             in_subs = False
-        m = re.match(r"^ +(-\w,)?(--[\w-]+) ((?:INT|UINT|FLOAT)\S*(?: [^ ]+[\])])?)", line)
+        m = re.match(r"^ +(-\w,)?(--[\w-]+)(?:,--?[\w-]+)* ((?:INT|UINT|FLOAT)\S*(?: [^ ]+[\])])?)", line)
         if not in_subs and m:
             flags.append((m.group(2), m.group(3)))
     return flags
