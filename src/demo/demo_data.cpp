@@ -13,6 +13,8 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "demo/freeform_questions.h"
+#include "demo/held_out_guard.h"
+#include "demo/reword.h"
 
 namespace chatforge::demo {
 namespace {
@@ -81,18 +83,40 @@ std::string casual(Rng& rng, Lang l, std::string q) {
   return q;
 }
 
+// Share of English training questions reworded (reword.h), and the chance of each
+// thesaurus phrase in them being swapped.
+constexpr double kRewordShare = 0.6, kRewordRate = 0.5;
+
+std::string maybe_reword(Rng& rng, Lang l, std::string q) {
+  if (l != Lang::kEn || rng.uniform() >= kRewordShare) return q;
+  return reword(rng, l, q, kRewordRate);
+}
+
+// Draws training questions from `make` until one contains no held-out or free-form
+// question (held_out_guard.h); nearly always the first.
+template <typename Make>
+std::string unseen_question(Make make) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    std::string q = make();
+    if (!HeldOutGuard::instance().leaks(q)) return q;
+  }
+  fail("demo data: 1000 generated questions in a row contain a held-out question");
+}
+
 std::string random_question(Rng& rng, Lang l, const IntentText& t, bool wrapped) {
-  const std::string core = question_core(rng, l, t);
-  const auto& product = choose(rng, product_names(l));
-  if (!wrapped) return render_question("", core, product, "");
-  return casual(rng, l,
-                render_question(choose(rng, question_prefixes(l)), core, product, choose(rng, question_suffixes(l))));
+  return unseen_question([&] {
+    const std::string core = maybe_reword(rng, l, question_core(rng, l, t));
+    const auto& product = choose(rng, product_names(l));
+    if (!wrapped) return render_question("", core, product, "");
+    return casual(rng, l,
+                  render_question(choose(rng, question_prefixes(l)), core, product, choose(rng, question_suffixes(l))));
+  });
 }
 
 // A follow-up in a multi-turn chat: a lead-in + a whole question ("Also, how long is the
 // warranty?" / "另外，保修多久？") or, as people do, an elliptical one that leans on the
 // conversation ("And shipping?" / "那运费呢？").
-std::string follow_up(Rng& rng, Lang l, const IntentText& t) {
+std::string follow_up_once(Rng& rng, Lang l, const IntentText& t) {
   if (rng.uniform() < 0.4) {
     std::string frame(choose(rng, follow_up_frames(l)));
     const size_t at = frame.find("{f}");
@@ -100,7 +124,12 @@ std::string follow_up(Rng& rng, Lang l, const IntentText& t) {
     return casual(rng, l, render_question("", frame, "", ""));
   }
   const auto& lead = choose(rng, follow_up_leads(l));
-  return casual(rng, l, render_question(lead, question_core(rng, l, t), choose(rng, product_names(l)), ""));
+  return casual(rng, l,
+                render_question(lead, maybe_reword(rng, l, question_core(rng, l, t)), choose(rng, product_names(l)), ""));
+}
+
+std::string follow_up(Rng& rng, Lang l, const IntentText& t) {
+  return unseen_question([&] { return follow_up_once(rng, l, t); });
 }
 
 class JsonlOut {

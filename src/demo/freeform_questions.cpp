@@ -6,11 +6,14 @@
 // questions ("and shipping?" became "and is shipping extra?").
 #include "demo/freeform_questions.h"
 
+#include <iterator>
+
 namespace chatforge::demo {
 
-const std::vector<FreeformQuestion>& freeform_questions() {
-  constexpr Lang E = Lang::kEn, Z = Lang::kZh;
-  static const std::vector<FreeformQuestion> kItems = {
+namespace {
+constexpr Lang E = Lang::kEn, Z = Lang::kZh;
+// The questions, in the order of the knowledge base's intents.
+const FreeformQuestion kItems[] = {
       // price
       {"price", E, "what would one of your coffee machines set me back?"},
       {"price", E, "How expensive is the AeroBrew X2?"},
@@ -453,8 +456,12 @@ const std::vector<FreeformQuestion>& freeform_questions() {
       {"international", Z, "我要出国了，能寄到海外吗？"},
       {"international", Z, "国际物流能送吗，要多久"},
       {"international", Z, "那国外能寄吗？", "shipping_time", "多久能到？"},
-  };
-  return kItems;
+};
+}  // namespace
+
+const std::vector<FreeformQuestion>& freeform_questions() {
+  static const std::vector<FreeformQuestion> v(std::begin(kItems), std::end(kItems));
+  return v;
 }
 
 }  // namespace chatforge::demo

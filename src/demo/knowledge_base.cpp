@@ -8,12 +8,11 @@
 
 namespace chatforge::demo {
 
-const std::vector<Intent>& intents() {
-  // Per intent and language: training phrasings (plain, casual, terse, with context,
-  // near-miss forms that look like off-topic requests but are about the product, and in
-  // Chinese a few mixed with English words), the held-out phrasings, the answer, its
-  // facts, topic noun phrases for the shared frames, and follow-up nouns.
-  static const std::vector<Intent> kIntents = {
+namespace {
+
+// Price, delivery, returns, warranty and refunds.
+void add_orders_and_money(std::vector<Intent>& v) {
+  v.insert(v.end(), {
       {"price", "pricing",
        {{"How much does {p} cost?", "What is the price of {p}?", "How much is {p}?", "What does {p} sell for?",
          "Price of {p}?", "how much money is {p}", "How much would I pay for {p}?", "What do you charge for {p}?",
@@ -153,6 +152,12 @@ const std::vector<Intent>& intents() {
         {"5到7个工作日"},
         {"退款时间", "退款到账", "退款多久到", "退款进度", "退款速度", "退钱时间"},
         {"退款", "退款时间", "退钱"}}},
+  });
+}
+
+// The machine itself: capacity, colours, descaling, resetting and the app.
+void add_the_product(std::vector<Intent>& v) {
+  v.insert(v.end(), {
       {"capacity", "product",
        {{"How big is the water tank?", "What is the tank capacity?", "How much water does {p} hold?",
          "How many cups can {p} make?", "What size is the water tank?", "tank size", "How many liters is the tank?",
@@ -267,6 +272,12 @@ const std::vector<Intent>& intents() {
         {"云栖家居App"},
         {"手机App", "{p}的App", "用手机控制{p}", "手机应用", "远程控制", "App"},
         {"App", "手机App", "手机应用"}}},
+  });
+}
+
+// Troubleshooting: the Wi-Fi connection and the two error codes.
+void add_troubleshooting(std::vector<Intent>& v) {
+  v.insert(v.end(), {
       {"wifi", "troubleshooting",
        {{"Does {p} support 5 GHz Wi-Fi?", "Why can't {p} connect to Wi-Fi?", "Which Wi-Fi does {p} use?",
          "I have Wi-Fi connection problems.", "What Wi-Fi band is supported?", "wifi", "{p} won't connect to the internet.",
@@ -328,6 +339,12 @@ const std::vector<Intent>& intents() {
         {"过热", "30分钟"},
         {"E2错误", "E2代码", "显示E2", "E2故障", "E2", "报错E2"},
         {"E2", "E2错误", "E2代码"}}},
+  });
+}
+
+// Support, contact, payment, orders and the account.
+void add_the_account(std::vector<Intent>& v) {
+  v.insert(v.end(), {
       {"support_hours", "account",
        {{"What are your support hours?", "When is customer service open?", "When can I call support?",
          "Are you open on weekends?", "What time does support close?", "support hours", "What are your opening hours?",
@@ -461,6 +478,12 @@ const std::vector<Intent>& intents() {
         {"忘记密码"},
         {"忘记密码", "重置密码", "账号登录", "密码", "登录问题", "账号"},
         {"密码", "登录", "账号"}}},
+  });
+}
+
+// Power, drinks, capsules, cleaning, discounts and shipping abroad.
+void add_more_product(std::vector<Intent>& v) {
+  v.insert(v.end(), {
       {"power", "product",
        {{"How much power does {p} use?", "What is the wattage of {p}?", "Does {p} turn off automatically?",
          "How many watts is the machine?", "Is {p} energy efficient?", "power", "How much electricity does {p} need?",
@@ -591,7 +614,25 @@ const std::vector<Intent>& intents() {
         {"20个国家"},
         {"国际配送", "海外发货", "寄到国外", "国际物流", "海外配送", "国际运输"},
         {"国际配送", "海外发货", "寄到国外"}}},
-  };
+  });
+}
+
+}  // namespace
+
+const std::vector<Intent>& intents() {
+  // Per intent and language: training phrasings (plain, casual, terse, with context,
+  // near-miss forms that look like off-topic requests but are about the product, and in
+  // Chinese a few mixed with English words), the held-out phrasings, the answer, its
+  // facts, topic noun phrases for the shared frames, and follow-up nouns.
+  static const std::vector<Intent> kIntents = [] {
+    std::vector<Intent> v;
+    add_orders_and_money(v);
+    add_the_product(v);
+    add_troubleshooting(v);
+    add_the_account(v);
+    add_more_product(v);
+    return v;
+  }();
   return kIntents;
 }
 

@@ -3,6 +3,8 @@
 // read naturally (capitalisation inside wrappers).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -10,6 +12,8 @@
 #include "core/file_io.h"
 #include "demo/demo_data.h"
 #include "demo/freeform_questions.h"
+#include "demo/held_out_guard.h"
+#include "demo/reword.h"
 #include "eval/qa_metrics.h"
 
 namespace chatforge::demo {
@@ -196,6 +200,54 @@ TEST(DemoData, QuestionsReadNaturally) {
   EXPECT_EQ(render_question("So, ", "Wi-Fi setup fails.", "x", ""), "So, Wi-Fi setup fails.");
   EXPECT_EQ(render_question("Um, ", "I'm new to {p}.", "it", ""), "Um, I'm new to it.");
   EXPECT_EQ(render_question("Hi, ", "Nimbus Home app?", "x", ""), "Hi, Nimbus Home app?");
+}
+
+// Rewording (reword.h): whole words and phrases only, each swapped for a member of its own
+// group, capitals kept, Chinese and p = 0 untouched, the same seed the same text.
+TEST(DemoData, RewordSwapsWholePhrasesWithinTheirGroup) {
+  Rng rng(3);
+  const std::string q = "How much does the coffee maker cost? Customs costume.";
+  EXPECT_EQ(reword(rng, Lang::kEn, q, 0.0), q);
+  EXPECT_EQ(reword(rng, Lang::kZh, "咖啡机多少钱？", 1.0), "咖啡机多少钱？");
+  const std::vector<std::string> makers = {"coffee maker", "coffee machine", "machine", "brewer", "appliance", "unit",
+                                           "device"};
+  const std::vector<std::string> costs = {"cost", "price", "charge"};
+  std::set<std::string> seen;
+  for (int i = 0; i < 300; ++i) {
+    const std::string r = reword(rng, Lang::kEn, q, 1.0);
+    ASSERT_TRUE(r.starts_with("How much does the ")) << r;
+    ASSERT_TRUE(r.ends_with("? Customs costume.")) << r;  // "Customs" and "costume" are not "cost"
+    const std::string mid = r.substr(18, r.size() - 18 - std::string("? Customs costume.").size());
+    const size_t sp = mid.rfind(' ');
+    ASSERT_NE(sp, std::string::npos) << r;
+    EXPECT_NE(std::find(makers.begin(), makers.end(), mid.substr(0, sp)), makers.end()) << r;
+    EXPECT_NE(std::find(costs.begin(), costs.end(), mid.substr(sp + 1)), costs.end()) << r;
+    seen.insert(mid);
+  }
+  EXPECT_GT(seen.size(), 15u);  // most of the 7 x 3 combinations
+  Rng a(9), b(9);
+  EXPECT_EQ(reword(a, Lang::kEn, "Cost of a refund?", 1.0), reword(b, Lang::kEn, "Cost of a refund?", 1.0));
+  for (int i = 0; i < 50; ++i) {
+    const std::string r = reword(rng, Lang::kEn, "Cost of a refund?", 1.0);
+    EXPECT_TRUE(std::isupper(static_cast<unsigned char>(r[0]))) << r;
+  }
+}
+
+// The guard that keeps evaluation questions out of training (held_out_guard.h) finds a
+// forbidden text anywhere in a question, whatever its length, and nothing else.
+TEST(DemoData, HeldOutGuardFindsForbiddenTextsInsideQuestions) {
+  const HeldOutGuard g({"ow long is the warranty?", "退货", "s it red"});
+  EXPECT_TRUE(g.leaks("Hi, how long is the warranty? Thanks"));
+  EXPECT_TRUE(g.leaks("我想退货"));
+  EXPECT_TRUE(g.leaks("Is it red"));
+  EXPECT_FALSE(g.leaks("How long is shipping?"));
+  EXPECT_FALSE(g.leaks("Is it blue?"));
+  EXPECT_FALSE(g.leaks(""));
+  // The real one holds every template held-out phrasing per product name and every
+  // free-form question.
+  const HeldOutGuard& real = HeldOutGuard::instance();
+  EXPECT_GE(real.size(), freeform_questions().size() + intents().size() * 2);
+  for (const FreeformQuestion& f : freeform_questions()) EXPECT_TRUE(real.leaks(std::string(f.question))) << f.question;
 }
 
 }  // namespace
