@@ -85,7 +85,7 @@ std::string casual(Rng& rng, Lang l, std::string q) {
 
 // Share of English training questions reworded (reword.h), and the chance of each
 // thesaurus phrase in them being swapped.
-constexpr double kRewordShare = 0.6, kRewordRate = 0.5;
+constexpr double kRewordShare = 0.8, kRewordRate = 0.5;
 
 std::string maybe_reword(Rng& rng, Lang l, std::string q) {
   if (l != Lang::kEn || rng.uniform() >= kRewordShare) return q;
