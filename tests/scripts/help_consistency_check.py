@@ -16,8 +16,10 @@
 Usage: help_consistency_check.py CHATFORGE WORKDIR"""
 import os
 import re
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import help_pages  # noqa: E402
 
 chatforge, work = sys.argv[1], sys.argv[2]
 STOP = "--no-such-flag-so-nothing-runs"
@@ -58,30 +60,11 @@ PATH_TYPES = ("FILE", "DIR", "PATH")
 
 
 def run(args):
-    p = subprocess.run([chatforge] + args, cwd=work, capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stdout + p.stderr
-
-
-def subcommands(text):
-    out, on = [], False
-    for line in text.splitlines():
-        if line.startswith("Subcommands:"):
-            on = True
-            continue
-        if on and line and not line.startswith(" "):
-            on = False
-        if on and re.match(r"^  [a-z]", line):
-            out.append(line.split()[0])
-    return out
+    return help_pages.run(chatforge, args, work)
 
 
 def walk(path):
-    rc, text = run(path + ["--help"])
-    if rc != 0:
-        raise SystemExit(f"FAIL: chatforge {' '.join(path)} --help exited {rc}")
-    yield path, text
-    for s in subcommands(text):
-        yield from walk(path + [s])
+    return help_pages.walk(chatforge, work, tuple(path))
 
 
 def split_opts(opts):
@@ -163,7 +146,7 @@ n_opts = 0
 threads_seen = {}
 primaries = {}
 for cmd, (text, opts) in sorted(commands.items()):
-    has_subs = bool(subcommands(text))
+    has_subs = bool(help_pages.subcommands(text))
     names = {n for o in opts for n in o["names"]}
     if opts and "--config" not in names:
         failures.append(f"{cmd}: has options but no --config FILE")
