@@ -20,12 +20,12 @@ done > "$tmp/extra.txt"
   || { tail -40 "$tmp/stderr.txt"; fail "demo exited non-zero"; }
 d="$tmp/demo"
 for f in data/raw/docs.jsonl data/chat/dialogues.jsonl data/chat/kb_qa.jsonl data/chat/mixture.yaml \
-         data/eval/heldout.jsonl data/eval/refusals.jsonl \
+         data/eval/heldout.jsonl data/eval/freeform.jsonl data/eval/refusals.jsonl \
          clean/train.jsonl clean/val.jsonl clean/report.json clean/report.html \
          tokenizer/tokenizer.json shards/pretrain/meta.json \
          runs/pretrain/last/model.safetensors runs/pretrain/metrics.jsonl runs/pretrain/report.html \
          shards/sft/meta.json runs/sft/last/model.safetensors runs/sft/metrics.jsonl runs/sft/report.html \
-         eval/perplexity/results.json eval/heldout/results.json eval/heldout/report.html eval/refusals/results.json \
+         eval/perplexity/results.json eval/heldout/results.json eval/heldout/report.html eval/freeform/results.json eval/refusals/results.json \
          report.html commands.sh; do
   [ -s "$d/$f" ] || fail "missing artefact $f"
 done
@@ -60,6 +60,7 @@ PY
 
 # commands.sh lists every child stage, replayable by a shell.
 grep -c '^chatforge ' "$d/commands.sh" | grep -qx 10 || fail "commands.sh should list 10 chatforge commands"
+commands_before=$(cat "$d/commands.sh")
 bash -n "$d/commands.sh" || fail "commands.sh is not valid shell"
 grep -q "held-out questions answered with the right fact" "$tmp/stdout.txt" || fail "no summary on stdout"
 
@@ -75,7 +76,7 @@ printf 'How much does the AeroBrew X2 cost?\n' | \
   > "$tmp/reuse.txt" 2> "$tmp/reuse_err.txt" || { cat "$tmp/reuse_err.txt"; fail "demo --chat on a finished demo"; }
 grep -q "^reusing the finished demo in $d" "$tmp/reuse.txt" || { cat "$tmp/reuse.txt"; fail "demo --chat did not reuse"; }
 ! grep -q "==> \[" "$tmp/reuse_err.txt" || fail "demo --chat reran stages of a finished demo"
-grep -c '^chatforge ' "$d/commands.sh" | grep -qx 9 || fail "reusing the demo changed commands.sh"
+[ "$(cat "$d/commands.sh")" = "$commands_before" ] || fail "reusing the demo changed commands.sh"
 
 # Bad flags: clear one-line usage errors, exit 2.
 set +e
