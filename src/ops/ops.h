@@ -110,7 +110,8 @@ void zero_fill(float* x, size_t n);
 
 namespace chatforge::ops {
 // The machine's measured sgemm throughput (GFLOP/s) with the current threads: the best of
-// `reps` n x n x n multiplies. The denominator of every MFU figure chatforge prints.
+// `reps` n x n x n multiplies after a warm-up one. The BLAS-relative MFU denominator of the
+// benchmarks (bench_sgemm_peak); training divides by the FMA peak (cpu/fma_peak.h).
 double measure_sgemm_gflops(int n = 1024, int reps = 3);
 }  // namespace chatforge::ops
 
