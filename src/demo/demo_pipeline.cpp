@@ -177,15 +177,6 @@ double measure_step_seconds(int B, int T, int vocab) {
   return best * 1.15;
 }
 
-json read_json_or_empty(const std::string& path) {
-  if (!file_exists(path)) return json::object();
-  try {
-    return parse_json(read_file(path), path);
-  } catch (const std::exception&) {
-    return json::object();
-  }
-}
-
 // The number of ids a trained tokenizer.json holds (its vocabulary and added tokens).
 int tokenizer_vocab_size(const std::string& path) {
   const json j = read_json_or_empty(path);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "demo/knowledge_base.h"
 #include "eval/qa_metrics.h"
 #include "eval/report_html.h"
@@ -17,15 +18,6 @@ namespace {
 
 using nlohmann::json;
 using eval::html_escape;
-
-json read_json_or_empty(const std::string& path) {
-  if (!file_exists(path)) return json::object();
-  try {
-    return json::parse(read_file(path));
-  } catch (const std::exception&) {
-    return json::object();
-  }
-}
 
 // id -> (earlier user turn or "", last user turn) from an evaluation JSONL file.
 std::map<std::string, std::pair<std::string, std::string>> questions_by_id(const std::string& data) {
@@ -66,6 +58,15 @@ double EvalScores::refused_percent() const {
   size_t n = 0;
   for (const auto& it : items) n += it.refused;
   return 100.0 * static_cast<double>(n) / static_cast<double>(items.size());
+}
+
+json read_json_or_empty(const std::string& path) {
+  if (!file_exists(path)) return json::object();
+  try {
+    return parse_json(read_file(path), path);
+  } catch (const std::exception&) {
+    return json::object();
+  }
 }
 
 EvalScores read_eval_scores(const std::string& results, const std::string& data) {

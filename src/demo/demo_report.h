@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace chatforge::demo {
 
 // What the demo aims at: on each held-out set and in each language at least
@@ -37,6 +39,9 @@ struct EvalScores {
 // evaluation file `data` it scored (JSONL with id and messages). Missing or unreadable
 // files give an EvalScores with read == false and NaN scores, so a report still writes.
 EvalScores read_eval_scores(const std::string& results, const std::string& data);
+// A stage's JSON output, or an empty object when the file is missing or unreadable (the
+// report shows what there is; a stage that failed has already stopped the demo).
+nlohmann::json read_json_or_empty(const std::string& path);
 
 // Percent for people: "87.5%", or "n/a" for NaN.
 std::string percent(double v);
