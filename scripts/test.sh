@@ -2,6 +2,10 @@
 # The one test command: installs what is missing, configures, builds, and runs every
 # suite (GoogleTest binaries and script suites, all through ctest). Exits non-zero on
 # any failure; the last line is ctest's summary.
+# Then, when no ctest arguments narrow the run: a short fuzz run (docs/fuzzing.md: the clang
+# fuzz build and 10 s per fuzz target; CHATFORGE_NO_FUZZ=1 skips it) and the sanitizer pass
+# (scripts/sanitize.sh: the asan preset's unit, grad, fuzz-replay and bad-input script
+# suites under ASan + UBSan; CHATFORGE_NO_ASAN=1 skips it).
 # Usage: scripts/test.sh [PRESET] [extra ctest args]     PRESET: release (default), debug, asan
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,3 +18,13 @@ cmake --build --preset "$preset" -j "$(nproc)"
 # Tests run one at a time: each already uses both cores, and parallel runs would only
 # fight over them.
 ctest --preset "$preset" --timeout 900 --no-label-summary "$@"
+# Fuzzing, briefly: every parser's libFuzzer target for 10 s, two at a time (about 1 minute,
+# plus 3.5 minutes for the first clang build; seconds with ccache). A finding fails the run.
+if [[ $# -eq 0 && -z "${CHATFORGE_NO_FUZZ:-}" ]]; then
+  scripts/fuzz.sh 10
+fi
+# Sanitizers: the asan build and the suites that fit CI's time under it (scripts/sanitize.sh
+# names them).
+if [[ $# -eq 0 && -z "${CHATFORGE_NO_ASAN:-}" ]]; then
+  scripts/sanitize.sh
+fi

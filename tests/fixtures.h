@@ -2,6 +2,8 @@
 // (designated fields, the rest defaulted), a model with random weights from a seed, and
 // random token ids. New architectures and test shapes are added here, not per test file.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -45,6 +47,19 @@ inline std::vector<int32_t> random_ids(size_t n, int vocab, uint64_t seed, int l
   std::vector<int32_t> ids(n);
   for (auto& id : ids) id = lo + static_cast<int32_t>(rng.below(static_cast<uint64_t>(vocab - lo)));
   return ids;
+}
+
+// -log softmax(logits at the last position of ctx)[next], from a plain forward pass.
+inline double nll_next(model::Gpt& m, const std::vector<int32_t>& ctx, int32_t next) {
+  const int T = static_cast<int>(ctx.size());
+  m.forward(ctx.data(), 1, T);
+  const int Vp = m.config().padded_vocab_size(), V = m.config().vocab_size;
+  const float* l = m.activations().logits + static_cast<size_t>(T - 1) * Vp;
+  double mx = l[0];
+  for (int v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(l[v]));
+  double z = 0;
+  for (int v = 0; v < V; ++v) z += std::exp(l[v] - mx);
+  return -(l[next] - mx - std::log(z));
 }
 
 }  // namespace chatforge::testing

@@ -28,7 +28,7 @@ if [ ! -f "$tmp/model-f16.gguf" ]; then
   "$CF" model init --out "$tmp/model" --n-layer 12 --n-head 12 --n-embd 768 --vocab-size 50257 --n-ctx 1024 \
     >/dev/null
   cp "$tmp/tok/tokenizer.json" "$tmp/model/"
-  for t in f32 f16; do "$CF" convert --to gguf --in "$tmp/model" --out "$tmp/model-$t.gguf" --type "$t" >/dev/null; done
+  for t in f32 f16; do "$CF" convert --to gguf --input "$tmp/model" --out "$tmp/model-$t.gguf" --type "$t" >/dev/null; done
 fi
 # the script runs from a private folder whose node_modules points at the test deps (ESM
 # resolves packages from the script's folder up; the shared cache may be refreshed meanwhile)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Serving under load: 32 concurrent streaming clients on loopback for SECONDS (default 60)
-# against `chatforge serve --parallel 8` and then `--parallel 1`; tokens/s of each and the
+# against `chatforge serve --batch-size 8` and then `--batch-size 1`; tokens/s of each and the
 # batching gain, first-token latency, refusals, 5xx (must be 0) and the server's RSS.
 # usage: scripts/bench.sh serve [SECONDS]. Builds nothing. Last line: RESULT ...
 set -euo pipefail
@@ -16,7 +16,7 @@ make_chat_model "$tmp" 4 256 512
 bias="{\"$IM_END\":-100,\"$EOT\":-100}"
 trap 'stop_server || true' EXIT
 for p in 8 1; do
-  start_server "$tmp/p$p.log" --model "$tmp/model" --parallel "$p" --max-queue 32
+  start_server "$tmp/p$p.log" --model "$tmp/model" --batch-size "$p" --max-queue 32
   echo "== parallel $p: 32 streaming clients, ${seconds} s, 64 tokens each =="
   node bench/serve_load.mjs "$BASE" 32 "$seconds" 64 "$SERVER_PID" 0 "$bias" | tee "$tmp/p$p.json"
   stop_server

@@ -16,6 +16,7 @@
 #include "cli/generation_options.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "tokenizer/chat_format.h"
 
 namespace chatforge::cli {
@@ -183,12 +184,7 @@ class ChatSession {
   }
 
   void load(const std::string& path) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: not valid JSON ({})", path, e.what());
-    }
+    nlohmann::json j = parse_json(read_file(path), path);
     if (j.is_object() && j.contains("messages")) j = j["messages"];
     CF_CHECK(j.is_array(), "{}: expected a JSON array of messages", path);
     std::vector<tok::ChatMessage> msgs;
@@ -287,7 +283,7 @@ class ChatSession {
 void setup(CLI::App& cmd) {
   auto a = std::make_shared<ChatArgs>();
   add_generation_options(cmd, a->gen);
-  cmd.add_option("--system", a->system, "system prompt");
+  cmd.add_option("--system", a->system, "system prompt (default: none)");
   cmd.add_flag("--verbose", a->verbose, "token counts and speed after each answer (stderr)");
   add_config_option(cmd);
   cmd.callback([a] {

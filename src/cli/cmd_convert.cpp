@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "interop/gguf_export.h"
@@ -26,7 +27,7 @@ bool has_tokenizer_files(const std::string& dir) {
 
 // A checkpoint directory, or a training run whose last/ holds one.
 std::string resolve_checkpoint(const std::string& in) {
-  CF_CHECK(is_directory(in), "--in {}: no such directory", in);
+  CF_CHECK(is_directory(in), "--input {}: no such directory", in);
   if (!file_exists(in + "/config.json") && file_exists(in + "/last/config.json")) return in + "/last";
   return in;
 }
@@ -84,11 +85,15 @@ void run(const ConvertArgs& a) {
 
 void setup(CLI::App& cmd) {
   auto a = std::make_shared<ConvertArgs>();
-  cmd.add_option("--from", a->from, "input format: hf (a Hugging Face GPT-2 folder)");
-  cmd.add_option("--to", a->to, "output format: hf (Hugging Face folder) or gguf (llama.cpp / ollama file)");
-  cmd.add_option("--in", a->in, "input directory (a checkpoint, a training run, or an HF folder)")->required();
-  cmd.add_option("--out", a->out, "output directory (hf, chatforge) or file (gguf)")->required();
-  cmd.add_option("--tokenizer", a->tokenizer, "tokenizer directory (default: the one in --in)");
+  cmd.add_option("--from", a->from, "input format, Hugging Face GPT-2 (this or --to; default: none)")
+      ->check(CLI::IsMember({"hf"}));
+  cmd.add_option("--to", a->to, "output format, Hugging Face or llama.cpp / ollama (this or --from; default: none)")
+      ->check(CLI::IsMember({"hf", "gguf"}));
+  cmd.add_option("--input,--in", a->in, "input directory (a checkpoint, a training run, or an HF folder)")
+      ->type_name(kDir)
+      ->required();
+  cmd.add_option("--out", a->out, "output directory (hf, chatforge) or file (gguf)")->type_name(kPath)->required();
+  cmd.add_option("--tokenizer", a->tokenizer, "tokenizer directory (default: the one in --input)")->type_name(kPath);
   cmd.add_option("--type", a->type, "GGUF weight type: f32, f16 or q8_0")->capture_default_str();
   cmd.add_option("--dtype", a->dtype, "HF safetensors dtype with --to hf: f32, f16 or bf16")->capture_default_str();
   cmd.add_option("--name", a->name, "GGUF general.name (default: the input folder's name)");

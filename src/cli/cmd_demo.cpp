@@ -1,11 +1,13 @@
 // `chatforge demo`: trains a bilingual customer-service assistant end to end (see
-// src/demo/demo_pipeline.h); `chatforge demo data` only writes the generated dataset.
+// src/demo/demo_pipeline.h), then optionally serves it or chats with it (reusing a finished
+// demo directory); `chatforge demo data` only writes the generated dataset.
 #include <unistd.h>
 
 #include <climits>
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "demo/demo_data.h"
@@ -44,13 +46,23 @@ void setup(CLI::App& cmd) {
   static DemoArgs a;
   static DataArgs d;
   cmd.add_option("--out", a.opt.out, "output directory (data, tokenizer, runs, eval, report.html)")
+      ->type_name(kDir)
       ->capture_default_str();
   cmd.add_option("--minutes", a.opt.minutes, "time budget for the whole demo; training steps are sized to fit it")
       ->capture_default_str();
-  cmd.add_option("--lang", a.lang, "languages of the assistant: en, zh or both")->capture_default_str();
-  cmd.add_option("--corpus", a.opt.corpus, "extra public-domain text for pretraining (.txt/.jsonl, also .gz/.zst)")
+  cmd.add_option("--lang", a.lang, "languages of the assistant")
+      ->check(CLI::IsMember({"en", "zh", "both"}))
+      ->capture_default_str();
+  cmd.add_option("--corpus", a.opt.corpus,
+                 "extra public-domain text for pretraining (.txt/.jsonl, also .gz/.zst; default: none)")
+      ->type_name(kPath)
       ->expected(1, -1);
-  cmd.add_flag("--serve", a.opt.serve, "serve the assistant with the web chat page when done (Ctrl-C stops)");
+  auto* serve = cmd.add_flag("--serve", a.opt.serve,
+                             "serve the assistant with the web chat page when done (Ctrl-C stops); reuses a finished "
+                             "demo in --out made with the same options");
+  cmd.add_flag("--chat", a.opt.chat, "chat with the assistant in the terminal when done; reuses a finished demo like --serve")
+      ->excludes(serve);
+  cmd.add_flag("--fresh", a.opt.fresh, "with --serve or --chat: run the whole demo again even when --out holds a finished one");
   cmd.add_option("--host", a.opt.host, "address for --serve")->capture_default_str();
   cmd.add_option("--port", a.opt.port, "port for --serve")->capture_default_str();
   cmd.add_option("--seed", a.opt.seed, "seed of the data generator and training")->capture_default_str();
@@ -59,9 +71,11 @@ void setup(CLI::App& cmd) {
   add_config_option(cmd);
 
   CLI::App* data = cmd.add_subcommand("data", "only write the demo's generated dataset (prose, chats, eval questions)");
-  data->add_option("--out", d.out, "output directory")->required();
-  data->add_option("--lang", d.lang, "en, zh or both")->capture_default_str();
-  data->add_option("--seed", d.seed, "generator seed")->capture_default_str();
+  data->add_option("--out", d.out, "output directory")->type_name(kDir)->required();
+  data->add_option("--lang", d.lang, "languages of the data")
+      ->check(CLI::IsMember({"en", "zh", "both"}))
+      ->capture_default_str();
+  data->add_option("--seed", d.seed, "seed of the data generator")->capture_default_str();
   set_ranges(*data, {{"--seed", kSeedRange}});
   add_config_option(*data);
   data->callback([] {
@@ -69,10 +83,12 @@ void setup(CLI::App& cmd) {
     o.langs = parse_langs(d.lang);
     o.seed = d.seed;
     const auto s = demo::write_demo_data(d.out, o);
-    std::printf("wrote %s: %llu prose documents, %llu dialogues, %llu knowledge Q&A pairs, %llu held-out questions\n",
+    std::printf("wrote %s: %llu prose documents, %llu dialogues, %llu knowledge Q&A pairs, %llu template and %llu "
+                "free-form held-out questions, %llu off-topic requests\n",
                 d.out.c_str(), static_cast<unsigned long long>(s.prose_docs),
                 static_cast<unsigned long long>(s.dialogues), static_cast<unsigned long long>(s.kb_qa),
-                static_cast<unsigned long long>(s.eval_items));
+                static_cast<unsigned long long>(s.eval_items), static_cast<unsigned long long>(s.freeform_items),
+                static_cast<unsigned long long>(s.refusal_items));
   });
 
   cmd.callback([&cmd] {

@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/eval_model_tasks.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/file_io.h"
 #include "eval/human_kit.h"
 #include "eval/report_html.h"
@@ -56,12 +58,16 @@ std::vector<std::pair<std::string, PromptSpec>> read_kit_prompts(const std::stri
     } else if (v.contains("messages") && v["messages"].is_array() && !v["messages"].empty()) {
       const auto& msgs = v["messages"];
       size_t end = msgs.size();
-      if (end > 1 && msgs.back().is_object() && msgs.back().value("role", "") == "assistant") --end;
+      if (end > 1 && msgs.back().is_object() &&
+          json_field_or(msgs.back(), "role", "", fmt::format("{}:{}: messages[{}]", path, rec.line, end - 1)) ==
+              "assistant")
+        --end;
       for (size_t i = 0; i < end; ++i) {
         CF_CHECK(msgs[i].is_object() && msgs[i].contains("content") && msgs[i]["content"].is_string(),
                  "{}:{}: messages[{}] needs a string 'content'", path, rec.line, i);
         const std::string content = msgs[i]["content"].get<std::string>();
-        p.messages.emplace_back(msgs[i].value("role", "user"), content);
+        const std::string where = fmt::format("{}:{}: messages[{}]", path, rec.line, i);
+        p.messages.emplace_back(json_field_or(msgs[i], "role", "user", where), content);
         if (!p.text.empty()) p.text += "\n\n";
         p.text += content;
       }
@@ -81,15 +87,17 @@ void write_model_answers(const std::string& model_dir, const GenerationOptions& 
   g.model_dir = model_dir;
   LoadedModel lm = load_model_and_tokenizer(g);
   g.validate(lm.tokenizer->vocab_size());
-  const bool chat_tokens = has_chat_tokens(lm);
+  const bool chat_tokens = interop::has_chat_tokens(*lm.tokenizer);
   if (chat && !chat_tokens) usage_fail("--chat: {}'s tokenizer has no chat tokens", model_dir);
   std::vector<std::vector<int32_t>> prompts;
   for (auto& [id, p] : read_kit_prompts(data, chat_tokens)) {
     p.chat = p.chat || chat;
-    prompts.push_back(encode_prompt(lm, p));
+    prompts.push_back(encode_prompt(*lm.tokenizer, p));
     CF_CHECK(!prompts.back().empty(), "{}: item {}: the prompt encodes to no tokens", data, id);
   }
-  const auto answers = generate_answers(lm, g, prompts, batch, stem_of(model_dir));
+  AnswerOptions ao = answer_options(g, batch);
+  ao.label = stem_of(model_dir);
+  const auto answers = generate_answers(lm, ao, prompts);
   std::string text;
   for (const auto& a : answers) text += nlohmann::json{{"answer", a.text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   write_file_atomic(path, text);
@@ -108,27 +116,35 @@ void setup_human_kit(CLI::App& eval) {
   a->gen.sampling.temperature = 0;
   a->gen.max_tokens = 128;
   CLI::App* sub = eval.add_subcommand("human-kit", "write a blinded, shuffled side-by-side rating sheet for two systems");
-  sub->add_option("--data", a->data, "JSONL with 'prompt' (or 'messages') and optional 'id'")->required();
-  sub->add_option("--answers-a", a->answers_a, "JSONL answers of system A, aligned with --data ('answer' field)");
-  sub->add_option("--answers-b", a->answers_b, "JSONL answers of system B, aligned with --data");
-  sub->add_option("--model", a->models, "instead of answer files: two model directories (A then B) that answer --data");
+  sub->add_option("--data", a->data, "JSONL with 'prompt' (or 'messages') and optional 'id'")
+      ->type_name(kFile)
+      ->required();
+  sub->add_option("--answers-a", a->answers_a,
+                  "JSONL answers of system A, aligned with --data ('answer' field; default: none, use --model)")
+      ->type_name(kFile);
+  sub->add_option("--answers-b", a->answers_b, "JSONL answers of system B, aligned with --data (default: none)")
+      ->type_name(kFile);
+  sub->add_option("--model", a->models,
+                  "instead of answer files: two model directories (A then B) that answer --data (default: none)")
+      ->type_name(kDir);
   sub->add_flag("--chat", a->chat, "--model: render plain prompts as a user turn of the chat template");
   sub->add_option("--max-tokens", a->gen.max_tokens, "--model: maximum new tokens per answer")->capture_default_str();
   sub->add_option("--temperature", a->gen.sampling.temperature, "--model: sampling temperature; 0 = greedy")
       ->capture_default_str();
   sub->add_option("--top-p", a->gen.sampling.top_p, "--model: nucleus sampling mass")->capture_default_str();
-  sub->add_option("--sampling-seed", a->gen.sampling.seed, "--model: sampling seed")->capture_default_str();
-  sub->add_option("--batch", a->batch, "--model: sequences generated together")->capture_default_str();
-  sub->add_option("--threads", a->gen.threads, "--model: CPU threads");
+  sub->add_option("--sampling-seed", a->gen.sampling.seed, "seed of the sampling (--model)")->capture_default_str();
+  sub->add_option("--batch-size,--batch", a->batch, "--model: sequences generated together")->capture_default_str();
+  add_threads_option(*sub, a->gen.threads);
   add_weights_dtype_option(*sub, a->gen.weights_dtype);
   sub->add_option("--out", a->out, "kit directory: sheet.html, sheet.csv (for raters), key.json (keep hidden)")
+      ->type_name(kDir)
       ->required();
-  sub->add_option("--name-a", a->name_a, "name of system A in the key and results (default: file name)");
-  sub->add_option("--name-b", a->name_b, "name of system B (default: file name)");
+  sub->add_option("--name-a", a->name_a, "name of system A in the key and results (default: its file's name)");
+  sub->add_option("--name-b", a->name_b, "name of system B (default: its file's name)");
   sub->add_option("--title", a->title, "heading of the rating sheet")->capture_default_str();
   sub->add_option("--seed", a->seed, "seed of the shuffle and of the left/right order")->capture_default_str();
   add_sampling_ranges(*sub);
-  set_ranges(*sub, {{"--max-tokens", "[0, 2^20]"}, {"--batch", "[1, 256]"}, {"--seed", kSeedRange}});
+  set_ranges(*sub, {{"--max-tokens", "[0, 2^20]"}, {"--batch-size", "[1, 256]"}});  // --seed: add_sampling_ranges
   add_config_option(*sub);
   sub->callback([a] {
     if (!a->models.empty()) {
@@ -170,14 +186,16 @@ void setup_human_score(CLI::App& eval) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub = eval.add_subcommand("human-score", "unblind ratings of a human-kit: win/tie/loss and agreement");
-  sub->add_option("--kit", a->kit, "kit directory written by `chatforge eval human-kit`")->required();
-  sub->add_option("--ratings", a->ratings, "ratings CSV(s): rater,item_id,preference (1, 2 or tie)")->required();
+  sub->add_option("--kit", a->kit, "kit directory written by `chatforge eval human-kit`")->type_name(kDir)->required();
+  sub->add_option("--ratings", a->ratings, "ratings CSV(s): rater,item_id,preference (1, 2 or tie)")
+      ->type_name(kFile)
+      ->required();
   sub->add_flag("--json", a->json, "print results as JSON");
-  sub->add_option("--out", a->out, "also write the results JSON to this file");
-  sub->add_option("--html", a->html, "also write an HTML report to this file");
+  sub->add_option("--out", a->out, "also write the results JSON to this file (default: none)")->type_name(kFile);
+  sub->add_option("--html", a->html, "also write an HTML report to this file (default: none)")->type_name(kFile);
   sub->add_option("--bootstrap", a->bootstrap, "bootstrap resamples (items are resampled)")->capture_default_str();
-  sub->add_option("--seed", a->seed, "seed of the bootstrap")->capture_default_str();
-  set_ranges(*sub, {{"--bootstrap", kBootstrapRange}, {"--seed", kSeedRange}});
+  sub->add_option("--bootstrap-seed,--seed", a->seed, "seed of the bootstrap resampling")->capture_default_str();
+  set_ranges(*sub, {{"--bootstrap", kBootstrapRange}, {"--bootstrap-seed", kSeedRange}});
   add_config_option(*sub);
   sub->callback([a] {
     const KitKey key = read_kit_key(a->kit);

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "serve/feedback_store.h"
@@ -54,14 +55,15 @@ void setup(CLI::App& cmd) {
   auto a = std::make_shared<FeedbackArgs>();
   cmd.require_subcommand(1);
   auto* st = cmd.add_subcommand("stats", "counts and approval rate per model and per day");
-  st->add_option("--db", a->db, "feedback database (chatforge serve --db)")->required();
+  st->add_option("--db", a->db, "feedback database (chatforge serve --db)")->type_name(kFile)->required();
   st->add_flag("--json", a->json, "print the numbers as JSON");
   add_config_option(*st);
   st->callback([a] { stats(*a); });
   auto* ex = cmd.add_subcommand("export", "liked answers -> SFT JSONL, liked/disliked pairs -> preference JSONL");
-  ex->add_option("--db", a->db, "feedback database (chatforge serve --db)")->required();
-  ex->add_option("--format", a->format, "sft ({\"messages\": [...]}) or preference ({\"prompt\", \"chosen\", \"rejected\"})");
-  ex->add_option("--out", a->out, "output JSONL file (written atomically)")->required();
+  ex->add_option("--db", a->db, "feedback database (chatforge serve --db)")->type_name(kFile)->required();
+  ex->add_option("--format", a->format, "sft ({\"messages\": [...]}) or preference ({\"prompt\", \"chosen\", \"rejected\"})")
+      ->capture_default_str();
+  ex->add_option("--out", a->out, "output JSONL file (written atomically)")->type_name(kFile)->required();
   add_config_option(*ex);
   ex->callback([a] { export_data(*a); });
 }

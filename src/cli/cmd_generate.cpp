@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/generation_options.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
@@ -91,10 +92,11 @@ void run(GenerateArgs& a) {
 void setup(CLI::App& cmd) {
   auto a = std::make_shared<GenerateArgs>();
   add_generation_options(cmd, a->gen);
-  cmd.add_option("--prompt", a->prompt, "prompt text");
-  cmd.add_option("--prompt-file", a->prompt_file, "read the prompt from this file");
+  cmd.add_option("--prompt", a->prompt, "prompt text (this or --prompt-file; default: none)");
+  cmd.add_option("--prompt-file", a->prompt_file, "read the prompt from this file (this or --prompt; default: none)")
+      ->type_name(kFile);
   cmd.add_flag("--allow-special", a->allow_special, "spellings of special tokens in the prompt become those tokens");
-  cmd.add_option("--logprobs", a->logprobs, "with --json: log-probabilities of each token and of the top N (0..20)")
+  cmd.add_option("--logprobs", a->logprobs, "with --json: log-probabilities of each token and of the top N (0..20; default: none)")
       ->check(in_range(infer::sampling_range::kTopLogprobs));
   cmd.add_flag("--prompt-logprobs", a->prompt_logprobs,
                "with --json: log-probability of every prompt token given the ones before it");

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -38,23 +39,32 @@ struct CommonArgs {
 };
 
 void add_common(CLI::App* sub, CommonArgs& a) {
-  sub->add_option("--hyp", a.hyp, "hypotheses, one segment per line")->required();
-  auto* ref = sub->add_option("--ref", a.refs, "reference file(s), aligned with --hyp; repeat for more references");
+  sub->add_option("--hyp", a.hyp, "hypotheses, one segment per line")->type_name(kFile)->required();
+  auto* ref = sub->add_option("--ref", a.refs,
+                              "reference file(s), aligned with --hyp; repeat for more references (this or --data; "
+                              "default: none)")
+                  ->type_name(kFile);
   auto* data = sub->add_option("--data", a.data,
-                               "JSONL items aligned with --hyp, holding the references (instead of --ref)");
+                               "JSONL items aligned with --hyp, holding the references (this or --ref; default: none)")
+                   ->type_name(kFile);
   ref->excludes(data);
   sub->add_option("--reference-field", a.reference_field,
                   "--data: field with the reference(s) (default: references, reference, answers, answer, target, "
                   "output, or the final assistant turn of messages)");
-  sub->add_option("--group-field", a.group_field, "--data: field with each item's group: report every metric per group");
-  sub->add_option("--groups", a.groups_file, "group label per line (aligned with --hyp): report every metric per group");
-  sub->add_option("--expect-groups", a.expect_groups, "groups that must be present (comma-separated)")
+  sub->add_option("--group-field", a.group_field,
+                  "--data: field with each item's group: report every metric per group (default: none)");
+  sub->add_option("--groups", a.groups_file,
+                  "group label per line (aligned with --hyp): report every metric per group (default: none)")
+      ->type_name(kFile);
+  sub->add_option("--expect-groups", a.expect_groups, "groups that must be present (comma-separated; default: none)")
       ->delimiter(',');
   sub->add_flag("--json", a.json, "print results as JSON");
-  sub->add_option("--html", a.html, "also write an HTML report (tables, per-group bar charts) to this file");
+  sub->add_option("--html", a.html,
+                  "also write an HTML report (tables, per-group bar charts) to this file (default: none)")
+      ->type_name(kFile);
   sub->add_option("--bootstrap", a.bootstrap, "bootstrap resamples for the 95% intervals")->capture_default_str();
-  sub->add_option("--seed", a.seed, "seed of the bootstrap resampling")->capture_default_str();
-  set_ranges(*sub, {{"--bootstrap", kBootstrapRange}, {"--seed", kSeedRange}});
+  sub->add_option("--bootstrap-seed,--seed", a.seed, "seed of the bootstrap resampling")->capture_default_str();
+  set_ranges(*sub, {{"--bootstrap", kBootstrapRange}, {"--bootstrap-seed", kSeedRange}});
   add_config_option(*sub);
 }
 
@@ -185,7 +195,7 @@ void setup_bleu(CLI::App& cmd) {
       ->capture_default_str();
   sub->add_flag("--lowercase,--lc", *lowercase, "case-insensitive BLEU");
   sub->add_option("--smooth-method,-s", *smooth, "exp (default), floor, add-k or none")->capture_default_str();
-  sub->add_option("--smooth-value", *smooth_value, "value for floor (default 0.1) or add-k (default 1)");
+  sub->add_option("--smooth-value", *smooth_value, "value for floor or add-k (default: 0.1 for floor, 1 for add-k)");
   sub->add_flag("--sentence", *sentence, "print sentence BLEU of every line (effective order, as sacreBLEU)");
   sub->add_option("--width,-w", *width, "decimals of the printed score")->capture_default_str();
   set_ranges(*sub, {{"--smooth-value", "[0, inf)"}, {"--width", "[0, 10]"}});
@@ -336,7 +346,7 @@ void setup_tokenize(CLI::App& cmd) {
 void setup_swap_terms(CLI::App& cmd) {
   auto pairs_file = std::make_shared<std::string>();
   CLI::App* sub = cmd.add_subcommand("swap-terms", "swap group terms (he<->she, 他<->她) in each line of stdin");
-  sub->add_option("--pairs", *pairs_file, "TSV of term pairs, one 'term<TAB>term' per line")->required();
+  sub->add_option("--pairs", *pairs_file, "TSV of term pairs, one 'term<TAB>term' per line")->type_name(kFile)->required();
   add_config_option(*sub);
   sub->callback([=] {
     const auto pairs = read_term_pairs(*pairs_file);

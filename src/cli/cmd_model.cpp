@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -22,13 +23,13 @@ void setup(CLI::App& cmd) {
   cmd.require_subcommand(1);
   auto args = std::make_shared<InitArgs>();
   CLI::App* init = cmd.add_subcommand("init", "write a GPT-2 checkpoint with fresh GPT-2-style random weights");
-  init->add_option("--out", args->out, "output checkpoint directory")->required();
+  init->add_option("--out", args->out, "output checkpoint directory")->type_name(kDir)->required();
   init->add_option("--n-layer", args->cfg.n_layer, "transformer blocks")->capture_default_str();
   init->add_option("--n-head", args->cfg.n_head, "attention heads")->capture_default_str();
   init->add_option("--n-embd", args->cfg.n_embd, "channels (a multiple of --n-head)")->capture_default_str();
   init->add_option("--vocab-size", args->cfg.vocab_size, "vocabulary size")->capture_default_str();
   init->add_option("--n-ctx", args->cfg.n_ctx, "maximum sequence length")->capture_default_str();
-  init->add_option("--seed", args->seed, "random seed")->capture_default_str();
+  init->add_option("--seed", args->seed, "seed of the random weights")->capture_default_str();
   namespace r = model::config_range;
   set_ranges(*init, {{"--n-layer", r::kNLayer}, {"--n-head", r::kNHead}, {"--n-embd", r::kNEmbd},
                      {"--vocab-size", r::kVocabSize}, {"--n-ctx", r::kNPositions}, {"--seed", kSeedRange}});
@@ -51,7 +52,7 @@ void setup(CLI::App& cmd) {
   auto dir = std::make_shared<std::string>();
   auto tensors = std::make_shared<bool>(false);
   CLI::App* info = cmd.add_subcommand("info", "describe a checkpoint directory");
-  info->add_option("dir", *dir, "checkpoint directory")->required();
+  info->add_option("dir", *dir, "checkpoint directory")->type_name(kDir)->required();
   info->add_flag("--tensors", *tensors, "list every tensor with its shape and dtype");
   add_config_option(*info);
   info->callback([dir, tensors] {

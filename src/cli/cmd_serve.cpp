@@ -4,11 +4,14 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/generation_options.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
@@ -23,13 +26,29 @@ struct ServeArgs {
   serve::ServerOptions server;
   std::string api_key_file;
   size_t max_body_kb = 1024;
+  size_t max_header_kb = 32;
+  int max_connections = 0;  // 0: the default (see run())
+  std::string context_policy = "truncate-oldest";  // checked by the flag's IsMember
+  std::vector<std::string> examples;  // --example; none given: kDefaultExamples
 };
 
+// The default model id: the checkpoint directory's name, with its run's name in front when
+// the name alone says only which checkpoint of a run it is.
+// "runs/nimbus" -> "nimbus"; "demo/runs/sft/last" -> "sft/last"; "sft/step_00000400/" -> "sft/step_00000400".
 std::string model_id_from_dir(std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   const size_t slash = dir.find_last_of('/');
-  return slash == std::string::npos ? dir : dir.substr(slash + 1);
+  const std::string base = slash == std::string::npos ? dir : dir.substr(slash + 1);
+  if (slash == std::string::npos || slash == 0 || (base != "last" && base != "best" && base.rfind("step_", 0) != 0))
+    return base;
+  const size_t before = dir.find_last_of('/', slash - 1);
+  const size_t start = before == std::string::npos ? 0 : before + 1;
+  const std::string run = dir.substr(start, slash - start);
+  return run.empty() || run == "." || run == ".." ? base : run + "/" + base;
 }
+
+// The web page's example questions when serve has no --example (one English, one Chinese).
+const std::vector<std::string> kDefaultExamples = {"Hello! What can you help me with?", "你好！请介绍一下你自己。"};
 
 void run(ServeArgs& a) {
   auto& o = a.server;
@@ -40,13 +59,30 @@ void run(ServeArgs& a) {
     while (!o.api_key.empty() && std::isspace(static_cast<unsigned char>(o.api_key.back()))) o.api_key.pop_back();
     CF_CHECK(!o.api_key.empty(), "API key file {} is empty", a.api_key_file);
   }
-  if (o.parallel < 1 || o.parallel > 256) usage_fail("--parallel must be 1..256, got {}", o.parallel);
+  if (o.parallel < 1 || o.parallel > 256) usage_fail("--batch-size must be 1..256, got {}", o.parallel);
   if (o.max_queue < 0 || o.max_queue > 10000) usage_fail("--max-queue must be 0..10000, got {}", o.max_queue);
   if (o.port < 0 || o.port > 65535) usage_fail("--port must be 0..65535, got {}", o.port);
-  if (a.max_body_kb < 1 || a.max_body_kb > 1024 * 1024) usage_fail("--max-body-kb must be 1..1048576");
-  o.max_body_bytes = a.max_body_kb * 1024;
+  // the limit flags' ranges are checked by set_ranges (below)
+  auto& l = o.limits;
+  if (a.max_body_kb < 1 || a.max_body_kb > 1024 * 1024) usage_fail("--max-body-kb must be 1..1048576, got {}", a.max_body_kb);
+  l.max_body_bytes = a.max_body_kb * 1024;
+  l.max_head_bytes = a.max_header_kb * 1024;
+  // Every connection is a thread and a socket; sockets numbered 1024 and above are refused
+  // by cpp-httplib's select()-based check, so the cap stays well below that (900).
+  l.max_connections = a.max_connections > 0 ? a.max_connections
+                                            : std::min(900, std::max(256, o.parallel + o.max_queue + 32));
   if (o.model_id.empty()) o.model_id = model_id_from_dir(a.gen.model_dir);
+  // --example "" (alone) turns the examples off
+  if (a.examples.empty()) a.examples = kDefaultExamples;
+  for (const auto& e : a.examples) {
+    if (e.empty()) continue;
+    if (e.size() > 500) usage_fail("--example: {} bytes, at most 500 (a question a person clicks)", e.size());
+    o.examples.push_back(e);
+  }
+  if (o.examples.size() > 12) usage_fail("--example: {} given, at most 12", o.examples.size());
   o.weights = a.gen.weight_format();
+  o.context_policy =
+      a.context_policy == "error" ? infer::ContextPolicy::kError : infer::ContextPolicy::kTruncateOldest;
 
   LoadedModel lm = load_model_and_tokenizer(a.gen);
   // SIGINT/SIGTERM are taken by one waiting thread (blocked everywhere else, including
@@ -70,7 +106,7 @@ void run(ServeArgs& a) {
     sigwait(&sigs, &sig);
     server.stop();
   });
-  std::printf("chatforge serve: listening on http://%s:%d (model %s, parallel %d, queue %d%s%s)\n", o.host.c_str(),
+  std::printf("chatforge serve: listening on http://%s:%d (model %s, batch size %d, queue %d%s%s)\n", o.host.c_str(),
               port, o.model_id.c_str(), o.parallel, o.max_queue, o.api_key.empty() ? "" : ", API key required",
               o.db.empty() ? "" : (", feedback in " + o.db).c_str());
   std::fflush(stdout);
@@ -83,22 +119,66 @@ void run(ServeArgs& a) {
 
 void setup(CLI::App& cmd) {
   auto a = std::make_shared<ServeArgs>();
-  cmd.add_option("--model", a->gen.model_dir, "checkpoint directory (with tokenizer.json)")->required();
-  cmd.add_option("--tokenizer", a->gen.tokenizer, "tokenizer directory or file (default: the model's)");
-  cmd.add_option("--host", a->server.host, "address to bind (default 127.0.0.1: this machine only)");
-  cmd.add_option("--port", a->server.port, "TCP port (0: any free port, printed at start)");
-  cmd.add_option("--api-key", a->server.api_key, "require 'Authorization: Bearer KEY' on every /v1 call");
-  cmd.add_option("--api-key-file", a->api_key_file, "read the API key from this file (keeps it out of `ps`)");
-  cmd.add_option("--parallel", a->server.parallel, "requests decoded together (batched decoding)");
-  cmd.add_option("--max-queue", a->server.max_queue, "requests waiting beyond --parallel; more get 429");
-  cmd.add_option("--db", a->server.db, "SQLite feedback database (created if missing); enables /v1/feedback");
-  cmd.add_option("--model-name", a->server.model_id, "model id in the API (default: the model directory's name)");
+  cmd.add_option("--model", a->gen.model_dir, "checkpoint directory (with tokenizer.json)")->type_name(kDir)->required();
+  cmd.add_option("--tokenizer", a->gen.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)")
+      ->type_name(kPath);
+  cmd.add_option("--host", a->server.host, "address to bind (127.0.0.1: this machine only)")->capture_default_str();
+  cmd.add_option("--port", a->server.port, "TCP port (0: any free port, printed at start)")->capture_default_str();
+  cmd.add_option("--api-key", a->server.api_key,
+                 "require 'Authorization: Bearer KEY' on every /v1 call (default: none, no key needed)");
+  cmd.add_option("--api-key-file", a->api_key_file,
+                 "read the API key from this file (keeps it out of `ps`; default: none)")
+      ->type_name(kFile);
+  cmd.add_option("--batch-size,--parallel", a->server.parallel, "requests decoded together (batched decoding)")
+      ->capture_default_str();
+  cmd.add_option("--max-queue", a->server.max_queue, "requests waiting beyond --batch-size; more get 429")
+      ->capture_default_str();
+  cmd.add_option("--db", a->server.db,
+                 "SQLite feedback database (created if missing); enables /v1/feedback (default: none, no feedback)")
+      ->type_name(kFile);
+  cmd.add_option("--model-name", a->server.model_id,
+                 "model id in the API and the web page's label (default: the model directory's name; RUN/last for a "
+                 "run's last, best or step_N checkpoint)");
   cmd.add_option("--system", a->server.default_system,
-                 "system prompt for chat requests whose messages have none (the page's own setting wins)");
-  cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB (default 1024)");
-  cmd.add_option("--threads", a->gen.threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
-  set_ranges(cmd, {{"--port", "[0, 65535]"}, {"--parallel", "[1, 256]"}, {"--max-queue", "[0, 10000]"},
-                   {"--max-body-kb", "[1, 1048576]"}});
+                 "system prompt for chat requests whose messages have none (the page's own setting wins; default: "
+                 "none)");
+  cmd.add_option("--example", a->examples,
+                 "an example question the web page offers in an empty chat, clicked to send (repeatable, at most "
+                 "12; default: \"" + kDefaultExamples[0] + "\" and \"" + kDefaultExamples[1] +
+                     "\"; --example \"\" shows none)");
+  cmd.add_option("--context-policy", a->context_policy,
+                 "chat requests that do not fit the context (prompt + room for the answer): truncate-oldest leaves "
+                 "out the oldest turns (the system prompt stays; reported as usage.truncated_messages and the "
+                 "X-Chatforge-Context-Truncated header), error answers 400")
+      ->check(CLI::IsMember({"error", "truncate-oldest"}))
+      ->capture_default_str();
+  cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB, chunked or not (more: 413)")
+      ->capture_default_str();
+  cmd.add_option("--max-header-kb", a->max_header_kb, "largest request line + headers in KiB (more: 431)")
+      ->capture_default_str();
+  cmd.add_option("--max-headers", a->server.limits.max_headers, "most header lines in a request (more: 431)")
+      ->capture_default_str();
+  cmd.add_option("--max-connections", a->max_connections,
+                 "open connections at once (default: max(256, batch-size + max-queue + 32), at most 900); at the cap "
+                 "the stalest unfinished one is closed, or 503 when all are busy");
+  cmd.add_option("--idle-timeout", a->server.limits.idle_timeout_s,
+                 "seconds a connection may wait before sending a request")
+      ->capture_default_str();
+  cmd.add_option("--header-timeout", a->server.limits.header_timeout_s,
+                 "seconds from a request's first byte to the end of its headers (then 408)")
+      ->capture_default_str();
+  cmd.add_option("--body-timeout", a->server.limits.body_timeout_s,
+                 "seconds from the end of the headers to the end of the body (then 408)")
+      ->capture_default_str();
+  cmd.add_option("--write-timeout", a->server.limits.write_timeout_s,
+                 "seconds a write may wait for a client that does not read (then it is closed)")
+      ->capture_default_str();
+  add_threads_option(cmd, a->gen.threads);
+  set_ranges(cmd, {{"--port", "[0, 65535]"}, {"--batch-size", "[1, 256]"}, {"--max-queue", "[0, 10000]"},
+                   {"--max-body-kb", "[1, 1048576]"}, {"--max-header-kb", "[1, 1024]"}, {"--max-headers", "[1, 10000]"},
+                   {"--max-connections", "[1, 900]"}, {"--idle-timeout", "(0, 86400]"},
+                   {"--header-timeout", "(0, 86400]"}, {"--body-timeout", "(0, 86400]"},
+                   {"--write-timeout", "(0, 86400]"}});
   add_weights_dtype_option(cmd, a->gen.weights_dtype);
   add_config_option(cmd);
   cmd.callback([a] { run(*a); });

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -32,13 +33,14 @@ struct TrainArgs {
   int64_t min_frequency = 2;
   int threads = 0;
   std::string text_field = "text";
+  int64_t max_record_mb = data::kDefaultMaxRecordBytes >> 20;
 };
 
 struct UseArgs {
   std::string tokenizer;
   std::string file;  // empty: stdin
   bool allow_special = false;
-  int threads = 1;
+  int threads = 0;  // encode: 0 = default_threads()
 };
 
 std::string read_input(const std::string& file) {
@@ -84,9 +86,10 @@ bool needs_document_reader(const std::string& path) {
 // Pre-token counts of JSONL/compressed inputs: documents are read in batches of about
 // 16 MB and each batch is counted on the threads (one count table per thread, merged).
 tok::PieceCounts count_document_pieces(const std::vector<std::string>& inputs, const std::string& text_field,
-                                       const tok::PreTokenizer& pretok, int threads) {
+                                       const tok::PreTokenizer& pretok, int threads, uint64_t max_record_bytes) {
   data::InputOptions io;
   io.text_field = text_field;
+  io.max_record_bytes = max_record_bytes;
   data::DocumentStream stream(data::expand_inputs(inputs), io);
   ProgressBar bar("count", stream.total_bytes(), "B");
   tok::PieceCounts total;
@@ -101,8 +104,17 @@ tok::PieceCounts count_document_pieces(const std::vector<std::string>& inputs, c
       bytes += doc.text.size();
     }
     std::vector<tok::PieceCounts> local(batch.size());
+    std::string first_error;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (size_t i = 0; i < batch.size(); ++i) tok::count_pieces_in_text(batch[i], pretok, local[i]);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      try {  // an exception must not leave an OpenMP region
+        tok::count_pieces_in_text(batch[i], pretok, local[i]);
+      } catch (const std::exception& e) {
+#pragma omp critical
+        first_error = e.what();
+      }
+    }
+    if (!first_error.empty()) fail("{}", first_error);
     for (auto& l : local)
       for (auto& [piece, n] : l) total[piece] += n;
     bar.update(stream.bytes_consumed());
@@ -121,7 +133,7 @@ void run_train(const TrainArgs& a) {
   o.pattern = a.pattern;
   o.special_tokens = a.special_tokens;
   o.min_frequency = a.min_frequency;
-  o.threads = a.threads > 0 ? a.threads : default_threads();
+  o.threads = resolve_threads(a.threads);
   o.progress = true;
   tok::validate_train_options(o);
   try {
@@ -135,7 +147,9 @@ void run_train(const TrainArgs& a) {
   const tok::Tokenizer t = [&] {
     if (!documents) return tok::train_bpe(a.inputs, o);
     const tok::PreTokenizer pretok = tok::PreTokenizer::from_name(o.pattern);
-    return tok::train_from_counts(count_document_pieces(a.inputs, a.text_field, pretok, o.threads), pretok, o);
+    const uint64_t max_record = data::max_record_bytes_from_mb(a.max_record_mb);
+    return tok::train_from_counts(count_document_pieces(a.inputs, a.text_field, pretok, o.threads, max_record), pretok,
+                                  o);
   }();
   make_output_dir(a.out);  // also removes temps a killed earlier run left there
   t.save(a.out);
@@ -166,7 +180,7 @@ void run_convert(const ConvertArgs& a) {
 void run_encode(const UseArgs& a) {
   const tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
   const std::string text = read_input(a.file);
-  const auto ids = t.encode_parallel(text, a.threads, a.allow_special);
+  const auto ids = t.encode_parallel(text, resolve_threads(a.threads), a.allow_special);
   std::string out;
   out.reserve(ids.size() * 6);
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -220,8 +234,9 @@ void run_inspect(const UseArgs& a) {
 
 void add_use_options(CLI::App& sub, UseArgs& a, bool with_special) {
   sub.add_option("--tokenizer", a.tokenizer, "directory with tokenizer.json (or vocab.json+merges.txt), or a tokenizer.json")
+      ->type_name(kPath)
       ->required();
-  sub.add_option("file", a.file, "input file (default: stdin)");
+  sub.add_option("file", a.file, "input file (default: stdin)")->type_name(kFile);
   if (with_special)
     sub.add_flag("--allow-special", a.allow_special, "encode special-token spellings as their special ids");
   add_config_option(sub);
@@ -235,24 +250,32 @@ void setup(CLI::App& cmd) {
 
   CLI::App* t = cmd.add_subcommand("train", "learn a byte-level BPE vocabulary from text files");
   t->add_option("--input", train.inputs, "text, JSONL or .gz/.zst files, or directories (read recursively)")
+      ->type_name(kPath)
       ->required()
       ->expected(1, -1);
   t->add_option("--text-field", train.text_field, "JSONL field with the text")->capture_default_str();
+  t->add_option("--max-record-mb", train.max_record_mb,
+                "largest JSONL line or compressed-text document in MiB; 0 = no limit")
+      ->capture_default_str();
   t->add_option("--vocab-size", train.vocab_size, "total vocabulary size: 256 bytes + merges + special tokens")
       ->required();
-  t->add_option("--out", train.out, "output directory (tokenizer.json, vocab.txt)")->required();
-  t->add_option("--pattern", train.pattern, "pre-tokenizer: gpt2, gpt4 (= llama3), qwen2, or a regex")
+  t->add_option("--out", train.out, "output directory (tokenizer.json, vocab.txt)")->type_name(kDir)->required();
+  t->add_option("--pattern", train.pattern,
+                fmt::format("pre-tokenizer: {}, or a regex (gpt4 = cl100k = llama3; cjk: gpt2 with every Han "
+                            "character a piece of its own)",
+                            tok::kPreTokenizerNames))
       ->capture_default_str();
-  t->add_option("--special-tokens", train.special_tokens, "special tokens besides <|endoftext|>")->expected(0, -1);
+  t->add_option("--special-tokens", train.special_tokens, "special tokens besides <|endoftext|> (default: none)")
+      ->expected(0, -1);
   t->add_option("--min-frequency", train.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
-  t->add_option("--threads", train.threads, "threads for counting (default: all cores)");
-  set_ranges(*t, {{"--vocab-size", "[256, 2^20]"}, {"--min-frequency", "[1, 2^62]"}});
+  add_threads_option(*t, train.threads);
+  set_ranges(*t, {{"--vocab-size", "[256, 2^20]"}, {"--min-frequency", "[1, 2^62]"}, {"--max-record-mb", "[0, 2^20]"}});
   add_config_option(*t);
   t->callback([] { run_train(train); });
 
   CLI::App* e = cmd.add_subcommand("encode", "print the token ids of a text (FILE or stdin), separated by spaces");
   add_use_options(*e, enc, true);
-  e->add_option("--threads", enc.threads, "threads (large inputs are cut at line starts)")->capture_default_str();
+  add_threads_option(*e, enc.threads);  // large inputs are cut at line starts
   e->callback([] { run_encode(enc); });
 
   CLI::App* d = cmd.add_subcommand("decode", "print the exact bytes of token ids (FILE or stdin)");
@@ -261,9 +284,10 @@ void setup(CLI::App& cmd) {
 
   CLI::App* c = cmd.add_subcommand("convert", "load any supported tokenizer files and save them as tokenizer.json");
   c->add_option("--tokenizer", conv.tokenizer, "directory with tokenizer.json, vocab.json+merges.txt or encoder.json+vocab.bpe")
+      ->type_name(kPath)
       ->required();
-  c->add_option("--out", conv.out, "output directory")->required();
-  c->add_option("--special-tokens", conv.special_tokens, "special tokens to append")->expected(0, -1);
+  c->add_option("--out", conv.out, "output directory")->type_name(kDir)->required();
+  c->add_option("--special-tokens", conv.special_tokens, "special tokens to append (default: none)")->expected(0, -1);
   add_config_option(*c);
   c->callback([] { run_convert(conv); });
 

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "dist/comm.h"
@@ -18,26 +19,38 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--stage", o->stage, "pretrain (causal LM) or sft (assistant-only loss)")
       ->check(CLI::IsMember({"pretrain", "sft"}))
       ->capture_default_str();
-  cmd.add_option("--data", o->data_dir, "directory of token shards (train_*.bin, val_*.bin)");
-  cmd.add_option("--out", o->out_dir, "run directory: checkpoints, metrics.jsonl, report.html");
-  cmd.add_option("--init", o->init, "start from this checkpoint (chatforge or Hugging Face GPT-2 folder)");
-  cmd.add_option("--resume", o->resume, "continue the run in this directory (or step_* checkpoint) exactly");
-  cmd.add_option("--tokenizer", o->tokenizer, "tokenizer directory (default: found with the data or --init)");
+  cmd.add_option("--data", o->data_dir,
+                 "directory of token shards (train_*.bin, val_*.bin); required unless --resume (default: the run's)")
+      ->type_name(kDir);
+  cmd.add_option("--out", o->out_dir,
+                 "run directory: checkpoints, metrics.jsonl, report.html; required unless --resume (default: the "
+                 "run's)")
+      ->type_name(kDir);
+  cmd.add_option("--init", o->init,
+                 "start from this checkpoint (chatforge or Hugging Face GPT-2 folder; default: none, a new model)")
+      ->type_name(kDir);
+  cmd.add_option("--resume", o->resume,
+                 "continue the run in this directory (or step_* checkpoint) exactly (default: none, a new run)")
+      ->type_name(kDir);
+  cmd.add_option("--tokenizer", o->tokenizer, "tokenizer directory (default: found with the data or --init)")
+      ->type_name(kPath);
   auto* g = cmd.add_option_group("model", "shape of a new model (ignored with --init/--resume)");
   g->add_option("--n-layer", o->model.n_layer, "transformer blocks")->capture_default_str();
   g->add_option("--n-head", o->model.n_head, "attention heads")->capture_default_str();
   g->add_option("--n-embd", o->model.n_embd, "channels")->capture_default_str();
   g->add_option("--n-ctx", o->model.n_ctx, "context length (at least --seq-len)")->capture_default_str();
   g->add_option("--vocab-size", o->model.vocab_size, "vocabulary (default: the data's)");
-  g->add_option("--depth", o->depth, "one dial: n_layer = depth, n_embd = 64*depth, head size 64, lr from width");
+  g->add_option("--depth", o->depth,
+                "one dial: n_layer = depth, n_embd = 64*depth, head size 64, lr from width (default: none, the "
+                "flags above)");
   cmd.add_option("--batch-size", o->batch_size, "rows per micro-batch (B)")->capture_default_str();
   cmd.add_option("--seq-len", o->seq_len, "tokens per row (T)")->capture_default_str();
   cmd.add_option("--total-batch-tokens", o->total_batch_tokens,
-                 "tokens per optimizer step; gradient accumulation = this / (B*T*ranks) (default B*T*ranks)");
+                 "tokens per optimizer step; gradient accumulation = this / (B*T*ranks) (default: B*T*ranks)");
   auto* steps = cmd.add_option("--steps", o->steps, "optimizer steps")->capture_default_str();
-  cmd.add_option("--epochs", o->epochs, "derive --steps from passes over the training data");
-  cmd.add_option("--lr", o->lr, "peak learning rate (default 6e-4 pretrain, 1e-4 sft, or from --depth)");
-  cmd.add_option("--warmup", o->warmup, "warmup steps (default 2% of the steps)");
+  cmd.add_option("--epochs", o->epochs, "derive --steps from passes over the training data (default: none, use --steps)");
+  cmd.add_option("--lr", o->lr, "peak learning rate (default: 6e-4 pretrain, 1e-4 sft, or from --depth)");
+  cmd.add_option("--warmup", o->warmup, "warmup steps (default: 2% of the steps)");
   cmd.add_option("--lr-schedule", o->lr_schedule, "cosine, linear or constant decay after warmup")
       ->check(CLI::IsMember({"cosine", "linear", "constant"}))
       ->capture_default_str();
@@ -46,8 +59,9 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--beta1", o->adamw.beta1, "AdamW beta1")->capture_default_str();
   cmd.add_option("--beta2", o->adamw.beta2, "AdamW beta2")->capture_default_str();
   cmd.add_option("--grad-clip", o->adamw.grad_clip, "global gradient-norm clip (0: off)")->capture_default_str();
-  cmd.add_option("--seed", o->seed, "seed for initialisation and data order")->capture_default_str();
-  cmd.add_option("--loader", o->loader, "random | sequential windows (pretrain), documents (sft default)");
+  cmd.add_option("--seed", o->seed, "seed of the initialisation and the data order")->capture_default_str();
+  cmd.add_option("--loader", o->loader,
+                 "random or sequential windows, or whole documents (default: random for pretrain, documents for sft)");
   cmd.add_flag("--align-docs", o->align_docs, "random windows start right after an end-of-text token");
   cmd.add_option("--eval-every", o->eval_every, "evaluate every N steps (0: never)")->capture_default_str();
   cmd.add_option("--eval-batches", o->eval_batches, "validation batches per evaluation")->capture_default_str();
@@ -55,13 +69,18 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--keep", o->keep, "checkpoints kept besides last and best")->capture_default_str();
   cmd.add_option("--patience", o->patience, "stop after N evaluations without improvement (0: never)")
       ->capture_default_str();
-  cmd.add_option("--sample-prompt", o->sample_prompts, "prompt to continue at each evaluation (repeatable)");
+  cmd.add_option("--sample-prompt", o->sample_prompts,
+                 "prompt to continue at each evaluation (repeatable; default: pretrain, the first words of two "
+                 "validation documents; sft, none)");
   cmd.add_option("--sample-tokens", o->sample_tokens, "tokens per sample")->capture_default_str();
   cmd.add_option("--log-every", o->log_every, "write a metrics line every N steps")->capture_default_str();
   cmd.add_option("--max-bad-steps", o->max_bad_steps, "consecutive non-finite losses before stopping")
       ->capture_default_str();
-  cmd.add_option("--peak-gflops", o->peak_gflops, "GEMM peak for MFU (default: measured at start)");
-  cmd.add_option("--stop-after", o->stop_after, "save and stop after this step, as if interrupted (resume later)");
+  cmd.add_option("--peak-gflops", o->peak_gflops,
+                 "peak GFLOP/s for MFU (default: the CPU's fp32 FMA peak, measured at start; on CUDA the GPU's bf16 "
+                 "peak)");
+  cmd.add_option("--stop-after", o->stop_after,
+                 "save and stop after this step, as if interrupted (resume later; default: none)");
   cmd.add_flag("--no-progress", *no_progress, "no progress bar");
   cmd.add_option("--device", o->device, "cpu, cuda or cuda:N (see docs/cuda.md)")->capture_default_str();
   cmd.add_option("--dtype", o->dtype, "fp32, or bf16 (cuda: bf16 GEMMs, fp32 master weights)")

@@ -1,4 +1,5 @@
-// `chatforge version`: prints the version and how this binary was built (BLAS, threads).
+// `chatforge version`: prints the version and how this binary was built (BLAS, threads,
+// SIMD level) and the CPU's measured fp32 peak (ops/cpu/fma_peak.h).
 #include <omp.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 
 #include "cli/command.h"
 #include "core/version.h"
+#include "ops/cpu/fma_peak.h"
 #include "ops/cpu/simd.h"
 #include "ops/ops.h"
 
@@ -22,6 +24,9 @@ void setup(CLI::App& cmd) {
     const bool lowered = static_cast<int>(in_use) < std::min(static_cast<int>(cpu), static_cast<int>(built));
     std::printf("simd: %s (cpu %s, built %s%s)\n", ops::simd_level_name(in_use), ops::simd_level_name(cpu),
                 ops::simd_level_name(built), lowered ? ", lowered by CHATFORGE_SIMD" : "");
+    const ops::FmaPeak peak = ops::measure_fma_peak();
+    std::printf("fp32 peak: %.0f GFLOP/s measured (%s FMA loop on %d threads; the MFU denominator)\n", peak.gflops,
+                ops::simd_level_name(peak.level), peak.threads);
   });
 }
 }  // namespace

@@ -26,8 +26,19 @@ const std::vector<CommandSpec>& registered_commands();
 // flags given on the command line override it.
 void add_config_option(CLI::App& cmd);
 
-// Default thread count: OMP_NUM_THREADS if set, else all cores.
+// Default thread count: OMP_NUM_THREADS if set, else all cores (at most kMaxThreads).
 int default_threads();
+
+// Thread counts are 1..kMaxThreads (docs/limits.md). Far beyond the cores they only cost,
+// and libgomp does not survive huge ones: it keeps per-thread state on the stack of the
+// thread that starts a team (100000 overflows it) and aborts when pthread_create fails.
+inline constexpr int kMaxThreads = 1024;
+
+// CLI11 check for a --threads option: 1..kMaxThreads, or 0 too when 0 means "the default".
+CLI::Validator threads_range(bool zero_is_default);
+
+// OMP_NUM_THREADS set above kMaxThreads (or not a number): chatforge::Error naming it.
+void check_omp_num_threads_env();
 
 }  // namespace chatforge::cli
 

@@ -1,22 +1,24 @@
 // Implementation of generation_options.h.
 #include "cli/generation_options.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <charconv>
 
+#include "cli/command.h"
+#include "cli/common_flags.h"
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "infer/stop_strings.h"
-#include "model/checkpoint.h"
 
 namespace chatforge::cli {
 
 void add_generation_options(CLI::App& cmd, GenerationOptions& o) {
-  cmd.add_option("--model", o.model_dir, "checkpoint directory (config.json, model.safetensors)")->required();
-  cmd.add_option("--tokenizer", o.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)");
+  cmd.add_option("--model", o.model_dir, "checkpoint directory (config.json, model.safetensors)")
+      ->type_name(kDir)
+      ->required();
+  cmd.add_option("--tokenizer", o.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)")
+      ->type_name(kPath);
   auto& s = o.sampling;
   cmd.add_option("--temperature", s.temperature, "sampling temperature; 0 = greedy")->capture_default_str();
   cmd.add_option("--top-k", s.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
@@ -26,15 +28,15 @@ void add_generation_options(CLI::App& cmd, GenerationOptions& o) {
       ->capture_default_str();
   cmd.add_option("--frequency-penalty", s.frequency_penalty, "OpenAI frequency penalty [-2, 2]")->capture_default_str();
   cmd.add_option("--presence-penalty", s.presence_penalty, "OpenAI presence penalty [-2, 2]")->capture_default_str();
-  cmd.add_option("--seed", s.seed, "sampling seed (same seed, same output)")->capture_default_str();
-  cmd.add_option("--logit-bias", o.logit_bias, "ID=BIAS added to a token's logit (repeatable)");
+  cmd.add_option("--seed", s.seed, "seed of the sampling (same seed, same output)")->capture_default_str();
+  cmd.add_option("--logit-bias", o.logit_bias, "ID=BIAS added to a token's logit (repeatable; default: none)");
   cmd.add_option("--max-tokens", o.max_tokens, "maximum new tokens per answer (0 = up to the context)")
       ->capture_default_str();
-  cmd.add_option("--stop", o.stop, "stop when this text is generated (repeatable)");
-  cmd.add_option("--context-policy", o.context_policy,
-                 "when the input does not fit the context: error | truncate-oldest")
+  cmd.add_option("--stop", o.stop, "stop when this text is generated (repeatable; default: none)");
+  cmd.add_option("--context-policy", o.context_policy, "when the input does not fit the context")
+      ->check(CLI::IsMember({"error", "truncate-oldest"}))
       ->capture_default_str();
-  cmd.add_option("--threads", o.threads, "CPU threads (default: OMP_NUM_THREADS or all cores)");
+  add_threads_option(cmd, o.threads);
   add_weights_dtype_option(cmd, o.weights_dtype);
   add_sampling_ranges(cmd);
   set_ranges(cmd, {{"--max-tokens", "[0, 2^20]"}});  // 2^20: the longest context a config allows
@@ -71,7 +73,7 @@ void GenerationOptions::validate(int vocab_size) {
   if (context_policy != "error" && context_policy != "truncate-oldest")
     usage_fail("invalid --context-policy '{}': use error or truncate-oldest", context_policy);
   if (max_tokens < 0) usage_fail("invalid --max-tokens {}: must be >= 0", max_tokens);
-  if (threads < 0) usage_fail("invalid --threads {}: must be >= 0", threads);
+  if (threads < 0 || threads > kMaxThreads) usage_fail("invalid --threads {}: use 0 to {}", threads, kMaxThreads);
   weight_format();
   sampling.logit_bias.clear();
   for (const std::string& lb : logit_bias) {
@@ -127,21 +129,12 @@ std::string describe_generation_values(const GenerationOptions& o) {
 }
 
 LoadedModel load_model_and_tokenizer(const GenerationOptions& o) {
-  CF_CHECK(is_directory(o.model_dir), "model directory {} does not exist", o.model_dir);
-  if (o.threads > 0) omp_set_num_threads(o.threads);
-  LoadedModel lm;
-  const std::string tok_path = o.tokenizer.empty() ? o.model_dir : o.tokenizer;
-  CF_CHECK(!o.tokenizer.empty() || file_exists(o.model_dir + "/tokenizer.json") ||
-               file_exists(o.model_dir + "/vocab.json"),
-           "{} has no tokenizer.json: pass --tokenizer DIR", o.model_dir);
-  lm.tokenizer = std::make_unique<tok::Tokenizer>(tok::Tokenizer::load(tok_path));
-  lm.model = model::load_model(o.model_dir);
-  CF_CHECK(lm.tokenizer->vocab_size() <= lm.model->config().vocab_size,
-           "tokenizer {} has {} tokens but the model's vocabulary is {}", tok_path, lm.tokenizer->vocab_size(),
-           lm.model->config().vocab_size);
-  for (const char* sp : {"<|endoftext|>", "<|im_end|>"})
-    if (auto id = lm.tokenizer->special_token_id(sp)) lm.stop_ids.push_back(*id);
-  return lm;
+  interop::LoadOptions lo;
+  lo.model_dir = o.model_dir;
+  lo.tokenizer = o.tokenizer;
+  lo.weights = o.weight_format();
+  lo.threads = o.threads;
+  return interop::load_model_and_tokenizer(lo);
 }
 
 TextStreamer::TextStreamer(const tok::Tokenizer& t, const std::vector<std::string>& stops, std::FILE* out)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "infer/engine.h"
+#include "interop/loaded_model.h"
 #include "infer/stop_strings.h"
 #include "model/gpt.h"
 #include "tokenizer/tokenizer.h"
@@ -44,12 +45,9 @@ void add_sampling_ranges(CLI::App& cmd);
 void set_generation_value(GenerationOptions& o, const std::string& name, const std::string& value, int vocab_size);
 std::string describe_generation_values(const GenerationOptions& o);
 
-struct LoadedModel {
-  std::unique_ptr<model::Gpt> model;
-  std::unique_ptr<tok::Tokenizer> tokenizer;
-  std::vector<int32_t> stop_ids;  // <|endoftext|> and <|im_end|> where the tokenizer has them
-};
-// Loads both, checks they fit (tokenizer vocabulary <= model vocabulary), sets threads.
+using interop::LoadedModel;
+// interop::load_model_and_tokenizer with the flags' values (--model, --tokenizer,
+// --weights-dtype, --threads); an unknown --weights-dtype is a UsageError.
 LoadedModel load_model_and_tokenizer(const GenerationOptions& o);
 
 // Streams one generation to a FILE*: ids -> UTF-8-safe text -> stop strings -> out.

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "cli/command.h"
-#include "cli/config_file.h"
 #include "cli/option_checks.h"
+#include "core/config_file.h"
 #include "core/error.h"
 #include "core/version.h"
 #include "ops/ops.h"
@@ -48,15 +48,57 @@ const std::vector<CommandSpec>& registered_commands() { return registry(); }
 void add_config_option(CLI::App& cmd) {
   // The file itself is expanded into flags before parsing (config_file.h); the option
   // is declared here so that --help lists it.
-  cmd.add_option("--config", "read flags from a file (TOML, YAML or JSON) whose keys are the long flag names");
+  cmd.add_option("--config",
+                 "read flags from a file (TOML, YAML or JSON) whose keys are the long flag names; the command "
+                 "line overrides it (default: none)")
+      ->type_name("FILE");
 }
 
 int default_threads() {
   if (const char* env = std::getenv("OMP_NUM_THREADS")) {
     const int n = std::atoi(env);
-    if (n > 0) return n;
+    if (n > 0) return std::min(n, kMaxThreads);
   }
-  return omp_get_num_procs();
+  return std::clamp(omp_get_num_procs(), 1, kMaxThreads);
+}
+
+CLI::Validator threads_range(bool zero_is_default) {
+  const int lo = zero_is_default ? 0 : 1;
+  return CLI::Validator(
+      [lo](std::string& value) -> std::string {
+        long long n = 0;
+        try {
+          size_t used = 0;
+          n = std::stoll(value, &used);
+          if (used != value.size()) return "";  // not a number: the conversion to int reports it
+        } catch (const std::exception&) {
+          return "";
+        }
+        if (n >= lo && n <= kMaxThreads) return "";
+        return fmt::format("{} is out of range: use {} to {} threads{} (docs/limits.md)", value, lo == 0 ? 1 : lo,
+                           kMaxThreads, lo == 0 ? ", or 0 for the default" : "");
+      },
+      fmt::format("[{}, {}]", lo, kMaxThreads));
+}
+
+void check_omp_num_threads_env() {
+  const char* env = std::getenv("OMP_NUM_THREADS");
+  if (env == nullptr) return;
+  // libgomp's syntax: a number, or a list "8,4" of numbers per nesting level. It warns
+  // about (and ignores) text that is not a number; a number above the limit is ours.
+  const std::string v = env;
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    size_t comma = v.find(',', pos);
+    if (comma == std::string::npos) comma = v.size();
+    std::string item = v.substr(pos, comma - pos);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty() && item.find_first_not_of("0123456789") == std::string::npos)
+      CF_CHECK(item.size() <= 9 && std::stoi(item) <= kMaxThreads,
+               "OMP_NUM_THREADS={}: at most {} threads (docs/limits.md)", v, kMaxThreads);
+    pos = comma + 1;
+  }
 }
 
 }  // namespace chatforge::cli
@@ -102,8 +144,9 @@ int main(int argc, char** argv) {
   }
   cli::guard_numeric_options(app);  // NaN/Inf never reach a numeric flag's variable
   try {
+    cli::check_omp_num_threads_env();
     std::vector<std::string> args(argv + 1, argv + argc);
-    args = cli::expand_config_args(args);
+    args = expand_config_args(args);
     std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_util.h"
 
 namespace chatforge {
 
@@ -67,7 +68,7 @@ SafeTensorsReader::SafeTensorsReader(const std::string& path) : file_(path) {
            size);
   json header;
   try {
-    header = json::parse(file_.data() + 8, file_.data() + 8 + header_len);
+    header = parse_json({reinterpret_cast<const char*>(file_.data()) + 8, header_len}, path + ": safetensors header");
   } catch (const json::exception& e) {
     fail("{}: corrupted safetensors header: {}", path, e.what());
   }
@@ -97,8 +98,9 @@ SafeTensorsReader::SafeTensorsReader(const std::string& path) : file_(path) {
     info.dtype = dtype_from_name(t["dtype"].get<std::string>(), ctx);
     CF_CHECK(t["shape"].is_array(), "{}: shape is not an array", ctx);
     for (const auto& d : t["shape"]) {
-      CF_CHECK(d.is_number_unsigned() || (d.is_number_integer() && d.get<int64_t>() >= 0),
-               "{}: bad shape entry", ctx);
+      CF_CHECK(d.is_number_integer() &&
+                   (d.is_number_unsigned() ? d.get<uint64_t>() <= INT64_MAX : d.get<int64_t>() >= 0),
+               "{}: shape entries must be integers in 0..2^63-1", ctx);
       info.shape.push_back(d.get<int64_t>());
     }
     const json& off = t["data_offsets"];
@@ -154,6 +156,7 @@ void SafeTensorsReader::read_f32(const std::string& name, const std::vector<int6
     fail("{}: tensor '{}' has shape {}, expected {}", path(), name, t.shape_str(), want.shape_str());
   }
   const int64_t n = t.numel();
+  if (n == 0) return;  // an empty tensor: nothing to copy (dst may be null)
   switch (t.dtype) {
     case DType::F32: std::memcpy(dst, t.data, n * 4); break;
     case DType::F16:

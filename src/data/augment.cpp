@@ -14,6 +14,14 @@ namespace {
 bool whole_characters(std::string_view b) { return !b.empty() && tok::is_valid_utf8(b); }
 }  // namespace
 
+int32_t resolve_mask_token(const tok::Tokenizer& tk, const std::string& spelling) {
+  if (auto id = tk.special_token_id(spelling)) return *id;
+  const auto ids = tk.encode(spelling);
+  if (ids.size() != 1)
+    usage_fail("--mask-token '{}' is {} tokens; it must be one token or a special token", spelling, ids.size());
+  return ids[0];
+}
+
 void check_noise_options(const NoiseOptions& o, int32_t vocab_size) {
   const std::pair<const char*, double> rates[] = {{"--mask-rate", o.mask_rate},
                                                   {"--delete-rate", o.delete_rate},

@@ -27,6 +27,10 @@ struct NoiseOptions {
 // Validates rates (each in [0,1], sum <= 1) and mask_id; throws UsageError naming the flag.
 void check_noise_options(const NoiseOptions& o, int32_t vocab_size);
 
+// The id of the mask token: a special token of the tokenizer, or a text that encodes to
+// exactly one token. UsageError ("--mask-token '...' is N tokens; ...") otherwise.
+int32_t resolve_mask_token(const tok::Tokenizer& tk, const std::string& spelling);
+
 struct NoiseStats {
   uint64_t touchable = 0, masked = 0, deleted = 0, substituted = 0, shuffled = 0;
   uint64_t changed() const { return masked + deleted + substituted + shuffled; }

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/dir_walk.h"
 #include "core/error.h"
+#include "core/json_util.h"
 #include "data/input.h"
 
 namespace chatforge::data {
@@ -95,7 +97,7 @@ std::string strip_compression(const std::string& p) {
 
 std::string read_all(const std::string& path) {
   auto src = ByteSource::open(path);
-  std::string out, buf(1 << 20, '\0');
+  std::string out, buf(1 << 16, '\0');  // 64 KiB chunks: no fresh megabyte per small file
   while (size_t n = src->read(buf.data(), buf.size())) out.append(buf.data(), n);
   return out;
 }
@@ -236,7 +238,7 @@ std::vector<std::vector<std::string>> parse_delimited(const std::string& text, c
 
 void read_chat_file(const std::string& path, ChatInputFormat format, bool strict,
                     const std::function<void(Conversation&&)>& on_conversation,
-                    const std::function<void(ChatIssue&&)>& on_issue) {
+                    const std::function<void(ChatIssue&&)>& on_issue, uint64_t max_record_bytes) {
   auto issue = [&](uint64_t line, std::string reason) {
     if (strict) fail("{}:{}: {}", path, line, reason);
     on_issue({path, line, std::move(reason)});
@@ -300,12 +302,7 @@ void read_chat_file(const std::string& path, ChatInputFormat format, bool strict
   };
   const size_t start = text.find_first_not_of(" \t\r\n");
   if (ends_with(base, ".json") && start != std::string::npos && text[start] == '[') {
-    json arr;
-    try {
-      arr = json::parse(text);
-    } catch (const json::exception& e) {
-      fail("{}: broken JSON: {}", path, e.what());
-    }
+    const json arr = parse_json(text, path);
     for (size_t i = 0; i < arr.size(); ++i) handle(arr[i], i + 1);
     return;
   }
@@ -319,11 +316,14 @@ void read_chat_file(const std::string& path, ChatInputFormat format, bool strict
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    CF_CHECK(max_record_bytes == 0 || line.size() <= max_record_bytes,
+             "{}:{}: a line longer than {} MiB (raise --max-record-mb; docs/limits.md)", path, line_no,
+             max_record_bytes >> 20);
     json rec;
     try {
-      rec = json::parse(line);
-    } catch (const json::exception& e) {
-      issue(line_no, fmt::format("broken JSON: {}", e.what()));
+      rec = parse_json(line, "broken JSON");
+    } catch (const Error& e) {
+      issue(line_no, e.what());
       continue;
     }
     handle(rec, line_no);
@@ -340,17 +340,14 @@ std::vector<std::string> expand_chat_inputs(const std::vector<std::string>& args
     std::error_code ec;
     CF_CHECK(fs::exists(a, ec), "input {} does not exist", a);
     if (fs::is_directory(a, ec)) {
-      std::vector<std::string> found;
-      for (const auto& e : fs::recursive_directory_iterator(a))
-        if (e.is_regular_file() && wanted(e.path().string())) found.push_back(e.path().string());
-      std::sort(found.begin(), found.end());
+      const std::vector<std::string> found = list_files_recursive(a, wanted);
       CF_CHECK(!found.empty(), "input directory {} has no .jsonl/.json/.csv/.tsv files", a);
       out.insert(out.end(), found.begin(), found.end());
     } else {
       out.push_back(a);  // an explicit file is read whatever its name
     }
   }
-  return out;
+  return unique_files(out);
 }
 
 }  // namespace chatforge::data

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/input.h"
 #include "tokenizer/chat_format.h"
 
 namespace chatforge::data {
@@ -50,12 +51,15 @@ std::vector<std::vector<std::string>> parse_delimited(const std::string& text, c
 
 // Reads every record of one file (plain, .gz or .zst). `on_conversation` gets each valid
 // conversation; `on_issue` each skipped one (strict: the first one throws "file:line: reason").
+// A JSONL line longer than max_record_bytes (0: no limit) is an error naming file:line.
 void read_chat_file(const std::string& path, ChatInputFormat format, bool strict,
                     const std::function<void(Conversation&&)>& on_conversation,
-                    const std::function<void(ChatIssue&&)>& on_issue);
+                    const std::function<void(ChatIssue&&)>& on_issue,
+                    uint64_t max_record_bytes = kDefaultMaxRecordBytes);
 
-// Files and directories (recursive, sorted) -> chat input files (.jsonl .json .csv .tsv,
-// optionally .gz/.zst). A missing argument is an error naming it.
+// Files and directories (recursive, sorted; each file once, whatever links lead to it) ->
+// chat input files (.jsonl .json .csv .tsv, optionally .gz/.zst). A missing argument is an
+// error naming it.
 std::vector<std::string> expand_chat_inputs(const std::vector<std::string>& args);
 
 }  // namespace chatforge::data

@@ -1,6 +1,8 @@
 // Implementation of run_clean (clean.h). Per-document work is pure and runs in parallel
 // over a batch; every decision that depends on other documents (dedup, counts, output
 // order) is taken afterwards, sequentially, in input order, so output is deterministic.
+// run_clean = check_options, pass_one (read_batch -> process_document in parallel ->
+// take_document in order -> Spool), pass_two (plan_copies in parallel -> emit_copies in order).
 #include "data/clean.h"
 
 #include <omp.h>
@@ -258,13 +260,9 @@ std::string json_line(const std::string& text, const std::string& source, const 
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-}  // namespace
-
-CleanReport run_clean(const CleanOptions& o) {
-  Timer timer;
-  CleanReport rep;
+// Rejects what the CLI's flag checks would (NaN-proof), for library callers.
+void check_options(const CleanOptions& o) {
   CF_CHECK(!o.inputs.empty(), "no inputs given");
-  // NaN-proof: the CLI checks the flags; this is for library callers
   NumRange("[0, 1]").check("--val-fraction", o.val_fraction);
   NumRange("(0, 1]").check("--near-dup-threshold", o.near_dup_threshold);
   NumRange("[0, 1]").check("--max-share", o.rebalance.max_share);
@@ -275,42 +273,257 @@ CleanReport run_clean(const CleanOptions& o) {
     usage_fail("--balance-unit must be bytes or docs, got '{}'", o.rebalance.unit);
   if (!o.rebalance.targets.empty() && o.rebalance.max_share > 0)
     usage_fail("give either --balance targets or --max-share, not both");
+}
 
-  {
-    nlohmann::ordered_json j;
-    j["inputs"] = o.inputs;
-    j["text_field"] = o.input.text_field;
-    j["source_field"] = o.input.source_field;
-    j["label_field"] = o.input.label_field;
-    j["txt_split"] = o.input.txt_split;
-    j["normal_form"] = o.normal_form == NormalForm::kNfc ? "nfc" : o.normal_form == NormalForm::kNfkc ? "nfkc" : "none";
-    j["invalid_utf8"] = o.drop_invalid_utf8 ? "drop" : "repair";
-    j["quality_filters"] = o.quality.enabled;
-    j["min_chars"] = o.quality.min_chars;
-    j["max_chars"] = o.quality.max_chars;
-    j["min_words"] = o.quality.min_words;
-    j["max_symbol_ratio"] = o.quality.max_symbol_ratio;
-    j["max_digit_ratio"] = o.quality.max_digit_ratio;
-    j["min_mean_word_len"] = o.quality.min_mean_word_len;
-    j["max_mean_word_len"] = o.quality.max_mean_word_len;
-    j["max_dup_line_frac"] = o.quality.max_dup_line_frac;
-    j["max_dup_line_char_frac"] = o.quality.max_dup_line_char_frac;
-    j["max_top_ngram_frac"] = o.quality.max_top_ngram_frac;
-    j["max_dup_ngram_frac"] = o.quality.max_dup_ngram_frac;
-    j["exact_dedup"] = o.exact_dedup;
-    j["near_dedup"] = o.near_dedup;
-    j["near_dup_threshold"] = o.near_dup_threshold;
-    j["sensitive_lists"] = o.sensitive_lists;
-    j["scrub_pii"] = o.scrub_pii;
-    j["pii_replacement"] = o.pii.replacement;
-    j["balance_by"] = o.rebalance.by;
-    j["balance"] = o.rebalance.targets;
-    j["max_share"] = o.rebalance.max_share;
-    j["upsample"] = o.rebalance.upsample;
-    j["val_fraction"] = o.val_fraction;
-    j["seed"] = o.seed;
-    rep.options_json = j.dump();
+// The options as one JSON object (keys in this order), echoed in report.json.
+std::string options_json(const CleanOptions& o) {
+  nlohmann::ordered_json j;
+  j["inputs"] = o.inputs;
+  j["text_field"] = o.input.text_field;
+  j["source_field"] = o.input.source_field;
+  j["label_field"] = o.input.label_field;
+  j["txt_split"] = o.input.txt_split;
+  j["normal_form"] = o.normal_form == NormalForm::kNfc ? "nfc" : o.normal_form == NormalForm::kNfkc ? "nfkc" : "none";
+  j["invalid_utf8"] = o.drop_invalid_utf8 ? "drop" : "repair";
+  j["quality_filters"] = o.quality.enabled;
+  j["min_chars"] = o.quality.min_chars;
+  j["max_chars"] = o.quality.max_chars;
+  j["min_words"] = o.quality.min_words;
+  j["max_symbol_ratio"] = o.quality.max_symbol_ratio;
+  j["max_digit_ratio"] = o.quality.max_digit_ratio;
+  j["min_mean_word_len"] = o.quality.min_mean_word_len;
+  j["max_mean_word_len"] = o.quality.max_mean_word_len;
+  j["max_dup_line_frac"] = o.quality.max_dup_line_frac;
+  j["max_dup_line_char_frac"] = o.quality.max_dup_line_char_frac;
+  j["max_top_ngram_frac"] = o.quality.max_top_ngram_frac;
+  j["max_dup_ngram_frac"] = o.quality.max_dup_ngram_frac;
+  j["exact_dedup"] = o.exact_dedup;
+  j["near_dedup"] = o.near_dedup;
+  j["near_dup_threshold"] = o.near_dup_threshold;
+  j["sensitive_lists"] = o.sensitive_lists;
+  j["scrub_pii"] = o.scrub_pii;
+  j["pii_replacement"] = o.pii.replacement;
+  j["balance_by"] = o.rebalance.by;
+  j["balance"] = o.rebalance.targets;
+  j["max_share"] = o.rebalance.max_share;
+  j["upsample"] = o.rebalance.upsample;
+  j["val_fraction"] = o.val_fraction;
+  j["seed"] = o.seed;
+  return j.dump();
+}
+
+void count_in_group(GroupCount& g, uint64_t bytes) {
+  ++g.docs;
+  g.bytes += bytes;
+}
+
+// Counts a dropped document under `reason` (its bytes as read) and keeps the first
+// examples_per_reason of each reason, with file:line and the start of `text`.
+void record_drop(CleanReport& rep, const CleanOptions& o, const std::string& reason, const RawDocument& d,
+                 const std::string& detail, const std::string& text) {
+  DropStats& s = rep.dropped[reason];
+  ++s.docs;
+  s.bytes += d.text.size();
+  if (static_cast<int>(s.examples.size()) < o.examples_per_reason)
+    s.examples.push_back({d.line > 0 ? fmt::format("{}:{}", d.file, d.line) : d.file, detail, snippet_of(text)});
+}
+
+// ---- Pass one: read, process in parallel, decide in input order, spool what is kept.
+
+// Batches are read by a second thread while the current one is processed; a batch ends
+// at kBatchDocs documents or once it holds kBatchBytes of text, whichever comes first.
+constexpr size_t kBatchDocs = 4096, kBatchBytes = 16u << 20;
+struct Batch {
+  std::vector<RawDocument> docs;  // the first n are this batch's
+  size_t n = 0;
+  uint64_t consumed = 0;  // input bytes read when the batch was complete
+};
+
+void read_batch(DocumentStream& stream, Batch& b) {
+  b.docs.resize(kBatchDocs);
+  b.n = 0;
+  size_t bytes = 0;
+  while (b.n < kBatchDocs && bytes < kBatchBytes && stream.next(b.docs[b.n])) bytes += b.docs[b.n++].text.size();
+  b.consumed = stream.bytes_consumed();
+}
+
+// The sequential half of pass one: everything that depends on earlier documents.
+struct PassOne {
+  const CleanOptions& o;
+  CleanReport& rep;
+  Spool& spool;
+  HashIndex exact_index;
+  NearDupIndex near_index;
+  uint64_t next_ordinal = 0;  // input position of the next document, dropped ones included
+  PassOne(const Stages& st, CleanReport& r, Spool& s) : o(st.o), rep(r), spool(s), near_index(st.mh) {}
+};
+
+// Counts a document as read: totals, length histogram, its source and label.
+void count_input(CleanReport& rep, const RawDocument& d, const DocResult& r) {
+  ++rep.docs_in;
+  rep.bytes_in += d.text.size();
+  hist_add(rep.length_hist_in, r.chars_in);
+  count_in_group(rep.groups["source"]["input"][d.source], d.text.size());
+  count_in_group(rep.groups["label"]["input"][d.label], d.text.size());
+  if (r.invalid_utf8 > 0) {
+    ++rep.docs_invalid_utf8;
+    rep.invalid_utf8_sequences += r.invalid_utf8;
   }
+}
+
+// First occurrence wins: true (and the drop recorded) if an earlier kept document has the
+// same folded text or, failing that, an estimated Jaccard similarity at the threshold.
+bool drop_if_duplicate(PassOne& p, const RawDocument& d, const DocResult& r, uint64_t ordinal) {
+  if (p.o.exact_dedup) {
+    if (const uint64_t* first = p.exact_index.find_or_insert(r.exact_hash, ordinal)) {
+      record_drop(p.rep, p.o, "exact_duplicate", d, fmt::format("same text as input document #{}", *first + 1), r.text);
+      return true;
+    }
+  }
+  if (p.o.near_dedup && !r.sig.empty()) {
+    double sim = 0;
+    const int64_t of = p.near_index.check_and_insert(r.sig, ordinal, &sim);
+    if (of >= 0) {
+      record_drop(p.rep, p.o, "near_duplicate", d,
+                  fmt::format("estimated Jaccard {:.2f} with input document #{}", sim, of + 1), r.text);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Counts a kept document (its cleaned bytes) and what the stages changed in it.
+void count_kept(CleanReport& rep, const RawDocument& d, const DocResult& r) {
+  if (r.normalized) ++rep.docs_normalized;
+  if (r.sensitive > 0) {
+    ++rep.docs_sensitive;
+    rep.sensitive_matches += r.sensitive;
+  }
+  if (r.pii.total() > 0) {
+    ++rep.docs_pii;
+    for (int k = 0; k < kPiiTypeCount; ++k) rep.pii.n[k] += r.pii.n[k];
+  }
+  ++rep.docs_kept;
+  rep.bytes_kept += r.text.size();
+  count_in_group(rep.groups["source"]["kept"][d.source], r.text.size());
+  count_in_group(rep.groups["label"]["kept"][d.label], r.text.size());
+}
+
+// Decides one processed document, in input order: drop (stage verdict or duplicate) or spool.
+void take_document(PassOne& p, const RawDocument& d, const DocResult& r) {
+  const uint64_t ordinal = p.next_ordinal++;
+  count_input(p.rep, d, r);
+  if (!r.reason.empty()) {
+    record_drop(p.rep, p.o, r.reason, d, r.detail, r.text);
+    return;
+  }
+  if (drop_if_duplicate(p, d, r, ordinal)) return;
+  count_kept(p.rep, d, r);
+  p.spool.put(r.text, d.source, d.label);
+}
+
+// Streams every input through the per-document stages (parallel, pure) and takes the
+// results in input order, so what is kept does not depend on the thread count.
+void pass_one(DocumentStream& stream, const Stages& st, Spool& spool, CleanReport& rep) {
+  const CleanOptions& o = st.o;
+  PassOne p(st, rep, spool);
+  ProgressBar bar("clean", stream.total_bytes(), "B", o.progress);
+  Batch cur, next;
+  std::vector<DocResult> results(kBatchDocs);
+  read_batch(stream, cur);
+  while (cur.n > 0) {
+    auto reader = std::async(std::launch::async, [&] { read_batch(stream, next); });
+#pragma omp parallel for schedule(dynamic, 4) num_threads(std::max(1, o.threads))
+    for (long i = 0; i < static_cast<long>(cur.n); ++i) process_document(cur.docs[i], st, results[i]);
+    for (size_t i = 0; i < cur.n; ++i) take_document(p, cur.docs[i], results[i]);
+    bar.update(cur.consumed, fmt::format("{} docs, {} kept", format_count(rep.docs_in), format_count(rep.docs_kept)));
+    reader.get();  // rethrows a read error (e.g. --strict)
+    std::swap(cur, next);
+  }
+  bar.finish(fmt::format("{} docs, {} kept", rep.docs_in, rep.docs_kept));
+  rep.input_issues = stream.issues();
+  rep.n_input_issues = stream.n_issues();
+  rep.exact_index_entries = p.exact_index.size();
+  rep.near_index_entries = p.near_index.size();
+  rep.index_bytes = p.exact_index.memory_bytes() + p.near_index.memory_bytes();
+}
+
+// ---- Pass two: rebalance and split the spooled documents, write train/val JSONL.
+
+// A kept document read back from the spool, and what pass two decided for it.
+struct Kept {
+  std::string text, source, label, line;  // line: its JSONL line when copies > 0
+  uint64_t copies = 0;
+  bool is_val = false;
+  double rate = 1;  // expected copies for its group
+};
+
+const std::string& group_of(const Kept& k, const RebalanceOptions& rb) {
+  return rb.by == "source" ? k.source : k.label;
+}
+
+// The per-document half of pass two (pure; runs in parallel). Both draws hash the text, so
+// they are deterministic: copies = floor(rate), plus one with probability frac(rate);
+// val when the split draw falls under val_fraction (all copies go to the same file).
+void plan_copies(Kept& k, const CleanOptions& o, const std::map<std::string, double>& rates) {
+  const auto it = rates.find(group_of(k, o.rebalance));
+  k.rate = it != rates.end() ? it->second : 1.0;
+  const double u_sample = double(hash64(k.text, kSampleSeed ^ o.seed) >> 11) * 0x1.0p-53;
+  k.copies = static_cast<uint64_t>(std::floor(k.rate)) + (u_sample < k.rate - std::floor(k.rate) ? 1 : 0);
+  const double u_split = double(hash64(k.text, kSplitSeed ^ o.seed) >> 11) * 0x1.0p-53;
+  k.is_val = u_split < o.val_fraction;
+  k.line = k.copies > 0 ? json_line(k.text, k.source, k.label) : std::string();
+}
+
+// Writes a planned document's copies and counts them, or records it as down-sampled.
+void emit_copies(const Kept& k, const CleanOptions& o, CleanReport& rep, AtomicFile& train, AtomicFile& val) {
+  if (k.copies == 0) {
+    RawDocument d;  // no file:line survives the spool; the example names the source instead
+    d.file = "source " + k.source;
+    d.text = k.text;
+    record_drop(rep, o, "rebalance_downsample", d,
+                fmt::format("{} '{}' kept at rate {:.3f}", o.rebalance.by, group_of(k, o.rebalance), k.rate), k.text);
+    return;
+  }
+  rep.upsampled_copies += k.copies - 1;
+  const size_t chars = count_codepoints(k.text);
+  for (uint64_t c = 0; c < k.copies; ++c) {
+    (k.is_val ? val : train).write(k.line);
+    (k.is_val ? rep.docs_val : rep.docs_train) += 1;
+    rep.bytes_out += k.text.size();
+    hist_add(rep.length_hist_out, chars);
+    count_in_group(rep.groups["source"]["output"][k.source], k.text.size());
+    count_in_group(rep.groups["label"]["output"][k.label], k.text.size());
+  }
+}
+
+// Reads the spool back in chunks; copies, split and JSON lines are worked out in parallel,
+// then written in spool order. train.jsonl and val.jsonl appear only once both are whole.
+void pass_two(Spool& spool, const CleanOptions& o, CleanReport& rep) {
+  rep.rebalance_rates = rebalance_rates(rep.groups[o.rebalance.by]["kept"], o.rebalance);
+  spool.rewind();
+  AtomicFile train((fs::path(o.out_dir) / "train.jsonl").string());
+  AtomicFile val((fs::path(o.out_dir) / "val.jsonl").string());
+  std::vector<Kept> chunk(4096);
+  while (true) {
+    size_t n = 0;
+    while (n < chunk.size() && spool.get(chunk[n].text, chunk[n].source, chunk[n].label)) ++n;
+    if (n == 0) break;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(std::max(1, o.threads))
+    for (long i = 0; i < static_cast<long>(n); ++i) plan_copies(chunk[i], o, rep.rebalance_rates);
+    for (size_t i = 0; i < n; ++i) emit_copies(chunk[i], o, rep, train, val);
+  }
+  train.commit();
+  val.commit();
+}
+
+}  // namespace
+
+CleanReport run_clean(const CleanOptions& o) {
+  Timer timer;
+  CleanReport rep;
+  check_options(o);
+  rep.options_json = options_json(o);
   const auto files = expand_inputs(o.inputs);
   CF_CHECK(!files.empty(), "no .txt, .md or .jsonl files found in the inputs");
   rep.files = files.size();
@@ -319,172 +532,14 @@ CleanReport run_clean(const CleanOptions& o) {
   SensitiveFilter sensitive;
   for (const auto& path : o.sensitive_lists) sensitive.add_terms_file(path);
   sensitive.build();
-  Stages st{o, sensitive, choose_minhash_params(o.near_dup_threshold, o.minhash_perm, o.shingle)};
+  const Stages st{o, sensitive, choose_minhash_params(o.near_dup_threshold, o.minhash_perm, o.shingle)};
 
   DocumentStream stream(files, o.input);
-  HashIndex exact_index;
-  NearDupIndex near_index(st.mh);
   Spool spool(o.out_dir);
-  auto& src_groups = rep.groups["source"];
-  auto& lab_groups = rep.groups["label"];
-
-  auto drop = [&](const std::string& reason, const RawDocument& d, const std::string& detail, const std::string& text) {
-    DropStats& s = rep.dropped[reason];
-    ++s.docs;
-    s.bytes += d.text.size();
-    if (static_cast<int>(s.examples.size()) < o.examples_per_reason)
-      s.examples.push_back({d.line > 0 ? fmt::format("{}:{}", d.file, d.line) : d.file, detail, snippet_of(text)});
-  };
-
-  // Pass one.
-  ProgressBar bar("clean", stream.total_bytes(), "B", o.progress);
-  // Batches are read by a second thread while the current one is processed.
-  const size_t kBatchDocs = 4096, kBatchBytes = 16u << 20;
-  struct Batch {
-    std::vector<RawDocument> docs;
-    size_t n = 0;
-    uint64_t consumed = 0;  // input bytes read when the batch was complete
-  };
-  auto fill = [&](Batch& b) {
-    b.docs.resize(kBatchDocs);
-    b.n = 0;
-    size_t bytes = 0;
-    while (b.n < kBatchDocs && bytes < kBatchBytes && stream.next(b.docs[b.n])) bytes += b.docs[b.n++].text.size();
-    b.consumed = stream.bytes_consumed();
-  };
-  Batch cur, next;
-  std::vector<DocResult> results(kBatchDocs);
-  uint64_t doc_ordinal = 0;
-  fill(cur);
-  while (cur.n > 0) {
-    auto reader = std::async(std::launch::async, [&] { fill(next); });
-#pragma omp parallel for schedule(dynamic, 4) num_threads(std::max(1, o.threads))
-    for (long i = 0; i < static_cast<long>(cur.n); ++i) process_document(cur.docs[i], st, results[i]);
-
-    for (size_t i = 0; i < cur.n; ++i) {
-      const RawDocument& d = cur.docs[i];
-      DocResult& r = results[i];
-      const uint64_t ordinal = doc_ordinal++;
-      ++rep.docs_in;
-      rep.bytes_in += d.text.size();
-      hist_add(rep.length_hist_in, r.chars_in);
-      auto& sg = src_groups["input"][d.source];
-      ++sg.docs;
-      sg.bytes += d.text.size();
-      auto& lg = lab_groups["input"][d.label];
-      ++lg.docs;
-      lg.bytes += d.text.size();
-      if (r.invalid_utf8 > 0) {
-        ++rep.docs_invalid_utf8;
-        rep.invalid_utf8_sequences += r.invalid_utf8;
-      }
-      if (!r.reason.empty()) {
-        drop(r.reason, d, r.detail, r.text);
-        continue;
-      }
-      if (o.exact_dedup) {
-        if (const uint64_t* first = exact_index.find_or_insert(r.exact_hash, ordinal)) {
-          drop("exact_duplicate", d, fmt::format("same text as input document #{}", *first + 1), r.text);
-          continue;
-        }
-      }
-      if (o.near_dedup && !r.sig.empty()) {
-        double sim = 0;
-        const int64_t of = near_index.check_and_insert(r.sig, ordinal, &sim);
-        if (of >= 0) {
-          drop("near_duplicate", d, fmt::format("estimated Jaccard {:.2f} with input document #{}", sim, of + 1), r.text);
-          continue;
-        }
-      }
-      if (r.normalized) ++rep.docs_normalized;
-      if (r.sensitive > 0) {
-        ++rep.docs_sensitive;
-        rep.sensitive_matches += r.sensitive;
-      }
-      if (r.pii.total() > 0) {
-        ++rep.docs_pii;
-        for (int k = 0; k < kPiiTypeCount; ++k) rep.pii.n[k] += r.pii.n[k];
-      }
-      ++rep.docs_kept;
-      rep.bytes_kept += r.text.size();
-      auto& sk = src_groups["kept"][d.source];
-      ++sk.docs;
-      sk.bytes += r.text.size();
-      auto& lk = lab_groups["kept"][d.label];
-      ++lk.docs;
-      lk.bytes += r.text.size();
-      spool.put(r.text, d.source, d.label);
-    }
-    bar.update(cur.consumed, fmt::format("{} docs, {} kept", format_count(rep.docs_in), format_count(rep.docs_kept)));
-    reader.get();  // rethrows a read error (e.g. --strict)
-    std::swap(cur, next);
-  }
-  bar.finish(fmt::format("{} docs, {} kept", rep.docs_in, rep.docs_kept));
-  rep.input_issues = stream.issues();
-  rep.n_input_issues = stream.n_issues();
-  rep.exact_index_entries = exact_index.size();
-  rep.near_index_entries = near_index.size();
-  rep.index_bytes = exact_index.memory_bytes() + near_index.memory_bytes();
-
-  // Pass two: rebalance and split.
-  const auto& kept_groups = rep.groups[o.rebalance.by]["kept"];
-  rep.rebalance_rates = rebalance_rates(kept_groups, o.rebalance);
-  spool.rewind();
-  AtomicFile train((fs::path(o.out_dir) / "train.jsonl").string());
-  AtomicFile val((fs::path(o.out_dir) / "val.jsonl").string());
-  // Records are read in chunks; hashes and JSON lines are made in parallel, then
-  // written in order.
-  struct Kept {
-    std::string text, source, label, line;
-    uint64_t copies = 0;
-    bool is_val = false;
-    double rate = 1;
-  };
-  std::vector<Kept> chunk(4096);
-  while (true) {
-    size_t n = 0;
-    while (n < chunk.size() && spool.get(chunk[n].text, chunk[n].source, chunk[n].label)) ++n;
-    if (n == 0) break;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(std::max(1, o.threads))
-    for (long i = 0; i < static_cast<long>(n); ++i) {
-      Kept& k = chunk[i];
-      const std::string& group = o.rebalance.by == "source" ? k.source : k.label;
-      const auto it = rep.rebalance_rates.find(group);
-      k.rate = it != rep.rebalance_rates.end() ? it->second : 1.0;
-      const double u_sample = double(hash64(k.text, kSampleSeed ^ o.seed) >> 11) * 0x1.0p-53;
-      k.copies = static_cast<uint64_t>(std::floor(k.rate)) + (u_sample < k.rate - std::floor(k.rate) ? 1 : 0);
-      const double u_split = double(hash64(k.text, kSplitSeed ^ o.seed) >> 11) * 0x1.0p-53;
-      k.is_val = u_split < o.val_fraction;
-      k.line = k.copies > 0 ? json_line(k.text, k.source, k.label) : std::string();
-    }
-    for (size_t i = 0; i < n; ++i) {
-      const Kept& k = chunk[i];
-      if (k.copies == 0) {
-        RawDocument d;
-        d.file = "source " + k.source;
-        d.text = k.text;
-        const std::string& group = o.rebalance.by == "source" ? k.source : k.label;
-        drop("rebalance_downsample", d, fmt::format("{} '{}' kept at rate {:.3f}", o.rebalance.by, group, k.rate), k.text);
-        continue;
-      }
-      rep.upsampled_copies += k.copies - 1;
-      const size_t chars = count_codepoints(k.text);
-      for (uint64_t c = 0; c < k.copies; ++c) {
-        (k.is_val ? val : train).write(k.line);
-        (k.is_val ? rep.docs_val : rep.docs_train) += 1;
-        rep.bytes_out += k.text.size();
-        hist_add(rep.length_hist_out, chars);
-        auto& so = src_groups["output"][k.source];
-        ++so.docs;
-        so.bytes += k.text.size();
-        auto& lo = lab_groups["output"][k.label];
-        ++lo.docs;
-        lo.bytes += k.text.size();
-      }
-    }
-  }
-  train.commit();
-  val.commit();
+  rep.groups["source"];  // both kinds appear in the report, even when no document was read
+  rep.groups["label"];
+  pass_one(stream, st, spool, rep);
+  pass_two(spool, o, rep);
   rep.seconds = timer.seconds();
   return rep;
 }

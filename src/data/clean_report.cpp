@@ -10,6 +10,7 @@
 
 #include "core/svg_chart.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "data/clean.h"
 
 namespace chatforge::data {
@@ -118,7 +119,7 @@ void write_clean_report(const std::string& dir, const CleanReport& r) {
                                  {"output", r.length_hist_out}};
   j["dedup_index"] = {{"exact_entries", r.exact_index_entries}, {"near_entries", r.near_index_entries},
                       {"bytes", r.index_bytes}};
-  j["options"] = nlohmann::ordered_json::parse(r.options_json.empty() ? "{}" : r.options_json);
+  j["options"] = parse_ordered_json(r.options_json.empty() ? "{}" : r.options_json, "clean options");
   write_file_atomic((fs::path(dir) / "report.json").string(),
                     j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 
@@ -212,7 +213,7 @@ void write_clean_report(const std::string& dir, const CleanReport& r) {
     h += svg_bars("documents per length bin: input vs output", cats, {{"input", a}, {"output", b}}, true);
   }
   h += "<h2>Options</h2><pre class=ex>" +
-       html_escape(nlohmann::ordered_json::parse(r.options_json.empty() ? "{}" : r.options_json).dump(2)) + "</pre>";
+       html_escape(parse_ordered_json(r.options_json.empty() ? "{}" : r.options_json, "clean options").dump(2)) + "</pre>";
   h += "</body></html>\n";
   write_file_atomic((fs::path(dir) / "report.html").string(), h);
 }

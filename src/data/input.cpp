@@ -11,15 +11,22 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "core/dir_walk.h"
 #include "core/error.h"
+#include "core/json_util.h"
 
 namespace chatforge::data {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+// Bytes read at a time: big enough that syscalls do not matter, small enough that a
+// reader per small file does not touch a megabyte of fresh pages.
+constexpr size_t kReadChunk = 1 << 16;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -86,6 +93,13 @@ class GzipSource : public ByteSource {
       const char* msg = gzerror(gz_, &err);
       fail("{}: corrupt gzip data: {}", path_, msg);
     }
+    if (r == 0) {
+      // zlib reports a stream cut short as a soft error (Z_BUF_ERROR) and returns the
+      // bytes it could decode; data cut mid-record must not pass as a complete file.
+      int err = 0;
+      gzerror(gz_, &err);
+      CF_CHECK(err == Z_OK, "{}: truncated gzip stream (the file ends before the compressed data does)", path_);
+    }
     return static_cast<size_t>(r);
   }
   uint64_t consumed() const override { return static_cast<uint64_t>(std::max<z_off_t>(0, gzoffset(gz_))); }
@@ -139,6 +153,12 @@ class ZstdSource : public ByteSource {
 
 }  // namespace
 
+uint64_t max_record_bytes_from_mb(int64_t mb) {
+  if (mb < 0 || mb > (1 << 20))
+    usage_fail("--max-record-mb {} is out of range: use 1 to 1048576, or 0 for no limit", mb);
+  return static_cast<uint64_t>(mb) << 20;
+}
+
 std::unique_ptr<ByteSource> ByteSource::open(const std::string& path) {
   if (ends_with(path, ".gz")) return std::make_unique<GzipSource>(path);
   if (ends_with(path, ".zst")) return std::make_unique<ZstdSource>(path);
@@ -153,21 +173,22 @@ std::vector<InputFile> expand_inputs(const std::vector<std::string>& args) {
     CF_CHECK(!ec && fs::exists(st), "input {} does not exist", arg);
     const std::string source = stem_of(arg);
     if (fs::is_directory(st)) {
-      std::vector<std::string> found;
-      fs::recursive_directory_iterator it(arg, fs::directory_options::follow_directory_symlink, ec);
-      CF_CHECK(!ec, "cannot read directory {}: {}", arg, ec.message());
-      for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        CF_CHECK(!ec, "cannot read directory {}: {}", arg, ec.message());
-        if (it->is_regular_file(ec) && supported_name(it->path().filename().string()))
-          found.push_back(it->path().string());
-      }
-      std::sort(found.begin(), found.end());
-      for (auto& f : found) out.push_back({f, source, static_cast<uint64_t>(fs::file_size(f, ec))});
+      for (auto& f : list_files_recursive(arg, supported_name))
+        out.push_back({f, source, static_cast<uint64_t>(fs::file_size(f, ec))});
     } else {
       // A file named explicitly is read whatever its extension (unknown ones as text).
       out.push_back({arg, source, static_cast<uint64_t>(fs::file_size(arg, ec))});
     }
   }
+  // Each file once, however many arguments, directories or links lead to it.
+  std::set<std::pair<dev_t, ino_t>> seen;
+  std::vector<InputFile> kept;
+  for (auto& f : out) {
+    struct stat st;
+    if (::stat(f.path.c_str(), &st) == 0 && !seen.insert({st.st_dev, st.st_ino}).second) continue;
+    kept.push_back(std::move(f));
+  }
+  out = std::move(kept);
   for (const auto& f : out) {
     std::FILE* probe = std::fopen(f.path.c_str(), "rb");
     CF_CHECK(probe != nullptr, "cannot open {}: {}", f.path, std::strerror(errno));
@@ -214,10 +235,22 @@ bool DocumentStream::open_next_file() {
   return true;
 }
 
+void DocumentStream::check_record_size(size_t size, uint64_t line, const char* what) const {
+  if (opts_.max_record_bytes == 0 || size <= opts_.max_record_bytes) return;
+  const std::string& file = files_[file_index_].path;
+  const std::string mib = fmt::format("{} MiB", opts_.max_record_bytes >> 20);
+  if (line == 0)
+    fail("{}: a document longer than {} (--txt-split file reads a whole file as one document: use --txt-split "
+         "paragraph or line, or raise --max-record-mb; docs/limits.md)",
+         file, mib);
+  fail("{}:{}: {} longer than {} (raise --max-record-mb; docs/limits.md)", file, line, what, mib);
+}
+
 bool DocumentStream::read_line(std::string& line) {
   line.clear();
   while (true) {
     const size_t nl = buf_.find('\n', buf_pos_);
+    check_record_size(line.size() + ((nl == std::string::npos ? buf_.size() : nl) - buf_pos_), line_no_ + 1, "a line");
     if (nl != std::string::npos) {
       line.append(buf_, buf_pos_, nl - buf_pos_);
       buf_pos_ = nl + 1;
@@ -232,7 +265,7 @@ bool DocumentStream::read_line(std::string& line) {
       ++line_no_;
       return true;
     }
-    buf_.resize(1 << 20);
+    buf_.resize(kReadChunk);
     const size_t n = src_->read(buf_.data(), buf_.size());
     buf_.resize(n);
     raw_bytes_ += n;
@@ -256,11 +289,13 @@ bool DocumentStream::next(RawDocument& doc) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
       doc.line = line_no_;
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) {
-        issue(line_no_, j.is_discarded() ? "malformed JSON" : "JSON line is not an object");
+      std::string why;
+      const std::optional<nlohmann::json> parsed = try_parse_json(line, &why);
+      if (!parsed || !parsed->is_object()) {
+        issue(line_no_, !parsed ? why : "JSON line is not an object");
         continue;
       }
+      const nlohmann::json& j = *parsed;
       auto it = j.find(opts_.text_field);
       if (it == j.end() || !it->is_string()) {
         issue(line_no_, it == j.end() ? fmt::format("missing field \"{}\"", opts_.text_field)
@@ -282,9 +317,10 @@ bool DocumentStream::next(RawDocument& doc) {
     if (opts_.txt_split == "file") {
       doc.text.clear();
       doc.line = 0;
-      std::string chunk(1 << 20, '\0');
+      std::string chunk(kReadChunk, '\0');
       size_t n;
       while ((n = src_->read(chunk.data(), chunk.size())) > 0) {
+        check_record_size(doc.text.size() + n, 0, "a document");
         doc.text.append(chunk.data(), n);
         raw_bytes_ += n;
       }
@@ -312,6 +348,7 @@ bool DocumentStream::next(RawDocument& doc) {
         continue;
       }
       if (!got) doc.line = line_no_;
+      check_record_size(doc.text.size() + 1 + line.size(), doc.line, "a paragraph");
       if (got) doc.text += '\n';
       doc.text += line;
       got = true;

@@ -2,7 +2,9 @@
 // sorted, so runs are reproducible), plain or .gz/.zst compressed, read in chunks.
 // .jsonl lines yield one document each (text/source/label fields chosen by name);
 // .txt/.md files yield one document per file, per blank-line paragraph, or per line.
-// Malformed lines are skipped and recorded with file:line (or, strict, thrown).
+// Malformed lines are skipped and recorded with file:line (or, strict, thrown). A record
+// (line, paragraph or whole-file document) longer than max_record_bytes is an error naming
+// file:line: the tools downstream hold 5-40x a record's size in memory (docs/limits.md).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -11,12 +13,19 @@
 
 namespace chatforge::data {
 
+// Default for --max-record-mb: far above any real document (a long book is 5 MB).
+inline constexpr uint64_t kDefaultMaxRecordBytes = 64ull << 20;
+
+// "--max-record-mb N" as bytes (0 = no limit); a UsageError outside 0..1048576.
+uint64_t max_record_bytes_from_mb(int64_t mb);
+
 struct InputOptions {
   std::string text_field = "text";
   std::string source_field = "source";  // missing -> the input argument's stem
   std::string label_field = "label";    // missing -> ""
   std::string txt_split = "file";       // file | paragraph | line
   bool strict = false;                  // a malformed line stops the run with file:line
+  uint64_t max_record_bytes = kDefaultMaxRecordBytes;  // 0 = no limit
 };
 
 struct RawDocument {
@@ -66,6 +75,7 @@ class DocumentStream {
  private:
   bool open_next_file();
   bool read_line(std::string& line);  // false at end of current file
+  void check_record_size(size_t size, uint64_t line, const char* what) const;  // the --max-record-mb error
   void issue(uint64_t line, std::string reason);
   enum class Kind { kJsonl, kText };
   std::vector<InputFile> files_;

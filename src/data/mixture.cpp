@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/rng.h"
 
 namespace chatforge::data {
@@ -15,6 +16,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+// A mixture repeats data at most this many times over: epochs up to 1000, and a weighted
+// mixture's natural size up to 1000 times all the examples (an epochs value of 2^34, or a
+// largest task weighing 1e-300 of the rest, asked for billions of rows).
+constexpr double kMaxRepeats = 1000;
 
 std::string trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r");
@@ -40,13 +46,15 @@ std::string strip_comment(const std::string& s) {
   return s;
 }
 
-json yaml_scalar(const std::string& raw, const std::string& where) {
+// A scalar, or a one-level [a, b] list (nested lists are refused, so "[[[[..." cannot
+// recurse 100k deep).
+json yaml_scalar(const std::string& raw, const std::string& where, bool in_list = false) {
   const std::string v = trim(raw);
   if (v.empty()) return "";
   if (v[0] == '"') {
     try {
-      return json::parse(v);
-    } catch (const json::exception&) {
+      return parse_json(v, where);
+    } catch (const Error&) {
       fail("{}: bad double-quoted string", where);
     }
   }
@@ -60,13 +68,14 @@ json yaml_scalar(const std::string& raw, const std::string& where) {
     return s;
   }
   if (v[0] == '[') {
+    CF_CHECK(!in_list, "{}: nested [lists] are not supported", where);
     CF_CHECK(v.back() == ']', "{}: unterminated [list]", where);
     json arr = json::array();
     std::string inner = v.substr(1, v.size() - 2), item;
     char quote = 0;
     for (char c : inner) {
       if (quote == 0 && c == ',') {
-        if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where));
+        if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where, true));
         item.clear();
         continue;
       }
@@ -74,7 +83,7 @@ json yaml_scalar(const std::string& raw, const std::string& where) {
       else if (c == quote) quote = 0;
       item += c;
     }
-    if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where));
+    if (!trim(item).empty()) arr.push_back(yaml_scalar(item, where, true));
     return arr;
   }
   char* end = nullptr;
@@ -172,6 +181,8 @@ std::vector<MixtureTask> mixture_from_json(const json& j0, const std::string& ba
       (std::string(key) == "weight" ? t.weight : t.epochs) = e[key].get<double>();
     }
     CF_CHECK(t.weight == 0 || t.epochs == 0, "{}: task '{}' gives both weight and epochs", what, t.task);
+    CF_CHECK(t.epochs <= kMaxRepeats, "{}: task '{}': 'epochs' must be at most {}, got {}", what, t.task, kMaxRepeats,
+             t.epochs);
     any_weight = any_weight || t.weight > 0;
     any_epochs = any_epochs || t.epochs > 0;
     str("system", t.system);
@@ -194,11 +205,7 @@ std::vector<MixtureTask> load_mixture(const std::string& path) {
   const size_t first = text.find_first_not_of(" \t\r\n");
   json j;
   if (first != std::string::npos && (text[first] == '[' || text[first] == '{')) {
-    try {
-      j = json::parse(text);
-    } catch (const json::exception& e) {
-      fail("{}: broken JSON: {}", path, e.what());
-    }
+    j = parse_json(text, path);
   } else {
     j = parse_simple_yaml(text, path);
   }
@@ -240,7 +247,14 @@ std::vector<MixturePick> plan_mixture(const std::vector<MixtureTask>& tasks, con
     uint32_t largest = 0;
     for (uint32_t t = 0; t < tasks.size(); ++t)
       if (pool_sizes[t] > pool_sizes[largest]) largest = t;
-    total = static_cast<uint64_t>(std::llround(static_cast<double>(pool_sizes[largest]) * wsum / tasks[largest].weight));
+    const double natural = static_cast<double>(pool_sizes[largest]) * wsum / tasks[largest].weight;
+    double examples = 0;
+    for (uint64_t n : pool_sizes) examples += static_cast<double>(n);
+    CF_CHECK(natural <= kMaxRepeats * examples,
+             "mixture: task '{}' (the largest) has weight {} of {} in all, so a mixture that shows its examples "
+             "once would be {:.3g} rows, over {} times the {} examples; give it more weight or set --mixture-size",
+             tasks[largest].task, tasks[largest].weight, wsum, natural, kMaxRepeats, examples);
+    total = static_cast<uint64_t>(std::llround(natural));
   }
   std::vector<std::vector<uint64_t>> order(tasks.size());
   std::vector<uint64_t> cursor(tasks.size(), 0);

@@ -209,6 +209,8 @@ ShardReader::ShardReader(const std::string& path) : file_(path) {
            header_.token_bytes);
   CF_CHECK(header_.has_mask <= 1, "{}: invalid has_mask {} in header", path, header_.has_mask);
   CF_CHECK(header_.n_tokens < (uint64_t{1} << 50), "{}: implausible token count {} in header", path, header_.n_tokens);
+  CF_CHECK(header_.n_docs <= header_.n_tokens, "{}: header claims {} documents in {} tokens (each ends with a token)",
+           path, header_.n_docs, header_.n_tokens);
   const uint64_t per_token = header_.token_bytes + (header_.has_mask ? 1 : 0);
   const bool packed = header_.version == kShardVersionPacked;
   CF_CHECK(packed || header_.n_rows == 0, "{}: version-1 shard with a row count ({}) in its header", path,

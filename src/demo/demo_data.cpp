@@ -5,11 +5,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.h"
+#include "core/error.h"
 #include "core/rng.h"
+#include "demo/freeform_questions.h"
+#include "demo/held_out_guard.h"
+#include "demo/reword.h"
 
 namespace chatforge::demo {
 namespace {
@@ -30,6 +35,12 @@ std::string replace_product(std::string_view core, std::string_view product) {
   return s;
 }
 
+const Intent& intent(std::string_view key) {
+  for (const Intent& it : intents())
+    if (it.key == key) return it;
+  fail("demo knowledge base: no intent '{}'", key);
+}
+
 // One chat turn for the messages format.
 json turn(const char* role, std::string_view content) { return {{"role", role}, {"content", content}}; }
 
@@ -37,28 +48,88 @@ std::string answer_text(Rng& rng, Lang l, std::string_view answer) {
   return std::string(choose(rng, answer_openers(l))) + std::string(answer);
 }
 
-// Half the questions are the intent's own phrasings, half a shared frame around one of
-// its topics ("Could you explain {t}?" + "the return policy").
+// A question's core, from one of three sources: the intent's own phrasings (half), a
+// shared frame around one of its topics ("Could you explain {t}?" + "the return
+// policy"), or one of its phrasings after a sentence of context ("I just bought {p}. ").
 std::string question_core(Rng& rng, Lang l, const IntentText& t) {
-  if (rng.uniform() < 0.5) return std::string(choose(rng, t.questions));
-  std::string frame(choose(rng, question_frames(l)));
-  const std::string_view topic = choose(rng, t.topics);
-  const size_t at = frame.find("{t}");
-  frame.replace(at, 3, topic);
-  return frame;
+  const double r = rng.uniform();
+  if (r < 0.5) return std::string(choose(rng, t.questions));
+  if (r < 0.85) {
+    std::string frame(choose(rng, question_frames(l)));
+    const std::string_view topic = choose(rng, t.topics);
+    const size_t at = frame.find("{t}");
+    frame.replace(at, 3, topic);
+    return frame;
+  }
+  const std::string_view q = choose(rng, t.questions);
+  // The context names the product explicitly (never "it"), so the question may say "it".
+  const auto& names = product_names(l);
+  const std::string context = replace_product(choose(rng, question_contexts(l)), names[rng.below(6)]);
+  return render_question(context, q, "{p}", "");
+}
+
+// How people type: in English a fifth of the questions all lower case without the final
+// punctuation ("how long is the warranty"), in Chinese a fifth without the final mark.
+std::string casual(Rng& rng, Lang l, std::string q) {
+  if (rng.uniform() >= 0.2) return q;
+  if (l == Lang::kEn) {
+    for (char& c : q)
+      if (c >= 'A' && c <= 'Z' && rng.uniform() < 0.9) c = static_cast<char>(c - 'A' + 'a');
+    while (!q.empty() && (q.back() == '?' || q.back() == '.' || q.back() == '!')) q.pop_back();
+    return q;
+  }
+  for (std::string_view mark : {"？", "。", "！"})
+    if (q.ends_with(mark)) return q.substr(0, q.size() - mark.size());
+  return q;
+}
+
+// Share of English training questions reworded (reword.h), and the chance of each
+// thesaurus phrase in them being swapped.
+constexpr double kRewordShare = 0.8, kRewordRate = 0.5;
+
+std::string maybe_reword(Rng& rng, Lang l, std::string q) {
+  if (l != Lang::kEn || rng.uniform() >= kRewordShare) return q;
+  return reword(rng, l, q, kRewordRate);
+}
+
+// Draws training questions from `make` until one contains no held-out or free-form
+// question (held_out_guard.h); nearly always the first.
+template <typename Make>
+std::string unseen_question(Make make) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    std::string q = make();
+    if (!HeldOutGuard::instance().leaks(q)) return q;
+  }
+  fail("demo data: 1000 generated questions in a row contain a held-out question");
 }
 
 std::string random_question(Rng& rng, Lang l, const IntentText& t, bool wrapped) {
-  const std::string core = question_core(rng, l, t);
-  const auto& product = choose(rng, product_names(l));
-  if (!wrapped) return render_question("", core, product, "");
-  return render_question(choose(rng, question_prefixes(l)), core, product, choose(rng, question_suffixes(l)));
+  return unseen_question([&] {
+    const std::string core = maybe_reword(rng, l, question_core(rng, l, t));
+    const auto& product = choose(rng, product_names(l));
+    if (!wrapped) return render_question("", core, product, "");
+    return casual(rng, l,
+                  render_question(choose(rng, question_prefixes(l)), core, product, choose(rng, question_suffixes(l))));
+  });
 }
 
-// Lead-in + question, e.g. "Also, how long is the warranty?" / "另外，保修多久？".
-std::string follow_up(Rng& rng, Lang l, const IntentText& t) {
+// A follow-up in a multi-turn chat: a lead-in + a whole question ("Also, how long is the
+// warranty?" / "另外，保修多久？") or, as people do, an elliptical one that leans on the
+// conversation ("And shipping?" / "那运费呢？").
+std::string follow_up_once(Rng& rng, Lang l, const IntentText& t) {
+  if (rng.uniform() < 0.4) {
+    std::string frame(choose(rng, follow_up_frames(l)));
+    const size_t at = frame.find("{f}");
+    frame.replace(at, 3, choose(rng, t.follow));
+    return casual(rng, l, render_question("", frame, "", ""));
+  }
   const auto& lead = choose(rng, follow_up_leads(l));
-  return render_question(lead, question_core(rng, l, t), choose(rng, product_names(l)), "");
+  return casual(rng, l,
+                render_question(lead, maybe_reword(rng, l, question_core(rng, l, t)), choose(rng, product_names(l)), ""));
+}
+
+std::string follow_up(Rng& rng, Lang l, const IntentText& t) {
+  return unseen_question([&] { return follow_up_once(rng, l, t); });
 }
 
 class JsonlOut {
@@ -158,28 +229,42 @@ json single_turn(Rng& rng, Lang l) {
   return {{"messages", {turn("user", random_question(rng, l, t, true)), turn("assistant", answer_text(rng, l, t.answer))}}};
 }
 
+// A conversation of one to five questions: an optional greeting, a first question, then
+// follow-ups (whole or elliptical, each about another intent, now and then an off-topic
+// request and its refusal in between), an optional closing. The longer ones reach far
+// into the context window, so the positions a several-turn chat uses are trained.
 json multi_turn(Rng& rng, Lang l) {
   const auto& all = intents();
   json msgs = json::array();
-  if (rng.uniform() < 0.5) {
+  if (rng.uniform() < 0.4) {
     msgs.push_back(turn("user", choose(rng, greetings(l))));
     msgs.push_back(turn("assistant", greeting_reply(l)));
   }
-  const IntentText& first = all[rng.below(all.size())].text(l);
-  msgs.push_back(turn("user", random_question(rng, l, first, true)));
-  msgs.push_back(turn("assistant", answer_text(rng, l, first.answer)));
-  const int follow = 1 + (rng.uniform() < 0.35 ? 1 : 0);
+  size_t prev = rng.below(all.size());
+  msgs.push_back(turn("user", random_question(rng, l, all[prev].text(l), true)));
+  msgs.push_back(turn("assistant", answer_text(rng, l, all[prev].text(l).answer)));
+  static constexpr double kMoreTurns[] = {0.3, 0.25, 0.2, 0.15, 0.1};  // 1..5 follow-ups
+  double r = rng.uniform();
+  int follow = 1;
+  for (double p : kMoreTurns) {
+    if (r < p) break;
+    r -= p;
+    ++follow;
+  }
   for (int i = 0; i < follow; ++i) {
-    if (rng.uniform() < 0.1) {
+    if (rng.uniform() < 0.08) {
       msgs.push_back(turn("user", choose(rng, off_topic_requests(l))));
       msgs.push_back(turn("assistant", refusal(l)));
       continue;
     }
-    const IntentText& t = all[rng.below(all.size())].text(l);
+    size_t next = rng.below(all.size() - 1);
+    if (next >= prev) ++next;  // another intent than the one just answered
+    prev = next;
+    const IntentText& t = all[next].text(l);
     msgs.push_back(turn("user", follow_up(rng, l, t)));
     msgs.push_back(turn("assistant", answer_text(rng, l, t.answer)));
   }
-  if (rng.uniform() < 0.5) {
+  if (rng.uniform() < 0.4) {
     msgs.push_back(turn("user", choose(rng, thanks(l))));
     msgs.push_back(turn("assistant", thanks_reply(l)));
   }
@@ -187,7 +272,8 @@ json multi_turn(Rng& rng, Lang l) {
 }
 
 json off_topic(Rng& rng, Lang l) {
-  const std::string q = std::string(choose(rng, question_prefixes(l))) + std::string(choose(rng, off_topic_requests(l)));
+  const std::string q =
+      casual(rng, l, render_question(choose(rng, question_prefixes(l)), choose(rng, off_topic_requests(l)), "", ""));
   return {{"messages", {turn("user", q), turn("assistant", refusal(l))}}};
 }
 
@@ -211,15 +297,18 @@ std::string render_question(std::string_view prefix, std::string_view core, std:
                               prefix.ends_with(": ") || prefix.ends_with("? ");
   if (!q.empty()) {
     if (sentence_start && ascii_lower(q[0])) q[0] = static_cast<char>(q[0] - 'a' + 'A');
-    // "Hi, How much" -> "Hi, how much"; names ("AeroBrew", "E1", "I") keep their capital.
-    static const std::vector<std::string_view> kLowerable = {
-        "How ", "What", "When", "Where", "Which", "Why ", "Who ", "Is ", "Are ", "Do ", "Does ", "Can ", "Could ",
-        "Will ", "Would ", "Should ", "Please ", "Question ", "Help ", "Any ", "Tell ", "Price ", "Error ", "The "};
-    const bool after_comma = prefix.ends_with(", ");
-    if (after_comma && std::any_of(kLowerable.begin(), kLowerable.end(), [&](std::string_view w) {
-          return q.starts_with(w);
-        }))
-      q[0] = static_cast<char>(q[0] - 'A' + 'a');
+    // Inside a sentence ("Hi, How much", "Oh, and What about") the first word goes lower
+    // case, unless it is a name or a code: "I", "AeroBrew", "E1", "PayPal", "Nimbus".
+    const bool mid_sentence = !sentence_start && !prefix.empty() && (prefix.ends_with(", ") ||
+                              (prefix.size() >= 2 && prefix.back() == ' ' && ascii_lower(prefix[prefix.size() - 2])));
+    const size_t word_end = std::min(q.find_first_of(" ,.?!'"), q.size());
+    const std::string_view word(q.data(), word_end);
+    static const std::vector<std::string_view> kNames = {"I", "Nimbus", "Visa", "Mastercard", "Apple", "Android"};
+    const bool name = std::find(kNames.begin(), kNames.end(), word) != kNames.end() ||
+                      std::any_of(word.begin() + (word.empty() ? 0 : 1), word.end(), [](char c) {
+                        return !ascii_lower(c) && c != '-';
+                      });
+    if (mid_sentence && !word.empty() && q[0] >= 'A' && q[0] <= 'Z' && !name) q[0] = static_cast<char>(q[0] - 'A' + 'a');
   }
   return std::string(prefix) + q + std::string(suffix);
 }
@@ -295,25 +384,51 @@ DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& o
                                 sys, sys));
 
   // Held-out evaluation: phrasings no training file contains, inside random wrappers.
-  JsonlOut heldout, refusals;
+  // The evaluation files draw from their own generator, so a change to the training data
+  // leaves them as they were.
+  Rng eval_rng(opt.seed ^ 0x9e3779b97f4a7c15ULL);
+  JsonlOut heldout, freeform, refusals;
+  auto facts_of = [](const IntentText& t) {
+    json facts = json::array();
+    for (const auto& f : t.facts) facts.push_back(f);
+    return facts;
+  };
   for (Lang l : opt.langs) {
     for (const Intent& it : intents()) {
       const IntentText& t = it.text(l);
       for (size_t h = 0; h < t.heldout.size(); ++h) {
         for (int w = 0; w < opt.heldout_wrappers; ++w) {
-          const std::string q = render_question(choose(rng, question_prefixes(l)), t.heldout[h],
-                                                choose(rng, product_names(l)), choose(rng, question_suffixes(l)));
-          json facts = json::array();
-          for (const auto& f : t.facts) facts.push_back(f);
+          const std::string q = render_question(choose(eval_rng, question_prefixes(l)), t.heldout[h],
+                                                choose(eval_rng, product_names(l)), choose(eval_rng, question_suffixes(l)));
           heldout.add({{"id", fmt::format("{}-{}-{}-{}", lang_code(l), it.key, h, w)},
                        {"messages", {turn("system", sys), turn("user", q)}},
                        {"answer", t.answer},
-                       {"facts", facts},
+                       {"facts", facts_of(t)},
                        {"lang", lang_code(l)},
                        {"topic", it.topic}});
           ++sum.eval_items;
         }
       }
+    }
+    // The free-form questions, as written (see freeform_questions.h).
+    std::map<std::string_view, int> per_key;
+    for (const FreeformQuestion& f : freeform_questions()) {
+      if (f.lang != l) continue;
+      const Intent& it = intent(f.key);
+      json msgs = {turn("system", sys)};
+      if (!f.prior_key.empty()) {
+        msgs.push_back(turn("user", f.prior_question));
+        msgs.push_back(turn("assistant", intent(f.prior_key).text(l).answer));
+      }
+      msgs.push_back(turn("user", f.question));
+      freeform.add({{"id", fmt::format("{}-{}-free-{}", lang_code(l), it.key, per_key[f.key]++)},
+                    {"messages", msgs},
+                    {"answer", it.text(l).answer},
+                    {"facts", facts_of(it.text(l))},
+                    {"lang", lang_code(l)},
+                    {"topic", it.topic},
+                    {"follow_up", !f.prior_key.empty()}});
+      ++sum.freeform_items;
     }
     int k = 0;
     for (const auto& req : off_topic_heldout(l)) {
@@ -326,6 +441,7 @@ DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& o
     }
   }
   heldout.write(dir + "/eval/heldout.jsonl");
+  freeform.write(dir + "/eval/freeform.jsonl");
   refusals.write(dir + "/eval/refusals.jsonl");
   return sum;
 }

@@ -15,16 +15,16 @@ struct DemoDataOptions {
   std::vector<Lang> langs = {Lang::kEn, Lang::kZh};
   uint64_t seed = 2026;
   int prose_docs_per_lang = 1500;
-  int single_turn_per_lang = 2400;
-  int multi_turn_per_lang = 700;
-  int off_topic_per_lang = 160;
+  int single_turn_per_lang = 8000;
+  int multi_turn_per_lang = 3000;
+  int off_topic_per_lang = 600;
   int heldout_wrappers = 2;  // evaluation items per held-out phrasing (different wrappers)
 };
 
 struct DemoDataSummary {
   uint64_t prose_docs = 0, planted_noise_docs = 0, planted_pii = 0, planted_sensitive = 0;
   uint64_t dialogues = 0, kb_qa = 0, planted_bad_records = 0;
-  uint64_t eval_items = 0, refusal_items = 0;
+  uint64_t eval_items = 0, freeform_items = 0, refusal_items = 0;
 };
 
 // Layout written under `dir` (created):
@@ -34,6 +34,8 @@ struct DemoDataSummary {
 //   chat/kb_qa.jsonl          Alpaca format (instruction/output), one per question phrasing
 //   chat/mixture.yaml         the two tasks, weights 3:1, the system prompt
 //   eval/heldout.jsonl        held-out paraphrases: messages, answer, facts, lang, topic
+//   eval/freeform.jsonl       the hand-written free-form questions (freeform_questions.h),
+//                             same fields plus follow_up (true: an earlier exchange precedes)
 //   eval/refusals.jsonl       held-out off-topic requests (the refusal's key phrase as fact)
 DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& opt);
 

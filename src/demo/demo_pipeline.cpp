@@ -18,11 +18,15 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/rng.h"
 #include "core/timer.h"
 #include "demo/demo_data.h"
+#include "demo/demo_marker.h"
+#include "demo/demo_report.h"
 #include "eval/report_html.h"
 #include "model/gpt.h"
+#include "ops/cpu/fma_peak.h"
 #include "ops/ops.h"
 
 extern char** environ;
@@ -32,11 +36,16 @@ namespace {
 
 using nlohmann::json;
 
-// The demo model: 4 layers, 256 channels, a 4096-token vocabulary, 128 positions, as
-// long as the rows it trains on (positions beyond the training rows would learn nothing).
-constexpr int kLayers = 4, kHeads = 4, kEmbd = 256, kCtx = 128, kVocab = 4096;
-constexpr int kPretrainBatch = 16, kPretrainSeq = 128;
-constexpr int kSftBatch = 16, kSftSeq = 128;
+// The demo model: 4 layers, 256 channels, 256 positions, as long as the rows it trains on
+// (positions beyond the training rows would learn nothing). 256 holds a conversation of
+// five or six questions and answers with the system prompt (128 ran out at the fourth).
+// The tokenizer may have up to kVocab ids; the demo's prose yields fewer (about 2,400).
+constexpr int kLayers = 4, kHeads = 4, kEmbd = 256, kCtx = 256, kVocab = 4096;
+constexpr int kPretrainBatch = 8, kPretrainSeq = 256;
+constexpr int kSftBatch = 8, kSftSeq = 256;
+// Share of the training time that goes to pretraining; fine-tuning gets the rest (its
+// validation loss was still falling at the end of a run, pretraining's had levelled off).
+constexpr double kPretrainShare = 0.2;
 
 std::string shell_quote(const std::string& s) {
   const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
@@ -47,6 +56,52 @@ std::string shell_quote(const std::string& s) {
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
+
+// Runs `self_exe ARGS...` as a child (stdin from `input_file` when given, else ours) and
+// returns its exit code (128 + signal when killed).
+int run_child(const std::string& self_exe, const std::string& name, const std::vector<std::string>& args,
+              const std::string& input_file) {
+  std::vector<std::string> argv_s = {self_exe};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (!input_file.empty()) posix_spawn_file_actions_addopen(&fa, 0, input_file.c_str(), O_RDONLY, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, self_exe.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  CF_CHECK(rc == 0, "stage '{}': cannot start {}: {}", name, self_exe, std::strerror(rc));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) CF_CHECK(errno == EINTR, "stage '{}': waitpid failed", name);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string cmd = "chatforge";
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += shell_quote(a);
+  }
+  return cmd;
+}
+
+// What --serve and --chat run on the finished demo in OUT.
+// The web page's example questions: phrasings the demo's model was trained on, in both
+// languages (knowledge_base.cpp: price, returns, warranty, shipping time).
+const std::vector<std::string> kServeExamples = {"How much does the AeroBrew X2 cost?", "What is your return policy?",
+                                                 "AeroBrew X2保修几年？", "多久能到货？"};
+
+std::vector<std::string> serve_args(const DemoOptions& opt) {
+  const std::string& o = opt.out;
+  std::vector<std::string> args = {"serve", "--model", o + "/runs/sft/last", "--model-name", "nimbus",
+                                   "--host", opt.host, "--port", std::to_string(opt.port),
+                                   "--db", o + "/feedback.db", "--system", std::string(system_prompt())};
+  for (const auto& e : kServeExamples) args.insert(args.end(), {"--example", e});
+  return args;
+}
+std::vector<std::string> chat_args(const DemoOptions& opt) { return {"chat", "--config", opt.out + "/chat.toml"}; }
 
 struct StageRecord {
   std::string name, command, output;  // output: the artefact a user looks at
@@ -62,26 +117,11 @@ class Runner {
   // Runs `chatforge ARGS...` (stdin from `input_file` when given) and records it.
   void run(const std::string& name, const std::vector<std::string>& args, const std::string& output,
            const std::string& input_file = "") {
-    std::string cmd = "chatforge";
-    for (const auto& a : args) cmd += " " + shell_quote(a);
+    std::string cmd = command_line(args);
     if (!input_file.empty()) cmd += " < " + shell_quote(input_file);
     begin(name, cmd);
     Timer t;
-    std::vector<std::string> argv_s = {opt_.self_exe};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    if (!input_file.empty()) posix_spawn_file_actions_addopen(&fa, 0, input_file.c_str(), O_RDONLY, 0);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, opt_.self_exe.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    CF_CHECK(rc == 0, "stage '{}': cannot start {}: {}", name, opt_.self_exe, std::strerror(rc));
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) CF_CHECK(errno == EINTR, "stage '{}': waitpid failed", name);
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const int code = run_child(opt_.self_exe, name, args, input_file);
     CF_CHECK(code == 0, "stage '{}' failed (exit {}); its command: {}", name, code, cmd);
     end(name, cmd, output, t.seconds());
   }
@@ -112,19 +152,19 @@ class Runner {
 
 // Seconds of one optimizer step of the demo model at (B, T), measured here on random
 // tokens (the best of four steps after a warm-up one), so step counts fit the budget.
-double measure_step_seconds(int B, int T) {
+double measure_step_seconds(int B, int T, int vocab) {
   model::GptConfig cfg;
   cfg.n_layer = kLayers;
   cfg.n_head = kHeads;
   cfg.n_embd = kEmbd;
-  cfg.vocab_size = kVocab;
+  cfg.vocab_size = vocab;
   cfg.n_ctx = kCtx;
   model::Gpt gpt(cfg);
   gpt.init_weights(1);
   Rng rng(7);
   std::vector<int32_t> inp(static_cast<size_t>(B) * T), tgt(inp.size());
-  for (auto& x : inp) x = static_cast<int32_t>(rng.below(kVocab));
-  for (auto& x : tgt) x = static_cast<int32_t>(rng.below(kVocab));
+  for (auto& x : inp) x = static_cast<int32_t>(rng.below(vocab));
+  for (auto& x : tgt) x = static_cast<int32_t>(rng.below(vocab));
   double best = 1e30;
   for (int i = 0; i < 5; ++i) {
     Timer t;
@@ -137,29 +177,16 @@ double measure_step_seconds(int B, int T) {
   return best * 1.15;
 }
 
-json read_json_or_empty(const std::string& path) {
-  if (!file_exists(path)) return json::object();
-  try {
-    return json::parse(read_file(path));
-  } catch (const std::exception&) {
-    return json::object();
-  }
-}
-
-// fact_accuracy overall and per group from an `eval generate` results.json.
-struct Accuracy {
-  double all = NAN;
-  std::vector<std::pair<std::string, double>> groups;
-};
-Accuracy read_accuracy(const std::string& results) {
-  const json j = read_json_or_empty(results);
-  Accuracy a;
-  if (j.contains("metrics") && j["metrics"].contains("fact_accuracy"))
-    a.all = j["metrics"]["fact_accuracy"].value("value", NAN);
-  if (j.contains("per_group") && j["per_group"].contains("fact_accuracy"))
-    for (const auto& [name, v] : j["per_group"]["fact_accuracy"]["groups"].items())
-      a.groups.emplace_back(name, v.value("value", NAN));
-  return a;
+// The number of ids a trained tokenizer.json holds (its vocabulary and added tokens).
+int tokenizer_vocab_size(const std::string& path) {
+  const json j = read_json_or_empty(path);
+  int n = 0;
+  if (j.contains("model") && j["model"].contains("vocab"))
+    for (const auto& [tok, id] : j["model"]["vocab"].items())
+      if (id.is_number_integer()) n = std::max(n, id.get<int>() + 1);
+  if (j.contains("added_tokens"))
+    for (const auto& t : j["added_tokens"]) n = std::max(n, t.value("id", -1) + 1);
+  return n > 0 ? n : kVocab;
 }
 
 double last_val_loss(const std::string& metrics_jsonl) {
@@ -171,7 +198,7 @@ double last_val_loss(const std::string& metrics_jsonl) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) nl = text.size();
     try {
-      const json j = json::parse(text.substr(pos, nl - pos));
+      const json j = parse_json(std::string_view(text).substr(pos, nl - pos), metrics_jsonl);
       if (j.value("type", "") == "eval" && j["val_loss"].is_number()) v = j["val_loss"].get<double>();
     } catch (const std::exception&) {
     }
@@ -180,27 +207,40 @@ double last_val_loss(const std::string& metrics_jsonl) {
   return v;
 }
 
-std::string percent(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:.1f}%", v); }
+// The on-topic items of both held-out sets answered with the refusal, in percent.
+double on_topic_refused(const EvalScores& a, const EvalScores& b) {
+  size_t n = 0, refused = 0;
+  for (const auto* s : {&a, &b})
+    for (const auto& it : s->items) {
+      ++n;
+      refused += it.refused;
+    }
+  return n == 0 ? NAN : 100.0 * static_cast<double>(refused) / static_cast<double>(n);
+}
 
-void write_report(const DemoOptions& opt, const Runner& runner, const DemoDataSummary& data, const Accuracy& acc,
-                  const Accuracy& refusals, const std::vector<std::string>& samples) {
+// A few answers of an evaluation set, per language, marked right or wrong.
+std::vector<std::string> sample_lines(const EvalScores& s, size_t per_group) {
+  std::vector<std::string> lines;
+  std::map<std::string, size_t> shown;
+  for (const auto& it : s.items) {
+    if (shown[it.lang]++ >= per_group) continue;
+    if (!it.prior_question.empty()) lines.push_back(fmt::format("        (after: {})", it.prior_question));
+    lines.push_back(fmt::format("{} user:      {}", it.right ? "[right]" : "[wrong]", it.question));
+    lines.push_back(fmt::format("        assistant: {}", it.output));
+  }
+  return lines;
+}
+
+// "en 90.4%  zh 92.3%  (all 91.3%)"
+std::string accuracy_line(const EvalScores& s) {
+  std::string line;
+  for (const auto& [g, v] : s.groups) line += fmt::format("{} {}  ", g, percent(v));
+  return line + fmt::format("(all {})", percent(s.all));
+}
+
+std::vector<std::vector<std::string>> stage_rows(const Runner& runner) {
   using eval::html_escape;
-  eval::HtmlReport r("chatforge demo: a bilingual customer-service assistant");
-  r.paragraph(fmt::format("Finished in {:.1f} minutes (budget {:.0f}). Every stage below is a chatforge command; "
-                          "commands.sh replays them.",
-                          runner.elapsed() / 60, opt.minutes));
-  r.heading("Held-out questions answered with the right fact");
-  std::vector<eval::Bar> bars;
-  bars.push_back({"all", acc.all, {}, {}});
-  for (const auto& [g, v] : acc.groups) bars.push_back({g, v, {}, {}});
-  r.bar_chart("fact accuracy (%)", bars);
   std::vector<std::vector<std::string>> rows;
-  for (const auto& [g, v] : acc.groups) rows.push_back({g, percent(v)});
-  rows.push_back({"all", percent(acc.all)});
-  rows.push_back({"off-topic requests refused", percent(refusals.all)});
-  r.table({"questions", "right fact"}, rows);
-  r.heading("Stages");
-  rows.clear();
   for (const auto& s : runner.stages()) {
     const std::string link = s.output.ends_with(".html")
                                  ? fmt::format("<a href=\"{}\">{}</a>", html_escape(s.output), html_escape(s.output))
@@ -208,61 +248,67 @@ void write_report(const DemoOptions& opt, const Runner& runner, const DemoDataSu
     rows.push_back({html_escape(s.name), fmt::format("{:.1f}s", s.seconds), link,
                     "<code>" + html_escape(s.command) + "</code>"});
   }
-  // The table helper escapes its cells; this one carries links, so it is built here.
-  std::string t = "<table><tr><th>stage</th><th>time</th><th>look at</th><th>command</th></tr>";
-  for (const auto& row : rows) {
-    t += "<tr>";
-    for (const auto& c : row) t += "<td>" + c + "</td>";
-    t += "</tr>";
-  }
-  r.raw(t + "</table>");
-  r.heading("Data");
-  r.table({"generated", "count"},
-          {{"prose documents", std::to_string(data.prose_docs)},
-           {"planted noise and duplicate documents", std::to_string(data.planted_noise_docs)},
-           {"documents with personal data", std::to_string(data.planted_pii)},
-           {"documents with sensitive words", std::to_string(data.planted_sensitive)},
-           {"dialogues", std::to_string(data.dialogues)},
-           {"knowledge Q&A pairs", std::to_string(data.kb_qa)},
-           {"malformed chat records", std::to_string(data.planted_bad_records)},
-           {"held-out questions", std::to_string(data.eval_items)}});
-  r.heading("Sample answers");
-  std::string pre = "<pre>";
-  for (const auto& s : samples) pre += html_escape(s) + "\n";
-  r.raw(pre + "</pre>");
-  write_file_atomic(opt.out + "/report.html", r.html());
-}
-
-// A few held-out answers from results.json, marked right or wrong.
-std::vector<std::string> sample_lines(const std::string& results, size_t per_group) {
-  const json j = read_json_or_empty(results);
-  std::vector<std::string> lines;
-  std::map<std::string, size_t> shown;
-  if (!j.contains("outputs")) return lines;
-  for (const auto& o : j["outputs"]) {
-    const std::string g = o.value("group", "");
-    if (shown[g]++ >= per_group) continue;
-    std::string q = o.value("prompt", "");
-    if (const size_t cut = q.rfind("\n\n"); cut != std::string::npos) q = q.substr(cut + 2);  // drop the system prompt
-    lines.push_back(fmt::format("{} user:      {}", o.value("facts_match", false) ? "[right]" : "[wrong]", q));
-    lines.push_back(fmt::format("        assistant: {}", o.value("output", "")));
-  }
-  return lines;
+  return rows;
 }
 
 }  // namespace
 
-void run_demo(const DemoOptions& opt) {
-  CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
-  make_output_dir(opt.out);
-  const std::string o = opt.out;
-  const int n_stages = 11 + (opt.serve ? 1 : 0);
-  Runner run(opt, n_stages);
-  auto with_progress = [&](std::vector<std::string> args) {
-    if (!opt.progress) args.push_back("--no-progress");
-    return args;
-  };
+namespace {
 
+// --serve/--chat on a directory that holds a finished demo made with these options: serve
+// or chat with it instead of training again. True when it did.
+bool reuse_finished_demo(const DemoOptions& opt) {
+  if (!(opt.serve || opt.chat) || opt.fresh) return false;
+  const ReuseDecision d = check_finished_demo(opt);
+  if (d.reuse) {
+    // Nothing is written to OUT here (commands.sh keeps the run's commands).
+    const auto args = opt.serve ? serve_args(opt) : chat_args(opt);
+    std::printf("reusing the %s; add --fresh to train it again\n$ %s\n", d.reason.c_str(),
+                command_line(args).c_str());
+    std::fflush(stdout);
+    const int code = run_child(opt.self_exe, opt.serve ? "serve" : "chat", args, "");
+    CF_CHECK(code == 0, "stage '{}' failed (exit {}); its command: {}", opt.serve ? "serve" : "chat", code,
+             command_line(args));
+    return true;
+  }
+  if (file_exists(demo_marker_path(opt.out)))
+    std::fprintf(stderr, "not reusing %s: %s; running the demo again\n", opt.out.c_str(), d.reason.c_str());
+  return false;
+}
+
+// The closing summary: samples, accuracy per language on both held-out sets against the
+// targets, refusals, losses, where things are.
+void print_demo_summary(const std::string& o, double minutes, const std::vector<std::string>& samples,
+                        const EvalScores& heldout, const EvalScores& freeform, const EvalScores& refusals,
+                        double refused_on_topic) {
+  std::printf("\nchatforge demo finished in %.1f minutes.\n\n", minutes);
+  for (const auto& s : samples) std::printf("  %s\n", s.c_str());
+  std::printf("\nheld-out questions answered with the right fact (target %.0f%% in each language):\n",
+              kTargetAccuracy);
+  std::printf("  template phrasings:  %s\n", accuracy_line(heldout).c_str());
+  std::printf("  free-form questions: %s\n", accuracy_line(freeform).c_str());
+  std::printf("on-topic questions answered with the refusal: %s (target at most %.0f%%)\n",
+              percent(refused_on_topic).c_str(), kTargetOnTopicRefused);
+  std::printf("off-topic requests politely refused: %s\n", percent(refusals.all).c_str());
+  std::printf("pretraining val loss %.3f, fine-tuning val loss %.3f\n", last_val_loss(o + "/runs/pretrain/metrics.jsonl"),
+              last_val_loss(o + "/runs/sft/metrics.jsonl"));
+  std::printf("\nreport:   %s/report.html\ncommands: %s/commands.sh\nchat:     chatforge chat --config %s/chat.toml\n",
+              o.c_str(), o.c_str(), o.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+namespace {
+
+std::vector<std::string> with_progress(const DemoOptions& opt, std::vector<std::string> args) {
+  if (!opt.progress) args.push_back("--no-progress");
+  return args;
+}
+
+// Stage 1: the generated knowledge base, dialogues and evaluation sets.
+DemoDataSummary generate_data(const DemoOptions& opt, Runner& run) {
+  const std::string& o = opt.out;
   // 1. Data.
   run.begin("generate the demo data", "(built in) Nimbus Home knowledge base -> " + o + "/data");
   Timer t;
@@ -270,129 +316,217 @@ void run_demo(const DemoOptions& opt) {
   dopt.langs = opt.langs;
   dopt.seed = opt.seed;
   const DemoDataSummary data = write_demo_data(o + "/data", dopt);
-  std::fprintf(stderr, "    %llu prose documents, %llu dialogues, %llu knowledge Q&A pairs, %llu held-out questions\n",
+  std::fprintf(stderr,
+               "    %llu prose documents, %llu dialogues, %llu knowledge Q&A pairs, %llu template and %llu free-form "
+               "held-out questions, %llu off-topic requests\n",
                static_cast<unsigned long long>(data.prose_docs), static_cast<unsigned long long>(data.dialogues),
-               static_cast<unsigned long long>(data.kb_qa), static_cast<unsigned long long>(data.eval_items));
+               static_cast<unsigned long long>(data.kb_qa), static_cast<unsigned long long>(data.eval_items),
+               static_cast<unsigned long long>(data.freeform_items),
+               static_cast<unsigned long long>(data.refusal_items));
   run.end("generate the demo data", "", o + "/data", t.seconds());
+  return data;
+}
 
+// Stages 2-4: clean the prose, train the tokenizer, tokenize. Returns the vocabulary size.
+int prepare_text(const DemoOptions& opt, Runner& run) {
+  const std::string& o = opt.out;
   // 2-4. Clean, tokenizer, tokenize.
   std::vector<std::string> clean = {"data", "clean", "--input", o + "/data/raw/docs.jsonl"};
   for (const auto& c : opt.corpus) clean.push_back(c);
   for (const std::string& a : std::vector<std::string>{"--txt-split", "paragraph", "--out", o + "/clean", "--sensitive-words", o + "/data/raw/sensitive_words.txt",
                                "--val-fraction", "0.03", "--seed", std::to_string(opt.seed)})
     clean.push_back(a);
-  run.run("clean the prose", with_progress(clean), "clean/report.html");
+  run.run("clean the prose", with_progress(opt, clean), "clean/report.html");
   run.run("train a tokenizer",
           {"tokenizer", "train", "--input", o + "/clean/train.jsonl", "--vocab-size", std::to_string(kVocab),
            "--pattern", "cjk", "--special-tokens", "<|im_start|>", "<|im_end|>", "--out", o + "/tokenizer"},
           "tokenizer/tokenizer.json");
+  const int vocab = tokenizer_vocab_size(o + "/tokenizer/tokenizer.json");
   run.run("tokenize the prose",
-          with_progress({"data", "tokenize", "--tokenizer", o + "/tokenizer", "--input", o + "/clean/train.jsonl",
+          with_progress(opt, {"data", "tokenize", "--tokenizer", o + "/tokenizer", "--input", o + "/clean/train.jsonl",
                          o + "/clean/val.jsonl", "--out", o + "/shards/pretrain"}),
           "shards/pretrain/meta.json");
+  return vocab;
+}
 
-  // Budget: what is left after the fixed stages goes to training, 25% pretraining and
-  // 75% fine-tuning (answers come from fine-tuning; pretraining teaches the facts' words
-  // and its validation loss levels off within a few hundred steps).
-  const double step_pre = measure_step_seconds(kPretrainBatch, kPretrainSeq);
+struct TrainingPlan {
+  int pre_steps = 0, sft_steps = 0;
+  ops::FmaPeak peak;
+};
+
+// Stages 5-7: pretraining, the chat data, fine-tuning, sized to the time budget.
+TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t eval_items) {
+  const std::string& o = opt.out;
+  // Budget: what is left after the fixed stages goes to training, kPretrainShare of it
+  // pretraining and the rest fine-tuning (answers come from fine-tuning; pretraining
+  // teaches the facts' words and its validation loss levels off within a few hundred steps).
+  const double step_pre = measure_step_seconds(kPretrainBatch, kPretrainSeq, vocab);
   const double step_sft = kSftBatch == kPretrainBatch && kSftSeq == kPretrainSeq
                               ? step_pre  // the same shape: one measurement, not two noisy ones
-                              : measure_step_seconds(kSftBatch, kSftSeq);
-  const double fixed_after = 25 + 0.5 * data.eval_items / 10.0;  // chat data, evals, samples, report
+                              : measure_step_seconds(kSftBatch, kSftSeq, vocab);
+  const double fixed_after = 20 + 0.03 * static_cast<double>(eval_items);  // chat data, evals, report
   const double train_budget = std::max(20.0, opt.minutes * 60 - run.elapsed() - fixed_after - 15);
-  const int pre_steps = std::max(20, static_cast<int>(0.25 * train_budget / step_pre));
-  const int sft_plan = std::max(40, static_cast<int>(0.75 * train_budget / step_sft));
+  const int pre_steps = std::max(20, static_cast<int>(kPretrainShare * train_budget / step_pre));
+  const int sft_plan = std::max(40, static_cast<int>((1 - kPretrainShare) * train_budget / step_sft));
   std::fprintf(stderr, "\n    budget: %.0fs of training left -> %d pretraining steps (%.2fs each), about %d fine-tuning "
                "steps (%.2fs each)\n", train_budget, pre_steps, step_pre, sft_plan, step_sft);
-  const double peak = ops::measure_sgemm_gflops(512, 2);
+  // The MFU denominator: the CPU's fp32 FMA peak on these threads (ops/cpu/fma_peak.h),
+  // which training measures itself; printed here and in the report. (An sgemm rate measured
+  // here before depended on the matrix size and BLAS kernels and printed MFUs of 140-180%.)
+  const ops::FmaPeak peak = ops::measure_fma_peak();
+  std::fprintf(stderr, "    fp32 FMA peak %.0f GFLOP/s (%s, %d threads; the MFU denominator)\n", peak.gflops,
+               ops::simd_level_name(peak.level), peak.threads);
 
   // 5. Pretrain.
   const double pretrain_start = run.elapsed();
   run.run("pretrain",
-          with_progress({"train", "--stage", "pretrain", "--data", o + "/shards/pretrain", "--out", o + "/runs/pretrain",
+          with_progress(opt, {"train", "--stage", "pretrain", "--data", o + "/shards/pretrain", "--out", o + "/runs/pretrain",
                          "--n-layer", std::to_string(kLayers), "--n-head", std::to_string(kHeads), "--n-embd",
                          std::to_string(kEmbd), "--n-ctx", std::to_string(kCtx), "--seq-len",
                          std::to_string(kPretrainSeq), "--batch-size", std::to_string(kPretrainBatch), "--steps",
                          std::to_string(pre_steps), "--lr", "2e-3", "--warmup", std::to_string(pre_steps / 20 + 1),
                          "--eval-every", std::to_string(std::max(10, pre_steps / 4)), "--eval-batches", "4",
                          "--save-every", std::to_string(pre_steps), "--seed", std::to_string(opt.seed),
-                         "--peak-gflops", fmt::format("{:.1f}", peak), "--sample-prompt", "The AeroBrew X2",
+                         "--sample-prompt", "The AeroBrew X2",
                          "--sample-prompt", "AeroBrew X2的"}),
           "runs/pretrain/report.html");
 
-  // 6-7. Chat data and fine-tuning.
+  // 6-7. Chat data and fine-tuning. Noise on the user turns (tokens deleted, replaced or
+  // swapped with a neighbour) makes the model answer from the words that name the topic
+  // rather than from the phrasing around them.
   run.run("build the chat data",
-          with_progress({"data", "chat", "--tokenizer", o + "/tokenizer", "--mixture", o + "/data/chat/mixture.yaml",
+          with_progress(opt, {"data", "chat", "--tokenizer", o + "/tokenizer", "--mixture", o + "/data/chat/mixture.yaml",
                          "--out", o + "/shards/sft", "--max-len", std::to_string(kSftSeq + 1), "--truncate",
-                         "keep-last-turns", "--pack", "--val-fraction", "0.03", "--delete-rate", "0.05", "--seed",
+                         "keep-last-turns", "--pack", "--val-fraction", "0.03", "--delete-rate", "0.08", "--substitute-rate",
+                         "0.05", "--shuffle-rate", "0.05", "--seed",
                          std::to_string(opt.seed)}),
           "shards/sft/meta.json");
   // Fine-tuning gets whatever is left, sized again from the pretraining's own seconds per
-  // step (the same batch shape; its evaluations and checkpoint included). The step timed on
-  // random tokens above read ~15% slower than training then ran (0.29 vs 0.25 s here),
-  // which had left about 2 minutes of the 13-minute default unused.
+  // step (the same batch shape; its evaluations, samples and checkpoint included). The step
+  // timed on random tokens above read ~15% slower than training then ran; a fine-tuning
+  // step takes about 0.91 of pretraining's (fewer evaluations and no samples per step), and
+  // the evaluations after it about 0.01 s per item: sized with 1.03 and 0.03 s, runs
+  // finished 1.7 minutes inside the budget.
   const double step_real = (run.elapsed() - pretrain_start) / pre_steps;
   constexpr double kSftShape = static_cast<double>(kSftBatch) * kSftSeq / (kPretrainBatch * kPretrainSeq);
-  const double evals_after = 10 + 0.5 * data.eval_items / 10.0;
+  const double evals_after = 8 + 0.01 * static_cast<double>(eval_items);
   const double sft_budget = opt.minutes * 60 - run.elapsed() - evals_after - 15;
-  const int sft_steps = std::max(40, static_cast<int>(sft_budget / (step_real * kSftShape * 1.03)));
+  const int sft_steps = std::max(40, static_cast<int>(sft_budget / (step_real * kSftShape * 0.93)));
   std::fprintf(stderr, "\n    fine-tuning: %.0fs left -> %d steps (pretraining ran %.2fs a step)\n", sft_budget,
                sft_steps, step_real);
   run.run("fine-tune (SFT)",
-          with_progress({"train", "--stage", "sft", "--init", o + "/runs/pretrain/last", "--data", o + "/shards/sft",
+          with_progress(opt, {"train", "--stage", "sft", "--init", o + "/runs/pretrain/last", "--data", o + "/shards/sft",
                          "--out", o + "/runs/sft", "--seq-len", std::to_string(kSftSeq), "--batch-size",
                          std::to_string(kSftBatch), "--steps", std::to_string(sft_steps), "--lr", "1e-3", "--warmup",
                          std::to_string(sft_steps / 20 + 1), "--eval-every", std::to_string(std::max(10, sft_steps / 5)),
                          "--eval-batches", "4", "--save-every", std::to_string(sft_steps), "--seed",
-                         std::to_string(opt.seed), "--peak-gflops", fmt::format("{:.1f}", peak)}),
+                         std::to_string(opt.seed)}),
           "runs/sft/report.html");
+  return {pre_steps, sft_steps, peak};
+}
 
-  // 8-10. Evaluation.
+// Stages 8-11: perplexity and the three answer sets.
+void evaluate(const DemoOptions& opt, Runner& run) {
+  const std::string& o = opt.out;
+  // 8-11. Evaluation.
   run.run("perplexity of held-out prose",
           {"eval", "perplexity", "--model", o + "/runs/pretrain/last", "--data", o + "/clean/val.jsonl", "--out",
            o + "/eval/perplexity"},
           "eval/perplexity/report.html");
-  run.run("answer held-out questions",
-          {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/heldout.jsonl",
-           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch", "16", "--out",
-           o + "/eval/heldout"},
-          "eval/heldout/report.html");
-  run.run("refuse off-topic requests",
-          {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/refusals.jsonl",
-           "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch", "16", "--out",
-           o + "/eval/refusals"},
-          "eval/refusals/report.html");
+  auto answer = [&](const std::string& name, const std::string& set) {
+    run.run(name,
+            {"eval", "generate", "--model", o + "/runs/sft/last", "--data", o + "/data/eval/" + set + ".jsonl",
+             "--group-field", "lang", "--tokenize", "zh", "--max-tokens", "48", "--batch-size", "16", "--out",
+             o + "/eval/" + set},
+            "eval/" + set + "/report.html");
+  };
+  answer("answer held-out questions (template phrasings)", "heldout");
+  answer("answer held-out questions (free-form)", "freeform");
+  answer("refuse off-topic requests", "refusals");
 
-  // 11. Report.
-  const Accuracy acc = read_accuracy(o + "/eval/heldout/results.json");
-  const Accuracy refusals = read_accuracy(o + "/eval/refusals/results.json");
-  const auto samples = sample_lines(o + "/eval/heldout/results.json", 3);
+}
+
+struct DemoScores {
+  EvalScores heldout, freeform, refusals;
+  double refused_on_topic = 0;
+  std::vector<std::string> samples;
+};
+
+// Stage 12: report.html from the evaluations' results.
+DemoScores write_report(const DemoOptions& opt, Runner& run, const DemoDataSummary& data, int vocab,
+                        const TrainingPlan& plan) {
+  const std::string& o = opt.out;
+  // 12. Report.
+  DemoScores sc;
+  sc.heldout = read_eval_scores(o + "/eval/heldout/results.json", o + "/data/eval/heldout.jsonl");
+  sc.freeform = read_eval_scores(o + "/eval/freeform/results.json", o + "/data/eval/freeform.jsonl");
+  sc.refusals = read_eval_scores(o + "/eval/refusals/results.json", o + "/data/eval/refusals.jsonl");
+  sc.refused_on_topic = on_topic_refused(sc.heldout, sc.freeform);
+  sc.samples = sample_lines(sc.heldout, 2);
+  for (auto& l : sample_lines(sc.freeform, 2)) sc.samples.push_back(std::move(l));
+  const double pre_loss = last_val_loss(o + "/runs/pretrain/metrics.jsonl");
+  const double sft_loss = last_val_loss(o + "/runs/sft/metrics.jsonl");
   run.begin("report", o + "/report.html");
-  write_report(opt, run, data, acc, refusals, samples);
+  DemoReport rep;
+  rep.title = "chatforge demo: a bilingual customer-service assistant";
+  rep.summary = {fmt::format("Finished in {:.1f} minutes (budget {:.0f}). Every stage below is a chatforge command; "
+                             "commands.sh replays them.",
+                             run.elapsed() / 60, opt.minutes)};
+  rep.heldout = sc.heldout;
+  rep.freeform = sc.freeform;
+  rep.refusals = sc.refusals;
+  rep.on_topic_refused = sc.refused_on_topic;
+  rep.stages = stage_rows(run);
+  rep.facts = {
+      {"model", fmt::format("{} layers, {} heads, {} channels, context {} tokens", kLayers, kHeads, kEmbd, kCtx)},
+      {"tokenizer vocabulary", fmt::format("{} ids (--vocab-size {} is the most it may have)", vocab, kVocab)},
+      {"pretraining", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", plan.pre_steps, kPretrainBatch,
+                                  kPretrainSeq, pre_loss)},
+      {"fine-tuning", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", plan.sft_steps, kSftBatch, kSftSeq,
+                                  sft_loss)},
+      {"fp32 FMA peak (MFU denominator)", fmt::format("{:.0f} GFLOP/s measured ({}, {} threads)", plan.peak.gflops,
+                                                      ops::simd_level_name(plan.peak.level), plan.peak.threads)},
+      {"generated data",
+       fmt::format("{} prose documents ({} planted noise or duplicates, {} with personal data, {} with sensitive "
+                   "words), {} dialogues, {} knowledge Q&A pairs, {} malformed chat records",
+                   data.prose_docs, data.planted_noise_docs, data.planted_pii, data.planted_sensitive, data.dialogues,
+                   data.kb_qa, data.planted_bad_records)},
+      {"held-out items", fmt::format("{} template, {} free-form, {} off-topic", data.eval_items, data.freeform_items,
+                                     data.refusal_items)}};
+  write_file_atomic(o + "/report.html", demo_report_html(rep));
   run.end("report", "", "report.html", 0);
+  return sc;
+}
+
+}  // namespace
+
+void run_demo(const DemoOptions& opt) {
+  CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
+  CF_CHECK(!(opt.serve && opt.chat), "--serve and --chat: choose one");
+  if (reuse_finished_demo(opt)) return;
+  make_output_dir(opt.out);
+  remove_demo_marker(opt.out);  // written again only when this run finishes
+  const std::string o = opt.out;
+  Runner run(opt, 12 + (opt.serve || opt.chat ? 1 : 0));
+  const DemoDataSummary data = generate_data(opt, run);
+  const int vocab = prepare_text(opt, run);
+  const size_t eval_items = data.eval_items + data.freeform_items + data.refusal_items;
+  const TrainingPlan plan = train_model(opt, run, vocab, eval_items);
+  evaluate(opt, run);
+  const DemoScores sc = write_report(opt, run, data, vocab, plan);
 
   // A config file for `chatforge chat --config`: the model, greedy decoding and the
   // system prompt it was fine-tuned with.
-  write_file_atomic(o + "/chat.toml", fmt::format("model = \"{}/runs/sft/last\"\ntemperature = 0\ncontext-policy = \"truncate-oldest\"\n"
-                                                  "system = \"{}\"\n", o,
+  // Its paths are relative to the file (`--config` resolves them against its directory).
+  write_file_atomic(o + "/chat.toml", fmt::format("model = \"runs/sft/last\"\ntemperature = 0\n"
+                                                  "context-policy = \"truncate-oldest\"\nsystem = \"{}\"\n",
                                                   std::string(system_prompt())));
-  std::printf("\nchatforge demo finished in %.1f minutes.\n\n", run.elapsed() / 60);
-  for (const auto& s : samples) std::printf("  %s\n", s.c_str());
-  std::printf("\nheld-out questions answered with the right fact:");
-  for (const auto& [g, v] : acc.groups) std::printf("  %s %s", g.c_str(), percent(v).c_str());
-  std::printf("  (all %s)\noff-topic requests politely refused: %s\n", percent(acc.all).c_str(),
-              percent(refusals.all).c_str());
-  std::printf("pretraining val loss %.3f, fine-tuning val loss %.3f\n", last_val_loss(o + "/runs/pretrain/metrics.jsonl"),
-              last_val_loss(o + "/runs/sft/metrics.jsonl"));
-  std::printf("\nreport:   %s/report.html\ncommands: %s/commands.sh\nchat:     chatforge chat --config %s/chat.toml\n",
-              o.c_str(), o.c_str(), o.c_str());
-  std::fflush(stdout);
+  // Last: the marker that says this directory holds a finished demo (demo_marker.h).
+  write_demo_marker(opt, run.elapsed() / 60);
+  print_demo_summary(o, run.elapsed() / 60, sc.samples, sc.heldout, sc.freeform, sc.refusals, sc.refused_on_topic);
 
-  if (opt.serve) {
-    run.run("serve", {"serve", "--model", o + "/runs/sft/last", "--host", opt.host, "--port", std::to_string(opt.port),
-                      "--db", o + "/feedback.db", "--system", std::string(system_prompt())},
-            fmt::format("http://{}:{}/", opt.host, opt.port));
-  }
+  if (opt.serve) run.run("serve", serve_args(opt), fmt::format("http://{}:{}/", opt.host, opt.port));
+  if (opt.chat) run.run("chat", chat_args(opt), "");
 }
 
 }  // namespace chatforge::demo

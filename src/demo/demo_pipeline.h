@@ -1,8 +1,10 @@
 // `chatforge demo`: the whole product at small scale in one command. Generates the demo
 // data, then runs every stage as the same `chatforge` subcommand a user would type (each
 // printed, logged to OUT/commands.sh and run as a child process): clean, tokenizer,
-// tokenize, pretrain, chat data, SFT, eval, sample chats, optionally serve. Training steps
-// are sized from a measured step time so the whole run fits the --minutes budget.
+// tokenize, pretrain, chat data, SFT, eval, sample chats, optionally serve or chat. Training
+// steps are sized from a measured step time so the whole run fits the --minutes budget.
+// With --serve or --chat, a finished OUT made with the same options is reused (no
+// training; demo_marker.h) unless --fresh.
 #pragma once
 #include <string>
 #include <vector>
@@ -16,7 +18,9 @@ struct DemoOptions {
   double minutes = 13;                // whole-run budget
   std::vector<Lang> langs = {Lang::kEn, Lang::kZh};
   std::vector<std::string> corpus;    // extra public-domain text for pretraining (optional)
-  bool serve = false;
+  bool serve = false;                 // then serve the assistant (web chat page)
+  bool chat = false;                  // then chat with it in the terminal
+  bool fresh = false;                 // run again even when OUT holds a finished demo
   std::string host = "127.0.0.1";
   int port = 8080;
   uint64_t seed = 2026;
@@ -24,7 +28,8 @@ struct DemoOptions {
   bool progress = true;               // progress bars of the stages
 };
 
-// Runs the demo; throws chatforge::Error naming the stage (and its command) that failed.
+// Runs the demo (or, for --serve/--chat, reuses a finished one); throws chatforge::Error
+// naming the stage (and its command) that failed.
 void run_demo(const DemoOptions& opt);
 
 }  // namespace chatforge::demo

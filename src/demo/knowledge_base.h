@@ -18,6 +18,9 @@ struct IntentText {
   std::string_view answer;
   std::vector<std::string_view> facts;      // each must appear in a right answer
   std::vector<std::string_view> topics;     // noun phrases for the shared question frames
+  // What an elliptical follow-up names ("shipping" in "And shipping?", "运费" in
+  // "那运费呢？"): short, and only this intent's.
+  std::vector<std::string_view> follow;
 };
 
 struct Intent {
@@ -43,6 +46,11 @@ const std::vector<std::string_view>& question_suffixes(Lang l);
 const std::vector<std::string_view>& answer_openers(Lang l);
 // Lead-ins of a follow-up question in a multi-turn chat ("Also, ", "另外，").
 const std::vector<std::string_view>& follow_up_leads(Lang l);
+// Elliptical follow-ups: "{f}" takes one of an intent's `follow` nouns ("And {f}?",
+// "那{f}呢？"); only meaningful after an earlier question.
+const std::vector<std::string_view>& follow_up_frames(Lang l);
+// Sentences a customer puts before a question ("I just bought {p}. ", "我刚买了{p}，").
+const std::vector<std::string_view>& question_contexts(Lang l);
 
 // Requests outside the assistant's scope and the polite refusal they get.
 const std::vector<std::string_view>& off_topic_requests(Lang l);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/json_util.h"
 #include "eval/text_files.h"
 
 namespace chatforge::eval {
@@ -44,7 +45,9 @@ std::vector<EvalItem> load_eval_items(const std::string& path, const EvalItemFie
       CF_CHECK(msgs.is_array() && !msgs.empty(), "{}: 'messages' must be a non-empty array", where());
       size_t end = msgs.size();
       const auto& last = msgs.back();
-      if (msgs.size() > 1 && last.is_object() && last.value("role", "") == "assistant" && last.contains("content")) {
+      if (msgs.size() > 1 && last.is_object() &&
+          json_field_or(last, "role", "", fmt::format("{}: messages[{}]", where(), msgs.size() - 1)) == "assistant" &&
+          last.contains("content")) {
         final_assistant = &last["content"];
         --end;
       }
@@ -53,7 +56,8 @@ std::vector<EvalItem> load_eval_items(const std::string& path, const EvalItemFie
                  "{}: messages[{}] needs a string 'content'", where(), i);
         if (!it.prompt.empty()) it.prompt += "\n\n";
         it.prompt += msgs[i]["content"].get<std::string>();
-        it.messages.emplace_back(msgs[i].value("role", "user"), msgs[i]["content"].get<std::string>());
+        it.messages.emplace_back(json_field_or(msgs[i], "role", "user", fmt::format("{}: messages[{}]", where(), i)),
+                                 msgs[i]["content"].get<std::string>());
       }
     }
     CF_CHECK(!fields.need_prompt || !it.prompt.empty(), "{}: no 'prompt' or 'messages'", where());

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/rng.h"
 #include "eval/agreement.h"
 #include "eval/report_html.h"
@@ -35,14 +36,17 @@ std::string prompt_of(const JsonlRecord& r, const std::string& path) {
     CF_CHECK(msgs.is_array() && !msgs.empty(), "{}:{}: field 'messages' must be a non-empty array", path, r.line);
     size_t end = msgs.size();
     // A final assistant turn is the reference answer, not part of the prompt.
-    if (end > 1 && msgs.back().is_object() && msgs.back().value("role", "") == "assistant") --end;
+    if (end > 1 && msgs.back().is_object() &&
+        json_field_or(msgs.back(), "role", "", fmt::format("{}:{}: messages[{}]", path, r.line, end - 1)) ==
+            "assistant")
+      --end;
     std::string out;
     for (size_t i = 0; i < end; ++i) {
       const auto& m = msgs[i];
       CF_CHECK(m.is_object() && m.contains("content") && m["content"].is_string(),
                "{}:{}: messages[{}] needs a string 'content'", path, r.line, i);
       if (!out.empty()) out += "\n\n";
-      if (end > 1) out += m.value("role", "user") + ": ";
+      if (end > 1) out += json_field_or(m, "role", "user", fmt::format("{}:{}: messages[{}]", path, r.line, i)) + ": ";
       out += m["content"].get<std::string>();
     }
     return out;
@@ -212,22 +216,17 @@ KitKey write_human_kit(const std::vector<KitItem>& items, const std::string& dir
 KitKey read_kit_key(const std::string& dir) {
   const std::string path = dir + "/key.json";
   CF_CHECK(file_exists(path), "{}: no such file (is {} a kit written by `chatforge eval human-kit`?)", path, dir);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    fail("{}: invalid JSON ({})", path, e.what());
-  }
+  const nlohmann::json j = parse_json(read_file(path), path);
   CF_CHECK(j.is_object() && j.contains("items") && j["items"].is_array(), "{}: missing 'items' array", path);
   KitKey key;
-  key.name_a = j.value("model_a", "A");
-  key.name_b = j.value("model_b", "B");
-  key.seed = j.value("seed", uint64_t{0});
+  key.name_a = json_field_or(j, "model_a", "A", path);
+  key.name_b = json_field_or(j, "model_b", "B", path);
+  key.seed = json_field_or(j, "seed", uint64_t{0}, path);
   for (size_t i = 0; i < j["items"].size(); ++i) {
     const auto& e = j["items"][i];
     CF_CHECK(e.is_object() && e.contains("item_id") && e.contains("answer_1"), "{}: items[{}] needs item_id and answer_1",
              path, i);
-    const std::string first = e["answer_1"].get<std::string>();
+    const std::string first = json_get<std::string>(e["answer_1"], path, fmt::format("items[{}].answer_1", i));
     CF_CHECK(first == "A" || first == "B", "{}: items[{}].answer_1 must be \"A\" or \"B\"", path, i);
     key.items.push_back({id_of(e["item_id"]), first == "A"});
   }

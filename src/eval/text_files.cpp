@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 
 namespace chatforge::eval {
 
@@ -28,12 +29,7 @@ std::vector<JsonlRecord> read_jsonl(const std::string& path) {
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& line = lines[i];
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    nlohmann::json v;
-    try {
-      v = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      fail("{}:{}: invalid JSON ({})", path, i + 1, e.what());
-    }
+    nlohmann::json v = parse_json(line, fmt::format("{}:{}", path, i + 1));
     CF_CHECK(v.is_object(), "{}:{}: expected a JSON object per line", path, i + 1);
     out.push_back({i + 1, std::move(v)});
   }

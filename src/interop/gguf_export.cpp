@@ -50,7 +50,7 @@ void add_tokenizer(GgufWriter& w, const tok::Tokenizer& tok, const model::GptCon
   w.add_string_array("tokenizer.ggml.merges", merges);
   const auto eot = tok.special_token_id(tok::kEndOfText);
   const int bos = cfg.bos_token_id >= 0 ? cfg.bos_token_id : eot.value_or(-1);
-  const int eos = cfg.eos_token_id >= 0 ? cfg.eos_token_id : eot.value_or(-1);
+  const int eos = cfg.eos_token_id() >= 0 ? cfg.eos_token_id() : eot.value_or(-1);
   if (bos >= 0) w.add_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(bos));
   if (eos >= 0) w.add_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos));
   w.add_bool("tokenizer.ggml.add_bos_token", false);

@@ -1,11 +1,14 @@
 // Implementation of hf_folder.h.
 #include "interop/hf_folder.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "model/checkpoint.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/chat_format.h"
@@ -48,7 +51,7 @@ void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::T
     CF_CHECK(tokenizer->vocab_size() <= cfg.vocab_size,
              "the tokenizer has {} tokens but the model only {} embeddings", tokenizer->vocab_size(), cfg.vocab_size);
     if (eot && cfg.bos_token_id < 0) cfg.bos_token_id = *eot;
-    if (eot && cfg.eos_token_id < 0) cfg.eos_token_id = *eot;
+    if (eot && cfg.eos_token_ids.empty()) cfg.eos_token_ids = {*eot};
   }
   nlohmann::json cj = cfg.to_hf_json();
   cj["torch_dtype"] = dtype == DType::F32 ? "float32" : dtype == DType::F16 ? "float16" : "bfloat16";
@@ -58,9 +61,10 @@ void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::T
   ordered_json gen;
   gen["_from_model_config"] = true;
   if (cfg.bos_token_id >= 0) gen["bos_token_id"] = cfg.bos_token_id;
-  if (cfg.eos_token_id >= 0) {
-    std::vector<int32_t> eos = {cfg.eos_token_id};
-    if (tokenizer && has_chat_tokens(*tokenizer)) eos.push_back(*tokenizer->special_token_id(tok::kImEnd));
+  if (!cfg.eos_token_ids.empty()) {
+    std::vector<int32_t> eos(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
+    const int32_t im_end = tokenizer && has_chat_tokens(*tokenizer) ? *tokenizer->special_token_id(tok::kImEnd) : -1;
+    if (im_end >= 0 && std::find(eos.begin(), eos.end(), im_end) == eos.end()) eos.push_back(im_end);
     if (eos.size() == 1) gen["eos_token_id"] = eos[0]; else gen["eos_token_id"] = eos;
   }
   gen["transformers_version"] = "4.40.0";
@@ -72,7 +76,7 @@ void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::T
     write_file_atomic(dir + "/vocab.json", vocab_json(*tokenizer));
     write_file_atomic(dir + "/merges.txt", merges_txt(*tokenizer));
   }
-  ordered_json tc = ordered_json::parse(tokenizer->to_hf_config_json());
+  ordered_json tc = parse_ordered_json(tokenizer->to_hf_config_json(), "tokenizer_config.json");
   tc["model_max_length"] = cfg.n_ctx;
   if (has_chat_tokens(*tokenizer)) tc["chat_template"] = tok::ChatFormat::jinja_template();
   write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n");

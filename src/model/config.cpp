@@ -127,16 +127,17 @@ GptConfig gpt2_from_hf(const nlohmann::json& j, const std::string& ctx) {
     CF_CHECK(act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast",
              "{}: unsupported activation_function '{}' (GPT-2 uses gelu_new)", ctx, act);
   }
+  if (j.contains("n_inner") && !j["n_inner"].is_null()) {
+    const int inner = get_int(j, "n_inner", ctx, 0, true);
+    CF_CHECK(int64_t{inner} == 4 * int64_t{get_int(j, "n_embd", ctx, 768, true)},  // 64-bit: 4*n_embd may not fit an int
+             "{}: n_inner other than 4*n_embd is not supported", ctx);
+  }
   GptConfig c;
   c.n_layer = get_int(j, "n_layer", ctx, 12, true);
   c.n_head = get_int(j, "n_head", ctx, 12, true);
   c.n_embd = get_int(j, "n_embd", ctx, 768, true);
   c.vocab_size = get_int(j, "vocab_size", ctx, 50257, true);
   c.n_ctx = get_int(j, "n_positions", ctx, get_int(j, "n_ctx", ctx, 1024, false), false);
-  if (j.contains("n_inner") && !j["n_inner"].is_null()) {
-    const int64_t inner = get_int(j, "n_inner", ctx, 0, true);
-    CF_CHECK(inner == 4 * static_cast<int64_t>(c.n_embd), "{}: n_inner other than 4*n_embd is not supported", ctx);
-  }
   c.norm_eps = get_number(j, "layer_norm_epsilon", ctx, 1e-5);
   return c;
 }
@@ -290,7 +291,11 @@ ordered_json GptConfig::to_hf_json() const {
     j["n_ctx"] = n_ctx;
     j["n_inner"] = nullptr;
     j["layer_norm_epsilon"] = norm_eps;
+    j["initializer_range"] = 0.02;
+    for (const char* k : {"resid_pdrop", "embd_pdrop", "attn_pdrop"}) j[k] = 0.0;
+    j["scale_attn_weights"] = true;
     j["tie_word_embeddings"] = true;
+    j["use_cache"] = true;
   } else {
     j["hidden_act"] = "silu";
     j["hidden_size"] = n_embd;

@@ -171,6 +171,11 @@ std::vector<ParamSlice> param_slices(const GptConfig& cfg, const ParamLayout& la
   return out;
 }
 
+HfNames hf_names(const GptConfig& cfg) {
+  if (cfg.llama()) return {"model.", "embed_tokens.weight", "layers."};
+  return {"transformer.", "wte.weight", "h."};
+}
+
 void export_hf(const ParamSlice& t, const float* arena, float* hf_out) {
   const float* src = arena + t.offset;
   if (!t.hf_transposed) {

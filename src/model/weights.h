@@ -104,6 +104,17 @@ struct ParamSlice {
 };
 std::vector<ParamSlice> param_slices(const GptConfig& cfg, const ParamLayout& layout);
 
+// Where a family's tensors sit in Hugging Face files: every name but the untied head starts
+// with `root` when saved from the *LMHeadModel / *ForCausalLM class ("transformer." for
+// GPT-2, "model." for the Llama family) and without it when saved from the base model
+// class; the token embedding and the per-layer prefix name the sizes.
+struct HfNames {
+  std::string root;    // "transformer." | "model."
+  std::string embed;   // "wte.weight" | "embed_tokens.weight" (after root)
+  std::string layers;  // "h." | "layers." (after root)
+};
+HfNames hf_names(const GptConfig& cfg);
+
 // Copies between our arena and Hugging Face layout buffers (transposing Conv1D weights).
 void export_hf(const ParamSlice& t, const float* arena, float* hf_out);
 void import_hf(const ParamSlice& t, const float* hf_in, float* arena);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "ops/cpu/fma_peak.h"
 #include "ops/ops.h"
 #ifdef CHATFORGE_HAS_CUDA
 #include "ops/cuda/cuda_ops.h"
@@ -51,7 +52,7 @@ bool cuda_built() {
 }
 
 double peak_gflops(const Device& d) {
-  if (!d.cuda) return measure_sgemm_gflops();
+  if (!d.cuda) return measure_fma_peak().gflops;
 #ifdef CHATFORGE_HAS_CUDA
   return cuda::bf16_peak_tflops() * 1e3;
 #else

@@ -22,7 +22,9 @@ namespace chatforge::ops {
 // --- embeddings ---------------------------------------------------------------
 // out[b,t,:] = wte[inp[b,t],:] + wpe[pos[b,t],:]
 // out (B,T,C); inp (B,T) ids; pos (B,T) positions, or nullptr for pos[b,t] = t (a row
-// packed with several documents restarts at 0 for each); wte (Vp,C); wpe (maxT,C)
+// packed with several documents restarts at 0 for each); wte (Vp,C); wpe (maxT,C), or nullptr
+// for models without a position table (rotary: out = wte[inp]; encoder_backward then takes
+// dwpe nullptr too)
 void encoder_forward(float* out, const int32_t* inp, const int32_t* pos, const float* wte, const float* wpe, int B,
                      int T, int C);
 // dwte, dwpe += (parameter gradients)
@@ -113,7 +115,8 @@ void zero_fill(float* x, size_t n);
 
 namespace chatforge::ops {
 // The machine's measured sgemm throughput (GFLOP/s) with the current threads: the best of
-// `reps` n x n x n multiplies. The denominator of every MFU figure chatforge prints.
+// `reps` n x n x n multiplies after a warm-up one. The BLAS-relative MFU denominator of the
+// benchmarks (bench_sgemm_peak); training divides by the FMA peak (cpu/fma_peak.h).
 double measure_sgemm_gflops(int n = 1024, int reps = 3);
 }  // namespace chatforge::ops
 
@@ -166,7 +169,16 @@ namespace chatforge::ops {
 // kInt8: per output row, w[j][c] = scale[j] * q[j][c], q in [-127, 127],
 // scale[j] = max_c |w[j][c]| / 127 (symmetric, rounded to nearest).
 enum class WeightFormat : uint8_t { kF32, kF16, kBF16, kInt8 };
-const char* weight_format_name(WeightFormat f);  // "f32", "f16", "bf16", "int8"
+// "f32", "f16", "bf16", "int8" (inline: backends that cannot link cf_ops use it too).
+inline const char* weight_format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kF32: return "f32";
+    case WeightFormat::kF16: return "f16";
+    case WeightFormat::kBF16: return "bf16";
+    case WeightFormat::kInt8: return "int8";
+  }
+  return "?";
+}
 // Parses a name above; false for anything else.
 bool parse_weight_format(const char* name, WeightFormat* out);
 size_t weight_format_bytes(WeightFormat f);  // bytes per stored weight: 4, 2, 2, 1
@@ -243,6 +255,9 @@ namespace chatforge::ops {
 // kept for backward.
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int H, int D, int ld,
                      float eps);
+// One group on the calling thread (no parallel region: for code already inside one): out
+// (D) = x * rstd * weight; returns rstd. out may alias x.
+float rmsnorm_row(float* out, const float* x, const float* weight, int D, float eps);
 // forward was: y = x * rstd * w, so dx = rstd * (dy*w - x * rstd^2 * mean(dy*w*x)) and
 // dw += dy * x * rstd. dinp: += when `accumulate` (the residual stream), else = (and
 // then dinp may alias dout: Qwen3's q/k norm backward runs in place on dqkv). dweight +=.
@@ -254,7 +269,7 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
 // qkv row, ld floats per row) rotate pair (i, i + HS/2) by the angle pos[row] *
 // inv_freq[i]:  x_i' = (x_i cos - x_{i+HS/2} sin) * scale,  x_{i+HS/2}' = (x_{i+HS/2} cos +
 // x_i sin) * scale. In place. inv_freq (HS/2) carries rope_theta and the rope_scaling
-// type; scale is YaRN's attention scaling (1 otherwise). pos (N) host-side positions.
+// type; scale is YaRN's attention scaling (1 otherwise). pos (N) the positions.
 void rope_forward(float* x, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS, int ld);
 // The transpose: a rotation by -angle (times scale), in place on the gradient.
 void rope_backward(float* dx, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS, int ld);

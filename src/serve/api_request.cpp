@@ -4,12 +4,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/json_util.h"
+#include "serve/context_fit.h"
 
 namespace chatforge::serve {
 namespace {
@@ -23,9 +26,9 @@ ApiError bad(const std::string& param, const std::string& msg, const std::string
 json parse_body(const std::string& body) {
   json j;
   try {
-    j = json::parse(body);
-  } catch (const json::exception& e) {
-    throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what(), "", "invalid_json");
+    j = parse_json(body, "the request body");
+  } catch (const Error& e) {
+    throw ApiError(400, e.what(), "", "invalid_json");
   }
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object", "", "invalid_json");
   return j;
@@ -94,10 +97,10 @@ json ApiError::body() const {
             {"code", code.empty() ? json() : json(code)}}}};
 }
 
-CompletionRequest parse_completion_request(const std::string& body, bool chat, const ModelInfo& model) {
-  const json j = parse_body(body);
-  CompletionRequest r;
-  r.chat = chat;
+namespace {
+
+// 'model' must name the model this server serves.
+void check_model_field(const json& j, const ModelInfo& model) {
   const json* m = field(j, "model");
   if (!m) throw ApiError(400, "you must provide a 'model'", "model", "missing_required_parameter");
   if (!m->is_string()) throw bad("model", "'model' must be a string", "invalid_type");
@@ -106,62 +109,145 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat, c
                                     model.id),
                    "model", "model_not_found");
 
-  if (chat) {
-    if (!model.format) throw ApiError(400, "this model's tokenizer has no chat template tokens", "messages");
-    const json* msgs = field(j, "messages");
-    if (!msgs) throw ApiError(400, "you must provide 'messages'", "messages", "missing_required_parameter");
-    if (!msgs->is_array() || msgs->empty()) throw bad("messages", "'messages' must be a non-empty array");
-    std::vector<tok::ChatMessage> cm;
-    r.messages = json::array();
-    for (size_t i = 0; i < msgs->size(); ++i) {
-      const json& mi = (*msgs)[i];
-      if (!mi.is_object()) throw bad(fmt::format("messages[{}]", i), "each message must be an object", "invalid_type");
-      const json* role = field(mi, "role");
-      if (!role || !role->is_string())
-        throw bad(fmt::format("messages[{}].role", i), fmt::format("messages[{}] needs a string 'role'", i));
-      std::string role_s = role->get<std::string>();
-      if (role_s == "developer") role_s = "system";
-      if (!tok::is_chat_role(role_s))
-        throw bad(fmt::format("messages[{}].role", i),
-                  fmt::format("messages[{}].role '{}' is not one of system, user, assistant", i, role_s));
-      cm.push_back({role_s, message_content(mi, i)});
-      r.messages.push_back({{"role", role_s}, {"content", cm.back().content}});
-    }
-    if (!model.default_system.empty() && cm.front().role != "system")
-      cm.insert(cm.begin(), tok::ChatMessage{"system", model.default_system});
-    try {
-      r.prompt = model.format->render(cm, true).ids;
-    } catch (const std::exception& e) {
-      throw bad("messages", e.what());
-    }
-  } else {
-    const json* p = field(j, "prompt");
-    if (!p) throw ApiError(400, "you must provide a 'prompt'", "prompt", "missing_required_parameter");
-    std::string text;
-    if (p->is_string()) {
-      text = p->get<std::string>();
-    } else if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) {
-      text = (*p)[0].get<std::string>();
-    } else {
-      throw bad("prompt", "'prompt' must be a string (or an array of one string)", "invalid_type");
-    }
-    r.prompt = model.tokenizer->encode(text, false);
-    if (r.prompt.empty()) throw bad("prompt", "'prompt' is empty");
+}
+
+// The name the request gives the answer's length under: chat requests may use
+// max_completion_tokens (the newer name), everything else max_tokens.
+const char* max_tokens_name(const json& j, bool chat) {
+  return chat && field(j, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+}
+
+// Chat: messages -> r.messages and the rendered prompt, fitted to the context by the
+// model's context policy (r.truncated_messages says how many were left out).
+void parse_chat_prompt(const json& j, const ModelInfo& model, CompletionRequest& r) {
+  if (!model.format) throw ApiError(400, "this model's tokenizer has no chat template tokens", "messages");
+  const json* msgs = field(j, "messages");
+  if (!msgs) throw ApiError(400, "you must provide 'messages'", "messages", "missing_required_parameter");
+  if (!msgs->is_array() || msgs->empty()) throw bad("messages", "'messages' must be a non-empty array");
+  std::vector<tok::ChatMessage> cm;
+  r.messages = json::array();
+  for (size_t i = 0; i < msgs->size(); ++i) {
+    const json& mi = (*msgs)[i];
+    if (!mi.is_object()) throw bad(fmt::format("messages[{}]", i), "each message must be an object", "invalid_type");
+    const json* role = field(mi, "role");
+    if (!role || !role->is_string())
+      throw bad(fmt::format("messages[{}].role", i), fmt::format("messages[{}] needs a string 'role'", i));
+    std::string role_s = role->get<std::string>();
+    if (role_s == "developer") role_s = "system";
+    if (!tok::is_chat_role(role_s))
+      throw bad(fmt::format("messages[{}].role", i),
+                fmt::format("messages[{}].role '{}' is not one of system, user, assistant", i, role_s));
+    cm.push_back({role_s, message_content(mi, i)});
+    r.messages.push_back({{"role", role_s}, {"content", cm.back().content}});
   }
+  if (!model.default_system.empty() && cm.front().role != "system")
+    cm.insert(cm.begin(), tok::ChatMessage{"system", model.default_system});
+  if (cm.front().role == "system") r.system_prompt = cm.front().content;
+  try {
+    if (model.context_policy == infer::ContextPolicy::kTruncateOldest) {
+      // room for the answer: what max_tokens asks, else min(512, context/4) (as `chat`)
+      const char* name = max_tokens_name(j, true);
+      const int asked = static_cast<int>(integer_in(j, name, 0, 1, model.context));
+      const int reserve = asked > 0 ? asked : std::max(1, std::min(kDefaultMaxTokens, model.context / 4));
+      FittedChat fc = fit_chat_to_context(*model.format, cm, model.context, reserve);
+      r.prompt = std::move(fc.ids);
+      r.truncated_messages = fc.dropped;
+    } else {
+      r.prompt = model.format->render(cm, true).ids;
+    }
+  } catch (const ApiError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw bad("messages", e.what());
+  }
+}
+
+// Completions: 'prompt' (a string, or an array of one) -> tokens.
+void parse_text_prompt(const json& j, const ModelInfo& model, CompletionRequest& r) {
+  const json* p = field(j, "prompt");
+  if (!p) throw ApiError(400, "you must provide a 'prompt'", "prompt", "missing_required_parameter");
+  std::string text;
+  if (p->is_string()) {
+    text = p->get<std::string>();
+  } else if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) {
+    text = (*p)[0].get<std::string>();
+  } else {
+    throw bad("prompt", "'prompt' must be a string (or an array of one string)", "invalid_type");
+  }
+  r.prompt = model.tokenizer->encode(text, false);
+  if (r.prompt.empty()) throw bad("prompt", "'prompt' is empty");
+}
+
+// max_tokens against the room the prompt leaves; a prompt that fills the context is an error.
+void parse_max_tokens(const json& j, bool chat, const ModelInfo& model, CompletionRequest& r) {
   const int ctx = model.context;
+  // with truncate-oldest, the prompt here is already the shortest the policy allows
+  const std::string dropped =
+      r.truncated_messages > 0 ? fmt::format(" even after leaving out the {} oldest messages (the last user turn and "
+                                             "a system prompt are always kept)",
+                                             r.truncated_messages)
+                               : "";
   if (static_cast<int>(r.prompt.size()) >= ctx)
     throw bad(chat ? "messages" : "prompt",
-              fmt::format("this model's maximum context length is {} tokens; the prompt has {} tokens", ctx,
-                          r.prompt.size()),
+              fmt::format("this model's maximum context length is {} tokens; the prompt has {} tokens{}", ctx,
+                          r.prompt.size(), dropped),
               "context_length_exceeded");
   const int room = ctx - static_cast<int>(r.prompt.size());
-  const char* max_name = chat && field(j, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+  const char* max_name = max_tokens_name(j, chat);
   r.max_tokens = static_cast<int>(integer_in(j, max_name, std::min(kDefaultMaxTokens, room), 1, ctx));
   if (r.max_tokens > room)
     throw bad(max_name,
-              fmt::format("this model's maximum context length is {} tokens; the prompt ({}) plus {} = {} exceeds it",
-                          ctx, r.prompt.size(), max_name, r.prompt.size() + static_cast<size_t>(r.max_tokens)),
+              fmt::format("this model's maximum context length is {} tokens; the prompt ({}) plus {} = {} exceeds it{}",
+                          ctx, r.prompt.size(), max_name, r.prompt.size() + static_cast<size_t>(r.max_tokens),
+                          dropped),
               "context_length_exceeded");
+}
+
+void parse_logit_bias(const json& j, const ModelInfo& model, CompletionRequest& r) {
+  if (const json* lb = field(j, "logit_bias")) {
+    if (!lb->is_object()) throw bad("logit_bias", "'logit_bias' must be an object of token id -> bias", "invalid_type");
+    if (lb->size() > 300) throw bad("logit_bias", "'logit_bias' has more than 300 entries");
+    for (auto it = lb->begin(); it != lb->end(); ++it) {
+      char* end = nullptr;
+      const long id = std::strtol(it.key().c_str(), &end, 10);
+      if (it.key().empty() || *end != '\0' || id < 0 || id >= model.vocab_size)
+        throw bad("logit_bias", fmt::format("logit_bias key '{}' is not a token id below {}", it.key(), model.vocab_size));
+      if (!it->is_number() || !std::isfinite(it->get<double>()) || std::fabs(it->get<double>()) > 100)
+        throw bad("logit_bias", "logit_bias values must be numbers between -100 and 100");
+      r.sampling.logit_bias[static_cast<int32_t>(id)] = it->get<float>();
+    }
+  }
+}
+
+void parse_stop(const json& j, CompletionRequest& r) {
+  if (const json* s = field(j, "stop")) {
+    if (s->is_string()) {
+      r.stop.push_back(s->get<std::string>());
+    } else if (s->is_array() && s->size() <= 4) {
+      for (const auto& x : *s) {
+        if (!x.is_string()) throw bad("stop", "'stop' entries must be strings", "invalid_type");
+        r.stop.push_back(x.get<std::string>());
+      }
+    } else {
+      throw bad("stop", "'stop' must be a string or an array of at most 4 strings", "invalid_type");
+    }
+    for (const auto& s1 : r.stop)
+      if (s1.empty() || s1.size() > 256) throw bad("stop", "stop strings must be 1 to 256 bytes");
+  }
+}
+
+}  // namespace
+
+CompletionRequest parse_completion_request(const std::string& body, bool chat, const ModelInfo& model) {
+  const json j = parse_body(body);
+  CompletionRequest r;
+  r.chat = chat;
+  check_model_field(j, model);
+  if (chat)
+    parse_chat_prompt(j, model, r);
+  else
+    parse_text_prompt(j, model, r);
+  parse_max_tokens(j, chat, model, r);
 
   r.sampling.temperature = static_cast<float>(number_in(j, "temperature", 1.0, 0.0, 2.0));
   r.sampling.top_p = static_cast<float>(number_in(j, "top_p", 1.0, 0.0, 1.0));
@@ -178,19 +264,7 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat, c
     if (!so->is_object()) throw bad("stream_options", "'stream_options' must be an object", "invalid_type");
     r.include_usage = boolean(*so, "include_usage", false);
   }
-  if (const json* lb = field(j, "logit_bias")) {
-    if (!lb->is_object()) throw bad("logit_bias", "'logit_bias' must be an object of token id -> bias", "invalid_type");
-    if (lb->size() > 300) throw bad("logit_bias", "'logit_bias' has more than 300 entries");
-    for (auto it = lb->begin(); it != lb->end(); ++it) {
-      char* end = nullptr;
-      const long id = std::strtol(it.key().c_str(), &end, 10);
-      if (it.key().empty() || *end != '\0' || id < 0 || id >= model.vocab_size)
-        throw bad("logit_bias", fmt::format("logit_bias key '{}' is not a token id below {}", it.key(), model.vocab_size));
-      if (!it->is_number() || !std::isfinite(it->get<double>()) || std::fabs(it->get<double>()) > 100)
-        throw bad("logit_bias", "logit_bias values must be numbers between -100 and 100");
-      r.sampling.logit_bias[static_cast<int32_t>(id)] = it->get<float>();
-    }
-  }
+  parse_logit_bias(j, model, r);
   if (chat) {
     r.logprobs = boolean(j, "logprobs", false);
     r.top_logprobs = static_cast<int>(integer_in(j, "top_logprobs", 0, 0, 20));
@@ -205,20 +279,7 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat, c
   r.sampling.logprobs = r.logprobs;
   r.sampling.top_logprobs = r.top_logprobs;
 
-  if (const json* s = field(j, "stop")) {
-    if (s->is_string()) {
-      r.stop.push_back(s->get<std::string>());
-    } else if (s->is_array() && s->size() <= 4) {
-      for (const auto& x : *s) {
-        if (!x.is_string()) throw bad("stop", "'stop' entries must be strings", "invalid_type");
-        r.stop.push_back(x.get<std::string>());
-      }
-    } else {
-      throw bad("stop", "'stop' must be a string or an array of at most 4 strings", "invalid_type");
-    }
-    for (const auto& s1 : r.stop)
-      if (s1.empty() || s1.size() > 256) throw bad("stop", "stop strings must be 1 to 256 bytes");
-  }
+  parse_stop(j, r);
   if (const json* c = field(j, "conversation_id")) {
     if (!c->is_string() || c->get<std::string>().empty() || c->get<std::string>().size() > 128)
       throw bad("conversation_id", "'conversation_id' must be a string of 1 to 128 characters", "invalid_type");

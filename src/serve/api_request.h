@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "infer/engine.h"
 #include "infer/sampler.h"
 #include "tokenizer/chat_format.h"
 
@@ -31,14 +32,23 @@ struct ModelInfo {
   int vocab_size = 0;
   // Chat requests without a system message get this one first (empty: none).
   std::string default_system;
+  // Chat requests whose conversation does not fit (prompt + room for the answer):
+  // kTruncateOldest leaves out the oldest whole turns (context_fit.h), kError answers 400.
+  // Completions requests always answer 400.
+  infer::ContextPolicy context_policy = infer::ContextPolicy::kTruncateOldest;
 };
 
 struct CompletionRequest {
   bool chat = false;
-  nlohmann::json messages;        // chat: the validated messages (role, content strings)
+  nlohmann::json messages;        // chat: the validated messages (role, content strings), all of them
+  std::string system_prompt;      // chat: the system prompt the prompt was rendered with: the request's
+                                  // leading system message, else ModelInfo::default_system ("" none)
+  int truncated_messages = 0;     // chat: messages left out of the prompt to fit the context
   std::vector<int32_t> prompt;    // token ids
   infer::SamplingParams sampling;
   int max_tokens = 0;             // resolved: >= 1, prompt + max_tokens <= context
+                                  // (absent: min(512, room); with truncate-oldest the room is
+                                  // at least min(512, context/4) when dropping turns gets it)
   int n = 1;
   bool stream = false, include_usage = false;
   bool logprobs = false;          // report per-token logprobs

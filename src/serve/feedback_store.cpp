@@ -1,4 +1,6 @@
 // FeedbackStore over the SQLite C API (prepared statements only: no SQL built from input).
+// Schema changes are additive: a column added later is NULL in older rows, and migrate()
+// adds it (ALTER TABLE ... ADD COLUMN) to a database created before it existed.
 #include "serve/feedback_store.h"
 
 #include <sqlite3.h>
@@ -7,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/file_io.h"
 
 namespace chatforge::serve {
@@ -28,7 +31,8 @@ CREATE TABLE IF NOT EXISTS messages(
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
   model TEXT NOT NULL,
   sampling_json TEXT NOT NULL DEFAULT '{}',
-  prompt_json TEXT NOT NULL DEFAULT '[]');
+  prompt_json TEXT NOT NULL DEFAULT '[]',
+  system_prompt TEXT);  -- assistant rows: the system prompt used ('' none; NULL recorded before it was kept)
 CREATE TABLE IF NOT EXISTS feedback(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   message_id INTEGER NOT NULL UNIQUE REFERENCES messages(id),
@@ -72,14 +76,23 @@ class Stmt {
 };
 
 nlohmann::json parse_or_array(const std::string& s) {
-  try {
-    return nlohmann::json::parse(s);
-  } catch (const nlohmann::json::exception&) {
-    return nlohmann::json::array();
-  }
+  return try_parse_json(s, nullptr).value_or(nlohmann::json::array());
 }
 
 std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+// The prompt the model saw: the request's messages, led by the recorded system prompt when
+// the request brought none (it came from the server's --system). A request's own system
+// message is the one used, so it stays as it is.
+// ([{user Q}], "S") -> [{system S}, {user Q}]; ([{system T}, {user Q}], "T") -> unchanged;
+// (prompt, "") -> prompt (no system prompt, or a row recorded before it was kept).
+nlohmann::json prompt_as_seen(const std::string& prompt_json, const std::string& system) {
+  nlohmann::json msgs = parse_or_array(prompt_json);
+  if (system.empty() || !msgs.is_array()) return msgs;
+  if (!msgs.empty() && msgs[0].is_object() && msgs[0].value("role", "") == "system") return msgs;
+  msgs.insert(msgs.begin(), nlohmann::json{{"role", "system"}, {"content", system}});
+  return msgs;
+}
 
 }  // namespace
 
@@ -95,6 +108,7 @@ FeedbackStore::FeedbackStore(const std::string& path) : path_(path) {
   sqlite3_busy_timeout(db_, 5000);
   try {
     exec(kSchema);
+    migrate();
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -113,13 +127,27 @@ void FeedbackStore::exec(const char* sql) {
   }
 }
 
+// A database written before messages.system_prompt existed gets the column (NULL in its
+// rows). Under BEGIN IMMEDIATE, so a server and `chatforge feedback` opening the same old
+// file at once add it once.
+void FeedbackStore::migrate() {
+  exec("BEGIN IMMEDIATE");
+  try {
+    bool has_system = false;
+    Stmt q(db_, "SELECT name FROM pragma_table_info('messages')");
+    while (q.step()) has_system = has_system || q.text(0) == "system_prompt";
+    if (!has_system) exec("ALTER TABLE messages ADD COLUMN system_prompt TEXT");
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
 int64_t FeedbackStore::record_answer(const std::string& conversation_id, const std::string& model,
-                                     const nlohmann::json& prompt, const std::string& answer,
-                                     const nlohmann::json& sampling) {
+                                     const nlohmann::json& prompt, const std::string& system,
+                                     const std::string& answer, const nlohmann::json& sampling) {
   std::lock_guard<std::mutex> lk(mu_);
-  std::string system;
-  if (prompt.is_array() && !prompt.empty() && prompt[0].value("role", "") == "system")
-    system = prompt[0].value("content", "");
   exec("BEGIN IMMEDIATE");
   try {
     Stmt(db_, "INSERT OR IGNORE INTO conversations(id, model, system_prompt) VALUES(?,?,?)")
@@ -135,13 +163,14 @@ int64_t FeedbackStore::record_answer(const std::string& conversation_id, const s
           .bind(3, model)
           .step();
     Stmt(db_,
-         "INSERT INTO messages(conversation_id, role, content, model, sampling_json, prompt_json) "
-         "VALUES(?, 'assistant', ?, ?, ?, ?)")
+         "INSERT INTO messages(conversation_id, role, content, model, sampling_json, prompt_json, system_prompt) "
+         "VALUES(?, 'assistant', ?, ?, ?, ?, ?)")
         .bind(1, conversation_id)
         .bind(2, answer)
         .bind(3, model)
         .bind(4, dump(sampling))
         .bind(5, dump(prompt))
+        .bind(6, system)
         .step();
     const int64_t id = sqlite3_last_insert_rowid(db_);
     exec("COMMIT");
@@ -211,10 +240,10 @@ size_t FeedbackStore::export_sft(const std::string& out_path) {
   AtomicFile out(out_path);
   size_t n = 0;
   Stmt q(db_,
-         "SELECT m.prompt_json, m.content FROM messages m JOIN feedback f ON f.message_id = m.id "
+         "SELECT m.prompt_json, m.content, m.system_prompt FROM messages m JOIN feedback f ON f.message_id = m.id "
          "WHERE m.role = 'assistant' AND f.rating = 1 ORDER BY m.id");
   while (q.step()) {
-    nlohmann::json msgs = parse_or_array(q.text(0));
+    nlohmann::json msgs = prompt_as_seen(q.text(0), q.text(2));
     if (!msgs.is_array()) continue;
     msgs.push_back({{"role", "assistant"}, {"content", q.text(1)}});
     out.write(dump({{"messages", msgs}}) + "\n");
@@ -226,14 +255,14 @@ size_t FeedbackStore::export_sft(const std::string& out_path) {
 
 size_t FeedbackStore::export_preference(const std::string& out_path) {
   std::lock_guard<std::mutex> lk(mu_);
-  // prompt_json -> (liked answers, disliked answers), in first-seen order
+  // prompt as the model saw it -> (liked answers, disliked answers), in first-seen order
   std::map<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>> by_prompt;
   std::vector<std::string> order;
   Stmt q(db_,
-         "SELECT m.prompt_json, m.content, f.rating FROM messages m JOIN feedback f ON f.message_id = m.id "
-         "WHERE m.role = 'assistant' AND f.rating <> 0 ORDER BY m.id");
+         "SELECT m.prompt_json, m.content, f.rating, m.system_prompt FROM messages m JOIN feedback f ON "
+         "f.message_id = m.id WHERE m.role = 'assistant' AND f.rating <> 0 ORDER BY m.id");
   while (q.step()) {
-    const std::string key = dump(parse_or_array(q.text(0)));  // canonical form
+    const std::string key = dump(prompt_as_seen(q.text(0), q.text(3)));  // canonical form
     auto [it, inserted] = by_prompt.try_emplace(key);
     if (inserted) order.push_back(key);
     (q.integer(2) > 0 ? it->second.first : it->second.second).push_back(q.text(1));
@@ -245,7 +274,7 @@ size_t FeedbackStore::export_preference(const std::string& out_path) {
     for (const auto& c : liked)
       for (const auto& r : disliked) {
         if (c == r) continue;
-        out.write(dump({{"prompt", nlohmann::json::parse(key)}, {"chosen", c}, {"rejected", r}}) + "\n");
+        out.write(dump({{"prompt", parse_json(key, "feedback prompt")}, {"chosen", c}, {"rejected", r}}) + "\n");
         ++n;
       }
   }

@@ -1,8 +1,11 @@
-// Server: cpp-httplib routes -> validation (api_request) -> the Scheduler (one engine
-// thread) -> JSON or SSE responses; answers with a conversation_id go to the FeedbackStore.
+// Server: HttpServer (cpp-httplib with bounded connections) -> screening of each request
+// head before its body is read -> routes -> validation (api_request) -> the Scheduler (one
+// engine thread) -> JSON or SSE responses; answers with a conversation_id go to the
+// FeedbackStore.
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <malloc.h>
 
 #include <chrono>
 #include <csignal>
@@ -12,7 +15,10 @@
 
 #include "core/error.h"
 #include "serve/api_request.h"
+#include "serve/body_framing.h"
+#include "serve/favicon.h"
 #include "serve/feedback_store.h"
+#include "serve/http_server.h"
 #include "serve/metrics.h"
 #include "serve/scheduler.h"
 #include "serve/web_assets.h"
@@ -55,13 +61,26 @@ std::string random_id(const char* prefix) {
 // The metrics label of a path: known endpoints by name, everything else "other".
 std::string endpoint_label(const std::string& path) {
   for (const char* p : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/feedback", "/health",
-                        "/metrics", "/"})
+                        "/metrics", "/", "/favicon.ico", "/ui/config"})
     if (path == p) return p;
   if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
   return "other";
 }
 
 thread_local double t_request_start = 0;
+
+constexpr const char* kChatPath = "/v1/chat/completions";
+constexpr const char* kCompletionsPath = "/v1/completions";
+constexpr const char* kFeedbackPath = "/v1/feedback";
+
+// The only requests that carry a body.
+bool takes_body(const httplib::Request& req) {
+  return req.method == "POST" && (req.path == kChatPath || req.path == kCompletionsPath || req.path == kFeedbackPath);
+}
+
+bool known_path(const std::string& path) {
+  return endpoint_label(path) != "other" || path == "/index.html";
+}
 
 json logprobs_json(const std::vector<TokenInfo>& toks, size_t from, size_t to, bool chat, size_t text_offset) {
   if (chat) {
@@ -103,13 +122,14 @@ struct Server::Impl {
   Scheduler scheduler;
   std::unique_ptr<FeedbackStore> store;
   Metrics metrics;
-  httplib::Server http;
+  HttpServer http;
   std::time_t created = std::time(nullptr);
 
   Impl(ServerOptions o, const model::Gpt& model, const tok::Tokenizer& t, std::vector<int32_t> stop_ids)
       : opt(std::move(o)),
         tokenizer(t),
-        scheduler(model, t, with_end_of_turn(t, std::move(stop_ids)), opt.parallel, opt.max_queue, opt.weights) {
+        scheduler(model, t, with_end_of_turn(t, std::move(stop_ids)), opt.parallel, opt.max_queue, opt.weights),
+        http(opt.limits) {
     try {
       format = std::make_unique<tok::ChatFormat>(t);
     } catch (const std::exception&) {
@@ -117,7 +137,7 @@ struct Server::Impl {
     }
     // ids are validated against the tokenizer: ids past it (padding) are never sampled
     info = {opt.model_id, &tokenizer, format.get(), scheduler.context(), std::min(t.vocab_size(), model.config().vocab_size),
-            opt.default_system};
+            opt.default_system, opt.context_policy};
     if (!opt.db.empty()) store = std::make_unique<FeedbackStore>(opt.db);
     routes();
   }
@@ -129,39 +149,49 @@ struct Server::Impl {
   }
 
   void routes() {
-    // a thread per connection that may be open at once: decoding, queued, and spare ones
-    // that answer 429, /health and /metrics while everything else is busy
-    const size_t threads = static_cast<size_t>(std::max(48, opt.parallel + opt.max_queue + 32));
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    http.set_payload_max_length(opt.max_body_bytes);
-    http.set_keep_alive_timeout(5);
-    http.set_read_timeout(30, 0);
-
+    // Every request head is screened before any of its body is read (and again for
+    // "Expect: 100-continue", before the client is told to send it).
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       t_request_start = Scheduler::now();
-      if (!opt.api_key.empty() && req.path.rfind("/v1", 0) == 0) {
-        const std::string auth = req.get_header_value("Authorization");
-        const std::string prefix = "Bearer ";
-        const bool ok = auth.size() > prefix.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
-                        constant_time_equal(auth.substr(prefix.size()), opt.api_key);
-        if (!ok) {
-          send_error(res, ApiError(401, "incorrect or missing API key: send 'Authorization: Bearer KEY'", "",
-                                   "invalid_api_key", "invalid_request_error"));
-          return httplib::Server::HandlerResponse::Handled;
-        }
+      return screen(req, res);
+    });
+    http.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+      return screen(req, res) == httplib::Server::HandlerResponse::Handled ? res.status : 100;
+    });
+    http.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+      ConnContext* conn = HttpServer::current();
+      if (!conn) return;
+      conn->mark_busy();
+      if (conn->closing() && !res.has_header("Connection")) {
+        res.headers.erase("Keep-Alive");
+        res.set_header("Connection", "close");
       }
-      return httplib::Server::HandlerResponse::Unhandled;
     });
     http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       metrics.record_request(endpoint_label(req.path), res.status, Scheduler::now() - t_request_start);
     });
-    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    // Errors cpp-httplib answers itself (malformed heads, unknown paths) and the limits the
+    // connection hit (ConnFault): an OpenAI error object; the connection closes unless the
+    // request was read to its end.
+    http.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;
+      ConnContext* conn = HttpServer::current();
+      if (conn) {
+        conn->mark_busy();
+        const FaultAnswer a = fault_answer(conn->fault(), http.limits());
+        if (a.status) {
+          conn->close_after_response();
+          return send_error(res, ApiError(a.status, a.message, "", a.code));
+        }
+        if (res.status != 404 && res.status != 405 && res.status != 416) conn->close_after_response();
+      }
       std::string msg = fmt::format("HTTP {}", res.status);
       std::string code;
       if (res.status == 404) msg = "no such endpoint or page", code = "not_found";
       if (res.status == 405) msg = "method not allowed on this path", code = "method_not_allowed";
       if (res.status == 413) msg = "the request body is too large", code = "payload_too_large";
+      if (res.status == 414) msg = "the request line is too long (8 KiB at most)", code = "uri_too_long";
+      if (res.status == 416) msg = "malformed Range header", code = "range_not_satisfiable";
       if (res.status == 400) msg = "malformed HTTP request", code = "bad_request";
       send_error(res, ApiError(res.status, msg, "", code));
     });
@@ -185,6 +215,18 @@ struct Server::Impl {
       res.set_header("X-Content-Type-Options", "nosniff");
     });
     http.Get("/index.html", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/"); });
+    http.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) {
+      const auto ico = favicon_ico();
+      res.set_content(ico.data(), ico.size(), std::string(kFaviconContentType));
+      res.set_header("Cache-Control", "max-age=86400");
+      res.set_header("X-Content-Type-Options", "nosniff");
+    });
+    // What the web page shows besides the API: the model's name and the example questions
+    // of an empty chat (serve --example). No auth, as the page and /health: it reads this
+    // before an API key is typed in.
+    http.Get("/ui/config", [this](const httplib::Request&, httplib::Response& res) {
+      send_json(res, 200, {{"model", opt.model_id}, {"examples", opt.examples}, {"feedback", store != nullptr}});
+    });
     http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200,
                 {{"status", "ok"},
@@ -199,6 +241,14 @@ struct Server::Impl {
       text += "# HELP chatforge_generated_tokens_total Tokens sampled by the engine (cancelled requests included).\n"
               "# TYPE chatforge_generated_tokens_total counter\n";
       text += fmt::format("chatforge_generated_tokens_total {}\n", scheduler.tokens_generated());
+      text += fmt::format(
+          "# HELP chatforge_open_connections HTTP connections open now.\n"
+          "# TYPE chatforge_open_connections gauge\nchatforge_open_connections {}\n"
+          "# HELP chatforge_connections_evicted_total Unfinished connections closed to make room at --max-connections.\n"
+          "# TYPE chatforge_connections_evicted_total counter\nchatforge_connections_evicted_total {}\n"
+          "# HELP chatforge_connections_refused_total Connections answered 503 at --max-connections.\n"
+          "# TYPE chatforge_connections_refused_total counter\nchatforge_connections_refused_total {}\n",
+          http.open_connections(), http.evicted_connections(), http.refused_connections());
       res.set_content(text, "text/plain; version=0.0.4");
     });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
@@ -210,11 +260,107 @@ struct Server::Impl {
                                         "model", "model_not_found"));
       send_json(res, 200, model_json());
     });
-    http.Post("/v1/chat/completions",
-              [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, true); });
-    http.Post("/v1/completions",
-              [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, false); });
-    http.Post("/v1/feedback", [this](const httplib::Request& req, httplib::Response& res) { feedback(req, res); });
+    // POST bodies come through a ContentReader, so the limit holds for the decoded bytes of
+    // any framing (cpp-httplib's own limit only sees Content-Length)
+    http.Post(kChatPath, [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& r) {
+      std::string body;
+      if (read_body(req, res, r, body)) completion(body, res, true);
+    });
+    http.Post(kCompletionsPath,
+              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& r) {
+                std::string body;
+                if (read_body(req, res, r, body)) completion(body, res, false);
+              });
+    http.Post(kFeedbackPath,
+              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& r) {
+                std::string body;
+                if (read_body(req, res, r, body)) feedback(body, res);
+              });
+  }
+
+  // Before the body: framing, API key, whether this path takes a body at all, its size.
+  // A refusal while a declared body is still unread closes the connection after the answer
+  // (its bytes would otherwise be read as the next request).
+  httplib::Server::HandlerResponse screen(const httplib::Request& req, httplib::Response& res) {
+    using R = httplib::Server::HandlerResponse;
+    ConnContext* conn = HttpServer::current();
+    BodyFraming f;
+    auto refuse = [&](const ApiError& e, bool unread_body) {
+      send_error(res, e);
+      if (conn && unread_body) conn->close_after_response();
+      return R::Handled;
+    };
+    if (auto e = parse_framing(req, f)) return refuse(*e, true);
+    if (!opt.api_key.empty() && req.path.rfind("/v1", 0) == 0) {
+      const std::string auth = req.get_header_value("Authorization");
+      const std::string prefix = "Bearer ";
+      const bool ok = auth.size() > prefix.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
+                      constant_time_equal(auth.substr(prefix.size()), opt.api_key);
+      if (!ok)
+        return refuse(ApiError(401, "incorrect or missing API key: send 'Authorization: Bearer KEY'", "",
+                               "invalid_api_key", "invalid_request_error"),
+                      f.declared());
+    }
+    if (!takes_body(req)) {
+      if (req.method == "GET" || req.method == "HEAD") {
+        // answered as usual; a body sent with it is not read, so the connection closes
+        if (conn && f.declared()) conn->close_after_response();
+        if (conn) conn->mark_busy();
+        return R::Unhandled;
+      }
+      if (!known_path(req.path)) return refuse(ApiError(404, "no such endpoint or page", "", "not_found"), f.declared());
+      res.set_header("Allow", req.path == kChatPath || req.path == kCompletionsPath || req.path == kFeedbackPath
+                                  ? "POST"
+                                  : "GET, HEAD");
+      return refuse(ApiError(405, fmt::format("method {} not allowed on {}", req.method.substr(0, 20), req.path),
+                             "", "method_not_allowed"),
+                    f.declared());
+    }
+    if (!f.chunked && !f.has_length)
+      return refuse(ApiError(411, "a request body needs a Content-Length (or Transfer-Encoding: chunked)", "",
+                             "length_required"),
+                    false);
+    if (f.length > http.limits().max_body_bytes) return refuse(body_too_large(), true);
+    return R::Unhandled;
+  }
+
+  ApiError body_too_large() const {
+    return ApiError(413, fmt::format("the request body is larger than {} KiB (--max-body-kb)",
+                                     http.limits().max_body_bytes / 1024),
+                    "", "payload_too_large");
+  }
+
+  // Reads a POST body of at most max_body_bytes decoded bytes into `body`; false after
+  // answering 413 (too large), 408 (too slow) or 400 (malformed chunks, cut off).
+  bool read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                 std::string& body) {
+    ConnContext* conn = HttpServer::current();
+    const size_t max = http.limits().max_body_bytes;
+    const std::string length = req.get_header_value("Content-Length");
+    if (!length.empty()) body.reserve(std::min<uint64_t>(std::stoull(length), max));  // checked by screen()
+    bool too_large = false;
+    const bool ok = reader([&](const char* data, size_t n) {
+      if (n > max - body.size()) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (conn) {
+      conn->mark_busy();
+      if (body.capacity() >= 256 * 1024) conn->note_large_request();
+    }
+    if (ok && !too_large) return true;
+    if (conn) conn->close_after_response();
+    ApiError e = too_large ? body_too_large()
+                           : ApiError(400, "the request body is malformed or ended early", "", "bad_request");
+    if (conn) {
+      const FaultAnswer a = fault_answer(conn->fault(), http.limits());
+      if (a.status) e = ApiError(a.status, a.message, "", a.code);
+    }
+    send_error(res, e);
+    return false;
   }
 
   json model_json() const {
@@ -225,10 +371,10 @@ struct Server::Impl {
             {"context_length", scheduler.context()}};
   }
 
-  void feedback(const httplib::Request& req, httplib::Response& res) {
+  void feedback(const std::string& body, httplib::Response& res) {
     try {
       if (!store) throw ApiError(404, "feedback is not enabled: start the server with --db FILE", "", "no_feedback_db");
-      const FeedbackRequest f = parse_feedback_request(req.body);
+      const FeedbackRequest f = parse_feedback_request(body);
       if (!store->rate(f.message_id, f.rating, f.comment))
         throw ApiError(404, fmt::format("no answer with message_id {}", f.message_id), "message_id", "not_found");
       send_json(res, 200,
@@ -242,20 +388,22 @@ struct Server::Impl {
   json record(const CompletionRequest& cr, const std::string& answer) {
     if (!store || !cr.chat || cr.conversation_id.empty()) return json();
     try {
-      return store->record_answer(cr.conversation_id, opt.model_id, cr.messages, answer, cr.sampling_json);
+      return store->record_answer(cr.conversation_id, opt.model_id, cr.messages, cr.system_prompt, answer,
+                                 cr.sampling_json);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "warning: feedback store: %s\n", e.what());
       return json();
     }
   }
 
-  void completion(const httplib::Request& req, httplib::Response& res, bool chat) {
+  void completion(std::string& body, httplib::Response& res, bool chat) {
     std::shared_ptr<CompletionRequest> cr;
     try {
-      cr = std::make_shared<CompletionRequest>(parse_completion_request(req.body, chat, info));
+      cr = std::make_shared<CompletionRequest>(parse_completion_request(body, chat, info));
     } catch (const ApiError& e) {
       return send_error(res, e);
     }
+    std::string().swap(body);  // parsed: not held while the answer is generated
     auto g = std::make_shared<JobGroup>();
     g->prompt = cr->prompt;
     g->sampling = cr->sampling;
@@ -269,6 +417,8 @@ struct Server::Impl {
       return send_error(res, ApiError(429, "the server is busy (queue full); retry later", "", "queue_full",
                                       "rate_limit_error"));
     }
+    // --context-policy truncate-oldest left out this many messages (also usage.truncated_messages)
+    if (cr->truncated_messages > 0) res.set_header("X-Chatforge-Context-Truncated", std::to_string(cr->truncated_messages));
     const std::string id = random_id(chat ? "chatcmpl-" : "cmpl-");
     const std::time_t created_at = std::time(nullptr);
     if (!cr->stream) return respond_whole(res, *cr, g, id, created_at);
@@ -279,7 +429,9 @@ struct Server::Impl {
     int completion = 0;
     for (const auto& c : g.choices) completion += c.completion_tokens;
     const int prompt = static_cast<int>(cr.prompt.size());
-    return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+    json u = {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+    if (cr.truncated_messages > 0) u["truncated_messages"] = cr.truncated_messages;  // extension
+    return u;
   }
 
   void respond_whole(httplib::Response& res, const CompletionRequest& cr, const std::shared_ptr<JobGroup>& g,
@@ -436,6 +588,11 @@ Server::Server(ServerOptions options, const model::Gpt& model, const tok::Tokeni
   // cpp-httplib writes with send() without MSG_NOSIGNAL: a client that hangs up mid-stream
   // must make the write fail (and free the slot), not kill the process with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
+  // glibc gives threads their own malloc arenas (up to 8 per core) and keeps what is freed
+  // in each: a burst of large request bodies over hundreds of connection threads stayed
+  // resident (1.6 GB in issue #19). Four arenas bound that retention (HttpServer also calls
+  // malloc_trim after large requests); the engine's threads allocate too little to contend.
+  mallopt(M_ARENA_MAX, 4);
 }
 
 Server::~Server() = default;
@@ -449,6 +606,7 @@ int Server::bind() {
     port = impl_->http.bind_to_port(o.host, o.port) ? o.port : -1;
   }
   CF_CHECK(port > 0, "cannot listen on {}:{} (address in use or not available)", o.host, o.port);
+  impl_->http.widen_backlog();
   return port;
 }
 

@@ -1,15 +1,18 @@
 // The HTTP server behind `chatforge serve`: OpenAI-compatible /v1 endpoints (models, chat
 // completions, completions; streaming as Server-Sent Events), /v1/feedback, /health,
-// /metrics and the embedded web chat page at /. Bearer-token auth on /v1 when a key is
+// /metrics, the embedded web chat page at / and its settings at /ui/config. Bearer-token auth on /v1 when a key is
 // set, a body size limit, 429 + Retry-After when the queue is full; every bad request is
-// a 4xx with an OpenAI error object.
+// a 4xx with an OpenAI error object. Connections, heads, bodies and timeouts are bounded by
+// HttpLimits (http_server.h says how).
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "infer/engine.h"
 #include "model/gpt.h"
 #include "ops/ops.h"
+#include "serve/http_limits.h"
 #include "tokenizer/tokenizer.h"
 
 namespace chatforge::serve {
@@ -21,9 +24,13 @@ struct ServerOptions {
   int parallel = 4;
   int max_queue = 32;
   std::string db;  // feedback SQLite file; empty: feedback disabled
-  size_t max_body_bytes = 1 << 20;
+  HttpLimits limits;  // connections, header and body sizes, timeouts
   std::string model_id;
   std::string default_system;  // system prompt for chat requests that bring none
+  std::vector<std::string> examples;  // questions the web page offers in an empty chat (/ui/config)
+  // chat requests that do not fit the context: leave out the oldest turns (reported as
+  // usage.truncated_messages and the X-Chatforge-Context-Truncated header) or answer 400
+  infer::ContextPolicy context_policy = infer::ContextPolicy::kTruncateOldest;
   ops::WeightFormat weights = ops::WeightFormat::kF32;  // storage of the weight matrices
 };
 

@@ -6,6 +6,10 @@
 
 #include <pcre2.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
 #include "core/error.h"
 #include "tokenizer/unicode_text.h"
 
@@ -104,6 +108,64 @@ void split_gpt2(std::string_view s, std::vector<std::string_view>& out) {
   }
 }
 
+// PCRE2 resource limits for one match (docs/limits.md). A backtracking pattern in a
+// downloaded tokenizer.json must end in an error naming it, not run for hours or eat the
+// machine's memory. Defaults fit the built-in patterns on any text: a piece costs a few
+// dozen match steps, a 1 MB run of spaces about one step per byte.
+struct RegexLimits {
+  uint32_t match_limit = 10'000'000;  // backtracking steps per match (PCRE2's own default)
+  uint32_t heap_limit_kib = 256 * 1024;  // interpreter backtracking frames (PCRE2's: 20 GB)
+  size_t jit_stack_max = 16u << 20;  // JIT backtracking stack per thread (PCRE2's: 32 KB)
+};
+
+const RegexLimits& regex_limits() {
+  static const RegexLimits limits = [] {
+    RegexLimits l;
+    if (const char* env = std::getenv("CHATFORGE_REGEX_MATCH_LIMIT")) {
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(env, &end, 10);
+      if (end != env && *end == '\0' && v > 0 && v <= 4'000'000'000ull) {
+        l.match_limit = static_cast<uint32_t>(v);
+        // More steps may need deeper backtracking: memory limits grow along (capped at 4x).
+        const double f = std::min(4.0, std::max(1.0, v / 10e6));
+        l.heap_limit_kib = static_cast<uint32_t>(l.heap_limit_kib * f);
+        l.jit_stack_max = static_cast<size_t>(l.jit_stack_max * f);
+      }
+    }
+    return l;
+  }();
+  return limits;
+}
+
+// Per-thread match context (limits) and JIT stack: a JIT stack must not be shared by
+// threads matching at the same time, and split() runs on every worker thread.
+struct MatchResources {
+  pcre2_match_context* context = nullptr;
+  pcre2_jit_stack* jit_stack = nullptr;
+  MatchResources() {
+    const RegexLimits& l = regex_limits();
+    context = pcre2_match_context_create(nullptr);
+    CF_CHECK(context != nullptr, "out of memory creating a PCRE2 match context");
+    pcre2_set_match_limit(context, l.match_limit);
+    pcre2_set_depth_limit(context, l.match_limit);
+    pcre2_set_heap_limit(context, l.heap_limit_kib);
+    jit_stack = pcre2_jit_stack_create(32 * 1024, l.jit_stack_max, nullptr);
+    if (jit_stack != nullptr) pcre2_jit_stack_assign(context, nullptr, jit_stack);
+  }
+  ~MatchResources() {
+    if (jit_stack) pcre2_jit_stack_free(jit_stack);
+    pcre2_match_context_free(context);
+  }
+};
+
+pcre2_match_context* thread_match_context() {
+  thread_local MatchResources r;
+  return r.context;
+}
+
+// The pattern for messages: at most 80 bytes of it.
+std::string short_pattern(const std::string& p) { return p.size() <= 80 ? p : p.substr(0, 77) + "..."; }
+
 }  // namespace
 
 struct PreTokenizer::Regex {
@@ -150,7 +212,7 @@ PreTokenizer PreTokenizer::from_name(const std::string& name) {
   if (name.empty()) fail("empty pre-tokenizer pattern");
   // A bare word is a misspelt name far more often than a regex someone meant.
   if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos)
-    fail("unknown pattern name \"{}\" (known: gpt2, gpt4, cl100k, llama3, qwen2, cjk; or give a regex)", name);
+    fail("unknown pattern name \"{}\" (known: {}; or give a regex)", name, kPreTokenizerNames);
   return regex(name);
 }
 
@@ -160,13 +222,27 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& p
     return;
   }
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(regex_->code, nullptr);
+  CF_CHECK(md != nullptr, "out of memory creating PCRE2 match data");
+  std::unique_ptr<pcre2_match_data, void (*)(pcre2_match_data*)> md_owner(md, pcre2_match_data_free);
+  pcre2_match_context* mctx = thread_match_context();
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0;
   while (pos < text.size()) {
-    const int rc = pcre2_match(regex_->code, subject, text.size(), pos, 0, md, nullptr);
-    if (rc < 0) {  // no match in the rest (or only invalid bytes left): one piece
+    const int rc = pcre2_match(regex_->code, subject, text.size(), pos, 0, md, mctx);
+    if (rc == PCRE2_ERROR_NOMATCH) {  // no match in the rest (or only invalid bytes left): one piece
       pieces.emplace_back(text.data() + pos, text.size() - pos);
       break;
+    }
+    if (rc < 0) {  // a resource limit (or another matching error): never a silent single piece
+      PCRE2_UCHAR msg[256];
+      pcre2_get_error_message(rc, msg, sizeof(msg));
+      const bool limit = rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+                         rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
+      fail("pre-tokenizer pattern \"{}\" failed at byte {} of a {}-byte text: {}{}", short_pattern(pattern_), pos,
+           text.size(), reinterpret_cast<const char*>(msg),
+           limit ? " (the pattern backtracks too much, or a piece is too long for it: raise "
+                   "CHATFORGE_REGEX_MATCH_LIMIT, docs/limits.md)"
+                 : "");
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     size_t ms = ov[0], me = ov[1];
@@ -178,7 +254,6 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& p
     pieces.emplace_back(text.data() + ms, me - ms);
     pos = me;
   }
-  pcre2_match_data_free(md);
 }
 
 size_t find_newline_cut(std::string_view text, size_t limit) {

@@ -1,6 +1,8 @@
 // Pre-tokenization: splits text into the pieces BPE runs on. GPT-2's pattern has a
 // hand-written matcher (exactly `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|
-// ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`); any other pattern runs through PCRE2 (UTF + UCP).
+// ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`); any other pattern runs through PCRE2 (UTF + UCP)
+// under match, heap and JIT-stack limits (docs/limits.md): a match that reaches one is a
+// chatforge::Error naming the pattern, never the rest of the text as one silent piece.
 // Invalid UTF-8 bytes count as "other" characters (neither letter, number nor space),
 // the class of U+FFFD, which tiktoken substitutes for text it cannot represent.
 #pragma once
@@ -27,6 +29,10 @@ inline constexpr const char* kQwen2Pattern =
 inline constexpr const char* kCjkPattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{Han}| ?(?:(?!\p{Han})\p{L})+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
+// The names from_name knows (gpt4, cl100k and llama3 name one pattern), as --help and the
+// error for an unknown name list them.
+inline constexpr const char* kPreTokenizerNames = "gpt2, gpt4, cl100k, llama3, qwen2, cjk";
+
 class PreTokenizer {
  public:
   // "gpt2", "gpt4" (= "cl100k", "llama3"), "qwen2", "cjk", or a regex. Bad regex: chatforge::Error.
@@ -38,6 +44,7 @@ class PreTokenizer {
   const std::string& pattern() const { return pattern_; }
 
   // Appends the pieces of `text` to `pieces` (views into `text`); they cover it exactly.
+  // Throws chatforge::Error when PCRE2 gives up (a resource limit), naming the pattern.
   void split(std::string_view text, std::vector<std::string_view>& pieces) const;
 
   // True when a position right after a '\n' between two non-space characters is always a

@@ -4,10 +4,12 @@
 // vocab.txt, a listing for people. Every error names the file and the field.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/tokenizer.h"
 
@@ -25,32 +27,43 @@ json parse_json_file(const std::string& path) {
   } catch (const std::exception& e) {
     fail("{}: cannot read: {}", path, e.what());
   }
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    fail("{}: not valid JSON (byte {})", path, e.byte);
-  }
+  return parse_json(text, path);
 }
 
 std::string join(const std::string& dir, const std::string& name) {
   return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
+// Ids a file may use: below twice the number of tokens it defines, plus 1024. Real files
+// number their tokens densely (a few unused ids at most); a stray huge id would otherwise
+// allocate a slot for every id below it (2^24 -> 543 MB). docs/limits.md.
+int64_t id_limit(size_t n_entries) { return 2 * static_cast<int64_t>(n_entries) + 1024; }
+
 // vocab: byte-level spelling -> id. Fills tokens (id -> bytes) and an index spelling -> id.
+// Ids must be below `limit` (id_limit of every token the file defines).
 void read_vocab(const json& vocab, const std::string& where, std::vector<std::string>& tokens,
-                std::unordered_map<std::string, int32_t>& by_spelling) {
+                std::unordered_map<std::string, int32_t>& by_spelling, int64_t limit) {
   CF_CHECK(vocab.is_object(), "{}: vocab must be a JSON object", where);
   CF_CHECK(!vocab.empty(), "{}: vocab is empty", where);
   int64_t max_id = -1;
   for (const auto& [key, value] : vocab.items()) {
     CF_CHECK(value.is_number_integer(), "{}: vocab entry {} has a non-integer id", where, json(key).dump());
-    const int64_t id = value.get<int64_t>();
-    CF_CHECK(id >= 0 && id < (1 << 24), "{}: vocab entry {} has id {} out of range", where, json(key).dump(), id);
+    const int64_t id = value.is_number_unsigned() && value.get<uint64_t>() > INT64_MAX ? -1 : value.get<int64_t>();
+    CF_CHECK(id >= 0 && id < limit,
+             "{}: vocab entry {} has id {} out of range (ids must be below {}: twice the number of tokens, plus 1024)",
+             where, json(key).dump(), value.dump(), limit);
     max_id = std::max(max_id, id);
   }
   tokens.assign(static_cast<size_t>(max_id + 1), std::string());
+  // Two spellings with one id would make a merge produce the other spelling's bytes (text
+  // silently changed by encode), and an empty spelling is no token at all.
+  std::vector<const std::string*> spelling_of(tokens.size(), nullptr);
   for (const auto& [key, value] : vocab.items()) {
     const auto id = value.get<int32_t>();
+    CF_CHECK(spelling_of[id] == nullptr, "{}: vocab entries {} and {} have the same id {}", where,
+             json(*spelling_of[id]).dump(), json(key).dump(), id);
+    spelling_of[id] = &key;
+    CF_CHECK(!key.empty(), "{}: vocab entry \"\" (id {}) is empty", where, id);
     auto bytes = unicode_to_bytes(key);
     CF_CHECK(bytes.has_value(), "{}: vocab entry {} is not in GPT-2's byte-level alphabet", where,
              json(key).dump());
@@ -79,7 +92,7 @@ Tokenizer load_gpt2_files(const std::string& vocab_path, const std::string& merg
   const json vocab = parse_json_file(vocab_path);
   TokenizerParts parts;
   std::unordered_map<std::string, int32_t> by_spelling;
-  read_vocab(vocab, vocab_path, parts.tokens, by_spelling);
+  read_vocab(vocab, vocab_path, parts.tokens, by_spelling, id_limit(vocab.size()));
   CF_CHECK(file_exists(merges_path), "{}: no such file", merges_path);
   const std::string text = read_file(merges_path);
   std::vector<std::pair<std::string, std::string>> pairs;
@@ -110,28 +123,33 @@ Tokenizer load_gpt2_files(const std::string& vocab_path, const std::string& merg
 // Sequence of Split(Regex, Isolated) then ByteLevel(use_regex false).
 PreTokenizer read_pretokenizer(const json& pt, const std::string& where) {
   CF_CHECK(pt.is_object(), "{}: pre_tokenizer must be an object (byte-level BPE needs one)", where);
-  const std::string type = pt.value("type", "");
-  auto check_byte_level = [&](const json& bl, bool want_regex) {
-    CF_CHECK(!bl.value("add_prefix_space", false), "{}: pre_tokenizer ByteLevel add_prefix_space=true is not supported",
-             where);
-    CF_CHECK(bl.value("use_regex", true) == want_regex, "{}: pre_tokenizer ByteLevel use_regex={} is not supported here",
-             where, !want_regex);
+  const std::string type = json_field_or(pt, "type", "", where, "pre_tokenizer");
+  auto check_byte_level = [&](const json& bl, bool want_regex, const char* name) {
+    CF_CHECK(!json_field_or(bl, "add_prefix_space", false, where, name),
+             "{}: pre_tokenizer ByteLevel add_prefix_space=true is not supported", where);
+    CF_CHECK(json_field_or(bl, "use_regex", true, where, name) == want_regex,
+             "{}: pre_tokenizer ByteLevel use_regex={} is not supported here", where, !want_regex);
   };
   if (type == "ByteLevel") {
-    check_byte_level(pt, true);
+    check_byte_level(pt, true, "pre_tokenizer");
     return PreTokenizer::gpt2();
   }
   if (type == "Sequence") {
     const json& list = pt.contains("pretokenizers") ? pt["pretokenizers"] : json::array();
     CF_CHECK(list.is_array() && list.size() == 2, "{}: pre_tokenizer Sequence must be [Split, ByteLevel]", where);
     const json& split = list[0];
-    CF_CHECK(split.value("type", "") == "Split", "{}: pre_tokenizer Sequence must start with Split", where);
+    const char* split_name = "pre_tokenizer.pretokenizers[0]";
+    CF_CHECK(json_field_or(split, "type", "", where, split_name) == "Split",
+             "{}: pre_tokenizer Sequence must start with Split", where);
     CF_CHECK(split.contains("pattern") && split["pattern"].contains("Regex") && split["pattern"]["Regex"].is_string(),
              "{}: pre_tokenizer Split needs pattern.Regex", where);
-    CF_CHECK(split.value("behavior", "Isolated") == "Isolated" && !split.value("invert", false),
+    CF_CHECK(json_field_or(split, "behavior", "Isolated", where, split_name) == "Isolated" &&
+                 !json_field_or(split, "invert", false, where, split_name),
              "{}: pre_tokenizer Split must be behavior Isolated, invert false", where);
-    CF_CHECK(list[1].value("type", "") == "ByteLevel", "{}: pre_tokenizer Sequence must end with ByteLevel", where);
-    check_byte_level(list[1], false);
+    const char* bl_name = "pre_tokenizer.pretokenizers[1]";
+    CF_CHECK(json_field_or(list[1], "type", "", where, bl_name) == "ByteLevel",
+             "{}: pre_tokenizer Sequence must end with ByteLevel", where);
+    check_byte_level(list[1], false, bl_name);
     return PreTokenizer::regex(split["pattern"]["Regex"].get<std::string>());
   }
   fail("{}: pre_tokenizer type \"{}\" is not supported (byte-level BPE only)", where, type);
@@ -141,15 +159,18 @@ Tokenizer load_hf_json(const std::string& path) {
   const json j = parse_json_file(path);
   CF_CHECK(j.is_object() && j.contains("model") && j["model"].is_object(), "{}: missing \"model\"", path);
   const json& model = j["model"];
-  CF_CHECK(model.value("type", "BPE") == "BPE", "{}: model.type is \"{}\", only BPE is supported", path,
-           model.value("type", ""));
-  CF_CHECK(!model.value("byte_fallback", false), "{}: model.byte_fallback=true (SentencePiece-style BPE) is not supported",
-           path);
+  const std::string model_type = json_field_or(model, "type", "BPE", path, "model");
+  CF_CHECK(model_type == "BPE", "{}: model.type is \"{}\", only BPE is supported", path, model_type);
+  CF_CHECK(!json_field_or(model, "byte_fallback", false, path, "model"),
+           "{}: model.byte_fallback=true (SentencePiece-style BPE) is not supported", path);
   CF_CHECK(model.contains("vocab"), "{}: missing model.vocab", path);
   CF_CHECK(model.contains("merges") && model["merges"].is_array(), "{}: missing model.merges", path);
   TokenizerParts parts;
   std::unordered_map<std::string, int32_t> by_spelling;
-  read_vocab(model["vocab"], path + " model.vocab", parts.tokens, by_spelling);
+  const size_t n_added = j.contains("added_tokens") && j["added_tokens"].is_array() ? j["added_tokens"].size() : 0;
+  const size_t n_vocab = model["vocab"].is_object() ? model["vocab"].size() : 0;
+  const int64_t limit = id_limit(n_vocab + n_added);
+  read_vocab(model["vocab"], path + " model.vocab", parts.tokens, by_spelling, limit);
   std::vector<std::pair<std::string, std::string>> pairs;
   size_t i = 0;
   for (const json& m : model["merges"]) {
@@ -166,10 +187,10 @@ Tokenizer load_hf_json(const std::string& path) {
     ++i;
   }
   parts.merges = read_merges(pairs, by_spelling, path + " model.merges", 0);
-  parts.ignore_merges = model.value("ignore_merges", false);
+  parts.ignore_merges = json_field_or(model, "ignore_merges", false, path, "model");
   parts.pretokenizer = read_pretokenizer(j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json(), path);
   if (j.contains("normalizer") && !j["normalizer"].is_null()) {
-    const std::string nt = j["normalizer"].value("type", "");
+    const std::string nt = json_field_or(j["normalizer"], "type", "", path, "normalizer");
     CF_CHECK(nt == "NFC", "{}: normalizer \"{}\" is not supported (null or NFC)", path, nt);
     parts.nfc = true;
   }
@@ -180,10 +201,13 @@ Tokenizer load_hf_json(const std::string& path) {
       CF_CHECK(a.is_object() && a.contains("id") && a["id"].is_number_integer() && a.contains("content") &&
                    a["content"].is_string(),
                "{}: added_tokens[{}] needs an integer id and a string content", path, k);
-      const auto id = a["id"].get<int64_t>();
+      const auto id = a["id"].is_number_unsigned() && a["id"].get<uint64_t>() > INT64_MAX ? -1 : a["id"].get<int64_t>();
       const auto content = a["content"].get<std::string>();
-      CF_CHECK(id >= 0 && id < (1 << 24) && !content.empty(), "{}: added_tokens[{}] has a bad id or empty content",
-               path, k);
+      CF_CHECK(id >= 0 && id < limit,
+               "{}: added_tokens[{}] has id {} out of range (ids must be below {}: twice the number of tokens, "
+               "plus 1024)",
+               path, k, a["id"].dump(), limit);
+      CF_CHECK(!content.empty(), "{}: added_tokens[{}] has empty content", path, k);
       if (static_cast<size_t>(id) >= parts.tokens.size()) parts.tokens.resize(id + 1);
       CF_CHECK(parts.tokens[id].empty() || parts.tokens[id] == content,
                "{}: added_tokens[{}] id {} is already the vocab token of other bytes", path, k, id);

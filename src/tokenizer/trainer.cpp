@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <queue>
 
+#include "core/dir_walk.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/progress.h"
@@ -197,18 +198,13 @@ std::vector<std::string> list_input_files(const std::vector<std::string>& inputs
     const auto st = fs::status(in, ec);
     CF_CHECK(!ec && fs::exists(st), "{}: no such file or directory", in);
     if (fs::is_directory(st)) {
-      std::vector<std::string> found;
-      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator();
-           it.increment(ec))
-        if (it->is_regular_file()) found.push_back(it->path().string());
-      CF_CHECK(!ec, "{}: cannot list directory: {}", in, ec.message());
-      std::sort(found.begin(), found.end());
+      const auto found = list_files_recursive(in, [](const std::string&) { return true; });
       files.insert(files.end(), found.begin(), found.end());
     } else {
       files.push_back(in);
     }
   }
-  return files;
+  return unique_files(files);
 }
 
 void count_pieces_in_text(std::string_view text, const PreTokenizer& pretok, PieceCounts& counts) {
@@ -237,8 +233,17 @@ PieceCounts count_pieces(const std::vector<std::string>& files, const PreTokeniz
   uint64_t done = 0;
   std::vector<std::string> batch;
   auto flush_batch = [&] {
+    std::string first_error;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (size_t i = 0; i < batch.size(); ++i) count_pieces_in_text(batch[i], pretok, local[omp_get_thread_num()]);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      try {  // an exception must not leave an OpenMP region
+        count_pieces_in_text(batch[i], pretok, local[omp_get_thread_num()]);
+      } catch (const std::exception& e) {
+#pragma omp critical
+        first_error = e.what();
+      }
+    }
+    if (!first_error.empty()) fail("{}", first_error);
     for (const auto& b : batch) done += b.size();
     batch.clear();
     bar.update(done);

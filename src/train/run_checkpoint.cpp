@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
 
@@ -163,7 +164,7 @@ SavedRun load_training_checkpoint(const std::string& step_dir, model::Gpt& model
   run.dir = step_dir;
   const std::string sp = step_dir + "/trainer_state.json";
   try {
-    run.state = nlohmann::json::parse(read_file(sp));
+    run.state = parse_json(read_file(sp), sp);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid JSON: {}", sp, e.what());
   }

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "core/svg_chart.h"
 
 namespace chatforge::train {
@@ -34,12 +35,9 @@ void TrainReport::resume_at(int step) {
     std::string line;
     while (std::getline(in, line)) {
       if (line.empty()) continue;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception&) {
-        continue;  // a line cut short by a kill
-      }
+      const auto parsed = try_parse_json(line, nullptr);
+      if (!parsed) continue;  // a line cut short by a kill
+      const nlohmann::json& j = *parsed;
       if (j.value("step", 0) > step) continue;
       kept += line + "\n";
       load_line(line);
@@ -49,7 +47,7 @@ void TrainReport::resume_at(int step) {
 }
 
 void TrainReport::load_line(const std::string& line) {
-  const auto j = nlohmann::json::parse(line);
+  const auto j = parse_json(line, dir_ + "/metrics.jsonl");
   if (j.value("type", "") == "train") {
     steps_.push_back(j.value("step", 0));
     train_loss_.push_back(get_num(j, "loss"));
@@ -83,7 +81,7 @@ void TrainReport::log_train(int step, double loss, float lr, float grad_norm, do
                             uint64_t tokens, double elapsed_s, double step_s, double comm_s) {
   nlohmann::json j = {{"type", "train"}, {"step", step},           {"loss", num(loss)},
                       {"lr", lr},        {"grad_norm", num(grad_norm)}, {"tok_s", tok_s},
-                      {"mfu", mfu},      {"tokens", tokens},       {"elapsed_s", elapsed_s}};
+                      {"mfu", num(mfu)}, {"tokens", tokens},       {"elapsed_s", elapsed_s}};
   if (step_s >= 0) j["step_s"] = step_s;  // data-parallel runs: wall time of the step and
   if (comm_s >= 0) j["comm_s"] = comm_s;  // the part of it spent blocked in communication
   append(j.dump());
@@ -129,8 +127,11 @@ void TrainReport::write_html() const {
       "</style></head><body>\n<h1>Training report</h1>\n<p>Run directory: <code>" +
       xml_escape(dir_) + "</code>. Metrics stream: <code>metrics.jsonl</code>.</p>\n";
   if (!steps_.empty())
-    h += fmt::format("<p>Step {}: train loss {:.4f}, {:.0f} tokens/s, MFU {:.1f}%.</p>\n", steps_.back(),
-                     train_loss_.back(), tok_s_.back(), 100 * mfu_.back());
+    h += fmt::format("<p>Step {}: train loss {:.4f}, {:.0f} tokens/s, MFU {}.</p>\n", steps_.back(),
+                     train_loss_.back(), tok_s_.back(),
+                     std::isnan(mfu_.back()) ? std::string("n/a (the step ran faster than the --peak-gflops "
+                                                           "given allows, so that peak is too low)")
+                                             : fmt::format("{:.1f}%", 100 * mfu_.back()));
   h += svg_line_chart("Loss (nats per token)", "step", loss);
   h += svg_line_chart("Learning rate", "step", {{"lr", steps_, lr_}});
   h += svg_line_chart("Throughput (tokens/s)", "step", {{"tokens/s", steps_, tok_s_}});

@@ -133,7 +133,11 @@ StepStats Trainer::step() {
   tokens_seen_ += static_cast<uint64_t>(o_.total_batch_tokens);
   const double dt = t.seconds();
   const double tok_s = o_.total_batch_tokens / dt;
-  const double mfu = flops_per_token_ * tok_s / (peak_gflops_ * 1e9);
+  // Against the measured FMA peak (ops::peak_gflops) no step can pass 100%; above it the
+  // peak given with --peak-gflops is too low, so MFU is unknown (NaN, printed n/a), never
+  // a figure above 100%.
+  const double mfu_measured = flops_per_token_ * tok_s / (peak_gflops_ * 1e9);
+  const double mfu = mfu_measured <= 1.0 ? mfu_measured : std::nan("");
   if (step_ % o_.log_every == 0 || step_ == o_.steps)
     report_->log_train(step_, st.loss, lr, st.grad_norm, tok_s, mfu, tokens_seen_, run_timer_.seconds(),
                        o_.world > 1 ? dt : -1, o_.world > 1 ? st.comm_seconds : -1);
@@ -220,8 +224,9 @@ void run_training(TrainOptions options, dist::Comm* comm) {
   while (!t.done()) {
     const StepStats st = t.step();
     bar.update(static_cast<uint64_t>(t.steps_done()),
-               fmt::format("loss {:.4f} lr {:.2e} {} tok/s MFU {:.0f}%", st.loss, t.last_lr(),
-                           format_count(t.last_tok_s()), 100 * t.last_mfu()));
+               fmt::format("loss {:.4f} lr {:.2e} {} tok/s MFU {}", st.loss, t.last_lr(),
+                           format_count(t.last_tok_s()),
+                           std::isnan(t.last_mfu()) ? std::string("n/a") : fmt::format("{:.0f}%", 100 * t.last_mfu())));
     const int step = t.steps_done();
     const bool last = t.done();
     bool is_best = false;

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "model/checkpoint.h"
 #include "model/resize.h"
 #include "ops/backend.h"
@@ -38,7 +39,7 @@ std::string find_tokenizer_dir(const TrainOptions& o) {
   const std::string meta = o.data_dir + "/meta.json";
   if (file_exists(meta)) {
     try {
-      const auto j = nlohmann::json::parse(read_file(meta));
+      const auto j = try_parse_json(read_file(meta), nullptr).value_or(nlohmann::json());
       if (j.contains("tokenizer") && j["tokenizer"].is_string()) {
         const std::string t = j["tokenizer"].get<std::string>();
         if (file_exists(t + "/tokenizer.json")) return t;
@@ -122,9 +123,9 @@ void Trainer::resolve_resume() {
     const std::string state_path = resume_dir_ + "/trainer_state.json";
     nlohmann::json st;
     try {
-      st = nlohmann::json::parse(read_file(state_path));
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: invalid JSON ({}); resume from an earlier step_* directory", state_path, e.what());
+      st = parse_json(read_file(state_path), state_path);
+    } catch (const Error& e) {
+      fail("{}; resume from an earlier step_* directory", e.what());
     }
     CF_CHECK(st.is_object(), "{}: not a JSON object; resume from an earlier step_* directory", state_path);
     CF_CHECK(st.contains("options"), "{}: missing field 'options'", state_path);

@@ -15,7 +15,9 @@ make_chat_model "$tmp" 4 256 2048
 
 S="cfchat_$$"
 trap 'tmux kill-session -t "$S" 2>/dev/null || true' EXIT
-pane() { tmux capture-pane -pt "$S" -S -200; }
+# -J joins lines the terminal wrapped: a long answer of wide characters can wrap right inside
+# " [interrupted]" at the pane's 200 columns.
+pane() { tmux capture-pane -pJt "$S" -S -200; }
 # wait_for REGEX [seconds]: until the pane shows it
 wait_for() {
   local deadline=$((SECONDS + ${2:-20}))

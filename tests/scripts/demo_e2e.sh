@@ -3,7 +3,9 @@
 # artefacts (data, cleaned text with its report, tokenizer, shards, both runs with
 # checkpoints and reports, evaluation results with per-language fact accuracy, the demo
 # report and a replayable commands.sh), and the cleaning/chat stages must have caught the
-# planted duplicates, personal data, sensitive words and malformed chat records.
+# planted duplicates, personal data, sensitive words and malformed chat records. Then the
+# finished directory is reused by `demo --chat` (no stage runs again) and its chat.toml
+# works from another directory.
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}"
 tmp="$CF_BINARY_DIR/test-tmp/demo_e2e"
@@ -18,12 +20,12 @@ done > "$tmp/extra.txt"
   || { tail -40 "$tmp/stderr.txt"; fail "demo exited non-zero"; }
 d="$tmp/demo"
 for f in data/raw/docs.jsonl data/chat/dialogues.jsonl data/chat/kb_qa.jsonl data/chat/mixture.yaml \
-         data/eval/heldout.jsonl data/eval/refusals.jsonl \
+         data/eval/heldout.jsonl data/eval/freeform.jsonl data/eval/refusals.jsonl \
          clean/train.jsonl clean/val.jsonl clean/report.json clean/report.html \
          tokenizer/tokenizer.json shards/pretrain/meta.json \
          runs/pretrain/last/model.safetensors runs/pretrain/metrics.jsonl runs/pretrain/report.html \
          shards/sft/meta.json runs/sft/last/model.safetensors runs/sft/metrics.jsonl runs/sft/report.html \
-         eval/perplexity/results.json eval/heldout/results.json eval/heldout/report.html eval/refusals/results.json \
+         eval/perplexity/results.json eval/heldout/results.json eval/heldout/report.html eval/freeform/results.json eval/refusals/results.json \
          report.html commands.sh; do
   [ -s "$d/$f" ] || fail "missing artefact $f"
 done
@@ -57,9 +59,24 @@ print(f"demo e2e: fact accuracy {fa:.1f}% (en {groups['en']['value']:.1f}, zh {g
 PY
 
 # commands.sh lists every child stage, replayable by a shell.
-grep -c '^chatforge ' "$d/commands.sh" | grep -qx 9 || fail "commands.sh should list 9 chatforge commands"
+grep -c '^chatforge ' "$d/commands.sh" | grep -qx 10 || fail "commands.sh should list 10 chatforge commands"
+commands_before=$(cat "$d/commands.sh")
 bash -n "$d/commands.sh" || fail "commands.sh is not valid shell"
 grep -q "held-out questions answered with the right fact" "$tmp/stdout.txt" || fail "no summary on stdout"
+
+# The finished directory: a completion marker, and chat.toml works from another directory
+# (its model path is relative to the file).
+[ -s "$d/demo-finished.json" ] || fail "no demo-finished.json marker"
+grep -qx 'model = "runs/sft/last"' "$d/chat.toml" || fail "chat.toml's model path should be relative to the file"
+(cd "$d/runs" && printf 'How much does the AeroBrew X2 cost?\n' | "$CHATFORGE" chat --config ../chat.toml --max-tokens 8) \
+  > "$tmp/chat_other_dir.txt" 2>&1 || { cat "$tmp/chat_other_dir.txt"; fail "chat --config from another directory"; }
+# demo --chat with the same options reuses it: no stage runs again, the chat answers.
+printf 'How much does the AeroBrew X2 cost?\n' | \
+  "$CHATFORGE" demo --out "$d" --minutes 2 --no-progress --corpus "$tmp/extra.txt" --chat \
+  > "$tmp/reuse.txt" 2> "$tmp/reuse_err.txt" || { cat "$tmp/reuse_err.txt"; fail "demo --chat on a finished demo"; }
+grep -q "^reusing the finished demo in $d" "$tmp/reuse.txt" || { cat "$tmp/reuse.txt"; fail "demo --chat did not reuse"; }
+! grep -q "==> \[" "$tmp/reuse_err.txt" || fail "demo --chat reran stages of a finished demo"
+[ "$(cat "$d/commands.sh")" = "$commands_before" ] || fail "reusing the demo changed commands.sh"
 
 # Bad flags: clear one-line usage errors, exit 2.
 set +e

@@ -65,7 +65,8 @@ sys.exit(1 if errors else 0)
 PY
 
 # 2. A small demo directory: the demo's generated data and every stage of
-#    demo/commands.sh, with a 2-layer 64-wide model and a few steps instead of minutes.
+#    demo/commands.sh, with a 2-layer 64-wide model and a few steps instead of minutes (the
+#    demo's 256-token context and 257-token packed chat rows, so the guide's commands fit).
 cd "$tmp/work"
 {
   chatforge demo data --out demo/data
@@ -76,14 +77,15 @@ cd "$tmp/work"
   chatforge data tokenize --tokenizer demo/tokenizer --input demo/clean/train.jsonl demo/clean/val.jsonl \
     --out demo/shards/pretrain --no-progress
   chatforge train --stage pretrain --data demo/shards/pretrain --out demo/runs/pretrain --n-layer 2 --n-head 2 \
-    --n-embd 64 --n-ctx 128 --seq-len 128 --batch-size 4 --steps 6 --eval-every 6 --eval-batches 1 --no-progress
+    --n-embd 64 --n-ctx 256 --seq-len 256 --batch-size 4 --steps 6 --eval-every 6 --eval-batches 1 --no-progress
   chatforge data chat --tokenizer demo/tokenizer --mixture demo/data/chat/mixture.yaml --out demo/shards/sft \
-    --max-len 129 --truncate keep-last-turns --val-fraction 0.03 --delete-rate 0.05 --seed 2026 --no-progress
+    --max-len 257 --truncate keep-last-turns --pack --val-fraction 0.03 \
+    --delete-rate 0.08 --substitute-rate 0.05 --shuffle-rate 0.05 --seed 2026 --no-progress
   chatforge train --stage sft --init demo/runs/pretrain/last --data demo/shards/sft --out demo/runs/sft \
-    --seq-len 128 --batch-size 4 --steps 6 --eval-every 6 --eval-batches 1 --no-progress
+    --seq-len 256 --batch-size 4 --steps 6 --eval-every 6 --eval-batches 1 --no-progress
   # demo/chat.toml as `chatforge demo` writes it (its system prompt is mixture.yaml's).
   system=$(sed -n 's/^ *system: "\(.*\)"$/\1/p' demo/data/chat/mixture.yaml | head -1)
-  printf 'model = "demo/runs/sft/last"\ntemperature = 0\ncontext-policy = "truncate-oldest"\nsystem = "%s"\n' "$system" > demo/chat.toml
+  printf 'model = "runs/sft/last"\ntemperature = 0\ncontext-policy = "truncate-oldest"\nsystem = "%s"\n' "$system" > demo/chat.toml
 } > "$tmp/setup.log" 2>&1 || { tail -30 "$tmp/setup.log"; fail "building the small demo directory"; }
 
 # 3. Extract the ```sh blocks (page order), each to its own script, and run them.

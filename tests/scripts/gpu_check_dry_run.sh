@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/gpu-check.sh --dry-run: without a GPU it checks the prerequisites, configures the
-# CUDA build (nvcc, cuBLASLt, NCCL found) and prints the plan of the GPU validation, then
-# says DRY-RUN OK; it rejects unknown flags. Skipped (77) where no CUDA toolkit is installed.
+# CUDA build (nvcc, cuBLASLt, NCCL found) and prints the plan of the GPU validation (the
+# backend op table, the model tests, training with --recompute and packed rows, bf16, the
+# benchmarks), then says DRY-RUN OK; it rejects unknown flags. Skipped (77) where no CUDA toolkit is installed.
 set -euo pipefail
 tmp=$CF_BINARY_DIR/test-tmp/gpu_check_dry_run
 rm -rf "$tmp"; mkdir -p "$tmp"
@@ -14,8 +15,8 @@ bash "$script" --dry-run --out "$tmp/results.txt" --build "$tmp/build" > "$tmp/s
   { echo "FAIL: dry run failed"; cat "$tmp/stdout.log"; exit 1; }
 cat "$tmp/results.txt"
 for want in "1. build" "2. ops" "3. fp32" "4. bf16" "5. bench" "6. decode" "CUDA configure ok" "CUDA backend: on" \
-            "GPU-CHECK DRY-RUN OK"; do
-  grep -qF "$want" "$tmp/results.txt" || { echo "FAIL: results file lacks '$want'"; exit 1; }
+            "Table/BackendOps" "test_cuda" "--recompute" "packed SFT rows" "GPU-CHECK DRY-RUN OK"; do
+  grep -qF -- "$want" "$tmp/results.txt" || { echo "FAIL: results file lacks '$want'"; exit 1; }
 done
 grep -q "CHATFORGE_CUDA:BOOL=ON" "$tmp/build/CMakeCache.txt" || { echo "FAIL: configure did not enable CUDA"; exit 1; }
 echo PASS

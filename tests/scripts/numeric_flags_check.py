@@ -14,27 +14,17 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import help_pages  # noqa: E402
+
 chatforge, work = sys.argv[1], sys.argv[2]
 EXEMPT = {"--threads"}  # thread counts are capped by the thread limit (docs/limits.md)
 STOP = "--no-such-flag-so-nothing-runs"
 
 
 def run(args, cwd=work):
-    p = subprocess.run([chatforge] + args, cwd=cwd, capture_output=True, text=True, timeout=60)
-    return p.returncode, (p.stdout + p.stderr).strip()
-
-
-def subcommands(help_text):
-    out, on = [], False
-    for line in help_text.splitlines():
-        if line.startswith("Subcommands:"):
-            on = True
-            continue
-        if on and line and not line.startswith(" "):
-            on = False
-        if on and re.match(r"^  [a-z]", line):
-            out.append(line.split()[0])
-    return out
+    rc, out = help_pages.run(chatforge, args, cwd)
+    return rc, out.strip()
 
 
 def numeric_flags(help_text):
@@ -46,17 +36,14 @@ def numeric_flags(help_text):
             continue
         if line and not line.startswith(" "):
             in_subs = False
-        m = re.match(r"^ +(-\w,)?(--[\w-]+) ((?:INT|UINT|FLOAT)\S*(?: [^ ]+[\])])?)", line)
+        m = re.match(r"^ +(-\w,)?(--[\w-]+)(?:,--?[\w-]+)* ((?:INT|UINT|FLOAT)\S*(?: [^ ]+[\])])?)", line)
         if not in_subs and m:
             flags.append((m.group(2), m.group(3)))
     return flags
 
 
 def walk(path):
-    _, text = run(path + ["--help"])
-    yield path, text
-    for s in subcommands(text):
-        yield from walk(path + [s])
+    return help_pages.walk(chatforge, work, tuple(path))
 
 
 def parse_bound(b):

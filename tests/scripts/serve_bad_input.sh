@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Hostile input against `chatforge serve`: every strict prefix of a valid body (broken
 # JSON), wrong types and out-of-range values for every field, prompts over the context, a
-# body over the size limit, non-object JSON, path traversal on the page, missing and wrong
-# API keys, wrong methods, raw garbage on the socket, and seeded random byte mutations.
+# body over the size limit, non-object JSON, path traversal on the page (only it and
+# /favicon.ico are served), missing and wrong API keys, wrong methods, raw garbage on the
+# socket, and seeded random byte mutations.
 # Every answer must be a 4xx with an OpenAI error object (mutations that stay valid may be
 # 200), never a 5xx; afterwards the server is healthy, still answers, and exits cleanly.
 set -euo pipefail
@@ -101,10 +102,24 @@ request("POST", "/v1/feedback", "x" * 100000, label="huge feedback body")
 # 5. static files: only the embedded page exists
 for path in ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/index.html/../../etc/passwd", "/web/index.html",
              "/src/serve/web/index.html", "//etc/passwd", "/..%2f..%2fetc%2fpasswd", "/CMakeLists.txt", "/.git/config",
-             "/static/../../../../etc/shadow", "/%00", "/favicon.ico", "/v2/models", "/metrics/../etc/passwd"]:
+             "/static/../../../../etc/shadow", "/%00", "/favicon.ico/../../etc/passwd", "/v2/models", "/metrics/../etc/passwd"]:
     s, data = request("GET", path, headers={}, label=f"GET {path}")
     if b"root:" in data:
         failures.append(f"GET {path} leaked a file")
+# ... besides the page's icon: a 32x32 ICO (browsers ask for it on every visit), GET and HEAD only
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+c.request("GET", "/favicon.ico")
+r = c.getresponse(); ico = r.read(); c.close()
+if r.status != 200 or r.getheader("Content-Type") != "image/x-icon" or ico[:6] != b"\0\0\1\0\1\0" \
+        or ico[6:8] != b"\x20\x20" or len(ico) != 6 + 16 + 40 + 32 * 32 * 4 + 32 * 4:
+    failures.append(f"GET /favicon.ico: {r.status} {r.getheader('Content-Type')} {len(ico)} bytes {ico[:8]!r}")
+counts[r.status] = counts.get(r.status, 0) + 1
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+c.request("HEAD", "/favicon.ico")
+r = c.getresponse(); r.read(); c.close()
+if r.status != 200:
+    failures.append(f"HEAD /favicon.ico: {r.status}")
+request("POST", "/favicon.ico", "x", headers={}, allow=(405, 405), label="POST /favicon.ico")
 # 6. API key
 for headers in [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic c2VjcmV0LWtleQ=="},
                 {"Authorization": "Bearer "}, {"Authorization": "Bearer secret-key-and-more"}, {"Authorization": "secret-key"},

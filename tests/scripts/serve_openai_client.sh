@@ -4,7 +4,9 @@
 # seeded request without streaming), n=2, stop strings, max_tokens -> finish "length",
 # logprobs, usage counts, completions, a wrong API key -> AuthenticationError, unknown
 # model -> 404. Then the feedback loop: rate answers via /v1/feedback, `chatforge feedback
-# stats` and `export --format sft|preference` give exactly the rated answers.
+# stats` and `export --format sft|preference` give exactly the rated answers, led by the
+# server's --system prompt where the request brought no system message. /ui/config offers
+# the web page's default example questions.
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}" "${CF_SOURCE_DIR:?}"
 tmp="$CF_BINARY_DIR/test-tmp/serve_openai_client"
@@ -15,7 +17,8 @@ need_node_pkgs openai
 make_chat_model "$tmp" 2 64 256
 trap 'stop_server || true' EXIT
 echo "sk-test-$$" > "$tmp/key"
-start_server "$tmp/server.log" --model "$tmp/model" --parallel 4 --db "$tmp/feedback.sqlite" --api-key-file "$tmp/key"
+start_server "$tmp/server.log" --model "$tmp/model" --parallel 4 --db "$tmp/feedback.sqlite" --api-key-file "$tmp/key" \
+  --system "Be kind."
 
 cat > "$tmp/client.js" <<'JS'
 const OpenAI = require('openai');
@@ -110,10 +113,13 @@ for (const seed of [11, 12, 13]) {
   ids.push({ id: r.choices[0].message_id, text: r.choices[0].message.content });
 }
 // a streamed answer carries its message_id on the final chunk
-const s2 = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 4, stream: true, conversation_id: 'conv-2' });
-let streamedId = null;
-for await (const c of s2) for (const ch of c.choices) if (ch.finish_reason) streamedId = ch.message_id;
+const bare = [{ role: 'user', content: 'Hello' }];  // no system message: the server's --system is used
+const s2 = await client.chat.completions.create({ model, messages: bare, max_tokens: 4, stream: true, conversation_id: 'conv-2', logit_bias: noStop });
+let streamedId = null, streamedText = '';
+for await (const c of s2) for (const ch of c.choices) { streamedText += ch.delta?.content ?? ''; if (ch.finish_reason) streamedId = ch.message_id; }
 assert.ok(Number.isInteger(streamedId));
+const liked = await client.chat.completions.create({ model, messages: bare, max_tokens: 4, temperature: 1, seed: 21, logit_bias: noStop, conversation_id: 'conv-2' });
+assert.notEqual(liked.choices[0].message.content, streamedText, 'two different answers to rate');
 const rate = async (message_id, rating, comment) => {
   const r = await fetch(base + '/v1/feedback', { method: 'POST', headers: { Authorization: 'Bearer ' + key, 'Content-Type': 'application/json' },
     body: JSON.stringify({ message_id, rating, comment }) });
@@ -123,21 +129,27 @@ assert.equal(await rate(ids[0].id, 1, ''), 200);
 assert.equal(await rate(ids[1].id, -1, 'rambles'), 200);
 assert.equal(await rate(ids[2].id, 1, '很好'), 200);
 assert.equal(await rate(streamedId, -1, ''), 200);
+assert.equal(await rate(liked.choices[0].message_id, 1, ''), 200);
 assert.equal(await rate(999999, 1, ''), 404);
 assert.equal(await rate(ids[0].id, 2, ''), 400);
 const fs = require('node:fs');
-fs.writeFileSync(process.env.OUT_JSON, JSON.stringify({ messages, ids }));
+fs.writeFileSync(process.env.OUT_JSON, JSON.stringify({ messages, ids, bare, liked: liked.choices[0].message.content, disliked: streamedText }));
 console.log('openai client: all checks passed');
 })().catch((e) => { console.error(e); process.exit(1); });
 JS
 OUT_JSON="$tmp/expected.json" node "$tmp/client.js" "$BASE" "$(cat "$tmp/key")" "$IM_END" "$EOT"
 curl -sf "$BASE/health" | grep '"status":"ok"' >/dev/null || { echo "FAIL: health after client run" >&2; exit 1; }
+# the web page's settings: no API key needed, the default example questions
+curl -sf "$BASE/ui/config" | /usr/bin/python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+assert c == {"model": "model", "examples": ["Hello! What can you help me with?", "你好！请介绍一下你自己。"], "feedback": True}, c'
 curl -sf "$BASE/metrics" | grep 'chatforge_requests_total{endpoint="/v1/chat/completions",status="200"}' >/dev/null \
   || { echo "FAIL: metrics" >&2; exit 1; }
 stop_server
 
 "$CHATFORGE" feedback stats --db "$tmp/feedback.sqlite" | tee "$tmp/stats.txt"
-grep -q 'answers 4, thumbs up 2, thumbs down 2, comments 2, approval 50.0%' "$tmp/stats.txt" || { echo "FAIL: stats" >&2; exit 1; }
+grep -q 'answers 5, thumbs up 3, thumbs down 2, comments 2, approval 60.0%' "$tmp/stats.txt" || { echo "FAIL: stats" >&2; exit 1; }
 "$CHATFORGE" feedback export --db "$tmp/feedback.sqlite" --format sft --out "$tmp/sft.jsonl"
 "$CHATFORGE" feedback export --db "$tmp/feedback.sqlite" --format preference --out "$tmp/pref.jsonl"
 /usr/bin/python3 - "$tmp" <<'PY'
@@ -145,13 +157,17 @@ import json, sys
 tmp = sys.argv[1]
 exp = json.load(open(f"{tmp}/expected.json"))
 msgs, ids = exp["messages"], exp["ids"]
+# the request's own system message stays; a request without one gets the server's --system first
+seen = [{"role": "system", "content": "Be kind."}] + exp["bare"]
 sft = [json.loads(l) for l in open(f"{tmp}/sft.jsonl", encoding="utf-8")]
 want = [{"messages": msgs + [{"role": "assistant", "content": ids[i]["text"]}]} for i in (0, 2)]
+want.append({"messages": seen + [{"role": "assistant", "content": exp["liked"]}]})
 assert sft == want, (sft, want)
 pref = [json.loads(l) for l in open(f"{tmp}/pref.jsonl", encoding="utf-8")]
 want = [{"prompt": msgs, "chosen": ids[i]["text"], "rejected": ids[1]["text"]} for i in (0, 2)]
+want.append({"prompt": seen, "chosen": exp["liked"], "rejected": exp["disliked"]})
 assert pref == want, (pref, want)
-print("feedback export: sft and preference lines as rated")
+print("feedback export: sft and preference lines as rated, with the system prompt each answer was generated with")
 PY
 "$CHATFORGE" feedback export --db "$tmp/nope.sqlite" --format sft --out "$tmp/x.jsonl" 2>"$tmp/err" && exit 1
 grep -q 'does not exist' "$tmp/err" || { echo "FAIL: missing db message" >&2; exit 1; }
@@ -166,7 +182,7 @@ tmp = sys.argv[1]
 res = json.load(open(f"{tmp}/eval/results.json"))
 stats = json.load(open(f"{tmp}/stats.json"))
 assert res["user_feedback"] == stats, (res.get("user_feedback"), stats)
-assert res["user_feedback"]["thumbs_up"] == 2 and res["user_feedback"]["thumbs_down"] == 2, res["user_feedback"]
+assert res["user_feedback"]["thumbs_up"] == 3 and res["user_feedback"]["thumbs_down"] == 2, res["user_feedback"]
 assert "User feedback" in open(f"{tmp}/eval/report.html", encoding="utf-8").read()
 print("eval --feedback-db: user feedback statistics in results.json and report.html")
 PY

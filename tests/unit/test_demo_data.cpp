@@ -3,12 +3,17 @@
 // read naturally (capitalisation inside wrappers).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "core/file_io.h"
 #include "demo/demo_data.h"
+#include "demo/freeform_questions.h"
+#include "demo/held_out_guard.h"
+#include "demo/reword.h"
 #include "eval/qa_metrics.h"
 
 namespace chatforge::demo {
@@ -36,7 +41,8 @@ TEST(DemoData, SameSeedSameBytesOtherSeedOtherBytes) {
   DemoDataOptions other = small();
   other.seed = 7;
   write_demo_data(c, other);
-  for (const char* f : {"/raw/docs.jsonl", "/chat/dialogues.jsonl", "/chat/kb_qa.jsonl", "/eval/heldout.jsonl"}) {
+  for (const char* f : {"/raw/docs.jsonl", "/chat/dialogues.jsonl", "/chat/kb_qa.jsonl", "/eval/heldout.jsonl",
+                        "/eval/freeform.jsonl"}) {
     EXPECT_EQ(read_file(a + f), read_file(b + f)) << f;
   }
   EXPECT_NE(read_file(a + "/chat/dialogues.jsonl"), read_file(c + "/chat/dialogues.jsonl"));
@@ -69,6 +75,67 @@ TEST(DemoData, HeldOutPhrasingsNeverAppearInTrainingFiles) {
       for (const auto& h : t.heldout)
         for (const auto& q : t.questions) EXPECT_NE(h, q) << it.key;
     }
+}
+
+// The free-form questions are in no training file either: with the default (full-size)
+// generator, so every phrasing, frame, wrapper and follow-up form had its chance to
+// produce one by accident. JSON-escaped as the files store them; an ASCII first letter is
+// left out (its case depends on what precedes it).
+TEST(DemoData, FreeformQuestionsNeverAppearInTrainingFiles) {
+  const auto d = tmp_dir("freeform-leak");
+  write_demo_data(d, DemoDataOptions{});
+  const std::string training =
+      read_file(d + "/raw/docs.jsonl") + read_file(d + "/chat/dialogues.jsonl") + read_file(d + "/chat/kb_qa.jsonl");
+  size_t checked = 0;
+  for (const FreeformQuestion& f : freeform_questions()) {
+    std::string q(f.question);
+    if (static_cast<unsigned char>(q[0]) < 0x80) q = q.substr(1);
+    const std::string escaped = nlohmann::json(q).dump();
+    EXPECT_EQ(training.find(escaped.substr(1, escaped.size() - 2)), std::string::npos) << f.question;
+    ++checked;
+  }
+  EXPECT_EQ(checked, intents().size() * 2 * 8);
+  // And they are all in the free-form evaluation file, with their intent's facts and,
+  // for a follow-up, the earlier exchange before the question.
+  std::istringstream in(read_file(d + "/eval/freeform.jsonl"));
+  size_t items = 0, follow_ups = 0;
+  for (std::string line; std::getline(in, line); ++items) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_FALSE(j["facts"].empty());
+    EXPECT_EQ(j["messages"].front()["role"], "system");
+    EXPECT_EQ(j["messages"].back()["role"], "user");
+    if (j["follow_up"].get<bool>()) {
+      ++follow_ups;
+      ASSERT_EQ(j["messages"].size(), 4u);
+      EXPECT_EQ(j["messages"][2]["role"], "assistant");
+    }
+  }
+  EXPECT_EQ(items, checked);
+  EXPECT_EQ(follow_ups, intents().size() * 2);
+}
+
+// Every free-form question names an intent of the knowledge base, and each intent has
+// eight per language, one of them a follow-up.
+TEST(DemoData, FreeformQuestionsCoverEveryIntent) {
+  for (const Intent& it : intents())
+    for (Lang l : {Lang::kEn, Lang::kZh}) {
+      int n = 0, follow = 0;
+      for (const FreeformQuestion& f : freeform_questions())
+        if (f.key == it.key && f.lang == l) {
+          ++n;
+          follow += !f.prior_key.empty();
+        }
+      EXPECT_EQ(n, 8) << it.key << " " << lang_code(l);
+      EXPECT_EQ(follow, 1) << it.key << " " << lang_code(l);
+    }
+  for (const FreeformQuestion& f : freeform_questions()) {
+    bool known = false, prior_known = f.prior_key.empty();
+    for (const Intent& it : intents()) {
+      known |= it.key == f.key;
+      prior_known |= it.key == f.prior_key;
+    }
+    EXPECT_TRUE(known && prior_known) << f.question;
+  }
 }
 
 TEST(DemoData, EveryAnswerStatesItsFactsAndOnlyItsOwn) {
@@ -128,6 +195,59 @@ TEST(DemoData, QuestionsReadNaturally) {
   EXPECT_EQ(render_question("我想问一下，", "{p}多少钱？", "AeroBrew X2", ""), "我想问一下，AeroBrew X2多少钱？");
   EXPECT_EQ(render_question("Hi, ", "{p} shows E1.", "AeroBrew X2", ""), "Hi, AeroBrew X2 shows E1.");
   EXPECT_EQ(render_question("Hello! ", "{t}?", "x", ""), "Hello! {t}?");  // frames are filled before
+  EXPECT_EQ(render_question("Oh, and ", "What about {p}?", "the X2", ""), "Oh, and what about the X2?");
+  EXPECT_EQ(render_question("hey ", "Write me a note on {p}.", "the X2", ""), "hey write me a note on the X2.");
+  EXPECT_EQ(render_question("So, ", "Wi-Fi setup fails.", "x", ""), "So, Wi-Fi setup fails.");
+  EXPECT_EQ(render_question("Um, ", "I'm new to {p}.", "it", ""), "Um, I'm new to it.");
+  EXPECT_EQ(render_question("Hi, ", "Nimbus Home app?", "x", ""), "Hi, Nimbus Home app?");
+}
+
+// Rewording (reword.h): whole words and phrases only, each swapped for a member of its own
+// group, capitals kept, Chinese and p = 0 untouched, the same seed the same text.
+TEST(DemoData, RewordSwapsWholePhrasesWithinTheirGroup) {
+  Rng rng(3);
+  const std::string q = "How much does the coffee maker cost? Customs costume.";
+  EXPECT_EQ(reword(rng, Lang::kEn, q, 0.0), q);
+  EXPECT_EQ(reword(rng, Lang::kZh, "咖啡机多少钱？", 1.0), "咖啡机多少钱？");
+  const std::vector<std::string> makers = {"coffee maker", "coffee machine", "machine", "brewer", "appliance", "unit",
+                                           "device"};
+  const std::vector<std::string> costs = {"cost", "price", "charge"};
+  std::set<std::string> seen;
+  for (int i = 0; i < 300; ++i) {
+    const std::string r = reword(rng, Lang::kEn, q, 1.0);
+    ASSERT_TRUE(r.starts_with("How much does the ")) << r;
+    ASSERT_TRUE(r.ends_with("? Customs costume.")) << r;  // "Customs" and "costume" are not "cost"
+    const std::string mid = r.substr(18, r.size() - 18 - std::string("? Customs costume.").size());
+    const size_t sp = mid.rfind(' ');
+    ASSERT_NE(sp, std::string::npos) << r;
+    EXPECT_NE(std::find(makers.begin(), makers.end(), mid.substr(0, sp)), makers.end()) << r;
+    EXPECT_NE(std::find(costs.begin(), costs.end(), mid.substr(sp + 1)), costs.end()) << r;
+    seen.insert(mid);
+  }
+  EXPECT_GT(seen.size(), 15u);  // most of the 7 x 3 combinations
+  Rng a(9), b(9);
+  EXPECT_EQ(reword(a, Lang::kEn, "Cost of a refund?", 1.0), reword(b, Lang::kEn, "Cost of a refund?", 1.0));
+  for (int i = 0; i < 50; ++i) {
+    const std::string r = reword(rng, Lang::kEn, "Cost of a refund?", 1.0);
+    EXPECT_TRUE(std::isupper(static_cast<unsigned char>(r[0]))) << r;
+  }
+}
+
+// The guard that keeps evaluation questions out of training (held_out_guard.h) finds a
+// forbidden text anywhere in a question, whatever its length, and nothing else.
+TEST(DemoData, HeldOutGuardFindsForbiddenTextsInsideQuestions) {
+  const HeldOutGuard g({"ow long is the warranty?", "退货", "s it red"});
+  EXPECT_TRUE(g.leaks("Hi, how long is the warranty? Thanks"));
+  EXPECT_TRUE(g.leaks("我想退货"));
+  EXPECT_TRUE(g.leaks("Is it red"));
+  EXPECT_FALSE(g.leaks("How long is shipping?"));
+  EXPECT_FALSE(g.leaks("Is it blue?"));
+  EXPECT_FALSE(g.leaks(""));
+  // The real one holds every template held-out phrasing per product name and every
+  // free-form question.
+  const HeldOutGuard& real = HeldOutGuard::instance();
+  EXPECT_GE(real.size(), freeform_questions().size() + intents().size() * 2);
+  for (const FreeformQuestion& f : freeform_questions()) EXPECT_TRUE(real.leaks(std::string(f.question))) << f.question;
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include "model/gpt.h"
 
 namespace chatforge::eval {
+using chatforge::testing::nll_next;
+
 namespace {
 
 std::unique_ptr<model::Gpt> tiny(int n_ctx) {
@@ -23,19 +25,6 @@ std::vector<int32_t> random_tokens(size_t n, uint64_t seed) {
   std::vector<int32_t> t(n);
   for (auto& x : t) x = static_cast<int32_t>(rng.below(97));
   return t;
-}
-
-// -log softmax(logits at the last position of ctx)[next], from a plain forward pass.
-double nll_next(model::Gpt& m, const std::vector<int32_t>& ctx, int32_t next) {
-  const int T = static_cast<int>(ctx.size());
-  m.forward(ctx.data(), 1, T);
-  const int Vp = m.config().padded_vocab_size(), V = m.config().vocab_size;
-  const float* l = m.activations().logits + static_cast<size_t>(T - 1) * Vp;
-  double mx = l[0];
-  for (int v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(l[v]));
-  double z = 0;
-  for (int v = 0; v < V; ++v) z += std::exp(l[v] - mx);
-  return -(l[next] - mx - std::log(z));
 }
 
 TEST(EvalModelScoring, WindowsCoveringTheStreamEqualOneForwardPass) {

@@ -150,9 +150,11 @@ TEST(Model, BrokenCheckpointsGiveErrorsNamingTheProblem) {
   const std::string msg = error_of([&] { model::load_model(wrong); });
   EXPECT_NE(msg.find("'transformer.ln_f.bias' has shape [8, 2], expected [16]"), std::string::npos) << msg;
   // config problems
-  write_file_atomic(d + "/config.json", R"({"model_type": "llama", "n_layer": 2})");
-  EXPECT_NE(error_of([&] { model::load_model(d); }).find("unsupported architecture model_type 'llama'"),
+  write_file_atomic(d + "/config.json", R"({"model_type": "mamba", "n_layer": 2})");
+  EXPECT_NE(error_of([&] { model::load_model(d); }).find("unsupported architecture model_type 'mamba'"),
             std::string::npos);
+  write_file_atomic(d + "/config.json", R"({"model_type": "llama", "n_layer": 2})");  // Llama keys, not GPT-2's
+  EXPECT_NE(error_of([&] { model::load_model(d); }).find("missing field 'num_hidden_layers'"), std::string::npos);
   write_file_atomic(d + "/config.json", R"({"model_type": "gpt2", "n_layer": 2, "n_head": 2})");
   EXPECT_NE(error_of([&] { model::load_model(d); }).find("missing field 'n_embd'"), std::string::npos);
   write_file_atomic(d + "/config.json", "{not json");

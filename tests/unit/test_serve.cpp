@@ -1,7 +1,10 @@
 // Serve layer units: request validation (every field type-checked, 4xx with the field
 // named, context limits), the OpenAI error object, and the feedback store (record, rate,
-// re-rate, stats, SFT and preference exports) against hand-written expectations.
+// re-rate, stats, SFT and preference exports; the system prompt an answer was generated
+// with; a database from before that column, migrated) against hand-written expectations.
 #include <gtest/gtest.h>
+
+#include <sqlite3.h>
 
 #include <filesystem>
 
@@ -27,6 +30,23 @@ struct Fixture {
   }
   Fixture() : tokenizer(make()), format(tokenizer) { info = {"tiny", &tokenizer, &format, 64, 300, ""}; }
 };
+
+std::vector<json> read_jsonl(const std::string& path) {
+  std::vector<json> out;
+  std::string text = read_file(path), cur;
+  for (char ch : text)
+    if (ch == '\n') out.push_back(json::parse(cur)), cur.clear();
+    else cur += ch;
+  EXPECT_EQ(cur, "") << path << " does not end in a newline";
+  return out;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = std::string(CF_BINARY_DIR) + "/test-tmp/" + name;
+  std::filesystem::remove_all(dir);
+  make_dirs(dir);
+  return dir;
+}
 
 ApiError error_of(const std::string& body, bool chat, const ModelInfo& info) {
   try {
@@ -68,6 +88,19 @@ TEST(ServeApi, DefaultSystemPromptOnlyWhenTheRequestHasNone) {
       R"({"model":"tiny","messages":[{"role":"system","content":"Hi."},{"role":"user","content":"你好"}]})", true,
       f.info);
   EXPECT_EQ(with.prompt, f.format.render({{"system", "Hi."}, {"user", "你好"}}, true).ids);
+  // the system prompt the answer is generated with, for the feedback store; messages as sent
+  EXPECT_EQ(without.system_prompt, "Be brief.");
+  EXPECT_EQ(without.messages, json::parse(R"([{"role":"user","content":"你好"}])"));
+  EXPECT_EQ(with.system_prompt, "Hi.");
+  f.info.default_system.clear();
+  EXPECT_EQ(parse_completion_request(R"({"model":"tiny","messages":[{"role":"user","content":"你好"}]})", true, f.info)
+                .system_prompt,
+            "");
+  EXPECT_EQ(parse_completion_request(
+                R"({"model":"tiny","messages":[{"role":"developer","content":"Dev."},{"role":"user","content":"你好"}]})",
+                true, f.info)
+                .system_prompt,
+            "Dev.");
 }
 
 TEST(ServeApi, DefaultMaxTokensFillsTheContext) {
@@ -143,10 +176,10 @@ TEST(ServeFeedback, RecordsRatesAndExports) {
   int64_t a, b, c, d;
   {
     FeedbackStore s(db);
-    a = s.record_answer("conv", "m1", prompt, "good answer", {{"temperature", 0.7}});
-    b = s.record_answer("conv", "m1", prompt, "bad answer", {{"temperature", 0.7}});
-    c = s.record_answer("conv", "m2", prompt, "also good", json::object());
-    d = s.record_answer("conv2", "m2", other, "meh", json::object());
+    a = s.record_answer("conv", "m1", prompt, "S", "good answer", {{"temperature", 0.7}});
+    b = s.record_answer("conv", "m1", prompt, "S", "bad answer", {{"temperature", 0.7}});
+    c = s.record_answer("conv", "m2", prompt, "S", "also good", json::object());
+    d = s.record_answer("conv2", "m2", other, "", "meh", json::object());
     EXPECT_TRUE(s.rate(a, 1, ""));
     EXPECT_TRUE(s.rate(b, 1, "first thought"));
     EXPECT_TRUE(s.rate(b, -1, "wrong"));  // a later rating replaces the earlier one
@@ -190,6 +223,115 @@ TEST(ServeFeedback, RecordsRatesAndExports) {
   const size_t nl = pref.find('\n');
   EXPECT_EQ(json::parse(pref.substr(0, nl)), json({{"prompt", prompt}, {"chosen", "good answer"}, {"rejected", "bad answer"}}));
   EXPECT_EQ(json::parse(pref.substr(nl + 1)), json({{"prompt", prompt}, {"chosen", "also good"}, {"rejected", "bad answer"}}));
+}
+
+// An answer generated with the server's --system (the request had no system message) is
+// exported the way the model saw it: that system prompt first. The request's own system
+// message is the one used and stays as it is; no system prompt at all adds nothing.
+TEST(ServeFeedback, ExportsLeadWithTheSystemPromptUsed) {
+  const std::string dir = fresh_dir("unit_serve_feedback_system");
+  FeedbackStore s(dir + "/fb.sqlite");
+  const json bare = json::parse(R"([{"role":"user","content":"X2 多少钱？"}])");
+  const json own = json::parse(R"([{"role":"system","content":"Own."},{"role":"user","content":"Q"}])");
+  const json plain = json::parse(R"([{"role":"user","content":"Hi"}])");
+  const int64_t a = s.record_answer("c1", "m", bare, "Server default.", "899元。", json::object());
+  const int64_t b = s.record_answer("c1", "m", bare, "Server default.", "不知道。", json::object());
+  const int64_t c = s.record_answer("c2", "m", own, "Own.", "A", json::object());
+  const int64_t d = s.record_answer("c3", "m", plain, "", "Hello!", json::object());
+  // the same messages answered under another --system are another prompt for preference pairs
+  const int64_t e = s.record_answer("c4", "m", bare, "Other default.", "不知道。", json::object());
+  for (int64_t id : {a, c, d}) EXPECT_TRUE(s.rate(id, 1, ""));
+  for (int64_t id : {b, e}) EXPECT_TRUE(s.rate(id, -1, ""));
+
+  ASSERT_EQ(s.export_sft(dir + "/sft.jsonl"), 3u);
+  const auto sft = read_jsonl(dir + "/sft.jsonl");
+  ASSERT_EQ(sft.size(), 3u);
+  EXPECT_EQ(sft[0], json::parse(R"({"messages":[{"role":"system","content":"Server default."},
+      {"role":"user","content":"X2 多少钱？"},{"role":"assistant","content":"899元。"}]})"));
+  EXPECT_EQ(sft[1], json::parse(R"({"messages":[{"role":"system","content":"Own."},{"role":"user","content":"Q"},
+      {"role":"assistant","content":"A"}]})"));
+  EXPECT_EQ(sft[2], json::parse(R"({"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}]})"));
+
+  ASSERT_EQ(s.export_preference(dir + "/pref.jsonl"), 1u);
+  EXPECT_EQ(read_jsonl(dir + "/pref.jsonl")[0],
+            json::parse(R"({"prompt":[{"role":"system","content":"Server default."},{"role":"user","content":"X2 多少钱？"}],
+                "chosen":"899元。","rejected":"不知道。"})"));
+}
+
+// A database written before the system prompt was kept (the schema as it was, filled with
+// raw SQL): opening it adds the column without losing a row, its answers export exactly as
+// before, new answers keep their system prompt, and reopening changes nothing.
+TEST(ServeFeedback, MigratesADatabaseFromBeforeTheSystemPrompt) {
+  const std::string dir = fresh_dir("unit_serve_feedback_migrate");
+  const std::string db = dir + "/old.sqlite";
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    const char* old_schema = R"SQL(
+CREATE TABLE conversations(id TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  model TEXT NOT NULL, system_prompt TEXT NOT NULL DEFAULT '');
+CREATE TABLE messages(id INTEGER PRIMARY KEY AUTOINCREMENT,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id), role TEXT NOT NULL, content TEXT NOT NULL,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), model TEXT NOT NULL,
+  sampling_json TEXT NOT NULL DEFAULT '{}', prompt_json TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE feedback(id INTEGER PRIMARY KEY AUTOINCREMENT, message_id INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+  rating INTEGER NOT NULL CHECK (rating IN (-1, 0, 1)), comment TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
+INSERT INTO conversations(id, model, system_prompt) VALUES('old', 'm0', '');
+INSERT INTO messages(conversation_id, role, content, model) VALUES('old', 'user', 'Old question', 'm0');
+INSERT INTO messages(conversation_id, role, content, model, prompt_json) VALUES('old', 'assistant', 'Old good', 'm0',
+  '[{"role":"user","content":"Old question"}]');
+INSERT INTO messages(conversation_id, role, content, model, prompt_json) VALUES('old', 'assistant', 'Old bad', 'm0',
+  '[{"role":"user","content":"Old question"}]');
+INSERT INTO feedback(message_id, rating, comment) VALUES(2, 1, 'kept'), (3, -1, '');
+)SQL";
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(raw, old_schema, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_close(raw);
+  }
+  const json old_prompt = json::parse(R"([{"role":"user","content":"Old question"}])");
+  const json old_sft = {{"messages", json::parse(R"([{"role":"user","content":"Old question"},
+                                                      {"role":"assistant","content":"Old good"}])")}};
+  const json old_pref = {{"prompt", old_prompt}, {"chosen", "Old good"}, {"rejected", "Old bad"}};
+  {
+    FeedbackStore s(db);
+    const json st = s.stats();
+    EXPECT_EQ(st["answers"], 2);
+    EXPECT_EQ(st["thumbs_up"], 1);
+    EXPECT_EQ(st["comments"], 1);
+    ASSERT_EQ(s.export_sft(dir + "/sft_old.jsonl"), 1u);
+    EXPECT_EQ(read_jsonl(dir + "/sft_old.jsonl"), std::vector<json>{old_sft});
+    ASSERT_EQ(s.export_preference(dir + "/pref_old.jsonl"), 1u);
+    EXPECT_EQ(read_jsonl(dir + "/pref_old.jsonl"), std::vector<json>{old_pref});
+    // the same question now answered under a --system prompt: its own pair, led by it
+    const int64_t n = s.record_answer("new", "m1", old_prompt, "Sys.", "New good", json::object());
+    EXPECT_TRUE(s.rate(n, 1, ""));
+  }
+  FeedbackStore s(db);  // reopened: the migration does not run twice, nothing changed
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT id, system_prompt IS NULL, system_prompt FROM messages WHERE role = "
+                                      "'assistant' ORDER BY id", -1, &q, nullptr), SQLITE_OK);
+    std::vector<std::string> rows;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      const auto* t = sqlite3_column_text(q, 2);
+      rows.push_back(std::to_string(sqlite3_column_int64(q, 0)) + (sqlite3_column_int(q, 1) ? " NULL" : " ") +
+                     (t ? reinterpret_cast<const char*>(t) : ""));
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    EXPECT_EQ(rows, (std::vector<std::string>{"2 NULL", "3 NULL", "5 Sys."}));
+  }
+  EXPECT_EQ(s.stats()["answers"], 3);
+  ASSERT_EQ(s.export_sft(dir + "/sft.jsonl"), 2u);
+  const json new_sft = {{"messages", json::parse(R"([{"role":"system","content":"Sys."},
+      {"role":"user","content":"Old question"},{"role":"assistant","content":"New good"}])")}};
+  EXPECT_EQ(read_jsonl(dir + "/sft.jsonl"), (std::vector<json>{old_sft, new_sft}));
+  ASSERT_EQ(s.export_preference(dir + "/pref.jsonl"), 1u);  // the new answer has no disliked partner
+  EXPECT_EQ(read_jsonl(dir + "/pref.jsonl"), std::vector<json>{old_pref});
 }
 
 }  // namespace

@@ -26,17 +26,19 @@ inline float lane_sum(int D, Fn&& f) {
 }
 }  // namespace
 
+float rmsnorm_row(float* out, const float* x, const float* weight, int D, float eps) {
+  const float s = 1.0f / std::sqrt(lane_sum(D, [&](int c) { return x[c] * x[c]; }) / D + eps);
+  for (int c = 0; c < D; ++c) out[c] = x[c] * s * weight[c];
+  return s;
+}
+
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int H, int D, int ld,
                      float eps) {
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < N; ++i)
     for (int h = 0; h < H; ++h) {
       const size_t at = static_cast<size_t>(i) * ld + static_cast<size_t>(h) * D;
-      const float* x = inp + at;
-      float* y = out + at;
-      const float s = 1.0f / std::sqrt(lane_sum(D, [&](int c) { return x[c] * x[c]; }) / D + eps);
-      for (int c = 0; c < D; ++c) y[c] = x[c] * s * weight[c];
-      rstd[static_cast<size_t>(i) * H + h] = s;
+      rstd[static_cast<size_t>(i) * H + h] = rmsnorm_row(out + at, inp + at, weight, D, eps);
     }
 }
 

@@ -22,16 +22,6 @@
 
 namespace chatforge::ops {
 
-const char* weight_format_name(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::kF32: return "f32";
-    case WeightFormat::kF16: return "f16";
-    case WeightFormat::kBF16: return "bf16";
-    case WeightFormat::kInt8: return "int8";
-  }
-  return "?";
-}
-
 bool parse_weight_format(const char* name, WeightFormat* out) {
   for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kF16, WeightFormat::kBF16, WeightFormat::kInt8})
     if (std::strcmp(name, weight_format_name(f)) == 0) {

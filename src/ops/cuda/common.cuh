@@ -16,8 +16,23 @@ inline void check(cudaError_t e, const char* what, const char* file, int line) {
 }
 
 // A device buffer that only grows, for temporaries inside one op (reduction partials,
-// bf16 copies of GEMM inputs). Not thread safe: ops run on one host thread.
-void* scratch(int slot, size_t bytes);
+// bf16 copies of GEMM inputs, uploaded index lists). One per slot, so ops that run one
+// after another never share one by accident. Not thread safe: ops run on one host thread.
+enum Slot : int {
+  kSlotEncoderWte,     // embedding.cu: token buckets of encoder_backward
+  kSlotEncoderWpe,     // embedding.cu: position buckets of encoder_backward
+  kSlotEmbeddingIds,   // embedding.cu: the host ids/positions of embedding_rows
+  kSlotLayernorm,      // layernorm.cu: column partials
+  kSlotSumSquares,     // elementwise.cu: block partials
+  kSlotGemmWorkspace,  // matmul.cu: cuBLASLt workspace
+  kSlotBf16Weight,     // matmul.cu: bf16 copies of the GEMM operands
+  kSlotBf16Input,
+  kSlotBf16Dout,
+  kSlotBias,           // matmul.cu: bias-gradient partials
+  kSlotAttentionD,     // attention.cu: rowwise dout . out of the backward pass
+  kSlotCount
+};
+void* scratch(Slot slot, size_t bytes);
 
 inline unsigned ceil_div(size_t a, size_t b) { return static_cast<unsigned>((a + b - 1) / b); }
 

@@ -26,7 +26,9 @@ __global__ void crossentropy_forward_kernel(float* losses, float* lse, const flo
     const float l = maxv + logf(sum);
     lse[i] = l;
     const bool on = mask == nullptr || mask[i] != 0;
-    losses[i] = on ? l - row[targets[i]] : 0.0f;
+    const int t = on ? targets[i] : 0;
+    // a target outside the vocabulary (callers check ids) poisons the loss instead of reading out of bounds
+    losses[i] = !on ? 0.0f : (t >= 0 && t < V ? l - row[t] : NAN);
   }
 }
 
@@ -52,6 +54,7 @@ __global__ void crossentropy_backward_kernel(float* logits, const float* lse, co
 
 double crossentropy_forward(float* losses, float* lse, const float* logits, const int32_t* targets,
                             const uint8_t* mask, int N, int V, int Vp) {
+  if (N == 0) return 0.0;
   crossentropy_forward_kernel<<<N, kThreads>>>(losses, lse, logits, targets, mask, V, Vp);
   CF_CUDA_LAUNCHED("crossentropy_forward");
   std::vector<float> host(N);
@@ -63,6 +66,7 @@ double crossentropy_forward(float* losses, float* lse, const float* logits, cons
 
 void crossentropy_backward(float* logits, const float* lse, const int32_t* targets, const uint8_t* mask, float dloss,
                            int N, int V, int Vp) {
+  if (N == 0) return;
   crossentropy_backward_kernel<<<N, kThreads>>>(logits, lse, targets, mask, dloss, V, Vp);
   CF_CUDA_LAUNCHED("crossentropy_backward");
 }

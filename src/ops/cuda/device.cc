@@ -4,7 +4,6 @@
 #include <cuda_runtime.h>
 
 #include <string>
-#include <vector>
 
 #include "core/error.h"
 #include "ops/cuda/common.cuh"
@@ -18,19 +17,21 @@ void throw_error(const char* what, const char* detail, const char* file, int lin
   fail("CUDA error in {}: {} ({}:{})", what, detail, file, line);
 }
 
-void* scratch(int slot, size_t bytes) {
-  struct Slot {
+void* scratch(Slot slot, size_t bytes) {
+  struct Buffer {
     void* p = nullptr;
     size_t bytes = 0;
   };
-  static std::vector<Slot> slots;
-  if (slot >= static_cast<int>(slots.size())) slots.resize(slot + 1);
-  Slot& s = slots[slot];
+  static Buffer slots[kSlotCount];
+  CF_ASSERT(slot >= 0 && slot < kSlotCount);
+  Buffer& s = slots[slot];
   if (s.bytes < bytes) {
+    // cudaFree waits for the kernels still reading the old buffer
     if (s.p) CF_CUDA(cudaFree(s.p));
     s.p = nullptr;
+    s.bytes = 0;
     const size_t want = bytes + bytes / 4;  // some headroom: shapes grow a little at a time
-    CF_CUDA(cudaMalloc(&s.p, want));
+    s.p = device_alloc(want);
     s.bytes = want;
   }
   return s.p;
@@ -61,6 +62,12 @@ void set_device(int index) {
   CF_CHECK(index >= 0 && index < n, "--device cuda:{}: this machine has {} CUDA device(s) (cuda:0..cuda:{})", index,
            n, n - 1);
   CF_CUDA(cudaSetDevice(index));
+}
+
+int current_device() {
+  int dev = 0;
+  CF_CUDA(cudaGetDevice(&dev));
+  return dev;
 }
 
 std::string device_name(int index) {
@@ -96,7 +103,7 @@ void* device_alloc(size_t bytes) {
   return p;
 }
 
-void device_free(void* p) {
+void device_free(void* p) noexcept {
   if (p) cudaFree(p);  // never throws: called from destructors
 }
 
@@ -116,7 +123,5 @@ void zero(void* p, size_t bytes) {
   if (bytes) CF_CUDA(cudaMemset(p, 0, bytes));
 }
 void synchronize() { CF_CUDA(cudaDeviceSynchronize()); }
-
-const char* precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
 
 }  // namespace chatforge::cuda

@@ -85,8 +85,6 @@ void residual_forward(float* out, const float* a, const float* b, size_t n) {
   CF_CUDA_LAUNCHED("residual_forward");
 }
 
-void add_inplace(float* x, const float* y, size_t n) { residual_forward(x, x, y, n); }
-
 void scale_inplace(float* x, size_t n, float s) {
   if (n == 0) return;
   scale_kernel<<<detail::ceil_div(n, 256), 256>>>(x, n, s);
@@ -95,7 +93,7 @@ void scale_inplace(float* x, size_t n, float s) {
 
 double sum_squares(const float* x, size_t n) {
   if (n == 0) return 0.0;
-  auto* partial = static_cast<double*>(detail::scratch(2, kSumBlocks * sizeof(double)));
+  auto* partial = static_cast<double*>(detail::scratch(detail::kSlotSumSquares, kSumBlocks * sizeof(double)));
   sum_squares_kernel<<<kSumBlocks, 256>>>(partial, x, n);
   CF_CUDA_LAUNCHED("sum_squares");
   std::vector<double> host(kSumBlocks);

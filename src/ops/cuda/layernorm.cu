@@ -98,6 +98,7 @@ __global__ void layernorm_backward_final_kernel(float* dweight, float* dbias, co
 
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
                        const float* bias, int N, int C) {
+  if (N == 0) return;
   layernorm_forward_kernel<<<detail::ceil_div(N, kRowsPerBlock), 32 * kRowsPerBlock>>>(
       nullptr, out, mean, rstd, inp, nullptr, nullptr, weight, bias, N, C);
   CF_CUDA_LAUNCHED("layernorm_forward");
@@ -105,6 +106,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 
 void residual_layernorm_forward(float* residual_out, float* out, float* mean, float* rstd, const float* a,
                                 const float* b, const float* weight, const float* bias, int N, int C) {
+  if (N == 0) return;
   layernorm_forward_kernel<<<detail::ceil_div(N, kRowsPerBlock), 32 * kRowsPerBlock>>>(
       residual_out, out, mean, rstd, nullptr, a, b, weight, bias, N, C);
   CF_CUDA_LAUNCHED("residual_layernorm_forward");
@@ -112,12 +114,14 @@ void residual_layernorm_forward(float* residual_out, float* out, float* mean, fl
 
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                         const float* weight, const float* mean, const float* rstd, int N, int C) {
+  if (N == 0 || C == 0) return;
   layernorm_backward_dinp_kernel<<<detail::ceil_div(N, kRowsPerBlock), 32 * kRowsPerBlock>>>(dinp, dout, inp, weight,
                                                                                                mean, rstd, N, C);
   CF_CUDA_LAUNCHED("layernorm_backward (dinp)");
   const int chunks = N < kChunks ? N : kChunks;
   const int rows_per = static_cast<int>(detail::ceil_div(N, chunks));
-  auto* partial = static_cast<float*>(detail::scratch(1, static_cast<size_t>(chunks) * 2 * C * sizeof(float)));
+  auto* partial = static_cast<float*>(
+      detail::scratch(detail::kSlotLayernorm, static_cast<size_t>(chunks) * 2 * C * sizeof(float)));
   layernorm_backward_partial_kernel<<<dim3(detail::ceil_div(C, 256), chunks), 256>>>(partial, dout, inp, mean, rstd,
                                                                                      N, C, rows_per);
   CF_CUDA_LAUNCHED("layernorm_backward (partial)");

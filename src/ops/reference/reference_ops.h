@@ -1,7 +1,8 @@
-// Scalar reference versions of every op in ops.h, templated on the number type and run
-// in double by the tests. Written for obviousness, not speed: the fast kernels (cpu/,
-// cuda/) are checked against these, and these against finite differences.
-// Same contracts (shapes, accumulation rules) as ops.h.
+// Scalar reference versions of every op in ops.h and ops/backend.h, templated on the number
+// type and run in double by the tests. Written for obviousness, not speed: every backend's
+// kernels (cpu/, cuda/) are checked against these (tests/unit/test_backend_ops.cpp), and
+// these against finite differences and closed forms. Same contracts (shapes, accumulation
+// rules) as ops.h; weights in a storage format are given here as their dense values.
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -16,7 +17,8 @@ void encoder_forward(F* out, const int32_t* inp, const int32_t* pos, const F* wt
     for (int t = 0; t < T; ++t) {
       const int p = pos != nullptr ? pos[b * T + t] : t;
       for (int c = 0; c < C; ++c)
-        out[(b * T + t) * C + c] = wte[static_cast<size_t>(inp[b * T + t]) * C + c] + wpe[p * C + c];
+        out[(b * T + t) * C + c] =
+            wte[static_cast<size_t>(inp[b * T + t]) * C + c] + (wpe != nullptr ? wpe[p * C + c] : F(0));
     }
 }
 
@@ -28,7 +30,7 @@ void encoder_backward(F* dwte, F* dwpe, const F* dout, const int32_t* inp, const
       for (int c = 0; c < C; ++c) {
         const F d = dout[(b * T + t) * C + c];
         dwte[static_cast<size_t>(inp[b * T + t]) * C + c] += d;
-        dwpe[p * C + c] += d;
+        if (dwpe != nullptr) dwpe[p * C + c] += d;
       }
     }
 }
@@ -278,6 +280,55 @@ void attention_cached_forward(F* out, int ldo, const F* q, int ldq, const F* kca
         out[static_cast<size_t>(t) * ldo + h * HS + i] = acc;
       }
     }
+}
+
+// Backend::embedding_rows over a dense table (V, C): out (N, C) = table[ids[i]] (+ wpe[pos[i]]
+// when wpe is not null).
+template <typename F>
+void embedding_rows(F* out, const int32_t* ids, const int32_t* pos, const F* table, const F* wpe, int N, int C) {
+  for (int i = 0; i < N; ++i)
+    for (int c = 0; c < C; ++c)
+      out[static_cast<size_t>(i) * C + c] = table[static_cast<size_t>(ids[i]) * C + c] +
+                                            (wpe != nullptr ? wpe[static_cast<size_t>(pos[i]) * C + c] : F(0));
+}
+
+// Backend::linear_forward over dense weights (OC, C): out (N, OC) = act(inp @ w^T + bias),
+// act GELU (tanh form) when gelu, bias may be null. (Backend::fused_matmul_forward is the
+// same with the value before GELU kept.)
+template <typename F>
+void linear_forward(F* out, const F* inp, const F* w, const F* bias, int N, int C, int OC, bool gelu) {
+  matmul_forward(out, inp, w, bias, N, C, OC);
+  if (gelu) gelu_forward(out, out, static_cast<size_t>(N) * OC);
+}
+
+// Backend::copy_rows: `rows` rows of `row_bytes` bytes, rows `dst_pitch` / `src_pitch` apart.
+inline void copy_rows(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t row_bytes, size_t rows) {
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t i = 0; i < row_bytes; ++i)
+      static_cast<unsigned char*>(dst)[r * dst_pitch + i] = static_cast<const unsigned char*>(src)[r * src_pitch + i];
+}
+
+// AdamW as torch.optim.AdamW (decoupled decay), step t from 1, in F throughout:
+//   g = grad * grad_scale;  p *= 1 - lr*wd;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+//   p -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)
+template <typename F>
+void adamw_step(F* params, const F* grads, F* m, F* v, size_t n, F lr, F beta1, F beta2, F eps, F weight_decay, int t,
+                F grad_scale) {
+  const F bias1 = F(1) - std::pow(beta1, F(t)), bias2 = F(1) - std::pow(beta2, F(t));
+  for (size_t i = 0; i < n; ++i) {
+    const F g = grads[i] * grad_scale;
+    m[i] = beta1 * m[i] + (F(1) - beta1) * g;
+    v[i] = beta2 * v[i] + (F(1) - beta2) * g * g;
+    params[i] *= F(1) - lr * weight_decay;
+    params[i] -= lr / bias1 * m[i] / (std::sqrt(v[i]) / std::sqrt(bias2) + eps);
+  }
+}
+
+template <typename F>
+double sum_squares(const F* x, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  return s;
 }
 
 // --- the Llama family (contracts in ops.h) ---------------------------------------------

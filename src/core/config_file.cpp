@@ -1,15 +1,17 @@
 // Implementation of config_file.h.
-#include "cli/config_file.h"
+#include "core/config_file.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 
-namespace chatforge::cli {
+namespace chatforge {
 
 namespace {
 
@@ -67,22 +69,40 @@ std::string strip_comment(const std::string& line) {
 
 }  // namespace
 
+bool is_config_path_flag(const std::string& flag) {
+  // Every long flag that names a file or directory (grep the CLI for add_option of
+  // paths). Not here: --from/--to (formats), --augment-command (a command line),
+  // --special-tokens, --system and other text.
+  static const std::set<std::string> kPathFlags = {
+      "answers-a", "answers-b", "api-key-file", "augment-model", "corpus", "counterfactual", "data", "db", "dump-text",
+      "feedback-db", "groups", "html", "hyp", "in", "init", "input", "kit", "mixture", "model", "out",
+      "pairs", "prompt-file", "ratings", "ref", "resume", "sensitive-words", "tokenizer"};
+  return kPathFlags.count(flag) > 0;
+}
+
+std::string resolve_config_path(const std::string& dir, const std::string& value) {
+  if (dir.empty() || value.empty() || value == "-" || value.front() == '/' || value.front() == '~') return value;
+  return (std::filesystem::path(dir) / value).lexically_normal().string();
+}
+
 std::vector<std::pair<std::string, std::vector<std::string>>> read_config_file(const std::string& path) {
   CF_CHECK(file_exists(path), "config file {} does not exist", path);
   const std::string text = read_file(path);
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
-  const std::string first = trim(text.substr(0, text.find_first_not_of(" \t\r\n") == std::string::npos
-                                                    ? 0
-                                                    : text.find_first_not_of(" \t\r\n") + 1));
-  if (!first.empty() && first.back() == '{') {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: invalid JSON: {}", path, e.what());
-    }
-    CF_CHECK(j.is_object(), "{}: expected a JSON object of flag names to values", path);
+  // JSON: a .json file, or text starting with '{' -- or with '[' unless that is a TOML
+  // table header such as "[train]" (a JSON array is valid JSON; "[train]" is not).
+  const size_t start = text.find_first_not_of(" \t\r\n");
+  const char first = start == std::string::npos ? '\0' : text[start];
+  bool is_json = first == '{' || (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0);
+  if (!is_json && first == '[') {
+    std::string why;
+    is_json = try_parse_json(text, &why).has_value() || why != "malformed JSON";  // valid, or nested too deep
+  }
+  if (is_json) {
+    const nlohmann::json j = parse_json(text, path);
+    CF_CHECK(j.is_object(), "{}: expected a JSON object of flag names to values, not {}", path, json_kind(j));
     for (auto it = j.begin(); it != j.end(); ++it) {
+      CF_CHECK(!it.key().empty(), "{}: a key is empty (keys are flag names)", path);
       std::vector<std::string> vals;
       const auto& v = it.value();
       if (v.is_boolean()) {
@@ -102,7 +122,11 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config_file(c
   while (std::getline(ss, line)) {
     ++lineno;
     const std::string l = trim(strip_comment(line));
-    if (l.empty() || l.front() == '[' || l == "---") continue;  // TOML/INI sections are ignored
+    if (l.empty() || l == "---") continue;
+    if (l.front() == '[') {  // TOML/INI sections are ignored
+      CF_CHECK(l.back() == ']', "{}:{}: expected a [section] header, got '{}'", path, lineno, l.substr(0, 60));
+      continue;
+    }
     if (l.rfind("- ", 0) == 0) {  // YAML list item continuing the previous key
       CF_CHECK(!out.empty(), "{}:{}: list item without a key", path, lineno);
       out.back().second.push_back(unquote(l.substr(2)));
@@ -141,16 +165,18 @@ std::vector<std::string> expand_config_args(const std::vector<std::string>& args
       out.push_back(args[i]);
       continue;
     }
+    const std::string dir = std::filesystem::path(file).parent_path().string();
     for (const auto& [key, vals] : read_config_file(file)) {
       if (given.count(key)) continue;
+      const bool is_path = is_config_path_flag(key);
       if (vals.empty()) {
         out.push_back("--" + key);
       } else {
-        for (const auto& v : vals) out.push_back("--" + key + "=" + v);
+        for (const auto& v : vals) out.push_back("--" + key + "=" + (is_path ? resolve_config_path(dir, v) : v));
       }
     }
   }
   return out;
 }
 
-}  // namespace chatforge::cli
+}  // namespace chatforge

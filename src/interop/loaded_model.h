@@ -1,0 +1,42 @@
+// A checkpoint ready to generate from: the model, the tokenizer that goes with it and the
+// ids that end an answer. The one loader every command that runs a model uses (chat,
+// generate, serve, eval). It lives in interop, beside the Hugging Face folder export, because
+// a checkpoint folder is model + tokenizer on disk: infer sees only ids, never text
+// (ARCHITECTURE.md), so the pairing with the tokenizer cannot live there.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/gpt.h"
+#include "ops/ops.h"
+#include "tokenizer/tokenizer.h"
+
+namespace chatforge::interop {
+
+struct LoadOptions {
+  std::string model_dir;  // config.json + model.safetensors (+ tokenizer.json)
+  std::string tokenizer;  // tokenizer directory or tokenizer.json; empty = model_dir's
+  ops::WeightFormat weights = ops::WeightFormat::kF32;  // storage an Engine over it should use
+  int threads = 0;        // > 0: omp_set_num_threads(threads); 0 leaves OpenMP's default
+};
+
+struct LoadedModel {
+  std::unique_ptr<model::Gpt> model;
+  std::unique_ptr<tok::Tokenizer> tokenizer;
+  std::vector<int32_t> stop_ids;  // <|endoftext|> and <|im_end|> where the tokenizer has them
+  ops::WeightFormat weights = ops::WeightFormat::kF32;  // LoadOptions::weights, for Engines
+};
+
+// Loads both and checks they fit. Errors (chatforge::Error, one line):
+//   "model directory DIR does not exist"
+//   "DIR has no tokenizer.json: pass --tokenizer DIR" (no tokenizer given, none in DIR)
+//   "tokenizer T has N tokens but the model's vocabulary is V" (N > V)
+// plus whatever the checkpoint and tokenizer readers report.
+LoadedModel load_model_and_tokenizer(const LoadOptions& o);
+
+// Whether the tokenizer has <|im_start|> and <|im_end|> (so the chat template applies).
+bool has_chat_tokens(const tok::Tokenizer& t);
+
+}  // namespace chatforge::interop

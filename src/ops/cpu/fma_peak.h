@@ -1,0 +1,24 @@
+// The CPU's fp32 arithmetic peak, measured rather than looked up: every OpenMP thread runs a
+// loop of independent fused multiply-adds on registers only (no loads or stores, enough
+// accumulators to cover the FMA latency on every port), at the widest SIMD level in use
+// (simd.h). No real kernel can beat this rate on the same threads, so an MFU measured
+// against it can not honestly exceed 100% — unlike one against a BLAS library's sgemm rate,
+// which depends on the kernels that library picked (OPENBLAS_CORETYPE) and on the matrix size.
+#pragma once
+
+#include "ops/cpu/simd.h"
+
+namespace chatforge::ops {
+
+struct FmaPeak {
+  double gflops = 0;       // fp32 FLOP/s over all threads, 2 per FMA lane, in units of 1e9
+  int threads = 0;         // OpenMP threads that ran the loop
+  SimdLevel level{};       // the instructions used (avx512: 16 lanes, avx2: 8, scalar: 1)
+};
+
+// The best of `reps` timed runs (after one warm-up) of about `seconds` each, on `threads`
+// threads (0: the OpenMP default). Cached per (threads, level) after the first call, since
+// it takes about reps * seconds.
+FmaPeak measure_fma_peak(int threads = 0, double seconds = 0.05, int reps = 3);
+
+}  // namespace chatforge::ops

@@ -1,0 +1,46 @@
+// The measured FMA peak (ops/cpu/fma_peak.h): it reports the threads and SIMD level it ran
+// with, and its rate is physically possible — at most 2 FMA ports x lanes x 2 FLOPs at
+// 6.5 GHz per thread (a figure above that means the loop was optimised away or the FLOPs
+// miscounted) and at least 1/50 of it (a loop that ran, not one stalled on memory).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ops/cpu/fma_peak.h"
+#include "ops/cpu/simd.h"
+
+namespace chatforge {
+namespace {
+
+double physical_bound_gflops(ops::SimdLevel level, int threads) {
+  const int lanes = level == ops::SimdLevel::kAvx512 ? 16 : level == ops::SimdLevel::kAvx2 ? 8 : 1;
+  return threads * 2.0 * lanes * 2.0 * 6.5;
+}
+
+TEST(FmaPeak, RateIsPhysicallyPossibleAtEveryLevel) {
+  const ops::SimdLevel saved = ops::simd_level();
+  for (ops::SimdLevel level : {ops::SimdLevel::kAvx512, ops::SimdLevel::kAvx2, ops::SimdLevel::kScalar}) {
+    const ops::SimdLevel used = ops::set_simd_level(level);
+    if (used != level) continue;  // this CPU or build lacks it
+    const ops::FmaPeak p = ops::measure_fma_peak(1, 0.02, 2);
+    EXPECT_EQ(p.threads, 1);
+    EXPECT_EQ(p.level, level);
+    ASSERT_TRUE(std::isfinite(p.gflops)) << ops::simd_level_name(level);
+    const double bound = physical_bound_gflops(level, 1);
+    EXPECT_LE(p.gflops, bound) << ops::simd_level_name(level) << ": more FLOPs than the hardware can do";
+    EXPECT_GE(p.gflops, bound / 50) << ops::simd_level_name(level) << ": far below any FMA unit's rate";
+  }
+  ops::set_simd_level(saved);
+}
+
+TEST(FmaPeak, CachedPerThreadCountAndLevel) {
+  const ops::FmaPeak a = ops::measure_fma_peak(1, 0.02, 2);
+  const ops::FmaPeak b = ops::measure_fma_peak(1, 0.02, 2);
+  EXPECT_EQ(a.gflops, b.gflops);  // the second call is the cached measurement
+  const ops::FmaPeak two = ops::measure_fma_peak(2, 0.02, 2);
+  EXPECT_EQ(two.threads, 2);
+  EXPECT_LE(two.gflops, physical_bound_gflops(two.level, 2));
+}
+
+}  // namespace
+}  // namespace chatforge
