@@ -5,10 +5,6 @@
 # rope_scaling type, and runs the golden C++ test on each; then the committed fixtures with
 # the AVX2 kernels, and checks that the committed fixtures are still what the generator
 # writes (within the last bits PyTorch computes differently on another CPU).
-# PENDING: it lives in tests/scripts/pending/ because tests/CMakeLists.txt registers every
-# tests/scripts/*.sh as a ctest entry; `git mv` it to tests/scripts/ once tests/test_golden
-# takes a Llama-family fixture through CF_GOLDEN_FIXTURE and picks the model from its
-# "arch" / "hf_config" metadata (and reads the committed tests/golden/{llama,qwen2,qwen3}_tiny).
 # Skips (exit 77) only when Debian's python3-torch is not installed.
 set -euo pipefail
 py=${CF_TORCH_PYTHON:-/usr/bin/python3}
@@ -35,10 +31,9 @@ for rs in none '{"type":"linear","factor":4.0}' \
   "$py" "$gen" --arch llama --seed 99 --packed --rope-scaling "$rs" --out "$tmp/rope.safetensors"
   CF_GOLDEN_FIXTURE=$tmp/rope.safetensors "$golden"
 done
-# dynamic acts once the sequence outgrows max_position_embeddings: 16 tokens past 12 (HF
-# takes the largest position in the batch + 1 as the sequence length).
-"$py" "$gen" --arch llama --seed 99 --rope-scaling '{"rope_type":"dynamic","factor":2.0}' \
-  --config-set '{"max_position_embeddings":12}' --out "$tmp/rope.safetensors"
+# dynamic acts only past max_position_embeddings, where chatforge's context ends (a longer
+# sequence is an error): within the context it must equal plain rope.
+"$py" "$gen" --arch llama --seed 99 --rope-scaling '{"rope_type":"dynamic","factor":2.0}' --out "$tmp/rope.safetensors"
 CF_GOLDEN_FIXTURE=$tmp/rope.safetensors "$golden"
 # The kernels an AVX2-only machine runs.
 for arch in llama qwen2 qwen3; do
