@@ -68,6 +68,8 @@ void add_tokenizer(GgufWriter& w, const tok::Tokenizer& tok, const model::GptCon
 void export_gguf(const std::string& path, const model::Gpt& gpt, const tok::Tokenizer& tok, GgufWeightType type,
                  const std::string& name) {
   const model::GptConfig& cfg = gpt.config();
+  CF_CHECK(!cfg.llama(), "GGUF export of {} models is not supported yet (GPT-2 only); export a Hugging Face folder "
+           "with `convert --to hf` and convert it with llama.cpp's convert_hf_to_gguf.py", cfg.model_type);
   const uint64_t C = cfg.n_embd, L = cfg.n_layer, T = cfg.n_ctx;
   GgufWriter w;
   w.add_string("general.architecture", "gpt2");

@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <set>
 
 #include "core/error.h"
 #include "core/num_range.h"
@@ -175,17 +174,6 @@ GptConfig llama_from_hf(const nlohmann::json& j, const std::string& mt, const st
   return c;
 }
 
-// Keys the configuration models (written by to_hf_json); the rest of config.json is kept.
-bool is_modelled_key(const std::string& k) {
-  static const std::set<std::string> keys = {
-      "architectures", "model_type", "activation_function", "n_layer", "n_head", "n_embd", "vocab_size",
-      "n_positions", "n_ctx", "n_inner", "layer_norm_epsilon", "tie_word_embeddings", "bos_token_id",
-      "eos_token_id", "torch_dtype", "hidden_act", "mlp_bias", "num_hidden_layers", "num_attention_heads",
-      "hidden_size", "max_position_embeddings", "num_key_value_heads", "head_dim", "intermediate_size",
-      "rms_norm_eps", "rope_theta", "rope_scaling", "attention_bias"};
-  return keys.count(k) != 0;
-}
-
 }  // namespace
 
 void GptConfig::validate(const std::string& ctx) const {
@@ -316,7 +304,8 @@ ordered_json GptConfig::to_hf_json() const {
   if (eos_token_ids.size() == 1) j["eos_token_id"] = eos_token_ids[0];
   if (eos_token_ids.size() > 1) j["eos_token_id"] = eos_token_ids;
   j["torch_dtype"] = "float32";
-  for (const auto& [k, v] : hf_extra.items()) j[k] = v;
+  for (const auto& [k, v] : hf_extra.items())
+    if (!j.contains(k)) j[k] = v;
   return j;
 }
 
@@ -329,8 +318,7 @@ GptConfig GptConfig::from_hf_json(const nlohmann::json& j, const std::string& ct
   GptConfig c = mt == "gpt2" ? gpt2_from_hf(j, ctx) : llama_from_hf(j, mt, ctx);
   c.bos_token_id = get_int(j, "bos_token_id", ctx, -1, false);
   c.eos_token_ids = get_ids(j, "eos_token_id", ctx);
-  for (const auto& [k, v] : j.items())
-    if (!is_modelled_key(k)) c.hf_extra[k] = v;
+  for (const auto& [k, v] : j.items()) c.hf_extra[k] = v;  // what to_hf_json does not write is written back
   c.validate(ctx);
   return c;
 }
@@ -352,6 +340,23 @@ GptConfig GptConfig::for_arch(const std::string& arch, int n_layer, int n_head, 
   c.tie_embeddings = true;
   c.qkv_bias = arch == "qwen2";
   c.qk_norm = arch == "qwen3";
+  return c;
+}
+
+GptConfig new_model_config(const GptConfig& sizes, const ArchOptions& a) {
+  GptConfig c = GptConfig::for_arch(a.arch, sizes.n_layer, sizes.n_head, sizes.n_embd, sizes.vocab_size, sizes.n_ctx);
+  if (!c.llama()) {
+    CF_CHECK(a.n_kv_head == 0 && a.head_dim == 0 && a.ffn_dim == 0 && a.rope_theta == 0 && !a.untied_head,
+             "--n-kv-head, --head-dim, --ffn-dim, --rope-theta and --untied-head are for the Llama family "
+             "(--arch llama, mistral, qwen2 or qwen3)");
+  } else {
+    if (a.n_kv_head > 0) c.n_kv_head = a.n_kv_head;
+    if (a.head_dim > 0) c.head_dim = a.head_dim == c.n_embd / std::max(1, c.n_head) ? 0 : a.head_dim;
+    if (a.ffn_dim > 0) c.ffn_dim = a.ffn_dim;
+    if (a.rope_theta > 0) c.rope_theta = a.rope_theta;
+    if (a.untied_head) c.tie_embeddings = false;
+  }
+  c.validate("model flags");
   return c;
 }
 

@@ -16,6 +16,10 @@ namespace chatforge::model {
 // The accepted range of each size (core/num_range.h notation): one definition for
 // validate(), the `model init` / `train` flags and the docs.
 namespace config_range {
+inline constexpr const char* kNKvHead = "[0, 65536]";      // 0: the architecture's default
+inline constexpr const char* kHeadDimFlag = "[0, 1024]";   // 0: n_embd / n_head
+inline constexpr const char* kFfnDimFlag = "[0, 2^20]";    // 0: the architecture's default
+inline constexpr const char* kRopeTheta = "[0, 1e12]";     // 0: 10000
 inline constexpr const char* kNLayer = "[1, 1024]";
 inline constexpr const char* kNHead = "[1, 65536]";
 inline constexpr const char* kNEmbd = "[1, 65536]";
@@ -58,7 +62,8 @@ struct GptConfig {
   bool tie_embeddings = true;   // the output head is the token embedding
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;  // config.json's eos_token_id: one id or a list
-  nlohmann::ordered_json hf_extra = nlohmann::ordered_json::object();  // keys we do not model
+  // The source config.json: to_hf_json writes the keys it does not write itself back as they were.
+  nlohmann::ordered_json hf_extra = nlohmann::ordered_json::object();
 
   bool llama() const { return family == Family::kLlama; }
   int kv_heads() const { return n_kv_head > 0 ? n_kv_head : n_head; }
@@ -89,8 +94,25 @@ struct GptConfig {
 
   nlohmann::ordered_json to_hf_json() const;
   static GptConfig from_hf_json(const nlohmann::json& j, const std::string& context);
-  // A from-scratch configuration for `--arch gpt2|llama|qwen2|qwen3` with the given sizes.
+  // A from-scratch configuration for `--arch gpt2|llama|mistral|qwen2|qwen3` with the given
+  // sizes and the family's modern defaults (see ArchOptions).
   static GptConfig for_arch(const std::string& arch, int n_layer, int n_head, int n_embd, int vocab_size, int n_ctx);
 };
+
+// What `model init` and `train` let a user choose for a new model besides its sizes. Zero
+// means the architecture's default: key/value heads n_head / 4 where that divides (else
+// n_head), head size n_embd / n_head, MLP width 4C (GPT-2) or 8C/3 rounded up to 64 (the
+// Llama family: the same multiply-adds as GPT-2's 4C GELU), rope_theta 10000.
+struct ArchOptions {
+  std::string arch = "gpt2";  // gpt2 | llama | mistral | qwen2 | qwen3
+  int n_kv_head = 0;
+  int head_dim = 0;
+  int ffn_dim = 0;
+  double rope_theta = 0;
+  bool untied_head = false;
+};
+// The configuration of a new model: the sizes of `sizes` (n_layer, n_head, n_embd,
+// vocab_size, n_ctx) with the architecture of `a`, validated; errors name the flags.
+GptConfig new_model_config(const GptConfig& sizes, const ArchOptions& a);
 
 }  // namespace chatforge::model

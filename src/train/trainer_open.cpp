@@ -191,7 +191,7 @@ void Trainer::open_model() {
     if (o_.model.vocab_size <= 0 || o_.depth == 0) o_.model.vocab_size = static_cast<int>(loader_->vocab_size());
     o_.model.n_ctx = std::max(o_.model.n_ctx, o_.seq_len);
     try {
-      o_.model.validate("model flags");
+      o_.model = model::new_model_config(o_.model, o_.arch);
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
