@@ -7,7 +7,9 @@ Usage: train_step_torch.py L NH C V B T [--steps 5] [--warmup 1] [--threads 2] [
 The architecture flags are bench_train_step's (`chatforge train`'s): --arch gpt2 (default,
 scripts/torch_gpt2.py) or llama|mistral|qwen2|qwen3 (scripts/torch_llama.py, Hugging Face's
 math), --n-kv-head, --head-dim, --ffn-dim, --rope-theta, --untied-head, with
-model::new_model_config's defaults where one is 0 (llama_config below mirrors them)."""
+model::new_model_config's defaults where one is 0 (llama_config below mirrors them).
+--plan: print the model's parameter count ("PLAN params=N") and exit, as bench_train_step
+--plan does (tests/scripts/bench_train_step_arch.sh compares the two)."""
 import argparse
 import os
 import resource
@@ -53,6 +55,7 @@ def main():
     ap.add_argument("--ffn-dim", type=int, default=0)
     ap.add_argument("--rope-theta", type=float, default=0.0)
     ap.add_argument("--untied-head", action="store_true")
+    ap.add_argument("--plan", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -62,6 +65,11 @@ def main():
         model = Gpt2(a.L, a.NH, a.C, a.V, max(a.T, 1024))
     else:
         model = Llama(llama_config(a))
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"model: {a.arch}, {n_params} parameters")
+    if a.plan:
+        print(f"PLAN params={n_params}")
+        return
     # chatforge's Gpt::init_weights: norm weights 1, biases 0, matrices N(0, 0.02); the Llama
     # projections into the residual stream N(0, 0.02 / sqrt(2 L)) as chatforge's (the GPT-2
     # side keeps N(0, 0.02) everywhere, as it always has: the step time does not depend on it)
@@ -91,8 +99,6 @@ def main():
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"model: {a.arch}, {n_params} parameters")
     print(f"RESULT step_s={med:.4f} tok_s={a.B * a.T / med:.1f} loss={loss.item():.4f} threads={torch.get_num_threads()} "
           f"peak_rss_mb={rss_mb:.0f}")
 
