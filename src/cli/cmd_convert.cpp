@@ -68,11 +68,13 @@ void run(const ConvertArgs& a) {
   auto gpt = model::load_model(in, &source);
   const auto tok = load_tokenizer(a.tokenizer, in);
   interop::StagedDir staged(a.out);
+  // The folder's own tokenizer and generation files pass through unchanged unless
+  // --tokenizer names another tokenizer.
+  const std::string keep_from = a.tokenizer.empty() ? in : "";
   if (a.from == "hf") {
-    model::save_model(staged.path(), *gpt);
-    if (tok) tok->save(staged.path());
+    interop::write_checkpoint_folder(staged.path(), *gpt, tok ? &*tok : nullptr, keep_from);
   } else {
-    interop::write_hf_folder(staged.path(), *gpt, tok ? &*tok : nullptr, parse_dtype(a.dtype));
+    interop::write_hf_folder(staged.path(), *gpt, tok ? &*tok : nullptr, parse_dtype(a.dtype), keep_from);
   }
   staged.commit();
   std::printf("wrote %s (%s checkpoint, %d layers, vocab %d, %s)\n", a.out.c_str(),
