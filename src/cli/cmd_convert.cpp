@@ -1,5 +1,5 @@
-// `chatforge convert`: Hugging Face folders (GPT-2, Llama, Mistral, Qwen2, Qwen3) in
-// (--from hf) and out (--to hf), and GGUF out (--to gguf, for llama.cpp and ollama). Outputs appear whole or not at all:
+// `chatforge convert`: Hugging Face folders (GPT-2 and the Llama family) in (--from hf) and out (--to hf), and
+// GGUF out (--to gguf, for llama.cpp and ollama). Outputs appear whole or not at all:
 // folders are staged beside --out and renamed, files are written atomically.
 #include <cstdio>
 #include <filesystem>
@@ -78,11 +78,13 @@ void run(const ConvertArgs& a) {
   auto gpt = model::load_model(in, &source);
   const auto tok = load_tokenizer(a.tokenizer, in);
   interop::StagedDir staged(a.out);
+  // The folder's own tokenizer and generation files pass through unchanged unless
+  // --tokenizer names another tokenizer.
+  const std::string keep_from = a.tokenizer.empty() ? in : "";
   if (a.from == "hf") {
-    model::save_model(staged.path(), *gpt);
-    if (tok) tok->save(staged.path());
+    interop::write_checkpoint_folder(staged.path(), *gpt, tok ? &*tok : nullptr, keep_from);
   } else {
-    interop::write_hf_folder(staged.path(), *gpt, tok ? &*tok : nullptr, parse_dtype(a.dtype));
+    interop::write_hf_folder(staged.path(), *gpt, tok ? &*tok : nullptr, parse_dtype(a.dtype), keep_from);
   }
   staged.commit();
   std::printf("wrote %s (%s checkpoint, %d layers, vocab %d, %s)\n", a.out.c_str(),
@@ -95,7 +97,7 @@ void run(const ConvertArgs& a) {
 
 void setup(CLI::App& cmd) {
   auto a = std::make_shared<ConvertArgs>();
-  cmd.add_option("--from", a->from, "input format, a Hugging Face folder (this or --to; default: none)")
+  cmd.add_option("--from", a->from, "input format, a Hugging Face folder: GPT-2, Llama, Mistral, Qwen2, Qwen3 (this or --to; default: none)")
       ->check(CLI::IsMember({"hf"}));
   cmd.add_option("--to", a->to, "output format, Hugging Face or llama.cpp / ollama (this or --from; default: none)")
       ->check(CLI::IsMember({"hf", "gguf"}));
@@ -112,5 +114,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"convert", "convert checkpoints: Hugging Face in/out, GGUF out (llama.cpp, ollama)", setup, 75});
+CF_REGISTER_COMMAND({"convert", "convert checkpoints: Hugging Face GPT-2 and Llama-family folders in/out, GGUF out", setup, 75});
 }  // namespace chatforge::cli

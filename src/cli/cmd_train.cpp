@@ -27,7 +27,7 @@ void setup(CLI::App& cmd) {
                  "run's)")
       ->type_name(kDir);
   cmd.add_option("--init", o->init,
-                 "start from this checkpoint (chatforge or Hugging Face GPT-2 folder; default: none, a new model)")
+                 "start from this checkpoint (chatforge or Hugging Face folder: GPT-2, Llama, Mistral, Qwen2, Qwen3; default: none, a new model)")
       ->type_name(kDir);
   cmd.add_option("--resume", o->resume,
                  "continue the run in this directory (or step_* checkpoint) exactly (default: none, a new run)")

@@ -44,7 +44,44 @@ bool has_chat_tokens(const tok::Tokenizer& t) {
 
 }  // namespace
 
-void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::Tokenizer* tokenizer, DType dtype) {
+std::string tokenizer_config_json(const tok::Tokenizer& tokenizer, const model::GptConfig& cfg) {
+  ordered_json tc = parse_ordered_json(tokenizer.to_hf_config_json(), "tokenizer_config.json");
+  tc["model_max_length"] = cfg.n_ctx;
+  if (has_chat_tokens(tokenizer)) tc["chat_template"] = tok::ChatFormat::jinja_template();
+  return tc.dump(2) + "\n";
+}
+
+void write_checkpoint_folder(const std::string& dir, const model::Gpt& gpt, const tok::Tokenizer* tokenizer,
+                             const std::string& keep_from) {
+  model::save_model(dir, gpt);
+  if (tokenizer != nullptr) {
+    tokenizer->save(dir);
+    write_file_atomic(dir + "/tokenizer_config.json", tokenizer_config_json(*tokenizer, gpt.config()));
+  }
+  if (!keep_from.empty()) copy_companion_files(keep_from, dir);  // the source's own files win
+}
+
+const std::vector<std::string>& companion_files() {
+  static const std::vector<std::string> names = {"tokenizer.json",          "tokenizer_config.json", "special_tokens_map.json",
+                                                 "generation_config.json", "vocab.json",            "merges.txt"};
+  return names;
+}
+
+std::vector<std::string> copy_companion_files(const std::string& from, const std::string& to) {
+  std::vector<std::string> copied;
+  for (const std::string& f : companion_files())
+    if (file_exists(from + "/" + f)) {
+      write_file_atomic(to + "/" + f, read_file(from + "/" + f));
+      copied.push_back(f);
+    }
+  return copied;
+}
+
+namespace {
+
+// Everything write_hf_folder writes from the model and tokenizer themselves.
+void write_generated_files(const std::string& dir, const model::Gpt& gpt, const tok::Tokenizer* tokenizer,
+                          DType dtype) {
   model::GptConfig cfg = gpt.config();
   std::optional<int32_t> eot = tokenizer ? tokenizer->special_token_id(tok::kEndOfText) : std::nullopt;
   if (tokenizer) {
@@ -76,10 +113,17 @@ void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::T
     write_file_atomic(dir + "/vocab.json", vocab_json(*tokenizer));
     write_file_atomic(dir + "/merges.txt", merges_txt(*tokenizer));
   }
-  ordered_json tc = parse_ordered_json(tokenizer->to_hf_config_json(), "tokenizer_config.json");
-  tc["model_max_length"] = cfg.n_ctx;
-  if (has_chat_tokens(*tokenizer)) tc["chat_template"] = tok::ChatFormat::jinja_template();
-  write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n");
+  write_file_atomic(dir + "/tokenizer_config.json", tokenizer_config_json(*tokenizer, cfg));
 }
+
+}  // namespace
+
+void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::Tokenizer* tokenizer, DType dtype,
+                     const std::string& keep_from) {
+  write_generated_files(dir, gpt, tokenizer, dtype);
+  if (!keep_from.empty()) copy_companion_files(keep_from, dir);  // the source's own files win
+}
+
+
 
 }  // namespace chatforge::interop

@@ -27,7 +27,7 @@ struct TrainOptions {
   std::string stage = "pretrain";  // pretrain | sft
   std::string data_dir;
   std::string out_dir;
-  std::string init;       // checkpoint to start from (chatforge or Hugging Face GPT-2)
+  std::string init;       // checkpoint to start from (chatforge or Hugging Face folder)
   std::string resume;     // run or step directory to continue
   std::string tokenizer;  // tokenizer dir (default: found next to the data or the init checkpoint)
   // model (new runs without --init)

@@ -5,7 +5,9 @@
 # with model.safetensors.index.json), load with `generate --model`: its KV-cached greedy
 # continuation must equal the PyTorch reference's (scripts/torch_llama.py, full recompute
 # over the same stored weights) token for token. Then `convert --from hf` and `--to hf` in
-# the stored dtype give back every tensor byte for byte and every config.json key.
+# the stored dtype give back every tensor byte for byte, every config.json key, and the
+# folder's tokenizer and generation files (tokenizer_config.json with the model's own chat
+# template, generation_config.json, special_tokens_map.json) unchanged.
 # Skipped (77) when /usr/bin/python3 has no torch.
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}" "${CF_SOURCE_DIR:?}"
@@ -26,6 +28,12 @@ while read -r arch dtype shards kv extra; do
     --vocab "$V" --layers 2 --hidden 64 --heads 4 --kv-heads "$kv" --intermediate 96 --max-pos 128 --seed 5 \
     --init-std 0.1 $extra >/dev/null
   cp "$tmp/tok/tokenizer.json" "$m/"
+  # a model's own chat template and special-token map (a Llama-3-style template here)
+  cat > "$m/tokenizer_config.json" <<'JSON'
+{"add_bos_token": false, "model_max_length": 128, "eos_token": "<|im_end|>",
+ "chat_template": "{% for m in messages %}{{ '<|im_start|>' + m['role'] + ': ' + m['content'] + '<|im_end|>' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant: ' }}{% endif %}"}
+JSON
+  echo '{"eos_token": "<|im_end|>", "bos_token": null}' > "$m/special_tokens_map.json"
   "$CHATFORGE" generate --model "$m" --prompt "Hello, how are you today? 你好" --temperature 0 --max-tokens $N \
     --json --prompt-logprobs --quiet > "$m.gen.json"
   ids=$("$PY" -c "import json,sys; print(','.join(str(x['id']) for x in json.load(open(sys.argv[1]))['prompt_logprobs']))" "$m.gen.json")
@@ -44,6 +52,10 @@ PY
   # HF -> chatforge -> HF in the stored dtype: the same tensors, byte for byte
   "$CHATFORGE" convert --from hf --input "$m" --out "$m.cf" >/dev/null
   "$CHATFORGE" convert --to hf --input "$m.cf" --out "$m.hf" --dtype "$dtype" >/dev/null
+  for f in tokenizer.json tokenizer_config.json special_tokens_map.json generation_config.json; do
+    cmp "$m/$f" "$m.cf/$f" || fail "$arch $dtype: convert --from hf changed $f"
+    cmp "$m/$f" "$m.hf/$f" || fail "$arch $dtype: convert --to hf changed $f"
+  done
   "$PY" - "$m" "$m.hf" <<'PY' || fail "$arch $dtype: the exported folder differs"
 import glob, json, os, struct, sys
 def tensors(d):
