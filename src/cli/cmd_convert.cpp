@@ -32,6 +32,14 @@ std::string resolve_checkpoint(const std::string& in) {
   return in;
 }
 
+// The tokenizer_config.json beside the tokenizer: in --tokenizer DIR (or beside the
+// tokenizer.json it names), else in the checkpoint directory.
+std::string tokenizer_config_path(const std::string& flag, const std::string& dir) {
+  if (flag.empty()) return dir + "/tokenizer_config.json";
+  if (is_directory(flag)) return flag + "/tokenizer_config.json";
+  return (std::filesystem::path(flag).parent_path() / "tokenizer_config.json").string();
+}
+
 std::optional<tok::Tokenizer> load_tokenizer(const std::string& flag, const std::string& dir) {
   if (!flag.empty()) return tok::Tokenizer::load(flag);
   if (has_tokenizer_files(dir)) return tok::Tokenizer::load(dir);
@@ -59,9 +67,11 @@ void run(const ConvertArgs& a) {
     if (out.has_parent_path()) make_dirs(out.parent_path().string());
     remove_stale_temps_of(a.out);  // a killed earlier export's partial file
     const std::string name = a.name.empty() ? std::filesystem::path(in).lexically_normal().filename().string() : a.name;
-    interop::export_gguf(a.out, *gpt, *tok, type, name.empty() ? "chatforge" : name);
-    std::printf("wrote %s (gguf v3, gpt2, %s, %d layers, vocab %d)\n", a.out.c_str(), a.type.c_str(),
-                gpt->config().n_layer, gpt->config().vocab_size);
+    const auto tc = interop::read_tokenizer_config(tokenizer_config_path(a.tokenizer, in));
+    interop::export_gguf(a.out, *gpt, *tok, type, name.empty() ? "chatforge" : name, tc);
+    std::printf("wrote %s (gguf v3, %s, %s, %d layers, vocab %d)\n", a.out.c_str(),
+                interop::gguf_architecture(gpt->config()).c_str(), a.type.c_str(), gpt->config().n_layer,
+                gpt->config().vocab_size);
     return;
   }
   DType source = DType::F32;
@@ -96,7 +106,7 @@ void setup(CLI::App& cmd) {
       ->required();
   cmd.add_option("--out", a->out, "output directory (hf, chatforge) or file (gguf)")->type_name(kPath)->required();
   cmd.add_option("--tokenizer", a->tokenizer, "tokenizer directory (default: the one in --input)")->type_name(kPath);
-  cmd.add_option("--type", a->type, "GGUF weight type: f32, f16 or q8_0")->capture_default_str();
+  cmd.add_option("--type", a->type, "GGUF weight type: f32, f16, q8_0 or q4_0")->capture_default_str();
   cmd.add_option("--dtype", a->dtype, "HF safetensors dtype with --to hf: f32, f16 or bf16")->capture_default_str();
   cmd.add_option("--name", a->name, "GGUF general.name (default: the input folder's name)");
   add_config_option(cmd);
