@@ -3,17 +3,26 @@
 // resident memory (getrusage) and what it should be made of (parameters + gradients +
 // AdamW moments, and the activation arena), so scripts/bench/train-step.sh can put it
 // next to PyTorch and the sgemm peak.
-// Usage: bench_train_step L NH C V B T [steps=5] [warmup=1] [recompute=0]
-// (recompute=1: Gpt::set_recompute, the training flag --recompute)
+// Usage: bench_train_step L NH C V B T [steps=5] [warmup=1] [recompute=0] [architecture flags]
+// (recompute=1: Gpt::set_recompute, the training flag --recompute). The architecture flags
+// are `chatforge train`'s, anywhere on the line: --arch gpt2|llama|mistral|qwen2|qwen3,
+// --n-kv-head N, --head-dim N, --ffn-dim N, --rope-theta X, --untied-head; the model is
+// model::new_model_config's (GPT-2 when none is given, so the positional usage is unchanged).
+// --plan: print the model and what its parameters, gradients and AdamW moments take
+// ("PLAN params=N state_mb=M"), allocate nothing and exit (the script's memory check).
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
 #include <vector>
 
 #include "core/rng.h"
 #include "core/timer.h"
+#include "model/config.h"
 #include "model/gpt.h"
 #include "train/adamw.h"
 #include "train/train_step.h"
@@ -26,26 +35,74 @@ std::vector<int32_t> testing_ids(size_t n, int vocab, uint64_t seed) {
   for (auto& x : ids) x = static_cast<int32_t>(rng.below(vocab));
   return ids;
 }
+
+constexpr const char* kUsage =
+    "usage: bench_train_step L NH C V B T [steps] [warmup] [recompute] [--arch A] [--n-kv-head N] [--head-dim N] "
+    "[--ffn-dim N] [--rope-theta X] [--untied-head] [--plan]\n";
+
+// Splits argv into the positional numbers and the architecture flags. false: a flag is
+// unknown or lacks its value (the caller prints the usage).
+bool parse_args(int argc, char** argv, std::vector<const char*>& pos, chatforge::model::ArchOptions& arch,
+                bool& plan) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--", 0) != 0) {
+      pos.push_back(argv[i]);
+      continue;
+    }
+    if (a == "--untied-head" || a == "--plan") {
+      (a == "--plan" ? plan : arch.untied_head) = true;
+      continue;
+    }
+    if (i + 1 >= argc) return false;
+    const char* v = argv[++i];
+    if (a == "--arch")
+      arch.arch = v;
+    else if (a == "--n-kv-head")
+      arch.n_kv_head = std::atoi(v);
+    else if (a == "--head-dim")
+      arch.head_dim = std::atoi(v);
+    else if (a == "--ffn-dim")
+      arch.ffn_dim = std::atoi(v);
+    else if (a == "--rope-theta")
+      arch.rope_theta = std::atof(v);
+    else
+      return false;
+  }
+  return pos.size() >= 6 && pos.size() <= 9;
+}
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   using namespace chatforge;
-  if (argc < 7) {
-    std::fprintf(stderr, "usage: bench_train_step L NH C V B T [steps] [warmup] [recompute]\n");
+  std::vector<const char*> pos;
+  model::ArchOptions arch;
+  bool plan = false;
+  if (!parse_args(argc, argv, pos, arch, plan)) {
+    std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
-  model::GptConfig cfg;
-  cfg.n_layer = std::atoi(argv[1]);
-  cfg.n_head = std::atoi(argv[2]);
-  cfg.n_embd = std::atoi(argv[3]);
-  cfg.vocab_size = std::atoi(argv[4]);
-  const int B = std::atoi(argv[5]), T = std::atoi(argv[6]);
-  const int steps = argc > 7 ? std::atoi(argv[7]) : 5;
-  const int warmup = argc > 8 ? std::atoi(argv[8]) : 1;
-  cfg.n_ctx = std::max(T, 1024);
+  model::GptConfig sizes;
+  sizes.n_layer = std::atoi(pos[0]);
+  sizes.n_head = std::atoi(pos[1]);
+  sizes.n_embd = std::atoi(pos[2]);
+  sizes.vocab_size = std::atoi(pos[3]);
+  const int B = std::atoi(pos[4]), T = std::atoi(pos[5]);
+  const int steps = pos.size() > 6 ? std::atoi(pos[6]) : 5;
+  const int warmup = pos.size() > 7 ? std::atoi(pos[7]) : 1;
+  sizes.n_ctx = std::max(T, 1024);
+  const model::GptConfig cfg = model::new_model_config(sizes, arch);  // `chatforge train --arch ...`'s model
+  std::printf("model: %s, %d layers, %d heads / %d kv heads, head size %d, C=%d, MLP %d, vocab %d, %s head, %zu parameters\n",
+              cfg.model_type.c_str(), cfg.n_layer, cfg.n_head, cfg.kv_heads(), cfg.head_size(), cfg.n_embd, cfg.ffn(),
+              cfg.vocab_size, cfg.tie_embeddings ? "tied" : "untied", cfg.num_parameters());
+  const double mb = 1024.0 * 1024.0;
+  if (plan) {  // 4 arrays of fp32: parameters, gradients, AdamW m and v (padding rows not counted)
+    std::printf("PLAN params=%zu state_mb=%.0f\n", cfg.num_parameters(), 16.0 * cfg.num_parameters() / mb);
+    return 0;
+  }
   model::Gpt gpt(cfg);
   gpt.init_weights(1);
-  gpt.set_recompute(argc > 9 && std::atoi(argv[9]) != 0);
+  gpt.set_recompute(pos.size() > 8 && std::atoi(pos[8]) != 0);
   train::AdamW opt(gpt, train::AdamWConfig{});
   train::TrainStep step(gpt, opt);  // the trainer's own step
   train::Batch batch;
@@ -73,7 +130,6 @@ int main(int argc, char** argv) {
   const double best = times.front();  // the least disturbed step on a shared machine
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  const double mb = 1024.0 * 1024.0;
   const double state_mb = 4.0 * static_cast<double>(gpt.params().bytes()) / mb;  // params, grads, m, v
   std::printf(
       "RESULT step_s=%.4f tok_s=%.1f best_step_s=%.4f flops_per_token=%.6g loss=%.4f peak_rss_mb=%.0f state_mb=%.0f "
@@ -81,4 +137,7 @@ int main(int argc, char** argv) {
       median, B * T / median, best, gpt.flops_per_token(T), loss, ru.ru_maxrss / 1024.0, state_mb,
       static_cast<double>(gpt.activation_bytes()) / mb);
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "error: %s\n", e.what());
+  return 1;
 }

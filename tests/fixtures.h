@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/rng.h"
@@ -15,23 +16,51 @@ namespace chatforge::testing {
 
 struct TinyShape {
   int layers = 2, heads = 2, channels = 16, vocab = 50, context = 8;
+  // The architecture (model init --arch): gpt2, llama, mistral, qwen2 (q/k/v biases) or qwen3
+  // (q/k norms). Llama family only: key/value heads (0: as for_arch picks), head size (0:
+  // channels / heads), an untied output head.
+  const char* arch = "gpt2";
+  int kv_heads = 0, head_dim = 0;
+  bool untied = false;
 };
 
 inline model::GptConfig tiny_config(const TinyShape& s = {}) {
-  model::GptConfig c;
-  c.n_layer = s.layers;
-  c.n_head = s.heads;
-  c.n_embd = s.channels;
-  c.vocab_size = s.vocab;
-  c.n_ctx = s.context;
+  model::GptConfig c = model::GptConfig::for_arch(s.arch, s.layers, s.heads, s.channels, s.vocab, s.context);
+  if (s.kv_heads > 0) c.n_kv_head = s.kv_heads;
+  if (s.head_dim > 0) c.head_dim = s.head_dim;
+  if (s.untied) c.tie_embeddings = false;
+  c.validate("tiny_config");
   return c;
+}
+
+// `base` as every block variant the model has: GPT-2; Llama with grouped-query attention,
+// an untied head and llama3 rotary scaling; Qwen2 with multi-query attention and q/k/v
+// biases; Qwen3 with q/k norms and a head size other than channels / heads. base.heads must
+// be a multiple of 2 (the grouped-query variant uses heads / 2 key/value heads).
+inline std::vector<TinyShape> every_architecture(TinyShape base) {
+  std::vector<TinyShape> out;
+  TinyShape s = base;
+  out.push_back(s);
+  s.arch = "llama", s.kv_heads = base.heads / 2, s.untied = true;
+  out.push_back(s);
+  s = base, s.arch = "qwen2", s.kv_heads = 1;
+  out.push_back(s);
+  s = base, s.arch = "qwen3", s.head_dim = base.channels / base.heads + 4, s.kv_heads = base.heads / 2;
+  out.push_back(s);
+  return out;
 }
 
 // GPT-2 initialisation from `seed`, every parameter then multiplied by `sharpen` (> 1 makes
 // the logits peakier than GPT-2's init, so greedy choices are decided by clear margins).
 inline std::unique_ptr<model::Gpt> tiny_model(const TinyShape& s = {}, uint64_t seed = 7, float sharpen = 1.0f,
                                               std::shared_ptr<ops::Backend> backend = nullptr) {
-  auto m = std::make_unique<model::Gpt>(tiny_config(s), std::move(backend));
+  model::GptConfig cfg = tiny_config(s);
+  if (std::string(s.arch) == "llama") {  // exercise the llama3 rotary scaling too
+    cfg.rope_scaling.type = "llama3";
+    cfg.rope_scaling.factor = 4.0;
+    cfg.rope_scaling.original_max_positions = std::max(2, s.context / 2);
+  }
+  auto m = std::make_unique<model::Gpt>(cfg, std::move(backend));
   m->init_weights(seed);
   if (sharpen != 1.0f) {
     float* p = m->params().data();

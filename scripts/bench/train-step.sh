@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # training step (fwd+bwd+AdamW, fp32) vs PyTorch, 2 threads, with MFU vs the sgemm peak
 # (BLAS-relative) and vs the hardware fp32 FMA peak (what `chatforge train` reports)
-# Configs: GPT-2 124M shape at B=4,T=64; 6L/6H/384C/vocab 8192 at B=8,T=256; and the
-# long-context point, GPT-2 124M at B=1,T=1024, where attention must not dominate (it also
-# prints the peak resident memory of both against chatforge's parameters + gradients +
-# AdamW moments + activation arena). Runs chatforge and PyTorch alternately (2 rounds each,
-# best kept; 1 round of STEPS_LONG steps for the long point) so machine noise hits both;
-# prints one RESULT line per config. Then the memory point: 124M at B=4,T=1024, one step
-# with and one with --recompute (peak RSS of each, the time it costs). The sgemm peak is
-# measured before and after the runs; MFU uses the higher (the conservative reading).
-# SHORT=1 skips the long-context and memory points.
+# Configs: GPT-2 124M shape at B=4,T=64; 6L/6H/384C/vocab 8192 at B=8,T=256; the same small
+# shape as a Qwen2-style Llama (6/2 heads, SwiGLU 1024, q/k/v biases, tied) at B=8,T=256; the
+# long-context point, GPT-2 124M at B=1,T=1024, where attention must not dominate; and the
+# Qwen2.5-0.5B shape (24 layers, 896 hidden, 14/2 heads of 64, SwiGLU 4864, vocab 151936,
+# q/k/v biases, tied, rope_theta 1e6; 494M parameters) at B=1,T=128. The Llama configs run
+# PyTorch on scripts/torch_llama.py (Hugging Face's math) with the same architecture flags.
+# Every config prints the peak resident memory of both against chatforge's parameters +
+# gradients + AdamW moments + activation arena. Before each program the script checks that
+# MemAvailable covers the model's state (1.25x + 1 GB, `bench_train_step --plan`) and skips
+# the config with a line saying so when it does not (the 0.5B shape needs ~10 GB per program).
+# Runs chatforge and PyTorch alternately (2 rounds each, best kept; 1 round of STEPS_LONG
+# steps for the long point) so machine noise hits both; prints one RESULT line per config.
+# Then the memory point: 124M at B=4,T=1024, one step with and one with --recompute (peak
+# RSS of each, the time it costs). The sgemm and FMA peaks are measured before and after the
+# runs; MFU uses the higher of each (the conservative reading).
+# SHORT=1 skips the long-context, 0.5B and memory points.
 set -euo pipefail
 threads=${THREADS:-2}
 steps=${STEPS:-4}
@@ -22,34 +29,62 @@ steps_long=${STEPS_LONG:-2}
 export OMP_NUM_THREADS=$threads
 unset OMP_WAIT_POLICY
 peaks_line=$($CF_BUILD/bench/bench_sgemm_peak 2048 5)
-sgemm_peak() { $CF_BUILD/bench/bench_sgemm_peak 2048 5 | sed -n 's/.*sgemm_gflops=\([0-9.]*\).*/\1/p'; }
 peak=$(echo "$peaks_line" | sed -n 's/.*sgemm_gflops=\([0-9.]*\).*/\1/p')
 fma=$(echo "$peaks_line" | sed -n 's/.*fma_gflops=\([0-9.]*\).*/\1/p')
 echo "sgemm peak ($threads threads): $peak GFLOP/s; fp32 FMA peak: $fma GFLOP/s"
+echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'); flags:$(grep -m1 -o -w -E 'avx2|avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/^/ /')"
 field() { sed -n "s/.*$1=\([0-9.e+-]*\).*/\1/p"; }
 rows=()
-configs=("gpt2-124M:12:12:768:50257:4:64" "small-6L384:6:6:384:8192:8:256")
-[ "${SHORT:-0}" = 1 ] || configs+=("gpt2-124M-T1024:12:12:768:50257:1:1024")
+# name:L:NH:C:V:B:T[:architecture flags, the same for bench_train_step and train_step_torch.py]
+qwen_small="--arch qwen2 --n-kv-head 2 --ffn-dim 1024"
+qwen05b="--arch qwen2 --n-kv-head 2 --head-dim 64 --ffn-dim 4864 --rope-theta 1000000"
+configs=("gpt2-124M:12:12:768:50257:4:64" "small-6L384:6:6:384:8192:8:256" "qwen2-6L384:6:6:384:8192:8:256:$qwen_small")
+[ "${SHORT:-0}" = 1 ] || configs+=("gpt2-124M-T1024:12:12:768:50257:1:1024" "qwen2.5-0.5B:24:14:896:151936:1:128:$qwen05b")
+mem_available_mb() { awk '/^MemAvailable:/ {printf "%d", $2 / 1024}' /proc/meminfo; }
+# true when MemAvailable covers 1.25x the model's parameters + gradients + AdamW moments
+# plus 1 GB (activations at these batches, PyTorch's libraries and temporaries)
+enough_memory() {  # L NH C V B T flags...
+  local need avail
+  need=$($CF_BUILD/bench/bench_train_step "$@" --plan | field state_mb | awk '{printf "%d", 1.25 * $1 + 1024}')
+  avail=$(mem_available_mb)
+  if [ "$avail" -lt "$need" ]; then
+    echo "  skipped: needs ~$need MB free for one program, MemAvailable is $avail MB"
+    return 1
+  fi
+}
 for c in "${configs[@]}"; do
-  IFS=: read -r name L NH C V B T <<<"$c"
+  IFS=: read -r name L NH C V B T flags <<<"$c"
+  read -r -a arch <<<"${flags:-}"
   best_cf=0; best_pt=0; fpt=0; rss_cf=0; rss_pt=0; state=0; act=0
   rounds=2; n=$steps
   if [ "$T" -ge 1024 ]; then rounds=1; n=$steps_long; fi
+  echo "$name: L=$L NH=$NH C=$C V=$V B=$B T=$T ${flags:-(gpt2)}"
   for round in $(seq 1 $rounds); do
-    out=$($CF_BUILD/bench/bench_train_step "$L" "$NH" "$C" "$V" "$B" "$T" "$n" 1)
+    enough_memory "$L" "$NH" "$C" "$V" "$B" "$T" "${arch[@]}" || break
+    out=$($CF_BUILD/bench/bench_train_step "$L" "$NH" "$C" "$V" "$B" "$T" "$n" 1 "${arch[@]}")
     tok=$(echo "$out" | field tok_s); fpt=$(echo "$out" | field flops_per_token)
     rss_cf=$(echo "$out" | field peak_rss_mb); state=$(echo "$out" | field state_mb); act=$(echo "$out" | field act_mb)
     best_cf=$(awk -v a="$best_cf" -v b="$tok" 'BEGIN{print (b>a)?b:a}')
-    out=$(OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/train_step_torch.py "$L" "$NH" "$C" "$V" "$B" "$T" --steps "$n" --threads "$threads")
+    echo "  $(echo "$out" | grep '^phases')"
+    enough_memory "$L" "$NH" "$C" "$V" "$B" "$T" "${arch[@]}" || break
+    out=$(OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/train_step_torch.py "$L" "$NH" "$C" "$V" "$B" "$T" --steps "$n" \
+          --threads "$threads" "${arch[@]}")
     tok=$(echo "$out" | field tok_s); rss_pt=$(echo "$out" | field peak_rss_mb)
     best_pt=$(awk -v a="$best_pt" -v b="$tok" 'BEGIN{print (b>a)?b:a}')
     echo "  $name round $round: chatforge $best_cf tok/s, torch $best_pt tok/s (best so far)"
   done
+  if [ "$best_pt" = 0 ]; then  # not one round of both programs
+    echo "$name: skipped (not enough free memory), no RESULT line"
+    continue
+  fi
   rows+=("$name $best_cf $best_pt $fpt $rss_cf $rss_pt $state $act")
 done
-peak2=$(sgemm_peak)
-echo "sgemm peak again: $peak2 GFLOP/s"
+peaks_line=$($CF_BUILD/bench/bench_sgemm_peak 2048 5)
+peak2=$(echo "$peaks_line" | sed -n 's/.*sgemm_gflops=\([0-9.]*\).*/\1/p')
+fma2=$(echo "$peaks_line" | sed -n 's/.*fma_gflops=\([0-9.]*\).*/\1/p')
+echo "sgemm peak again: $peak2 GFLOP/s; fp32 FMA peak again: $fma2 GFLOP/s"
 peak=$(awk -v a="$peak" -v b="$peak2" 'BEGIN{print (b>a)?b:a}')
+fma=$(awk -v a="$fma" -v b="$fma2" 'BEGIN{print (b>a)?b:a}')
 for row in "${rows[@]}"; do
   read -r name best_cf best_pt fpt rss_cf rss_pt state act <<<"$row"
   awk -v n="$name" -v cf="$best_cf" -v pt="$best_pt" -v f="$fpt" -v p="$peak" -v rc="$rss_cf" -v rp="$rss_pt" \

@@ -1,4 +1,4 @@
-// `chatforge convert`: Hugging Face GPT-2 folders in (--from hf) and out (--to hf), and
+// `chatforge convert`: Hugging Face folders (GPT-2 and the Llama family) in (--from hf) and out (--to hf), and
 // GGUF out (--to gguf, for llama.cpp and ollama). Outputs appear whole or not at all:
 // folders are staged beside --out and renamed, files are written atomically.
 #include <cstdio>
@@ -32,6 +32,14 @@ std::string resolve_checkpoint(const std::string& in) {
   return in;
 }
 
+// The tokenizer_config.json beside the tokenizer: in --tokenizer DIR (or beside the
+// tokenizer.json it names), else in the checkpoint directory.
+std::string tokenizer_config_path(const std::string& flag, const std::string& dir) {
+  if (flag.empty()) return dir + "/tokenizer_config.json";
+  if (is_directory(flag)) return flag + "/tokenizer_config.json";
+  return (std::filesystem::path(flag).parent_path() / "tokenizer_config.json").string();
+}
+
 std::optional<tok::Tokenizer> load_tokenizer(const std::string& flag, const std::string& dir) {
   if (!flag.empty()) return tok::Tokenizer::load(flag);
   if (has_tokenizer_files(dir)) return tok::Tokenizer::load(dir);
@@ -59,20 +67,24 @@ void run(const ConvertArgs& a) {
     if (out.has_parent_path()) make_dirs(out.parent_path().string());
     remove_stale_temps_of(a.out);  // a killed earlier export's partial file
     const std::string name = a.name.empty() ? std::filesystem::path(in).lexically_normal().filename().string() : a.name;
-    interop::export_gguf(a.out, *gpt, *tok, type, name.empty() ? "chatforge" : name);
-    std::printf("wrote %s (gguf v3, gpt2, %s, %d layers, vocab %d)\n", a.out.c_str(), a.type.c_str(),
-                gpt->config().n_layer, gpt->config().vocab_size);
+    const auto tc = interop::read_tokenizer_config(tokenizer_config_path(a.tokenizer, in));
+    interop::export_gguf(a.out, *gpt, *tok, type, name.empty() ? "chatforge" : name, tc);
+    std::printf("wrote %s (gguf v3, %s, %s, %d layers, vocab %d)\n", a.out.c_str(),
+                interop::gguf_architecture(gpt->config()).c_str(), a.type.c_str(), gpt->config().n_layer,
+                gpt->config().vocab_size);
     return;
   }
   DType source = DType::F32;
   auto gpt = model::load_model(in, &source);
   const auto tok = load_tokenizer(a.tokenizer, in);
   interop::StagedDir staged(a.out);
+  // The folder's own tokenizer and generation files pass through unchanged unless
+  // --tokenizer names another tokenizer.
+  const std::string keep_from = a.tokenizer.empty() ? in : "";
   if (a.from == "hf") {
-    model::save_model(staged.path(), *gpt);
-    if (tok) tok->save(staged.path());
+    interop::write_checkpoint_folder(staged.path(), *gpt, tok ? &*tok : nullptr, keep_from);
   } else {
-    interop::write_hf_folder(staged.path(), *gpt, tok ? &*tok : nullptr, parse_dtype(a.dtype));
+    interop::write_hf_folder(staged.path(), *gpt, tok ? &*tok : nullptr, parse_dtype(a.dtype), keep_from);
   }
   staged.commit();
   std::printf("wrote %s (%s checkpoint, %d layers, vocab %d, %s)\n", a.out.c_str(),
@@ -85,7 +97,7 @@ void run(const ConvertArgs& a) {
 
 void setup(CLI::App& cmd) {
   auto a = std::make_shared<ConvertArgs>();
-  cmd.add_option("--from", a->from, "input format, Hugging Face GPT-2 (this or --to; default: none)")
+  cmd.add_option("--from", a->from, "input format, a Hugging Face folder: GPT-2, Llama, Mistral, Qwen2, Qwen3 (this or --to; default: none)")
       ->check(CLI::IsMember({"hf"}));
   cmd.add_option("--to", a->to, "output format, Hugging Face or llama.cpp / ollama (this or --from; default: none)")
       ->check(CLI::IsMember({"hf", "gguf"}));
@@ -94,7 +106,7 @@ void setup(CLI::App& cmd) {
       ->required();
   cmd.add_option("--out", a->out, "output directory (hf, chatforge) or file (gguf)")->type_name(kPath)->required();
   cmd.add_option("--tokenizer", a->tokenizer, "tokenizer directory (default: the one in --input)")->type_name(kPath);
-  cmd.add_option("--type", a->type, "GGUF weight type: f32, f16 or q8_0")->capture_default_str();
+  cmd.add_option("--type", a->type, "GGUF weight type: f32, f16, q8_0 or q4_0")->capture_default_str();
   cmd.add_option("--dtype", a->dtype, "HF safetensors dtype with --to hf: f32, f16 or bf16")->capture_default_str();
   cmd.add_option("--name", a->name, "GGUF general.name (default: the input folder's name)");
   add_config_option(cmd);
@@ -102,5 +114,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"convert", "convert checkpoints: Hugging Face GPT-2 in/out, GGUF out", setup, 75});
+CF_REGISTER_COMMAND({"convert", "convert checkpoints: Hugging Face GPT-2 and Llama-family folders in/out, GGUF out", setup, 75});
 }  // namespace chatforge::cli

@@ -66,6 +66,9 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--host", a.opt.host, "address for --serve")->capture_default_str();
   cmd.add_option("--port", a.opt.port, "port for --serve")->capture_default_str();
   cmd.add_option("--seed", a.opt.seed, "seed of the data generator and training")->capture_default_str();
+  cmd.add_option("--arch", a.opt.arch, "the model's architecture: gpt2, or llama / qwen3 (2 key/value heads)")
+      ->check(CLI::IsMember({"gpt2", "llama", "mistral", "qwen2", "qwen3"}))
+      ->capture_default_str();
   cmd.add_flag("--no-progress", a.no_progress, "no progress bars from the stages");
   set_ranges(cmd, {{"--minutes", "[1, 100000]"}, {"--port", "[0, 65535]"}, {"--seed", kSeedRange}});
   add_config_option(cmd);

@@ -27,7 +27,7 @@ void setup(CLI::App& cmd) {
                  "run's)")
       ->type_name(kDir);
   cmd.add_option("--init", o->init,
-                 "start from this checkpoint (chatforge or Hugging Face GPT-2 folder; default: none, a new model)")
+                 "start from this checkpoint (chatforge or Hugging Face folder: GPT-2, Llama, Mistral, Qwen2, Qwen3; default: none, a new model)")
       ->type_name(kDir);
   cmd.add_option("--resume", o->resume,
                  "continue the run in this directory (or step_* checkpoint) exactly (default: none, a new run)")
@@ -40,6 +40,7 @@ void setup(CLI::App& cmd) {
   g->add_option("--n-embd", o->model.n_embd, "channels")->capture_default_str();
   g->add_option("--n-ctx", o->model.n_ctx, "context length (at least --seq-len)")->capture_default_str();
   g->add_option("--vocab-size", o->model.vocab_size, "vocabulary (default: the data's)");
+  add_arch_options(*g, o->arch);
   g->add_option("--depth", o->depth,
                 "one dial: n_layer = depth, n_embd = 64*depth, head size 64, lr from width (default: none, the "
                 "flags above)");

@@ -150,16 +150,24 @@ class Runner {
   std::vector<StageRecord> stages_;
 };
 
+// The demo model's architecture: GPT-2, or a Llama-family block with 2 key/value heads.
+model::ArchOptions demo_arch(const DemoOptions& opt) {
+  model::ArchOptions a;
+  a.arch = opt.arch;
+  if (opt.arch != "gpt2") a.n_kv_head = 2;
+  return a;
+}
+
 // Seconds of one optimizer step of the demo model at (B, T), measured here on random
 // tokens (the best of four steps after a warm-up one), so step counts fit the budget.
-double measure_step_seconds(int B, int T, int vocab) {
-  model::GptConfig cfg;
-  cfg.n_layer = kLayers;
-  cfg.n_head = kHeads;
-  cfg.n_embd = kEmbd;
-  cfg.vocab_size = vocab;
-  cfg.n_ctx = kCtx;
-  model::Gpt gpt(cfg);
+double measure_step_seconds(const model::ArchOptions& arch, int B, int T, int vocab) {
+  model::GptConfig sizes;
+  sizes.n_layer = kLayers;
+  sizes.n_head = kHeads;
+  sizes.n_embd = kEmbd;
+  sizes.vocab_size = vocab;
+  sizes.n_ctx = kCtx;
+  model::Gpt gpt(model::new_model_config(sizes, arch));
   gpt.init_weights(1);
   Rng rng(7);
   std::vector<int32_t> inp(static_cast<size_t>(B) * T), tgt(inp.size());
@@ -360,10 +368,10 @@ TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t 
   // Budget: what is left after the fixed stages goes to training, kPretrainShare of it
   // pretraining and the rest fine-tuning (answers come from fine-tuning; pretraining
   // teaches the facts' words and its validation loss levels off within a few hundred steps).
-  const double step_pre = measure_step_seconds(kPretrainBatch, kPretrainSeq, vocab);
+  const double step_pre = measure_step_seconds(demo_arch(opt), kPretrainBatch, kPretrainSeq, vocab);
   const double step_sft = kSftBatch == kPretrainBatch && kSftSeq == kPretrainSeq
                               ? step_pre  // the same shape: one measurement, not two noisy ones
-                              : measure_step_seconds(kSftBatch, kSftSeq, vocab);
+                              : measure_step_seconds(demo_arch(opt), kSftBatch, kSftSeq, vocab);
   const double fixed_after = 20 + 0.03 * static_cast<double>(eval_items);  // chat data, evals, report
   const double train_budget = std::max(20.0, opt.minutes * 60 - run.elapsed() - fixed_after - 15);
   const int pre_steps = std::max(20, static_cast<int>(kPretrainShare * train_budget / step_pre));
@@ -379,17 +387,17 @@ TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t 
 
   // 5. Pretrain.
   const double pretrain_start = run.elapsed();
-  run.run("pretrain",
-          with_progress(opt, {"train", "--stage", "pretrain", "--data", o + "/shards/pretrain", "--out", o + "/runs/pretrain",
-                         "--n-layer", std::to_string(kLayers), "--n-head", std::to_string(kHeads), "--n-embd",
-                         std::to_string(kEmbd), "--n-ctx", std::to_string(kCtx), "--seq-len",
-                         std::to_string(kPretrainSeq), "--batch-size", std::to_string(kPretrainBatch), "--steps",
-                         std::to_string(pre_steps), "--lr", "2e-3", "--warmup", std::to_string(pre_steps / 20 + 1),
-                         "--eval-every", std::to_string(std::max(10, pre_steps / 4)), "--eval-batches", "4",
-                         "--save-every", std::to_string(pre_steps), "--seed", std::to_string(opt.seed),
-                         "--sample-prompt", "The AeroBrew X2",
-                         "--sample-prompt", "AeroBrew X2的"}),
-          "runs/pretrain/report.html");
+  std::vector<std::string> pretrain = {
+      "train", "--stage", "pretrain", "--data", o + "/shards/pretrain", "--out", o + "/runs/pretrain",
+      "--n-layer", std::to_string(kLayers), "--n-head", std::to_string(kHeads), "--n-embd", std::to_string(kEmbd),
+      "--n-ctx", std::to_string(kCtx), "--seq-len", std::to_string(kPretrainSeq), "--batch-size",
+      std::to_string(kPretrainBatch), "--steps", std::to_string(pre_steps), "--lr", "2e-3", "--warmup",
+      std::to_string(pre_steps / 20 + 1), "--eval-every", std::to_string(std::max(10, pre_steps / 4)),
+      "--eval-batches", "4", "--save-every", std::to_string(pre_steps), "--seed", std::to_string(opt.seed),
+      "--sample-prompt", "The AeroBrew X2", "--sample-prompt", "AeroBrew X2的"};
+  if (opt.arch != "gpt2")  // after --n-ctx N: the Llama family's flags
+    pretrain.insert(pretrain.begin() + 15, {"--arch", opt.arch, "--n-kv-head", std::to_string(demo_arch(opt).n_kv_head)});
+  run.run("pretrain", with_progress(opt, pretrain), "runs/pretrain/report.html");
 
   // 6-7. Chat data and fine-tuning. Noise on the user turns (tokens deleted, replaced or
   // swapped with a neighbour) makes the model answer from the words that name the topic
@@ -478,7 +486,8 @@ DemoScores write_report(const DemoOptions& opt, Runner& run, const DemoDataSumma
   rep.on_topic_refused = sc.refused_on_topic;
   rep.stages = stage_rows(run);
   rep.facts = {
-      {"model", fmt::format("{} layers, {} heads, {} channels, context {} tokens", kLayers, kHeads, kEmbd, kCtx)},
+      {"model", fmt::format("{}{} layers, {} heads, {} channels, context {} tokens",
+                            opt.arch == "gpt2" ? "" : opt.arch + " (2 key/value heads): ", kLayers, kHeads, kEmbd, kCtx)},
       {"tokenizer vocabulary", fmt::format("{} ids (--vocab-size {} is the most it may have)", vocab, kVocab)},
       {"pretraining", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", plan.pre_steps, kPretrainBatch,
                                   kPretrainSeq, pre_loss)},

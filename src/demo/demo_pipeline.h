@@ -24,6 +24,7 @@ struct DemoOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   uint64_t seed = 2026;
+  std::string arch = "gpt2";          // the model's architecture (model::ArchOptions::arch)
   std::string self_exe;               // the chatforge binary that runs each stage
   bool progress = true;               // progress bars of the stages
 };

@@ -25,7 +25,38 @@ void put_str(std::string& out, const std::string& s) {
   put<uint64_t>(out, s.size());
   out += s;
 }
-constexpr int kQ8Block = 32;
+constexpr int kQBlock = 32;  // values per Q8_0 / Q4_0 block
+
+void encode_q8_0(const float* x, uint64_t n, uint8_t* p) {
+  for (uint64_t b = 0; b < n; b += kQBlock, p += 2 + kQBlock) {
+    float amax = 0;
+    for (int j = 0; j < kQBlock; ++j) amax = std::max(amax, std::fabs(x[b + j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    const uint16_t dh = float_to_half(d);
+    std::memcpy(p, &dh, 2);
+    for (int j = 0; j < kQBlock; ++j) p[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::lround(x[b + j] * id)));
+  }
+}
+
+// ggml's quantize_row_q4_0_ref: the scale maps the largest-magnitude value to -8 exactly.
+void encode_q4_0(const float* x, uint64_t n, uint8_t* p) {
+  constexpr int kHalf = kQBlock / 2;
+  for (uint64_t b = 0; b < n; b += kQBlock, p += 2 + kHalf) {
+    float amax = 0, max = 0;
+    for (int j = 0; j < kQBlock; ++j)
+      if (amax < std::fabs(x[b + j])) {
+        amax = std::fabs(x[b + j]);
+        max = x[b + j];
+      }
+    const float d = max / -8.0f;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    const uint16_t dh = float_to_half(d);
+    std::memcpy(p, &dh, 2);
+    auto q = [&](float v) { return static_cast<uint8_t>(std::min(15, static_cast<int>(static_cast<int8_t>(v * id + 8.5f)))); };
+    for (int j = 0; j < kHalf; ++j) p[2 + j] = static_cast<uint8_t>(q(x[b + j]) | (q(x[b + kHalf + j]) << 4));
+  }
+}
 
 }  // namespace
 
@@ -33,16 +64,20 @@ const char* ggml_type_name(GgmlType t) {
   switch (t) {
     case GgmlType::F32: return "f32";
     case GgmlType::F16: return "f16";
+    case GgmlType::Q4_0: return "q4_0";
     case GgmlType::Q8_0: return "q8_0";
   }
   return "?";
 }
 
+bool ggml_is_quantized(GgmlType t) { return t == GgmlType::Q8_0 || t == GgmlType::Q4_0; }
+
 size_t ggml_row_bytes(GgmlType t, uint64_t n) {
   switch (t) {
     case GgmlType::F32: return n * 4;
     case GgmlType::F16: return n * 2;
-    case GgmlType::Q8_0: return n / kQ8Block * (2 + kQ8Block);
+    case GgmlType::Q4_0: return n / kQBlock * (2 + kQBlock / 2);
+    case GgmlType::Q8_0: return n / kQBlock * (2 + kQBlock);
   }
   return 0;
 }
@@ -57,17 +92,11 @@ std::vector<uint8_t> ggml_encode(GgmlType t, const float* x, uint64_t n) {
       std::memcpy(out.data() + 2 * i, &h, 2);
     }
   } else {
-    CF_CHECK(n % kQ8Block == 0, "q8_0 needs a multiple of {} values, got {}", kQ8Block, n);
-    uint8_t* p = out.data();
-    for (uint64_t b = 0; b < n; b += kQ8Block, p += 2 + kQ8Block) {
-      float amax = 0;
-      for (int j = 0; j < kQ8Block; ++j) amax = std::max(amax, std::fabs(x[b + j]));
-      const float d = amax / 127.0f;
-      const float id = d != 0 ? 1.0f / d : 0.0f;
-      const uint16_t dh = float_to_half(d);
-      std::memcpy(p, &dh, 2);
-      for (int j = 0; j < kQ8Block; ++j) p[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::lround(x[b + j] * id)));
-    }
+    CF_CHECK(n % kQBlock == 0, "{} needs a multiple of {} values, got {}", ggml_type_name(t), kQBlock, n);
+    if (t == GgmlType::Q8_0)
+      encode_q8_0(x, n, out.data());
+    else
+      encode_q4_0(x, n, out.data());
   }
   return out;
 }
@@ -98,8 +127,8 @@ void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> ne, G
   uint64_t n = 1;
   for (uint64_t d : ne) n *= d;
   CF_CHECK(!ne.empty() && ne.size() <= 4, "GGUF tensor '{}': 1 to 4 dimensions", name);
-  CF_CHECK(type != GgmlType::Q8_0 || ne[0] % kQ8Block == 0, "GGUF tensor '{}': q8_0 rows must be a multiple of 32",
-           name);
+  CF_CHECK(!ggml_is_quantized(type) || ne[0] % kQBlock == 0, "GGUF tensor '{}': {} rows must be a multiple of 32",
+           name, ggml_type_name(type));
   CF_CHECK(data.size() == ggml_row_bytes(type, n), "GGUF tensor '{}': {} bytes of data, expected {}", name,
            data.size(), ggml_row_bytes(type, n));
   for (const auto& t : tensors_) CF_CHECK(t.name != name, "GGUF: duplicate tensor '{}'", name);

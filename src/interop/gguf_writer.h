@@ -8,13 +8,19 @@
 
 namespace chatforge::interop {
 
-enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q8_0 = 8 };
+enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8 };
 const char* ggml_type_name(GgmlType t);
 
-// Bytes of `n` values of type t (n must be a multiple of 32 for Q8_0).
+// Bytes of `n` values of type t (n must be a multiple of 32 for Q8_0 and Q4_0).
 size_t ggml_row_bytes(GgmlType t, uint64_t n);
-// Encodes float data as type t: F32 copies, F16 rounds, Q8_0 writes blocks of 32 values
-// as one fp16 scale (max |x| / 127) and 32 int8 values (round(x / scale)).
+bool ggml_is_quantized(GgmlType t);  // Q8_0, Q4_0: blocks of 32 along a row
+// Encodes float data as type t, as ggml's reference quantizers do: F32 copies, F16
+// rounds; Q8_0 writes blocks of 32 values as one fp16 scale d = max|x| / 127 and 32 int8
+// round(x / d); Q4_0 writes blocks of 32 as one fp16 scale d = m / -8 (m: the value of
+// largest magnitude, sign kept) and 16 bytes of 4-bit q = min(15, trunc(x / d + 8.5)),
+// value j in the low nibble of byte j and value j + 16 in its high nibble (x = (q - 8) d).
+// Example (Q4_0): a block whose largest-magnitude value is -4 has d = 0.5, so -4 -> q 0,
+// 0 -> 8, 1.2 -> 10 (trunc 10.9: 1.0 back), 3.9 -> 15 (16.3 clamped: 3.5 back).
 std::vector<uint8_t> ggml_encode(GgmlType t, const float* data, uint64_t n);
 
 class GgufWriter {

@@ -1,6 +1,8 @@
 // Implementation of hf_folder.h.
 #include "interop/hf_folder.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -42,14 +44,51 @@ bool has_chat_tokens(const tok::Tokenizer& t) {
 
 }  // namespace
 
-void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::Tokenizer* tokenizer, DType dtype) {
+std::string tokenizer_config_json(const tok::Tokenizer& tokenizer, const model::GptConfig& cfg) {
+  ordered_json tc = parse_ordered_json(tokenizer.to_hf_config_json(), "tokenizer_config.json");
+  tc["model_max_length"] = cfg.n_ctx;
+  if (has_chat_tokens(tokenizer)) tc["chat_template"] = tok::ChatFormat::jinja_template();
+  return tc.dump(2) + "\n";
+}
+
+void write_checkpoint_folder(const std::string& dir, const model::Gpt& gpt, const tok::Tokenizer* tokenizer,
+                             const std::string& keep_from) {
+  model::save_model(dir, gpt);
+  if (tokenizer != nullptr) {
+    tokenizer->save(dir);
+    write_file_atomic(dir + "/tokenizer_config.json", tokenizer_config_json(*tokenizer, gpt.config()));
+  }
+  if (!keep_from.empty()) copy_companion_files(keep_from, dir);  // the source's own files win
+}
+
+const std::vector<std::string>& companion_files() {
+  static const std::vector<std::string> names = {"tokenizer.json",          "tokenizer_config.json", "special_tokens_map.json",
+                                                 "generation_config.json", "vocab.json",            "merges.txt"};
+  return names;
+}
+
+std::vector<std::string> copy_companion_files(const std::string& from, const std::string& to) {
+  std::vector<std::string> copied;
+  for (const std::string& f : companion_files())
+    if (file_exists(from + "/" + f)) {
+      write_file_atomic(to + "/" + f, read_file(from + "/" + f));
+      copied.push_back(f);
+    }
+  return copied;
+}
+
+namespace {
+
+// Everything write_hf_folder writes from the model and tokenizer themselves.
+void write_generated_files(const std::string& dir, const model::Gpt& gpt, const tok::Tokenizer* tokenizer,
+                          DType dtype) {
   model::GptConfig cfg = gpt.config();
   std::optional<int32_t> eot = tokenizer ? tokenizer->special_token_id(tok::kEndOfText) : std::nullopt;
   if (tokenizer) {
     CF_CHECK(tokenizer->vocab_size() <= cfg.vocab_size,
              "the tokenizer has {} tokens but the model only {} embeddings", tokenizer->vocab_size(), cfg.vocab_size);
     if (eot && cfg.bos_token_id < 0) cfg.bos_token_id = *eot;
-    if (eot && cfg.eos_token_id < 0) cfg.eos_token_id = *eot;
+    if (eot && cfg.eos_token_ids.empty()) cfg.eos_token_ids = {*eot};
   }
   nlohmann::json cj = cfg.to_hf_json();
   cj["torch_dtype"] = dtype == DType::F32 ? "float32" : dtype == DType::F16 ? "float16" : "bfloat16";
@@ -59,9 +98,10 @@ void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::T
   ordered_json gen;
   gen["_from_model_config"] = true;
   if (cfg.bos_token_id >= 0) gen["bos_token_id"] = cfg.bos_token_id;
-  if (cfg.eos_token_id >= 0) {
-    std::vector<int32_t> eos = {cfg.eos_token_id};
-    if (tokenizer && has_chat_tokens(*tokenizer)) eos.push_back(*tokenizer->special_token_id(tok::kImEnd));
+  if (!cfg.eos_token_ids.empty()) {
+    std::vector<int32_t> eos(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
+    const int32_t im_end = tokenizer && has_chat_tokens(*tokenizer) ? *tokenizer->special_token_id(tok::kImEnd) : -1;
+    if (im_end >= 0 && std::find(eos.begin(), eos.end(), im_end) == eos.end()) eos.push_back(im_end);
     if (eos.size() == 1) gen["eos_token_id"] = eos[0]; else gen["eos_token_id"] = eos;
   }
   gen["transformers_version"] = "4.40.0";
@@ -73,10 +113,17 @@ void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::T
     write_file_atomic(dir + "/vocab.json", vocab_json(*tokenizer));
     write_file_atomic(dir + "/merges.txt", merges_txt(*tokenizer));
   }
-  ordered_json tc = parse_ordered_json(tokenizer->to_hf_config_json(), "tokenizer_config.json");
-  tc["model_max_length"] = cfg.n_ctx;
-  if (has_chat_tokens(*tokenizer)) tc["chat_template"] = tok::ChatFormat::jinja_template();
-  write_file_atomic(dir + "/tokenizer_config.json", tc.dump(2) + "\n");
+  write_file_atomic(dir + "/tokenizer_config.json", tokenizer_config_json(*tokenizer, cfg));
 }
+
+}  // namespace
+
+void write_hf_folder(const std::string& dir, const model::Gpt& gpt, const tok::Tokenizer* tokenizer, DType dtype,
+                     const std::string& keep_from) {
+  write_generated_files(dir, gpt, tokenizer, dtype);
+  if (!keep_from.empty()) copy_companion_files(keep_from, dir);  // the source's own files win
+}
+
+
 
 }  // namespace chatforge::interop

@@ -3,8 +3,12 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/json_util.h"
 #include "model/checkpoint.h"
 #include "tokenizer/chat_format.h"
 
@@ -24,9 +28,47 @@ LoadedModel load_model_and_tokenizer(const LoadOptions& o) {
   CF_CHECK(lm.tokenizer->vocab_size() <= lm.model->config().vocab_size,
            "tokenizer {} has {} tokens but the model's vocabulary is {}", tok_path, lm.tokenizer->vocab_size(),
            lm.model->config().vocab_size);
-  for (const char* sp : {tok::kEndOfText, tok::kImEnd})
-    if (auto id = lm.tokenizer->special_token_id(sp)) lm.stop_ids.push_back(*id);
+  lm.stop_ids = stop_ids_of(o.model_dir, lm.model->config(), *lm.tokenizer);
   return lm;
+}
+
+namespace {
+
+// generation_config.json's eos_token_id: absent, one id or a list.
+std::vector<int32_t> generation_eos_ids(const std::string& path) {
+  if (!file_exists(path)) return {};
+  nlohmann::json j;
+  try {
+    j = parse_json(read_file(path), path);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: invalid JSON: {}", path, e.what());
+  }
+  if (!j.is_object() || !j.contains("eos_token_id") || j["eos_token_id"].is_null()) return {};
+  const nlohmann::json& e = j["eos_token_id"];
+  std::vector<int32_t> ids;
+  for (const nlohmann::json& v : e.is_array() ? e : nlohmann::json::array({e})) {
+    CF_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= INT32_MAX,
+             "{}: field 'eos_token_id' must hold token ids, got {}", path, v.dump());
+    ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::vector<int32_t> stop_ids_of(const std::string& model_dir, const model::GptConfig& cfg, const tok::Tokenizer& t) {
+  std::vector<int32_t> ids;
+  auto add = [&](int64_t id, const std::string& from) {
+    CF_CHECK(id >= 0 && id < cfg.vocab_size, "{}: end-of-sequence id {} is outside the vocabulary (size {})", from,
+             id, cfg.vocab_size);
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(static_cast<int32_t>(id));
+  };
+  for (const char* sp : {tok::kEndOfText, tok::kImEnd})
+    if (auto id = t.special_token_id(sp)) add(*id, "the tokenizer");
+  for (int id : cfg.eos_token_ids) add(id, model_dir + "/config.json");
+  const std::string gen = model_dir + "/generation_config.json";
+  for (int32_t id : generation_eos_ids(gen)) add(id, gen);
+  return ids;
 }
 
 bool has_chat_tokens(const tok::Tokenizer& t) {

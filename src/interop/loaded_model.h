@@ -25,7 +25,7 @@ struct LoadOptions {
 struct LoadedModel {
   std::unique_ptr<model::Gpt> model;
   std::unique_ptr<tok::Tokenizer> tokenizer;
-  std::vector<int32_t> stop_ids;  // <|endoftext|> and <|im_end|> where the tokenizer has them
+  std::vector<int32_t> stop_ids;  // stop_ids_of(the model's folder)
   ops::WeightFormat weights = ops::WeightFormat::kF32;  // LoadOptions::weights, for Engines
 };
 
@@ -35,6 +35,12 @@ struct LoadedModel {
 //   "tokenizer T has N tokens but the model's vocabulary is V" (N > V)
 // plus whatever the checkpoint and tokenizer readers report.
 LoadedModel load_model_and_tokenizer(const LoadOptions& o);
+
+// The ids that end an answer, each once: <|endoftext|> and <|im_end|> where the tokenizer
+// has them, config.json's eos_token_id and generation_config.json's (one id or a list, as
+// transformers' generate stops on them: Llama 3 instruct ends a turn with <|eot_id|>, listed
+// there). Errors name the file of an id outside the vocabulary or a malformed field.
+std::vector<int32_t> stop_ids_of(const std::string& model_dir, const model::GptConfig& cfg, const tok::Tokenizer& t);
 
 // Whether the tokenizer has <|im_start|> and <|im_end|> (so the chat template applies).
 bool has_chat_tokens(const tok::Tokenizer& t);

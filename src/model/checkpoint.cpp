@@ -20,7 +20,7 @@ namespace chatforge::model {
 GptConfig load_config(const std::string& dir) {
   const std::string path = dir + "/config.json";
   CF_CHECK(is_directory(dir), "model directory {} does not exist", dir);
-  CF_CHECK(file_exists(path), "{} is missing (is {} a chatforge or Hugging Face GPT-2 checkpoint?)", path, dir);
+  CF_CHECK(file_exists(path), "{} is missing (is {} a chatforge or Hugging Face model folder?)", path, dir);
   nlohmann::json j;
   try {
     j = parse_json(read_file(path), path);
@@ -98,14 +98,14 @@ std::vector<std::string> weight_files(const std::string& dir) {
 
 namespace {
 
-// Tensors Hugging Face GPT-2 checkpoints may carry that are not parameters: the
-// causal-mask buffers of old saves.
+// Tensors Hugging Face checkpoints may carry that are not parameters: GPT-2's causal-mask
+// buffers and Llama's rotary inverse frequencies, in old saves.
 bool is_known_buffer(const std::string& name) {
   auto ends_with = [&](const char* suffix) {
     const size_t n = std::strlen(suffix);
     return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
   };
-  return ends_with(".attn.bias") || ends_with(".attn.masked_bias");
+  return ends_with(".attn.bias") || ends_with(".attn.masked_bias") || ends_with(".rotary_emb.inv_freq");
 }
 
 bool is_float_dtype(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
@@ -124,13 +124,21 @@ const SafeTensorsReader* holder(const std::vector<std::unique_ptr<SafeTensorsRea
   return nullptr;
 }
 
-// HF GPT2LMHeadModel saves "transformer.h.0...", GPT2Model saves "h.0...": both are read.
-bool has_transformer_prefix(const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
-                            const std::string& prefix) {
+// HF GPT2LMHeadModel saves "transformer.h.0...", GPT2Model saves "h.0..." (LlamaForCausalLM
+// "model.layers.0...", LlamaModel "layers.0..."): both are read.
+bool has_root_prefix(const std::vector<std::unique_ptr<SafeTensorsReader>>& readers, const std::string& prefix,
+                     const std::string& root) {
   for (const auto& r : readers)
     for (const auto& [name, info] : r->tensors())
-      if (name.rfind(prefix + "transformer.", 0) == 0) return true;
+      if (name.rfind(prefix + root, 0) == 0) return true;
   return false;
+}
+
+// A parameter's name in files saved with or without the root prefix (the untied head
+// "lm_head.weight" sits outside the root either way).
+std::string stored_name(const std::string& hf_name, const std::string& root, bool has_root) {
+  if (has_root || hf_name.rfind(root, 0) != 0) return hf_name;
+  return hf_name.substr(root.size());
 }
 
 std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
@@ -141,17 +149,21 @@ void check_config_matches_weights(const GptConfig& cfg, const std::string& confi
                                   const std::vector<std::unique_ptr<SafeTensorsReader>>& readers,
                                   const std::string& prefix) {
   CF_ASSERT(!readers.empty());
-  const bool has_prefix = has_transformer_prefix(readers, prefix);
+  const HfNames names = hf_names(cfg);
+  const bool has_prefix = has_root_prefix(readers, prefix, names.root);
   const std::string files = readers.size() == 1 ? readers[0]->path() : "the weight shards";
-  auto find = [&](const std::string& short_name) -> std::pair<const SafeTensorsReader*, const SafeTensorInfo*> {
-    const std::string name = prefix + (has_prefix ? "transformer." : "") + short_name;
+  auto find_stored = [&](const std::string& name) -> std::pair<const SafeTensorsReader*, const SafeTensorInfo*> {
     const SafeTensorsReader* r = holder(readers, name);
     return {r, r ? &r->get(name) : nullptr};
   };
+  auto find = [&](const std::string& short_name) {
+    return find_stored(prefix + (has_prefix ? names.root : "") + short_name);
+  };
   // The fields that size the model first, each by the tensor that shows it.
-  if (auto [r, wte] = find("wte.weight"); wte != nullptr && wte->shape.size() == 2) {
-    CF_CHECK(wte->shape[1] == cfg.n_embd, "{}: n_embd is {} but tensor '{}' in {} has shape {} (n_embd {})",
-             config_path, cfg.n_embd, wte->name, r->path(), wte->shape_str(), wte->shape[1]);
+  const char* n_embd_key = cfg.llama() ? "hidden_size" : "n_embd";
+  if (auto [r, wte] = find(names.embed); wte != nullptr && wte->shape.size() == 2) {
+    CF_CHECK(wte->shape[1] == cfg.n_embd, "{}: {} is {} but tensor '{}' in {} has shape {} ({} {})", config_path,
+             n_embd_key, cfg.n_embd, wte->name, r->path(), wte->shape_str(), n_embd_key, wte->shape[1]);
     CF_CHECK(wte->shape[0] == cfg.vocab_size, "{}: vocab_size is {} but tensor '{}' in {} has shape {} ({} tokens)",
              config_path, cfg.vocab_size, wte->name, r->path(), wte->shape_str(), wte->shape[0]);
   }
@@ -159,26 +171,25 @@ void check_config_matches_weights(const GptConfig& cfg, const std::string& confi
     CF_CHECK(wpe->shape[0] == cfg.n_ctx, "{}: n_positions is {} but tensor '{}' in {} has shape {} ({} positions)",
              config_path, cfg.n_ctx, wpe->name, r->path(), wpe->shape_str(), wpe->shape[0]);
   int layers = 0;  // h.0 .. h.(layers-1) in the files
-  const std::string h = prefix + (has_prefix ? "transformer." : "") + "h.";
+  const std::string h = prefix + (has_prefix ? names.root : "") + names.layers;
   for (const auto& r : readers)
     for (const auto& [name, info] : r->tensors())
       if (name.rfind(h, 0) == 0) {
         const long i = std::strtol(name.c_str() + h.size(), nullptr, 10);
         if (i >= 0 && i < (1 << 20)) layers = std::max(layers, static_cast<int>(i) + 1);
       }
-  CF_CHECK(layers == 0 || layers == cfg.n_layer, "{}: n_layer is {} but {} hold{} {} layers", config_path,
-           cfg.n_layer, files, readers.size() == 1 ? "s" : "", layers);
+  CF_CHECK(layers == 0 || layers == cfg.n_layer, "{}: {} is {} but {} hold{} {} layers", config_path,
+           cfg.llama() ? "num_hidden_layers" : "n_layer", cfg.n_layer, files, readers.size() == 1 ? "s" : "", layers);
   // Then every tensor the config implies, from the headers alone: after this the model's
   // size is backed by bytes in the files, so allocating it cannot be a config's whim.
   const ParamLayout layout(cfg);
   for (const ParamSlice& t : param_slices(cfg, layout)) {
-    const std::string short_name = t.hf_name.substr(std::string("transformer.").size());
-    auto [r, info] = find(short_name);
-    const std::string name = prefix + (has_prefix ? t.hf_name : short_name);
+    const std::string name = prefix + stored_name(t.hf_name, names.root, has_prefix);
+    auto [r, info] = find_stored(name);
     CF_CHECK(info != nullptr, "{}: missing tensor '{}' (shape {}, from {})", files, name, shape_str(t.hf_shape),
              config_path);
-    CF_CHECK(info->shape == t.hf_shape, "{}: tensor '{}' has shape {}, expected {} from {} (n_embd {})", r->path(),
-             name, info->shape_str(), shape_str(t.hf_shape), config_path, cfg.n_embd);
+    CF_CHECK(info->shape == t.hf_shape, "{}: tensor '{}' has shape {}, expected {} from {} ({} {})", r->path(), name,
+             info->shape_str(), shape_str(t.hf_shape), config_path, n_embd_key, cfg.n_embd);
   }
 }
 
@@ -197,15 +208,16 @@ DType read_weights(Gpt& model, const std::vector<std::unique_ptr<SafeTensorsRead
       CF_CHECK(fresh, "tensor '{}' is stored twice ({} and {})", name, it->second->path(), r->path());
     }
   const std::string files_desc = readers.size() == 1 ? readers[0]->path() : "the sharded safetensors files";
-  const bool has_prefix = has_transformer_prefix(readers, opt.prefix);
-  const size_t strip = has_prefix ? 0 : std::string("transformer.").size();
+  const GptConfig& cfg = model.config();
+  const HfNames names = hf_names(cfg);
+  const bool has_prefix = has_root_prefix(readers, opt.prefix, names.root);
 
   model.params().zero();
   std::set<std::string> used;
   DType matrix_dtype = DType::F32;
   bool dtype_seen = false;
   for (const ParamSlice& t : param_slices(model.config(), model.layout())) {
-    const std::string name = opt.prefix + t.hf_name.substr(strip);
+    const std::string name = opt.prefix + stored_name(t.hf_name, names.root, has_prefix);
     auto it = where.find(name);
     CF_CHECK(it != where.end(), "{}: missing tensor '{}' (shape [{}])", files_desc, name, fmt::join(t.hf_shape, ", "));
     const SafeTensorInfo& info = it->second->get(name);
@@ -223,17 +235,17 @@ DType read_weights(Gpt& model, const std::vector<std::unique_ptr<SafeTensorsRead
   for (const auto& [name, r] : where) {
     if (used.count(name) || opt.allow_unknown || is_known_buffer(name)) continue;
     if (name == opt.prefix + "lm_head.weight") {
-      // GPT-2's head is tied to wte; an untied head cannot be represented.
-      const GptConfig& cfg = model.config();
+      // A tied head (GPT-2's always) is the token embedding: a stored copy must equal it.
       std::vector<float> head(static_cast<size_t>(cfg.vocab_size) * cfg.n_embd);
       r->read_f32(name, {cfg.vocab_size, cfg.n_embd}, head.data());
       const float* wte = model.params().data() + model.layout().find("wte").offset;
       for (size_t i = 0; i < head.size(); ++i)
-        CF_CHECK(head[i] == wte[i], "{}: tensor 'lm_head.weight' differs from the token embedding (an untied "
-                 "output head is not supported by GPT-2)", r->path());
+        CF_CHECK(head[i] == wte[i], "{}: tensor 'lm_head.weight' differs from the token embedding ({})", r->path(),
+                 cfg.llama() ? "the config ties them: set tie_word_embeddings to false"
+                             : "an untied output head is not supported by GPT-2");
       continue;
     }
-    fail("{}: unexpected tensor '{}' (not a GPT-2 parameter)", r->path(), name);
+    fail("{}: unexpected tensor '{}' (not a parameter of this {} model)", r->path(), name, cfg.model_type);
   }
   model.push_params();
   return matrix_dtype;

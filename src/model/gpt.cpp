@@ -1,6 +1,7 @@
 // Implementation of gpt.h: the forward and backward passes, once, over the backend's ops.
 #include "model/gpt.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -39,6 +40,12 @@ Gpt::Gpt(const GptConfig& cfg, std::shared_ptr<ops::Backend> backend)
     dparams_.reset(*backend_, params_.bytes());
     dgrads_.reset(*backend_, grads_.bytes());
   }
+  if (cfg_.llama()) {
+    const std::vector<float> inv_freq = cfg_.rope_inv_freq();
+    rope_freq_.reset(*backend_, inv_freq.size() * sizeof(float));
+    backend_->upload(rope_freq_.data(), inv_freq.data(), inv_freq.size() * sizeof(float));
+    rope_scale_ = cfg_.rope_attention_scale();
+  }
 }
 
 void Gpt::push_params() {
@@ -61,7 +68,7 @@ void Gpt::init_weights(uint64_t seed) {
   for (const auto& t : layout_.tensors()) {
     float* p = params_.data() + t.offset;
     size_t n = t.numel();
-    if (t.name == "wte") n = static_cast<size_t>(cfg_.vocab_size) * cfg_.n_embd;  // padding stays 0
+    if (t.name == "wte" || t.name == "lm_head") n = static_cast<size_t>(cfg_.vocab_size) * cfg_.n_embd;  // padding stays 0
     switch (t.kind) {
       case ParamKind::kEmbedding:
       case ParamKind::kMatmulWeight: {
@@ -87,24 +94,27 @@ void Gpt::ensure_activations(int B, int T) {
   if (B == B_ && T == T_ && recompute_ == acts_recompute_) return;
   acts_recompute_ = recompute_;
   const size_t L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head, Vp = cfg_.padded_vocab_size();
+  const size_t QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
+  const size_t QK = cfg_.qk_norm ? QKV : 0, QKH = cfg_.qk_norm ? NH + cfg_.kv_heads() : 0;  // Qwen3 only
   const size_t BT = static_cast<size_t>(B) * T;
   const size_t K = recompute_ ? 1 : L;  // layers whose insides are kept (recompute: a working one)
   const auto p = carve(*backend_, acts_buf_,
                        {
                            BT * C,                          // encoded
                            K * BT * C, K * BT, K * BT,      // ln1, mean, rstd
-                           K * BT * 3 * C,                  // qkv
-                           K * BT * C,                      // atty
+                           K * BT * QKV,                    // qkv
+                           K * BT * QK, K * BT * QKH,       // qkv_pre, qk_rstd
+                           K * BT * Q,                      // atty
                            K * B * NH * T,                  // att_lse
                            K * BT * C,                      // residual2
                            K * BT * C, K * BT, K * BT,      // ln2, mean, rstd
-                           K * BT * 4 * C, K * BT * 4 * C,  // fch, fch_gelu
+                           K * BT * U, K * BT * F,          // fch, fch_gelu
                            L * BT * C,                      // residual3 (every layer's output: the next one's input)
                            BT * C, BT, BT,                  // lnf, mean, rstd
                            BT * Vp, BT, BT,                 // logits, losses, lse
                        });
-  acts_ = Activations{p[0],  p[1],  p[2],  p[3],  p[4],  p[5],  p[6],  p[7],  p[8],  p[9],
-                      p[10], p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19]};
+  acts_ = Activations{p[0],  p[1],  p[2],  p[3],  p[4],  p[5],  p[6],  p[7],  p[8],  p[9],  p[10],
+                      p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19], p[20], p[21]};
   // inputs: ids, targets, doc, pos as int32 and the mask as bytes, in one allocation
   io_buf_ = ops::Buffer();
   io_buf_.reset(*backend_, BT * (4 * sizeof(int32_t) + 1) + 64);
@@ -120,28 +130,34 @@ void Gpt::ensure_activations(int B, int T) {
 
 void Gpt::ensure_scratch() {
   if (scratch_buf_.bytes() != 0) return;
-  const size_t C = cfg_.n_embd, BT = static_cast<size_t>(B_) * T_;
-  const auto p = carve(*backend_, scratch_buf_, {BT * C, BT * C, BT * 3 * C, BT * 4 * C});
-  scratch_ = BackwardScratch{p[0], p[1], p[2], p[3]};
+  const size_t C = cfg_.n_embd, BT = static_cast<size_t>(B_) * T_, Q = cfg_.q_dim();
+  const size_t dact = cfg_.llama() ? BT * cfg_.ffn() : 0;
+  const auto p = carve(*backend_, scratch_buf_,
+                       {BT * C, BT * std::max(C, Q), BT * cfg_.qkv_dim(), BT * cfg_.ffn_up_rows(), dact});
+  scratch_ = BackwardScratch{p[0], p[1], p[2], p[3], p[4]};
 }
 
 Gpt::LayerActs Gpt::layer_acts(int l) {
   const size_t C = cfg_.n_embd, BT = static_cast<size_t>(B_) * T_, btc = BT * C;
+  const size_t QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
+  const size_t QK = cfg_.qk_norm ? QKV : 0, QKH = cfg_.qk_norm ? cfg_.n_head + cfg_.kv_heads() : 0;
   const size_t k = recompute_ ? 0 : l;  // recompute: one working slot for every layer
   Activations& a = acts_;
   return LayerActs{l == 0 ? a.encoded : a.residual3 + (l - 1) * btc,
                    a.ln1 + k * btc,
                    a.ln1_mean + k * BT,
                    a.ln1_rstd + k * BT,
-                   a.qkv + k * btc * 3,
-                   a.atty + k * btc,
+                   a.qkv + k * BT * QKV,
+                   a.qkv_pre + k * BT * QK,
+                   a.qk_rstd + k * BT * QKH,
+                   a.atty + k * BT * Q,
                    a.att_lse + k * B_ * cfg_.n_head * T_,
                    a.residual2 + k * btc,
                    a.ln2 + k * btc,
                    a.ln2_mean + k * BT,
                    a.ln2_rstd + k * BT,
-                   a.fch + k * btc * 4,
-                   a.fch_gelu + k * btc * 4,
+                   a.fch + k * BT * U,
+                   a.fch_gelu + k * BT * F,
                    a.residual3 + l * btc};
 }
 
@@ -165,14 +181,40 @@ void Gpt::upload_inputs(const int32_t* inp, const int32_t* targets, const uint8_
   }
   if (mask != nullptr) be.upload(mask_, mask, BT);
   if (rows.doc != nullptr) be.upload(doc_, rows.doc, ids);
-  if (rows.pos != nullptr) be.upload(pos_, rows.pos, ids);
+  if (rows.pos != nullptr) {
+    be.upload(pos_, rows.pos, ids);
+  } else if (cfg_.llama()) {  // the rotary angles need every token's position: 0..T-1 per row
+    std::vector<int32_t> pos(static_cast<size_t>(BT));
+    for (int i = 0; i < BT; ++i) pos[i] = i % T_;
+    be.upload(pos_, pos.data(), ids);
+  }
   has_targets_ = targets != nullptr;
   has_mask_ = mask != nullptr;
   has_doc_ = rows.doc != nullptr;
   has_pos_ = rows.pos != nullptr;
 }
 
-void Gpt::layer_forward(int l) {
+void Gpt::norm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w, const float* b) {
+  const int N = B_ * T_, C = cfg_.n_embd;
+  if (cfg_.llama())
+    backend_->rmsnorm_forward(out, rstd, inp, w, N, 1, C, C, static_cast<float>(cfg_.norm_eps));
+  else
+    backend_->layernorm_forward(out, mean, rstd, inp, w, b, N, C);
+}
+
+void Gpt::norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
+                        const float* mean, const float* rstd) {
+  const int N = B_ * T_, C = cfg_.n_embd;
+  if (cfg_.llama())
+    backend_->rmsnorm_backward(dinp, dw, dout, inp, w, rstd, N, 1, C, C, /*accumulate=*/true);
+  else
+    backend_->layernorm_backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+}
+
+void Gpt::layer_forward(int l) { cfg_.llama() ? llama_layer_forward(l) : gpt2_layer_forward(l); }
+void Gpt::layer_backward(int l) { cfg_.llama() ? llama_layer_backward(l) : gpt2_layer_backward(l); }
+
+void Gpt::gpt2_layer_forward(int l) {
   ops::Backend& be = *backend_;
   const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, BT = B * T;
   const size_t btc = static_cast<size_t>(BT) * C, lc = static_cast<size_t>(l) * C;
@@ -182,7 +224,7 @@ void Gpt::layer_forward(int l) {
   // x = x + attn(ln_1(x))
   be.layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.residual, w.ln1w + lc, w.ln1b + lc, BT, C);
   be.matmul_forward(a.qkv, a.ln1, w.qkvw + lc * 3 * C, w.qkvb + lc * 3, BT, C, 3 * C);
-  be.attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, C, NH);
+  be.attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, NH, NH, C / NH);
   be.matmul_forward(a.residual2, a.atty, w.attprojw + lc * C, w.attprojb + lc, BT, C, C);
   be.residual_forward(a.residual2, a.residual2, a.residual, btc);
   // x = x + mlp(ln_2(x))
@@ -193,18 +235,53 @@ void Gpt::layer_forward(int l) {
   be.residual_forward(a.residual3, a.residual3, a.residual2, btc);
 }
 
+void Gpt::llama_layer_forward(int l) {
+  ops::Backend& be = *backend_;
+  const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, NKV = cfg_.kv_heads(), HS = cfg_.head_size();
+  const int QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.ffn(), BT = B * T;
+  const size_t btc = static_cast<size_t>(BT) * C, L = l, lc = L * C;
+  const float eps = static_cast<float>(cfg_.norm_eps);
+  const GptParams w = layout_.views(device_params());
+  const LayerActs a = layer_acts(l);
+  const int32_t* doc = has_doc_ ? doc_ : nullptr;
+  // x = x + o_proj(attention(rope(qk_norm(qkv_proj(rmsnorm(x))))))
+  be.rmsnorm_forward(a.ln1, a.ln1_rstd, a.residual, w.ln1w + lc, BT, 1, C, C, eps);
+  const float* qkvb = w.qkvb != nullptr ? w.qkvb + L * QKV : nullptr;
+  if (cfg_.qk_norm) {  // Qwen3: RMSNorm of every q and k head (kept: backward needs the input)
+    be.matmul_forward(a.qkv_pre, a.ln1, w.qkvw + L * QKV * C, qkvb, BT, C, QKV);
+    be.rmsnorm_forward(a.qkv, a.qk_rstd, a.qkv_pre, w.qnormw + L * HS, BT, NH, HS, QKV, eps);
+    be.rmsnorm_forward(a.qkv + Q, a.qk_rstd + static_cast<size_t>(BT) * NH, a.qkv_pre + Q, w.knormw + L * HS, BT, NKV,
+                       HS, QKV, eps);
+    const size_t pitch = static_cast<size_t>(QKV) * sizeof(float);
+    be.copy_rows(a.qkv + Q + KV, pitch, a.qkv_pre + Q + KV, pitch, static_cast<size_t>(KV) * sizeof(float), BT);
+  } else {
+    be.matmul_forward(a.qkv, a.ln1, w.qkvw + L * QKV * C, qkvb, BT, C, QKV);
+  }
+  be.rope_forward(a.qkv, pos_, rope_freq_.data(), rope_scale_, BT, NH + NKV, HS, QKV);  // q heads, then k heads
+  be.attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, NH, NKV, HS);
+  be.matmul_forward(a.residual2, a.atty, w.attprojw + lc * Q, w.attprojb != nullptr ? w.attprojb + lc : nullptr, BT,
+                    Q, C);
+  be.residual_forward(a.residual2, a.residual2, a.residual, btc);
+  // x = x + down_proj(silu(gate_proj(h)) * up_proj(h)), h = rmsnorm(x)
+  be.rmsnorm_forward(a.ln2, a.ln2_rstd, a.residual2, w.ln2w + lc, BT, 1, C, C, eps);
+  be.matmul_forward(a.fch, a.ln2, w.fcw + lc * 2 * F, nullptr, BT, C, 2 * F);
+  be.swiglu_forward(a.fch_gelu, a.fch, BT, F);
+  be.matmul_forward(a.residual3, a.fch_gelu, w.fcprojw + lc * F, nullptr, BT, F, C);
+  be.residual_forward(a.residual3, a.residual3, a.residual2, btc);
+}
+
 void Gpt::run_forward() {
   ops::Backend& be = *backend_;
   const int B = B_, T = T_, L = cfg_.n_layer, C = cfg_.n_embd, Vp = cfg_.padded_vocab_size(), BT = B * T;
   const GptParams w = layout_.views(device_params());
   Activations& a = acts_;
-  // x = wte[inp] + wpe[pos]
+  // x = wte[inp] + wpe[pos] (rotary models: wte[inp])
   be.encoder_forward(a.encoded, inp_, has_pos_ ? pos_ : nullptr, w.wte, w.wpe, B, T, C);
   for (int l = 0; l < L; ++l) layer_forward(l);
   const float* last = a.residual3 + static_cast<size_t>(L - 1) * BT * C;
-  be.layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, w.lnfw, w.lnfb, BT, C);
-  // logits = ln_f(x) @ wte^T (tied head); padded rows of wte are zero
-  be.matmul_forward(a.logits, a.lnf, w.wte, nullptr, BT, C, Vp);
+  norm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, w.lnfw, w.lnfb);
+  // logits = norm_f(x) @ head^T (tied: the token embedding); padded rows of the head are zero
+  be.matmul_forward(a.logits, a.lnf, head_weight(w), nullptr, BT, C, Vp);
 }
 
 void Gpt::forward(const int32_t* inp, int B, int T, const RowLayout& rows) {
@@ -222,7 +299,7 @@ double Gpt::forward_loss(const int32_t* inp, const int32_t* targets, const uint8
                                         B * T, cfg_.vocab_size, cfg_.padded_vocab_size());
 }
 
-void Gpt::layer_backward(int l) {
+void Gpt::gpt2_layer_backward(int l) {
   ops::Backend& be = *backend_;
   const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, BT = B * T;
   const size_t btc = static_cast<size_t>(BT) * C, lc = static_cast<size_t>(l) * C;
@@ -240,10 +317,40 @@ void Gpt::layer_backward(int l) {
                         a.ln2_rstd, BT, C);
   // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual))))
   be.matmul_backward(s.dln, g.attprojw + lc * C, g.attprojb + lc, s.dresidual, a.atty, w.attprojw + lc * C, BT, C, C);
-  be.attention_backward(s.dqkv, s.dln, a.qkv, a.atty, a.att_lse, has_doc_ ? doc_ : nullptr, B, T, C, NH);
+  be.attention_backward(s.dqkv, s.dln, a.qkv, a.atty, a.att_lse, has_doc_ ? doc_ : nullptr, B, T, NH, NH, C / NH);
   be.matmul_backward(s.dln, g.qkvw + lc * 3 * C, g.qkvb + lc * 3, s.dqkv, a.ln1, w.qkvw + lc * 3 * C, BT, C, 3 * C);
   be.layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, a.residual, w.ln1w + lc, a.ln1_mean,
                         a.ln1_rstd, BT, C);
+}
+
+void Gpt::llama_layer_backward(int l) {
+  ops::Backend& be = *backend_;
+  const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, NKV = cfg_.kv_heads(), HS = cfg_.head_size();
+  const int QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), F = cfg_.ffn(), BT = B * T;
+  const size_t L = l, lc = L * C;
+  const GptParams w = layout_.views(device_params());
+  const GptParams g = layout_.views(device_grads());
+  const BackwardScratch& s = scratch_;
+  const LayerActs a = layer_acts(l);
+  // forward was: residual3 = residual2 + down(swiglu(gate_up(rmsnorm(residual2))))
+  be.matmul_backward(s.dact, g.fcprojw + lc * F, nullptr, s.dresidual, a.fch_gelu, w.fcprojw + lc * F, BT, F, C);
+  be.swiglu_backward(s.dfch, a.fch, s.dact, BT, F);
+  be.matmul_backward(s.dln, g.fcw + lc * 2 * F, nullptr, s.dfch, a.ln2, w.fcw + lc * 2 * F, BT, C, 2 * F);
+  be.rmsnorm_backward(s.dresidual, g.ln2w + lc, s.dln, a.residual2, w.ln2w + lc, a.ln2_rstd, BT, 1, C, C, true);
+  // forward was: residual2 = residual + o_proj(attention(rope(qk_norm(qkv_proj(rmsnorm(residual))))))
+  be.matmul_backward(s.dln, g.attprojw + lc * Q, g.attprojb != nullptr ? g.attprojb + lc : nullptr, s.dresidual,
+                     a.atty, w.attprojw + lc * Q, BT, Q, C);
+  be.attention_backward(s.dqkv, s.dln, a.qkv, a.atty, a.att_lse, has_doc_ ? doc_ : nullptr, B, T, NH, NKV, HS);
+  be.rope_backward(s.dqkv, pos_, rope_freq_.data(), rope_scale_, BT, NH + NKV, HS, QKV);
+  if (cfg_.qk_norm) {  // in place on the q and k parts of dqkv
+    be.rmsnorm_backward(s.dqkv, g.qnormw + L * HS, s.dqkv, a.qkv_pre, w.qnormw + L * HS, a.qk_rstd, BT, NH, HS, QKV,
+                        false);
+    be.rmsnorm_backward(s.dqkv + Q, g.knormw + L * HS, s.dqkv + Q, a.qkv_pre + Q, w.knormw + L * HS,
+                        a.qk_rstd + static_cast<size_t>(BT) * NH, BT, NKV, HS, QKV, false);
+  }
+  be.matmul_backward(s.dln, g.qkvw + L * QKV * C, g.qkvb != nullptr ? g.qkvb + L * QKV : nullptr, s.dqkv, a.ln1,
+                     w.qkvw + L * QKV * C, BT, C, QKV);
+  be.rmsnorm_backward(s.dresidual, g.ln1w + lc, s.dln, a.residual, w.ln1w + lc, a.ln1_rstd, BT, 1, C, C, true);
 }
 
 void Gpt::backward(float dloss) {
@@ -260,12 +367,11 @@ void Gpt::backward(float dloss) {
 
   be.crossentropy_backward(a.logits, a.lse, targets_, has_mask_ ? mask_ : nullptr, dloss, BT, V, Vp);
   float* dlogits = a.logits;
-  // forward was: logits = lnf @ wte^T
-  be.matmul_backward(s.dln, g.wte, nullptr, dlogits, a.lnf, w.wte, BT, C, Vp);
-  // forward was: lnf = layernorm(residual3[L-1]); the stream gradient starts here
+  // forward was: logits = lnf @ head^T
+  be.matmul_backward(s.dln, const_cast<float*>(head_weight(g)), nullptr, dlogits, a.lnf, head_weight(w), BT, C, Vp);
+  // forward was: lnf = norm(residual3[L-1]); the stream gradient starts here
   be.zero(s.dresidual, btc * sizeof(float));
-  be.layernorm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean,
-                        a.lnf_rstd, BT, C);
+  norm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean, a.lnf_rstd);
   for (int l = L - 1; l >= 0; --l) {
     // Recompute: the layer's insides again from its kept input (the same kernels on the
     // same inputs: bit-identical to the first forward), into the one working slot.
@@ -273,7 +379,7 @@ void Gpt::backward(float dloss) {
     layer_backward(l);
     if (on_layer_grads_done) on_layer_grads_done(l);
   }
-  // forward was: encoded = wte[inp] + wpe[pos]
+  // forward was: encoded = wte[inp] + wpe[pos] (rotary models: wte[inp])
   be.encoder_backward(g.wte, g.wpe, s.dresidual, inp_, has_pos_ ? pos_ : nullptr, B, T, C);
 }
 
@@ -296,13 +402,14 @@ std::unique_ptr<Gpt> to_backend(std::unique_ptr<Gpt> model, std::shared_ptr<ops:
 
 double Gpt::flops_per_token(int T) const {
   // 6 flops per parameter per token (2 forward, 4 backward) for every matmul weight,
-  // including the tied output head (Vp x C); plus attention scores and weighted sums:
-  // forward 2 * 2 * T * C per layer per token, backward twice that. This counts the full
-  // T x T (the PaLM/llm.c convention, so MFU compares with other trainers); the blocked
+  // including the output head (Vp x C); plus attention scores and weighted sums: forward
+  // 2 * 2 * T * Q per layer per token (Q = NH * HS), backward twice that. This counts the
+  // full T x T (the PaLM/llm.c convention, so MFU compares with other trainers); the blocked
   // kernel skips the masked upper blocks, so it does somewhat less work than counted.
   const double C = cfg_.n_embd, L = cfg_.n_layer, Vp = cfg_.padded_vocab_size();
-  const double matmul_params = L * 12.0 * C * C + Vp * C;
-  return 6.0 * matmul_params + L * 12.0 * T * C;
+  const double QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
+  const double matmul_params = L * (C * QKV + Q * C + U * C + F * C) + Vp * C;
+  return 6.0 * matmul_params + L * 12.0 * T * Q;
 }
 
 }  // namespace chatforge::model

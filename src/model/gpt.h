@@ -1,7 +1,10 @@
-// The transformer, written once over the backend interface (ops/backend.h): GPT-2 exactly
-// as Hugging Face GPT2LMHeadModel computes it (pre-LN blocks, tanh GELU, tied embeddings,
-// biases everywhere). The same code trains on the CPU and on a CUDA device: every op is a
-// call on the model's backend. Parameters and gradients are two parallel flat arrays in
+// The transformer, written once over the backend interface (ops/backend.h), in two block
+// variants chosen by the configuration: GPT-2 exactly as Hugging Face GPT2LMHeadModel
+// computes it (pre-LN blocks, tanh GELU, learned positions, tied embeddings, biases
+// everywhere) and the Llama family exactly as LlamaForCausalLM / MistralForCausalLM /
+// Qwen2ForCausalLM / Qwen3ForCausalLM (RMSNorm, rotary positions, grouped-query attention,
+// SwiGLU, optional q/k/v biases and per-head q/k norms, tied or separate head). The same
+// code trains on the CPU and on a CUDA device: every op is a call on the model's backend. Parameters and gradients are two parallel flat arrays in
 // ParamLayout order (weights.h); activations live in one allocation sized for the (B, T)
 // of the last call. Cached decoding over new tokens only is model/gpt_cached.h.
 //
@@ -24,20 +27,25 @@ namespace chatforge::model {
 
 // Everything the forward pass keeps for backward (backend memory). Under recompute
 // (set_recompute) the per-layer tensors other than residual3 hold one layer.
+// Dimension letters: C channels, NH query heads, NKV key/value heads, HS head size, Q = NH
+// HS, QKV = (NH + 2 NKV) HS, F the MLP width, U the rows of the MLP's first matmul (GPT-2
+// F = 4C; Llama 2F: gate | up). "norm" is LayerNorm (GPT-2) or RMSNorm (Llama: no mean).
 struct Activations {
   float* encoded;    // (B, T, C)  embeddings: the residual stream entering layer 0
-  float* ln1;        // (L, B, T, C)
-  float* ln1_mean;   // (L, B, T)
+  float* ln1;        // (L, B, T, C)  norm of the stream
+  float* ln1_mean;   // (L, B, T)     (LayerNorm only)
   float* ln1_rstd;   // (L, B, T)
-  float* qkv;        // (L, B, T, 3C)
-  float* atty;       // (L, B, T, C)  attention output before the projection
+  float* qkv;        // (L, B, T, QKV) q | k | v, rotated (Llama) and normed (Qwen3): what attention reads
+  float* qkv_pre;    // (L, B, T, QKV) before the per-head q/k norms (Qwen3 only)
+  float* qk_rstd;    // (L, B, T, NH + NKV) the q then k per-head norms' rstd (Qwen3 only)
+  float* atty;       // (L, B, T, Q)  attention output before the projection
   float* att_lse;    // (L, B, NH, T) log-sum-exp of each attention row (backward recomputes the rest)
   float* residual2;  // (L, B, T, C)  stream after the attention half of the block
   float* ln2;        // (L, B, T, C)
-  float* ln2_mean;   // (L, B, T)
+  float* ln2_mean;   // (L, B, T)     (LayerNorm only)
   float* ln2_rstd;   // (L, B, T)
-  float* fch;        // (L, B, T, 4C) MLP hidden before GELU
-  float* fch_gelu;   // (L, B, T, 4C) after GELU
+  float* fch;        // (L, B, T, U)  MLP hidden before the activation
+  float* fch_gelu;   // (L, B, T, F)  after it (GELU, or SwiGLU of gate | up)
   float* residual3;  // (L, B, T, C)  stream leaving the block
   float* lnf;        // (B, T, C)
   float* lnf_mean;   // (B, T)
@@ -83,8 +91,9 @@ class Gpt {
   void push_grads();
   void pull_grads();
 
-  // GPT-2 initialisation: N(0, 0.02) weights and embeddings, residual projections
-  // (attn.c_proj, mlp.c_proj) N(0, 0.02/sqrt(2L)), zero biases, unit LayerNorm weights.
+  // GPT-2 initialisation (for every architecture): N(0, 0.02) weights and embeddings,
+  // residual projections (attention and MLP output) N(0, 0.02/sqrt(2L)), zero biases, unit
+  // norm weights.
   // Pushes to the backend.
   void init_weights(uint64_t seed);
 
@@ -112,6 +121,11 @@ class Gpt {
   void set_recompute(bool on) { recompute_ = on; }
   bool recompute() const { return recompute_; }
 
+  // The rotary inverse frequencies (HS/2 floats, backend memory) and YaRN's scale on cos/sin
+  // (Llama family; null and 1 for GPT-2): what rope_forward takes.
+  const float* rope_inv_freq() const { return rope_freq_.data(); }
+  float rope_scale() const { return rope_scale_; }
+
   // Backend pointers (host pointers on the CPU).
   const Activations& activations() const { return acts_; }
   // Logits row (b, t) of the last forward, first V columns, on the host.
@@ -128,15 +142,17 @@ class Gpt {
   // Layer l's slices of the activation allocation (its working slot under recompute).
   struct LayerActs {
     const float* residual;  // input: the stream entering layer l
-    float *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *att_lse, *residual2, *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_gelu;
+    float *ln1, *ln1_mean, *ln1_rstd, *qkv, *qkv_pre, *qk_rstd, *atty, *att_lse, *residual2, *ln2, *ln2_mean,
+        *ln2_rstd, *fch, *fch_gelu;
     float* residual3;  // output
   };
   // Gradient buffers of backward, reused across layers (backend memory).
   struct BackwardScratch {
     float* dresidual;  // (B, T, C)  gradient of the residual stream
-    float* dln;        // (B, T, C)
-    float* dqkv;       // (B, T, 3C)
-    float* dfch;       // (B, T, 4C)
+    float* dln;        // (B, T, max(C, Q))
+    float* dqkv;       // (B, T, QKV)
+    float* dfch;       // (B, T, U)
+    float* dact;       // (B, T, F)  gradient of the SwiGLU output (Llama)
   };
   void ensure_activations(int B, int T);
   void ensure_scratch();
@@ -145,6 +161,15 @@ class Gpt {
   LayerActs layer_acts(int l);
   void layer_forward(int l);   // needs ensure_activations(B_, T_) and the inputs uploaded
   void layer_backward(int l);  // the stream gradient of layer l's output in scratch_.dresidual
+  void gpt2_layer_forward(int l);
+  void gpt2_layer_backward(int l);
+  void llama_layer_forward(int l);
+  void llama_layer_backward(int l);
+  // The final/any norm of the family: LayerNorm (GPT-2) or RMSNorm (Llama; mean unused, bias null).
+  void norm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w, const float* b);
+  void norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
+                     const float* mean, const float* rstd);
+  const float* head_weight(const GptParams& p) const { return p.lm_head != nullptr ? p.lm_head : p.wte; }
 
   GptConfig cfg_;
   ParamLayout layout_;
@@ -152,10 +177,12 @@ class Gpt {
   Arena params_, grads_;
   ops::Buffer dparams_, dgrads_;  // device copies (empty on host backends)
   ops::Buffer acts_buf_, scratch_buf_, io_buf_;
+  ops::Buffer rope_freq_;  // (HS/2) the rotary inverse frequencies (Llama), backend memory
+  float rope_scale_ = 1.0f;
   Activations acts_{};
   BackwardScratch scratch_{};
   // Backend copies of the last forward's inputs: ids (B,T), targets (B,T), mask (B,T) or
-  // null, doc and pos (B,T) or null.
+  // null, doc and pos (B,T) or null (Llama: pos always, 0..T-1 per row when not given).
   int32_t *inp_ = nullptr, *targets_ = nullptr, *doc_ = nullptr, *pos_ = nullptr;
   uint8_t* mask_ = nullptr;
   bool has_targets_ = false, has_mask_ = false, has_doc_ = false, has_pos_ = false;

@@ -2,8 +2,8 @@
 // only processes the new tokens of each sequence (a prefill = many, a decode step = one)
 // and returns the logits of the last new position of each sequence.
 //
-// The block is written once (gpt_cached.cpp, cached_forward) over an executor with five
-// steps (norm, attention over the cache, linear, residual add, head) and run by one of two:
+// The block is written once (gpt_cached.cpp, cached_forward) over an executor with six
+// steps (norm, attention over the cache, linear, SwiGLU, residual add, head) and run by one of two:
 // the backend executor, each step an op of the model's backend (any backend; the CPU one
 // for prefills), and, on the CPU for passes of at most kFusedMaxRows rows (decode steps),
 // the team executor: the whole pass inside ONE OpenMP parallel region (threads split the
@@ -31,7 +31,7 @@ struct InferSequence {
 struct InferScratch {
   ops::Buffer rows;                // backend executor: (N, ...) activations in the backend's memory
   size_t row_capacity = 0;         // rows that `rows` holds
-  std::vector<float> qkv, att, fch, proj, logits;  // team executor: shared (N, ...) buffers
+  std::vector<float> qkv, att, fch, act, proj, logits;  // team executor: shared (N, ...) buffers
   std::vector<float> per_thread;   // team executor: each thread's residual stream, LN and scores
   ops::TeamBarrier barrier;        // team executor: the threads' meeting point
   std::vector<int32_t> ids, pos;   // the pass's tokens and positions (host)

@@ -8,6 +8,7 @@ namespace chatforge::model {
 InferWeights::InferWeights(const Gpt& model, ops::WeightFormat format) : model_(&model), format_(format) {
   const GptConfig& cfg = model.config();
   const int L = cfg.n_layer, C = cfg.n_embd, Vp = cfg.padded_vocab_size();
+  const int QKV = cfg.qkv_dim(), Q = cfg.q_dim(), U = cfg.ffn_up_rows(), F = cfg.ffn();
   CF_CHECK(model.backend().supports_format(format), "--weights-dtype {}: the {} backend reads fp32 weights only",
            ops::weight_format_name(format), model.backend().name());
   // fp32: views of the parameters the backend reads; other formats: converted from the
@@ -22,13 +23,14 @@ InferWeights::InferWeights(const Gpt& model, ops::WeightFormat format) : model_(
   qkv_.resize(L), attproj_.resize(L), fc_.resize(L), fcproj_.resize(L);
   std::vector<Source> sources;
   for (int l = 0; l < L; ++l) {
-    const size_t cc = static_cast<size_t>(C) * C;
-    sources.push_back({p.qkvw + l * 3 * cc, 3 * C, C, &qkv_[l]});
-    sources.push_back({p.attprojw + l * cc, C, C, &attproj_[l]});
-    sources.push_back({p.fcw + l * 4 * cc, 4 * C, C, &fc_[l]});
-    sources.push_back({p.fcprojw + l * 4 * cc, C, 4 * C, &fcproj_[l]});
+    const size_t lc = static_cast<size_t>(l) * C;
+    sources.push_back({p.qkvw + lc * QKV, QKV, C, &qkv_[l]});
+    sources.push_back({p.attprojw + lc * Q, C, Q, &attproj_[l]});
+    sources.push_back({p.fcw + lc * U, U, C, &fc_[l]});
+    sources.push_back({p.fcprojw + lc * F, C, F, &fcproj_[l]});
   }
-  sources.push_back({p.wte, Vp, C, &head_});
+  sources.push_back({p.lm_head != nullptr ? p.lm_head : p.wte, Vp, C, &head_});
+  if (p.lm_head != nullptr) sources.push_back({p.wte, Vp, C, &embedding_});  // untied: its own table
 
   const bool int8 = format == ops::WeightFormat::kInt8;
   auto aligned = [](size_t bytes) { return (bytes + 63) / 64 * 64; };
@@ -38,11 +40,15 @@ InferWeights::InferWeights(const Gpt& model, ops::WeightFormat format) : model_(
     bytes_per_token_ += static_cast<double>(bytes);
     total += aligned(ops::weight_storage_bytes(s.OC, s.C, format)) + (int8 ? aligned(s.OC * sizeof(float)) : 0);
   }
-  // fp32 vectors read per token: LayerNorms, biases, one position row
-  bytes_per_token_ += static_cast<double>(L) * (2 * C + 3 * C + C + 2 * C + 4 * C + C) * sizeof(float) +
-                      2.0 * C * sizeof(float) + C * sizeof(float);
+  // fp32 vectors read per token: norms, biases, one position row (GPT-2)
+  const double per_layer = (cfg.has_norm_bias() ? 4.0 : 2.0) * C + (cfg.has_qkv_bias() ? QKV : 0) +
+                           (cfg.has_out_bias() ? C : 0) + (cfg.has_mlp_bias() ? U + C : 0) +
+                           (cfg.qk_norm ? 2.0 * cfg.head_size() : 0);
+  bytes_per_token_ += (L * per_layer + (cfg.has_norm_bias() ? 2.0 : 1.0) * C +
+                       (cfg.learned_positions() ? C : 0)) * sizeof(float);
   if (format == ops::WeightFormat::kF32) {
     for (const Source& s : sources) *s.dst = {format, s.w, nullptr, s.OC, s.C};
+    if (p.lm_head == nullptr) embedding_ = head_;
     return;
   }
   storage_.resize(total / sizeof(float));
@@ -59,6 +65,7 @@ InferWeights::InferWeights(const Gpt& model, ops::WeightFormat format) : model_(
     ops::quantize_weights(data, scale, s.w, s.OC, s.C, format);
     *s.dst = {format, data, scale, s.OC, s.C};
   }
+  if (p.lm_head == nullptr) embedding_ = head_;  // tied: one table
 }
 
 }  // namespace chatforge::model

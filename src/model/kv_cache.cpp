@@ -6,7 +6,7 @@
 namespace chatforge::model {
 
 KvCache::KvCache(const GptConfig& cfg, int max_batch, int max_T, ops::Backend& backend)
-    : L_(cfg.n_layer), C_(cfg.n_embd), max_batch_(max_batch), max_T_(max_T) {
+    : L_(cfg.n_layer), C_(cfg.kv_dim()), max_batch_(max_batch), max_T_(max_T) {
   CF_CHECK(max_batch >= 1, "KV cache batch must be positive (got {})", max_batch);
   CF_CHECK(max_T >= 1 && max_T <= cfg.n_ctx, "KV cache length {} must be in 1..{} (the model's context)", max_T,
            cfg.n_ctx);

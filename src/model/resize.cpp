@@ -15,13 +15,14 @@ std::unique_ptr<Gpt> extend_vocab(const Gpt& model, int new_vocab_size) {
   GptConfig cfg = old_cfg;
   cfg.vocab_size = new_vocab_size;
   auto out = std::make_unique<Gpt>(cfg);
-  // Every tensor but wte has the same shape; wte keeps its first V rows.
+  // Every tensor but the token embedding and an untied head has the same shape; those keep
+  // their first V rows and the new rows start at the mean of the old ones.
   const auto& old_layout = model.layout();
   for (const auto& t : out->layout().tensors()) {
     const auto& src = old_layout.find(t.name);
     const float* from = model.params().data() + src.offset;
     float* to = out->params().data() + t.offset;
-    if (t.name != "wte") {
+    if (t.name != "wte" && t.name != "lm_head") {
       std::memcpy(to, from, t.numel() * sizeof(float));
       continue;
     }

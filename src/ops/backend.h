@@ -65,12 +65,12 @@ class Backend {
   // when wpe is not null). ids and pos are HOST arrays here (a handful of rows per step).
   virtual void embedding_rows(float* out, const int32_t* ids, const int32_t* pos, const WeightMatrix& table,
                               const float* wpe, int N) = 0;
-  virtual void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int C,
-                                 int NH) = 0;
+  virtual void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int NH,
+                                 int NKV, int HS) = 0;
   virtual void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
-                                  const float* lse, const int32_t* doc, int B, int T, int C, int NH) = 0;
+                                  const float* lse, const int32_t* doc, int B, int T, int NH, int NKV, int HS) = 0;
   virtual void attention_cached_forward(float* out, int ldo, const float* q, int ldq, const float* kcache,
-                                        const float* vcache, int pos0, int Tq, int C, int NH) = 0;
+                                        const float* vcache, int pos0, int Tq, int NH, int NKV, int HS) = 0;
   virtual void gelu_forward(float* out, const float* inp, size_t n) = 0;
   virtual void gelu_backward(float* dinp, const float* inp, const float* dout, size_t n) = 0;
   virtual void residual_forward(float* out, const float* a, const float* b, size_t n) = 0;
@@ -78,6 +78,17 @@ class Backend {
                                       const uint8_t* mask, int N, int V, int Vp) = 0;
   virtual void crossentropy_backward(float* logits_to_dlogits, const float* lse, const int32_t* targets,
                                      const uint8_t* mask, float dloss, int N, int V, int Vp) = 0;
+  // The Llama family's ops. rope's pos (N) and inv_freq (HS/2) are backend memory.
+  virtual void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int H, int D,
+                               int ld, float eps) = 0;
+  virtual void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                                const float* rstd, int N, int H, int D, int ld, bool accumulate) = 0;
+  virtual void rope_forward(float* x, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS,
+                            int ld) = 0;
+  virtual void rope_backward(float* dx, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS,
+                             int ld) = 0;
+  virtual void swiglu_forward(float* out, const float* inp, int N, int F) = 0;
+  virtual void swiglu_backward(float* dinp, const float* inp, const float* dout, int N, int F) = 0;
   virtual void adamw_step(float* params, const float* grads, float* m, float* v, size_t n, const AdamWParams& hp,
                           int t, float grad_scale) = 0;
   virtual double sum_squares(const float* x, size_t n) = 0;  // deterministic

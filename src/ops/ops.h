@@ -22,7 +22,9 @@ namespace chatforge::ops {
 // --- embeddings ---------------------------------------------------------------
 // out[b,t,:] = wte[inp[b,t],:] + wpe[pos[b,t],:]
 // out (B,T,C); inp (B,T) ids; pos (B,T) positions, or nullptr for pos[b,t] = t (a row
-// packed with several documents restarts at 0 for each); wte (Vp,C); wpe (maxT,C)
+// packed with several documents restarts at 0 for each); wte (Vp,C); wpe (maxT,C), or nullptr
+// for models without a position table (rotary: out = wte[inp]; encoder_backward then takes
+// dwpe nullptr too)
 void encoder_forward(float* out, const int32_t* inp, const int32_t* pos, const float* wte, const float* wpe, int B,
                      int T, int C);
 // dwte, dwpe += (parameter gradients)
@@ -51,17 +53,20 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
                      const float* weight, int N, int C, int OC);
 
 // --- causal self-attention, document-aware, flash style ------------------------------
-// qkv (B,T,3C) holds q | k | v, each split into NH heads of HS = C/NH channels.
+// qkv (B,T,W) rows hold q | k | v: NH query heads, then NKV key and NKV value heads, of HS
+// channels each (W = (NH + 2 NKV) * HS; GPT-2: NKV = NH, HS = C / NH). Query head h reads
+// key/value head h / (NH / NKV) (grouped-query attention; NKV = 1 is multi-query).
 // doc (B,T): document id of every token, or nullptr for one document per row. Query i
 // attends to key j iff j <= i and doc[b,j] == doc[b,i] (packed rows do not leak).
-// out (B,T,C) = softmax(q k^T / sqrt(HS), masked) @ v, heads concatenated.
+// out (B,T,NH*HS) = softmax(q k^T / sqrt(HS), masked) @ v, heads concatenated.
 // lse (B,NH,T): log-sum-exp of each masked, scaled score row; the only thing kept for
 // backward besides q, k, v and out (no (T,T) probabilities are stored).
-void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int C, int NH);
-// dqkv (B,T,3C) = (overwritten). out and lse are the forward's; the probabilities are
+void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int NH, int NKV,
+                       int HS);
+// dqkv (B,T,W) = (overwritten). out and lse are the forward's; the probabilities are
 // recomputed blockwise from q, k and lse (FlashAttention-2 backward).
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
-                        const int32_t* doc, int B, int T, int C, int NH);
+                        const int32_t* doc, int B, int T, int NH, int NKV, int HS);
 
 // --- GELU, tanh form (GPT-2's "gelu_new") --------------------------------------------
 // out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
@@ -132,16 +137,18 @@ bool blas_shares_openmp_pool();
 
 namespace chatforge::ops {
 // --- causal attention of new queries over a key/value cache (inference) -------------
-// One sequence. q: Tq rows of leading dimension ldq, heads of HS = C/NH channels at
-// q[t*ldq + h*HS]. kcache, vcache: (pos0+Tq, C) rows, already holding the keys/values of
-// the new positions too. Query t sits at absolute position pos0+t and attends to keys
-// 0..pos0+t with softmax(q k^T / sqrt(HS)). out: Tq rows of leading dimension ldo.
+// One sequence. q: Tq rows of leading dimension ldq, NH heads of HS channels at
+// q[t*ldq + h*HS]. kcache, vcache: (pos0+Tq, NKV*HS) rows, already holding the keys/values
+// of the new positions too; query head h reads key/value head h / (NH / NKV). Query t sits
+// at absolute position pos0+t and attends to keys 0..pos0+t with softmax(q k^T /
+// sqrt(HS)). out: Tq rows of leading dimension ldo.
 void attention_cached_forward(float* out, int ldo, const float* q, int ldq, const float* kcache,
-                              const float* vcache, int pos0, int Tq, int C, int NH);
-// Heads [h0, h1) of the above, on the calling thread (no parallel region): the unit of
-// work of a fused decode step. scores: scratch of at least (h1 - h0) * (pos0 + Tq) floats.
+                              const float* vcache, int pos0, int Tq, int NH, int NKV, int HS);
+// Query heads [h0, h1) of the above, on the calling thread (no parallel region): the unit
+// of work of a fused decode step. scores: scratch of at least (h1 - h0) * (pos0 + Tq) floats.
 void attention_cached_heads(float* out, int ldo, const float* q, int ldq, const float* kcache,
-                            const float* vcache, int pos0, int Tq, int C, int NH, int h0, int h1, float* scores);
+                            const float* vcache, int pos0, int Tq, int NH, int NKV, int HS, int h0, int h1,
+                            float* scores);
 }  // namespace chatforge::ops
 
 namespace chatforge::ops {
@@ -237,4 +244,40 @@ class TeamBarrier {
   alignas(64) std::atomic<int> generation_{0};
   int n_ = 1;
 };
+}  // namespace chatforge::ops
+
+namespace chatforge::ops {
+// --- the Llama family's ops ---------------------------------------------------------
+// RMSNorm: y = x / sqrt(mean(x^2) + eps) * weight, over groups of D channels. Each of the
+// N rows holds H groups side by side (group h at row * ld + h * D): H = 1, D = C, ld = C
+// for the residual stream; H = heads, D = HS for Qwen3's per-head q/k norm over the q or
+// k part of a qkv row. out may alias inp. rstd (N*H): 1/sqrt(mean(x^2) + eps) per group,
+// kept for backward.
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int H, int D, int ld,
+                     float eps);
+// One group on the calling thread (no parallel region: for code already inside one): out
+// (D) = x * rstd * weight; returns rstd. out may alias x.
+float rmsnorm_row(float* out, const float* x, const float* weight, int D, float eps);
+// forward was: y = x * rstd * w, so dx = rstd * (dy*w - x * rstd^2 * mean(dy*w*x)) and
+// dw += dy * x * rstd. dinp: += when `accumulate` (the residual stream), else = (and
+// then dinp may alias dout: Qwen3's q/k norm backward runs in place on dqkv). dweight +=.
+void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                      const float* rstd, int N, int H, int D, int ld, bool accumulate);
+
+// Rotary position embeddings, rotate-half as Hugging Face's apply_rotary_pos_emb: in each
+// of the N rows, the first H heads of HS channels (q heads then k heads: contiguous in a
+// qkv row, ld floats per row) rotate pair (i, i + HS/2) by the angle pos[row] *
+// inv_freq[i]:  x_i' = (x_i cos - x_{i+HS/2} sin) * scale,  x_{i+HS/2}' = (x_{i+HS/2} cos +
+// x_i sin) * scale. In place. inv_freq (HS/2) carries rope_theta and the rope_scaling
+// type; scale is YaRN's attention scaling (1 otherwise). pos (N) the positions.
+void rope_forward(float* x, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS, int ld);
+// The transpose: a rotation by -angle (times scale), in place on the gradient.
+void rope_backward(float* dx, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS, int ld);
+
+// SwiGLU: out (N,F) = silu(gate) * up, where each row of inp (N, 2F) is [gate | up] (the
+// Llama MLP's gate_proj and up_proj stacked). silu(g) = g * sigmoid(g).
+void swiglu_forward(float* out, const float* inp, int N, int F);
+// forward was: y = g * s(g) * u, so dg = dy * u * s(g) * (1 + g (1 - s(g))), du = dy * g * s(g).
+// dinp (N, 2F) = (overwritten).
+void swiglu_backward(float* dinp, const float* inp, const float* dout, int N, int F);
 }  // namespace chatforge::ops

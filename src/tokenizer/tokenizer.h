@@ -59,6 +59,7 @@ class Tokenizer {
 
   const std::vector<Merge>& merges() const { return merges_; }
   const PreTokenizer& pretokenizer() const { return pretok_; }
+  bool ignore_merges() const { return ignore_merges_; }
 
  private:
   void encode_ordinary(std::string_view text, std::vector<int32_t>& out) const;

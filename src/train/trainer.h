@@ -27,11 +27,12 @@ struct TrainOptions {
   std::string stage = "pretrain";  // pretrain | sft
   std::string data_dir;
   std::string out_dir;
-  std::string init;       // checkpoint to start from (chatforge or Hugging Face GPT-2)
+  std::string init;       // checkpoint to start from (chatforge or Hugging Face folder)
   std::string resume;     // run or step directory to continue
   std::string tokenizer;  // tokenizer dir (default: found next to the data or the init checkpoint)
   // model (new runs without --init)
-  model::GptConfig model;
+  model::GptConfig model;     // a new model's sizes (then its whole configuration)
+  model::ArchOptions arch;    // a new model's architecture
   int depth = 0;          // > 0: derive the model and learning rate from one dial
   // batch
   int batch_size = 8;     // rows per micro-batch (B)

@@ -191,7 +191,7 @@ void Trainer::open_model() {
     if (o_.model.vocab_size <= 0 || o_.depth == 0) o_.model.vocab_size = static_cast<int>(loader_->vocab_size());
     o_.model.n_ctx = std::max(o_.model.n_ctx, o_.seq_len);
     try {
-      o_.model.validate("model flags");
+      o_.model = model::new_model_config(o_.model, o_.arch);
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
@@ -299,9 +299,11 @@ void Trainer::print_plan() const {
   if (o_.rank != 0) return;
   const model::GptConfig& cfg = gpt_->config();
   std::fprintf(stderr,
-               "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d); %d steps of %ld tokens "
+               "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d%s); %d steps of %ld tokens "
                "(%d x %d x %d accumulation x %d ranks); lr %.3g %s, warmup %d; %s, %d threads%s\n",
-               o_.stage.c_str(), cfg.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, o_.steps,
+               o_.stage.c_str(), cfg.num_parameters(), cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size,
+               cfg.llama() ? fmt::format(", {}: {} key/value heads", cfg.model_type, cfg.kv_heads()).c_str() : "",
+               o_.steps,
                o_.total_batch_tokens, o_.batch_size, o_.seq_len, accum_, o_.world, o_.lr,
                LrSchedule::kind_name(sched_.kind), sched_.warmup, device_.str().c_str(), omp_get_max_threads(),
                o_.recompute ? ", activations recomputed in backward" : "");

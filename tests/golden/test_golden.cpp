@@ -1,13 +1,19 @@
 // Golden test against PyTorch: a fixture written by scripts/make_golden.py holds a tiny
-// GPT-2's weights, inputs, logits, loss, every gradient and 10 AdamW steps. chatforge
-// must reproduce all of it. CF_GOLDEN_FIXTURE overrides the committed fixture (the live
-// test regenerates one with another seed, and a packed one: rows of several documents
-// with per-document positions and block-diagonal causal attention).
+// model's weights, inputs, logits, loss, every gradient and 10 AdamW steps. chatforge
+// must reproduce all of it. The model is GPT-2, or (metadata "hf_config": the model's
+// config.json) a Llama-family model: Llama with llama3 rope scaling and grouped-query
+// attention, Qwen2 with q/k/v biases and multi-query attention, Qwen3 with per-head q/k
+// norms and a head size other than hidden/heads. CF_GOLDEN_FIXTURE overrides the committed
+// GPT-2 fixture (script.golden_live regenerates it with other seeds and packed rows: several
+// documents per row with per-document positions and block-diagonal causal attention;
+// script.golden_llama runs the Llama-family fixtures).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+
+#include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
@@ -33,11 +39,15 @@ struct Fixture {
   std::vector<int32_t> doc, pos;  // packed fixtures (make_golden.py --packed) only
   Fixture() {
     auto meta = [&](const char* k) { return std::stoi(r.metadata().at(k)); };
-    cfg.n_layer = meta("n_layer");
-    cfg.n_head = meta("n_head");
-    cfg.n_embd = meta("n_embd");
-    cfg.vocab_size = meta("vocab_size");
-    cfg.n_ctx = meta("n_ctx");
+    if (r.metadata().count("hf_config") != 0) {
+      cfg = model::GptConfig::from_hf_json(nlohmann::json::parse(r.metadata().at("hf_config")), fixture_path());
+    } else {
+      cfg.n_layer = meta("n_layer");
+      cfg.n_head = meta("n_head");
+      cfg.n_embd = meta("n_embd");
+      cfg.vocab_size = meta("vocab_size");
+      cfg.n_ctx = meta("n_ctx");
+    }
     B = meta("B");
     T = meta("T");
     inputs.resize(B * T);
@@ -126,7 +136,11 @@ TEST(Golden, EveryParameterGradientMatchesPyTorch) {
     ++checked;
   }
   std::printf("gradients: %d tensors, worst relative error %.3g\n", checked, worst);
-  EXPECT_EQ(checked, 2 + 12 * f.cfg.n_layer + 2);
+  int in_fixture = 0;  // every gradient PyTorch wrote was checked
+  for (const auto& [name, info] : f.r.tensors()) in_fixture += name.rfind("grad.", 0) == 0;
+  EXPECT_EQ(checked, in_fixture);
+  EXPECT_EQ(checked, f.cfg.llama() ? static_cast<int>(model::param_slices(f.cfg, gpt.layout()).size())
+                                   : 2 + 12 * f.cfg.n_layer + 2);
   // The vocabulary padding rows must stay untouched.
   const float* gwte = gpt.gradients().wte;
   for (size_t i = static_cast<size_t>(f.cfg.vocab_size) * f.cfg.n_embd;

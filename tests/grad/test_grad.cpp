@@ -3,7 +3,9 @@
 // makes d(objective)/dx = backward(r), which is what each check compares.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
+#include <tuple>
 
 #include "op_test_util.h"
 #include "ops/reference/reference_ops.h"
@@ -124,11 +126,11 @@ TEST(Grad, Attention) {
     auto qkv = randn(B * T * 3 * C, rng), r = randn(B * T * C, rng);
     std::vector<double> out(B * T * C), lse(B * NH * T), dqkv(B * T * 3 * C);
     auto f = [&] {
-      ref::attention_forward(out.data(), lse.data(), qkv.data(), doc, B, T, C, NH);
+      ref::attention_forward(out.data(), lse.data(), qkv.data(), doc, B, T, NH, NH, C / NH);
       return dot(out, r);
     };
     f();
-    ref::attention_backward(dqkv.data(), r.data(), qkv.data(), out.data(), lse.data(), doc, B, T, C, NH);
+    ref::attention_backward(dqkv.data(), r.data(), qkv.data(), out.data(), lse.data(), doc, B, T, NH, NH, C / NH);
     check_grad(qkv, f, dqkv, c.doc.empty() ? "dqkv" : "dqkv (documents)");
   }
 }
@@ -158,4 +160,58 @@ TEST(Grad, CrossEntropyWithMask) {
   std::vector<double> dl = logits;
   ref::crossentropy_backward(dl.data(), lse.data(), targets.data(), mask.data(), 1.0, N, V, Vp);
   check_grad(logits, f, dl, "dlogits");
+}
+
+TEST(Grad, RmsNormResidualStreamAndPerHead) {
+  // H = 1 (the residual stream) and H = 3 heads inside a wider row (Qwen3's q/k norm)
+  for (const auto& [H, D, ld] : {std::tuple{1, 6, 6}, std::tuple{3, 4, 17}}) {
+    Rng rng(21 + H);
+    const int N = 3;
+    auto x = randn(static_cast<size_t>(N) * ld, rng), w = randn(D, rng), r = randn(static_cast<size_t>(N) * ld, rng);
+    for (int i = 0; i < N; ++i)  // channels outside the groups take no part
+      for (int c = H * D; c < ld; ++c) r[static_cast<size_t>(i) * ld + c] = 0;
+    std::vector<double> y(x.size()), rstd(N * H), dx(x.size(), 0.0), dw(D, 0.0);
+    auto f = [&] {
+      y.assign(x.size(), 0.0);
+      ref::rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), N, H, D, ld, 1e-6);
+      return dot(y, r);
+    };
+    f();
+    ref::rmsnorm_backward(dx.data(), dw.data(), r.data(), x.data(), w.data(), rstd.data(), N, H, D, ld, true);
+    check_grad(x, f, dx, "rmsnorm dx");
+    check_grad(w, f, dw, "rmsnorm dw");
+  }
+}
+
+TEST(Grad, RotaryEmbedding) {
+  Rng rng(31);
+  const int N = 4, H = 3, HS = 8, ld = 30;
+  auto x = randn(static_cast<size_t>(N) * ld, rng), r = randn(x.size(), rng);
+  std::vector<double> inv_freq(HS / 2);
+  for (int k = 0; k < HS / 2; ++k) inv_freq[k] = std::pow(10000.0, -2.0 * k / HS);
+  const std::vector<int32_t> pos = {0, 5, 17, 3};
+  const double scale = 1.1;
+  std::vector<double> y;
+  auto f = [&] {
+    y = x;
+    ref::rope_forward(y.data(), pos.data(), inv_freq.data(), scale, N, H, HS, ld);
+    return dot(y, r);
+  };
+  // d/dx sum(rope(x) * r) = rope_backward(r); channels past the H heads pass through
+  std::vector<double> dx = r;
+  ref::rope_backward(dx.data(), pos.data(), inv_freq.data(), scale, N, H, HS, ld);
+  check_grad(x, f, dx, "rope dx");
+}
+
+TEST(Grad, SwiGlu) {
+  Rng rng(41);
+  const int N = 3, F = 5;
+  auto x = randn(static_cast<size_t>(N) * 2 * F, rng, 2.0), r = randn(static_cast<size_t>(N) * F, rng);
+  std::vector<double> y(static_cast<size_t>(N) * F), dx(x.size());
+  auto f = [&] {
+    ref::swiglu_forward(y.data(), x.data(), N, F);
+    return dot(y, r);
+  };
+  ref::swiglu_backward(dx.data(), x.data(), r.data(), N, F);
+  check_grad(x, f, dx, "swiglu dx");
 }

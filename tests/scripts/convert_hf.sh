@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hugging Face GPT-2 folders in and out: HF folders written the way transformers saves
+# Hugging Face GPT-2 folders in and out (the Llama family: llama_hf_folders.sh): HF folders written the way transformers saves
 # them (F32, F16, BF16, sharded with model.safetensors.index.json, GPT-2's real
 # vocab.json + merges.txt) go HF -> chatforge -> HF with byte-identical tensors; the
 # exported folder has what from_pretrained reads; the PyTorch reference gets the same
@@ -112,7 +112,7 @@ for kind in missing shape arch truncated; do
 done
 expect_fail missing "h.1.mlp.c_fc.weight" convert --from hf --in "$tmp/bad_missing" --out "$tmp/out/missing"
 expect_fail shape "h.0.attn.c_attn.weight" convert --from hf --in "$tmp/bad_shape" --out "$tmp/out/shape"
-expect_fail arch "LlamaForCausalLM" convert --from hf --in "$tmp/bad_arch" --out "$tmp/out/arch"
+expect_fail arch "MambaForCausalLM" convert --from hf --in "$tmp/bad_arch" --out "$tmp/out/arch"
 expect_fail truncated "model.safetensors" convert --from hf --in "$tmp/bad_truncated" --out "$tmp/out/truncated"
 rm "$tmp/hf_sharded/model-00002-of-00002.safetensors"
 expect_fail shard "model-00002-of-00002.safetensors" convert --from hf --in "$tmp/hf_sharded" --out "$tmp/out/shard"

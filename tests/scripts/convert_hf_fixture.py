@@ -101,7 +101,7 @@ def damage(kind, d):
     st = f"{d}/model.safetensors"
     if kind == "arch":
         cfg = json.load(open(f"{d}/config.json"))
-        cfg["model_type"], cfg["architectures"] = "llama", ["LlamaForCausalLM"]
+        cfg["model_type"], cfg["architectures"] = "mamba", ["MambaForCausalLM"]
         json.dump(cfg, open(f"{d}/config.json", "w"))
     elif kind == "truncated":
         raw = open(st, "rb").read()

@@ -3,24 +3,29 @@
 # the remaining N end with byte-identical weights, Adam moments and identical logged
 # losses (same threads). Also checks that --stop-after leaves a resumable checkpoint, and
 # that the resumed half, run with --recompute (activations recomputed in backward, a runtime
-# choice), still ends bit-identical.
+# choice), still ends bit-identical. Once for GPT-2 and once for a Qwen3-architecture model
+# (RMSNorm, rotary positions, grouped-query attention, q/k norms, SwiGLU, untied head).
 set -euo pipefail
 source "$(dirname "$0")/lib/make_text_shards.sh"
 tmp=$CF_BINARY_DIR/test-tmp/train_resume
 rm -rf "$tmp"; mkdir -p "$tmp"
 make_text_shards "$tmp"
-common=(--data "$tmp/shards" --tokenizer "$tmp/tok" --n-layer 2 --n-head 2 --n-embd 32 --seq-len 32
+for arch in gpt2 qwen3; do
+arch_flags=(--arch "$arch")
+[ "$arch" = qwen3 ] && arch_flags+=(--n-kv-head 1 --untied-head)
+mkdir -p "$tmp/$arch"
+common=(--data "$tmp/shards" --tokenizer "$tmp/tok" --n-layer 2 --n-head 2 --n-embd 32 --seq-len 32 "${arch_flags[@]}"
         --batch-size 4 --total-batch-tokens 256 --steps 30 --eval-every 10 --eval-batches 2 --save-every 7
         --lr 2e-3 --no-progress --seed 5)
-"$CHATFORGE" train "${common[@]}" --out "$tmp/full" 2>"$tmp/full.log"
-"$CHATFORGE" train "${common[@]}" --out "$tmp/split" --stop-after 15 2>"$tmp/split1.log"
-grep -q "resume with: chatforge train --resume" "$tmp/split1.log"
-[ "$(readlink "$tmp/split/last")" = step_0000015 ] || { echo "FAIL: --stop-after 15 did not checkpoint step 15"; exit 1; }
-"$CHATFORGE" train --resume "$tmp/split" --no-progress --recompute 2>"$tmp/split2.log"
-grep -q "resuming .* at step 15 of 30" "$tmp/split2.log"
-grep -q "activations recomputed in backward" "$tmp/split2.log" || { echo "FAIL: --recompute not in effect"; exit 1; }
+"$CHATFORGE" train "${common[@]}" --out "$tmp/$arch/full" 2>"$tmp/$arch/full.log"
+"$CHATFORGE" train "${common[@]}" --out "$tmp/$arch/split" --stop-after 15 2>"$tmp/$arch/split1.log"
+grep -q "resume with: chatforge train --resume" "$tmp/$arch/split1.log"
+[ "$(readlink "$tmp/$arch/split/last")" = step_0000015 ] || { echo "FAIL: --stop-after 15 did not checkpoint step 15"; exit 1; }
+"$CHATFORGE" train --resume "$tmp/$arch/split" --no-progress --recompute 2>"$tmp/$arch/split2.log"
+grep -q "resuming .* at step 15 of 30" "$tmp/$arch/split2.log"
+grep -q "activations recomputed in backward" "$tmp/$arch/split2.log" || { echo "FAIL: --recompute not in effect"; exit 1; }
 for f in model.safetensors optimizer.safetensors; do
-  cmp "$tmp/full/last/$f" "$tmp/split/last/$f" || { echo "FAIL: $f differs after resume"; exit 1; }
+  cmp "$tmp/$arch/full/last/$f" "$tmp/$arch/split/last/$f" || { echo "FAIL: $f differs after resume"; exit 1; }
 done
 losses() { /usr/bin/python3 -c "
 import json,sys
@@ -28,7 +33,8 @@ for l in open(sys.argv[1]):
     j=json.loads(l)
     if j['type']=='train': print(j['step'], repr(j['loss']))
     else: print('eval', j['step'], repr(j['val_loss']))" "$1"; }
-diff <(losses "$tmp/full/metrics.jsonl") <(losses "$tmp/split/metrics.jsonl") || { echo "FAIL: logged losses differ"; exit 1; }
-n=$(losses "$tmp/full/metrics.jsonl" | grep -vc eval)
+diff <(losses "$tmp/$arch/full/metrics.jsonl") <(losses "$tmp/$arch/split/metrics.jsonl") || { echo "FAIL: logged losses differ"; exit 1; }
+n=$(losses "$tmp/$arch/full/metrics.jsonl" | grep -vc eval)
 [ "$n" = 30 ] || { echo "FAIL: expected 30 logged steps, got $n"; exit 1; }
-echo "resume is bit-exact (second half with --recompute): weights, moments and 30 step losses identical"
+echo "$arch: resume is bit-exact (second half with --recompute): weights, moments and 30 step losses identical"
+done

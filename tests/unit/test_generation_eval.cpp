@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"
 #include "eval/answer_generation.h"
 #include "eval/choice_eval.h"
 #include "eval/generation_eval.h"
@@ -105,6 +106,26 @@ TEST(LoadedModel, LoadsTheCheckpointWithItsTokenizer) {
   EXPECT_EQ(lm.stop_ids, stops);
   EXPECT_EQ(lm.weights, ops::WeightFormat::kBF16);
   EXPECT_TRUE(interop::has_chat_tokens(*lm.tokenizer));
+}
+
+// Llama 3 instruct folders end a turn with <|eot_id|>, listed with <|end_of_text|> in
+// generation_config.json's eos_token_id; config.json has its own. All of them stop.
+TEST(LoadedModel, StopIdsIncludeTheFoldersEndOfSequenceIds) {
+  SavedCheckpoint c("eos", kModelVocab, true);
+  const tok::Tokenizer t = tiny_tokenizer();
+  auto cfg = model::load_config(c.model_dir);
+  cfg.eos_token_ids = {7, *t.special_token_id(tok::kEndOfText)};  // a repeat is kept once
+  write_file_atomic(c.model_dir + "/generation_config.json", R"({"eos_token_id": [9, 7, 11], "do_sample": true})");
+  const std::vector<int32_t> want = {*t.special_token_id(tok::kEndOfText), *t.special_token_id("<|im_end|>"), 7, 9, 11};
+  EXPECT_EQ(interop::stop_ids_of(c.model_dir, cfg, t), want);
+  write_file_atomic(c.model_dir + "/generation_config.json", R"({"eos_token_id": 5})");
+  EXPECT_EQ(interop::stop_ids_of(c.model_dir, cfg, t).back(), 5);
+  write_file_atomic(c.model_dir + "/generation_config.json", R"({"eos_token_id": [1, "x"]})");
+  EXPECT_NE(error_of([&] { interop::stop_ids_of(c.model_dir, cfg, t); }).find("generation_config.json: field 'eos_token_id'"),
+            std::string::npos);
+  write_file_atomic(c.model_dir + "/generation_config.json", R"({"eos_token_id": 100000})");
+  EXPECT_NE(error_of([&] { interop::stop_ids_of(c.model_dir, cfg, t); }).find("outside the vocabulary"),
+            std::string::npos);
 }
 
 TEST(LoadedModel, ErrorsNameWhatIsMissingOrTooLarge) {

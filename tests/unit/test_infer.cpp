@@ -27,9 +27,13 @@ using testing::max_err;
 using testing::randn;
 using testing::to_f;
 
-std::unique_ptr<model::Gpt> tiny_model(int n_ctx = 48, uint64_t seed = 7) {
-  return testing::tiny_model({.heads = 4, .channels = 32, .vocab = 300, .context = n_ctx}, seed, 4.0f);
+std::unique_ptr<model::Gpt> tiny_model(int n_ctx = 48, uint64_t seed = 7, const char* arch = "gpt2") {
+  for (const testing::TinyShape& s :
+       testing::every_architecture({.heads = 4, .channels = 32, .vocab = 300, .context = n_ctx}))
+    if (std::string(s.arch) == arch) return testing::tiny_model(s, seed, 4.0f);
+  throw std::logic_error("no such architecture");
 }
+const char* const kArchs[] = {"gpt2", "llama", "qwen2", "qwen3"};
 
 // Greedy continuation by full recompute of the whole sequence each step (no cache).
 std::vector<int32_t> greedy_full_recompute(model::Gpt& m, std::vector<int32_t> seq, int n_new) {
@@ -55,11 +59,12 @@ TEST(InferOps, CachedAttentionMatchesReference) {
     auto q = randn(static_cast<size_t>(c.Tq) * ldq, rng), k = randn(static_cast<size_t>(Tk) * c.C, rng),
          v = randn(static_cast<size_t>(Tk) * c.C, rng);
     std::vector<double> want(static_cast<size_t>(c.Tq) * c.C);
-    ops::reference::attention_cached_forward(want.data(), c.C, q.data(), ldq, k.data(), v.data(), c.pos0, c.Tq, c.C,
-                                             c.NH);
+    ops::reference::attention_cached_forward(want.data(), c.C, q.data(), ldq, k.data(), v.data(), c.pos0, c.Tq, c.NH,
+                                             c.NH, c.C / c.NH);
     std::vector<float> got(want.size());
     auto qf = to_f(q), kf = to_f(k), vf = to_f(v);
-    ops::attention_cached_forward(got.data(), c.C, qf.data(), ldq, kf.data(), vf.data(), c.pos0, c.Tq, c.C, c.NH);
+    ops::attention_cached_forward(got.data(), c.C, qf.data(), ldq, kf.data(), vf.data(), c.pos0, c.Tq, c.NH, c.NH,
+                                c.C / c.NH);
     EXPECT_LT(max_err(got, want), 1e-5) << "pos0=" << c.pos0 << " Tq=" << c.Tq;
   }
 }
@@ -85,7 +90,7 @@ TEST(InferOps, CachedAttentionEqualsFullCausalAttention) {
   const int T = 9, C = 16, NH = 2;
   auto qkv = to_f(randn(static_cast<size_t>(T) * 3 * C, rng));
   std::vector<float> full(static_cast<size_t>(T) * C), lse(static_cast<size_t>(NH) * T), k(T * C), v(T * C);
-  ops::attention_forward(full.data(), lse.data(), qkv.data(), nullptr, 1, T, C, NH);
+  ops::attention_forward(full.data(), lse.data(), qkv.data(), nullptr, 1, T, NH, NH, C / NH);
   for (int t = 0; t < T; ++t)
     for (int c = 0; c < C; ++c) {
       k[t * C + c] = qkv[t * 3 * C + C + c];
@@ -94,12 +99,14 @@ TEST(InferOps, CachedAttentionEqualsFullCausalAttention) {
   std::vector<float> cached(full.size());
   for (int t = 0; t < T; ++t)  // one query at a time, as decoding does
     ops::attention_cached_forward(cached.data() + t * C, C, qkv.data() + t * 3 * C, 3 * C, k.data(), v.data(), t, 1,
-                                  C, NH);
+                                  NH, NH, C / NH);
   for (size_t i = 0; i < full.size(); ++i) EXPECT_NEAR(cached[i], full[i], 1e-5);
 }
 
 TEST(InferForward, PrefillLogitsMatchFullForward) {
-  auto m = tiny_model();
+  for (const char* arch : kArchs) {
+  SCOPED_TRACE(arch);
+  auto m = tiny_model(48, 7, arch);
   const int Vp = m->config().padded_vocab_size();
   std::vector<int32_t> prompt = {5, 17, 250, 3, 99, 42, 42, 7};
   const int T = static_cast<int>(prompt.size());
@@ -117,6 +124,7 @@ TEST(InferForward, PrefillLogitsMatchFullForward) {
   const float* want = m->activations().logits + (T - 1) * Vp;
   for (int j = 0; j < m->config().vocab_size; ++j) ASSERT_NEAR(logits[j], want[j], 2e-4) << j;
   EXPECT_EQ(cache.length(0), T);
+  }
 }
 
 // The block is written once and run by two executors: the CPU team (one parallel region,
@@ -124,7 +132,9 @@ TEST(InferForward, PrefillLogitsMatchFullForward) {
 // cache contents, every weight format: the logits must agree, pass after pass (a prefill of
 // several sequences, then decode steps, then an all-rows pass for prompt log-probabilities).
 TEST(InferForward, TeamAndBackendExecutorsAgree) {
-  auto m = tiny_model(48, 11);
+  for (const char* arch : kArchs) {
+  SCOPED_TRACE(arch);
+  auto m = tiny_model(48, 11, arch);
   const int Vp = m->config().padded_vocab_size();
   for (ops::WeightFormat f : {ops::WeightFormat::kF32, ops::WeightFormat::kF16, ops::WeightFormat::kBF16,
                               ops::WeightFormat::kInt8}) {
@@ -151,10 +161,13 @@ TEST(InferForward, TeamAndBackendExecutorsAgree) {
     }
     for (int slot = 0; slot < 3; ++slot) EXPECT_EQ(team_cache.length(slot), backend_cache.length(slot));
   }
+  }
 }
 
 TEST(Engine, KvCacheGreedyEqualsFullRecomputeUpToTheContext) {
-  auto m = tiny_model(48);
+  for (const char* arch : kArchs) {
+  SCOPED_TRACE(arch);
+  auto m = tiny_model(48, 13, arch);
   infer::Engine engine(*m, 1);
   const std::vector<std::vector<int32_t>> prompts = {{1}, {10, 20, 30}, {299, 0, 5, 5, 5, 7, 8, 9, 100, 200, 150, 3},
                                                      std::vector<int32_t>(40, 11)};
@@ -171,6 +184,7 @@ TEST(Engine, KvCacheGreedyEqualsFullRecomputeUpToTheContext) {
     EXPECT_GE(std::set<int32_t>(r.tokens.begin(), r.tokens.end()).size(), 4u) << "a degenerate model proves little";
     EXPECT_EQ(r.prompt_tokens, static_cast<int>(prompt.size()));
     EXPECT_EQ(r.completion_tokens, static_cast<int>(r.tokens.size()));
+  }
   }
 }
 
@@ -226,7 +240,9 @@ TEST(Engine, PrefixReuseIsExact) {
 }
 
 TEST(Engine, BatchedDecodingEqualsSingleRuns) {
-  auto m = tiny_model(64);
+  for (const char* arch : kArchs) {
+  SCOPED_TRACE(arch);
+  auto m = tiny_model(64, 7, arch);
   std::vector<infer::GenerationRequest> reqs;
   const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {200}, {7, 7, 7, 7, 7, 7, 7, 7, 7, 7}, {42, 43}};
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -245,6 +261,7 @@ TEST(Engine, BatchedDecodingEqualsSingleRuns) {
     const auto alone = single.generate(reqs[i]);
     EXPECT_EQ(together[i].tokens, alone.tokens) << "sequence " << i;
     EXPECT_EQ(static_cast<int>(together[i].tokens.size()), reqs[i].max_new_tokens);
+  }
   }
 }
 

@@ -150,9 +150,11 @@ TEST(Model, BrokenCheckpointsGiveErrorsNamingTheProblem) {
   const std::string msg = error_of([&] { model::load_model(wrong); });
   EXPECT_NE(msg.find("'transformer.ln_f.bias' has shape [8, 2], expected [16]"), std::string::npos) << msg;
   // config problems
-  write_file_atomic(d + "/config.json", R"({"model_type": "llama", "n_layer": 2})");
-  EXPECT_NE(error_of([&] { model::load_model(d); }).find("unsupported architecture model_type 'llama'"),
+  write_file_atomic(d + "/config.json", R"({"model_type": "mamba", "n_layer": 2})");
+  EXPECT_NE(error_of([&] { model::load_model(d); }).find("unsupported architecture model_type 'mamba'"),
             std::string::npos);
+  write_file_atomic(d + "/config.json", R"({"model_type": "llama", "n_layer": 2})");  // Llama keys, not GPT-2's
+  EXPECT_NE(error_of([&] { model::load_model(d); }).find("missing field 'num_hidden_layers'"), std::string::npos);
   write_file_atomic(d + "/config.json", R"({"model_type": "gpt2", "n_layer": 2, "n_head": 2})");
   EXPECT_NE(error_of([&] { model::load_model(d); }).find("missing field 'n_embd'"), std::string::npos);
   write_file_atomic(d + "/config.json", "{not json");
@@ -247,5 +249,109 @@ TEST(Model, RecomputeGivesBitIdenticalGradientsInLessMemory) {
       m->backward(0.5f);
     }
     ASSERT_EQ(std::memcmp(keep.grads().data(), again.grads().data(), keep.grads().bytes()), 0) << "packed=" << packed;
+  }
+}
+
+// --- the Llama family as configuration ------------------------------------------------
+
+TEST(Model, LlamaFamilyParameterCountsMatchHuggingFace) {
+  // Qwen2.5-0.5B's config.json sizes: 494,032,768 parameters (tied embeddings, q/k/v biases)
+  nlohmann::json qwen = {{"model_type", "qwen2"},         {"hidden_size", 896},        {"intermediate_size", 4864},
+                         {"num_hidden_layers", 24},       {"num_attention_heads", 14}, {"num_key_value_heads", 2},
+                         {"vocab_size", 151936},          {"max_position_embeddings", 32768},
+                         {"tie_word_embeddings", true},   {"rope_theta", 1000000.0}};
+  EXPECT_EQ(model::GptConfig::from_hf_json(qwen, "qwen2.5").num_parameters(), 494032768u);
+  // Llama-3.2-1B: 1,235,814,400 (tied, no biases, llama3 rope scaling)
+  nlohmann::json llama = {{"model_type", "llama"},        {"hidden_size", 2048},       {"intermediate_size", 8192},
+                          {"num_hidden_layers", 16},      {"num_attention_heads", 32}, {"num_key_value_heads", 8},
+                          {"vocab_size", 128256},         {"max_position_embeddings", 131072},
+                          {"tie_word_embeddings", true},  {"rope_theta", 500000.0},
+                          {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 32.0}, {"low_freq_factor", 1.0},
+                                            {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}}}};
+  const model::GptConfig l = model::GptConfig::from_hf_json(llama, "llama-3.2");
+  EXPECT_EQ(l.num_parameters(), 1235814400u);
+  EXPECT_EQ(l.rope_scaling.type, "llama3");
+  // the table holds exactly that many (plus the vocabulary padding rows)
+  for (const chatforge::testing::TinyShape& s : chatforge::testing::every_architecture({.heads = 4, .channels = 32})) {
+    const model::GptConfig c = chatforge::testing::tiny_config(s);
+    const size_t pad = static_cast<size_t>(c.padded_vocab_size() - c.vocab_size) * c.n_embd;
+    EXPECT_EQ(model::ParamLayout(c).total(), c.num_parameters() + pad * (c.tie_embeddings ? 1 : 2)) << s.arch;
+  }
+}
+
+TEST(Model, NewModelConfigAppliesTheArchitecture) {
+  model::GptConfig sizes;
+  sizes.n_layer = 4, sizes.n_head = 8, sizes.n_embd = 256, sizes.vocab_size = 1000, sizes.n_ctx = 128;
+  const model::GptConfig gpt2 = model::new_model_config(sizes, {});
+  EXPECT_FALSE(gpt2.llama());
+  EXPECT_EQ(gpt2.ffn(), 1024);
+  model::ArchOptions a;
+  a.arch = "llama";
+  const model::GptConfig l = model::new_model_config(sizes, a);
+  EXPECT_EQ(l.kv_heads(), 2);      // n_head / 4
+  EXPECT_EQ(l.ffn(), 704);         // 8 * 256 / 3 = 682, rounded up to 64
+  EXPECT_TRUE(l.tie_embeddings);
+  EXPECT_FALSE(l.qkv_bias || l.qk_norm);
+  a.arch = "qwen3", a.n_kv_head = 8, a.head_dim = 48, a.ffn_dim = 512, a.rope_theta = 1e6, a.untied_head = true;
+  const model::GptConfig q = model::new_model_config(sizes, a);
+  EXPECT_TRUE(q.qk_norm);
+  EXPECT_EQ(q.kv_heads(), 8);
+  EXPECT_EQ(q.head_size(), 48);
+  EXPECT_EQ(q.q_dim(), 384);
+  EXPECT_EQ(q.ffn(), 512);
+  EXPECT_EQ(q.rope_theta, 1e6);
+  EXPECT_FALSE(q.tie_embeddings);
+  a = {}, a.arch = "qwen2";
+  EXPECT_TRUE(model::new_model_config(sizes, a).qkv_bias);
+  // errors name the flags
+  model::ArchOptions bad;
+  bad.n_kv_head = 2;  // on gpt2
+  EXPECT_NE(error_of([&] { model::new_model_config(sizes, bad); }).find("--n-kv-head"), std::string::npos);
+  bad.arch = "llama", bad.n_kv_head = 3;  // does not divide 8 heads
+  EXPECT_NE(error_of([&] { model::new_model_config(sizes, bad); }).find("must divide"), std::string::npos);
+  bad.arch = "mamba";
+  EXPECT_NE(error_of([&] { model::new_model_config(sizes, bad); }).find("--arch"), std::string::npos);
+}
+
+// Every block variant: a checkpoint round trip is bit-exact (HF names: q/k/v and gate/up
+// stored as separate tensors of our fused ones), a larger vocabulary keeps every old logit,
+// and recompute gives the very same gradients.
+TEST(Model, EveryArchitectureRoundTripsExtendsAndRecomputes) {
+  for (const chatforge::testing::TinyShape& s :
+       chatforge::testing::every_architecture({.heads = 4, .channels = 32, .vocab = 97, .context = 32})) {
+    SCOPED_TRACE(s.arch);
+    auto m = chatforge::testing::tiny_model(s, 3, 2.0f);
+    const std::string d = temp_dir(std::string("arch_") + s.arch);
+    model::save_model(d, *m);
+    auto back = model::load_model(d);
+    ASSERT_EQ(back->config().to_hf_json(), m->config().to_hf_json());
+    ASSERT_EQ(std::memcmp(back->params().data(), m->params().data(), m->params().bytes()), 0);
+    if (m->config().llama()) {
+      SafeTensorsReader r(d + "/model.safetensors");
+      EXPECT_TRUE(r.has("model.layers.1.self_attn.k_proj.weight"));
+      EXPECT_TRUE(r.has("model.layers.0.mlp.gate_proj.weight"));
+      EXPECT_EQ(r.has("lm_head.weight"), !m->config().tie_embeddings);
+    }
+    const int V = m->config().vocab_size;
+    std::vector<int32_t> ids = {1, 7, 96, 3, 50};
+    auto big = model::extend_vocab(*m, V + 40);  // past the padding: the padded size grows
+    m->forward(ids.data(), 1, 5);
+    big->forward(ids.data(), 1, 5);
+    const int Vp = m->config().padded_vocab_size(), Vp2 = big->config().padded_vocab_size();
+    ASSERT_GT(Vp2, Vp);
+    for (int t = 0; t < 5; ++t)
+      for (int v = 0; v < V; ++v) ASSERT_EQ(m->activations().logits[t * Vp + v], big->activations().logits[t * Vp2 + v]);
+    // recompute: the same bits
+    std::vector<int32_t> inp(2 * 24), tgt(2 * 24);
+    for (size_t i = 0; i < inp.size(); ++i) inp[i] = (i * 37 + 5) % V, tgt[i] = (i * 11 + 3) % V;
+    auto again = chatforge::testing::tiny_model(s, 3, 2.0f);
+    again->set_recompute(true);
+    for (model::Gpt* g : {m.get(), again.get()}) {
+      g->zero_grad();
+      g->forward_loss(inp.data(), tgt.data(), nullptr, 2, 24);
+      g->backward(1.0f / 48);
+    }
+    ASSERT_EQ(std::memcmp(m->grads().data(), again->grads().data(), m->grads().bytes()), 0);
+    fs::remove_all(d);
   }
 }

@@ -3,7 +3,8 @@
 // see (from its documents' first key up to the causal limit) are one sgemm into a
 // per-thread tile, so memory is O(threads * block * T), never (B, NH, T, T). Only the
 // per-row log-sum-exp is kept; backward recomputes the probabilities from q, k and lse.
-// sgemms read q, k, v straight out of the interleaved qkv rows (leading dimension 3C);
+// sgemms read q, k, v straight out of the qkv rows (leading dimension (NH + 2 NKV) HS); a
+// query head reads the key/value head of its group (grouped-query attention);
 // OpenBLAS's OpenMP build runs single-threaded inside our parallel regions.
 #include <cblas.h>
 
@@ -77,10 +78,10 @@ float masked_exp_row(float* s, const int32_t* doc, int i, int lo, int nk, float 
 
 }  // namespace
 
-void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int C, int NH) {
-  const int HS = C / NH;
+void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int NH, int NKV,
+                       int HS) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  const int C3 = 3 * C;
+  const int W = (NH + 2 * NKV) * HS, Q = NH * HS, group = NH / NKV;  // qkv row width, output row width
   const int nblocks = (T + kQueryBlock - 1) / kQueryBlock;
 #pragma omp parallel
   {
@@ -92,13 +93,14 @@ void attention_forward(float* out, float* lse, const float* qkv, const int32_t* 
           const int i0 = blk * kQueryBlock, i1 = std::min(T, i0 + kQueryBlock), nq = i1 - i0;
           const int32_t* drow = doc != nullptr ? doc + static_cast<size_t>(b) * T : nullptr;
           const int lo = first_visible_key(drow, i0, i1), nk = i1 - lo;
-          const float* base = qkv + static_cast<size_t>(b) * T * C3 + h * HS;
-          const float* q = base + static_cast<size_t>(i0) * C3;
-          const float* k = base + C + static_cast<size_t>(lo) * C3;
-          const float* v = base + 2 * C + static_cast<size_t>(lo) * C3;
+          const int g = h / group;  // this query head's key/value head
+          const float* rows = qkv + static_cast<size_t>(b) * T * W;
+          const float* q = rows + static_cast<size_t>(i0) * W + h * HS;
+          const float* k = rows + static_cast<size_t>(lo) * W + Q + g * HS;
+          const float* v = rows + static_cast<size_t>(lo) * W + Q + NKV * HS + g * HS;
           float* s = tile.data();
           // s (nq,nk) = scale * q_blk @ k[lo:i1]^T
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, scale, q, C3, k, C3, 0.0f, s, nk);
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, scale, q, W, k, W, 0.0f, s, nk);
           float* lse_bh = lse + (static_cast<size_t>(b) * NH + h) * T;
           for (int r = 0; r < nq; ++r) {
             const int i = i0 + r;
@@ -110,20 +112,20 @@ void attention_forward(float* out, float* lse, const float* qkv, const int32_t* 
             for (int j = 0; j <= i - lo; ++j) row[j] *= inv;
           }
           // out[i0:i1] (nq,HS) = p (nq,nk) @ v[lo:i1]
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, s, nk, v, C3, 0.0f,
-                      out + (static_cast<size_t>(b) * T + i0) * C + h * HS, C);
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, s, nk, v, W, 0.0f,
+                      out + (static_cast<size_t>(b) * T + i0) * Q + h * HS, Q);
         }
   }
 }
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
-                        const int32_t* doc, int B, int T, int C, int NH) {
-  const int HS = C / NH;
+                        const int32_t* doc, int B, int T, int NH, int NKV, int HS) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  const int C3 = 3 * C;
+  const int W = (NH + 2 * NKV) * HS, Q = NH * HS, group = NH / NKV;
   const int nblocks = (T + kQueryBlock - 1) / kQueryBlock;
-  // One (b, h) per task: its dk and dv accumulate over the query blocks with no other
-  // writer, so no atomics and a fixed summation order.
+  // One (b, key/value head) per task: its dk and dv accumulate over the query heads of its
+  // group and over the query blocks with no other writer, so no atomics and a fixed
+  // summation order.
 #pragma omp parallel
   {
     const size_t tile_n = static_cast<size_t>(std::min(T, kQueryBlock)) * T;
@@ -131,55 +133,58 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
     std::vector<float> drow_dot(kQueryBlock);
 #pragma omp for collapse(2) schedule(dynamic, 1)
     for (int b = 0; b < B; ++b)
-      for (int h = 0; h < NH; ++h) {
-        const size_t off = static_cast<size_t>(b) * T * C3 + h * HS;
+      for (int g = 0; g < NKV; ++g) {
+        const size_t row0 = static_cast<size_t>(b) * T * W;
+        const size_t koff = row0 + Q + static_cast<size_t>(g) * HS, voff = koff + static_cast<size_t>(NKV) * HS;
         const int32_t* drow = doc != nullptr ? doc + static_cast<size_t>(b) * T : nullptr;
-        const float* lse_bh = lse + (static_cast<size_t>(b) * NH + h) * T;
         for (int t = 0; t < T; ++t) {  // dk, dv accumulate below (beta = 1)
-          float* dk = dqkv + off + static_cast<size_t>(t) * C3 + C;
-          std::fill(dk, dk + HS, 0.0f);
-          std::fill(dk + C, dk + C + HS, 0.0f);
+          std::fill(dqkv + koff + static_cast<size_t>(t) * W, dqkv + koff + static_cast<size_t>(t) * W + HS, 0.0f);
+          std::fill(dqkv + voff + static_cast<size_t>(t) * W, dqkv + voff + static_cast<size_t>(t) * W + HS, 0.0f);
         }
-        for (int blk = 0; blk < nblocks; ++blk) {
-          const int i0 = blk * kQueryBlock, i1 = std::min(T, i0 + kQueryBlock), nq = i1 - i0;
-          const int lo = first_visible_key(drow, i0, i1), nk = i1 - lo;
-          const float* q = qkv + off + static_cast<size_t>(i0) * C3;
-          const float* k = qkv + off + C + static_cast<size_t>(lo) * C3;
-          const float* v = qkv + off + 2 * C + static_cast<size_t>(lo) * C3;
-          float* dq = dqkv + off + static_cast<size_t>(i0) * C3;
-          float* dk = dqkv + off + C + static_cast<size_t>(lo) * C3;
-          float* dv = dqkv + off + 2 * C + static_cast<size_t>(lo) * C3;
-          const float* dy = dout + (static_cast<size_t>(b) * T + i0) * C + h * HS;
-          const float* y = out + (static_cast<size_t>(b) * T + i0) * C + h * HS;
-          float* p = ptile.data();
-          float* dp = dptile.data();
-          // forward was: p = softmax(scale * q @ k^T) = exp(scale * q k^T - lse), recomputed
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, scale, q, C3, k, C3, 0.0f, p, nk);
-          for (int r = 0; r < nq; ++r) {
-            const int i = i0 + r;
-            masked_exp_row(p + static_cast<size_t>(r) * nk, drow, i, lo, nk, lse_bh[i]);
-            // D_i = rowsum(dy_i * y_i) = sum_j p_ij dp_ij (the softmax backward's dot)
-            float d = 0.0f;
-            const float* dyr = dy + static_cast<size_t>(r) * C;
-            const float* yr = y + static_cast<size_t>(r) * C;
-            for (int c = 0; c < HS; ++c) d += dyr[c] * yr[c];
-            drow_dot[r] = d;
-          }
-          // forward was: y = p @ v, so dp = dy @ v^T and dv += p^T @ dy
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, 1.0f, dy, C, v, C3, 0.0f, dp, nk);
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, p, nk, dy, C, 1.0f, dv, C3);
-          // forward was: p = softmax(s) row-wise, so ds = p * (dp - D)  (masked p are 0)
-          for (int r = 0; r < nq; ++r) {
-            float* pr = p + static_cast<size_t>(r) * nk;
-            const float* dpr = dp + static_cast<size_t>(r) * nk;
-            const float d = drow_dot[r];
-            const int n = i0 + r - lo + 1;
+        for (int h = g * group; h < (g + 1) * group; ++h) {
+          const size_t qoff = row0 + static_cast<size_t>(h) * HS;
+          const float* lse_bh = lse + (static_cast<size_t>(b) * NH + h) * T;
+          for (int blk = 0; blk < nblocks; ++blk) {
+            const int i0 = blk * kQueryBlock, i1 = std::min(T, i0 + kQueryBlock), nq = i1 - i0;
+            const int lo = first_visible_key(drow, i0, i1), nk = i1 - lo;
+            const float* q = qkv + qoff + static_cast<size_t>(i0) * W;
+            const float* k = qkv + koff + static_cast<size_t>(lo) * W;
+            const float* v = qkv + voff + static_cast<size_t>(lo) * W;
+            float* dq = dqkv + qoff + static_cast<size_t>(i0) * W;
+            float* dk = dqkv + koff + static_cast<size_t>(lo) * W;
+            float* dv = dqkv + voff + static_cast<size_t>(lo) * W;
+            const float* dy = dout + (static_cast<size_t>(b) * T + i0) * Q + h * HS;
+            const float* y = out + (static_cast<size_t>(b) * T + i0) * Q + h * HS;
+            float* p = ptile.data();
+            float* dp = dptile.data();
+            // forward was: p = softmax(scale * q @ k^T) = exp(scale * q k^T - lse), recomputed
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, scale, q, W, k, W, 0.0f, p, nk);
+            for (int r = 0; r < nq; ++r) {
+              const int i = i0 + r;
+              masked_exp_row(p + static_cast<size_t>(r) * nk, drow, i, lo, nk, lse_bh[i]);
+              // D_i = rowsum(dy_i * y_i) = sum_j p_ij dp_ij (the softmax backward's dot)
+              float d = 0.0f;
+              const float* dyr = dy + static_cast<size_t>(r) * Q;
+              const float* yr = y + static_cast<size_t>(r) * Q;
+              for (int c = 0; c < HS; ++c) d += dyr[c] * yr[c];
+              drow_dot[r] = d;
+            }
+            // forward was: y = p @ v, so dp = dy @ v^T and dv += p^T @ dy
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, 1.0f, dy, Q, v, W, 0.0f, dp, nk);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, p, nk, dy, Q, 1.0f, dv, W);
+            // forward was: p = softmax(s) row-wise, so ds = p * (dp - D)  (masked p are 0)
+            for (int r = 0; r < nq; ++r) {
+              float* pr = p + static_cast<size_t>(r) * nk;
+              const float* dpr = dp + static_cast<size_t>(r) * nk;
+              const float d = drow_dot[r];
+              const int n = i0 + r - lo + 1;
 #pragma omp simd
-            for (int j = 0; j < n; ++j) pr[j] = pr[j] * (dpr[j] - d);
+              for (int j = 0; j < n; ++j) pr[j] = pr[j] * (dpr[j] - d);
+            }
+            // forward was: s = scale * q @ k^T, so dq = scale * ds @ k and dk += scale * ds^T @ q
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, scale, p, nk, k, W, 0.0f, dq, W);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, scale, p, nk, q, W, 1.0f, dk, W);
           }
-          // forward was: s = scale * q @ k^T, so dq = scale * ds @ k and dk += scale * ds^T @ q
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, scale, p, nk, k, C3, 0.0f, dq, C3);
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, scale, p, nk, q, C3, 1.0f, dk, C3);
         }
       }
   }

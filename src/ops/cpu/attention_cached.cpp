@@ -2,6 +2,8 @@
 // one task per (query rows, head), scores in a per-thread buffer, softmax with the same
 // vectorised exp as the full-sequence kernel. Memory-bound: each key/value row is read once
 // per head. attention_cached_heads is the unit a fused decode step hands to its threads.
+// Grouped-query attention: cached rows hold NKV key/value heads (NKV * HS floats); query
+// head h reads head h / (NH / NKV).
 #include <cmath>
 #include <vector>
 
@@ -11,8 +13,9 @@
 namespace chatforge::ops {
 
 void attention_cached_heads(float* out, int ldo, const float* q, int ldq, const float* kcache,
-                            const float* vcache, int pos0, int Tq, int C, int NH, int h0, int h1, float* scores) {
-  const int HS = C / NH, nh = h1 - h0;
+                            const float* vcache, int pos0, int Tq, int NH, int NKV, int HS, int h0, int h1,
+                            float* scores) {
+  const int nh = h1 - h0, KV = NKV * HS, group = NH / NKV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   for (int t = 0; t < Tq; ++t) {
     const float* qt = q + static_cast<size_t>(t) * ldq;
@@ -22,12 +25,12 @@ void attention_cached_heads(float* out, int ldo, const float* q, int ldq, const 
     // it was nh strided streams, 3 KB apart at C=768: 124M shape, f16 weights, 256-token
     // context: decode 84 -> 96 tok/s)
     for (int s = 0; s < n; ++s) {
-      const float* k = kcache + static_cast<size_t>(s) * C;
+      const float* k = kcache + static_cast<size_t>(s) * KV;
       for (int hh = 0; hh < nh; ++hh) {
-        const int off = (h0 + hh) * HS;
+        const int off = (h0 + hh) * HS, koff = (h0 + hh) / group * HS;  // its key/value head
         float d = 0.0f;
 #pragma omp simd reduction(+ : d)
-        for (int i = 0; i < HS; ++i) d += qt[off + i] * k[off + i];
+        for (int i = 0; i < HS; ++i) d += qt[off + i] * k[koff + i];
         scores[static_cast<size_t>(hh) * n + s] = d * scale;
       }
     }
@@ -47,11 +50,11 @@ void attention_cached_heads(float* out, int ldo, const float* q, int ldq, const 
     float* o = out + static_cast<size_t>(t) * ldo + h0 * HS;
     for (int i = 0; i < nh * HS; ++i) o[i] = 0.0f;
     for (int s = 0; s < n; ++s) {
-      const float* v = vcache + static_cast<size_t>(s) * C + h0 * HS;
+      const float* v = vcache + static_cast<size_t>(s) * KV;
       for (int hh = 0; hh < nh; ++hh) {
         const float p = scores[static_cast<size_t>(hh) * n + s];
         float* oh = o + hh * HS;
-        const float* vh = v + hh * HS;
+        const float* vh = v + (h0 + hh) / group * HS;
 #pragma omp simd
         for (int i = 0; i < HS; ++i) oh[i] += p * vh[i];
       }
@@ -60,7 +63,7 @@ void attention_cached_heads(float* out, int ldo, const float* q, int ldq, const 
 }
 
 void attention_cached_forward(float* out, int ldo, const float* q, int ldq, const float* kcache,
-                              const float* vcache, int pos0, int Tq, int C, int NH) {
+                              const float* vcache, int pos0, int Tq, int NH, int NKV, int HS) {
 #pragma omp parallel
   {
     std::vector<float> scores(static_cast<size_t>(pos0) + Tq);
@@ -68,7 +71,7 @@ void attention_cached_forward(float* out, int ldo, const float* q, int ldq, cons
     for (int t = 0; t < Tq; ++t)
       for (int h = 0; h < NH; ++h)
         attention_cached_heads(out + static_cast<size_t>(t) * ldo, ldo, q + static_cast<size_t>(t) * ldq, ldq, kcache,
-                               vcache, pos0 + t, 1, C, NH, h, h + 1, scores.data());
+                               vcache, pos0 + t, 1, NH, NKV, HS, h, h + 1, scores.data());
   }
 }
 

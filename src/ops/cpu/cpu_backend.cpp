@@ -80,17 +80,37 @@ class CpuBackend final : public Backend {
       }
     }
   }
-  void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int C,
-                         int NH) override {
-    ops::attention_forward(out, lse, qkv, doc, B, T, C, NH);
+  void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int NH, int NKV,
+                         int HS) override {
+    ops::attention_forward(out, lse, qkv, doc, B, T, NH, NKV, HS);
   }
   void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out, const float* lse,
-                          const int32_t* doc, int B, int T, int C, int NH) override {
-    ops::attention_backward(dqkv, dout, qkv, out, lse, doc, B, T, C, NH);
+                          const int32_t* doc, int B, int T, int NH, int NKV, int HS) override {
+    ops::attention_backward(dqkv, dout, qkv, out, lse, doc, B, T, NH, NKV, HS);
   }
   void attention_cached_forward(float* out, int ldo, const float* q, int ldq, const float* kcache,
-                                const float* vcache, int pos0, int Tq, int C, int NH) override {
-    ops::attention_cached_forward(out, ldo, q, ldq, kcache, vcache, pos0, Tq, C, NH);
+                                const float* vcache, int pos0, int Tq, int NH, int NKV, int HS) override {
+    ops::attention_cached_forward(out, ldo, q, ldq, kcache, vcache, pos0, Tq, NH, NKV, HS);
+  }
+  void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int H, int D, int ld,
+                       float eps) override {
+    ops::rmsnorm_forward(out, rstd, inp, weight, N, H, D, ld, eps);
+  }
+  void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                        const float* rstd, int N, int H, int D, int ld, bool accumulate) override {
+    ops::rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, H, D, ld, accumulate);
+  }
+  void rope_forward(float* x, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS,
+                    int ld) override {
+    ops::rope_forward(x, pos, inv_freq, scale, N, H, HS, ld);
+  }
+  void rope_backward(float* dx, const int32_t* pos, const float* inv_freq, float scale, int N, int H, int HS,
+                     int ld) override {
+    ops::rope_backward(dx, pos, inv_freq, scale, N, H, HS, ld);
+  }
+  void swiglu_forward(float* out, const float* inp, int N, int F) override { ops::swiglu_forward(out, inp, N, F); }
+  void swiglu_backward(float* dinp, const float* inp, const float* dout, int N, int F) override {
+    ops::swiglu_backward(dinp, inp, dout, N, F);
   }
   void gelu_forward(float* out, const float* inp, size_t n) override { ops::gelu_forward(out, inp, n); }
   void gelu_backward(float* dinp, const float* inp, const float* dout, size_t n) override {

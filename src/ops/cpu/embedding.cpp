@@ -13,6 +13,10 @@ void encoder_forward(float* out, const int32_t* inp, const int32_t* pos, const f
       const size_t i = static_cast<size_t>(b) * T + t;
       float* o = out + i * C;
       const float* e = wte + static_cast<size_t>(inp[i]) * C;
+      if (wpe == nullptr) {  // rotary models: no position table
+        std::memcpy(o, e, static_cast<size_t>(C) * sizeof(float));
+        continue;
+      }
       const float* p = wpe + static_cast<size_t>(pos != nullptr ? pos[i] : t) * C;
       for (int c = 0; c < C; ++c) o[c] = e[c] + p[c];
     }
@@ -30,12 +34,11 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t
     const int c0 = blk * kBlock, c1 = c0 + kBlock < C ? c0 + kBlock : C;
     for (int i = 0; i < B * T; ++i) {
       float* de = dwte + static_cast<size_t>(inp[i]) * C;
-      float* dp = dwpe + static_cast<size_t>(pos != nullptr ? pos[i] : i % T) * C;
       const float* d = dout + static_cast<size_t>(i) * C;
-      for (int c = c0; c < c1; ++c) {
-        de[c] += d[c];
-        dp[c] += d[c];
-      }
+      for (int c = c0; c < c1; ++c) de[c] += d[c];
+      if (dwpe == nullptr) continue;
+      float* dp = dwpe + static_cast<size_t>(pos != nullptr ? pos[i] : i % T) * C;
+      for (int c = c0; c < c1; ++c) dp[c] += d[c];
     }
   }
 }

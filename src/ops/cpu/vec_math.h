@@ -48,4 +48,7 @@ inline float gelu(float x) {
   return 0.5f * x * (1.0f + tanh_approx(kGeluK * (x + kGeluC * x * x * x)));
 }
 
+// 1 / (1 + exp(-x)), the SiLU's gate; exp clamped by exp_approx, so far tails give 0 or 1.
+inline float sigmoid(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
+
 }  // namespace chatforge::ops::vec

@@ -100,7 +100,9 @@ void encoder_backward(float* dwte, float* dwpe, const float* dout, const int32_t
   const int BT = B * T;
   if (BT == 0 || C == 0) return;
   // forward was: out[b,t] = wte[inp[b,t]] + wpe[pos[b,t]]
-  if (pos == nullptr) {
+  if (dwpe == nullptr) {
+    // rotary models: no position table
+  } else if (pos == nullptr) {
     wpe_backward_kernel<<<detail::ceil_div(static_cast<size_t>(T) * C, kThreads), kThreads>>>(dwpe, dout, B, T, C);
     CF_CUDA_LAUNCHED("encoder_backward (wpe)");
   } else {

@@ -17,7 +17,8 @@ void encoder_forward(F* out, const int32_t* inp, const int32_t* pos, const F* wt
     for (int t = 0; t < T; ++t) {
       const int p = pos != nullptr ? pos[b * T + t] : t;
       for (int c = 0; c < C; ++c)
-        out[(b * T + t) * C + c] = wte[static_cast<size_t>(inp[b * T + t]) * C + c] + wpe[p * C + c];
+        out[(b * T + t) * C + c] =
+            wte[static_cast<size_t>(inp[b * T + t]) * C + c] + (wpe != nullptr ? wpe[p * C + c] : F(0));
     }
 }
 
@@ -29,7 +30,7 @@ void encoder_backward(F* dwte, F* dwpe, const F* dout, const int32_t* inp, const
       for (int c = 0; c < C; ++c) {
         const F d = dout[(b * T + t) * C + c];
         dwte[static_cast<size_t>(inp[b * T + t]) * C + c] += d;
-        dwpe[p * C + c] += d;
+        if (dwpe != nullptr) dwpe[p * C + c] += d;
       }
     }
 }
@@ -117,18 +118,19 @@ inline bool attention_visible(const int32_t* doc, int b, int T, int t, int s) {
 }
 
 template <typename F>
-void attention_forward(F* out, F* lse, const F* qkv, const int32_t* doc, int B, int T, int C, int NH) {
-  const int HS = C / NH;
+void attention_forward(F* out, F* lse, const F* qkv, const int32_t* doc, int B, int T, int NH, int NKV, int HS) {
   const F scale = F(1) / std::sqrt(F(HS));
+  const int W = (NH + 2 * NKV) * HS, Q = NH * HS, group = NH / NKV;
   std::vector<F> p(T);
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < NH; ++h)
       for (int t = 0; t < T; ++t) {
-        const F* q = qkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
+        const F* q = qkv + (static_cast<size_t>(b) * T + t) * W + h * HS;
+        const int koff = Q + (h / group) * HS, voff = Q + NKV * HS + (h / group) * HS;
         F maxv = -1e300;
         for (int s = 0; s <= t; ++s) {
           if (!attention_visible(doc, b, T, t, s)) continue;
-          const F* k = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
+          const F* k = qkv + (static_cast<size_t>(b) * T + s) * W + koff;
           F dot = 0;
           for (int i = 0; i < HS; ++i) dot += q[i] * k[i];
           p[s] = dot * scale;
@@ -140,10 +142,10 @@ void attention_forward(F* out, F* lse, const F* qkv, const int32_t* doc, int B, 
           sum += p[s];
         }
         lse[(static_cast<size_t>(b) * NH + h) * T + t] = maxv + std::log(sum);
-        F* o = out + (static_cast<size_t>(b) * T + t) * C + h * HS;
+        F* o = out + (static_cast<size_t>(b) * T + t) * Q + h * HS;
         for (int i = 0; i < HS; ++i) {
           F acc = 0;
-          for (int s = 0; s <= t; ++s) acc += p[s] / sum * qkv[(static_cast<size_t>(b) * T + s) * 3 * C + 2 * C + h * HS + i];
+          for (int s = 0; s <= t; ++s) acc += p[s] / sum * qkv[(static_cast<size_t>(b) * T + s) * W + voff + i];
           o[i] = acc;
         }
       }
@@ -153,26 +155,27 @@ void attention_forward(F* out, F* lse, const F* qkv, const int32_t* doc, int B, 
 // backward's dot from the output (D = dout . out), as the fast kernel does.
 template <typename F>
 void attention_backward(F* dqkv, const F* dout, const F* qkv, const F* out, const F* lse, const int32_t* doc, int B,
-                        int T, int C, int NH) {
-  const int HS = C / NH;
+                        int T, int NH, int NKV, int HS) {
   const F scale = F(1) / std::sqrt(F(HS));
-  for (size_t i = 0; i < static_cast<size_t>(B) * T * 3 * C; ++i) dqkv[i] = 0;
+  const int W = (NH + 2 * NKV) * HS, Q = NH * HS, group = NH / NKV;
+  for (size_t i = 0; i < static_cast<size_t>(B) * T * W; ++i) dqkv[i] = 0;
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < NH; ++h)
       for (int t = 0; t < T; ++t) {
-        const F* q = qkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
-        const F* dy = dout + (static_cast<size_t>(b) * T + t) * C + h * HS;
-        const F* y = out + (static_cast<size_t>(b) * T + t) * C + h * HS;
-        F* dq = dqkv + (static_cast<size_t>(b) * T + t) * 3 * C + h * HS;
+        const int koff = Q + (h / group) * HS, voff = Q + NKV * HS + (h / group) * HS;
+        const F* q = qkv + (static_cast<size_t>(b) * T + t) * W + h * HS;
+        const F* dy = dout + (static_cast<size_t>(b) * T + t) * Q + h * HS;
+        const F* y = out + (static_cast<size_t>(b) * T + t) * Q + h * HS;
+        F* dq = dqkv + (static_cast<size_t>(b) * T + t) * W + h * HS;
         const F l = lse[(static_cast<size_t>(b) * NH + h) * T + t];
         F d = 0;
         for (int i = 0; i < HS; ++i) d += dy[i] * y[i];
         for (int s = 0; s <= t; ++s) {
           if (!attention_visible(doc, b, T, t, s)) continue;
-          const F* k = qkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
-          const F* v = k + C;
-          F* dk = dqkv + (static_cast<size_t>(b) * T + s) * 3 * C + C + h * HS;
-          F* dv = dk + C;
+          const F* k = qkv + (static_cast<size_t>(b) * T + s) * W + koff;
+          const F* v = qkv + (static_cast<size_t>(b) * T + s) * W + voff;
+          F* dk = dqkv + (static_cast<size_t>(b) * T + s) * W + koff;
+          F* dv = dqkv + (static_cast<size_t>(b) * T + s) * W + voff;
           F dot = 0, dpv = 0;
           for (int i = 0; i < HS; ++i) {
             dot += q[i] * k[i];
@@ -255,24 +258,25 @@ void crossentropy_backward(F* logits, const F* lse, const int32_t* targets, cons
 // Attention of Tq new queries over a key/value cache (see ops.h for the layout).
 template <typename F>
 void attention_cached_forward(F* out, int ldo, const F* q, int ldq, const F* kcache, const F* vcache, int pos0,
-                              int Tq, int C, int NH) {
-  const int HS = C / NH;
+                              int Tq, int NH, int NKV, int HS) {
   const F scale = F(1) / std::sqrt(F(HS));
+  const int KV = NKV * HS, group = NH / NKV;
   std::vector<F> p(static_cast<size_t>(pos0) + Tq);
   for (int t = 0; t < Tq; ++t)
     for (int h = 0; h < NH; ++h) {
-      const int n = pos0 + t + 1;
+      const int n = pos0 + t + 1, kv = (h / group) * HS;
       F maxv = -1e30, sum = 0;
       for (int s = 0; s < n; ++s) {
         F dot = 0;
-        for (int i = 0; i < HS; ++i) dot += q[static_cast<size_t>(t) * ldq + h * HS + i] * kcache[static_cast<size_t>(s) * C + h * HS + i];
+        for (int i = 0; i < HS; ++i)
+          dot += q[static_cast<size_t>(t) * ldq + h * HS + i] * kcache[static_cast<size_t>(s) * KV + kv + i];
         p[s] = dot * scale;
         if (p[s] > maxv) maxv = p[s];
       }
       for (int s = 0; s < n; ++s) sum += (p[s] = std::exp(p[s] - maxv));
       for (int i = 0; i < HS; ++i) {
         F acc = 0;
-        for (int s = 0; s < n; ++s) acc += p[s] / sum * vcache[static_cast<size_t>(s) * C + h * HS + i];
+        for (int s = 0; s < n; ++s) acc += p[s] / sum * vcache[static_cast<size_t>(s) * KV + kv + i];
         out[static_cast<size_t>(t) * ldo + h * HS + i] = acc;
       }
     }
@@ -325,6 +329,89 @@ double sum_squares(const F* x, size_t n) {
   double s = 0;
   for (size_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
   return s;
+}
+
+// --- the Llama family (contracts in ops.h) ---------------------------------------------
+
+template <typename F>
+void rmsnorm_forward(F* out, F* rstd, const F* inp, const F* w, int N, int H, int D, int ld, F eps) {
+  for (int i = 0; i < N; ++i)
+    for (int h = 0; h < H; ++h) {
+      const F* x = inp + static_cast<size_t>(i) * ld + h * D;
+      F* y = out + static_cast<size_t>(i) * ld + h * D;
+      F ss = 0;
+      for (int c = 0; c < D; ++c) ss += x[c] * x[c];
+      const F s = F(1) / std::sqrt(ss / D + eps);
+      for (int c = 0; c < D; ++c) y[c] = x[c] * s * w[c];
+      rstd[static_cast<size_t>(i) * H + h] = s;
+    }
+}
+
+template <typename F>
+void rmsnorm_backward(F* dinp, F* dw, const F* dout, const F* inp, const F* w, const F* rstd, int N, int H, int D,
+                      int ld, bool accumulate) {
+  std::vector<F> dx(D);
+  for (int i = 0; i < N; ++i)
+    for (int h = 0; h < H; ++h) {
+      const size_t at = static_cast<size_t>(i) * ld + h * D;
+      const F* x = inp + at;
+      const F* dy = dout + at;
+      const F s = rstd[static_cast<size_t>(i) * H + h];
+      // forward was: y = x * s * w with s = (mean(x^2) + eps)^(-1/2), ds/dx_c = -s^3 x_c / D
+      F dot = 0;
+      for (int c = 0; c < D; ++c) dot += dy[c] * w[c] * x[c];
+      for (int c = 0; c < D; ++c) {
+        dx[c] = s * dy[c] * w[c] - s * s * s * x[c] * dot / D;
+        dw[c] += dy[c] * x[c] * s;
+      }
+      for (int c = 0; c < D; ++c) dinp[at + c] = (accumulate ? dinp[at + c] : F(0)) + dx[c];
+    }
+}
+
+template <typename F>
+void rope_apply(F* x, const int32_t* pos, const F* inv_freq, F scale, int N, int H, int HS, int ld, F sign) {
+  const int half = HS / 2;
+  for (int i = 0; i < N; ++i)
+    for (int h = 0; h < H; ++h) {
+      F* v = x + static_cast<size_t>(i) * ld + h * HS;
+      for (int k = 0; k < half; ++k) {
+        const F a = static_cast<F>(pos[i]) * inv_freq[k];
+        const F c = std::cos(a) * scale, s = sign * std::sin(a) * scale;
+        const F x0 = v[k], x1 = v[k + half];
+        v[k] = x0 * c - x1 * s;
+        v[k + half] = x1 * c + x0 * s;
+      }
+    }
+}
+template <typename F>
+void rope_forward(F* x, const int32_t* pos, const F* inv_freq, F scale, int N, int H, int HS, int ld) {
+  rope_apply(x, pos, inv_freq, scale, N, H, HS, ld, F(1));
+}
+template <typename F>
+void rope_backward(F* dx, const int32_t* pos, const F* inv_freq, F scale, int N, int H, int HS, int ld) {
+  // forward was: x' = R(angle) x * scale, so dx = R(angle)^T dx' * scale = R(-angle) dx' * scale
+  rope_apply(dx, pos, inv_freq, scale, N, H, HS, ld, F(-1));
+}
+
+template <typename F>
+void swiglu_forward(F* out, const F* inp, int N, int Fw) {
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < Fw; ++j) {
+      const F g = inp[static_cast<size_t>(i) * 2 * Fw + j], u = inp[static_cast<size_t>(i) * 2 * Fw + Fw + j];
+      out[static_cast<size_t>(i) * Fw + j] = g / (F(1) + std::exp(-g)) * u;
+    }
+}
+template <typename F>
+void swiglu_backward(F* dinp, const F* inp, const F* dout, int N, int Fw) {
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < Fw; ++j) {
+      const size_t r = static_cast<size_t>(i) * 2 * Fw;
+      const F g = inp[r + j], u = inp[r + Fw + j], dy = dout[static_cast<size_t>(i) * Fw + j];
+      const F sg = F(1) / (F(1) + std::exp(-g));
+      // forward was: y = g * sg * u
+      dinp[r + j] = dy * u * sg * (F(1) + g * (F(1) - sg));
+      dinp[r + Fw + j] = dy * g * sg;
+    }
 }
 
 }  // namespace chatforge::ops::reference
