@@ -59,7 +59,7 @@ class CudaBackendErrors : public ::testing::Test {
 TEST_F(CudaBackendErrors, HeadSizeOver64IsRefused) {
   ops::Buffer qkv(*be_, 3 * 128 * 4 * sizeof(float)), out(*be_, 128 * 4 * sizeof(float)), lse(*be_, 64);
   const std::string e =
-      error_of([&] { be_->attention_forward(out.data(), lse.data(), qkv.data(), nullptr, 1, 4, 128, 1); });
+      error_of([&] { be_->attention_forward(out.data(), lse.data(), qkv.data(), nullptr, 1, 4, 1, 1, 128); });
   EXPECT_NE(e.find("head size 128"), std::string::npos) << e;
 }
 
