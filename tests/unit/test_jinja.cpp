@@ -245,6 +245,7 @@ TEST(Jinja, StringAndDictMethods) {
             "a+b+cab-c2-12a, b");
   EXPECT_EQ(R("{{ '{} and {x} {{}}'.format(1, x=2) }}|{{ '12'.isdigit() }}{{ 'ab'.isalpha() }}{{ ' '.isspace() }}"),
             "1 and 2 {}|TrueTrueTrue");
+  EXPECT_EQ(R("{{ 'abc'.removeprefix('a') }}{{ 'abc'.removesuffix('c') }}{{ 'abc'.removeprefix('x') }}"), "bcababc");
   EXPECT_EQ(R("{{ d.get('a') }}{{ d.get('z') }}{{ d.get('z', 2) }}{{ d.keys()|list }}{{ d.values()|list|length }}"
               "{{ d.items()|list|length }}"),
             "1None2['a', 'b', 'items']33");
@@ -344,6 +345,9 @@ TEST(Jinja, RuntimeErrorsNameLineAndColumn) {
   EXPECT_EQ(E("{% set a, b = [1] %}"), "t line 1, column 4: cannot unpack 1 values into 2 names");
   EXPECT_EQ(E("{{ 'a'.split('') }}"), "t line 1, column 13: split(): empty separator");
   EXPECT_EQ(E("{{ 'a'.startswith(1) }}"), "t line 1, column 18: startswith(): prefix must be a string, not 'int'");
+  EXPECT_EQ(E("{{ 'x'.zfill(3) }}"), "t line 1, column 13: unsupported: the str method 'zfill' (docs/chat-templates.md)");
+  EXPECT_EQ(E("{{ messages.append(1) }}"), "t line 1, column 19: unsupported: the list method 'append' (docs/chat-templates.md)");
+  EXPECT_EQ(E("{{ 'x'.nonsense() }}"), "t line 1, column 16: 'str object' has no attribute 'nonsense'");
   EXPECT_EQ(E("{{ d.get() }}"), "t line 1, column 9: get() needs a key");
   EXPECT_EQ(E("{{ 'x'|trim(1, 2) }}"), "t line 1, column 8: trim() takes at most 1 argument (2 given)");
   EXPECT_EQ(E("{{ 'x'|replace('a', 'b', cnt=1) }}"), "t line 1, column 8: replace() got an unexpected keyword argument 'cnt'");

@@ -35,6 +35,9 @@ Value seq_filter(std::string_view name, const Value& in, CallArgs& args);
 
 // A bound method `obj.name` when obj (a string or dict) has one, else nullopt.
 std::optional<Value> get_method(const Value& obj, const std::string& name);
+// For a Python method of str, dict or list that is not supported here: the message
+// saying so (e.g. "unsupported: the str method 'zfill' (docs/chat-templates.md)"); else "".
+std::string unsupported_method(const Value& obj, const std::string& name);
 
 // Binds call arguments to parameter names as Python does (positional first, then by
 // keyword); extra or repeated arguments fail naming `func`. Unbound slots stay nullopt.

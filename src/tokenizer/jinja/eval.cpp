@@ -170,9 +170,11 @@ Value Renderer::call_macro(const Stmt& m, CallArgs& args) {
       if (key == name) given = &val;
     frames_.back().set(name, given ? *given : def ? eval(*def) : Value::undefined(fmt::format("'{}' is undefined", name)));
   }
-  for (const auto& [key, val] : args.kwargs)
+  for (const auto& kw : args.kwargs) {
+    const std::string& key = kw.first;
     if (std::none_of(m.params.begin(), m.params.end(), [&](const auto& p) { return p.first == key; }))
       fail_at(args.loc, "macro '{}' has no parameter '{}'", m.name, key);
+  }
   std::string out;
   exec(m.body, out);
   return Value::of(std::move(out));

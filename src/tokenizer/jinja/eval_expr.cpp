@@ -160,6 +160,10 @@ Value Renderer::get_attr(const Value& obj, const std::string& name, Loc loc) {
       if (hit != obj.data().end()) return obj.child(*hit);
     }
   }
+  if (obj.is_data()) {
+    std::string why = unsupported_method(obj, name);
+    if (!why.empty()) return Value::undefined(std::move(why));
+  }
   return Value::undefined(fmt::format("'{} object' has no attribute '{}'", type_name(obj), name));
 }
 

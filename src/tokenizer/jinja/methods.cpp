@@ -184,6 +184,21 @@ const std::map<std::string, Method>& string_methods() {
          return Value::of(std::move(out));
        }},
       {"format", format_method},
+      {"removeprefix",
+       [](const Value& s, CallArgs& a) {
+         const auto b = bind_args(a, {"prefix"}, "removeprefix");
+         const std::string p = b[0] ? arg_str(*b[0], "removeprefix", "prefix", a.loc) : "";
+         return Value::of(s.str().compare(0, p.size(), p) == 0 ? s.str().substr(p.size()) : s.str());
+       }},
+      {"removesuffix",
+       [](const Value& s, CallArgs& a) {
+         const auto b = bind_args(a, {"suffix"}, "removesuffix");
+         const std::string x = b[0] ? arg_str(*b[0], "removesuffix", "suffix", a.loc) : "";
+         std::string t = s.str();
+         if (!x.empty() && t.size() >= x.size() && t.compare(t.size() - x.size(), x.size(), x) == 0)
+           t.resize(t.size() - x.size());
+         return Value::of(std::move(t));
+       }},
       {"isdigit", [](const Value& s, CallArgs& a) { no_args(a, "isdigit"); return char_class_method(s, is_digit_cp); }},
       {"isalpha", [](const Value& s, CallArgs& a) { no_args(a, "isalpha"); return char_class_method(s, is_letter); }},
       {"isalnum",
@@ -238,6 +253,25 @@ const std::map<std::string, Method>& dict_methods() {
 }
 
 }  // namespace
+
+std::string unsupported_method(const Value& obj, const std::string& name) {
+  // Python's methods that templates could call but this interpreter does not have; the
+  // mutating ones jinja2's sandbox refuses too.
+  static const char* const kStr[] = {"center", "ljust", "rjust", "zfill", "partition", "rpartition", "splitlines",
+                                     "index", "rindex", "casefold", "swapcase", "expandtabs", "encode", "isnumeric",
+                                     "isdecimal", "istitle", "isprintable", "isidentifier", "translate", "format_map"};
+  static const char* const kDict[] = {"copy", "fromkeys", "pop", "popitem", "setdefault", "update", "clear"};
+  static const char* const kList[] = {"index", "count", "copy", "append", "extend", "insert", "pop", "remove",
+                                      "reverse", "sort", "clear"};
+  auto listed = [&](const auto& names) {
+    for (const char* n : names)
+      if (name == n) return true;
+    return false;
+  };
+  if ((obj.is_string() && listed(kStr)) || (obj.is_dict() && listed(kDict)) || (obj.is_list() && listed(kList)))
+    return fmt::format("unsupported: the {} method '{}' (docs/chat-templates.md)", type_name(obj), name);
+  return "";
+}
 
 std::optional<Value> get_method(const Value& obj, const std::string& name) {
   const std::map<std::string, Method>* table = obj.is_string() ? &string_methods() : obj.is_dict() ? &dict_methods() : nullptr;
