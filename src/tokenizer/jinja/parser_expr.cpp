@@ -10,9 +10,9 @@
 namespace chatforge::tok::jinja::detail {
 namespace {
 
-ExprPtr binary(const char* op, ExprPtr a, ExprPtr b, Loc loc) {
+ExprPtr binary(std::string op, ExprPtr a, ExprPtr b, Loc loc) {
   ExprPtr e = make_expr(ExprKind::kBinary, loc);
-  e->name = op;
+  e->name = std::move(op);
   e->a = std::move(a);
   e->b = std::move(b);
   return e;
@@ -120,9 +120,8 @@ ExprPtr Parser::parse_math1() {
   ExprPtr left = parse_concat();
   while (is_op("+") || is_op("-")) {
     const Loc loc = cur().loc;
-    const char* op = cur().text == "+" ? "+" : "-";
-    ++i_;
-    left = binary(op, std::move(left), parse_concat(), loc);
+    std::string op = t_[i_++].text;
+    left = binary(std::move(op), std::move(left), parse_concat(), loc);
   }
   return left;
 }
@@ -141,12 +140,8 @@ ExprPtr Parser::parse_math2() {
   ExprPtr left = parse_pow();
   while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
     const Loc loc = cur().loc;
-    static const char* const kOps[] = {"*", "/", "//", "%"};
-    const char* op = "*";
-    for (const char* o : kOps)
-      if (cur().text == o) op = o;
-    ++i_;
-    left = binary(op, std::move(left), parse_pow(), loc);
+    std::string op = t_[i_++].text;
+    left = binary(std::move(op), std::move(left), parse_pow(), loc);
   }
   return left;
 }

@@ -284,7 +284,7 @@ std::string float_repr(double d) {
   const int exp = std::stoi(sci.substr(e + 1));
   if (exp >= 16 || exp < -4) {
     std::string m = digits.substr(0, 1);
-    if (digits.size() > 1) m += "." + digits.substr(1);
+    if (digits.size() > 1) m.append(".").append(digits, 1, std::string::npos);
     std::snprintf(buf, sizeof buf, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
     return sign + m + buf;
   }
