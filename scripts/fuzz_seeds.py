@@ -323,6 +323,83 @@ def chat_seeds():
 
 
 # ---------------------------------------------------------------------------------------
+# Chat templates (Jinja), written here in the styles real models use
+
+CHATML_TEMPLATE = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+                   "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+                   "{% endif %}")
+
+HEADER_TEMPLATE = """{{ bos_token }}{% for message in messages %}
+    {%- set text = '[' ~ message.role | upper ~ ']\\n\\n' ~ message.content | trim ~ '</s>' %}
+    {{- text }}
+{% endfor %}
+{% if add_generation_prompt %}[ASSISTANT]
+
+{% endif %}"""
+
+TOOLS_TEMPLATE = """{#- a template exercising most of the supported subset -#}
+{%- macro render_tools(tools) -%}
+  {%- for tool in tools %}
+{{ tool | tojson(indent=2) }}
+  {%- endfor %}
+{%- endmacro -%}
+{%- if messages | length == 0 %}{{ raise_exception('no messages') }}{% endif %}
+{%- set ns = namespace(last_user=-1, system='') %}
+{%- for m in messages[::-1] %}
+  {%- if m.role == 'user' and ns.last_user < 0 %}{% set ns.last_user = (messages|length - 1) - loop.index0 %}{% endif %}
+{%- endfor %}
+{%- if messages[0].role == 'system' %}{% set ns.system = messages[0].content %}{% endif %}
+<sys>{{ ns.system }} today={{ strftime_now('%d %b %Y') }}{% if tools is defined and tools %}{{ render_tools(tools) }}{% endif %}</sys>
+{% for m in messages if m.role != 'system' %}
+  {%- if m.role == 'assistant' %}
+    {%- set content = m.content if m.content is string else '' %}
+    {%- if '</think>' in content and loop.index0 < ns.last_user %}
+      {%- set content = content.split('</think>')[-1].lstrip('\\n') %}
+    {%- endif %}
+<a>{% generation %}{{ content }}{% for call in m.tool_calls | default([]) %}<call>{{ call.name }} {{ call.arguments | tojson }}</call>{% endfor %}</a>{% endgeneration %}
+  {%- elif m.role in ['user', 'tool'] %}
+<{{ m.role[0] }}>{{ m.content | string | replace('\\r', '') }}</{{ m.role[0] }}>
+  {%- else %}{{ raise_exception('unknown role ' ~ m.role) }}
+  {%- endif %}
+{%- else %}(empty){% endfor %}
+{%- if add_generation_prompt %}{{ '\\n<a>' }}{% endif %}
+{# {% raw %}{{ not rendered }}{% endraw %} #}{% raw %}{{ raw }}{% endraw %}"""
+
+JINJA_MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there? 你好"},
+                  {"role": "assistant", "content": "<think>\nhm\n</think>\n\nHello! 🙂"},
+                  {"role": "user", "content": "Weather in \"Oslo\"?"},
+                  {"role": "assistant", "content": None, "tool_calls": [{"name": "get_weather",
+                                                                          "arguments": {"city": "Oslo", "days": 2}}]},
+                  {"role": "tool", "content": "{\"sunny\": true}"}]
+
+
+def jinja_seeds():
+    def seed(choice, template, messages=None):
+        body = template.encode()
+        if messages is not None:
+            body += b"\x00" + json.dumps(messages, ensure_ascii=False).encode()
+        return bytes([choice]) + body
+    return {
+        "chatml": seed(0, CHATML_TEMPLATE),
+        "chatml_spans": seed(3, CHATML_TEMPLATE, MESSAGES["messages"]),
+        "header": seed(1, HEADER_TEMPLATE),
+        "header_spans": seed(2 | 4, HEADER_TEMPLATE),
+        "tools": seed(1, TOOLS_TEMPLATE, JINJA_MESSAGES),
+        "tools_spans": seed(3, TOOLS_TEMPLATE, JINJA_MESSAGES[:4]),
+        "tools_builtin": seed(8, TOOLS_TEMPLATE),
+        "expressions": seed(0, "{{ [1, 2.5, 'x', none, true][::-1] | tojson }}{{ {'a': {'b': [1]}}.a.b[0] + 2 ** 3 // 3 % 2 }}"
+                              "{{ 'A-b c' | title ~ 'x' * 3 if 1 < 2 <= 3 and not false or none else 'no' }}"
+                              "{{ ' s '.strip().split(' ') | join(',') }}{% set a, b = 1, 2 %}{{ (a, b) | list }}"
+                              "{{ range(3) | map('string') | join }}{{ messages | selectattr('role', 'eq', 'user') | list | length }}"),
+        "unclosed": seed(0, "{% for m in messages %}{{ m.content }"),
+        "unknown_filter": seed(0, "{{ x | no_such_filter }}"),
+        "bad_string": seed(0, "{{ 'abc\\x4 }}"),
+        "deep": seed(0, "{{ " + "(" * 250 + "1" + ")" * 250 + " }}"),
+        "loop_bomb": seed(0, "{% for i in range(99999) %}{% for j in range(99999) %}{{ i }}{% endfor %}{% endfor %}"),
+    }
+
+
+# ---------------------------------------------------------------------------------------
 # Documents for data clean / tokenize
 
 WORDS = ("river stone light garden quiet morning paper window yellow market number simple "
@@ -532,6 +609,14 @@ DICTS = {
     "human_kit": JSON_WORDS + ['"items"', '"item_id"', '"answer_1"', '"A"', '"B"', '"model_a"', '"model_b"', '"seed"',
                                'item_id', 'preference', 'rater', 'tie', '"prompt"', '"messages"', '"answer"',
                                '"output"', '"response"', '"completion"', '"text"', '"id"', b'\r\n', b'\x00'],
+    "jinja": ['{{', '}}', '{%', '%}', '{#', '#}', '{%-', '-%}', '{{-', '-}}', '{%+', '+%}', ' if ', ' elif ', ' else ',
+              ' endif ', ' for ', ' in ', ' endfor ', ' set ', ' endset ', ' macro ', ' endmacro ', ' raw ',
+              ' endraw ', ' generation ', ' endgeneration ', ' break ', ' continue ', ' is ', ' not ', ' and ',
+              ' or ', 'loop.index0', 'loop.last', 'namespace(', 'range(', 'raise_exception(', 'strftime_now(',
+              '|tojson', '|trim', '|length', '|join', '|default', '|items', '|map', '|selectattr', 'defined',
+              'none', 'string', 'mapping', 'iterable', 'messages', 'message.role', "['content']", '[::-1]',
+              '.split(', '.strip(', '.startswith(', '.get(', '.items()', "'", '"', '\\', '~', '//', '**',
+              b'\x00', b'\n'],
     "gguf_export": JSON_WORDS + ['"n_layer"', '"n_head"', '"n_embd"', '"vocab_size"', '"n_positions"',
                                  '"bos_token_id"', '"eos_token_id"', '"model"', '"vocab"', '"merges"',
                                  '"added_tokens"', '"id"', '"content"', '"<|im_start|>"', '"<|im_end|>"',
@@ -558,6 +643,7 @@ SEEDS = {
     "gguf_export": gguf_seeds,
     "mixture": mixture_seeds,
     "human_kit": human_kit_seeds,
+    "jinja": jinja_seeds,
 }
 
 
