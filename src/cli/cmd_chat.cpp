@@ -82,7 +82,7 @@ constexpr const char* kHelp =
 class ChatSession {
  public:
   ChatSession(ChatArgs& a, LoadedModel& lm)
-      : a_(a), lm_(lm), format_(*lm.tokenizer), engine_(*lm.model, 1, 0, a.gen.weight_format()), tty_(::isatty(0) == 1) {
+      : a_(a), lm_(lm), format_(*lm.chat), engine_(*lm.model, 1, 0, a.gen.weight_format()), tty_(::isatty(0) == 1) {
     if (!a.system.empty()) messages_.push_back({"system", a.system});
   }
 
@@ -240,11 +240,12 @@ class ChatSession {
     req.sampling = a_.gen.sampling;
     req.max_new_tokens = a_.gen.max_tokens;
     req.stop_ids = lm_.stop_ids;
-    req.stop_ids.push_back(format_.end_of_turn_id());
-    req.stop_ids.push_back(format_.im_start_id());  // a model opening a new turn is done too
+    for (int32_t id : format_.stop_ids()) req.stop_ids.push_back(id);  // ChatML: <|im_end|>, <|im_start|>
     req.sample_vocab_size = lm_.tokenizer->vocab_size();
     req.sampling.seed = a_.gen.sampling.seed + turn_++;  // reproducible per turn, not identical across turns
-    TextStreamer streamer(*lm_.tokenizer, a_.gen.stop, stdout);
+    std::vector<std::string> stops = a_.gen.stop;
+    for (const auto& s : format_.stop_strings()) stops.push_back(s);
+    TextStreamer streamer(*lm_.tokenizer, stops, stdout);
     req.on_token = [&](int32_t id, const infer::SampledLogprobs*) { return streamer.on_token(id); };
     req.cancel = &g_cancel;
     infer::GenerationResult r;
@@ -289,6 +290,7 @@ void setup(CLI::App& cmd) {
   cmd.callback([a] {
     LoadedModel lm = load_model_and_tokenizer(a->gen);
     a->gen.validate(lm.tokenizer->vocab_size());
+    interop::use_plain_chat_if_none(lm, a->gen.model_dir);
     ChatSession session(*a, lm);
     session.run();
   });

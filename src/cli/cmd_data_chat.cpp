@@ -35,7 +35,10 @@ data::Paraphraser make_paraphraser(const data::ChatBuildOptions& o) {
   if (o.paraphrase_rate <= 0) return {};
   if (o.augment_model.empty()) return data::command_paraphraser(o.augment_command, o.augment_timeout);
   auto tk = std::make_shared<const tok::Tokenizer>(tok::Tokenizer::load(o.augment_model));
-  return data::chat_model_paraphraser(tk, infer::load_greedy_continuation(o.augment_model, tk->vocab_size()),
+  std::shared_ptr<const tok::ChatFormat> chat = tok::load_chat_format(*tk, {o.augment_model});
+  CF_CHECK(chat, "--augment-model {}: the model has no chat template (no chat_template in tokenizer_config.json, no "
+                 "<|im_start|>/<|im_end|> tokens)", o.augment_model);
+  return data::chat_model_paraphraser(tk, chat, infer::load_greedy_continuation(o.augment_model, tk->vocab_size()),
                                       o.augment_instruction);
 }
 
@@ -82,6 +85,9 @@ void add_data_chat_command(CLI::App& data) {
   c->add_flag("--strict", f->o.strict, "stop at the first bad record (default: skip and count it)");
   c->add_option("--max-record-mb", f->o.max_record_mb, "largest JSONL line in MiB; 0 = no limit")->capture_default_str();
   c->add_flag("--add-chat-tokens", f->o.add_chat_tokens, "append <|im_start|>/<|im_end|> to a tokenizer lacking them");
+  c->add_option("--chat-template", f->o.chat_template,
+                "auto (the tokenizer folder's chat_template, else ChatML), chatml, or a tokenizer_config.json / its folder")
+      ->capture_default_str();
   c->add_option("--mask-rate", f->o.noise.mask_rate, "noise: share of touchable tokens replaced by --mask-token")
       ->capture_default_str();
   c->add_option("--mask-token", f->o.mask_token, "the mask token (a special token or a one-token text)")

@@ -87,12 +87,12 @@ void write_model_answers(const std::string& model_dir, const GenerationOptions& 
   g.model_dir = model_dir;
   LoadedModel lm = load_model_and_tokenizer(g);
   g.validate(lm.tokenizer->vocab_size());
-  const bool chat_tokens = interop::has_chat_tokens(*lm.tokenizer);
-  if (chat && !chat_tokens) usage_fail("--chat: {}'s tokenizer has no chat tokens", model_dir);
+  const bool chat_tokens = lm.chat != nullptr;
+  if (chat && !chat_tokens) usage_fail("--chat: {} has no chat template", model_dir);
   std::vector<std::vector<int32_t>> prompts;
   for (auto& [id, p] : read_kit_prompts(data, chat_tokens)) {
     p.chat = p.chat || chat;
-    prompts.push_back(encode_prompt(*lm.tokenizer, p));
+    prompts.push_back(encode_prompt(*lm.tokenizer, lm.chat.get(), p));
     CF_CHECK(!prompts.back().empty(), "{}: item {}: the prompt encodes to no tokens", data, id);
   }
   AnswerOptions ao = answer_options(g, batch);

@@ -93,7 +93,8 @@ void run(ServeArgs& a) {
   sigaddset(&sigs, SIGTERM);
   sigset_t old;
   pthread_sigmask(SIG_BLOCK, &sigs, &old);
-  serve::Server server(o, *lm.model, *lm.tokenizer, lm.stop_ids);
+  interop::use_plain_chat_if_none(lm, a.gen.model_dir);
+  serve::Server server(o, *lm.model, *lm.tokenizer, *lm.chat, lm.stop_ids);
   int port = 0;
   try {
     port = server.bind();

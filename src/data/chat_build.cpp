@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <exception>
+#include <filesystem>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/timer.h"
@@ -80,6 +82,23 @@ void prepare_tokenizer(tok::Tokenizer& tk, bool add_chat_tokens, const std::stri
   add.push_back(tok::kImStart);
   add.push_back(tok::kImEnd);
   tk.add_special_tokens(add);
+}
+
+// The format conversations render with (ChatBuildOptions::chat_template); ChatML extends
+// the tokenizer with the chat tokens when asked to.
+std::unique_ptr<tok::ChatFormat> chat_format_for(const ChatBuildOptions& o, tok::Tokenizer& tk) {
+  if (o.chat_template != "chatml") {
+    const bool auto_ = o.chat_template == "auto";
+    const std::string place =
+        auto_ ? (is_directory(o.tokenizer) ? o.tokenizer : std::filesystem::path(o.tokenizer).parent_path().string())
+              : o.chat_template;
+    CF_CHECK(auto_ || file_exists(place), "--chat-template {}: no such file or folder", place);
+    auto f = tok::load_chat_format(tk, {place.empty() ? "." : place});
+    if (f && f->kind() == tok::ChatFormat::Kind::kModelTemplate) return f;
+    CF_CHECK(auto_ || f, "--chat-template {}: no chat_template there", place);
+  }
+  prepare_tokenizer(tk, o.add_chat_tokens, o.tokenizer);
+  return std::make_unique<tok::ChatFormat>(tk);
 }
 
 // 1. Every task's conversations; bad records are skipped and counted with file:line.
@@ -216,8 +235,8 @@ ChatBuildResult build_chat_dataset(const ChatBuildOptions& o, const Paraphraser&
   r.out = o.out;
 
   tok::Tokenizer tk = tok::Tokenizer::load(o.tokenizer);
-  prepare_tokenizer(tk, o.add_chat_tokens, o.tokenizer);
-  const tok::ChatFormat chat_format(tk);
+  const std::unique_ptr<tok::ChatFormat> format = chat_format_for(o, tk);
+  const tok::ChatFormat& chat_format = *format;
   NoiseOptions noise = o.noise;
   if (noise.mask_rate > 0) noise.mask_id = resolve_mask_token(tk, o.mask_token);
   check_noise_options(noise, tk.vocab_size());
@@ -227,8 +246,8 @@ ChatBuildResult build_chat_dataset(const ChatBuildOptions& o, const Paraphraser&
   if (o.paraphrase_rate > 0) paraphrase_train(o, paraphrase, pending, r);
   const Pools pools = render_and_fit(o, chat_format, std::move(pending), r);
   const std::vector<MixturePick> picks = plan_train(o, r.tasks, pools);
-  chat_build::write_chat_shards(o, tk, noise, pools, picks, r);
-  chat_build::write_chat_meta(o, noise, r);
+  chat_build::write_chat_shards(o, chat_format, noise, pools, picks, r);
+  chat_build::write_chat_meta(o, chat_format, noise, r);
   r.seconds = timer.seconds();
   return r;
 }

@@ -34,6 +34,10 @@ struct ChatBuildOptions {
   bool strict = false;              // the first bad record is an error (else skipped, counted)
   bool pack = false;                // first-fit packing of conversations into max_len rows
   bool add_chat_tokens = false;     // append <|im_start|>/<|im_end|> (and <|endoftext|>) if missing
+  // The chat format: "auto" (the tokenizer folder's tokenizer_config.json chat_template when
+  // it has one, else ChatML), "chatml", or a tokenizer_config.json (or its folder) whose
+  // chat_template to use.
+  std::string chat_template = "auto";
   NoiseOptions noise;               // mask_id is resolved from mask_token
   std::string mask_token = "_";     // a special token or a one-token text
   double paraphrase_rate = 0;       // share of train conversations paraphrased as extra examples

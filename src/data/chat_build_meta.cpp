@@ -27,6 +27,7 @@ ordered_json options_json(const ChatBuildOptions& o, const NoiseOptions& noise) 
   opts["mixture_size"] = o.mixture_size;
   opts["pack"] = o.pack;
   opts["add_chat_tokens"] = o.add_chat_tokens;
+  opts["chat_template"] = o.chat_template;
   opts["augment"] = {{"mask_rate", noise.mask_rate},
                      {"delete_rate", noise.delete_rate},
                      {"substitute_rate", noise.substitute_rate},
@@ -72,14 +73,18 @@ ordered_json pack_json(const ChatPackStats& st, uint64_t cap) {
 
 }  // namespace
 
-void write_chat_meta(const ChatBuildOptions& o, const NoiseOptions& noise, const ChatBuildResult& r) {
+void write_chat_meta(const ChatBuildOptions& o, const tok::ChatFormat& format, const NoiseOptions& noise,
+                     const ChatBuildResult& r) {
+  const bool chatml = format.kind() == tok::ChatFormat::Kind::kChatML;
   const std::string meta_path = (std::filesystem::path(o.out) / "meta.json").string();
   ordered_json meta = parse_ordered_json(read_file(meta_path), meta_path);
   ordered_json chat;
   chat["kind"] = "sft-chat";
-  chat["template"] = "chatml";
-  chat["chat_template"] = tok::ChatFormat::jinja_template();
-  chat["loss_mask"] = "assistant content and its <|im_end|>; end-of-text separator 0";
+  chat["template"] = chatml ? "chatml" : "model";
+  if (!chatml) chat["template_from"] = format.origin();
+  chat["chat_template"] = format.template_source();
+  chat["loss_mask"] = chatml ? "assistant content and its <|im_end|>; end-of-text separator 0"
+                             : "the text each assistant turn generated (content and end of turn); end-of-text separator 0";
   chat["options"] = options_json(o, noise);
   chat["tasks"] = tasks_json(r);
   ordered_json sk;

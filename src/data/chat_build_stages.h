@@ -32,11 +32,12 @@ inline uint64_t pick_seed(uint64_t seed, uint64_t hash, uint64_t salt) {
 // Writes train (in `picks` order, noise applied per row), val and per-task val shards,
 // shard meta, --dump-text and the tokenizer; fills r.counts' output fields, r.splits,
 // r.noise, r.trained_tokens and the pack stats.
-void write_chat_shards(const ChatBuildOptions& o, const tok::Tokenizer& tk, const NoiseOptions& noise,
+void write_chat_shards(const ChatBuildOptions& o, const tok::ChatFormat& format, const NoiseOptions& noise,
                        const Pools& pools, const std::vector<MixturePick>& picks, ChatBuildResult& r);
 
 // Adds the "chat" section (options, per-task counts, skips, truncation, noise, packing)
 // to the meta.json that write_chat_shards wrote.
-void write_chat_meta(const ChatBuildOptions& o, const NoiseOptions& noise, const ChatBuildResult& r);
+void write_chat_meta(const ChatBuildOptions& o, const tok::ChatFormat& format, const NoiseOptions& noise,
+                     const ChatBuildResult& r);
 
 }  // namespace chatforge::data::chat_build

@@ -25,6 +25,7 @@ struct Writers {
   ShardSetWriter train, val;
   std::vector<std::unique_ptr<ShardSetWriter>> task_val;  // mixture: val-<task>
   std::unique_ptr<AtomicFile> dump;
+  const tok::ChatFormat* format = nullptr;  // renders --dump-text
 };
 
 void dump_example(Writers& w, const std::vector<MixtureTask>& tasks, const Example& e, const char* split) {
@@ -34,7 +35,7 @@ void dump_example(Writers& w, const std::vector<MixtureTask>& tasks, const Examp
   j["task"] = tasks[e.task].task;
   j["messages"] = ordered_json::array();
   for (const auto& m : e.messages) j["messages"].push_back({{"role", m.role}, {"content", m.content}});
-  j["text"] = tok::ChatFormat::render_text(e.messages);
+  j["text"] = w.format->text(e.messages);
   w.dump->write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
@@ -126,9 +127,15 @@ ShardSplitSummary finish_split(ShardSetWriter& w, const std::string& name) {
 }
 
 // tokenizer.json + vocab.txt, and tokenizer_config.json with the chat template and the
-// special tokens Hugging Face tools need (generation stops at <|im_end|>).
-void save_chat_tokenizer(const tok::Tokenizer& tk, const std::string& out) {
+// special tokens Hugging Face tools need (generation stops at <|im_end|>). With a model's
+// template, its tokenizer_config.json as it is.
+void save_chat_tokenizer(const tok::ChatFormat& format, const std::string& out) {
+  const tok::Tokenizer& tk = format.tokenizer();
   tk.save(out);
+  if (format.kind() == tok::ChatFormat::Kind::kModelTemplate) {
+    write_file_atomic((fs::path(out) / "tokenizer_config.json").string(), read_file(format.origin()));
+    return;
+  }
   ordered_json c = parse_ordered_json(tk.to_hf_config_json(), "tokenizer_config.json");
   c["bos_token"] = tok::kEndOfText;
   c["eos_token"] = tok::kImEnd;
@@ -140,8 +147,9 @@ void save_chat_tokenizer(const tok::Tokenizer& tk, const std::string& out) {
 
 }  // namespace
 
-void write_chat_shards(const ChatBuildOptions& o, const tok::Tokenizer& tk, const NoiseOptions& noise,
+void write_chat_shards(const ChatBuildOptions& o, const tok::ChatFormat& format, const NoiseOptions& noise,
                        const Pools& pools, const std::vector<MixturePick>& picks, ChatBuildResult& r) {
+  const tok::Tokenizer& tk = format.tokenizer();
   make_output_dir(o.out);
   ShardSpec spec;
   spec.vocab_size = static_cast<uint32_t>(tk.vocab_size());
@@ -149,7 +157,7 @@ void write_chat_shards(const ChatBuildOptions& o, const tok::Tokenizer& tk, cons
   spec.tokenizer_fingerprint = tk.fingerprint();
   spec.has_mask = true;
   Writers w{ShardSetWriter(o.out, "train", spec, o.shard_tokens), ShardSetWriter(o.out, "val", spec, o.shard_tokens),
-            {}, nullptr};
+            {}, nullptr, &format};
   if (!o.mixture.empty())
     for (const auto& t : r.tasks)
       w.task_val.push_back(std::make_unique<ShardSetWriter>(o.out, "val-" + t.task, spec, o.shard_tokens));
@@ -163,7 +171,7 @@ void write_chat_shards(const ChatBuildOptions& o, const tok::Tokenizer& tk, cons
   r.splits.push_back(finish_split(w.val, "val"));
   for (uint32_t t = 0; t < w.task_val.size(); ++t) r.splits.push_back(finish_split(*w.task_val[t], "val-" + r.tasks[t].task));
   write_shard_meta(o.out, spec, r.splits);
-  save_chat_tokenizer(tk, o.out);
+  save_chat_tokenizer(format, o.out);
 }
 
 }  // namespace chatforge::data::chat_build

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/chat_format.h"
 #include "tokenizer/tokenizer.h"
 
 namespace chatforge::data {
@@ -26,10 +27,12 @@ using GreedyContinuation =
 Paraphraser command_paraphraser(const std::string& command, double timeout_s);
 
 // A chat model as paraphraser: renders [system: instruction (if any), user: text] with the
-// chat template and the assistant header, continues it greedily for at most
-// min(2 * prompt + 16, 512) tokens until <|im_end|> or <|endoftext|>, and decodes the
+// chat format and its generation prompt, continues it greedily for at most
+// min(2 * prompt + 16, 512) tokens until the format's end of turn or <|endoftext|>, and decodes the
 // answer; an empty answer keeps the original text.
-Paraphraser chat_model_paraphraser(std::shared_ptr<const tok::Tokenizer> tokenizer, GreedyContinuation generate,
+// `chat` renders with `tokenizer`, which the paraphraser keeps alive.
+Paraphraser chat_model_paraphraser(std::shared_ptr<const tok::Tokenizer> tokenizer,
+                                   std::shared_ptr<const tok::ChatFormat> chat, GreedyContinuation generate,
                                    const std::string& instruction);
 
 }  // namespace chatforge::data

@@ -10,15 +10,17 @@
 
 namespace chatforge::eval {
 
-std::vector<int32_t> encode_prompt(const tok::Tokenizer& t, const PromptSpec& p) {
+std::vector<int32_t> encode_prompt(const tok::Tokenizer& t, const tok::ChatFormat* chat, const PromptSpec& p) {
   if (p.chat) {
+    CF_CHECK(chat, "a chat prompt needs a chat template; the model's tokenizer has none (no chat_template in "
+                   "tokenizer_config.json, no <|im_start|>/<|im_end|> tokens)");
     std::vector<tok::ChatMessage> msgs;
     if (p.messages.empty()) {
       msgs.push_back({"user", p.text});
     } else {
       for (const auto& [role, content] : p.messages) msgs.push_back({role, content});
     }
-    return tok::ChatFormat(t).render(msgs, true).ids;
+    return chat->render(msgs, true).ids;
   }
   return t.encode(p.text);
 }

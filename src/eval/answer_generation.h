@@ -23,8 +23,9 @@ struct PromptSpec {
   bool chat = false;
 };
 
-// Token ids of a prompt: the chat template with a generation prompt, or the encoded text.
-std::vector<int32_t> encode_prompt(const tok::Tokenizer& t, const PromptSpec& p);
+// Token ids of a prompt: the chat format with a generation prompt, or the encoded text. A
+// chat prompt without a chat format (null) is an error.
+std::vector<int32_t> encode_prompt(const tok::Tokenizer& t, const tok::ChatFormat* chat, const PromptSpec& p);
 
 struct AnswerOptions {
   infer::SamplingParams sampling;  // request i uses seed sampling.seed + i

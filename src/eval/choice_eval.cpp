@@ -26,7 +26,7 @@ struct Picks {
 // Scores every option of one item; records whether each pick is right and the item's output.
 void score_item(const interop::LoadedModel& lm, const ChoiceItem& it, const ChoiceEvalOptions& o, ProgressBar& bar,
                 Picks& picks) {
-  const auto prompt = encode_prompt(*lm.tokenizer, {it.prompt, {}, o.chat});
+  const auto prompt = encode_prompt(*lm.tokenizer, lm.chat.get(), {it.prompt, {}, o.chat});
   CF_CHECK(!prompt.empty(), "{}:{}: item '{}': the prompt encodes to no tokens", o.data, it.line, it.id);
   json opts = json::array();
   size_t best_raw = 0, best_norm = 0;
@@ -57,8 +57,9 @@ void score_item(const interop::LoadedModel& lm, const ChoiceItem& it, const Choi
 }  // namespace
 
 EvalOutput run_choice_eval(const interop::LoadedModel& lm, const ChoiceEvalOptions& o) {
-  if (o.chat && !interop::has_chat_tokens(*lm.tokenizer))
-    usage_fail("--chat: the tokenizer has no <|im_start|>/<|im_end|> tokens, so there is no chat template");
+  if (o.chat && !lm.chat)
+    usage_fail("--chat: the model has no chat template (no chat_template in tokenizer_config.json, no "
+               "<|im_start|>/<|im_end|> tokens)");
   const auto items = load_choice_items(o.data, o.group_field);
   std::vector<std::string> labels;
   for (const auto& it : items) labels.push_back(it.group);

@@ -26,9 +26,10 @@ struct Prepared {
 };
 
 Prepared prepare(const interop::LoadedModel& lm, const GenerationEvalOptions& o) {
-  const bool chat_tokens = interop::has_chat_tokens(*lm.tokenizer);
+  const bool chat_tokens = lm.chat != nullptr;
   if (o.chat && !chat_tokens)
-    usage_fail("--chat: the tokenizer has no <|im_start|>/<|im_end|> tokens, so there is no chat template");
+    usage_fail("--chat: the model has no chat template (no chat_template in tokenizer_config.json, no "
+               "<|im_start|>/<|im_end|> tokens)");
   parse_bleu_tokenizer(o.bleu_tokenize);  // a bad name fails before the answers are generated
   Prepared p;
   EvalItemFields f;
@@ -43,7 +44,7 @@ Prepared prepare(const interop::LoadedModel& lm, const GenerationEvalOptions& o)
   // Chat items use the template when the tokenizer has it.
   for (const auto& it : p.items) {
     p.specs.push_back({it.prompt, it.messages, chat_tokens && (o.chat || !it.messages.empty())});
-    p.prompts.push_back(encode_prompt(*lm.tokenizer, p.specs.back()));
+    p.prompts.push_back(encode_prompt(*lm.tokenizer, lm.chat.get(), p.specs.back()));
     CF_CHECK(!p.prompts.back().empty(), "{}:{}: item '{}': the prompt encodes to no tokens", o.data, it.line, it.id);
   }
   return p;
@@ -119,7 +120,7 @@ Probes swapped_prompts(const interop::LoadedModel& lm, const Prepared& p, const 
     }
     if (swaps == 0) continue;
     pr.items.push_back(i);
-    pr.prompts.push_back(encode_prompt(*lm.tokenizer, s));
+    pr.prompts.push_back(encode_prompt(*lm.tokenizer, lm.chat.get(), s));
     pr.specs.push_back(std::move(s));
   }
   CF_CHECK(!pr.items.empty(), "--counterfactual {}: no prompt in {} holds any of its terms", o.counterfactual, o.data);

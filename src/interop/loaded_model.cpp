@@ -1,9 +1,12 @@
 // Implementation of loaded_model.h.
 #include "interop/loaded_model.h"
 
+#include <filesystem>
+
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -29,6 +32,12 @@ LoadedModel load_model_and_tokenizer(const LoadOptions& o) {
            "tokenizer {} has {} tokens but the model's vocabulary is {}", tok_path, lm.tokenizer->vocab_size(),
            lm.model->config().vocab_size);
   lm.stop_ids = stop_ids_of(o.model_dir, lm.model->config(), *lm.tokenizer);
+  const std::string tok_dir = is_directory(tok_path) ? tok_path : std::filesystem::path(tok_path).parent_path().string();
+  lm.chat = tok::load_chat_format(*lm.tokenizer, {tok_dir.empty() ? "." : tok_dir, o.model_dir});
+  // the template's end of turn ends an answer too (e.g. <|eot_id|> for a Llama 3 chat template)
+  if (const int32_t id = lm.chat ? lm.chat->end_of_turn_id() : -1;
+      id >= 0 && std::find(lm.stop_ids.begin(), lm.stop_ids.end(), id) == lm.stop_ids.end())
+    lm.stop_ids.push_back(id);
   return lm;
 }
 
@@ -69,6 +78,16 @@ std::vector<int32_t> stop_ids_of(const std::string& model_dir, const model::GptC
   const std::string gen = model_dir + "/generation_config.json";
   for (int32_t id : generation_eos_ids(gen)) add(id, gen);
   return ids;
+}
+
+bool use_plain_chat_if_none(LoadedModel& lm, const std::string& model_dir) {
+  if (lm.chat) return false;
+  lm.chat = std::make_unique<tok::ChatFormat>(tok::ChatFormat::plain(*lm.tokenizer));
+  std::fprintf(stderr,
+               "warning: %s has no chat template (no chat_template in tokenizer_config.json, no <|im_start|>/<|im_end|> "
+               "tokens); chats use the plain text template \"User: ...\\nAssistant:\" (docs/chat-templates.md)\n",
+               model_dir.c_str());
+  return true;
 }
 
 bool has_chat_tokens(const tok::Tokenizer& t) {

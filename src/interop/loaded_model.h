@@ -11,6 +11,7 @@
 
 #include "model/gpt.h"
 #include "ops/ops.h"
+#include "tokenizer/chat_format.h"
 #include "tokenizer/tokenizer.h"
 
 namespace chatforge::interop {
@@ -26,6 +27,9 @@ struct LoadedModel {
   std::unique_ptr<model::Gpt> model;
   std::unique_ptr<tok::Tokenizer> tokenizer;
   std::vector<int32_t> stop_ids;  // stop_ids_of(the model's folder)
+  // tok::load_chat_format over the tokenizer's folder, then the model's: the model's own
+  // template, ChatML, or null (no chat tokens and no template: a base model).
+  std::unique_ptr<tok::ChatFormat> chat;
   ops::WeightFormat weights = ops::WeightFormat::kF32;  // LoadOptions::weights, for Engines
 };
 
@@ -35,6 +39,10 @@ struct LoadedModel {
 //   "tokenizer T has N tokens but the model's vocabulary is V" (N > V)
 // plus whatever the checkpoint and tokenizer readers report.
 LoadedModel load_model_and_tokenizer(const LoadOptions& o);
+
+// A base model (lm.chat null) chats with tok::ChatFormat::plain: sets it, with a one-line
+// warning on stderr naming `model_dir`; returns whether it did.
+bool use_plain_chat_if_none(LoadedModel& lm, const std::string& model_dir);
 
 // The ids that end an answer, each once: <|endoftext|> and <|im_end|> where the tokenizer
 // has them, config.json's eos_token_id and generation_config.json's (one id or a list, as

@@ -120,7 +120,6 @@ const char* max_tokens_name(const json& j, bool chat) {
 // Chat: messages -> r.messages and the rendered prompt, fitted to the context by the
 // model's context policy (r.truncated_messages says how many were left out).
 void parse_chat_prompt(const json& j, const ModelInfo& model, CompletionRequest& r) {
-  if (!model.format) throw ApiError(400, "this model's tokenizer has no chat template tokens", "messages");
   const json* msgs = field(j, "messages");
   if (!msgs) throw ApiError(400, "you must provide 'messages'", "messages", "missing_required_parameter");
   if (!msgs->is_array() || msgs->empty()) throw bad("messages", "'messages' must be a non-empty array");
@@ -160,6 +159,7 @@ void parse_chat_prompt(const json& j, const ModelInfo& model, CompletionRequest&
   } catch (const std::exception& e) {
     throw bad("messages", e.what());
   }
+  for (const auto& s : model.format->stop_strings()) r.stop.push_back(s);  // the plain template's "\nUser:"
 }
 
 // Completions: 'prompt' (a string, or an array of one) -> tokens.

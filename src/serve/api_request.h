@@ -27,7 +27,7 @@ struct ApiError : std::runtime_error {
 struct ModelInfo {
   std::string id;
   const tok::Tokenizer* tokenizer = nullptr;
-  const tok::ChatFormat* format = nullptr;  // null: no chat template (completions only)
+  const tok::ChatFormat* format = nullptr;  // renders chat requests (the model's template, ChatML or plain)
   int context = 0;
   int vocab_size = 0;
   // Chat requests without a system message get this one first (empty: none).

@@ -117,7 +117,7 @@ json logprobs_json(const std::vector<TokenInfo>& toks, size_t from, size_t to, b
 struct Server::Impl {
   ServerOptions opt;
   const tok::Tokenizer& tokenizer;
-  std::unique_ptr<tok::ChatFormat> format;
+  const tok::ChatFormat& format;
   ModelInfo info;
   Scheduler scheduler;
   std::unique_ptr<FeedbackStore> store;
@@ -125,26 +125,24 @@ struct Server::Impl {
   HttpServer http;
   std::time_t created = std::time(nullptr);
 
-  Impl(ServerOptions o, const model::Gpt& model, const tok::Tokenizer& t, std::vector<int32_t> stop_ids)
+  Impl(ServerOptions o, const model::Gpt& model, const tok::Tokenizer& t, const tok::ChatFormat& chat,
+       std::vector<int32_t> stop_ids)
       : opt(std::move(o)),
         tokenizer(t),
-        scheduler(model, t, with_end_of_turn(t, std::move(stop_ids)), opt.parallel, opt.max_queue, opt.weights),
+        format(chat),
+        scheduler(model, t, with_end_of_turn(chat, std::move(stop_ids)), opt.parallel, opt.max_queue, opt.weights),
         http(opt.limits) {
-    try {
-      format = std::make_unique<tok::ChatFormat>(t);
-    } catch (const std::exception&) {
-      format.reset();  // completions only
-    }
     // ids are validated against the tokenizer: ids past it (padding) are never sampled
-    info = {opt.model_id, &tokenizer, format.get(), scheduler.context(), std::min(t.vocab_size(), model.config().vocab_size),
+    info = {opt.model_id, &tokenizer, &format, scheduler.context(), std::min(t.vocab_size(), model.config().vocab_size),
             opt.default_system, opt.context_policy};
     if (!opt.db.empty()) store = std::make_unique<FeedbackStore>(opt.db);
     routes();
   }
 
-  static std::vector<int32_t> with_end_of_turn(const tok::Tokenizer& t, std::vector<int32_t> ids) {
-    if (auto id = t.special_token_id(tok::kImEnd))
-      if (std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
+  static std::vector<int32_t> with_end_of_turn(const tok::ChatFormat& chat, std::vector<int32_t> ids) {
+    for (int32_t id : chat.stop_ids())
+      if (chat.kind() != tok::ChatFormat::Kind::kChatML || id != chat.im_start_id())
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
     return ids;
   }
 
@@ -583,8 +581,8 @@ struct Server::Impl {
 };
 
 Server::Server(ServerOptions options, const model::Gpt& model, const tok::Tokenizer& tokenizer,
-               std::vector<int32_t> stop_ids)
-    : impl_(std::make_unique<Impl>(std::move(options), model, tokenizer, std::move(stop_ids))) {
+               const tok::ChatFormat& chat, std::vector<int32_t> stop_ids)
+    : impl_(std::make_unique<Impl>(std::move(options), model, tokenizer, chat, std::move(stop_ids))) {
   // cpp-httplib writes with send() without MSG_NOSIGNAL: a client that hangs up mid-stream
   // must make the write fail (and free the slot), not kill the process with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);

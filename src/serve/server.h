@@ -13,6 +13,7 @@
 #include "model/gpt.h"
 #include "ops/ops.h"
 #include "serve/http_limits.h"
+#include "tokenizer/chat_format.h"
 #include "tokenizer/tokenizer.h"
 
 namespace chatforge::serve {
@@ -36,7 +37,9 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(ServerOptions options, const model::Gpt& model, const tok::Tokenizer& tokenizer,
+  // `chat` renders /v1/chat/completions (the model's template, ChatML, or the plain fallback
+  // for a base model); it must outlive the server.
+  Server(ServerOptions options, const model::Gpt& model, const tok::Tokenizer& tokenizer, const tok::ChatFormat& chat,
          std::vector<int32_t> stop_ids);
   ~Server();
   int bind();     // binds host:port, returns the port; throws Error when it cannot

@@ -18,7 +18,9 @@ std::string token_spelling(const Json& config, const char* key, const std::strin
   fail("{}: {} must be a string or an object with a \"content\" string", where, key);
 }
 
-std::string template_source(const Json& config, const std::string& where) {
+}  // namespace
+
+std::string ChatTemplate::source_in_tokenizer_config(const Json& config, const std::string& where) {
   auto it = config.find("chat_template");
   CF_CHECK(it != config.end() && !it->is_null(), "{}: no chat_template", where);
   if (it->is_string()) return it->get<std::string>();
@@ -33,14 +35,12 @@ std::string template_source(const Json& config, const std::string& where) {
   fail("{}: chat_template has no template named \"default\" (it has: {})", where, names);
 }
 
-}  // namespace
-
 ChatTemplate::ChatTemplate(std::string_view source, std::string bos_token, std::string eos_token, std::string name)
     : tmpl_(source, std::move(name)), bos_(std::move(bos_token)), eos_(std::move(eos_token)), end_of_turn_(eos_) {}
 
 ChatTemplate ChatTemplate::from_tokenizer_config(const Json& config, const std::string& where) {
   CF_CHECK(config.is_object(), "{}: expected a JSON object", where);
-  return ChatTemplate(template_source(config, where), token_spelling(config, "bos_token", where),
+  return ChatTemplate(source_in_tokenizer_config(config, where), token_spelling(config, "bos_token", where),
                       token_spelling(config, "eos_token", where), where + ": chat_template");
 }
 

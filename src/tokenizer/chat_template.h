@@ -55,6 +55,8 @@ class ChatTemplate {
   // {name, template} of which "default" is used), bos_token and eos_token (strings or
   // {"content": ...} objects). `where` names the file in errors.
   static ChatTemplate from_tokenizer_config(const Json& config, const std::string& where);
+  // The template source from_tokenizer_config uses (the string, or the list's "default").
+  static std::string source_in_tokenizer_config(const Json& config, const std::string& where);
 
   // messages: a JSON array. extra: an object whose keys become template variables too.
   std::string render(const Json& messages, bool add_generation_prompt, const Json& extra = Json::object()) const;

@@ -239,9 +239,9 @@ std::optional<int32_t> Tokenizer::special_token_id(std::string_view spelling) co
 }
 
 int32_t Tokenizer::eot_id() const {
-  const auto id = special_token_id(kEndOfText);
-  CF_CHECK(id.has_value(), "tokenizer has no {} special token", kEndOfText);
-  return *id;
+  for (const char* s : {kEndOfText, "<|end_of_text|>", "</s>", "<eos>"})
+    if (const auto id = special_token_id(s)) return *id;
+  fail("tokenizer has no end-of-text special token ({}, <|end_of_text|>, </s> or <eos>)", kEndOfText);
 }
 
 bool Tokenizer::is_special(int32_t id) const {

@@ -43,7 +43,10 @@ class Tokenizer {
   std::string_view token_bytes(int32_t id) const;
   int32_t vocab_size() const { return static_cast<int32_t>(tokens_.size()); }  // incl. specials
   std::optional<int32_t> special_token_id(std::string_view spelling) const;
-  int32_t eot_id() const;  // <|endoftext|>; error when the tokenizer has none
+  // The end-of-text (document separator) token: the first special token among <|endoftext|>
+  // (GPT-2, Qwen), <|end_of_text|> (Llama 3), </s> (Llama 2, Mistral) and <eos>; an error
+  // naming them when the tokenizer has none.
+  int32_t eot_id() const;
   bool is_special(int32_t id) const;
   const std::vector<std::pair<std::string, int32_t>>& special_tokens() const { return specials_; }
   // Appended after existing ids (a spelling that is already a special is skipped).

@@ -404,12 +404,13 @@ TEST(ChatBuild, BadOptionsAndInputsAreErrors) {
 TEST(ChatBuild, ChatModelParaphraserPromptsAndStops) {
   Fixture f("model_paraphraser");
   auto tk = std::make_shared<const tok::Tokenizer>(tok::Tokenizer::load(f.dir + "/tok"));
-  const tok::ChatFormat format(*tk);
+  auto chat = std::make_shared<const tok::ChatFormat>(*tk);
+  const tok::ChatFormat& format = *chat;
   std::vector<int32_t> seen_prompt, seen_stops;
   int seen_max = 0;
   std::vector<int32_t> answer = tk->encode("The number is 7.");
   const Paraphraser p = chat_model_paraphraser(
-      tk,
+      tk, chat,
       [&](const std::vector<int32_t>& prompt, int max_new, const std::vector<int32_t>& stops) {
         seen_prompt = prompt;
         seen_max = max_new;
@@ -421,7 +422,7 @@ TEST(ChatBuild, ChatModelParaphraserPromptsAndStops) {
   const auto want = format.render({{"system", "Be brief."}, {"user", "What is the number 1?"}}, true).ids;
   EXPECT_EQ(seen_prompt, want);
   EXPECT_EQ(seen_max, static_cast<int>(2 * want.size() + 16));
-  EXPECT_EQ(seen_stops, (std::vector<int32_t>{format.end_of_turn_id(), tk->eot_id()}));
+  EXPECT_EQ(seen_stops, (std::vector<int32_t>{format.end_of_turn_id(), format.im_start_id(), tk->eot_id()}));
   answer.clear();  // an empty answer keeps the original
   EXPECT_EQ(p("Hello there"), "Hello there");
 }

@@ -50,6 +50,7 @@ interop::LoadedModel tiny_loaded(int context = kContext) {
   lm.model = testing::tiny_model({.channels = 32, .vocab = kModelVocab, .context = context}, 3, 3.0f);
   for (const char* sp : {tok::kEndOfText, "<|im_end|>"})
     if (auto id = lm.tokenizer->special_token_id(sp)) lm.stop_ids.push_back(*id);
+  lm.chat = tok::load_chat_format(*lm.tokenizer, {});  // ChatML
   return lm;
 }
 
@@ -156,7 +157,7 @@ TEST(AnswerGeneration, BatchedAnswersEqualOneAtATimeAndAPlainGreedyLoop) {
   std::vector<std::vector<int32_t>> prompts;
   for (const char* p : {"Mika keeps", "She keeps a", "The old boat and", "Lora", "He keeps the warm"})
     prompts.push_back(t.encode(p));
-  prompts.push_back(encode_prompt(t, PromptSpec{"Who keeps the ball?", {}, true}));  // chat template
+  prompts.push_back(encode_prompt(t, lm.chat.get(), PromptSpec{"Who keeps the ball?", {}, true}));  // chat template
   AnswerOptions o;
   o.sampling.temperature = 0;
   o.max_tokens = 12;
@@ -186,11 +187,15 @@ TEST(AnswerGeneration, BatchedAnswersEqualOneAtATimeAndAPlainGreedyLoop) {
 
 TEST(AnswerGeneration, ChatPromptsUseTheTemplate) {
   const tok::Tokenizer t = tiny_tokenizer();
-  const std::vector<int32_t> chat = encode_prompt(t, {"hi", {}, true});
+  const tok::ChatFormat cf(t);
+  const std::vector<int32_t> chat = encode_prompt(t, &cf, {"hi", {}, true});
   EXPECT_EQ(chat, tok::ChatFormat(t).render({{"user", "hi"}}, true).ids);
-  EXPECT_EQ(encode_prompt(t, {"hi", {{"system", "Be brief."}, {"user", "hi"}}, true}),
+  EXPECT_EQ(encode_prompt(t, &cf, {"hi", {{"system", "Be brief."}, {"user", "hi"}}, true}),
             tok::ChatFormat(t).render({{"system", "Be brief."}, {"user", "hi"}}, true).ids);
-  EXPECT_EQ(encode_prompt(t, {"hi", {}, false}), t.encode("hi"));
+  EXPECT_EQ(encode_prompt(t, &cf, {"hi", {}, false}), t.encode("hi"));
+  EXPECT_EQ(encode_prompt(t, nullptr, {"hi", {}, false}), t.encode("hi"));
+  EXPECT_NE(error_of([&] { encode_prompt(t, nullptr, {"hi", {}, true}); }).find("a chat prompt needs a chat template"),
+            std::string::npos);
 }
 
 // ---------------------------------------------------------------- perplexity
