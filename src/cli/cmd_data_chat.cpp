@@ -87,6 +87,7 @@ void add_data_chat_command(CLI::App& data) {
   c->add_flag("--add-chat-tokens", f->o.add_chat_tokens, "append <|im_start|>/<|im_end|> to a tokenizer lacking them");
   c->add_option("--chat-template", f->o.chat_template,
                 "auto (the tokenizer folder's chat_template, else ChatML), chatml, or a tokenizer_config.json / its folder")
+      ->type_name("auto|chatml|PATH")
       ->capture_default_str();
   c->add_option("--mask-rate", f->o.noise.mask_rate, "noise: share of touchable tokens replaced by --mask-token")
       ->capture_default_str();

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "tokenizer/unicode_text.h"
+
 namespace chatforge::data {
 
 // Decodes one code point at s[i] (valid UTF-8 assumed) and advances i.
@@ -24,23 +26,7 @@ inline int32_t decode_utf8(std::string_view s, size_t& i) {
   return cp;
 }
 
-inline void append_utf8(std::string& out, int32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+inline void append_utf8(std::string& out, int32_t cp) { tok::append_utf8(out, static_cast<uint32_t>(cp)); }
 
 // Han ideographs, kana, Hangul, CJK compatibility ideographs: scripts written without
 // spaces, where each character is a unit of meaning ("word") for our measures.

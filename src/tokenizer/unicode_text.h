@@ -3,6 +3,7 @@
 // sequence decodes alone as kInvalid (class kOther), so every byte string is accepted.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace chatforge::tok {
@@ -30,5 +31,8 @@ CharClass char_class(int32_t cp);
 size_t complete_utf8_prefix(std::string_view s);
 
 bool is_valid_utf8(std::string_view s);
+
+// Appends code point `cp` (< 0x110000) to `out` as UTF-8 (1 to 4 bytes).
+void append_utf8(std::string& out, uint32_t cp);
 
 }  // namespace chatforge::tok

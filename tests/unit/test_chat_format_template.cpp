@@ -108,7 +108,9 @@ TEST(ChatFormatTemplate, Llama3StyleMasksAssistantTurnsAndKeepsUserTextPlain) {
     eots += r.ids[i] == eot;
     if (r.mask[i]) trained += tk.decode({r.ids[i]}), eots_trained += r.ids[i] == eot;
     if (r.message[i] == 0) user += tk.decode({r.ids[i]});
-    if (r.message[i] == 1) EXPECT_EQ(r.mask[i], 1);
+    if (r.message[i] == 1) {
+      EXPECT_EQ(r.mask[i], 1);
+    }
   }
   EXPECT_EQ(trained, "hi, how can I help?<|eot_id|>");
   EXPECT_EQ(eots_trained, 1);
