@@ -124,6 +124,21 @@ TEST_P(GemmKernels, BeyondTheCacheBlocks) {
   }
 }
 
+// Tiny blocks force every loop of the nest to iterate: many NC panels (each packed into the
+// other half of the double buffer), KC steps and MC blocks per thread.
+TEST_P(GemmKernels, SmallBlockingIteratesEveryLoop) {
+  const ops::GemmBlocking saved = ops::blocking_in_use(GetParam());
+  ops::GemmBlocking small = saved;
+  small.kc = 7, small.mc = 2 * saved.mr, small.nc = saved.nr;
+  ops::set_gemm_blocking(GetParam(), small);
+  for (int t = 0; t < 4; ++t) {
+    const Case c{5 * saved.mr + 1, 3 * saved.nr + 5, 45, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f,
+                 true, t};
+    check_case(c, describe(c, ops::simd_level_name(GetParam()), omp_get_max_threads()) + " small blocking");
+  }
+  ops::set_gemm_blocking(GetParam(), saved);
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, GemmKernels,
                          ::testing::Values(SimdLevel::kAvx512, SimdLevel::kAvx2, SimdLevel::kScalar),
                          [](const auto& info) { return std::string(ops::simd_level_name(info.param)); });

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "ops/cpu/gemm_kernels.h"
 
@@ -173,23 +174,29 @@ void macro_block(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
 int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
 // The loop nest over jc and pc, run by every thread of the team (tm x tn threads: row
-// shares of C times shares of each panel's micro-panels).
+// shares of C times shares of each panel's micro-panels). bpack holds two B panels, used
+// in turn, so one barrier per KC step suffices.
 void run_team(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, float* bpack, int tm, int tn) {
   if (omp_get_num_threads() != tm * tn) tm = omp_get_num_threads(), tn = 1;  // the runtime gave fewer
   const int tid = omp_get_thread_num(), ti = tid / tn, tj = tid % tn;
   const int rows_per = round_up((P.M + tm - 1) / tm, uk.mr);
   const int m0 = std::min(P.M, ti * rows_per), m1 = std::min(P.M, m0 + rows_per);
+  const size_t panel_floats = static_cast<size_t>(bl.kc) * round_up(std::min(bl.nc, P.N), uk.nr);
+  int step = 0;
   for (int jc = 0; jc < P.N; jc += bl.nc) {
     const int nb = std::min(bl.nc, P.N - jc), panels = (nb + uk.nr - 1) / uk.nr;
     const int per = (panels + tn - 1) / tn, p0 = std::min(panels, tj * per), p1 = std::min(panels, p0 + per);
-    for (int pc = 0; pc < P.K; pc += bl.kc) {
+    for (int pc = 0; pc < P.K; pc += bl.kc, ++step) {
       const int kb = std::min(bl.kc, P.K - pc);
+      float* panel = bpack + (step % 2) * panel_floats;
 #pragma omp for schedule(static)
       for (int p = 0; p < panels; ++p)
         pack_b_panel(P.B, P.ldb, P.tb, pc, jc + p * uk.nr, kb, std::min(uk.nr, nb - p * uk.nr), uk.nr,
-                     bpack + static_cast<size_t>(p) * uk.nr * kb);
-      if (m0 < m1 && p0 < p1) macro_block(P, uk, bl, bpack, jc, nb, pc, kb, m0, m1, p0, p1);
-#pragma omp barrier
+                     panel + static_cast<size_t>(p) * uk.nr * kb);
+      // (the for's barrier: the panel is complete.) No barrier after the product: the next
+      // step packs the other buffer, and the one after that waits at that step's barrier,
+      // which no thread passes before it has finished this product.
+      if (m0 < m1 && p0 < p1) macro_block(P, uk, bl, panel, jc, nb, pc, kb, m0, m1, p0, p1);
     }
   }
 }
@@ -247,7 +254,28 @@ GemmBlocking gemm_blocking(SimdLevel level) {
   b.kc = static_cast<int>(std::clamp(l1 / 2 / (uk.nr * 4L) / 8 * 8, 64L, 512L));
   b.mc = static_cast<int>(std::clamp(l2 / 2 / (b.kc * 4L) / uk.mr * uk.mr, static_cast<long>(uk.mr), 4096L));
   b.nc = static_cast<int>(std::clamp(l3 / 4 / (b.kc * 4L) / uk.nr * uk.nr, static_cast<long>(uk.nr), 8192L));
+  // Tuning experiments: CHATFORGE_GEMM_KC / _MC / _NC override (MC and NC rounded to the tile).
+  if (const char* v = std::getenv("CHATFORGE_GEMM_KC"); v && std::atoi(v) > 0) b.kc = std::atoi(v);
+  if (const char* v = std::getenv("CHATFORGE_GEMM_MC"); v && std::atoi(v) > 0) b.mc = round_up(std::atoi(v), uk.mr);
+  if (const char* v = std::getenv("CHATFORGE_GEMM_NC"); v && std::atoi(v) > 0) b.nc = round_up(std::atoi(v), uk.nr);
   return b;
+}
+
+namespace {
+GemmBlocking g_blockings[3];
+std::once_flag g_blockings_once;
+}  // namespace
+
+GemmBlocking blocking_in_use(SimdLevel level) {
+  std::call_once(g_blockings_once, [] {
+    for (int l = 0; l < 3; ++l) g_blockings[l] = gemm_blocking(static_cast<SimdLevel>(l));
+  });
+  return g_blockings[static_cast<int>(level)];
+}
+
+void set_gemm_blocking(SimdLevel level, const GemmBlocking& b) {
+  blocking_in_use(level);
+  g_blockings[static_cast<int>(level)] = b;
 }
 
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
@@ -258,16 +286,14 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
   if (gemm_impl() == GemmImpl::kOpenblas) return openblas_sgemm(P);
   const SimdLevel level = gemm_level();
   const MicroKernel uk = kernel_for(level);
-  static const GemmBlocking blockings[3] = {gemm_blocking(SimdLevel::kScalar), gemm_blocking(SimdLevel::kAvx2),
-                                            gemm_blocking(SimdLevel::kAvx512)};
-  const GemmBlocking& bl = blockings[static_cast<int>(level)];
+  const GemmBlocking bl = blocking_in_use(level);
   // Threads: the pool's, unless we are inside a parallel region or the product is tiny.
   int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (static_cast<double>(M) * N * K < 64.0 * 64 * 64) nt = 1;
   const int row_tiles = (M + uk.mr - 1) / uk.mr;
   int tm = std::max(1, std::min(nt, row_tiles / 2)), tn = nt / tm;
   const int nt_used = tm * tn;
-  float* bpack = t_pack_b.get(static_cast<size_t>(bl.kc) * round_up(std::min(bl.nc, N), uk.nr));
+  float* bpack = t_pack_b.get(2 * static_cast<size_t>(bl.kc) * round_up(std::min(bl.nc, N), uk.nr));
 #pragma omp parallel num_threads(nt_used) if (nt_used > 1)
   run_team(P, uk, bl, bpack, tm, tn);
 }

@@ -29,7 +29,11 @@ SimdLevel set_gemm_level(SimdLevel level);
 struct GemmBlocking {
   int mr = 0, nr = 0, kc = 0, mc = 0, nc = 0;
 };
-GemmBlocking gemm_blocking(SimdLevel level);
+GemmBlocking gemm_blocking(SimdLevel level);  // computed from the caches (and CHATFORGE_GEMM_KC/MC/NC)
+// What sgemm uses (gemm_blocking's, computed once), and for tests a smaller one (mr and nr
+// must stay the kernel's; kc, mc, nc any positive values, mc and nc multiples of mr, nr).
+GemmBlocking blocking_in_use(SimdLevel level);
+void set_gemm_blocking(SimdLevel level, const GemmBlocking& b);
 
 // C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C + bias (N, may be null).
 // op(A) = A (M,K; lda >= K) or, with trans_a, A^T where A is (K,M; lda >= M); same for B.
