@@ -66,7 +66,9 @@ int main(int argc, char** argv) {
   const int M = argc > 2 ? std::atoi(argv[2]) : 4096, reps = argc > 3 ? std::atoi(argv[3]) : 3;
   const int M_lm = argc > 4 ? std::atoi(argv[4]) : 1024;
   ops::set_gemm_impl(std::strcmp(impl, "openblas") == 0 ? ops::GemmImpl::kOpenblas : ops::GemmImpl::kOwn);
-  const ops::FmaPeak peak = ops::measure_fma_peak(0, 0.1, 3);
+  // The hardware's peak (the widest FMA the CPU has), whatever kernel CHATFORGE_SIMD picks.
+  ops::set_simd_level(ops::SimdLevel::kAvx512);
+  const ops::FmaPeak peak = ops::measure_fma_peak(0, 0.1, 7);  // best of 7: the machine is shared
   const char* core = std::getenv("OPENBLAS_CORETYPE");
   std::string label = std::strcmp(impl, "openblas") == 0 ? std::string("openblas-") + (core ? core : "detected")
                                                         : std::string("own-") + ops::simd_level_name(ops::gemm_level());
@@ -77,7 +79,8 @@ int main(int argc, char** argv) {
     std::printf("%-16s %-14s M=%-5d N=%-5d K=%-5d %7.1f GFLOP/s  %5.1f%% of peak\n", label.c_str(), p.name.c_str(),
                 p.M, p.N, p.K, f / s / 1e9, 100.0 * f / s / 1e9 / peak.gflops);
   }
+  const double fma = peak.gflops;
   std::printf("RESULT impl=%s gflops=%.1f frac_peak=%.3f fma_gflops=%.1f threads=%d\n", label.c_str(),
-              flops / seconds / 1e9, flops / seconds / 1e9 / peak.gflops, peak.gflops, omp_get_max_threads());
+              flops / seconds / 1e9, flops / seconds / 1e9 / fma, fma, omp_get_max_threads());
   return 0;
 }

@@ -250,9 +250,13 @@ GemmBlocking gemm_blocking(SimdLevel level) {
   const long l3 = std::min(cache_bytes(_SC_LEVEL3_CACHE_SIZE, 8 << 20), 32L << 20);  // VMs report the host's sum
   GemmBlocking b;
   b.mr = uk.mr, b.nr = uk.nr;
-  // Half of L1 for the B micro-panel (the rest: A's micro-panel streaming through, C's tile).
-  b.kc = static_cast<int>(std::clamp(l1 / 2 / (uk.nr * 4L) / 8 * 8, 64L, 512L));
-  b.mc = static_cast<int>(std::clamp(l2 / 2 / (b.kc * 4L) / uk.mr * uk.mr, static_cast<long>(uk.mr), 4096L));
+  // KC: the B micro-panel is twice L1 (it streams from L2, which feeds the ~15 bytes a
+  // cycle the kernel needs). A deep KC matters more than a B panel that stays in L1: C is
+  // read and written once per KC step, and on a Zen 5 (48 KB L1, 1 MB L2) the AVX-512 kernel
+  // reached ~62% of peak at the GPT-2 shapes with KC = 192 (half of L1), ~76% with 384 and
+  // ~80% with 768 (bench_gemm, CHATFORGE_GEMM_KC). MC: A's MC x KC block takes 3/4 of L2.
+  b.kc = static_cast<int>(std::clamp(2 * l1 / (uk.nr * 4L) / 8 * 8, 64L, 768L));
+  b.mc = static_cast<int>(std::clamp(l2 * 3 / 4 / (b.kc * 4L) / uk.mr * uk.mr, static_cast<long>(uk.mr), 4096L));
   b.nc = static_cast<int>(std::clamp(l3 / 4 / (b.kc * 4L) / uk.nr * uk.nr, static_cast<long>(uk.nr), 8192L));
   // Tuning experiments: CHATFORGE_GEMM_KC / _MC / _NC override (MC and NC rounded to the tile).
   if (const char* v = std::getenv("CHATFORGE_GEMM_KC"); v && std::atoi(v) > 0) b.kc = std::atoi(v);
