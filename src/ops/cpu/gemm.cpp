@@ -78,17 +78,22 @@ struct Scratch {
 };
 thread_local Scratch t_pack_a, t_pack_b;
 
+constexpr int kPackChunk = 64;  // depth of one transposing pass
+
 // op(A) rows [i0, i0+mb), depth [k0, k0+kb) into MR-row micro-panels: dst[k*mr + r].
 void pack_a(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb, int mr, float* dst) {
   for (int p = 0; p < mb; p += mr, dst += static_cast<size_t>(mr) * kb) {
     const int rows = std::min(mr, mb - p);
     if (!trans) {
-      for (int r = 0; r < rows; ++r) {
-        const float* src = A + static_cast<size_t>(i0 + p + r) * lda + k0;
-        for (int k = 0; k < kb; ++k) dst[k * mr + r] = src[k];
+      for (int kk = 0; kk < kb; kk += kPackChunk) {  // transposing: see pack_b_panel
+        const int ke = std::min(kb, kk + kPackChunk);
+        for (int r = 0; r < rows; ++r) {
+          const float* src = A + static_cast<size_t>(i0 + p + r) * lda + k0;
+          for (int k = kk; k < ke; ++k) dst[k * mr + r] = src[k];
+        }
+        for (int r = rows; r < mr; ++r)
+          for (int k = kk; k < ke; ++k) dst[k * mr + r] = 0.0f;
       }
-      for (int r = rows; r < mr; ++r)
-        for (int k = 0; k < kb; ++k) dst[k * mr + r] = 0.0f;
     } else {
       for (int k = 0; k < kb; ++k) {
         const float* src = A + static_cast<size_t>(k0 + k) * lda + i0 + p;
@@ -101,7 +106,9 @@ void pack_a(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb,
 }
 
 // One NR-column micro-panel of op(B): depth [k0, k0+kb), columns [j0, j0+cols) -> dst[k*nr + j].
-void pack_b_panel(const float* B, int ldb, bool trans, int k0, int j0, int kb, int cols, int nr, float* dst) {
+void pack_b_panel(const float* B, int ldb, bool trans, int k0, int j0, int kb, int cols, int nr, float* dst,
+                  gemm_detail::PackBTransFn simd_trans) {
+  if (trans && simd_trans != nullptr) return simd_trans(B + static_cast<size_t>(j0) * ldb + k0, ldb, kb, cols, dst);
   if (!trans) {
     for (int k = 0; k < kb; ++k) {
       const float* src = B + static_cast<size_t>(k0 + k) * ldb + j0;
@@ -111,12 +118,17 @@ void pack_b_panel(const float* B, int ldb, bool trans, int k0, int j0, int kb, i
     }
     return;
   }
-  for (int j = 0; j < cols; ++j) {
-    const float* src = B + static_cast<size_t>(j0 + j) * ldb + k0;
-    for (int k = 0; k < kb; ++k) dst[k * nr + j] = src[k];
+  // Transposing: 64 k at a time, so the 64 destination rows being filled stay in L1 while
+  // every column writes into them (a whole KC x NR panel is larger than L1).
+  for (int kk = 0; kk < kb; kk += kPackChunk) {
+    const int ke = std::min(kb, kk + kPackChunk);
+    for (int j = 0; j < cols; ++j) {
+      const float* src = B + static_cast<size_t>(j0 + j) * ldb + k0;
+      for (int k = kk; k < ke; ++k) dst[k * nr + j] = src[k];
+    }
+    for (int j = cols; j < nr; ++j)
+      for (int k = kk; k < ke; ++k) dst[k * nr + j] = 0.0f;
   }
-  for (int j = cols; j < nr; ++j)
-    for (int k = 0; k < kb; ++k) dst[k * nr + j] = 0.0f;
 }
 
 // Everything one call needs, shared by the threads.
@@ -192,7 +204,7 @@ void run_team(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, f
 #pragma omp for schedule(static)
       for (int p = 0; p < panels; ++p)
         pack_b_panel(P.B, P.ldb, P.tb, pc, jc + p * uk.nr, kb, std::min(uk.nr, nb - p * uk.nr), uk.nr,
-                     panel + static_cast<size_t>(p) * uk.nr * kb);
+                     panel + static_cast<size_t>(p) * uk.nr * kb, uk.pack_b_trans);
       // (the for's barrier: the panel is complete.) No barrier after the product: the next
       // step packs the other buffer, and the one after that waits at that step's barrier,
       // which no thread passes before it has finished this product.

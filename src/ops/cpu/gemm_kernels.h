@@ -14,9 +14,14 @@ struct Epilogue {
 
 using MicroKernelFn = void (*)(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e);
 
+// Packs one NR-wide micro-panel of a transposed B: src (cols rows of kb floats, ld apart;
+// row j is column j of op(B)) into dst[k*NR + j], zero for j >= cols. Null: gemm.cpp's loop.
+using PackBTransFn = void (*)(const float* src, size_t ld, int kb, int cols, float* dst);
+
 struct MicroKernel {
   int mr, nr;
   MicroKernelFn run;
+  PackBTransFn pack_b_trans = nullptr;
 };
 
 MicroKernel avx512_kernel();  // 12 x 32 (24 zmm accumulators)
