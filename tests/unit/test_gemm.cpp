@@ -111,7 +111,7 @@ TEST_P(GemmKernels, EdgeShapesTransposesEpiloguesAgainstDoubleReference) {
 }
 
 // Larger than the blocking in every direction: several KC blocks (beta = 1 accumulation
-// across them), MC blocks and, with a small NC, several column panels per thread.
+// across them) and MC blocks; then few rows and many columns (threads split the columns).
 TEST_P(GemmKernels, BeyondTheCacheBlocks) {
   const ops::GemmBlocking bl = ops::gemm_blocking(GetParam());
   EXPECT_GT(bl.kc, 0);
@@ -122,6 +122,16 @@ TEST_P(GemmKernels, BeyondTheCacheBlocks) {
     const Case c{M, N, K, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 3 ? 1.0f : 0.0f, t % 2 == 0, 1};
     check_case(c, describe(c, ops::simd_level_name(GetParam()), omp_get_max_threads()));
   }
+  // Few rows, many columns: the path where each thread packs its own B micro-panels.
+  for (int t = 0; t < 4; ++t) {
+    const Case c{3 * bl.mr + 5, 5 * bl.nr + 3, 2 * bl.kc + 9, (t & 1) != 0, (t & 2) != 0, 0.5f,
+                 t == 2 ? 1.0f : 0.0f, t != 1, 2};
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      check_case(c, describe(c, ops::simd_level_name(GetParam()), threads));
+    }
+  }
+  omp_set_num_threads(omp_get_num_procs());
 }
 
 // Tiny blocks force every loop of the nest to iterate: many NC panels (each packed into the

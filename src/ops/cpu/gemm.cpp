@@ -146,39 +146,69 @@ struct Problem {
   const float* bias;
 };
 
+// One MR x NR tile of C at (row, col) from packed micro-panels; an edge tile (rows < MR or
+// cols < NR) runs the kernel into a buffer and copies what lies inside C.
+void run_tile(const Problem& P, const MicroKernel& uk, Epilogue e, const float* ap, const float* bp, int kb, int row,
+              int col, int rows, int cols) {
+  float* c = P.C + static_cast<size_t>(row) * P.ldc + col;
+  if (e.bias != nullptr) e.bias += col;
+  if (rows == uk.mr && cols == uk.nr) return uk.run(kb, ap, bp, c, P.ldc, e);
+  alignas(64) float tile[32 * 32];
+  uk.run(kb, ap, bp, tile, uk.nr, Epilogue{});
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) {
+      float v = e.alpha * tile[i * uk.nr + j];
+      if (e.beta != 0.0f) v += e.beta * c[static_cast<size_t>(i) * P.ldc + j];
+      if (e.bias != nullptr) v += e.bias[j];
+      c[static_cast<size_t>(i) * P.ldc + j] = v;
+    }
+}
+
+Epilogue epilogue_for(const Problem& P, int pc) {
+  return pc == 0 ? Epilogue{P.alpha, P.beta, P.bias} : Epilogue{P.alpha, 1.0f, nullptr};
+}
+
 // One thread's share of a packed KC x NC panel: rows [m0, m1) of C, micro-panels [p0, p1)
 // of the panel (columns jc + p*nr ...), depth block [pc, pc+kb).
 void macro_block(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, const float* bpack, int jc, int nb,
                  int pc, int kb, int m0, int m1, int p0, int p1) {
-  const Epilogue first{P.alpha, P.beta, P.bias}, later{P.alpha, 1.0f, nullptr};
-  const Epilogue& ep = pc == 0 ? first : later;
+  const Epilogue ep = epilogue_for(P, pc);
   float* apack = t_pack_a.get(static_cast<size_t>(bl.mc + uk.mr) * kb);
-  alignas(64) float tile[32 * 32];
   for (int ic = m0; ic < m1; ic += bl.mc) {
     const int mb = std::min(bl.mc, m1 - ic);
     pack_a(P.A, P.lda, P.ta, ic, pc, mb, kb, uk.mr, apack);
     for (int p = p0; p < p1; ++p) {
       const int jr = p * uk.nr, cols = std::min(uk.nr, nb - jr);
       const float* bp = bpack + static_cast<size_t>(p) * uk.nr * kb;
-      for (int ir = 0; ir < mb; ir += uk.mr) {
-        const int rows = std::min(uk.mr, mb - ir);
-        const float* ap = apack + static_cast<size_t>(ir) * kb;
-        float* c = P.C + static_cast<size_t>(ic + ir) * P.ldc + jc + jr;
-        Epilogue e = ep;
-        if (e.bias != nullptr) e.bias += jc + jr;
-        if (rows == uk.mr && cols == uk.nr) {
-          uk.run(kb, ap, bp, c, P.ldc, e);
-          continue;
-        }
-        uk.run(kb, ap, bp, tile, uk.nr, Epilogue{});
-        for (int i = 0; i < rows; ++i)
-          for (int j = 0; j < cols; ++j) {
-            float v = e.alpha * tile[i * uk.nr + j];
-            if (e.beta != 0.0f) v += e.beta * c[static_cast<size_t>(i) * P.ldc + j];
-            if (e.bias != nullptr) v += e.bias[j];
-            c[static_cast<size_t>(i) * P.ldc + j] = v;
-          }
-      }
+      for (int ir = 0; ir < mb; ir += uk.mr)
+        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kb, bp, kb, ic + ir, jc + jr, std::min(uk.mr, mb - ir),
+                 cols);
+    }
+  }
+}
+
+// Few rows (all of op(A)'s KC-deep block fits in L2): every thread takes all rows and its
+// share of the columns, and packs each B micro-panel itself just before its tiles use it
+// (hot in L1/L2) — no shared B panel written to and read back from memory, no barrier. At
+// B*T = 256 rows a shared panel made packing B as costly as the products.
+void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl) {
+  const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+  const int panels = (P.N + uk.nr - 1) / uk.nr, per = (panels + nt - 1) / nt;
+  const int p0 = std::min(panels, tid * per), p1 = std::min(panels, p0 + per);
+  if (p0 >= p1) return;
+  const int mpad = (P.M + uk.mr - 1) / uk.mr * uk.mr;
+  float* apack = t_pack_a.get(static_cast<size_t>(mpad) * bl.kc);
+  float* bp = t_pack_b.get(static_cast<size_t>(uk.nr) * bl.kc);
+  for (int pc = 0; pc < P.K; pc += bl.kc) {
+    const int kb = std::min(bl.kc, P.K - pc);
+    const Epilogue ep = epilogue_for(P, pc);
+    pack_a(P.A, P.lda, P.ta, 0, pc, P.M, kb, uk.mr, apack);
+    for (int p = p0; p < p1; ++p) {
+      const int cols = std::min(uk.nr, P.N - p * uk.nr);
+      pack_b_panel(P.B, P.ldb, P.tb, pc, p * uk.nr, kb, cols, uk.nr, bp, uk.pack_b_trans);
+      for (int ir = 0; ir < P.M; ir += uk.mr)
+        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kb, bp, kb, ir, p * uk.nr, std::min(uk.mr, P.M - ir),
+                 cols);
     }
   }
 }
@@ -309,6 +339,12 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
   const int row_tiles = (M + uk.mr - 1) / uk.mr;
   int tm = std::max(1, std::min(nt, row_tiles / 2)), tn = nt / tm;
   const int nt_used = tm * tn;
+  const int col_panels = (N + uk.nr - 1) / uk.nr;
+  if (nt > 1 && M <= bl.mc + bl.mc / 2 && col_panels >= 2 * nt) {
+#pragma omp parallel num_threads(nt)
+    run_columns(P, uk, bl);
+    return;
+  }
   float* bpack = t_pack_b.get(2 * static_cast<size_t>(bl.kc) * round_up(std::min(bl.nc, N), uk.nr));
 #pragma omp parallel num_threads(nt_used) if (nt_used > 1)
   run_team(P, uk, bl, bpack, tm, tn);
