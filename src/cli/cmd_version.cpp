@@ -1,5 +1,6 @@
 // `chatforge version`: prints the version and how this binary was built (BLAS, threads,
-// SIMD level) and the CPU's measured fp32 peak (ops/cpu/fma_peak.h).
+// SIMD level, CPUID's SIMD features, the GEMM in use) and the CPU's measured fp32 and bf16
+// peaks (ops/cpu/fma_peak.h).
 #include <omp.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "cli/command.h"
 #include "core/version.h"
 #include "ops/cpu/fma_peak.h"
+#include "ops/cpu/gemm.h"
 #include "ops/cpu/simd.h"
 #include "ops/ops.h"
 
@@ -24,9 +26,18 @@ void setup(CLI::App& cmd) {
     const bool lowered = static_cast<int>(in_use) < std::min(static_cast<int>(cpu), static_cast<int>(built));
     std::printf("simd: %s (cpu %s, built %s%s)\n", ops::simd_level_name(in_use), ops::simd_level_name(cpu),
                 ops::simd_level_name(built), lowered ? ", lowered by CHATFORGE_SIMD" : "");
+    std::printf("cpu features: %s\n", ops::cpu_simd_features());
+    std::printf("gemm: %s (%s micro-kernel%s; CHATFORGE_GEMM=openblas for OpenBLAS)\n",
+                ops::gemm_impl_name(ops::gemm_impl()), ops::simd_level_name(ops::gemm_level()),
+                ops::gemm_impl() == ops::GemmImpl::kOpenblas ? " unused" : "");
     const ops::FmaPeak peak = ops::measure_fma_peak();
     std::printf("fp32 peak: %.0f GFLOP/s measured (%s FMA loop on %d threads; the MFU denominator)\n", peak.gflops,
                 ops::simd_level_name(peak.level), peak.threads);
+    const double bf16 = ops::measure_bf16_peak_gflops(peak.threads);
+    if (bf16 > 0)
+      std::printf("bf16 peak: %.0f GFLOP/s measured (vdpbf16ps loop on %d threads)\n", bf16, peak.threads);
+    else
+      std::printf("bf16 peak: n/a (no AVX512-BF16 on this CPU)\n");
   });
 }
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "ops/cpu/fma_peak.h"
 #include "ops/cpu/simd.h"
@@ -40,6 +41,20 @@ TEST(FmaPeak, CachedPerThreadCountAndLevel) {
   const ops::FmaPeak two = ops::measure_fma_peak(2, 0.02, 2);
   EXPECT_EQ(two.threads, 2);
   EXPECT_LE(two.gflops, physical_bound_gflops(two.level, 2));
+}
+
+// vdpbf16ps: 64 FLOPs per instruction, at most 2 per cycle per core at 6.5 GHz; 0 exactly
+// where the CPU lacks AVX512-BF16.
+TEST(FmaPeak, Bf16DotProductPeakIsPhysicallyPossible) {
+  const double g = ops::measure_bf16_peak_gflops(1, 0.02, 2);
+  if (!ops::cpu_has_avx512_bf16()) {
+    EXPECT_EQ(g, 0.0);
+    GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  }
+  const double bound = 2.0 * 64 * 6.5;
+  EXPECT_LE(g, bound) << "more bf16 FLOPs than the hardware can do";
+  EXPECT_GE(g, bound / 50) << "far below any dot-product unit's rate";
+  EXPECT_NE(std::string(ops::cpu_simd_features()).find("avx512_bf16"), std::string::npos);
 }
 
 }  // namespace

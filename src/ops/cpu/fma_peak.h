@@ -21,4 +21,13 @@ struct FmaPeak {
 // it takes about reps * seconds.
 FmaPeak measure_fma_peak(int threads = 0, double seconds = 0.05, int reps = 3);
 
+// The bf16 dot-product peak where the CPU has AVX512-BF16: every thread runs independent
+// vdpbf16ps chains on registers (each is 32 bf16 products summed pairwise into 16 fp32
+// lanes: 64 FLOPs). Returns 0 where the CPU lacks the instruction. Cached per thread count.
+double measure_bf16_peak_gflops(int threads = 0, double seconds = 0.05, int reps = 3);
+// True when CPUID reports AVX512-BF16 (with AVX512F).
+bool cpu_has_avx512_bf16();
+// The SIMD features CPUID reports, space-separated ("avx2 fma avx512f ... avx512_bf16 amx_bf16").
+const char* cpu_simd_features();
+
 }  // namespace chatforge::ops

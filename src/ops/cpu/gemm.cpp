@@ -1,0 +1,353 @@
+// Implementation of gemm.h: the BLIS loop nest around the micro-kernels of gemm_kernels.h.
+//   for jc (NC columns): for pc (KC depth): pack B's KC x NC panel (all threads share it)
+//     each thread: for ic (MC rows of its share): pack A's MC x KC block (its own)
+//       for jr (NR): for ir (MR): micro-kernel  (the KC x NR micro-panel of B stays in L1)
+// Partial tiles at the right and bottom edges run the kernel into a small buffer and copy
+// what lies inside C. The first KC block applies the caller's beta and the bias; later ones
+// accumulate (beta = 1).
+#include "ops/cpu/gemm.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "ops/cpu/gemm_kernels.h"
+
+namespace chatforge::ops {
+namespace {
+
+using gemm_detail::Epilogue;
+using gemm_detail::MicroKernel;
+
+SimdLevel lower(SimdLevel a, SimdLevel b) { return static_cast<int>(a) < static_cast<int>(b) ? a : b; }
+
+SimdLevel level_from_environment() {
+  const SimdLevel cpu = cpu_simd_level();
+  const char* env = std::getenv("CHATFORGE_SIMD");
+  if (env == nullptr || *env == '\0') return cpu;
+  if (std::strcmp(env, "avx2") == 0) return lower(cpu, SimdLevel::kAvx2);
+  if (std::strcmp(env, "scalar") == 0) return SimdLevel::kScalar;
+  return cpu;  // "avx512" or a value simd.cpp already warned about
+}
+
+GemmImpl impl_from_environment() {
+  const char* env = std::getenv("CHATFORGE_GEMM");
+  if (env == nullptr || *env == '\0' || std::strcmp(env, "own") == 0) return GemmImpl::kOwn;
+  if (std::strcmp(env, "openblas") == 0) return GemmImpl::kOpenblas;
+  std::fprintf(stderr, "warning: CHATFORGE_GEMM=%s is not one of own, openblas; ignored\n", env);
+  return GemmImpl::kOwn;
+}
+
+std::atomic<int> g_level{-1}, g_impl{-1};  // -1: not read yet
+
+MicroKernel kernel_for(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::kAvx512: return gemm_detail::avx512_kernel();
+    case SimdLevel::kAvx2: return gemm_detail::avx2_kernel();
+    case SimdLevel::kScalar: break;
+  }
+  return gemm_detail::scalar_kernel();
+}
+
+long cache_bytes(int name, long fallback) {
+  const long v = sysconf(name);
+  return v > 0 ? v : fallback;
+}
+
+// 64-byte aligned scratch that grows and is kept per thread (OpenMP's threads persist, so
+// steady-state GEMMs allocate nothing and touch no fresh pages).
+struct Scratch {
+  float* p = nullptr;
+  size_t n = 0;
+  float* get(size_t floats) {
+    if (floats > n) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64));
+      n = floats;
+    }
+    return p;
+  }
+  ~Scratch() { std::free(p); }
+};
+thread_local Scratch t_pack_a, t_pack_b;
+
+constexpr int kPackChunk = 64;  // depth of one transposing pass
+
+// op(A) rows [i0, i0+mb), depth [k0, k0+kb) into MR-row micro-panels: dst[k*mr + r].
+void pack_a(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb, int mr, float* dst) {
+  for (int p = 0; p < mb; p += mr, dst += static_cast<size_t>(mr) * kb) {
+    const int rows = std::min(mr, mb - p);
+    if (!trans) {
+      for (int kk = 0; kk < kb; kk += kPackChunk) {  // transposing: see pack_b_panel
+        const int ke = std::min(kb, kk + kPackChunk);
+        for (int r = 0; r < rows; ++r) {
+          const float* src = A + static_cast<size_t>(i0 + p + r) * lda + k0;
+          for (int k = kk; k < ke; ++k) dst[k * mr + r] = src[k];
+        }
+        for (int r = rows; r < mr; ++r)
+          for (int k = kk; k < ke; ++k) dst[k * mr + r] = 0.0f;
+      }
+    } else {
+      for (int k = 0; k < kb; ++k) {
+        const float* src = A + static_cast<size_t>(k0 + k) * lda + i0 + p;
+        float* d = dst + k * mr;
+        for (int r = 0; r < rows; ++r) d[r] = src[r];
+        for (int r = rows; r < mr; ++r) d[r] = 0.0f;
+      }
+    }
+  }
+}
+
+// One NR-column micro-panel of op(B): depth [k0, k0+kb), columns [j0, j0+cols) -> dst[k*nr + j].
+void pack_b_panel(const float* B, int ldb, bool trans, int k0, int j0, int kb, int cols, int nr, float* dst,
+                  gemm_detail::PackBTransFn simd_trans) {
+  if (trans && simd_trans != nullptr) return simd_trans(B + static_cast<size_t>(j0) * ldb + k0, ldb, kb, cols, dst);
+  if (!trans) {
+    for (int k = 0; k < kb; ++k) {
+      const float* src = B + static_cast<size_t>(k0 + k) * ldb + j0;
+      float* d = dst + k * nr;
+      for (int j = 0; j < cols; ++j) d[j] = src[j];
+      for (int j = cols; j < nr; ++j) d[j] = 0.0f;
+    }
+    return;
+  }
+  // Transposing: 64 k at a time, so the 64 destination rows being filled stay in L1 while
+  // every column writes into them (a whole KC x NR panel is larger than L1).
+  for (int kk = 0; kk < kb; kk += kPackChunk) {
+    const int ke = std::min(kb, kk + kPackChunk);
+    for (int j = 0; j < cols; ++j) {
+      const float* src = B + static_cast<size_t>(j0 + j) * ldb + k0;
+      for (int k = kk; k < ke; ++k) dst[k * nr + j] = src[k];
+    }
+    for (int j = cols; j < nr; ++j)
+      for (int k = kk; k < ke; ++k) dst[k * nr + j] = 0.0f;
+  }
+}
+
+// Everything one call needs, shared by the threads.
+struct Problem {
+  bool ta, tb;
+  int M, N, K;
+  float alpha;
+  const float* A;
+  int lda;
+  const float* B;
+  int ldb;
+  float beta;
+  float* C;
+  int ldc;
+  const float* bias;
+};
+
+// One MR x NR tile of C at (row, col) from packed micro-panels; an edge tile (rows < MR or
+// cols < NR) runs the kernel into a buffer and copies what lies inside C.
+void run_tile(const Problem& P, const MicroKernel& uk, Epilogue e, const float* ap, const float* bp, int kb, int row,
+              int col, int rows, int cols) {
+  float* c = P.C + static_cast<size_t>(row) * P.ldc + col;
+  if (e.bias != nullptr) e.bias += col;
+  if (rows == uk.mr && cols == uk.nr) return uk.run(kb, ap, bp, c, P.ldc, e);
+  alignas(64) float tile[32 * 32];
+  uk.run(kb, ap, bp, tile, uk.nr, Epilogue{});
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) {
+      float v = e.alpha * tile[i * uk.nr + j];
+      if (e.beta != 0.0f) v += e.beta * c[static_cast<size_t>(i) * P.ldc + j];
+      if (e.bias != nullptr) v += e.bias[j];
+      c[static_cast<size_t>(i) * P.ldc + j] = v;
+    }
+}
+
+Epilogue epilogue_for(const Problem& P, int pc) {
+  return pc == 0 ? Epilogue{P.alpha, P.beta, P.bias} : Epilogue{P.alpha, 1.0f, nullptr};
+}
+
+// One thread's share of a packed KC x NC panel: rows [m0, m1) of C, micro-panels [p0, p1)
+// of the panel (columns jc + p*nr ...), depth block [pc, pc+kb).
+void macro_block(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, const float* bpack, int jc, int nb,
+                 int pc, int kb, int m0, int m1, int p0, int p1) {
+  const Epilogue ep = epilogue_for(P, pc);
+  float* apack = t_pack_a.get(static_cast<size_t>(bl.mc + uk.mr) * kb);
+  for (int ic = m0; ic < m1; ic += bl.mc) {
+    const int mb = std::min(bl.mc, m1 - ic);
+    pack_a(P.A, P.lda, P.ta, ic, pc, mb, kb, uk.mr, apack);
+    for (int p = p0; p < p1; ++p) {
+      const int jr = p * uk.nr, cols = std::min(uk.nr, nb - jr);
+      const float* bp = bpack + static_cast<size_t>(p) * uk.nr * kb;
+      for (int ir = 0; ir < mb; ir += uk.mr)
+        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kb, bp, kb, ic + ir, jc + jr, std::min(uk.mr, mb - ir),
+                 cols);
+    }
+  }
+}
+
+// Few rows (all of op(A)'s KC-deep block fits in L2): every thread takes all rows and its
+// share of the columns, and packs each B micro-panel itself just before its tiles use it
+// (hot in L1/L2) — no shared B panel written to and read back from memory, no barrier. At
+// B*T = 256 rows a shared panel made packing B as costly as the products.
+void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl) {
+  const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+  const int panels = (P.N + uk.nr - 1) / uk.nr, per = (panels + nt - 1) / nt;
+  const int p0 = std::min(panels, tid * per), p1 = std::min(panels, p0 + per);
+  if (p0 >= p1) return;
+  const int mpad = (P.M + uk.mr - 1) / uk.mr * uk.mr;
+  float* apack = t_pack_a.get(static_cast<size_t>(mpad) * bl.kc);
+  float* bp = t_pack_b.get(static_cast<size_t>(uk.nr) * bl.kc);
+  for (int pc = 0; pc < P.K; pc += bl.kc) {
+    const int kb = std::min(bl.kc, P.K - pc);
+    const Epilogue ep = epilogue_for(P, pc);
+    pack_a(P.A, P.lda, P.ta, 0, pc, P.M, kb, uk.mr, apack);
+    for (int p = p0; p < p1; ++p) {
+      const int cols = std::min(uk.nr, P.N - p * uk.nr);
+      pack_b_panel(P.B, P.ldb, P.tb, pc, p * uk.nr, kb, cols, uk.nr, bp, uk.pack_b_trans);
+      for (int ir = 0; ir < P.M; ir += uk.mr)
+        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kb, bp, kb, ir, p * uk.nr, std::min(uk.mr, P.M - ir),
+                 cols);
+    }
+  }
+}
+
+int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+// The loop nest over jc and pc, run by every thread of the team (tm x tn threads: row
+// shares of C times shares of each panel's micro-panels). bpack holds two B panels, used
+// in turn, so one barrier per KC step suffices.
+void run_team(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, float* bpack, int tm, int tn) {
+  if (omp_get_num_threads() != tm * tn) tm = omp_get_num_threads(), tn = 1;  // the runtime gave fewer
+  const int tid = omp_get_thread_num(), ti = tid / tn, tj = tid % tn;
+  const int rows_per = round_up((P.M + tm - 1) / tm, uk.mr);
+  const int m0 = std::min(P.M, ti * rows_per), m1 = std::min(P.M, m0 + rows_per);
+  const size_t panel_floats = static_cast<size_t>(bl.kc) * round_up(std::min(bl.nc, P.N), uk.nr);
+  int step = 0;
+  for (int jc = 0; jc < P.N; jc += bl.nc) {
+    const int nb = std::min(bl.nc, P.N - jc), panels = (nb + uk.nr - 1) / uk.nr;
+    const int per = (panels + tn - 1) / tn, p0 = std::min(panels, tj * per), p1 = std::min(panels, p0 + per);
+    for (int pc = 0; pc < P.K; pc += bl.kc, ++step) {
+      const int kb = std::min(bl.kc, P.K - pc);
+      float* panel = bpack + (step % 2) * panel_floats;
+#pragma omp for schedule(static)
+      for (int p = 0; p < panels; ++p)
+        pack_b_panel(P.B, P.ldb, P.tb, pc, jc + p * uk.nr, kb, std::min(uk.nr, nb - p * uk.nr), uk.nr,
+                     panel + static_cast<size_t>(p) * uk.nr * kb, uk.pack_b_trans);
+      // (the for's barrier: the panel is complete.) No barrier after the product: the next
+      // step packs the other buffer, and the one after that waits at that step's barrier,
+      // which no thread passes before it has finished this product.
+      if (m0 < m1 && p0 < p1) macro_block(P, uk, bl, panel, jc, nb, pc, kb, m0, m1, p0, p1);
+    }
+  }
+}
+
+// K == 0: C = beta * C + bias (no product to add).
+void scale_only(const Problem& P) {
+  for (int i = 0; i < P.M; ++i) {
+    float* c = P.C + static_cast<size_t>(i) * P.ldc;
+    for (int j = 0; j < P.N; ++j) c[j] = (P.beta != 0.0f ? P.beta * c[j] : 0.0f) + (P.bias ? P.bias[j] : 0.0f);
+  }
+}
+
+void openblas_sgemm(const Problem& P) {
+  cblas_sgemm(CblasRowMajor, P.ta ? CblasTrans : CblasNoTrans, P.tb ? CblasTrans : CblasNoTrans, P.M, P.N, P.K,
+              P.alpha, P.A, P.lda, P.B, P.ldb, P.beta, P.C, P.ldc);
+  if (P.bias == nullptr) return;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+  for (int i = 0; i < P.M; ++i) {
+    float* c = P.C + static_cast<size_t>(i) * P.ldc;
+    for (int j = 0; j < P.N; ++j) c[j] += P.bias[j];
+  }
+}
+
+}  // namespace
+
+GemmImpl gemm_impl() {
+  int v = g_impl.load(std::memory_order_relaxed);
+  if (v < 0) g_impl.store(v = static_cast<int>(impl_from_environment()), std::memory_order_relaxed);
+  return static_cast<GemmImpl>(v);
+}
+
+const char* gemm_impl_name(GemmImpl impl) { return impl == GemmImpl::kOpenblas ? "openblas" : "own"; }
+
+void set_gemm_impl(GemmImpl impl) { g_impl.store(static_cast<int>(impl), std::memory_order_relaxed); }
+
+SimdLevel gemm_level() {
+  int v = g_level.load(std::memory_order_relaxed);
+  if (v < 0) g_level.store(v = static_cast<int>(level_from_environment()), std::memory_order_relaxed);
+  return static_cast<SimdLevel>(v);
+}
+
+SimdLevel set_gemm_level(SimdLevel level) {
+  const SimdLevel s = lower(level, cpu_simd_level());
+  g_level.store(static_cast<int>(s), std::memory_order_relaxed);
+  return s;
+}
+
+GemmBlocking gemm_blocking(SimdLevel level) {
+  const MicroKernel uk = kernel_for(level);
+  const long l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 << 10), l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10);
+  const long l3 = std::min(cache_bytes(_SC_LEVEL3_CACHE_SIZE, 8 << 20), 32L << 20);  // VMs report the host's sum
+  GemmBlocking b;
+  b.mr = uk.mr, b.nr = uk.nr;
+  // KC: the B micro-panel is twice L1 (it streams from L2, which feeds the ~15 bytes a
+  // cycle the kernel needs). A deep KC matters more than a B panel that stays in L1: C is
+  // read and written once per KC step, and on a Zen 5 (48 KB L1, 1 MB L2) the AVX-512 kernel
+  // reached ~62% of peak at the GPT-2 shapes with KC = 192 (half of L1), ~76% with 384 and
+  // ~80% with 768 (bench_gemm, CHATFORGE_GEMM_KC). MC: A's MC x KC block takes 3/4 of L2.
+  b.kc = static_cast<int>(std::clamp(2 * l1 / (uk.nr * 4L) / 8 * 8, 64L, 768L));
+  b.mc = static_cast<int>(std::clamp(l2 * 3 / 4 / (b.kc * 4L) / uk.mr * uk.mr, static_cast<long>(uk.mr), 4096L));
+  b.nc = static_cast<int>(std::clamp(l3 / 4 / (b.kc * 4L) / uk.nr * uk.nr, static_cast<long>(uk.nr), 8192L));
+  // Tuning experiments: CHATFORGE_GEMM_KC / _MC / _NC override (MC and NC rounded to the tile).
+  if (const char* v = std::getenv("CHATFORGE_GEMM_KC"); v && std::atoi(v) > 0) b.kc = std::atoi(v);
+  if (const char* v = std::getenv("CHATFORGE_GEMM_MC"); v && std::atoi(v) > 0) b.mc = round_up(std::atoi(v), uk.mr);
+  if (const char* v = std::getenv("CHATFORGE_GEMM_NC"); v && std::atoi(v) > 0) b.nc = round_up(std::atoi(v), uk.nr);
+  return b;
+}
+
+namespace {
+GemmBlocking g_blockings[3];
+std::once_flag g_blockings_once;
+}  // namespace
+
+GemmBlocking blocking_in_use(SimdLevel level) {
+  std::call_once(g_blockings_once, [] {
+    for (int l = 0; l < 3; ++l) g_blockings[l] = gemm_blocking(static_cast<SimdLevel>(l));
+  });
+  return g_blockings[static_cast<int>(level)];
+}
+
+void set_gemm_blocking(SimdLevel level, const GemmBlocking& b) {
+  blocking_in_use(level);
+  g_blockings[static_cast<int>(level)] = b;
+}
+
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+           int ldb, float beta, float* C, int ldc, const float* bias) {
+  if (M <= 0 || N <= 0) return;
+  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  if (K <= 0) return scale_only(P);
+  if (gemm_impl() == GemmImpl::kOpenblas) return openblas_sgemm(P);
+  const SimdLevel level = gemm_level();
+  const MicroKernel uk = kernel_for(level);
+  const GemmBlocking bl = blocking_in_use(level);
+  // Threads: the pool's, unless we are inside a parallel region or the product is tiny.
+  int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (static_cast<double>(M) * N * K < 64.0 * 64 * 64) nt = 1;
+  const int row_tiles = (M + uk.mr - 1) / uk.mr;
+  int tm = std::max(1, std::min(nt, row_tiles / 2)), tn = nt / tm;
+  const int nt_used = tm * tn;
+  const int col_panels = (N + uk.nr - 1) / uk.nr;
+  if (nt > 1 && M <= bl.mc + bl.mc / 2 && col_panels >= 2 * nt) {
+#pragma omp parallel num_threads(nt)
+    run_columns(P, uk, bl);
+    return;
+  }
+  float* bpack = t_pack_b.get(2 * static_cast<size_t>(bl.kc) * round_up(std::min(bl.nc, N), uk.nr));
+#pragma omp parallel num_threads(nt_used) if (nt_used > 1)
+  run_team(P, uk, bl, bpack, tm, tn);
+}
+
+}  // namespace chatforge::ops

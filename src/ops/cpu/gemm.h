@@ -1,0 +1,43 @@
+// chatforge's own fp32 GEMM (the CPU backend's matmul): C = alpha * op(A) op(B) + beta * C
+// (+ bias per column), row-major, op = identity or transpose. Packed A/B panels, cache
+// blocking sized from this CPU's caches, a register-blocked micro-kernel picked at run time
+// from CPUID (AVX-512 12x32, AVX2/FMA 6x16, portable 4x8), threads from the one OpenMP pool.
+// OpenBLAS's cblas_sgemm stays selectable (CHATFORGE_GEMM=openblas) for comparison.
+// Contract: beta == 0 never reads C (it may hold NaN); A, B and C must not overlap.
+#pragma once
+#include <cstddef>
+
+#include "ops/cpu/simd.h"
+
+namespace chatforge::ops {
+
+enum class GemmImpl { kOwn, kOpenblas };
+
+// The implementation in use: CHATFORGE_GEMM=own|openblas (default own), read once.
+GemmImpl gemm_impl();
+const char* gemm_impl_name(GemmImpl impl);  // "own", "openblas"
+void set_gemm_impl(GemmImpl impl);          // tests and benchmarks; not while a GEMM runs
+
+// The micro-kernel our GEMM runs: the widest this CPU supports (CPUID; the kernels carry
+// their own target attributes, so -march does not limit them), lowered by CHATFORGE_SIMD.
+SimdLevel gemm_level();
+// Tests and benchmarks: force a kernel (clamped to what the CPU supports); returns the one set.
+SimdLevel set_gemm_level(SimdLevel level);
+
+// The blocking of one kernel: MR x NR register tile, KC x NR micro-panel of B in L1,
+// MC x KC block of A in L2, KC x NC panel of B in L3 (from sysconf's cache sizes).
+struct GemmBlocking {
+  int mr = 0, nr = 0, kc = 0, mc = 0, nc = 0;
+};
+GemmBlocking gemm_blocking(SimdLevel level);  // computed from the caches (and CHATFORGE_GEMM_KC/MC/NC)
+// What sgemm uses (gemm_blocking's, computed once), and for tests a smaller one (mr and nr
+// must stay the kernel's; kc, mc, nc any positive values, mc and nc multiples of mr, nr).
+GemmBlocking blocking_in_use(SimdLevel level);
+void set_gemm_blocking(SimdLevel level, const GemmBlocking& b);
+
+// C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C + bias (N, may be null).
+// op(A) = A (M,K; lda >= K) or, with trans_a, A^T where A is (K,M; lda >= M); same for B.
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+           int ldb, float beta, float* C, int ldc, const float* bias = nullptr);
+
+}  // namespace chatforge::ops

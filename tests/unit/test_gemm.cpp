@@ -1,0 +1,173 @@
+// Our sgemm (ops/cpu/gemm.h) against a double-precision reference: every micro-kernel the
+// CPU can run (AVX-512, AVX2, portable; forced with set_gemm_level, skipped where CPUID
+// lacks it) and OpenBLAS, over shapes that hit every edge (1, odd, prime, tall, wide, deeper
+// and wider than the blocking), all four transpose combinations, alpha/beta, bias, padded
+// leading dimensions, threads 1 and 2, and beta = 0 over a C full of NaN.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ops/cpu/gemm.h"
+#include "ops/cpu/simd.h"
+
+namespace chatforge {
+namespace {
+
+using ops::SimdLevel;
+
+struct Case {
+  int M, N, K;
+  bool ta, tb;
+  float alpha, beta;
+  bool bias;
+  int pad;  // extra elements per row of A, B and C
+};
+
+std::vector<float> random_vector(size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+// Runs one case at the current kernel and returns the worst |error| / (|ref| scale).
+void check_case(const Case& c, const std::string& what) {
+  std::mt19937 rng(c.M * 131 + c.N * 7 + c.K);
+  const int lda = (c.ta ? c.M : c.K) + c.pad, ldb = (c.tb ? c.K : c.N) + c.pad, ldc = c.N + c.pad;
+  const std::vector<float> A = random_vector(static_cast<size_t>(c.ta ? c.K : c.M) * lda, rng);
+  const std::vector<float> B = random_vector(static_cast<size_t>(c.tb ? c.N : c.K) * ldb, rng);
+  const std::vector<float> bias = random_vector(c.N, rng);
+  std::vector<float> C = random_vector(static_cast<size_t>(c.M) * ldc, rng);
+  if (c.beta == 0.0f) std::fill(C.begin(), C.end(), std::numeric_limits<float>::quiet_NaN());
+  const std::vector<float> C0 = C;
+  ops::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(), ldc,
+             c.bias ? bias.data() : nullptr);
+  for (int i = 0; i < c.M; ++i)
+    for (int j = 0; j < ldc; ++j) {
+      const size_t at = static_cast<size_t>(i) * ldc + j;
+      if (j >= c.N) {  // padding between rows must stay untouched
+        ASSERT_TRUE(std::isnan(C[at]) ? std::isnan(C0[at]) : C[at] == C0[at]) << what << " wrote padding";
+        continue;
+      }
+      double acc = 0, mag = 0;
+      for (int k = 0; k < c.K; ++k) {
+        const double a = c.ta ? A[static_cast<size_t>(k) * lda + i] : A[static_cast<size_t>(i) * lda + k];
+        const double b = c.tb ? B[static_cast<size_t>(j) * ldb + k] : B[static_cast<size_t>(k) * ldb + j];
+        acc += a * b, mag += std::fabs(a * b);
+      }
+      double ref = c.alpha * acc + (c.bias ? bias[j] : 0.0);
+      if (c.beta != 0.0f) ref += static_cast<double>(c.beta) * C0[at];
+      const double tol = 1e-5 * (std::fabs(c.alpha) * mag + 4.0) + 1e-6 * std::sqrt(c.K + 1.0);
+      ASSERT_NEAR(C[at], ref, tol) << what << " at (" << i << "," << j << ")";
+    }
+}
+
+std::string describe(const Case& c, const char* kernel, int threads) {
+  return std::string(kernel) + " M=" + std::to_string(c.M) + " N=" + std::to_string(c.N) +
+         " K=" + std::to_string(c.K) + (c.ta ? " A^T" : "") + (c.tb ? " B^T" : "") +
+         " alpha=" + std::to_string(c.alpha) + " beta=" + std::to_string(c.beta) + (c.bias ? " bias" : "") +
+         " pad=" + std::to_string(c.pad) + " threads=" + std::to_string(threads);
+}
+
+// Shapes: 1, odd, prime, one tile, one tile + 1, tall, wide, deeper than KC, more rows than MC.
+std::vector<Case> edge_cases() {
+  const int dims[][3] = {{1, 1, 1},    {1, 37, 5},  {37, 1, 5},   {3, 5, 1},     {7, 13, 11},  {12, 32, 16},
+                         {13, 33, 17}, {6, 16, 8},  {97, 61, 67}, {257, 5, 31},  {5, 263, 29}, {31, 47, 601},
+                         {700, 70, 9}, {9, 40, 300}};
+  std::vector<Case> out;
+  int n = 0;
+  for (const auto& d : dims)
+    for (int t = 0; t < 4; ++t, ++n) {
+      const float beta = n % 3 == 0 ? 0.0f : n % 3 == 1 ? 1.0f : -0.5f;
+      out.push_back({d[0], d[1], d[2], (t & 1) != 0, (t & 2) != 0, n % 5 == 0 ? 0.75f : 1.0f, beta, n % 2 == 0,
+                     n % 4 == 3 ? 3 : 0});
+    }
+  return out;
+}
+
+class GemmKernels : public ::testing::TestWithParam<SimdLevel> {
+ protected:
+  void SetUp() override {
+    saved_ = ops::gemm_level();
+    if (ops::set_gemm_level(GetParam()) != GetParam())
+      GTEST_SKIP() << "this CPU lacks " << ops::simd_level_name(GetParam());
+    ops::set_gemm_impl(ops::GemmImpl::kOwn);
+  }
+  void TearDown() override { ops::set_gemm_level(saved_); }
+  SimdLevel saved_{};
+};
+
+TEST_P(GemmKernels, EdgeShapesTransposesEpiloguesAgainstDoubleReference) {
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (const Case& c : edge_cases()) check_case(c, describe(c, ops::simd_level_name(GetParam()), threads));
+  }
+  omp_set_num_threads(omp_get_num_procs());
+}
+
+// Larger than the blocking in every direction: several KC blocks (beta = 1 accumulation
+// across them) and MC blocks; then few rows and many columns (threads split the columns).
+TEST_P(GemmKernels, BeyondTheCacheBlocks) {
+  const ops::GemmBlocking bl = ops::gemm_blocking(GetParam());
+  EXPECT_GT(bl.kc, 0);
+  EXPECT_EQ(bl.mc % bl.mr, 0);
+  EXPECT_EQ(bl.nc % bl.nr, 0);
+  const int M = bl.mc + bl.mr + 3, K = 2 * bl.kc + 5, N = 2 * bl.nr + 7;
+  for (int t = 0; t < 4; ++t) {
+    const Case c{M, N, K, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 3 ? 1.0f : 0.0f, t % 2 == 0, 1};
+    check_case(c, describe(c, ops::simd_level_name(GetParam()), omp_get_max_threads()));
+  }
+  // Few rows, many columns: the path where each thread packs its own B micro-panels.
+  for (int t = 0; t < 4; ++t) {
+    const Case c{3 * bl.mr + 5, 5 * bl.nr + 3, 2 * bl.kc + 9, (t & 1) != 0, (t & 2) != 0, 0.5f,
+                 t == 2 ? 1.0f : 0.0f, t != 1, 2};
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      check_case(c, describe(c, ops::simd_level_name(GetParam()), threads));
+    }
+  }
+  omp_set_num_threads(omp_get_num_procs());
+}
+
+// Tiny blocks force every loop of the nest to iterate: many NC panels (each packed into the
+// other half of the double buffer), KC steps and MC blocks per thread.
+TEST_P(GemmKernels, SmallBlockingIteratesEveryLoop) {
+  const ops::GemmBlocking saved = ops::blocking_in_use(GetParam());
+  ops::GemmBlocking small = saved;
+  small.kc = 7, small.mc = 2 * saved.mr, small.nc = saved.nr;
+  ops::set_gemm_blocking(GetParam(), small);
+  for (int t = 0; t < 4; ++t) {
+    const Case c{5 * saved.mr + 1, 3 * saved.nr + 5, 45, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f,
+                 true, t};
+    check_case(c, describe(c, ops::simd_level_name(GetParam()), omp_get_max_threads()) + " small blocking");
+  }
+  ops::set_gemm_blocking(GetParam(), saved);
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, GemmKernels,
+                         ::testing::Values(SimdLevel::kAvx512, SimdLevel::kAvx2, SimdLevel::kScalar),
+                         [](const auto& info) { return std::string(ops::simd_level_name(info.param)); });
+
+TEST(GemmOpenblas, SameContractThroughTheFlag) {
+  ops::set_gemm_impl(ops::GemmImpl::kOpenblas);
+  for (const Case& c : edge_cases()) check_case(c, describe(c, "openblas", omp_get_max_threads()));
+  ops::set_gemm_impl(ops::GemmImpl::kOwn);
+}
+
+TEST(GemmOpenblas, KZeroScalesCAndAddsBias) {
+  for (ops::GemmImpl impl : {ops::GemmImpl::kOwn, ops::GemmImpl::kOpenblas}) {
+    ops::set_gemm_impl(impl);
+    std::vector<float> C = {1, 2, 3, 4}, bias = {10, 20};
+    ops::sgemm(false, false, 2, 2, 0, 1.0f, nullptr, 1, nullptr, 2, 0.5f, C.data(), 2, bias.data());
+    EXPECT_EQ(C, (std::vector<float>{10.5f, 21, 11.5f, 22})) << ops::gemm_impl_name(impl);
+  }
+  ops::set_gemm_impl(ops::GemmImpl::kOwn);
+}
+
+}  // namespace
+}  // namespace chatforge
