@@ -15,7 +15,6 @@ const threads = Number(threadsArg), P = Number(promptArg), NEW = Number(newArg),
 const CTX = Number(ctxArg ?? 1024);
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads });
 const model = await llama.loadModel({ modelPath: file });
-const V = model.tokens.length ?? 50257;
 const ids = (len, seed) => Array.from({ length: len }, (_, i) => (i * 7919 + seed * 104729) % 50257);
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
@@ -56,4 +55,4 @@ if (B > 0) {
   await ctx.dispose();
 }
 await model.dispose();
-console.log(`LLAMA decode_tok_s=${decode.toFixed(1)} prefill_tok_s=${prefill.toFixed(1)} batch_tok_s=${batched.toFixed(1)} vocab=${V}`);
+console.log(`LLAMA decode_tok_s=${decode.toFixed(1)} prefill_tok_s=${prefill.toFixed(1)} batch_tok_s=${batched.toFixed(1)}`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# batch-1 decode vs llama.cpp and the bandwidth bound: GPT-2 124M (f32/f16/bf16/int8) and Qwen2.5-0.5B shape (f32/f16/8-bit/4-bit)
+# batch-1 decode vs llama.cpp: GPT-2 124M and Qwen2.5-0.5B shapes, f32/f16/8-bit (SHAPE=gpt2|qwen2-0.5b|all)
 # SHAPE=gpt2|qwen2-0.5b|all (default all). Random-weight checkpoints (made once, kept under
 # $CF_BUILD/bench-tmp/decode*) are run by chatforge (bench_decode: every weight format, the
 # bound measured in the same run) and, exported to GGUF by `chatforge convert`, by llama.cpp
@@ -12,7 +12,7 @@
 #               that prefill, per format: chatforge f32 / f16 / int8 (per-row scales) against
 #               llama.cpp f32 / f16 / q8_0, and llama.cpp q4_0 alone (chatforge has no 4-bit format).
 # usage: scripts/bench.sh decode (THREADS=2, SHAPE=all by default: ~5 min on 2 Zen 5 cores
-# once the model files exist; the first run writes ~7.4 GB of them). Builds nothing.
+# once the model files exist; the first run writes ~7 GB of them). Builds nothing.
 # Ends with one RESULT line (GPT-2 keys unprefixed, the Qwen shape's keys prefixed qwen05b_).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -122,7 +122,7 @@ qwen_section() {
   local tmp=$CF_BUILD/bench-tmp/decode-qwen05b
   mkdir -p "$tmp"
   if [ ! -f "$tmp/model-q4_0.gguf" ]; then
-    echo "making the Qwen2.5-0.5B-shape checkpoint and its GGUF files (once, ~7 GB) ..."
+    echo "making the Qwen2.5-0.5B-shape checkpoint and its GGUF files (once, ~5.5 GB) ..."
     bash scripts/deps/tokenizer_models.fetch.sh >/dev/null
     rm -rf "${tmp:?}"/*
     "$CF" model init --out "$tmp/model" --arch qwen2 --n-layer 24 --n-head 14 --n-kv-head 2 --n-embd 896 \
