@@ -4,7 +4,7 @@
 // (InferWeights::bytes_per_token: fp32 4 bytes a weight, f16/bf16 2, int8 1 + row scales)
 // + the fp32 KV cache the step attends to).
 // Usage: bench_decode [model=DIR | L=12 NH=12 C=768 V=50257 ctx=1024] [prompt=256 new=32
-//        batch=8 formats=f32,f16 threads=1,2]
+//        batch=8 formats=f32,f16 threads=1,2]   (batch=0: no batched run)
 // Random weights (seed 1) unless model= names a checkpoint. Threads: the main figures run
 // at the last count of `threads`; f32 batch-1 decode is also run at every count (scaling).
 // Ends with: RESULT bandwidth_gbs=... <fmt>_tok_s=... <fmt>_bound_tok_s=... <fmt>_bound_frac=...
@@ -99,15 +99,17 @@ int main(int argc, char** argv) {
   const int threads = thread_counts.back();
   omp_set_num_threads(threads);
   const double bw = read_bandwidth_gbs();
-  std::printf("shape L=%d NH=%d C=%d V=%d ctx=%d, %d threads; memory read bandwidth %.1f GB/s (1 GiB sum)\n",
-              cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size, cfg.n_ctx, threads, bw);
+  std::printf("shape %s L=%d NH=%d NKV=%d C=%d F=%d V=%d ctx=%d, %d threads; memory read bandwidth %.1f GB/s (1 GiB sum)\n",
+              cfg.llama() ? "llama-family" : "gpt2", cfg.n_layer, cfg.n_head, cfg.kv_heads(), cfg.n_embd, cfg.ffn(),
+              cfg.vocab_size, cfg.n_ctx, threads, bw);
   std::printf("OpenBLAS %s build: %s\n", cf::ops::blas_shares_openmp_pool() ? "OpenMP" : "non-OpenMP",
               cf::ops::blas_shares_openmp_pool() ? "one libgomp thread pool for BLAS and chatforge's kernels"
                                                   : "its own threads (may oversubscribe the cores)");
 
   auto request = [&](int len, int seed) {
     cf::infer::GenerationRequest r;
-    for (int i = 0; i < len; ++i) r.prompt.push_back((i * 7919 + seed * 104729) % cfg.vocab_size);
+    // the ids bench/decode_llama.mjs feeds llama.cpp (every benchmarked vocabulary >= 50257)
+    for (int i = 0; i < len; ++i) r.prompt.push_back((i * 7919 + seed * 104729) % std::min(cfg.vocab_size, 50257));
     r.sampling.temperature = 0;
     r.max_new_tokens = n_new;
     return r;
@@ -135,28 +137,32 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "bench_decode: unknown format '%s'\n", name.c_str());
       return 2;
     }
-    cf::infer::Engine engine(*model, batch, cfg.n_ctx, format);
+    cf::infer::Engine engine(*model, std::max(batch, 1), cfg.n_ctx, format);
     // The bound: the bytes a token reads at the bandwidth of re-reading that many bytes.
     // (Weights smaller than the last-level cache, int8 here with a 260 MB L3, partly stay
     // in it from token to token; against the 1 GiB figure their decode read over 100%.)
     // A decode step also reads the cached keys and values of every earlier position (fp32,
-    // 2 x L x C floats a position; the timed steps attend to prompt + n_new/2 on average).
-    const double kv_bytes = 2.0 * cfg.n_layer * cfg.n_embd * sizeof(float) * (prompt_len + n_new / 2.0);
+    // 2 x L x kv_dim floats a position (kv_dim = C without grouped-query attention); the
+    // timed steps attend to prompt + n_new/2 on average).
+    const double kv_bytes = 2.0 * cfg.n_layer * cfg.kv_dim() * sizeof(float) * (prompt_len + n_new / 2.0);
     const double bytes = engine.weights().bytes_per_token() + kv_bytes;
     const double fmt_bw = std::max(bw, read_bandwidth_gbs(static_cast<size_t>(bytes), 6)), bound = fmt_bw * 1e9 / bytes;
     engine.generate(request(8, 0));  // warm-up
     double prefill, decode;
     batch1(engine, &prefill, &decode);
     // batch B: B sequences decoded together, tokens per second over all of them
-    std::vector<int> handles;
-    for (int b = 0; b < batch; ++b) handles.push_back(engine.submit(request(16, 10 + b)));
-    engine.step();  // the prefills
-    cf::Timer t;
-    int steps = 0;
-    while (engine.step()) ++steps;
-    ++steps;  // the last step also ran
-    const double batch_tok_s = static_cast<double>(steps) * batch / t.seconds();
-    for (int h : handles) engine.take(h);
+    double batch_tok_s = 0;
+    if (batch > 0) {
+      std::vector<int> handles;
+      for (int b = 0; b < batch; ++b) handles.push_back(engine.submit(request(16, 10 + b)));
+      engine.step();  // the prefills
+      cf::Timer t;
+      int steps = 0;
+      while (engine.step()) ++steps;
+      ++steps;  // the last step also ran
+      batch_tok_s = static_cast<double>(steps) * batch / t.seconds();
+      for (int h : handles) engine.take(h);
+    }
     std::printf("%-4s weights + KV cache %4.0f MB read per token at %4.1f GB/s -> bound %5.1f tok/s | batch 1: decode %5.1f tok/s "
                 "(%3.0f%% of the bound), prefill %d tokens %6.1f tok/s | batch %d: decode %6.1f tok/s\n",
                 name.c_str(), bytes / 1e6, fmt_bw, bound, decode, 100 * decode / bound, prompt_len, prefill, batch,
@@ -166,7 +172,7 @@ int main(int argc, char** argv) {
     add(name + "_bound_tok_s", bound);
     add(name + "_bound_frac", decode / bound, 3);
     add(name + "_prefill_tok_s", prefill);
-    add(name + "_batch" + std::to_string(batch) + "_tok_s", batch_tok_s);
+    if (batch > 0) add(name + "_batch" + std::to_string(batch) + "_tok_s", batch_tok_s);
   }
   // thread scaling of fp32 batch-1 decode
   if (thread_counts.size() > 1) {

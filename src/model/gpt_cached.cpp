@@ -61,8 +61,7 @@ void cached_forward(Ex& ex, const GptParams& p, const InferWeights& W, const Gpt
     // x = x + mlp(norm_2(x))
     ex.norm(ex.ln, ex.x, v.ln2w, v.ln2b);
     if (cfg.llama()) {  // down(silu(gate) * up)
-      ex.linear(ex.fch, ex.ln, W.fc(l), nullptr, Activation::kNone);
-      ex.swiglu(ex.act, ex.fch);
+      ex.gate_up_swiglu(ex.act, ex.fch, ex.ln, W.fc(l));
       ex.linear(ex.proj, ex.act, W.fcproj(l), nullptr, Activation::kNone);
     } else {
       ex.linear(ex.fch, ex.ln, W.fc(l), v.fcb, Activation::kGelu);
@@ -147,7 +146,11 @@ struct BackendExec {
   void linear(float* o, const float* in, const ops::WeightMatrix& w, const float* bias, Activation a) {
     be.linear_forward(o, in, w, bias, pass.N, a);
   }
-  void swiglu(float* o, const float* in) { be.swiglu_forward(o, in, pass.N, d.F); }
+  // act = silu(gate) * up, with fch = in * [gate; up]^T (N, 2F) in between
+  void gate_up_swiglu(float* o, float* fch_out, const float* in, const ops::WeightMatrix& w) {
+    be.linear_forward(fch_out, in, w, nullptr, pass.N, Activation::kNone);
+    be.swiglu_forward(o, fch_out, pass.N, d.F);
+  }
   void add(float* a, const float* b) { be.residual_forward(a, a, b, static_cast<size_t>(pass.N) * d.C); }
   void head(const float* lnfw, const float* lnfb, const ops::WeightMatrix& w) {
     const size_t row_bytes = static_cast<size_t>(d.Vp) * sizeof(float);
@@ -176,7 +179,8 @@ struct BackendExec {
 // the matrices are split by output channels (linear_forward_team), q/k/v and attention by
 // key/value heads (with the query heads that read them): a thread computes its heads' q,
 // k, v channels, their norms and rotation, and goes straight on to their attention. One
-// barrier after attention and after each matrix: 4 per layer (5 with SwiGLU).
+// barrier after attention and after each matrix: 4 per layer (SwiGLU too: a thread
+// computes the gate and the up rows of its share of the F columns, gate_up_swiglu).
 struct TeamExec {
   const Pass& pass;
   const Dims d;
@@ -252,12 +256,20 @@ struct TeamExec {
     ops::linear_forward_team(o, in, w, bias, pass.N, a == Activation::kGelu);
     barrier.wait();
   }
-  // silu(gate) * up over this thread's share of the F columns (the next matrix reads all).
-  void swiglu(float* o, const float* in) {
+  // act = silu(gate) * up over this thread's share [j0, j1) of the F columns: the thread
+  // computes both the gate rows [j0, j1) and the up rows [F + j0, F + j1) itself, so the
+  // SwiGLU needs no barrier before it (one barrier after: the next matrix reads all F).
+  void gate_up_swiglu(float* o, float* fch_out, const float* in, const ops::WeightMatrix& w) {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int j0 = d.F * t / nt, j1 = d.F * (t + 1) / nt;
+    const int blocks = (d.F + ops::kPanelRows - 1) / ops::kPanelRows;  // whole panels where F allows
+    const int j0 = std::min(d.F, blocks * t / nt * ops::kPanelRows);
+    const int j1 = std::min(d.F, blocks * (t + 1) / nt * ops::kPanelRows);
+    if (j0 < j1) {
+      ops::linear_forward_range(fch_out, in, w, nullptr, pass.N, j0, j1, false);
+      ops::linear_forward_range(fch_out, in, w, nullptr, pass.N, d.F + j0, d.F + j1, false);
+    }
     for (int r = 0; r < pass.N; ++r) {
-      const float* g = in + static_cast<size_t>(r) * 2 * d.F;
+      const float* g = fch_out + static_cast<size_t>(r) * 2 * d.F;
       float* y = o + static_cast<size_t>(r) * d.F;
       for (int j = j0; j < j1; ++j) y[j] = g[j] / (1.0f + std::exp(-g[j])) * g[d.F + j];
     }
