@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -163,6 +164,58 @@ void read_adapter_weights(const std::string& dir, Lora& lora) {
              path, name, lora.model_config().model_type, lora.model_config().n_layer,
              nlohmann::json(lora.target_names()).dump());
   lora.push_params();
+}
+
+void merge_adapter(Gpt& model, const Lora& lora, float scale) {
+  const GptConfig& c = model.config();
+  const GptConfig& lc = lora.model_config();
+  CF_CHECK(c.n_layer == lc.n_layer && c.n_embd == lc.n_embd && c.qkv_dim() == lc.qkv_dim() && c.ffn() == lc.ffn() &&
+               c.model_type == lc.model_type,
+           "LoRA merge: the adapter was made for another base ({} L{} C{}, this is {} L{} C{})", lc.model_type,
+           lc.n_layer, lc.n_embd, c.model_type, c.n_layer, c.n_embd);
+  const char* site_tensor[kLoraSites] = {"qkvw", "attprojw", "fcw", "fcprojw"};
+  const int64_t r = lora.config().rank;
+  const float s = scale * lora.config().scale();
+  const float* p = lora.params().data();
+  for (const LoraModule& m : lora.modules()) {
+    const ParamTensor& t = model.layout().find(site_tensor[static_cast<int>(m.target.site)]);  // (L, U, in)
+    const int64_t in = m.target.in, rows = m.target.rows;
+    float* w = model.params().data() + t.offset + (m.layer * t.shape[1] + m.target.row0) * in;  // (rows, in)
+    const float* a = p + m.a_off;  // (r, in)
+    const float* b = p + m.b_off;  // (rows, r)
+    // W (rows, in) += s * B (rows, r) @ A (r, in)
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t k = 0; k < r; ++k) {
+        const float bik = s * b[i * r + k];
+        const float* ak = a + k * in;
+        float* wi = w + i * in;
+        for (int64_t j = 0; j < in; ++j) wi[j] += bik * ak[j];
+      }
+  }
+  model.push_params();
+}
+
+LoraSpec parse_lora_spec(const std::string& spec) {
+  LoraSpec out{spec, 1.0f};
+  const size_t colon = spec.rfind(':');
+  if (colon == std::string::npos || colon == 0) return out;
+  const std::string tail = spec.substr(colon + 1);
+  char* end = nullptr;
+  const float v = std::strtof(tail.c_str(), &end);
+  if (tail.empty() || end != tail.c_str() + tail.size()) return out;  // not a number: part of the path
+  CF_CHECK(std::isfinite(v), "--lora {}: the scale must be a finite number", spec);
+  out.dir = spec.substr(0, colon);
+  out.scale = v;
+  return out;
+}
+
+void apply_lora_specs(Gpt& model, const std::vector<std::string>& specs) {
+  for (const std::string& spec : specs) {
+    const LoraSpec s = parse_lora_spec(spec);
+    const auto lora = load_adapter(s.dir, model.config());
+    merge_adapter(model, *lora, s.scale);
+  }
 }
 
 std::unique_ptr<Lora> load_adapter(const std::string& dir, const GptConfig& cfg,

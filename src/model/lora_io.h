@@ -40,6 +40,22 @@ std::unique_ptr<Lora> load_adapter(const std::string& dir, const GptConfig& cfg,
 // sizes and a 64-bit hash of every weight ("gpt2 L12 C768 V50257 #0123456789abcdef").
 std::string lora_base_identity(const Gpt& model);
 
+// Folds an adapter into its base's weights: W[row0:row0+rows] += scale * (alpha / r) * B A for
+// every module (the exact LoRA output without dropout, up to float rounding), on the host
+// arrays, then pushes them. The model needs the adapter's configuration.
+void merge_adapter(Gpt& model, const Lora& lora, float scale = 1.0f);
+
+// "DIR[:SCALE]" (the --lora flag): the directory and the scale (default 1). A trailing
+// ":x" that is not a number is part of the directory.
+struct LoraSpec {
+  std::string dir;
+  float scale = 1.0f;
+};
+LoraSpec parse_lora_spec(const std::string& spec);
+
+// Loads each adapter of `specs` for the model and merges it with its scale (in order).
+void apply_lora_specs(Gpt& model, const std::vector<std::string>& specs);
+
 // Reads dir's tensors into an existing adapter of the same configuration (resume).
 void read_adapter_weights(const std::string& dir, Lora& lora);
 

@@ -6,16 +6,22 @@
 // TrainStep. CF_LORA_FIXTURE adds a fixture (script.lora_golden_live regenerates others).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+#include "core/file_io.h"
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/gpt.h"
 #include "model/lora.h"
+#include "model/lora_io.h"
 #include "train/adamw.h"
 #include "train/train_step.h"
 
@@ -203,4 +209,154 @@ TEST(LoraGolden, RecomputeGivesBitIdenticalAdapterGradients) {
     grads[rc].assign(lora.grads().data(), lora.grads().data() + lora.grads().size());
   }
   EXPECT_EQ(grads[0], grads[1]);
+}
+
+namespace {
+
+std::string tmp_dir(const std::string& name) {
+  const std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/lora_adapter/" + name;
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+// Greedy continuation of `prompt` by full forwards (no cache): n new ids.
+std::vector<int32_t> greedy(model::Gpt& gpt, std::vector<int32_t> ids, int n) {
+  for (int i = 0; i < n; ++i) {
+    gpt.forward(ids.data(), 1, static_cast<int>(ids.size()));
+    const std::vector<float> row = gpt.logits_row(0, static_cast<int>(ids.size()) - 1);
+    ids.push_back(static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin()));
+  }
+  return ids;
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(LoraAdapter, PeftRoundTripAndMergedModelEqualsBasePlusAdapter) {
+  for (const std::string& path : fixtures()) {
+    SCOPED_TRACE(path);
+    LoraFixture f(path);
+    model::Gpt with(f.cfg);
+    model::Lora lora(f.cfg, f.lc);
+    f.load(with, lora, "lora.", false);
+    const std::string dir = tmp_dir(f.cfg.model_type);
+    model::save_adapter(dir, lora, "tiny-base");
+    // read back: the same tensors, bit for bit
+    const auto back = model::load_adapter(dir, f.cfg);
+    ASSERT_EQ(back->params().size(), lora.params().size());
+    EXPECT_EQ(0, std::memcmp(back->params().data(), lora.params().data(), lora.params().bytes()));
+    EXPECT_EQ(back->config().rank, f.lc.rank);
+    EXPECT_FLOAT_EQ(back->config().scale(), f.lc.scale());
+    // merged into a fresh base (the --lora / convert --merge-lora path)
+    model::Gpt merged(f.cfg);
+    model::load_weights(merged, path, "param.");
+    model::apply_lora_specs(merged, {dir});
+    const train::Batch b = f.batch(-1);
+    with.forward(b.inputs.data(), b.B, b.T);
+    merged.forward(b.inputs.data(), b.B, b.T);
+    const int Vp = f.cfg.padded_vocab_size(), V = f.cfg.vocab_size;
+    double worst = 0;
+    for (int i = 0; i < b.B * b.T; ++i)
+      for (int v = 0; v < V; ++v)
+        worst = std::max(worst, static_cast<double>(std::fabs(with.activations().logits[static_cast<size_t>(i) * Vp + v] -
+                                                              merged.activations().logits[static_cast<size_t>(i) * Vp + v])));
+    EXPECT_LT(worst, 1e-5);
+    const std::vector<int32_t> prompt(b.inputs.begin(), b.inputs.begin() + 4);
+    EXPECT_EQ(greedy(with, prompt, 10), greedy(merged, prompt, 10));
+    // DIR:0 leaves the base exactly as it was
+    model::Gpt base(f.cfg), zero(f.cfg);
+    model::load_weights(base, path, "param.");
+    model::load_weights(zero, path, "param.");
+    model::apply_lora_specs(zero, {dir + ":0"});
+    EXPECT_EQ(0, std::memcmp(base.params().data(), zero.params().data(), base.params().bytes()));
+    std::printf("%s: merged logits within %.3g of base + adapter, greedy tokens identical\n", path.c_str(), worst);
+  }
+}
+
+TEST(LoraAdapter, BadAdaptersAreOneLineErrorsNamingFileAndTensor) {
+  const auto fx = fixtures();
+  LoraFixture g(fx.front());  // GPT-2
+  model::Lora lora(g.cfg, g.lc);
+  model::Gpt gpt(g.cfg);
+  g.load(gpt, lora, "lora.", false);
+  const std::string good = tmp_dir("good");
+  model::save_adapter(good, lora, "base");
+  const std::string weights = good + "/adapter_model.safetensors";
+  auto copy_with_config = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+    const std::string d = tmp_dir(name);
+    std::filesystem::copy_file(weights, d + "/adapter_model.safetensors");
+    nlohmann::json c = nlohmann::json::parse(read_file(good + "/adapter_config.json"));
+    edit(c);
+    write_file_atomic(d + "/adapter_config.json", c.dump());
+    return d;
+  };
+  // rank mismatch: the config says 8, the tensors have 4
+  const std::string r8 = copy_with_config("rank", [](nlohmann::json& c) { c["r"] = 8; });
+  std::string e = error_of([&] { model::load_adapter(r8, g.cfg); });
+  EXPECT_NE(e.find(r8 + "/adapter_model.safetensors: tensor base_model.model.transformer.h.0.attn.c_attn.lora_A.weight "
+                        "has shape [4, 64], this base needs [8, 64] (rank mismatch: adapter_config.json says r = 8)"),
+            std::string::npos)
+      << e;
+  // a base of another shape
+  model::GptConfig wide = g.cfg;
+  wide.n_embd = 128;
+  e = error_of([&] { model::load_adapter(good, wide); });
+  EXPECT_NE(e.find("has shape [4, 64], this base needs [4, 128] (the adapter was trained on a base of another shape)"),
+            std::string::npos)
+      << e;
+  // a missing tensor
+  {
+    const std::string d = tmp_dir("missing");
+    write_file_atomic(d + "/adapter_config.json", read_file(good + "/adapter_config.json"));
+    SafeTensorsWriter w;
+    for (const auto& t : lora.tensors())
+      if (t.name != "transformer.h.1.mlp.c_fc.lora_B.weight")
+        w.add_f32(model::peft_tensor_name(t), {t.shape[0], t.shape[1]}, lora.params().data() + t.offset);
+    w.write(d + "/adapter_model.safetensors");
+    e = error_of([&] { model::load_adapter(d, g.cfg); });
+    EXPECT_NE(e.find(d + "/adapter_model.safetensors: missing tensor base_model.model.transformer.h.1.mlp.c_fc.lora_B.weight"),
+              std::string::npos)
+        << e;
+  }
+  // names for another architecture: a Llama adapter on the GPT-2 base
+  LoraFixture l(fx.back());
+  model::Lora llora(l.cfg, l.lc);
+  const std::string ld = tmp_dir("llama");
+  model::save_adapter(ld, llora, "llama-base");
+  e = error_of([&] { model::load_adapter(ld, g.cfg); });
+  EXPECT_NE(e.find(ld + "/adapter_config.json: LoRA target 'q_proj' names no module of a gpt2 model"), std::string::npos)
+      << e;
+  // ... and GPT-2 target names over Llama tensors
+  {
+    const std::string d = tmp_dir("mixed");
+    std::filesystem::copy_file(ld + "/adapter_model.safetensors", d + "/adapter_model.safetensors");
+    write_file_atomic(d + "/adapter_config.json", read_file(good + "/adapter_config.json"));
+    e = error_of([&] { model::load_adapter(d, g.cfg); });
+    EXPECT_NE(e.find("missing tensor base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"), std::string::npos) << e;
+  }
+  // PEFT features we do not implement, and not an adapter at all
+  const std::string dora = copy_with_config("dora", [](nlohmann::json& c) { c["use_dora"] = true; });
+  EXPECT_NE(error_of([&] { model::load_adapter(dora, g.cfg); }).find("DoRA adapters are not supported"), std::string::npos);
+  const std::string ia3 = copy_with_config("ia3", [](nlohmann::json& c) { c["peft_type"] = "IA3"; });
+  EXPECT_NE(error_of([&] { model::load_adapter(ia3, g.cfg); }).find("'peft_type' is 'IA3'"), std::string::npos);
+  EXPECT_NE(error_of([&] { model::load_adapter(tmp_dir("empty"), g.cfg); }).find("adapter_config.json is missing"),
+            std::string::npos);
+  for (const std::string& msg : {e}) EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line: " << msg;
+}
+
+TEST(LoraAdapter, SpecParsesDirectoryAndScale) {
+  EXPECT_EQ(model::parse_lora_spec("runs/a").dir, "runs/a");
+  EXPECT_FLOAT_EQ(model::parse_lora_spec("runs/a").scale, 1.0f);
+  EXPECT_EQ(model::parse_lora_spec("runs/a:0.5").dir, "runs/a");
+  EXPECT_FLOAT_EQ(model::parse_lora_spec("runs/a:0.5").scale, 0.5f);
+  EXPECT_EQ(model::parse_lora_spec("c:/x:y").dir, "c:/x:y");  // not a number: part of the path
 }
