@@ -111,7 +111,7 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--out", a->out, "output directory (hf, chatforge) or file (gguf)")->type_name(kPath)->required();
   cmd.add_option("--tokenizer", a->tokenizer, "tokenizer directory (default: the one in --input)")->type_name(kPath);
   cmd.add_option("--merge-lora", a->merge_lora,
-                 "fold a LoRA adapter (PEFT folder, optionally :SCALE) into the weights written (repeatable)")
+                 "fold a LoRA adapter (PEFT folder, optionally :SCALE) into the weights written (repeatable; default: none)")
       ->type_name("DIR[:SCALE]");
   cmd.add_option("--type", a->type, "GGUF weight type: f32, f16, q8_0 or q4_0")->capture_default_str();
   cmd.add_option("--dtype", a->dtype, "HF safetensors dtype with --to hf: f32, f16 or bf16")->capture_default_str();

@@ -55,7 +55,7 @@ void add_sampling_ranges(CLI::App& cmd) {
 void add_lora_option(CLI::App& cmd, std::vector<std::string>& value) {
   cmd.add_option("--lora", value,
                  "LoRA adapter directory (PEFT: adapter_config.json, adapter_model.safetensors), optionally :SCALE "
-                 "(default 1); repeatable; merged into the weights at load")
+                 "(default 1); repeatable, merged into the weights at load (default: none)")
       ->type_name("DIR[:SCALE]");
 }
 

@@ -117,3 +117,18 @@ last=$(losses "$tmp/sft_run/metrics.jsonl" | tail -1 | cut -d' ' -f2)
 grep -q '"target_modules": \[' "$tmp/sft_run/last/adapter_config.json"
 echo "sft: LoRA on q_proj,v_proj,down_proj, assistant loss $first -> $last"
 echo "LoRA training: PEFT-format checkpoints, bit-exact resume, base identity checked, usage errors, sft"
+# Using the adapter: generate --lora equals generate on the checkpoint convert --merge-lora writes
+"$CHATFORGE" convert --to hf --input "$tmp/sft_base/last" --merge-lora "$tmp/sft_run/last" --out "$tmp/merged" >/dev/null
+gen=(--temperature 0 --max-tokens 12 --prompt "the cat sees 3" --tokenizer "$tmp/chat_tok")
+with=$("$CHATFORGE" generate --model "$tmp/sft_base/last" --lora "$tmp/sft_run/last" "${gen[@]}" 2>/dev/null)
+merged=$("$CHATFORGE" generate --model "$tmp/merged" "${gen[@]}" 2>/dev/null)
+plain=$("$CHATFORGE" generate --model "$tmp/sft_base/last" "${gen[@]}" 2>/dev/null)
+zero=$("$CHATFORGE" generate --model "$tmp/sft_base/last" --lora "$tmp/sft_run/last:0" "${gen[@]}" 2>/dev/null)
+[ "$with" = "$merged" ] || { echo "FAIL: --lora ($with) differs from --merge-lora ($merged)"; exit 1; }
+[ "$zero" = "$plain" ] || { echo "FAIL: --lora DIR:0 ($zero) differs from the base ($plain)"; exit 1; }
+[ "$with" != "$plain" ] || { echo "FAIL: the adapter changed nothing ($with)"; exit 1; }
+if "$CHATFORGE" generate --model "$tmp/gpt2/base/last" --lora "$tmp/sft_run/last" "${gen[@]}" 2>"$tmp/bad.log"; then
+  echo "FAIL: a qwen3 adapter loaded on a gpt2 base"; exit 1
+fi
+grep -q "adapter_config.json: LoRA target 'q_proj' names no module of a gpt2 model" "$tmp/bad.log" || { cat "$tmp/bad.log"; exit 1; }
+echo "generate --lora = convert --merge-lora (greedy: '$with'); DIR:0 = the base; wrong base refused"
