@@ -10,6 +10,8 @@
 // model::new_model_config's (GPT-2 when none is given, so the positional usage is unchanged).
 // --plan: print the model and what its parameters, gradients and AdamW moments take
 // ("PLAN params=N state_mb=M"), allocate nothing and exit (the script's memory check).
+// --lora R: train LoRA adapters of rank R (alpha 2R, dropout 0.05, every projection) over the
+// frozen model instead (no base gradients or moments: scripts/bench/lora.sh).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,7 @@
 #include "core/timer.h"
 #include "model/config.h"
 #include "model/gpt.h"
+#include "model/lora.h"
 #include "train/adamw.h"
 #include "train/train_step.h"
 
@@ -43,7 +47,7 @@ constexpr const char* kUsage =
 // Splits argv into the positional numbers and the architecture flags. false: a flag is
 // unknown or lacks its value (the caller prints the usage).
 bool parse_args(int argc, char** argv, std::vector<const char*>& pos, chatforge::model::ArchOptions& arch,
-                bool& plan) {
+                bool& plan, int& lora_rank) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--", 0) != 0) {
@@ -66,6 +70,8 @@ bool parse_args(int argc, char** argv, std::vector<const char*>& pos, chatforge:
       arch.ffn_dim = std::atoi(v);
     else if (a == "--rope-theta")
       arch.rope_theta = std::atof(v);
+    else if (a == "--lora")
+      lora_rank = std::atoi(v);
     else
       return false;
   }
@@ -78,7 +84,8 @@ int main(int argc, char** argv) try {
   std::vector<const char*> pos;
   model::ArchOptions arch;
   bool plan = false;
-  if (!parse_args(argc, argv, pos, arch, plan)) {
+  int lora_rank = 0;
+  if (!parse_args(argc, argv, pos, arch, plan, lora_rank)) {
     std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
@@ -103,7 +110,20 @@ int main(int argc, char** argv) try {
   model::Gpt gpt(cfg);
   gpt.init_weights(1);
   gpt.set_recompute(pos.size() > 8 && std::atoi(pos[8]) != 0);
-  train::AdamW opt(gpt, train::AdamWConfig{});
+  std::unique_ptr<model::Lora> lora;
+  if (lora_rank > 0) {
+    gpt.freeze_base();
+    model::LoraConfig lc;
+    lc.rank = lora_rank;
+    lc.alpha = 2.0f * lora_rank;
+    lora = std::make_unique<model::Lora>(cfg, lc);
+    lora->init_weights(1);
+    lora->set_training(true);
+    gpt.set_lora(lora.get());
+    std::printf("LoRA rank %d: %zu trainable parameters (%.2f%%)\n", lora_rank, lora->params().size(),
+                100.0 * lora->params().size() / cfg.num_parameters());
+  }
+  train::AdamW opt = lora ? train::AdamW(*lora, train::AdamWConfig{}) : train::AdamW(gpt, train::AdamWConfig{});
   train::TrainStep step(gpt, opt);  // the trainer's own step
   train::Batch batch;
   batch.B = B, batch.T = T;
@@ -130,7 +150,9 @@ int main(int argc, char** argv) try {
   const double best = times.front();  // the least disturbed step on a shared machine
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  const double state_mb = 4.0 * static_cast<double>(gpt.params().bytes()) / mb;  // params, grads, m, v
+  // params, grads, m, v (LoRA: the base, then the adapters' four arrays)
+  const double state_mb = lora ? (gpt.params().bytes() + 4.0 * lora->params().bytes()) / mb
+                               : 4.0 * static_cast<double>(gpt.params().bytes()) / mb;
   std::printf(
       "RESULT step_s=%.4f tok_s=%.1f best_step_s=%.4f flops_per_token=%.6g loss=%.4f peak_rss_mb=%.0f state_mb=%.0f "
       "act_mb=%.0f\n",

@@ -13,12 +13,14 @@
 #include "interop/hf_folder.h"
 #include "interop/staged_output.h"
 #include "model/checkpoint.h"
+#include "model/lora_io.h"
 
 namespace chatforge::cli {
 namespace {
 
 struct ConvertArgs {
   std::string from, to, in, out, tokenizer, type = "f16", dtype = "f32", name;
+  std::vector<std::string> merge_lora;  // --merge-lora DIR[:SCALE]
 };
 
 bool has_tokenizer_files(const std::string& dir) {
@@ -61,6 +63,7 @@ void run(const ConvertArgs& a) {
   if (a.to == "gguf") {
     const auto type = interop::parse_gguf_weight_type(a.type);
     auto gpt = model::load_model(in);
+    model::apply_lora_specs(*gpt, a.merge_lora);
     const auto tok = load_tokenizer(a.tokenizer, in);
     CF_CHECK(tok.has_value(), "{}: no tokenizer (tokenizer.json or vocab.json+merges.txt); give --tokenizer DIR", in);
     const std::filesystem::path out(a.out);
@@ -76,6 +79,7 @@ void run(const ConvertArgs& a) {
   }
   DType source = DType::F32;
   auto gpt = model::load_model(in, &source);
+  model::apply_lora_specs(*gpt, a.merge_lora);
   const auto tok = load_tokenizer(a.tokenizer, in);
   interop::StagedDir staged(a.out);
   // The folder's own tokenizer and generation files pass through unchanged unless
@@ -106,6 +110,9 @@ void setup(CLI::App& cmd) {
       ->required();
   cmd.add_option("--out", a->out, "output directory (hf, chatforge) or file (gguf)")->type_name(kPath)->required();
   cmd.add_option("--tokenizer", a->tokenizer, "tokenizer directory (default: the one in --input)")->type_name(kPath);
+  cmd.add_option("--merge-lora", a->merge_lora,
+                 "fold a LoRA adapter (PEFT folder, optionally :SCALE) into the weights written (repeatable; default: none)")
+      ->type_name("DIR[:SCALE]");
   cmd.add_option("--type", a->type, "GGUF weight type: f32, f16, q8_0 or q4_0")->capture_default_str();
   cmd.add_option("--dtype", a->dtype, "HF safetensors dtype with --to hf: f32, f16 or bf16")->capture_default_str();
   cmd.add_option("--name", a->name, "GGUF general.name (default: the input folder's name)");

@@ -136,6 +136,7 @@ void setup_human_kit(CLI::App& eval) {
   sub->add_option("--batch-size,--batch", a->batch, "--model: sequences generated together")->capture_default_str();
   add_threads_option(*sub, a->gen.threads);
   add_weights_dtype_option(*sub, a->gen.weights_dtype);
+  add_lora_option(*sub, a->gen.lora);
   sub->add_option("--out", a->out, "kit directory: sheet.html, sheet.csv (for raters), key.json (keep hidden)")
       ->type_name(kDir)
       ->required();

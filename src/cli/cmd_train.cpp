@@ -89,6 +89,16 @@ void setup(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_flag("--recompute", o->recompute,
                "keep only each layer's input and recompute the rest in backward (less memory, ~1/3 more compute)");
+  // LoRA (see docs/train.md "LoRA adapters")
+  auto* lg = cmd.add_option_group("LoRA", "train low-rank adapters over the frozen --init model (PEFT format)");
+  lg->add_option("--lora-rank", o->lora_rank, "adapter rank r; > 0 turns LoRA on (usual: 8-64; 16 is a good start)")
+      ->capture_default_str();
+  lg->add_option("--lora-alpha", o->lora_alpha, "scale = alpha / r (default: 2 x rank, e.g. 32 at r 16)");
+  lg->add_option("--lora-dropout", o->lora_dropout, "dropout on the adapters' input while training")
+      ->capture_default_str();
+  lg->add_option("--lora-targets", o->lora_targets,
+                 "comma-separated PEFT target_modules (default: every attention and MLP projection: GPT-2 "
+                 "c_attn,c_proj,c_fc; Llama q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)");
   // data parallelism (under mpirun/srun; see docs/distributed.md)
   auto comm_timeout = std::make_shared<double>(300);
   auto no_overlap = std::make_shared<bool>(false);

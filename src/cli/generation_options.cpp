@@ -38,6 +38,7 @@ void add_generation_options(CLI::App& cmd, GenerationOptions& o) {
       ->capture_default_str();
   add_threads_option(cmd, o.threads);
   add_weights_dtype_option(cmd, o.weights_dtype);
+  add_lora_option(cmd, o.lora);
   add_sampling_ranges(cmd);
   set_ranges(cmd, {{"--max-tokens", "[0, 2^20]"}});  // 2^20: the longest context a config allows
 }
@@ -49,6 +50,13 @@ void add_sampling_ranges(CLI::App& cmd) {
            {"--repetition-penalty", r::kRepetitionPenalty}, {"--frequency-penalty", r::kFrequencyPenalty},
            {"--presence-penalty", r::kPresencePenalty}, {"--seed", r::kSeed}, {"--sampling-seed", r::kSeed}})
     if (cmd.get_option_no_throw(flag) != nullptr) set_ranges(cmd, {{flag, spec}});
+}
+
+void add_lora_option(CLI::App& cmd, std::vector<std::string>& value) {
+  cmd.add_option("--lora", value,
+                 "LoRA adapter directory (PEFT: adapter_config.json, adapter_model.safetensors), optionally :SCALE "
+                 "(default 1); repeatable, merged into the weights at load (default: none)")
+      ->type_name("DIR[:SCALE]");
 }
 
 void add_weights_dtype_option(CLI::App& cmd, std::string& value) {
@@ -134,6 +142,7 @@ LoadedModel load_model_and_tokenizer(const GenerationOptions& o) {
   lo.tokenizer = o.tokenizer;
   lo.weights = o.weight_format();
   lo.threads = o.threads;
+  lo.lora = o.lora;
   return interop::load_model_and_tokenizer(lo);
 }
 

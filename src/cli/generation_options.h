@@ -26,11 +26,15 @@ struct GenerationOptions {
   std::string context_policy = "error";
   int threads = 0;
   std::string weights_dtype = "f32";  // storage of the weight matrices while generating
+  std::vector<std::string> lora;      // --lora DIR[:SCALE] (repeatable): adapters merged at load
   // Checks every value (UsageError naming the flag) and fills sampling.logit_bias.
   void validate(int vocab_size);
   infer::ContextPolicy policy() const;
   ops::WeightFormat weight_format() const;  // UsageError for an unknown --weights-dtype
 };
+
+// --lora DIR[:SCALE] on a command (generate, chat, eval): PEFT adapters merged at load.
+void add_lora_option(CLI::App& cmd, std::vector<std::string>& value);
 
 // --weights-dtype on a command (generate, chat, serve, eval).
 void add_weights_dtype_option(CLI::App& cmd, std::string& value);

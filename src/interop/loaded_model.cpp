@@ -1,5 +1,6 @@
 // Implementation of loaded_model.h.
 #include "interop/loaded_model.h"
+#include "model/lora_io.h"
 
 #include <filesystem>
 
@@ -28,6 +29,7 @@ LoadedModel load_model_and_tokenizer(const LoadOptions& o) {
            "{} has no tokenizer.json: pass --tokenizer DIR", o.model_dir);
   lm.tokenizer = std::make_unique<tok::Tokenizer>(tok::Tokenizer::load(tok_path));
   lm.model = model::load_model(o.model_dir);
+  model::apply_lora_specs(*lm.model, o.lora);  // merged: generation runs at the base's speed
   CF_CHECK(lm.tokenizer->vocab_size() <= lm.model->config().vocab_size,
            "tokenizer {} has {} tokens but the model's vocabulary is {}", tok_path, lm.tokenizer->vocab_size(),
            lm.model->config().vocab_size);

@@ -21,6 +21,7 @@ struct LoadOptions {
   std::string tokenizer;  // tokenizer directory or tokenizer.json; empty = model_dir's
   ops::WeightFormat weights = ops::WeightFormat::kF32;  // storage an Engine over it should use
   int threads = 0;        // > 0: omp_set_num_threads(threads); 0 leaves OpenMP's default
+  std::vector<std::string> lora;  // LoRA adapters "DIR[:SCALE]" (PEFT format), merged into the weights in order
 };
 
 struct LoadedModel {

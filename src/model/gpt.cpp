@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "model/lora.h"
 
 namespace chatforge::model {
 namespace {
@@ -35,11 +36,7 @@ Gpt::Gpt(const GptConfig& cfg, std::shared_ptr<ops::Backend> backend)
   cfg_.validate("model config");
   if (!backend_) backend_ = std::shared_ptr<ops::Backend>(&ops::cpu_backend(), [](ops::Backend*) {});
   params_.resize(layout_.total());
-  grads_.resize(layout_.total());
-  if (!backend_->host_memory()) {
-    dparams_.reset(*backend_, params_.bytes());
-    dgrads_.reset(*backend_, grads_.bytes());
-  }
+  if (!backend_->host_memory()) dparams_.reset(*backend_, params_.bytes());
   if (cfg_.llama()) {
     const std::vector<float> inv_freq = cfg_.rope_inv_freq();
     rope_freq_.reset(*backend_, inv_freq.size() * sizeof(float));
@@ -54,6 +51,22 @@ void Gpt::push_params() {
 void Gpt::pull_params() {
   if (dparams_.data()) backend_->download(params_.data(), dparams_.data(), params_.bytes());
 }
+void Gpt::ensure_grads() const {
+  if (frozen_ || grads_.size() == layout_.total()) return;
+  grads_.resize(layout_.total());
+  if (!backend_->host_memory()) dgrads_.reset(*backend_, grads_.bytes());
+}
+
+void Gpt::freeze_base() {
+  frozen_ = true;
+  grads_ = Arena();
+  dgrads_ = ops::Buffer();
+  const size_t n = 2 * static_cast<size_t>(std::max(cfg_.n_embd, cfg_.head_size()));
+  norm_sink_.reset(*backend_, n * sizeof(float));
+}
+
+GptParams Gpt::grad_views() const { return frozen_ ? GptParams{} : layout_.views(device_grads()); }
+
 void Gpt::push_grads() {
   if (dgrads_.data()) backend_->upload(dgrads_.data(), grads_.data(), grads_.bytes());
 }
@@ -86,7 +99,10 @@ void Gpt::init_weights(uint64_t seed) {
   push_params();
 }
 
-void Gpt::zero_grad() { backend_->zero(device_grads(), grads_.bytes()); }
+void Gpt::zero_grad() {
+  if (!frozen_) backend_->zero(device_grads(), grads().bytes());
+  if (lora_ != nullptr) lora_->zero_grad();
+}
 
 void Gpt::ensure_activations(int B, int T) {
   CF_CHECK(B >= 1 && T >= 1, "batch size and sequence length must be positive (got B={}, T={})", B, T);
@@ -211,6 +227,14 @@ void Gpt::norm_backward(float* dinp, float* dw, float* db, const float* dout, co
     backend_->layernorm_backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
 }
 
+void Gpt::lora_add(int l, LoraSite site, float* out, int ld, const float* x) {
+  if (lora_ != nullptr) lora_->forward(l, site, out, ld, x, B_ * T_);
+}
+
+void Gpt::lora_grad(int l, LoraSite site, float* dx, const float* dout, int ld, const float* x) {
+  if (lora_ != nullptr) lora_->backward(l, site, dx, dout, ld, x, B_ * T_);
+}
+
 void Gpt::layer_forward(int l) { cfg_.llama() ? llama_layer_forward(l) : gpt2_layer_forward(l); }
 void Gpt::layer_backward(int l) { cfg_.llama() ? llama_layer_backward(l) : gpt2_layer_backward(l); }
 
@@ -224,14 +248,23 @@ void Gpt::gpt2_layer_forward(int l) {
   // x = x + attn(ln_1(x))
   be.layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.residual, w.ln1w + lc, w.ln1b + lc, BT, C);
   be.matmul_forward(a.qkv, a.ln1, w.qkvw + lc * 3 * C, w.qkvb + lc * 3, BT, C, 3 * C);
+  lora_add(l, LoraSite::kQkv, a.qkv, 3 * C, a.ln1);
   be.attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, NH, NH, C / NH);
   be.matmul_forward(a.residual2, a.atty, w.attprojw + lc * C, w.attprojb + lc, BT, C, C);
+  lora_add(l, LoraSite::kAttnOut, a.residual2, C, a.atty);
   be.residual_forward(a.residual2, a.residual2, a.residual, btc);
   // x = x + mlp(ln_2(x))
   be.layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.residual2, w.ln2w + lc, w.ln2b + lc, BT, C);
-  be.fused_matmul_forward(a.fch_gelu, a.fch, a.ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C,
-                          ops::Activation::kGelu);
+  if (lora_ != nullptr && lora_->has(l, LoraSite::kMlpUp)) {  // the adapter adds before the GELU
+    be.matmul_forward(a.fch, a.ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C);
+    lora_add(l, LoraSite::kMlpUp, a.fch, 4 * C, a.ln2);
+    be.gelu_forward(a.fch_gelu, a.fch, btc * 4);
+  } else {
+    be.fused_matmul_forward(a.fch_gelu, a.fch, a.ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C,
+                            ops::Activation::kGelu);
+  }
   be.matmul_forward(a.residual3, a.fch_gelu, w.fcprojw + lc * 4 * C, w.fcprojb + lc, BT, 4 * C, C);
+  lora_add(l, LoraSite::kMlpDown, a.residual3, C, a.fch_gelu);
   be.residual_forward(a.residual3, a.residual3, a.residual2, btc);
 }
 
@@ -249,6 +282,7 @@ void Gpt::llama_layer_forward(int l) {
   const float* qkvb = w.qkvb != nullptr ? w.qkvb + L * QKV : nullptr;
   if (cfg_.qk_norm) {  // Qwen3: RMSNorm of every q and k head (kept: backward needs the input)
     be.matmul_forward(a.qkv_pre, a.ln1, w.qkvw + L * QKV * C, qkvb, BT, C, QKV);
+    lora_add(l, LoraSite::kQkv, a.qkv_pre, QKV, a.ln1);
     be.rmsnorm_forward(a.qkv, a.qk_rstd, a.qkv_pre, w.qnormw + L * HS, BT, NH, HS, QKV, eps);
     be.rmsnorm_forward(a.qkv + Q, a.qk_rstd + static_cast<size_t>(BT) * NH, a.qkv_pre + Q, w.knormw + L * HS, BT, NKV,
                        HS, QKV, eps);
@@ -256,17 +290,21 @@ void Gpt::llama_layer_forward(int l) {
     be.copy_rows(a.qkv + Q + KV, pitch, a.qkv_pre + Q + KV, pitch, static_cast<size_t>(KV) * sizeof(float), BT);
   } else {
     be.matmul_forward(a.qkv, a.ln1, w.qkvw + L * QKV * C, qkvb, BT, C, QKV);
+    lora_add(l, LoraSite::kQkv, a.qkv, QKV, a.ln1);
   }
   be.rope_forward(a.qkv, pos_, rope_freq_.data(), rope_scale_, BT, NH + NKV, HS, QKV);  // q heads, then k heads
   be.attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, NH, NKV, HS);
   be.matmul_forward(a.residual2, a.atty, w.attprojw + lc * Q, w.attprojb != nullptr ? w.attprojb + lc : nullptr, BT,
                     Q, C);
+  lora_add(l, LoraSite::kAttnOut, a.residual2, C, a.atty);
   be.residual_forward(a.residual2, a.residual2, a.residual, btc);
   // x = x + down_proj(silu(gate_proj(h)) * up_proj(h)), h = rmsnorm(x)
   be.rmsnorm_forward(a.ln2, a.ln2_rstd, a.residual2, w.ln2w + lc, BT, 1, C, C, eps);
   be.matmul_forward(a.fch, a.ln2, w.fcw + lc * 2 * F, nullptr, BT, C, 2 * F);
+  lora_add(l, LoraSite::kMlpUp, a.fch, 2 * F, a.ln2);
   be.swiglu_forward(a.fch_gelu, a.fch, BT, F);
   be.matmul_forward(a.residual3, a.fch_gelu, w.fcprojw + lc * F, nullptr, BT, F, C);
+  lora_add(l, LoraSite::kMlpDown, a.residual3, C, a.fch_gelu);
   be.residual_forward(a.residual3, a.residual3, a.residual2, btc);
 }
 
@@ -277,6 +315,7 @@ void Gpt::run_forward() {
   Activations& a = acts_;
   // x = wte[inp] + wpe[pos] (rotary models: wte[inp])
   be.encoder_forward(a.encoded, inp_, has_pos_ ? pos_ : nullptr, w.wte, w.wpe, B, T, C);
+  if (lora_ != nullptr) lora_->begin_forward(BT);
   for (int l = 0; l < L; ++l) layer_forward(l);
   const float* last = a.residual3 + static_cast<size_t>(L - 1) * BT * C;
   norm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, w.lnfw, w.lnfb);
@@ -304,23 +343,29 @@ void Gpt::gpt2_layer_backward(int l) {
   const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, BT = B * T;
   const size_t btc = static_cast<size_t>(BT) * C, lc = static_cast<size_t>(l) * C;
   const GptParams w = layout_.views(device_params());
-  const GptParams g = layout_.views(device_grads());
+  const GptParams g = grad_views();  // all null when the base is frozen: no weight gradients
   const BackwardScratch& s = scratch_;
   const LayerActs a = layer_acts(l);
-  // forward was: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))));
+  // forward was: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))) (+ LoRA));
   // dresidual (= d residual3) flows into residual2 unchanged, plus through the MLP.
-  be.matmul_backward(s.dfch, g.fcprojw + lc * 4 * C, g.fcprojb + lc, s.dresidual, a.fch_gelu, w.fcprojw + lc * 4 * C,
-                     BT, 4 * C, C);
+  be.matmul_backward(s.dfch, at(g.fcprojw, lc * 4 * C), at(g.fcprojb, lc), s.dresidual, a.fch_gelu,
+                     w.fcprojw + lc * 4 * C, BT, 4 * C, C);
+  lora_grad(l, LoraSite::kMlpDown, s.dfch, s.dresidual, C, a.fch_gelu);
   be.gelu_backward(s.dfch, a.fch, s.dfch, btc * 4);
-  be.matmul_backward(s.dln, g.fcw + lc * 4 * C, g.fcb + lc * 4, s.dfch, a.ln2, w.fcw + lc * 4 * C, BT, C, 4 * C);
-  be.layernorm_backward(s.dresidual, g.ln2w + lc, g.ln2b + lc, s.dln, a.residual2, w.ln2w + lc, a.ln2_mean,
-                        a.ln2_rstd, BT, C);
-  // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual))))
-  be.matmul_backward(s.dln, g.attprojw + lc * C, g.attprojb + lc, s.dresidual, a.atty, w.attprojw + lc * C, BT, C, C);
+  be.matmul_backward(s.dln, at(g.fcw, lc * 4 * C), at(g.fcb, lc * 4), s.dfch, a.ln2, w.fcw + lc * 4 * C, BT, C, 4 * C);
+  lora_grad(l, LoraSite::kMlpUp, s.dln, s.dfch, 4 * C, a.ln2);
+  be.layernorm_backward(s.dresidual, norm_grad(g.ln2w, lc), norm_bias_grad(g.ln2b, lc), s.dln, a.residual2,
+                        w.ln2w + lc, a.ln2_mean, a.ln2_rstd, BT, C);
+  // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual)))) (each + LoRA)
+  be.matmul_backward(s.dln, at(g.attprojw, lc * C), at(g.attprojb, lc), s.dresidual, a.atty, w.attprojw + lc * C, BT,
+                     C, C);
+  lora_grad(l, LoraSite::kAttnOut, s.dln, s.dresidual, C, a.atty);
   be.attention_backward(s.dqkv, s.dln, a.qkv, a.atty, a.att_lse, has_doc_ ? doc_ : nullptr, B, T, NH, NH, C / NH);
-  be.matmul_backward(s.dln, g.qkvw + lc * 3 * C, g.qkvb + lc * 3, s.dqkv, a.ln1, w.qkvw + lc * 3 * C, BT, C, 3 * C);
-  be.layernorm_backward(s.dresidual, g.ln1w + lc, g.ln1b + lc, s.dln, a.residual, w.ln1w + lc, a.ln1_mean,
-                        a.ln1_rstd, BT, C);
+  be.matmul_backward(s.dln, at(g.qkvw, lc * 3 * C), at(g.qkvb, lc * 3), s.dqkv, a.ln1, w.qkvw + lc * 3 * C, BT, C,
+                     3 * C);
+  lora_grad(l, LoraSite::kQkv, s.dln, s.dqkv, 3 * C, a.ln1);
+  be.layernorm_backward(s.dresidual, norm_grad(g.ln1w, lc), norm_bias_grad(g.ln1b, lc), s.dln, a.residual,
+                        w.ln1w + lc, a.ln1_mean, a.ln1_rstd, BT, C);
 }
 
 void Gpt::llama_layer_backward(int l) {
@@ -329,28 +374,34 @@ void Gpt::llama_layer_backward(int l) {
   const int QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), F = cfg_.ffn(), BT = B * T;
   const size_t L = l, lc = L * C;
   const GptParams w = layout_.views(device_params());
-  const GptParams g = layout_.views(device_grads());
+  const GptParams g = grad_views();  // all null when the base is frozen: no weight gradients
   const BackwardScratch& s = scratch_;
   const LayerActs a = layer_acts(l);
-  // forward was: residual3 = residual2 + down(swiglu(gate_up(rmsnorm(residual2))))
-  be.matmul_backward(s.dact, g.fcprojw + lc * F, nullptr, s.dresidual, a.fch_gelu, w.fcprojw + lc * F, BT, F, C);
+  // forward was: residual3 = residual2 + down(swiglu(gate_up(rmsnorm(residual2)))) (each + LoRA)
+  be.matmul_backward(s.dact, at(g.fcprojw, lc * F), nullptr, s.dresidual, a.fch_gelu, w.fcprojw + lc * F, BT, F, C);
+  lora_grad(l, LoraSite::kMlpDown, s.dact, s.dresidual, C, a.fch_gelu);
   be.swiglu_backward(s.dfch, a.fch, s.dact, BT, F);
-  be.matmul_backward(s.dln, g.fcw + lc * 2 * F, nullptr, s.dfch, a.ln2, w.fcw + lc * 2 * F, BT, C, 2 * F);
-  be.rmsnorm_backward(s.dresidual, g.ln2w + lc, s.dln, a.residual2, w.ln2w + lc, a.ln2_rstd, BT, 1, C, C, true);
-  // forward was: residual2 = residual + o_proj(attention(rope(qk_norm(qkv_proj(rmsnorm(residual))))))
-  be.matmul_backward(s.dln, g.attprojw + lc * Q, g.attprojb != nullptr ? g.attprojb + lc : nullptr, s.dresidual,
-                     a.atty, w.attprojw + lc * Q, BT, Q, C);
+  be.matmul_backward(s.dln, at(g.fcw, lc * 2 * F), nullptr, s.dfch, a.ln2, w.fcw + lc * 2 * F, BT, C, 2 * F);
+  lora_grad(l, LoraSite::kMlpUp, s.dln, s.dfch, 2 * F, a.ln2);
+  be.rmsnorm_backward(s.dresidual, norm_grad(g.ln2w, lc), s.dln, a.residual2, w.ln2w + lc, a.ln2_rstd, BT, 1, C, C,
+                      true);
+  // forward was: residual2 = residual + o_proj(attention(rope(qk_norm(qkv_proj(rmsnorm(residual)))))) (+ LoRA)
+  be.matmul_backward(s.dln, at(g.attprojw, lc * Q), at(g.attprojb, lc), s.dresidual, a.atty, w.attprojw + lc * Q, BT,
+                     Q, C);
+  lora_grad(l, LoraSite::kAttnOut, s.dln, s.dresidual, C, a.atty);
   be.attention_backward(s.dqkv, s.dln, a.qkv, a.atty, a.att_lse, has_doc_ ? doc_ : nullptr, B, T, NH, NKV, HS);
   be.rope_backward(s.dqkv, pos_, rope_freq_.data(), rope_scale_, BT, NH + NKV, HS, QKV);
   if (cfg_.qk_norm) {  // in place on the q and k parts of dqkv
-    be.rmsnorm_backward(s.dqkv, g.qnormw + L * HS, s.dqkv, a.qkv_pre, w.qnormw + L * HS, a.qk_rstd, BT, NH, HS, QKV,
-                        false);
-    be.rmsnorm_backward(s.dqkv + Q, g.knormw + L * HS, s.dqkv + Q, a.qkv_pre + Q, w.knormw + L * HS,
+    be.rmsnorm_backward(s.dqkv, norm_grad(g.qnormw, L * HS), s.dqkv, a.qkv_pre, w.qnormw + L * HS, a.qk_rstd, BT, NH,
+                        HS, QKV, false);
+    be.rmsnorm_backward(s.dqkv + Q, norm_grad(g.knormw, L * HS), s.dqkv + Q, a.qkv_pre + Q, w.knormw + L * HS,
                         a.qk_rstd + static_cast<size_t>(BT) * NH, BT, NKV, HS, QKV, false);
   }
-  be.matmul_backward(s.dln, g.qkvw + L * QKV * C, g.qkvb != nullptr ? g.qkvb + L * QKV : nullptr, s.dqkv, a.ln1,
-                     w.qkvw + L * QKV * C, BT, C, QKV);
-  be.rmsnorm_backward(s.dresidual, g.ln1w + lc, s.dln, a.residual, w.ln1w + lc, a.ln1_rstd, BT, 1, C, C, true);
+  be.matmul_backward(s.dln, at(g.qkvw, L * QKV * C), at(g.qkvb, L * QKV), s.dqkv, a.ln1, w.qkvw + L * QKV * C, BT, C,
+                     QKV);
+  lora_grad(l, LoraSite::kQkv, s.dln, s.dqkv, QKV, a.ln1);
+  be.rmsnorm_backward(s.dresidual, norm_grad(g.ln1w, lc), s.dln, a.residual, w.ln1w + lc, a.ln1_rstd, BT, 1, C, C,
+                      true);
 }
 
 void Gpt::backward(float dloss) {
@@ -361,17 +412,18 @@ void Gpt::backward(float dloss) {
   const int V = cfg_.vocab_size, Vp = cfg_.padded_vocab_size();
   const size_t btc = static_cast<size_t>(BT) * C;
   const GptParams w = layout_.views(device_params());
-  const GptParams g = layout_.views(device_grads());
+  const GptParams g = grad_views();
   Activations& a = acts_;
   const BackwardScratch& s = scratch_;
 
   be.crossentropy_backward(a.logits, a.lse, targets_, has_mask_ ? mask_ : nullptr, dloss, BT, V, Vp);
   float* dlogits = a.logits;
   // forward was: logits = lnf @ head^T
-  be.matmul_backward(s.dln, const_cast<float*>(head_weight(g)), nullptr, dlogits, a.lnf, head_weight(w), BT, C, Vp);
+  be.matmul_backward(s.dln, frozen_ ? nullptr : const_cast<float*>(head_weight(g)), nullptr, dlogits, a.lnf,
+                     head_weight(w), BT, C, Vp);
   // forward was: lnf = norm(residual3[L-1]); the stream gradient starts here
   be.zero(s.dresidual, btc * sizeof(float));
-  norm_backward(s.dresidual, g.lnfw, g.lnfb, s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean, a.lnf_rstd);
+  norm_backward(s.dresidual, norm_grad(g.lnfw, 0), norm_bias_grad(g.lnfb, 0), s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean, a.lnf_rstd);
   for (int l = L - 1; l >= 0; --l) {
     // Recompute: the layer's insides again from its kept input (the same kernels on the
     // same inputs: bit-identical to the first forward), into the one working slot.
@@ -380,7 +432,7 @@ void Gpt::backward(float dloss) {
     if (on_layer_grads_done) on_layer_grads_done(l);
   }
   // forward was: encoded = wte[inp] + wpe[pos] (rotary models: wte[inp])
-  be.encoder_backward(g.wte, g.wpe, s.dresidual, inp_, has_pos_ ? pos_ : nullptr, B, T, C);
+  if (!frozen_) be.encoder_backward(g.wte, g.wpe, s.dresidual, inp_, has_pos_ ? pos_ : nullptr, B, T, C);
 }
 
 std::vector<float> Gpt::logits_row(int b, int t) const {

@@ -20,6 +20,7 @@
 
 #include "core/arena.h"
 #include "model/config.h"
+#include "model/param_set.h"
 #include "model/weights.h"
 #include "ops/backend.h"
 
@@ -65,7 +66,10 @@ struct RowLayout {
   const int32_t* pos = nullptr;
 };
 
-class Gpt {
+class Lora;  // model/lora.h
+enum class LoraSite : int;
+
+class Gpt : public ParamSet {
  public:
   // On `backend` (null: the CPU backend). Parameters start at zero; init_weights or a
   // loader fills them (then, on a device, push_params()).
@@ -73,23 +77,41 @@ class Gpt {
 
   const GptConfig& config() const { return cfg_; }
   const ParamLayout& layout() const { return layout_; }
-  ops::Backend& backend() const { return *backend_; }
+  ops::Backend& backend() const override { return *backend_; }
   const std::shared_ptr<ops::Backend>& shared_backend() const { return backend_; }
 
-  // Host copies (see the top). GptParams views of them: weights(), gradients().
-  Arena& params() { return params_; }
-  const Arena& params() const { return params_; }
-  Arena& grads() { return grads_; }
-  const Arena& grads() const { return grads_; }
+  // Host copies (see the top). GptParams views of them: weights(), gradients(). The
+  // gradient arrays are allocated when first asked for (inference never needs them) and
+  // never under freeze_base (then grads() is empty).
+  Arena& params() override { return params_; }
+  const Arena& params() const override { return params_; }
+  Arena& grads() override { ensure_grads(); return grads_; }
+  const Arena& grads() const override { ensure_grads(); return grads_; }
   GptParams weights() { return layout_.views(params_.data()); }
-  GptParams gradients() { return layout_.views(grads_.data()); }
+  GptParams gradients() { return layout_.views(grads().data()); }
   // What the ops read and write: the host arrays on the CPU, device copies elsewhere.
-  float* device_params() const { return dparams_.data() ? dparams_.data() : const_cast<float*>(params_.data()); }
-  float* device_grads() const { return dgrads_.data() ? dgrads_.data() : const_cast<float*>(grads_.data()); }
-  void push_params();  // host -> backend (nothing to do on the CPU)
-  void pull_params();  // backend -> host
-  void push_grads();
-  void pull_grads();
+  float* device_params() const override {
+    return dparams_.data() ? dparams_.data() : const_cast<float*>(params_.data());
+  }
+  float* device_grads() const override {
+    ensure_grads();
+    return dgrads_.data() ? dgrads_.data() : const_cast<float*>(grads_.data());
+  }
+  const std::vector<ParamTensor>& tensors() const override { return layout_.tensors(); }
+  void push_params() override;  // host -> backend (nothing to do on the CPU)
+  void pull_params() override;  // backend -> host
+  void push_grads() override;
+  void pull_grads() override;
+
+  // Frozen base (LoRA): backward computes activation gradients only (no weight, bias,
+  // norm or embedding gradients, no gradient memory), the adapters' gradients through the
+  // attached Lora. Releases gradient memory already allocated.
+  void freeze_base();
+  bool base_frozen() const { return frozen_; }
+  // Attaches LoRA adapters (not owned; null detaches): forward adds each adapter's
+  // scale * (dropout(x) A^T) B^T to its target projection, backward fills its gradients.
+  void set_lora(Lora* lora) { lora_ = lora; }
+  Lora* lora() const { return lora_; }
 
   // GPT-2 initialisation (for every architecture): N(0, 0.02) weights and embeddings,
   // residual projections (attention and MLP output) N(0, 0.02/sqrt(2L)), zero biases, unit
@@ -106,7 +128,7 @@ class Gpt {
   // Accumulates parameter gradients (+=) of dloss * (sum of masked token losses); must
   // follow forward_loss (its inputs, targets, mask and row layout are kept). Destroys the logits.
   void backward(float dloss);
-  void zero_grad();
+  void zero_grad() override;
   // Optional hook for data-parallel training: called by backward() right after layer l's
   // parameter gradients are complete (l = L-1 down to 0), so their all-reduce can start
   // while the remaining layers run. wte/wpe/lnf gradients are complete only when
@@ -170,12 +192,30 @@ class Gpt {
   void norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
                      const float* mean, const float* rstd);
   const float* head_weight(const GptParams& p) const { return p.lm_head != nullptr ? p.lm_head : p.wte; }
+  void ensure_grads() const;
+  // The gradient views backward writes: the model's, or all null when the base is frozen.
+  GptParams grad_views() const;
+  // Where a norm's weight gradient goes: `g` + off, or a sink when the base is frozen.
+  float* norm_grad(float* g, size_t off) const { return g != nullptr ? g + off : norm_sink_.data(); }
+  float* norm_bias_grad(float* g, size_t off) const {
+    return g != nullptr ? g + off : norm_sink_.data() + norm_sink_.bytes() / sizeof(float) / 2;
+  }
+  static float* at(float* p, size_t off) { return p != nullptr ? p + off : nullptr; }
+  // The attached adapters of layer l at a projection: out (B*T, ld) += their delta of x;
+  // in backward dx += their share of the input gradient of dout (N, ld) and their gradients.
+  void lora_add(int l, LoraSite site, float* out, int ld, const float* x);
+  void lora_grad(int l, LoraSite site, float* dx, const float* dout, int ld, const float* x);
 
   GptConfig cfg_;
   ParamLayout layout_;
   std::shared_ptr<ops::Backend> backend_;
-  Arena params_, grads_;
-  ops::Buffer dparams_, dgrads_;  // device copies (empty on host backends)
+  Arena params_;
+  mutable Arena grads_;             // lazily allocated (ensure_grads)
+  ops::Buffer dparams_;             // device copy (empty on host backends)
+  mutable ops::Buffer dgrads_;
+  mutable ops::Buffer norm_sink_;   // (max(C, HS)) discarded norm gradients of a frozen base
+  bool frozen_ = false;
+  Lora* lora_ = nullptr;
   ops::Buffer acts_buf_, scratch_buf_, io_buf_;
   ops::Buffer rope_freq_;  // (HS/2) the rotary inverse frequencies (Llama), backend memory
   float rope_scale_ = 1.0f;

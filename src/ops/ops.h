@@ -48,7 +48,8 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 // out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC); bias may be null.
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
 // dinp (N,C) = dout @ weight (overwritten; skipped when dinp is null);
-// dweight (OC,C) += dout^T @ inp; dbias (OC) += column sums of dout (skipped when null).
+// dweight (OC,C) += dout^T @ inp (skipped when null: a frozen weight); dbias (OC) += column
+// sums of dout (skipped when null).
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int N, int C, int OC);
 

@@ -8,7 +8,7 @@
 
 namespace chatforge::train {
 
-AdamW::AdamW(const model::Gpt& model, const AdamWConfig& cfg) : cfg_(cfg), backend_(&model.backend()) {
+AdamW::AdamW(const model::ParamSet& model, const AdamWConfig& cfg) : cfg_(cfg), backend_(&model.backend()) {
   allocate(model.params().size());
   end_ = model.params().size();
 }
@@ -46,11 +46,11 @@ void AdamW::push_moments() {
   }
 }
 
-float grad_norm(const model::Gpt& model) {
+float grad_norm(const model::ParamSet& model) {
   return static_cast<float>(std::sqrt(model.backend().sum_squares(model.device_grads(), model.grads().size())));
 }
 
-float AdamW::update(model::Gpt& model, float lr) {
+float AdamW::update(model::ParamSet& model, float lr) {
   const float norm = grad_norm(model);
   update(model, lr, norm);
   return norm;
@@ -66,13 +66,13 @@ float AdamW::clip_scale(float norm) const {
   return scale;
 }
 
-void AdamW::update(model::Gpt& model, float lr, float norm) {
+void AdamW::update(model::ParamSet& model, float lr, float norm) {
   CF_CHECK(&model.backend() == backend_, "AdamW: the model moved to another backend");
   const float scale = clip_scale(norm);
   ++step_;
   float* params = model.device_params();
   const float* grads = model.device_grads();
-  for (const auto& t : model.layout().tensors()) {
+  for (const auto& t : model.tensors()) {
     // the part of this tensor inside the owned slice (all of it without sharding)
     const size_t lo = std::max(t.offset, begin_), hi = std::min(t.offset + t.numel(), end_);
     if (lo >= hi) continue;

@@ -21,13 +21,14 @@ struct AdamWConfig {
 
 class AdamW {
  public:
-  AdamW(const model::Gpt& model, const AdamWConfig& cfg);
+  // Over any trainable set: a whole model, or LoRA adapters (then only their moments exist).
+  AdamW(const model::ParamSet& model, const AdamWConfig& cfg);
   // One update with learning rate lr from the model's gradients. Returns the global
   // gradient norm before clipping. step() counts from 1 after the first call.
-  float update(model::Gpt& model, float lr);
+  float update(model::ParamSet& model, float lr);
   // The same with the global gradient norm given (data-parallel runs reduce it across
   // ranks first); updates only the owned slice (see shard()).
-  void update(model::Gpt& model, float lr, float norm);
+  void update(model::ParamSet& model, float lr, float norm);
   // The clipping factor for a global gradient norm (1 when not clipping).
   float clip_scale(float norm) const;
   // ZeRO-1: own only parameters [begin, end) of the flat array: m and v shrink to that
@@ -62,6 +63,6 @@ class AdamW {
 };
 
 // Global L2 norm of all gradients (deterministic summation, on the model's backend).
-float grad_norm(const model::Gpt& model);
+float grad_norm(const model::ParamSet& model);
 
 }  // namespace chatforge::train

@@ -17,6 +17,7 @@
 #include "core/json_util.h"
 #include "core/safetensors.h"
 #include "model/checkpoint.h"
+#include "model/lora_io.h"
 
 namespace chatforge::train {
 
@@ -85,7 +86,10 @@ std::string save_training_checkpoint(const std::string& out, int step, const mod
   fs::remove_all(tmp_dir, ec);
   try {
     make_dirs(tmp_dir);
-    model::save_model(tmp_dir, model);
+    if (model.lora() != nullptr)  // LoRA: the adapter alone (PEFT format); the base is the run's --init
+      model::save_adapter(tmp_dir, *model.lora(), state.at("options").value("init", ""));
+    else
+      model::save_model(tmp_dir, model);
     if (!tokenizer_dir.empty())
       for (const char* f : {"tokenizer.json", "tokenizer_config.json", "vocab.txt"}) {
         const std::string src = tokenizer_dir + "/" + f;
@@ -168,12 +172,16 @@ SavedRun load_training_checkpoint(const std::string& step_dir, model::Gpt& model
   } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid JSON: {}", sp, e.what());
   }
-  const model::GptConfig saved = model::load_config(step_dir);
-  const model::GptConfig& cur = model.config();
-  CF_CHECK(saved.n_layer == cur.n_layer && saved.n_head == cur.n_head && saved.n_embd == cur.n_embd &&
-               saved.vocab_size == cur.vocab_size && saved.n_ctx == cur.n_ctx,
-           "{}: the checkpoint's model shape differs from this run's", step_dir);
-  model::load_weights(model, step_dir + "/model.safetensors");
+  if (model.lora() != nullptr) {
+    model::read_adapter_weights(step_dir, *model.lora());
+  } else {
+    const model::GptConfig saved = model::load_config(step_dir);
+    const model::GptConfig& cur = model.config();
+    CF_CHECK(saved.n_layer == cur.n_layer && saved.n_head == cur.n_head && saved.n_embd == cur.n_embd &&
+                 saved.vocab_size == cur.vocab_size && saved.n_ctx == cur.n_ctx,
+             "{}: the checkpoint's model shape differs from this run's", step_dir);
+    model::load_weights(model, step_dir + "/model.safetensors");
+  }
   SafeTensorsReader r(step_dir + "/optimizer.safetensors");
   const auto n = static_cast<int64_t>(opt.m().size());
   r.read_f32("adam.m", {n}, opt.m().data());

@@ -1,5 +1,6 @@
 // Training checkpoints: OUT/step_NNNNNNN/ holds config.json + model.safetensors (a normal
-// model checkpoint), the tokenizer files, optimizer.safetensors (Adam m and v),
+// model checkpoint; a LoRA run (model.lora()): adapter_config.json + adapter_model.safetensors
+// instead, PEFT's format, the frozen base being the run's --init), the tokenizer files, optimizer.safetensors (Adam m and v),
 // trainer_state.json (step, schedule, data-loader cursor, RNG, best loss ...) and, written
 // last, the marker file COMPLETE. A step directory is written under a temporary name, every
 // file fsynced, the marker written and fsynced, then the directory renamed into place;

@@ -31,6 +31,10 @@ const std::vector<TrainOptionRange>& train_option_ranges() {
       CF_RANGE("--weight-decay", "weight_decay", "[0, 1]", o.adamw.weight_decay),
       CF_RANGE("--grad-clip", "grad_clip", "[0, inf)", o.adamw.grad_clip),  // 0: off
       CF_RANGE("--seed", nullptr, "[0, 2^64-1]", o.seed),
+      // LoRA
+      CF_RANGE("--lora-rank", nullptr, "[0, 65536]", o.lora_rank),  // 0: full fine-tuning
+      CF_RANGE("--lora-alpha", nullptr, "[0, 1e6]", o.lora_alpha),   // 0: 2 * rank
+      CF_RANGE("--lora-dropout", nullptr, "[0, 1)", o.lora_dropout),
       // evaluation, checkpoints, logging
       CF_RANGE("--eval-every", "eval_every", "[0, 2^31-1]", o.eval_every),  // 0: never
       CF_RANGE("--eval-batches", "eval_batches", "[1, 2^31-1]", o.eval_batches),

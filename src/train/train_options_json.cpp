@@ -34,6 +34,9 @@ nlohmann::json options_to_json(const TrainOptions& o) {
 #undef CF_PUT
   j["model"] = o.model.to_hf_json();
   j["seed"] = std::to_string(o.seed);
+  if (o.lora_rank > 0)
+    j["lora"] = {{"rank", o.lora_rank}, {"alpha", o.lora_alpha}, {"dropout", o.lora_dropout},
+                 {"targets", o.lora_targets}};
   return j;
 }
 
@@ -92,6 +95,14 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& ctx) 
   CF_CHECK(!seed.empty() && ec == std::errc() && ptr == seed.data() + seed.size(),
            "{}: field 'options.seed' must be a decimal 64-bit integer in a string, got \"{}\"", ctx, seed);
   o.seed = v;
+  if (j.contains("lora")) {  // runs without adapters have no "lora" object
+    const nlohmann::json& l = j["lora"];
+    CF_CHECK(l.is_object(), "{}: field 'options.lora' must be an object", ctx);
+    get_field(l, "rank", o.lora_rank, ctx);
+    get_field(l, "alpha", o.lora_alpha, ctx);
+    get_field(l, "dropout", o.lora_dropout, ctx);
+    get_field(l, "targets", o.lora_targets, ctx);
+  }
   return o;
 }
 

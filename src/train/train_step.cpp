@@ -9,13 +9,16 @@
 #include "core/timer.h"
 #include "dist/grad_reducer.h"
 #include "dist/nccl_comm.h"
+#include "model/lora.h"
 
 namespace chatforge::train {
 
 TrainStep::TrainStep(model::Gpt& model, AdamW& opt, dist::Comm* comm, const StepOptions& options)
-    : model_(model), opt_(opt), comm_(comm != nullptr ? *comm : local_), options_(options) {
+    : model_(model),
+      train_(model.lora() != nullptr ? static_cast<model::ParamSet&>(*model.lora()) : model),
+      opt_(opt), comm_(comm != nullptr ? *comm : local_), options_(options) {
   const int world = comm_.world();
-  shard_ = dist::shard_counts(model_.params().size(), world);
+  shard_ = dist::shard_counts(train_.params().size(), world);
   for (int r = 0; r < comm_.rank(); ++r) shard_begin_ += shard_[r];
   zero1_ = options.zero1 && world > 1;
   if (zero1_) opt_.shard(shard_begin_, shard_begin_ + shard_[comm_.rank()]);
@@ -33,9 +36,9 @@ double TrainStep::forward_backward(std::span<const Batch> micro, float dloss) {
   const bool overlap = options_.comm_overlap && host;
   std::optional<dist::GradReducer> reducer;
   if (many && host)
-    reducer.emplace(comm_, model_.grads().data(),
+    reducer.emplace(comm_, train_.grads().data(),
                     static_cast<size_t>(std::max(1.0, options_.bucket_mb * (1 << 20) / 4)));
-  const auto& tensors = model_.layout().tensors();
+  const auto& tensors = train_.tensors();
   const int L = model_.config().n_layer;
   double loss_sum = 0;
   for (size_t i = 0; i < micro.size(); ++i) {
@@ -64,12 +67,12 @@ double TrainStep::forward_backward(std::span<const Batch> micro, float dloss) {
 
 void TrainStep::reduce_gradients_on_device() {
   if (nccl_) {
-    nccl_->all_reduce_sum(model_.device_grads(), model_.grads().size());
+    nccl_->all_reduce_sum(train_.device_grads(), train_.grads().size());
     return;
   }
-  model_.pull_grads();
-  comm_.all_reduce_sum(model_.grads().data(), model_.grads().size());
-  model_.push_grads();
+  train_.pull_grads();
+  comm_.all_reduce_sum(train_.grads().data(), train_.grads().size());
+  train_.push_grads();
 }
 
 StepStats TrainStep::run(std::span<const Batch> micro, float lr) {
@@ -87,30 +90,30 @@ StepStats TrainStep::run(std::span<const Batch> micro, float lr) {
   st.target_tokens = count;
   const float dloss = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
   Timer timer;
-  model_.zero_grad();
+  train_.zero_grad();
   double loss_sum = forward_backward(micro, dloss);
   if (comm_.world() > 1) comm_.all_reduce_sum(&loss_sum, 1);
   model_.backend().synchronize();
   st.backward_seconds = timer.seconds();
   // ZeRO-1: the norm of the reduced gradient from each rank's slice (squared sums added)
   if (zero1_) {
-    double sq = model_.backend().sum_squares(model_.device_grads() + shard_begin_, shard_[comm_.rank()]);
+    double sq = model_.backend().sum_squares(train_.device_grads() + shard_begin_, shard_[comm_.rank()]);
     comm_.all_reduce_sum(&sq, 1);
     st.grad_norm = static_cast<float>(std::sqrt(sq));
   } else {
-    st.grad_norm = grad_norm(model_);
+    st.grad_norm = grad_norm(train_);
   }
   st.loss = count > 0 ? loss_sum / static_cast<double>(count) : 0.0;
   if (!std::isfinite(st.loss) || !std::isfinite(st.grad_norm)) {
-    model_.zero_grad();  // the weights stay as they were
+    train_.zero_grad();  // the weights stay as they were
     st.comm_seconds = comm_.comm_seconds();
     return st;
   }
-  opt_.update(model_, lr, st.grad_norm);
+  opt_.update(train_, lr, st.grad_norm);
   if (zero1_) {  // every rank's updated slice to all (through the host on a device)
-    model_.pull_params();
-    comm_.all_gather(model_.params().data(), shard_);
-    model_.push_params();
+    train_.pull_params();
+    comm_.all_gather(train_.params().data(), shard_);
+    train_.push_params();
   }
   model_.backend().synchronize();
   st.update_seconds = timer.seconds() - st.backward_seconds;
@@ -121,7 +124,7 @@ StepStats TrainStep::run(std::span<const Batch> micro, float lr) {
 
 AdamW TrainStep::gather_optimizer() {
   opt_.pull_moments();
-  AdamW full(model_, opt_.config());
+  AdamW full(train_, opt_.config());
   full.set_step(opt_.step());
   if (!zero1_) {
     std::copy(opt_.m().data(), opt_.m().data() + opt_.m().size(), full.m().data());

@@ -35,7 +35,8 @@ struct StepStats {
 
 class TrainStep {
  public:
-  // comm: null for one rank. Under zero1 the optimizer is sharded here (its moments
+  // comm: null for one rank. With adapters attached (model.lora()), they are what is
+  // trained (gradients, all-reduce, norm, AdamW) and the frozen base is only read. Under zero1 the optimizer is sharded here (its moments
   // shrink to this rank's slice).
   TrainStep(model::Gpt& model, AdamW& opt, dist::Comm* comm = nullptr, const StepOptions& options = {});
   ~TrainStep();
@@ -54,6 +55,7 @@ class TrainStep {
   void reduce_gradients_on_device();
 
   model::Gpt& model_;
+  model::ParamSet& train_;  // what the step trains: the model, or its LoRA adapters (model.lora())
   AdamW& opt_;
   dist::LocalComm local_;
   dist::Comm& comm_;

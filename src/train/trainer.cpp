@@ -117,7 +117,9 @@ StepStats Trainer::step() {
   Timer t;
   for (auto& b : micro_) loader_->next(b);
   const float lr = sched_.at(step_);
+  if (lora_) lora_->set_training(true);  // adapter dropout in training steps only
   const StepStats st = stepper_->run(micro_, lr);
+  if (lora_) lora_->set_training(false);
   if (!st.applied) {
     ++bad_streak_;
     std::fprintf(stderr, "\nwarning: step %d: non-finite %s (inf/nan); update skipped (%d in a row)\n", step_ + 1,
@@ -183,7 +185,7 @@ EvalRecord Trainer::evaluate(bool* is_best) {
 }
 
 nlohmann::json Trainer::state_json() const {
-  return nlohmann::json{{"step", step_},
+  nlohmann::json j{{"step", step_},
                         {"tokens", std::to_string(tokens_seen_)},
                         {"best_val_loss", std::isfinite(best_val_) ? nlohmann::json(best_val_) : nlohmann::json()},
                         {"best_step", best_step_},
@@ -191,10 +193,16 @@ nlohmann::json Trainer::state_json() const {
                         {"loader", loader_->state()},
                         {"lr_at_step", sched_.at(step_)},
                         {"options", options_to_json(o_)}};
+  if (lora_) {
+    j["lora_base"] = base_id_;
+    j["lora_dropout_counter"] = std::to_string(lora_->dropout_counter());
+  }
+  return j;
 }
 
 std::string Trainer::save(bool is_best) {
   gpt_->pull_params();  // on a device: the host copies the checkpoint is written from
+  if (lora_) lora_->pull_params();
   AdamW full = stepper_->gather_optimizer();  // ZeRO-1: every rank sends its slice
   if (o_.rank != 0) return "";
   std::string d;

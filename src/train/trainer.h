@@ -13,6 +13,7 @@
 #include "core/timer.h"
 #include "dist/comm.h"
 #include "model/gpt.h"
+#include "model/lora.h"
 #include "tokenizer/tokenizer.h"
 #include "model/config.h"
 #include "train/adamw.h"
@@ -71,6 +72,12 @@ struct TrainOptions {
   std::string device = "cpu";  // cpu | cuda | cuda:N
   std::string dtype = "fp32";  // fp32 | bf16 (cuda only: bf16 GEMM inputs, fp32 master weights)
   bool recompute = false;      // cpu: keep layer inputs only, rerun each layer in backward
+  // LoRA (model/lora.h): > 0 trains adapters of this rank over the frozen --init model
+  // instead of the whole model; checkpoints hold the adapter (PEFT format) and its moments.
+  int lora_rank = 0;
+  float lora_alpha = 0;          // 0: 2 * rank
+  float lora_dropout = 0.05f;
+  std::string lora_targets;      // comma-separated PEFT target_modules; empty: every projection
 };
 
 // A training run as a library object: open (the constructor), step, evaluate, save.
@@ -94,6 +101,7 @@ class Trainer {
   int steps_done() const { return step_; }
   bool done() const { return step_ >= o_.steps; }
   model::Gpt& model() { return *gpt_; }
+  model::Lora* lora() { return lora_.get(); }  // null unless --lora-rank
   uint64_t tokens_seen() const { return tokens_seen_; }
   int best_step() const { return best_step_; }
   double best_val_loss() const { return best_val_; }
@@ -137,6 +145,9 @@ class Trainer {
   std::unique_ptr<ShardLoader> loader_;
   std::unique_ptr<tok::Tokenizer> tokenizer_;
   std::unique_ptr<model::Gpt> gpt_;
+  std::unique_ptr<model::Lora> lora_;  // --lora-rank: what trains (gpt_ is its frozen base)
+  std::string base_id_;                // --lora-rank: the base's identity (lora_base_identity)
+  void open_lora();
   int accum_ = 1;
   LrSchedule sched_;
   std::unique_ptr<AdamW> opt_;

@@ -12,6 +12,7 @@
 #include "core/file_io.h"
 #include "core/json_util.h"
 #include "model/checkpoint.h"
+#include "model/lora_io.h"
 #include "model/resize.h"
 #include "ops/backend.h"
 #include "ops/device.h"
@@ -175,7 +176,11 @@ void Trainer::open_data() {
 // (growing its vocabulary when the tokenizer extends the checkpoint's), or a new one from
 // the flags; then onto the device.
 void Trainer::open_model() {
-  if (resuming_) {
+  if (o_.lora_rank > 0) {  // the frozen base: --init, also when resuming (checkpoints hold the adapter only)
+    if (o_.init.empty()) throw UsageError("--lora-rank needs --init: the base model the adapters train on");
+    gpt_ = model::load_model(o_.init);
+    o_.model = gpt_->config();
+  } else if (resuming_) {
     gpt_ = std::make_unique<model::Gpt>(model::load_checked_config(resume_dir_));
   } else if (!o_.init.empty()) {
     gpt_ = model::load_model(o_.init);
@@ -201,6 +206,7 @@ void Trainer::open_model() {
   gpt_ = model::to_backend(std::move(gpt_), ops::make_backend(device_));  // the CPU's: no copy
   const model::GptConfig& cfg = gpt_->config();
   gpt_->set_recompute(o_.recompute);
+  if (o_.lora_rank > 0) open_lora();
   CF_CHECK(loader_->vocab_size() <= static_cast<uint32_t>(cfg.vocab_size),
            "{} was tokenized with a vocabulary of {} tokens but the model has {}: data made for another tokenizer",
            o_.data_dir, loader_->vocab_size(), cfg.vocab_size);
@@ -229,7 +235,7 @@ void Trainer::open_schedule() {
   sched_.warmup = o_.warmup >= 0 ? o_.warmup : std::max(0, o_.steps / 50);
   sched_.kind = LrSchedule::parse_kind(o_.lr_schedule);
   sched_.min_lr_ratio = o_.min_lr_ratio;
-  opt_ = std::make_unique<AdamW>(*gpt_, o_.adamw);
+  opt_ = lora_ ? std::make_unique<AdamW>(*lora_, o_.adamw) : std::make_unique<AdamW>(*gpt_, o_.adamw);
   StepOptions so;
   so.zero1 = o_.zero == 1;
   so.bucket_mb = o_.bucket_mb;
@@ -237,6 +243,7 @@ void Trainer::open_schedule() {
   stepper_ = std::make_unique<TrainStep>(*gpt_, *opt_, &comm_, so);
   peak_gflops_ = o_.peak_gflops > 0 ? o_.peak_gflops : ops::peak_gflops(device_);
   flops_per_token_ = gpt_->flops_per_token(o_.seq_len);
+  if (lora_) flops_per_token_ *= 4.0 / 6.0;  // no weight gradients: forward plus the input gradients
 }
 
 void Trainer::open_validation() {
@@ -268,7 +275,7 @@ void Trainer::restore_or_start() {
   report_ = std::make_unique<TrainReport>(o_.out_dir, o_.rank == 0);
   if (resuming_) {
     // the checkpoint holds the full Adam state; a ZeRO-1 rank keeps its slice of it
-    AdamW full(*gpt_, o_.adamw);
+    AdamW full = lora_ ? AdamW(*lora_, o_.adamw) : AdamW(*gpt_, o_.adamw);
     const SavedRun saved = load_training_checkpoint(resume_dir_, *gpt_, full);
     stepper_->scatter_optimizer(full);
     const std::string state_path = saved.dir + "/trainer_state.json";
@@ -280,6 +287,12 @@ void Trainer::restore_or_start() {
     best_step_ = static_cast<int>(s.integer("best_step", -1, INT32_MAX));
     bad_evals_ = static_cast<int>(s.integer("bad_evals", 0, INT32_MAX));
     loader_->restore(s.at("loader"), state_path);
+    if (lora_) {
+      CF_CHECK(saved.state.value("lora_base", std::string()) == base_id_,
+               "{}: the base model {} is not the one this LoRA run started on (its identity differs); adapters "
+               "resume only on the same base", state_path, o_.init);
+      lora_->set_dropout_counter(s.u64_string("lora_dropout_counter"));
+    }
     report_->resume_at(step_);
     if (o_.rank == 0) std::fprintf(stderr, "resuming %s at step %d of %d\n", resume_dir_.c_str(), step_, o_.steps);
   } else {
@@ -288,15 +301,42 @@ void Trainer::restore_or_start() {
   }
   if (o_.rank == 0) write_file_atomic(o_.out_dir + "/run.json", options_to_json(o_).dump(2) + "\n");
   gpt_->push_params();  // on a device: the weights just loaded go over
-  const uint64_t ckpt_bytes = gpt_->params().bytes() * 3 + (64 << 10);  // weights, m, v + small files
+  const uint64_t trained = lora_ ? lora_->params().bytes() : gpt_->params().bytes();
+  const uint64_t ckpt_bytes = trained * 3 + (64 << 10);  // weights, m, v + small files
   const uint64_t free_bytes = free_disk_bytes(o_.out_dir);
   CF_CHECK(free_bytes >= ckpt_bytes * 2,
            "not enough free disk space in {}: {} MB free, checkpoints need about {} MB (two at a time)", o_.out_dir,
            free_bytes >> 20, (ckpt_bytes * 2) >> 20);
 }
 
+// LoRA: the base frozen (no gradient memory), adapters attached and initialised (a resume
+// reads them from the checkpoint afterwards), the base's identity for the checkpoints.
+void Trainer::open_lora() {
+  model::LoraConfig lc;
+  lc.rank = o_.lora_rank;
+  lc.alpha = o_.lora_alpha > 0 ? o_.lora_alpha : 2.0f * o_.lora_rank;
+  lc.dropout = o_.lora_dropout;
+  lc.targets = model::split_targets(o_.lora_targets);
+  gpt_->freeze_base();
+  try {
+    lora_ = std::make_unique<model::Lora>(gpt_->config(), lc, gpt_->shared_backend());
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("--lora-targets: {}", e.what()));
+  }
+  lora_->set_dropout_seed(o_.seed ^ 0x4c6f5241ULL);
+  lora_->init_weights(o_.seed);
+  gpt_->set_lora(lora_.get());
+  base_id_ = model::lora_base_identity(*gpt_);
+}
+
 void Trainer::print_plan() const {
   if (o_.rank != 0) return;
+  if (lora_)
+    std::fprintf(stderr, "LoRA: rank %d, alpha %g, dropout %g on %s: %zu trainable parameters (%.2f%% of %zu), base %s frozen\n",
+                 lora_->config().rank, lora_->config().alpha, lora_->config().dropout,
+                 fmt::format("{}", fmt::join(lora_->target_names(), ",")).c_str(), lora_->params().size(),
+                 100.0 * lora_->params().size() / gpt_->config().num_parameters(), gpt_->config().num_parameters(),
+                 o_.init.c_str());
   const model::GptConfig& cfg = gpt_->config();
   std::fprintf(stderr,
                "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d%s); %d steps of %ld tokens "

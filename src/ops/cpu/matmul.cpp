@@ -20,8 +20,8 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
   // dinp (N,C) = dout (N,OC) @ weight (OC,C)
   if (dinp != nullptr)
     sgemm(false, false, N, C, OC, 1.0f, dout, OC, weight, C, 0.0f, dinp, C);
-  // dweight (OC,C) += dout^T (OC,N) @ inp (N,C)
-  sgemm(true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+  // dweight (OC,C) += dout^T (OC,N) @ inp (N,C) (a frozen weight passes null: skipped)
+  if (dweight != nullptr) sgemm(true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
   if (dbias != nullptr) {
     // dbias += column sums of dout; threads own column blocks, rows summed in order.
     constexpr int kBlock = 64;

@@ -265,8 +265,10 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
     gemm(false, false, C, N, OC, w, C, dout_in, OC, dinp, C, Epilogue{}, 0.0f, t);
   }
   // dW += dout^T @ inp: dW^T (C,OC) += (inp stored C x N) . (dout stored OC x N, transposed)
-  const void* x = bf ? as_bf16(inp, static_cast<size_t>(N) * C, detail::kSlotBf16Input) : inp;
-  gemm(false, true, C, OC, N, x, C, dout_in, OC, dweight, C, Epilogue{}, 1.0f, t);
+  if (dweight != nullptr) {  // null: a frozen weight (LoRA's base)
+    const void* x = bf ? as_bf16(inp, static_cast<size_t>(N) * C, detail::kSlotBf16Input) : inp;
+    gemm(false, true, C, OC, N, x, C, dout_in, OC, dweight, C, Epilogue{}, 1.0f, t);
+  }
   if (dbias != nullptr) {
     const int chunks = N < kChunks ? N : kChunks;
     const int rows_per = static_cast<int>(detail::ceil_div(N, chunks));

@@ -102,7 +102,7 @@ void matmul_backward(F* dinp, F* dw, F* dbias, const F* dout, const F* inp, cons
     for (int c = 0; c < C; ++c) {
       F acc = 0;
       for (int i = 0; i < N; ++i) acc += dout[static_cast<size_t>(i) * OC + o] * inp[static_cast<size_t>(i) * C + c];
-      dw[static_cast<size_t>(o) * C + c] += acc;
+      if (dw) dw[static_cast<size_t>(o) * C + c] += acc;
     }
     if (dbias) {
       F acc = 0;
