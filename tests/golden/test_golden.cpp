@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
+#include "golden_config.h"
 #include "model/checkpoint.h"
 #include "model/gpt.h"
 #include "train/adamw.h"
@@ -39,15 +40,7 @@ struct Fixture {
   std::vector<int32_t> doc, pos;  // packed fixtures (make_golden.py --packed) only
   Fixture() {
     auto meta = [&](const char* k) { return std::stoi(r.metadata().at(k)); };
-    if (r.metadata().count("hf_config") != 0) {
-      cfg = model::GptConfig::from_hf_json(nlohmann::json::parse(r.metadata().at("hf_config")), fixture_path());
-    } else {
-      cfg.n_layer = meta("n_layer");
-      cfg.n_head = meta("n_head");
-      cfg.n_embd = meta("n_embd");
-      cfg.vocab_size = meta("vocab_size");
-      cfg.n_ctx = meta("n_ctx");
-    }
+    cfg = chatforge::testing::golden_config(r, fixture_path());
     B = meta("B");
     T = meta("T");
     inputs.resize(B * T);

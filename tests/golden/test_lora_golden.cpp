@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/safetensors.h"
+#include "golden_config.h"
 #include "model/checkpoint.h"
 #include "model/gpt.h"
 #include "model/lora.h"
@@ -43,15 +44,7 @@ struct LoraFixture {
   int B = 0, T = 0;
   explicit LoraFixture(const std::string& p) : path(p), r(p) {
     auto meta = [&](const char* k) { return std::stoi(r.metadata().at(k)); };
-    if (r.metadata().count("hf_config") != 0) {
-      cfg = model::GptConfig::from_hf_json(nlohmann::json::parse(r.metadata().at("hf_config")), path);
-    } else {
-      cfg.n_layer = meta("n_layer");
-      cfg.n_head = meta("n_head");
-      cfg.n_embd = meta("n_embd");
-      cfg.vocab_size = meta("vocab_size");
-      cfg.n_ctx = meta("n_ctx");
-    }
+    cfg = chatforge::testing::golden_config(r, path);
     B = meta("B");
     T = meta("T");
     lc.rank = meta("lora_r");
