@@ -2,8 +2,9 @@
 // Below the cap a connection is admitted. At the cap, the connection that has waited
 // longest without delivering a complete request (idle keep-alive, dribbling its head or
 // its body: what a slowloris client holds) is shut down to make room; only when every
-// connection is busy with a complete request is the new one refused (503, see
-// HttpServer). Evicting the stalest unfinished request first means a flood of slow
+// connection is busy with a complete request (or already shut down, its thread not yet
+// gone: a flood of new connections can outrun the evicted ones' exits) is the new one
+// refused (503, see HttpServer). Evicting the stalest unfinished request first means a flood of slow
 // sockets cannot lock out a client that sends its request at once.
 #pragma once
 #include <cstddef>
