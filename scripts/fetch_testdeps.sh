@@ -18,3 +18,6 @@ if [ ! -f "$stamp" ]; then
     && npm install --no-audit --no-fund --loglevel=error -E "${npm_pkgs[@]}" >/dev/null)
   touch "$stamp"
 fi
+# Released models' tokenizer.json + tokenizer_config.json (Qwen3, Llama 3) for the chat
+# template and tokenizer interop tests, which skip without them.
+bash scripts/deps/tokenizer_models.fetch.sh || echo "fetch_testdeps: tokenizer models unavailable (their tests skip)"
