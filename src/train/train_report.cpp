@@ -95,6 +95,7 @@ void TrainReport::log_eval(const EvalRecord& r) {
     j["task_losses"] = nlohmann::json::object();
     for (const auto& [k, v] : r.task_losses) j["task_losses"][k] = num(v);
   }
+  for (const auto& [k, v] : r.metrics) j[k] = num(v);
   if (!r.samples.empty()) {
     j["samples"] = nlohmann::json::array();
     for (const auto& [p, s] : r.samples) j["samples"].push_back({{"prompt", p}, {"output", s}});
