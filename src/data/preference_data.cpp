@@ -242,8 +242,8 @@ PreferenceBuildResult build_preference_dataset(const PreferenceBuildOptions& o) 
     splits.push_back(sum);
     (s == 0 ? res.train_rows : res.val_rows) = rows;
   }
-  CF_CHECK(res.train_rows > 0, "no usable training examples in the input ({} read, {} skipped)", res.read,
-           res.skipped);
+  CF_CHECK(res.train_rows > 0, "no usable training examples in the input ({} read, {} skipped{})", res.read,
+           res.skipped, res.issues.empty() ? std::string() : "; the first: " + res.issues.front());
   write_shard_meta(o.out, spec, splits);
   const nlohmann::json meta = {{"kind", o.kind},
                                {"train_rows", res.train_rows},

@@ -29,31 +29,31 @@ with open("bad.jsonl", "w") as f:
     f.write(json.dumps({"prompt": "q " * 200, "chosen": "a", "rejected": "b"}) + "\n")
     f.write(json.dumps({"prompt": "how much is the pen?", "chosen": "the pen costs 3 dollars.", "rejected": "no."}) + "\n")
 PY
-"$CHATFORGE" tokenizer train --input text.txt --vocab-size 300 --out tok \
+"$CHATFORGE" tokenizer train --input text.txt --vocab-size 400 --out tok \
   --special-tokens '<|endoftext|>' '<|im_start|>' '<|im_end|>' >/dev/null 2>&1
 vocab=$(( $(wc -l < tok/vocab.txt) - 1 ))
-"$CHATFORGE" model init --out base --n-layer 2 --n-head 2 --n-embd 48 --vocab-size "$vocab" --n-ctx 64 --seed 3 >/dev/null
+"$CHATFORGE" model init --out base --n-layer 2 --n-head 2 --n-embd 48 --vocab-size "$vocab" --n-ctx 128 --seed 3 >/dev/null
 # bad records: skipped and counted with file:line, or the first one stops --strict
-"$CHATFORGE" data prefs --tokenizer tok --input bad.jsonl --max-len 64 --val-fraction 0 --out bad_out > bad.log
+"$CHATFORGE" data prefs --tokenizer tok --input bad.jsonl --max-len 128 --val-fraction 0 --out bad_out > bad.log
 grep -q "read 5, train rows 1, val rows 0, skipped 4 (too long 1)" bad.log || { cat bad.log; exit 1; }
 grep -q "bad.jsonl:1: missing field 'rejected'" bad.log
 grep -q "bad.jsonl:2: chosen and rejected are identical" bad.log
 grep -q "bad.jsonl:3: " bad.log
-grep -q "bad.jsonl:4: .* tokens, more than --max-len 64" bad.log
+grep -q "bad.jsonl:4: .* tokens, more than --max-len 128" bad.log
 set +e
 "$CHATFORGE" data prefs --tokenizer tok --input bad.jsonl --strict --out bad_strict >/dev/null 2>strict.log; rc=$?
 set -e
 [ $rc = 1 ] && [ "$(wc -l < strict.log)" = 1 ] && grep -q "bad.jsonl:1: missing field 'rejected'" strict.log \
   || { echo "FAIL --strict ($rc)"; cat strict.log; exit 1; }
 # DPO data and training
-"$CHATFORGE" data prefs --tokenizer tok --input prefs.jsonl --max-len 64 --val-fraction 0.2 --out dpo > dpo.log
+"$CHATFORGE" data prefs --tokenizer tok --input prefs.jsonl --max-len 128 --val-fraction 0.2 --out dpo > dpo.log
 grep -q "dpo preference data: read 240" dpo.log || { cat dpo.log; exit 1; }
 metric() {  # metric FILE KEY: the value of KEY in the last eval record
   /usr/bin/python3 -c "
 import json,sys
 ev=[json.loads(l) for l in open(sys.argv[1]) if json.loads(l)['type']=='eval']
 print(ev[-1][sys.argv[2]])" "$1" "$2"; }
-common=(--data dpo --init base --seq-len 64 --batch-size 8 --lr 2e-3 --beta 0.1 --eval-every 10 --eval-batches 6
+common=(--data dpo --init base --seq-len 128 --batch-size 8 --lr 2e-3 --beta 0.1 --eval-every 10 --eval-batches 6
         --no-progress --seed 4)
 "$CHATFORGE" train --stage dpo "${common[@]}" --steps 30 --out run_dpo 2>dpo_train.log
 margin=$(metric run_dpo/metrics.jsonl rewards/margins)
@@ -71,7 +71,7 @@ for f in model.safetensors optimizer.safetensors; do
 done
 echo "dpo: resume is bit-exact"
 # KTO on the same pairs as rated answers (chosen liked, rejected disliked)
-"$CHATFORGE" data prefs --kind kto --tokenizer tok --input prefs.jsonl --max-len 64 --val-fraction 0.2 --out kto > kto.log
+"$CHATFORGE" data prefs --kind kto --tokenizer tok --input prefs.jsonl --max-len 128 --val-fraction 0.2 --out kto > kto.log
 grep -Eq "desirable ([0-9]+), undesirable \1," kto.log || { cat kto.log; exit 1; }
 "$CHATFORGE" train --stage kto "${common[@]}" --data kto --steps 30 --out run_kto 2>kto_train.log
 good=$(metric run_kto/metrics.jsonl rewards/chosen)
@@ -88,8 +88,8 @@ margin=$(metric run_lora/metrics.jsonl rewards/margins)
 echo "dpo + LoRA: held-out reward margin $margin"
 # wrong data for the stage, a missing --init: one-line errors
 set +e
-"$CHATFORGE" train --stage kto --data dpo --init base --seq-len 64 --steps 1 --out e1 --no-progress 2>e1.log; rc1=$?
-"$CHATFORGE" train --stage dpo --data dpo --seq-len 64 --steps 1 --out e2 --no-progress 2>e2.log; rc2=$?
+"$CHATFORGE" train --stage kto --data dpo --init base --seq-len 128 --steps 1 --out e1 --no-progress 2>e1.log; rc1=$?
+"$CHATFORGE" train --stage dpo --data dpo --seq-len 128 --steps 1 --out e2 --no-progress 2>e2.log; rc2=$?
 "$CHATFORGE" train --stage dpo --data dpo --init base --seq-len 16 --steps 1 --out e3 --no-progress 2>e3.log; rc3=$?
 set -e
 [ $rc1 = 1 ] && grep -q "data made with --kind dpo, not for --stage kto" e1.log || { echo "FAIL e1 ($rc1)"; cat e1.log; exit 1; }
