@@ -15,12 +15,17 @@ from their papers as TRL computes them (trl/trainer/dpo_trainer.py, kto_trainer.
 For each variant: the loss, every policy gradient ("<v>.grad." + HF name), and the losses of
 STEPS AdamW steps on the same batch ("<v>.curve"; make_golden.py's optimizer: decay on matmul
 weights, clipping at 1.0; the final weights are left out to keep the fixture small).
+With LoRA ("lora." adapters A, B on c_attn, c_proj, c_fc as make_lora_golden.py writes them,
+r 4, alpha 8): the policy is the base ("param.") with the adapters, the reference the same
+model with the adapters off; DPO's loss, the adapters' gradients ("lora_dpo.grad.") and 10
+AdamW steps over the adapters ("lora_dpo.curve").
 Tensors: "param." (policy) and "ref." (reference) in HF names; "seq_a", "seq_b" (N, L+1) int32,
 "mask_a", "mask_b" (N, L) uint8, "desirable" (N) uint8.
 
 Usage: /usr/bin/python3 scripts/make_pref_golden.py [--seed 7] [--out tests/golden/gpt2_pref.safetensors]
 """
 import argparse
+import math
 import os
 import sys
 
@@ -29,10 +34,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_golden as mg  # noqa: E402
+import make_lora_golden as mlg  # noqa: E402
 from torch_gpt2 import Gpt2  # noqa: E402
 
 N, L = 3, 8
 STEPS = 10
+LORA_R, LORA_ALPHA = 4, 8.0
 HP = dict(lr=1e-3, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.1, grad_clip=1.0)
 VARIANTS = {
     "dpo": dict(loss="sigmoid", beta=0.5, label_smoothing=0.1),
@@ -117,6 +124,50 @@ def main():
         tensors += [(f"{v}.curve", torch.tensor(losses, dtype=torch.float32))]
         meta.update({f"{v}.{k}": str(x) for k, x in c.items()})
         print(f"{v}: loss {loss.item():.6f}, curve {losses[0]:.6f} -> {losses[-1]:.6f}")
+    # LoRA: the policy is the base (policy0) with adapters on every projection, the reference
+    # the same model with the adapters off (scaling 0: exactly the base), DPO as above.
+    model = Gpt2(**mg.CFG)
+    model.load_state_dict(policy0.state_dict())
+    found = mlg.wrap(model, "gpt2", ["c_attn", "c_proj", "c_fc"], LORA_R, LORA_ALPHA)
+    with torch.no_grad():
+        for _, m in found:  # A as PEFT draws it, B random (so the policy differs from the reference)
+            m.lora_A.weight.copy_((torch.rand(m.lora_A.weight.shape, generator=gen) * 2 - 1)
+                                  / math.sqrt(m.lora_A.weight.shape[1]))
+            m.lora_B.weight.copy_(0.1 * torch.randn(m.lora_B.weight.shape, generator=gen))
+    tensors += [("lora." + n, t) for n, t in mlg.adapters(found, "weight")]
+
+    class AdaptersOff:
+        def __init__(self, m, found):
+            self.m, self.found = m, found
+
+        def __call__(self, idx):
+            for _, lm in self.found:
+                lm.scaling, lm.saved = 0.0, lm.scaling
+            try:
+                return self.m(idx)
+            finally:
+                for _, lm in self.found:
+                    lm.scaling = lm.saved
+
+    lref = AdaptersOff(model, found)
+    loss = loss_of("dpo", model, lref, seq_a, seq_b, mask_a, mask_b, desirable)
+    loss.backward()
+    tensors += [("lora_dpo.loss", loss.detach().reshape(1))]
+    tensors += [("lora_dpo.grad." + n, t) for n, t in mlg.adapters(found, "grad")]
+    params = [p_ for _, m in found for p_ in (m.lora_A.weight, m.lora_B.weight)]
+    opt = torch.optim.AdamW(params, lr=HP["lr"], betas=(HP["beta1"], HP["beta2"]), eps=HP["eps"],
+                            weight_decay=HP["weight_decay"], foreach=False)
+    losses = []
+    for _ in range(STEPS):
+        opt.zero_grad(set_to_none=False)
+        step_loss = loss_of("dpo", model, lref, seq_a, seq_b, mask_a, mask_b, desirable)
+        step_loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, HP["grad_clip"])
+        opt.step()
+        losses.append(step_loss.item())
+    tensors += [("lora_dpo.curve", torch.tensor(losses, dtype=torch.float32))]
+    meta.update({"lora_r": str(LORA_R), "lora_alpha": repr(LORA_ALPHA), "lora_targets": "c_attn,c_proj,c_fc"})
+    print(f"lora dpo: loss {loss.item():.6f}, curve {losses[0]:.6f} -> {losses[-1]:.6f}")
     meta.update({k: repr(x) for k, x in HP.items()})
     meta.update({"N": str(N), "L": str(L), "steps": str(STEPS), "seed": str(args.seed), "torch": torch.__version__})
     mg.write_safetensors(args.out, tensors, meta)
