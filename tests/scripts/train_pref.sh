@@ -60,6 +60,8 @@ margin=$(metric run_dpo/metrics.jsonl rewards/margins)
 acc=$(metric run_dpo/metrics.jsonl rewards/accuracies)
 /usr/bin/python3 -c "import sys; m,a=float(sys.argv[1]),float(sys.argv[2]); assert m > 1.0 and a >= 0.9, (m,a)" \
   "$margin" "$acc" || { echo "FAIL: DPO did not learn (held-out margin $margin, accuracy $acc)"; exit 1; }
+grep -q "Rewards on held-out examples" run_dpo/report.html && grep -q "<th>rewards/accuracies</th>" run_dpo/report.html \
+  || { echo "FAIL: report.html lacks the preference metrics"; exit 1; }
 echo "dpo: held-out reward margin 0 -> $margin, accuracy $acc"
 # bit-exact resume: 12 steps against 5 + 7
 "$CHATFORGE" train --stage dpo "${common[@]}" --steps 12 --save-every 4 --out full 2>/dev/null
