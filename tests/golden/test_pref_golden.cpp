@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/safetensors.h"
+#include "golden_config.h"
 #include "model/checkpoint.h"
 #include "model/gpt.h"
 #include "model/lora.h"
@@ -30,11 +31,7 @@ struct PrefFixture {
   int N = 0, L = 0;
   PrefFixture() {
     auto meta = [&](const char* k) { return std::stoi(r.metadata().at(k)); };
-    cfg.n_layer = meta("n_layer");
-    cfg.n_head = meta("n_head");
-    cfg.n_embd = meta("n_embd");
-    cfg.vocab_size = meta("vocab_size");
-    cfg.n_ctx = meta("n_ctx");
+    cfg = chatforge::testing::golden_config(r, fixture_path());
     N = meta("N");
     L = meta("L");
   }
