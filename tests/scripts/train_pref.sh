@@ -5,7 +5,8 @@
 # held-out pairs the reward margin (0 at the start: the policy is the reference) becomes
 # clearly positive with most pairs ranked right; resume is bit-exact; --stage kto on the same
 # data as rated answers separates liked from disliked; DPO with LoRA (reference = the base
-# with the adapters off) learns too; wrong data for a stage is a one-line error.
+# with the adapters off) learns too; 2 MPI ranks (ZeRO-1) equal 1 rank with accumulation;
+# wrong data for a stage is a one-line error.
 set -euo pipefail
 tmp=$CF_BINARY_DIR/test-tmp/train_pref
 rm -rf "$tmp"; mkdir -p "$tmp"
@@ -88,6 +89,17 @@ margin=$(metric run_lora/metrics.jsonl rewards/margins)
 /usr/bin/python3 -c "import sys; assert float(sys.argv[1]) > 0.5, sys.argv[1]" "$margin" \
   || { echo "FAIL: LoRA DPO did not learn (margin $margin)"; exit 1; }
 echo "dpo + LoRA: held-out reward margin $margin"
+# data parallel: 2 ranks x 4 examples == 1 rank with 2-fold accumulation (DPO; KTO too, whose
+# KL estimate is per micro-batch: the same rows either way)
+source "$CF_SOURCE_DIR/tests/scripts/lib/mpi.sh"
+for stage in dpo kto; do
+  ddp=(--stage "$stage" --data "$stage" --init base --seq-len 128 --batch-size 4 --total-batch-tokens 1024 --lr 2e-3
+       --steps 6 --eval-every 3 --eval-batches 2 --no-progress --seed 4 --peak-gflops 10)
+  OMP_NUM_THREADS=1 "$CHATFORGE" train "${ddp[@]}" --out "ddp_one_$stage" 2>/dev/null
+  cf_mpirun 2 train "${ddp[@]}" --zero 1 --out "ddp_two_$stage" 2>"ddp_$stage.log" || { cat "ddp_$stage.log"; exit 1; }
+  grep -q "(4 x 128 x 1 accumulation x 2 ranks)" "ddp_$stage.log" || { cat "ddp_$stage.log"; exit 1; }
+  /usr/bin/python3 "$CF_SOURCE_DIR/tests/scripts/ddp_compare.py" "ddp_one_$stage" "ddp_two_$stage" --tol 1e-5
+done
 # wrong data for the stage, a missing --init: one-line errors
 set +e
 "$CHATFORGE" train --stage kto --data dpo --init base --seq-len 128 --steps 1 --out e1 --no-progress 2>e1.log; rc1=$?
