@@ -313,6 +313,7 @@ void setup(CLI::App& cmd) {
   setup_clean(cmd);
   add_data_tokenize_command(cmd);
   add_data_chat_command(cmd);
+  add_data_prefs_command(cmd);
   setup_inspect(cmd);
 }
 

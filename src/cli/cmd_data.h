@@ -16,6 +16,8 @@ void add_data_tokenize_command(CLI::App& data);
 // (cmd_data_augment.cpp: token noise on pretraining shards).
 void add_data_chat_command(CLI::App& data);
 void add_data_augment_command(CLI::App& data);
+// Adds `data prefs` (cmd_data_prefs.cpp): preference JSONL -> DPO/KTO shards.
+void add_data_prefs_command(CLI::App& data);
 
 // Decodes a masked (SFT) sample for `data inspect`, marking the trained spans (mask 1):
 // style "color" (bold green), "brackets" (⟦...⟧), "off", or "auto" (color on a terminal).

@@ -1,6 +1,7 @@
 // `chatforge feedback stats|export`: reads the feedback database written by `chatforge
 // serve --db F`. stats: counts and approval rates (overall, per model, per day); export:
-// liked answers as SFT JSONL, or liked-vs-disliked pairs as preference JSONL.
+// liked answers as SFT JSONL, liked-vs-disliked pairs as preference JSONL, or every rated
+// answer as KTO JSONL (prompt, completion, label).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -45,9 +46,12 @@ void stats(const FeedbackArgs& a) {
 
 void export_data(const FeedbackArgs& a) {
   CF_CHECK(file_exists(a.db), "feedback database {} does not exist", a.db);
-  if (a.format != "sft" && a.format != "preference") usage_fail("--format must be sft or preference, got {}", a.format);
+  if (a.format != "sft" && a.format != "preference" && a.format != "kto")
+    usage_fail("--format must be sft, preference or kto, got {}", a.format);
   serve::FeedbackStore store(a.db);
-  const size_t n = a.format == "sft" ? store.export_sft(a.out) : store.export_preference(a.out);
+  const size_t n = a.format == "sft"          ? store.export_sft(a.out)
+                   : a.format == "preference" ? store.export_preference(a.out)
+                                              : store.export_kto(a.out);
   std::printf("wrote %zu %s examples to %s\n", n, a.format.c_str(), a.out.c_str());
 }
 
@@ -61,7 +65,8 @@ void setup(CLI::App& cmd) {
   st->callback([a] { stats(*a); });
   auto* ex = cmd.add_subcommand("export", "liked answers -> SFT JSONL, liked/disliked pairs -> preference JSONL");
   ex->add_option("--db", a->db, "feedback database (chatforge serve --db)")->type_name(kFile)->required();
-  ex->add_option("--format", a->format, "sft ({\"messages\": [...]}) or preference ({\"prompt\", \"chosen\", \"rejected\"})")
+  ex->add_option("--format", a->format, "sft ({\"messages\": [...]}), preference ({\"prompt\", \"chosen\", \"rejected\"}) or kto "
+                  "({\"prompt\", \"completion\", \"label\"}); the last two feed `data prefs`")
       ->capture_default_str();
   ex->add_option("--out", a->out, "output JSONL file (written atomically)")->type_name(kFile)->required();
   add_config_option(*ex);

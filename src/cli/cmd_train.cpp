@@ -16,8 +16,10 @@ namespace {
 void setup(CLI::App& cmd) {
   auto o = std::make_shared<train::TrainOptions>();
   auto no_progress = std::make_shared<bool>(false);
-  cmd.add_option("--stage", o->stage, "pretrain (causal LM) or sft (assistant-only loss)")
-      ->check(CLI::IsMember({"pretrain", "sft"}))
+  cmd.add_option("--stage", o->stage,
+                 "pretrain (causal LM), sft (assistant-only loss), dpo (preference pairs) or kto (rated answers; "
+                 "dpo/kto data from `chatforge data prefs`)")
+      ->check(CLI::IsMember({"pretrain", "sft", "dpo", "kto"}))
       ->capture_default_str();
   cmd.add_option("--data", o->data_dir,
                  "directory of token shards (train_*.bin, val_*.bin); required unless --resume (default: the run's)")
@@ -99,6 +101,22 @@ void setup(CLI::App& cmd) {
   lg->add_option("--lora-targets", o->lora_targets,
                  "comma-separated PEFT target_modules (default: every attention and MLP projection: GPT-2 "
                  "c_attn,c_proj,c_fc; Llama q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)");
+  // preference stages (see docs/train.md "Preference tuning")
+  auto* pg = cmd.add_option_group("Preference", "--stage dpo|kto: the loss and the frozen reference model");
+  pg->add_option("--beta", o->pref.beta, "strength of the pull towards the reference (DPO/KTO beta; IPO tau)")
+      ->capture_default_str();
+  pg->add_option("--pref-loss", o->pref.loss, "dpo: sigmoid (DPO) or ipo; kto: kto (default: the stage's)")
+      ->check(CLI::IsMember({"sigmoid", "ipo", "kto"}));
+  pg->add_option("--label-smoothing", o->pref.label_smoothing,
+                 "sigmoid DPO: assumed share of flipped labels (cDPO), in [0, 0.5)")
+      ->capture_default_str();
+  pg->add_option("--desirable-weight", o->pref.desirable_weight, "kto: weight of the liked answers' loss")
+      ->capture_default_str();
+  pg->add_option("--undesirable-weight", o->pref.undesirable_weight, "kto: weight of the disliked answers' loss")
+      ->capture_default_str();
+  pg->add_option("--ref", o->ref,
+                 "reference model folder (default: --init; with --lora-rank, the base with the adapters off)")
+      ->type_name(kDir);
   // data parallelism (under mpirun/srun; see docs/distributed.md)
   auto comm_timeout = std::make_shared<double>(300);
   auto no_overlap = std::make_shared<bool>(false);

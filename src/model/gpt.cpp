@@ -406,17 +406,47 @@ void Gpt::llama_layer_backward(int l) {
 
 void Gpt::backward(float dloss) {
   CF_CHECK(B_ > 0 && has_targets_, "backward needs a forward_loss first");
+  backward_from_logits([&] {
+    backend_->crossentropy_backward(acts_.logits, acts_.lse, targets_, has_mask_ ? mask_ : nullptr, dloss, B_ * T_,
+                                    cfg_.vocab_size, cfg_.padded_vocab_size());
+  });
+}
+
+void Gpt::backward(const std::vector<float>& dloss) {
+  CF_CHECK(B_ > 0 && has_targets_, "backward needs a forward_loss first");
+  const size_t BT = static_cast<size_t>(B_) * T_;
+  CF_CHECK(dloss.size() == BT, "backward: {} token weights for {} tokens", dloss.size(), BT);
+  backward_from_logits([&] {
+    const int V = cfg_.vocab_size, Vp = cfg_.padded_vocab_size();
+    for (size_t i = 0; i < BT;) {
+      size_t j = i + 1;
+      while (j < BT && dloss[j] == dloss[i]) ++j;
+      backend_->crossentropy_backward(acts_.logits + i * Vp, acts_.lse + i, targets_ + i,
+                                      has_mask_ ? mask_ + i : nullptr, dloss[i], static_cast<int>(j - i), V, Vp);
+      i = j;
+    }
+  });
+}
+
+std::vector<float> Gpt::token_losses() const {
+  CF_CHECK(B_ > 0 && has_targets_, "token_losses needs a forward_loss first");
+  std::vector<float> out(static_cast<size_t>(B_) * T_);
+  backend_->download(out.data(), acts_.losses, out.size() * sizeof(float));
+  return out;
+}
+
+void Gpt::backward_from_logits(const std::function<void()>& logits_to_dlogits) {
   ensure_scratch();
   ops::Backend& be = *backend_;
   const int B = B_, T = T_, L = cfg_.n_layer, C = cfg_.n_embd, BT = B * T;
-  const int V = cfg_.vocab_size, Vp = cfg_.padded_vocab_size();
+  const int Vp = cfg_.padded_vocab_size();
   const size_t btc = static_cast<size_t>(BT) * C;
   const GptParams w = layout_.views(device_params());
   const GptParams g = grad_views();
   Activations& a = acts_;
   const BackwardScratch& s = scratch_;
 
-  be.crossentropy_backward(a.logits, a.lse, targets_, has_mask_ ? mask_ : nullptr, dloss, BT, V, Vp);
+  logits_to_dlogits();
   float* dlogits = a.logits;
   // forward was: logits = lnf @ head^T
   be.matmul_backward(s.dln, frozen_ ? nullptr : const_cast<float*>(head_weight(g)), nullptr, dlogits, a.lnf,

@@ -128,6 +128,13 @@ class Gpt : public ParamSet {
   // Accumulates parameter gradients (+=) of dloss * (sum of masked token losses); must
   // follow forward_loss (its inputs, targets, mask and row layout are kept). Destroys the logits.
   void backward(float dloss);
+  // The same with a weight per token: parameter gradients += sum over masked targets i of
+  // dloss[i] * loss_i (dloss: B*T host floats; the preference losses give each sequence
+  // of a row its own weight). Runs of equal weights share one cross-entropy call.
+  void backward(const std::vector<float>& dloss);
+  // The per-token losses of the last forward_loss (B*T, host; 0 where the mask is 0):
+  // summed over a sequence's masked targets they are -log p(sequence).
+  std::vector<float> token_losses() const;
   void zero_grad() override;
   // Optional hook for data-parallel training: called by backward() right after layer l's
   // parameter gradients are complete (l = L-1 down to 0), so their all-reduce can start
@@ -176,6 +183,8 @@ class Gpt : public ParamSet {
     float* dfch;       // (B, T, U)
     float* dact;       // (B, T, F)  gradient of the SwiGLU output (Llama)
   };
+  // backward after the cross-entropy: logits_to_dlogits turns the logits into dlogits.
+  void backward_from_logits(const std::function<void()>& logits_to_dlogits);
   void ensure_activations(int B, int T);
   void ensure_scratch();
   void upload_inputs(const int32_t* inp, const int32_t* targets, const uint8_t* mask, const RowLayout& rows);

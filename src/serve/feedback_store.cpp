@@ -282,4 +282,22 @@ size_t FeedbackStore::export_preference(const std::string& out_path) {
   return n;
 }
 
+size_t FeedbackStore::export_kto(const std::string& out_path) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Stmt q(db_,
+         "SELECT m.prompt_json, m.content, f.rating, m.system_prompt FROM messages m JOIN feedback f ON "
+         "f.message_id = m.id WHERE m.role = 'assistant' AND f.rating <> 0 ORDER BY m.id");
+  AtomicFile out(out_path);
+  size_t n = 0;
+  while (q.step()) {
+    out.write(dump({{"prompt", prompt_as_seen(q.text(0), q.text(3))},
+                    {"completion", q.text(1)},
+                    {"label", q.integer(2) > 0}}) +
+              "\n");
+    ++n;
+  }
+  out.commit();
+  return n;
+}
+
 }  // namespace chatforge::serve

@@ -42,6 +42,9 @@ class FeedbackStore {
   // --system) comes first as {"role": "system", ...}.
   size_t export_sft(const std::string& out_path);
   size_t export_preference(const std::string& out_path);
+  // Every rated answer as {"prompt", "completion", "label": liked} JSONL (KTO's unpaired
+  // layout, `data prefs --kind kto`); returns the count.
+  size_t export_kto(const std::string& out_path);
 
  private:
   void exec(const char* sql);

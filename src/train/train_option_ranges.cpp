@@ -35,6 +35,11 @@ const std::vector<TrainOptionRange>& train_option_ranges() {
       CF_RANGE("--lora-rank", nullptr, "[0, 65536]", o.lora_rank),  // 0: full fine-tuning
       CF_RANGE("--lora-alpha", nullptr, "[0, 1e6]", o.lora_alpha),   // 0: 2 * rank
       CF_RANGE("--lora-dropout", nullptr, "[0, 1)", o.lora_dropout),
+      // preference stages (check_preference_config repeats these with the stage's rules)
+      CF_RANGE("--beta", nullptr, "(0, 1000]", o.pref.beta),
+      CF_RANGE("--label-smoothing", nullptr, "[0, 0.5)", o.pref.label_smoothing),
+      CF_RANGE("--desirable-weight", nullptr, "(0, 1e6]", o.pref.desirable_weight),
+      CF_RANGE("--undesirable-weight", nullptr, "(0, 1e6]", o.pref.undesirable_weight),
       // evaluation, checkpoints, logging
       CF_RANGE("--eval-every", "eval_every", "[0, 2^31-1]", o.eval_every),  // 0: never
       CF_RANGE("--eval-batches", "eval_batches", "[1, 2^31-1]", o.eval_batches),

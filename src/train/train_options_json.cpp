@@ -34,6 +34,10 @@ nlohmann::json options_to_json(const TrainOptions& o) {
 #undef CF_PUT
   j["model"] = o.model.to_hf_json();
   j["seed"] = std::to_string(o.seed);
+  if (o.stage == "dpo" || o.stage == "kto")
+    j["preference"] = {{"loss", o.pref.loss}, {"beta", o.pref.beta}, {"label_smoothing", o.pref.label_smoothing},
+                       {"desirable_weight", o.pref.desirable_weight},
+                       {"undesirable_weight", o.pref.undesirable_weight}, {"ref", o.ref}};
   if (o.lora_rank > 0)
     j["lora"] = {{"rank", o.lora_rank}, {"alpha", o.lora_alpha}, {"dropout", o.lora_dropout},
                  {"targets", o.lora_targets}};
@@ -95,6 +99,16 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& ctx) 
   CF_CHECK(!seed.empty() && ec == std::errc() && ptr == seed.data() + seed.size(),
            "{}: field 'options.seed' must be a decimal 64-bit integer in a string, got \"{}\"", ctx, seed);
   o.seed = v;
+  if (j.contains("preference")) {  // dpo/kto runs only
+    const nlohmann::json& p = j["preference"];
+    CF_CHECK(p.is_object(), "{}: field 'options.preference' must be an object", ctx);
+    get_field(p, "loss", o.pref.loss, ctx);
+    get_field(p, "beta", o.pref.beta, ctx);
+    get_field(p, "label_smoothing", o.pref.label_smoothing, ctx);
+    get_field(p, "desirable_weight", o.pref.desirable_weight, ctx);
+    get_field(p, "undesirable_weight", o.pref.undesirable_weight, ctx);
+    get_field(p, "ref", o.ref, ctx);
+  }
   if (j.contains("lora")) {  // runs without adapters have no "lora" object
     const nlohmann::json& l = j["lora"];
     CF_CHECK(l.is_object(), "{}: field 'options.lora' must be an object", ctx);

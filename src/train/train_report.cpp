@@ -64,6 +64,9 @@ void TrainReport::load_line(const std::string& line) {
         r.task_losses[it.key()] = it.value().is_number() ? it.value().get<double>() : NAN;
     if (j.contains("samples"))
       for (const auto& s : j["samples"]) r.samples.emplace_back(s.value("prompt", ""), s.value("output", ""));
+    for (auto it = j.begin(); it != j.end(); ++it)  // preference metrics: "rewards/margins", "kl" ...
+      if (it.key() == "kl" || it.key().find('/') != std::string::npos)
+        r.metrics[it.key()] = it.value().is_number() ? it.value().get<double>() : NAN;
     evals_.push_back(std::move(r));
   }
 }
@@ -95,6 +98,7 @@ void TrainReport::log_eval(const EvalRecord& r) {
     j["task_losses"] = nlohmann::json::object();
     for (const auto& [k, v] : r.task_losses) j["task_losses"][k] = num(v);
   }
+  for (const auto& [k, v] : r.metrics) j[k] = num(v);
   if (!r.samples.empty()) {
     j["samples"] = nlohmann::json::array();
     for (const auto& [p, s] : r.samples) j["samples"].push_back({{"prompt", p}, {"output", s}});
@@ -133,6 +137,19 @@ void TrainReport::write_html() const {
                                                            "given allows, so that peak is too low)")
                                              : fmt::format("{:.1f}%", 100 * mfu_.back()));
   h += svg_line_chart("Loss (nats per token)", "step", loss);
+  std::map<std::string, Series> rewards;  // preference stages: rewards and margins on the held-out set
+  for (const auto& e : evals_)
+    for (const auto& [k, v] : e.metrics)
+      if (k.rfind("rewards/", 0) == 0 && k != "rewards/accuracies") {
+        rewards[k].name = k;
+        rewards[k].x.push_back(e.step);
+        rewards[k].y.push_back(v);
+      }
+  if (!rewards.empty()) {
+    std::vector<Series> rs;
+    for (auto& [k, s] : rewards) rs.push_back(s);
+    h += svg_line_chart("Rewards on held-out examples (beta (log p - log p_ref))", "step", rs);
+  }
   h += svg_line_chart("Learning rate", "step", {{"lr", steps_, lr_}});
   h += svg_line_chart("Throughput (tokens/s)", "step", {{"tokens/s", steps_, tok_s_}});
   if (!evals_.empty()) {
@@ -143,6 +160,7 @@ void TrainReport::write_html() const {
     if (std::isfinite(e.val_bpb)) h += fmt::format("<tr><th>bits per byte</th><td>{:.4f}</td></tr>", e.val_bpb);
     for (const auto& [k, v] : e.task_losses)
       h += fmt::format("<tr><th>task {} loss</th><td>{:.4f}</td></tr>", xml_escape(k), v);
+    for (const auto& [k, v] : e.metrics) h += fmt::format("<tr><th>{}</th><td>{:.4f}</td></tr>", xml_escape(k), v);
     h += "</table>\n";
     if (!e.samples.empty()) {
       h += "<h3>Samples (greedy)</h3><table><tr><th>prompt</th><th>continuation</th></tr>\n";

@@ -15,6 +15,7 @@ struct EvalRecord {
   int step = 0;
   double val_loss = 0.0 / 0.0, val_bpb = 0.0 / 0.0;
   std::map<std::string, double> task_losses;
+  std::map<std::string, double> metrics;  // preference stages: rewards, accuracies, margins, kl (on val)
   std::vector<std::pair<std::string, std::string>> samples;  // prompt, continuation
 };
 

@@ -43,8 +43,9 @@ double TrainStep::forward_backward(std::span<const Batch> micro, float dloss) {
   double loss_sum = 0;
   for (size_t i = 0; i < micro.size(); ++i) {
     const Batch& b = micro[i];
-    loss_sum += model_.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T,
-                                    {b.doc_ids(), b.positions()});
+    if (objective_ == nullptr)
+      loss_sum += model_.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T,
+                                      {b.doc_ids(), b.positions()});
     if (reducer && overlap && i + 1 == micro.size())
       model_.on_layer_grads_done = [&](int l) {
         for (const auto& t : tensors)  // layer l's slice of each stacked (L, ...) tensor
@@ -53,7 +54,8 @@ double TrainStep::forward_backward(std::span<const Batch> micro, float dloss) {
             reducer->ready(t.offset + l * per, per);
           }
       };
-    model_.backward(dloss);
+    if (objective_ != nullptr) loss_sum += objective_->forward_backward(model_, b, dloss);
+    else model_.backward(dloss);
     model_.on_layer_grads_done = nullptr;
   }
   if (reducer) {
@@ -81,7 +83,7 @@ StepStats TrainStep::run(std::span<const Batch> micro, float lr) {
   // The loss is normalised by the number of target tokens in the whole step (all
   // micro-batches, all ranks: SFT masks differ per rank), known before the first backward.
   uint64_t count = 0;
-  for (const Batch& b : micro) count += b.mask_count();
+  for (const Batch& b : micro) count += objective_ != nullptr ? objective_->count(b) : b.mask_count();
   if (comm_.world() > 1) {
     double c = static_cast<double>(count);
     comm_.all_reduce_sum(&c, 1);

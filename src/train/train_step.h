@@ -3,7 +3,8 @@
 // gradient all-reduce over ranks (bucketed and overlapped with the last backward on host
 // memory; NCCL or through the host on a device), the global gradient norm, clipping and
 // AdamW (ZeRO-1: each rank updates its slice of the parameters, then all of them are
-// gathered). The loss is the mean over every masked-in target token of every rank.
+// gathered). The loss is the mean over every masked-in target token of every rank (the
+// preference objectives: over every example).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "model/gpt.h"
 #include "train/adamw.h"
 #include "train/loader.h"
+#include "train/preference_step.h"
 
 namespace chatforge::train {
 
@@ -42,6 +44,9 @@ class TrainStep {
   ~TrainStep();
 
   StepStats run(std::span<const Batch> micro_batches, float lr);
+  // Preference stages: each micro-batch's forward and backward is the objective's, and the
+  // step's loss is the mean over its examples (not tokens). Null: the language-model loss.
+  void set_objective(PreferenceObjective* objective) { objective_ = objective; }
 
   bool zero1() const { return zero1_; }
   // The full (unsharded) Adam state, what a checkpoint holds whatever the rank count:
@@ -63,7 +68,8 @@ class TrainStep {
   bool zero1_ = false;
   std::vector<size_t> shard_;  // parameters per rank
   size_t shard_begin_ = 0;
-  std::unique_ptr<dist::Comm> nccl_;  // device gradients all-reduced on the devices
+  std::unique_ptr<dist::Comm> nccl_;
+  PreferenceObjective* objective_ = nullptr;  // device gradients all-reduced on the devices
 };
 
 }  // namespace chatforge::train

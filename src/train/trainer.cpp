@@ -118,6 +118,7 @@ StepStats Trainer::step() {
   for (auto& b : micro_) loader_->next(b);
   const float lr = sched_.at(step_);
   if (lora_) lora_->set_training(true);  // adapter dropout in training steps only
+  if (objective_) objective_->reset_metrics();
   const StepStats st = stepper_->run(micro_, lr);
   if (lora_) lora_->set_training(false);
   if (!st.applied) {
@@ -158,6 +159,22 @@ EvalRecord Trainer::evaluate(bool* is_best) {
   rec.step = step_;
   *is_best = false;
   for (auto& [name, vl] : val_loaders_) {
+    if (objective_) {  // the preference loss and its metrics on the held-out examples
+      objective_->reset_metrics();
+      vl->reset();
+      Batch b;
+      const uint64_t n = std::min<uint64_t>(o_.eval_batches, std::max<uint64_t>(1, vl->rows_per_epoch() / vl->batch_rows()));
+      for (uint64_t i = 0; i < n; ++i) {
+        vl->next(b);
+        objective_->forward(*gpt_, b);
+      }
+      for (const auto& [k, v] : objective_->metrics().means(o_.stage)) {
+        if (k == "loss" && name == "val") rec.val_loss = v;
+        else if (k == "loss") rec.task_losses[name] = v;
+        else rec.metrics[name == "val" ? k : name + "/" + k] = v;
+      }
+      continue;
+    }
     const EvalResult r = evaluate_split(*gpt_, *vl, o_.eval_batches, tokenizer_.get());
     if (name == "val") {
       rec.val_loss = r.loss;

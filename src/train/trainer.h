@@ -1,5 +1,6 @@
-// The training loop behind `chatforge train`: pretraining (causal LM on token shards) and
-// SFT (conversations with an assistant-only loss mask), with gradient accumulation, LR
+// The training loop behind `chatforge train`: pretraining (causal LM on token shards),
+// SFT (conversations with an assistant-only loss mask) and the preference stages DPO/IPO
+// and KTO (train/preference_step.h, on `data prefs` shards, against a frozen reference), with gradient accumulation, LR
 // schedule, clipping, periodic evaluation (loss, perplexity, bits per byte, per-task
 // loss, sample generations), early stopping, atomic checkpoints with full state for
 // bit-exact resume, SIGINT/SIGTERM handling, NaN/Inf protection, metrics.jsonl and an
@@ -19,13 +20,15 @@
 #include "train/adamw.h"
 #include "train/loader.h"
 #include "train/lr_schedule.h"
+#include "train/preference_loss.h"
+#include "train/preference_step.h"
 #include "train/train_report.h"
 #include "train/train_step.h"
 
 namespace chatforge::train {
 
 struct TrainOptions {
-  std::string stage = "pretrain";  // pretrain | sft
+  std::string stage = "pretrain";  // pretrain | sft | dpo | kto
   std::string data_dir;
   std::string out_dir;
   std::string init;       // checkpoint to start from (chatforge or Hugging Face folder)
@@ -78,6 +81,10 @@ struct TrainOptions {
   float lora_alpha = 0;          // 0: 2 * rank
   float lora_dropout = 0.05f;
   std::string lora_targets;      // comma-separated PEFT target_modules; empty: every projection
+  // preference stages (dpo | kto; train/preference_loss.h): the loss and the frozen
+  // reference (empty: --init; with LoRA and no --ref, the base with the adapters detached)
+  PreferenceLossConfig pref;
+  std::string ref;
 };
 
 // A training run as a library object: open (the constructor), step, evaluate, save.
@@ -146,6 +153,10 @@ class Trainer {
   std::unique_ptr<tok::Tokenizer> tokenizer_;
   std::unique_ptr<model::Gpt> gpt_;
   std::unique_ptr<model::Lora> lora_;  // --lora-rank: what trains (gpt_ is its frozen base)
+  std::unique_ptr<model::Gpt> ref_;    // dpo/kto: the frozen reference (null with LoRA and no --ref)
+  std::unique_ptr<PreferenceObjective> objective_;  // dpo/kto
+  bool preference() const { return o_.stage == "dpo" || o_.stage == "kto"; }
+  void open_preference();
   std::string base_id_;                // --lora-rank: the base's identity (lora_base_identity)
   void open_lora();
   int accum_ = 1;

@@ -149,7 +149,13 @@ void Trainer::resolve_resume() {
   o_.rank = comm_.rank();
   o_.world = comm_.world();
   CF_CHECK(o_.zero == 0 || o_.zero == 1, "--zero must be 0 or 1, got {}", o_.zero);
-  CF_CHECK(o_.stage == "pretrain" || o_.stage == "sft", "--stage must be pretrain or sft, got '{}'", o_.stage);
+  CF_CHECK(o_.stage == "pretrain" || o_.stage == "sft" || preference(),
+           "--stage must be pretrain, sft, dpo or kto, got '{}'", o_.stage);
+  if (preference()) {
+    if (o_.pref.loss.empty()) o_.pref.loss = o_.stage == "kto" ? "kto" : "sigmoid";
+    check_preference_config(o_.stage, o_.pref);
+    if (o_.init.empty()) throw UsageError("--stage " + o_.stage + " needs --init: the model to tune (and, without --ref, the reference)");
+  }
   CF_CHECK(!o_.out_dir.empty(), "--out is required");
   CF_CHECK(o_.batch_size >= 1 && o_.seq_len >= 1, "--batch-size and --seq-len must be positive");
 }
@@ -157,7 +163,8 @@ void Trainer::resolve_resume() {
 // The training shards, and the tokenizer (optional: samples and bits per byte need it).
 void Trainer::open_data() {
   const auto train_files = split_files(o_.data_dir, "train", true);
-  if (o_.loader.empty()) o_.loader = o_.stage == "sft" ? "documents" : "random";
+  if (o_.loader.empty()) o_.loader = o_.stage == "pretrain" ? "random" : "documents";
+  if (preference()) open_preference();
   loader_ = std::make_unique<ShardLoader>(train_files, loader_mode(o_.loader), o_.batch_size, o_.seq_len, o_.seed,
                                           o_.align_docs, o_.rank, o_.world);
   CF_CHECK(o_.stage != "sft" || loader_->has_mask(),
@@ -207,6 +214,15 @@ void Trainer::open_model() {
   const model::GptConfig& cfg = gpt_->config();
   gpt_->set_recompute(o_.recompute);
   if (o_.lora_rank > 0) open_lora();
+  if (preference()) {  // the frozen reference: --ref, else --init (with LoRA: the base, adapters detached)
+    const std::string ref = !o_.ref.empty() ? o_.ref : (o_.lora_rank > 0 ? std::string() : o_.init);
+    if (!ref.empty()) {
+      ref_ = model::to_backend(model::load_model(ref), gpt_->shared_backend());
+      CF_CHECK(ref_->config().vocab_size == cfg.vocab_size, "--ref {}: vocabulary of {} tokens, the model has {}", ref,
+               ref_->config().vocab_size, cfg.vocab_size);
+    }
+    objective_ = std::make_unique<PreferenceObjective>(o_.stage, o_.pref, ref_.get());
+  }
   CF_CHECK(loader_->vocab_size() <= static_cast<uint32_t>(cfg.vocab_size),
            "{} was tokenized with a vocabulary of {} tokens but the model has {}: data made for another tokenizer",
            o_.data_dir, loader_->vocab_size(), cfg.vocab_size);
@@ -217,7 +233,7 @@ void Trainer::open_model() {
 // Batch accumulation, steps (from --epochs), the learning-rate schedule, the optimizer
 // and the step (ZeRO-1 shards the optimizer there).
 void Trainer::open_schedule() {
-  if (o_.lr <= 0) o_.lr = o_.stage == "sft" ? 1e-4f : 6e-4f;
+  if (o_.lr <= 0) o_.lr = preference() ? 5e-6f : o_.stage == "sft" ? 1e-4f : 6e-4f;
   const long micro_tokens = static_cast<long>(o_.batch_size) * o_.seq_len * o_.world;
   if (o_.total_batch_tokens <= 0) o_.total_batch_tokens = micro_tokens;
   CF_CHECK(o_.total_batch_tokens % micro_tokens == 0,
@@ -241,6 +257,7 @@ void Trainer::open_schedule() {
   so.bucket_mb = o_.bucket_mb;
   so.comm_overlap = o_.comm_overlap;
   stepper_ = std::make_unique<TrainStep>(*gpt_, *opt_, &comm_, so);
+  stepper_->set_objective(objective_.get());
   peak_gflops_ = o_.peak_gflops > 0 ? o_.peak_gflops : ops::peak_gflops(device_);
   flops_per_token_ = gpt_->flops_per_token(o_.seq_len);
   if (lora_) flops_per_token_ *= 4.0 / 6.0;  // no weight gradients: forward plus the input gradients
@@ -307,6 +324,21 @@ void Trainer::restore_or_start() {
   CF_CHECK(free_bytes >= ckpt_bytes * 2,
            "not enough free disk space in {}: {} MB free, checkpoints need about {} MB (two at a time)", o_.out_dir,
            free_bytes >> 20, (ckpt_bytes * 2) >> 20);
+}
+
+// Preference stages: the data must be `data prefs` shards of the stage's kind whose
+// longest row fits --seq-len (a cut row would score a truncated answer).
+void Trainer::open_preference() {
+  const std::string meta_path = o_.data_dir + "/preference.json";
+  CF_CHECK(file_exists(meta_path), "{}: --stage {} needs preference shards made by `chatforge data prefs` (no {})",
+           o_.data_dir, o_.stage, meta_path);
+  const nlohmann::json meta = parse_json(read_file(meta_path), meta_path);
+  const std::string kind = meta.value("kind", std::string());
+  CF_CHECK(kind == o_.stage, "{}: data made with --kind {}, not for --stage {}", meta_path, kind, o_.stage);
+  const long longest = meta.value("longest_row", 0L);
+  CF_CHECK(longest <= o_.seq_len, "{}: the longest example row has {} tokens, more than --seq-len {}; raise --seq-len "
+           "(or rebuild with a smaller --max-len)", meta_path, longest, o_.seq_len);
+  CF_CHECK(o_.loader == "documents", "--stage {} reads whole examples: --loader must be documents", o_.stage);
 }
 
 // LoRA: the base frozen (no gradient memory), adapters attached and initialised (a resume

@@ -256,6 +256,18 @@ TEST(ServeFeedback, ExportsLeadWithTheSystemPromptUsed) {
   EXPECT_EQ(read_jsonl(dir + "/pref.jsonl")[0],
             json::parse(R"({"prompt":[{"role":"system","content":"Server default."},{"role":"user","content":"X2 多少钱？"}],
                 "chosen":"899元。","rejected":"不知道。"})"));
+
+  // kto: every rated answer with its label, in the order answered, prompt as the model saw it
+  ASSERT_EQ(s.export_kto(dir + "/kto.jsonl"), 5u);
+  const auto kto = read_jsonl(dir + "/kto.jsonl");
+  ASSERT_EQ(kto.size(), 5u);
+  EXPECT_EQ(kto[0], json::parse(R"({"prompt":[{"role":"system","content":"Server default."},{"role":"user","content":"X2 多少钱？"}],
+      "completion":"899元。","label":true})"));
+  EXPECT_EQ(kto[1]["label"], false);
+  EXPECT_EQ(kto[1]["completion"], "不知道。");
+  EXPECT_EQ(kto[3], json::parse(R"({"prompt":[{"role":"user","content":"Hi"}],"completion":"Hello!","label":true})"));
+  EXPECT_EQ(kto[4]["prompt"][0]["content"], "Other default.");
+  EXPECT_EQ(kto[4]["label"], false);
 }
 
 // A database written before the system prompt was kept (the schema as it was, filled with
