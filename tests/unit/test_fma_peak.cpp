@@ -29,7 +29,9 @@ TEST(FmaPeak, RateIsPhysicallyPossibleAtEveryLevel) {
     ASSERT_TRUE(std::isfinite(p.gflops)) << ops::simd_level_name(level);
     const double bound = physical_bound_gflops(level, 1);
     EXPECT_LE(p.gflops, bound) << ops::simd_level_name(level) << ": more FLOPs than the hardware can do";
-    EXPECT_GE(p.gflops, bound / 50) << ops::simd_level_name(level) << ": far below any FMA unit's rate";
+    // No lower bound: a slow rate is a busy or sanitized machine, not a wrong count (the
+    // suite has no timed assertions).
+    EXPECT_GT(p.gflops, 0.0) << ops::simd_level_name(level);
   }
   ops::set_simd_level(saved);
 }
@@ -53,7 +55,7 @@ TEST(FmaPeak, Bf16DotProductPeakIsPhysicallyPossible) {
   }
   const double bound = 2.0 * 64 * 6.5;
   EXPECT_LE(g, bound) << "more bf16 FLOPs than the hardware can do";
-  EXPECT_GE(g, bound / 50) << "far below any dot-product unit's rate";
+  EXPECT_GT(g, 0.0);  // no lower bound: a busy or sanitized machine is slow, not wrong
   EXPECT_NE(std::string(ops::cpu_simd_features()).find("avx512_bf16"), std::string::npos);
 }
 
