@@ -151,11 +151,7 @@ void write_chat_shards(const ChatBuildOptions& o, const tok::ChatFormat& format,
                        const Pools& pools, const std::vector<MixturePick>& picks, ChatBuildResult& r) {
   const tok::Tokenizer& tk = format.tokenizer();
   make_output_dir(o.out);
-  ShardSpec spec;
-  spec.vocab_size = static_cast<uint32_t>(tk.vocab_size());
-  spec.eot_id = tk.eot_id();
-  spec.tokenizer_fingerprint = tk.fingerprint();
-  spec.has_mask = true;
+  const ShardSpec spec = shard_spec_for(tk, true);
   Writers w{ShardSetWriter(o.out, "train", spec, o.shard_tokens), ShardSetWriter(o.out, "val", spec, o.shard_tokens),
             {}, nullptr, &format};
   if (!o.mixture.empty())

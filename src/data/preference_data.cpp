@@ -198,11 +198,7 @@ PreferenceBuildResult build_preference_dataset(const PreferenceBuildOptions& o) 
   std::vector<size_t> idx[2];
   for (size_t i = 0; i < ex.size(); ++i) idx[ex[i].val ? 1 : 0].push_back(i);
   make_output_dir(o.out);
-  ShardSpec spec;
-  spec.vocab_size = static_cast<uint32_t>(tk.vocab_size());
-  spec.eot_id = tk.eot_id();
-  spec.tokenizer_fingerprint = tk.fingerprint();
-  spec.has_mask = true;
+  const ShardSpec spec = shard_spec_for(tk, true);
   std::vector<ShardSplitSummary> splits;
   for (int s = 0; s < 2; ++s) {
     const char* split = s == 0 ? "train" : "val";

@@ -328,4 +328,13 @@ void ShardSet::read(uint64_t pos, uint64_t n, uint32_t* tokens, uint8_t* mask) c
   }
 }
 
+ShardSpec shard_spec_for(const tok::Tokenizer& tk, bool has_mask) {
+  ShardSpec spec;
+  spec.vocab_size = static_cast<uint32_t>(tk.vocab_size());
+  spec.eot_id = tk.eot_id();
+  spec.tokenizer_fingerprint = tk.fingerprint();
+  spec.has_mask = has_mask;
+  return spec;
+}
+
 }  // namespace chatforge::data

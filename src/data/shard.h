@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/file_io.h"
+#include "tokenizer/tokenizer.h"
 
 namespace chatforge::data {
 
@@ -46,6 +47,10 @@ struct ShardSpec {
   std::string tokenizer_fingerprint;  // full string; the header keeps its first 16 bytes
   bool has_mask = false;
 };
+
+// The spec of shards written with tokenizer `tk` (its vocabulary, end-of-text id and
+// fingerprint).
+ShardSpec shard_spec_for(const tok::Tokenizer& tk, bool has_mask = false);
 
 // Writes one shard file, streaming, atomically: tokens go to a temp file in the same
 // directory; finish() writes the header, appends the mask, fsyncs and renames. Without

@@ -115,10 +115,7 @@ ShardAugmentResult augment_shards(const ShardAugmentOptions& o) {
   if (!noise.any()) usage_fail("give at least one of --mask-rate, --delete-rate, --substitute-rate, --shuffle-rate");
   const auto train_files = list_shards(o.input, "train");
   CF_CHECK(!train_files.empty(), "no train_*.bin shards in {}", o.input);
-  ShardSpec spec;
-  spec.vocab_size = static_cast<uint32_t>(tk.vocab_size());
-  spec.eot_id = tk.eot_id();
-  spec.tokenizer_fingerprint = tk.fingerprint();
+  ShardSpec spec = shard_spec_for(tk);
   const uint64_t total_docs = check_train_shards(train_files, spec);
 
   make_output_dir(o.out);

@@ -53,10 +53,7 @@ TokenizeResult tokenize_to_shards(const TokenizeOptions& o) {
   if (o.threads < 1) usage_fail("--threads must be at least 1");
   CF_CHECK(o.shard_tokens > 0, "--shard-tokens must be positive");
   const tok::Tokenizer tk = tok::Tokenizer::load(o.tokenizer);
-  ShardSpec spec;
-  spec.vocab_size = static_cast<uint32_t>(tk.vocab_size());
-  spec.eot_id = tk.eot_id();
-  spec.tokenizer_fingerprint = tk.fingerprint();
+  ShardSpec spec = shard_spec_for(tk);
   const auto files = expand_inputs(o.inputs);
   CF_CHECK(!files.empty(), "no input files found");
   DocumentStream stream(files, o.input);
