@@ -117,6 +117,11 @@ void setup(CLI::App& cmd) {
   pg->add_option("--ref", o->ref,
                  "reference model folder (default: --init; with --lora-rank, the base with the adapters off)")
       ->type_name(kDir);
+  pg->add_option("--ref-cache", o->ref_cache,
+                 "compute the reference's log-probabilities once, before training, and keep them with the data "
+                 "(DATA/ref_logps/): auto (when that costs fewer reference forwards, or a cache exists), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
   // data parallelism (under mpirun/srun; see docs/distributed.md)
   auto comm_timeout = std::make_shared<double>(300);
   auto no_overlap = std::make_shared<bool>(false);

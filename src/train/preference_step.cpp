@@ -57,25 +57,43 @@ PreferenceObjective::RowLogps PreferenceObjective::row_logps(const std::vector<f
   return r;
 }
 
+PreferenceObjective::RowLogps PreferenceObjective::reference_logps(model::Gpt& policy, const Batch& b) {
+  RowLogps ref;
+  if (cache_ != nullptr && cache_->covers(b)) {
+    ref.a.resize(b.B);
+    ref.b.resize(b.B);
+    for (int r = 0; r < b.B; ++r) {
+      const ReferenceCache::Logps* v = cache_->find(ReferenceCache::row_key(b, r));
+      ref.a[r] = v->a;
+      ref.b[r] = v->b;
+    }
+    return ref;
+  }
+  mask01_.resize(b.mask.size());
+  for (size_t i = 0; i < b.mask.size(); ++i) mask01_[i] = b.mask[i] != 0 ? 1 : 0;
+  const model::RowLayout rows{b.doc_ids(), b.positions()};
+  // The reference: a frozen model, or the policy's base with its adapters detached.
+  if (ref_ != nullptr) {
+    ref_->forward_loss(b.inputs.data(), b.targets.data(), mask01_.data(), b.B, b.T, rows);
+    return row_logps(ref_->token_losses(), b);
+  }
+  model::Lora* lora = policy.lora();
+  CF_CHECK(lora != nullptr, "a micro-batch's reference log-probabilities are neither cached nor computable: no "
+           "reference model (and no LoRA adapters to detach)");
+  policy.set_lora(nullptr);
+  policy.forward_loss(b.inputs.data(), b.targets.data(), mask01_.data(), b.B, b.T, rows);
+  ref = row_logps(policy.token_losses(), b);
+  policy.set_lora(lora);
+  return ref;
+}
+
 double PreferenceObjective::run(model::Gpt& policy, const Batch& b, float scale, std::vector<float>* weights) {
   const int32_t* doc = b.doc_ids();
   CF_CHECK(doc != nullptr, "preference batches need packed rows (made by `chatforge data prefs`)");
   mask01_.resize(b.mask.size());
   for (size_t i = 0; i < b.mask.size(); ++i) mask01_[i] = b.mask[i] != 0 ? 1 : 0;
   const model::RowLayout rows{b.doc_ids(), b.positions()};
-  // The reference: a frozen model, or the policy's base with its adapters detached.
-  RowLogps ref;
-  if (ref_ != nullptr) {
-    ref_->forward_loss(b.inputs.data(), b.targets.data(), mask01_.data(), b.B, b.T, rows);
-    ref = row_logps(ref_->token_losses(), b);
-  } else {
-    model::Lora* lora = policy.lora();
-    CF_CHECK(lora != nullptr, "a preference stage without a reference model needs LoRA adapters");
-    policy.set_lora(nullptr);
-    policy.forward_loss(b.inputs.data(), b.targets.data(), mask01_.data(), b.B, b.T, rows);
-    ref = row_logps(policy.token_losses(), b);
-    policy.set_lora(lora);
-  }
+  RowLogps ref = reference_logps(policy, b);
   ref.undesirable = {};
   policy.forward_loss(b.inputs.data(), b.targets.data(), mask01_.data(), b.B, b.T, rows);
   const RowLogps pol = row_logps(policy.token_losses(), b);

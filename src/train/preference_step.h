@@ -5,7 +5,9 @@
 // log-probabilities (a frozen reference model, or with LoRA the same model with its
 // adapters detached: no second copy), the policy's (one forward), the losses and their
 // derivatives, then one backward in which every sequence's token losses carry the weight
-// -dloss/dlogp (model::Gpt::backward with token weights). The step's loss is the mean
+// -dloss/dlogp (model::Gpt::backward with token weights). With a reference cache
+// (train/reference_cache.h) a micro-batch whose rows are all cached takes the reference
+// log-probabilities from it instead of a forward. The step's loss is the mean
 // over the examples of every micro-batch and rank. KTO's KL estimate is taken over each
 // micro-batch of this rank (TRL: per device batch, then averaged over processes).
 #pragma once
@@ -17,6 +19,7 @@
 #include "model/gpt.h"
 #include "train/loader.h"
 #include "train/preference_loss.h"
+#include "train/reference_cache.h"
 
 namespace chatforge::train {
 
@@ -55,6 +58,14 @@ class PreferenceObjective {
   };
   static RowLogps row_logps(const std::vector<float>& token_losses, const Batch& b);
 
+  // The reference's log-probabilities of a micro-batch: from the cache when it holds every
+  // row, else a forward of the reference model (or of `policy` with its adapters detached).
+  RowLogps reference_logps(model::Gpt& policy, const Batch& b);
+  // The reference log-probabilities already computed (null: none); the reference model may
+  // then be released (set_reference(nullptr) without LoRA) when the cache covers the data.
+  void set_cache(const ReferenceCache* cache) { cache_ = cache; }
+  void set_reference(model::Gpt* reference) { ref_ = reference; }
+
  private:
   // Reference, then policy log-probs; per-token weights (when `weights`) and the loss sum.
   double run(model::Gpt& policy, const Batch& b, float scale, std::vector<float>* weights);
@@ -62,6 +73,7 @@ class PreferenceObjective {
   std::string stage_;
   PreferenceLossConfig c_;
   model::Gpt* ref_;
+  const ReferenceCache* cache_ = nullptr;
   PreferenceMetrics m_;
   std::vector<uint8_t> mask01_;
 };

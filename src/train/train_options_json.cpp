@@ -37,7 +37,8 @@ nlohmann::json options_to_json(const TrainOptions& o) {
   if (o.stage == "dpo" || o.stage == "kto")
     j["preference"] = {{"loss", o.pref.loss}, {"beta", o.pref.beta}, {"label_smoothing", o.pref.label_smoothing},
                        {"desirable_weight", o.pref.desirable_weight},
-                       {"undesirable_weight", o.pref.undesirable_weight}, {"ref", o.ref}};
+                       {"undesirable_weight", o.pref.undesirable_weight}, {"ref", o.ref},
+                       {"ref_cache", o.ref_cache}};
   if (o.lora_rank > 0)
     j["lora"] = {{"rank", o.lora_rank}, {"alpha", o.lora_alpha}, {"dropout", o.lora_dropout},
                  {"targets", o.lora_targets}};
@@ -108,6 +109,7 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& ctx) 
     get_field(p, "desirable_weight", o.pref.desirable_weight, ctx);
     get_field(p, "undesirable_weight", o.pref.undesirable_weight, ctx);
     get_field(p, "ref", o.ref, ctx);
+    if (p.contains("ref_cache")) get_field(p, "ref_cache", o.ref_cache, ctx);  // runs saved before it existed lack it
   }
   if (j.contains("lora")) {  // runs without adapters have no "lora" object
     const nlohmann::json& l = j["lora"];

@@ -163,7 +163,7 @@ EvalRecord Trainer::evaluate(bool* is_best) {
       objective_->reset_metrics();
       vl->reset();
       Batch b;
-      const uint64_t n = std::min<uint64_t>(o_.eval_batches, std::max<uint64_t>(1, vl->rows_per_epoch() / vl->batch_rows()));
+      const uint64_t n = eval_batch_count(*vl);
       for (uint64_t i = 0; i < n; ++i) {
         vl->next(b);
         objective_->forward(*gpt_, b);

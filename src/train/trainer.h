@@ -22,6 +22,7 @@
 #include "train/lr_schedule.h"
 #include "train/preference_loss.h"
 #include "train/preference_step.h"
+#include "train/reference_cache.h"
 #include "train/train_report.h"
 #include "train/train_step.h"
 
@@ -85,6 +86,10 @@ struct TrainOptions {
   // reference (empty: --init; with LoRA and no --ref, the base with the adapters detached)
   PreferenceLossConfig pref;
   std::string ref;
+  // the reference's log-probabilities computed once in a pass before training and kept
+  // with the data (train/reference_cache.h): on | off | auto (when it costs fewer
+  // reference forwards than the run would do, or a cache for this reference exists)
+  std::string ref_cache = "auto";
 };
 
 // A training run as a library object: open (the constructor), step, evaluate, save.
@@ -157,6 +162,11 @@ class Trainer {
   std::unique_ptr<PreferenceObjective> objective_;  // dpo/kto
   bool preference() const { return o_.stage == "dpo" || o_.stage == "kto"; }
   void open_preference();
+  std::unique_ptr<ReferenceCache> ref_cache_;  // dpo/kto with the reference cache
+  void open_reference_cache();
+  void fill_reference_cache(ReferenceCache& cache, const std::vector<std::pair<ShardLoader*, uint64_t>>& val);
+  uint64_t reference_rows_per_step_left() const;
+  uint64_t eval_batch_count(const ShardLoader& vl) const;  // the batches an evaluation reads
   std::string base_id_;                // --lora-rank: the base's identity (lora_base_identity)
   void open_lora();
   int accum_ = 1;

@@ -105,6 +105,7 @@ Trainer::Trainer(TrainOptions options, dist::Comm* comm)
   open_schedule();
   open_validation();
   restore_or_start();
+  if (preference()) open_reference_cache();
   print_plan();
 }
 

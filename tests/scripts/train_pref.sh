@@ -46,7 +46,8 @@ set +e
 set -e
 [ $rc = 1 ] && [ "$(wc -l < strict.log)" = 1 ] && grep -q "bad.jsonl:1: missing field 'rejected'" strict.log \
   || { echo "FAIL --strict ($rc)"; cat strict.log; exit 1; }
-# DPO data and training
+# DPO data and training (the first run computes the reference's log-probabilities once and
+# keeps them with the data; later runs on the same reference reuse them)
 "$CHATFORGE" data prefs --tokenizer tok --input prefs.jsonl --max-len 128 --val-fraction 0.2 --out dpo > dpo.log
 grep -q "dpo preference data: read 240" dpo.log || { cat dpo.log; exit 1; }
 metric() {  # metric FILE KEY: the value of KEY in the last eval record
@@ -64,6 +65,8 @@ acc=$(metric run_dpo/metrics.jsonl rewards/accuracies)
 grep -q "Rewards on held-out examples" run_dpo/report.html && grep -q "<th>rewards/accuracies</th>" run_dpo/report.html \
   || { echo "FAIL: report.html lacks the preference metrics"; exit 1; }
 echo "dpo: held-out reward margin 0 -> $margin, accuracy $acc"
+grep -Eq "reference log-probabilities: [0-9]+ rows in dpo/ref_logps/[0-9a-f]{16}.bin \(240 computed now.*the reference model is released" \
+  dpo_train.log || { echo "FAIL: no reference cache"; cat dpo_train.log; exit 1; }
 # bit-exact resume: 12 steps against 5 + 7
 "$CHATFORGE" train --stage dpo "${common[@]}" --steps 12 --save-every 4 --out full 2>/dev/null
 "$CHATFORGE" train --stage dpo "${common[@]}" --steps 12 --save-every 4 --out split --stop-after 5 2>/dev/null
@@ -73,10 +76,30 @@ for f in model.safetensors optimizer.safetensors; do
   cmp "full/last/$f" "split/last/$f" || { echo "FAIL: $f differs after resume"; exit 1; }
 done
 echo "dpo: resume is bit-exact"
+# the cached reference equals the reference computed every step (to float rounding); a torn
+# cache file is rebuilt, not trusted
+"$CHATFORGE" train --stage dpo "${common[@]}" --steps 12 --ref-cache off --out nocache 2>nocache.log
+! grep -q "reference log-probabilities:" nocache.log
+/usr/bin/python3 - full/metrics.jsonl nocache/metrics.jsonl <<'PY'
+import json, sys
+a, b = ([json.loads(l) for l in open(f)] for f in sys.argv[1:])
+la = [r["loss"] for r in a if r["type"] == "train"]; lb = [r["loss"] for r in b if r["type"] == "train"]
+assert len(la) == len(lb) == 12, (len(la), len(lb))
+worst = max(abs(x - y) / max(1.0, abs(y)) for x, y in zip(la, lb))
+assert worst < 1e-4, ("cached reference changed the losses", worst)
+print(f"dpo: cached reference == per-step reference (worst relative loss difference {worst:.1e})")
+PY
+cache=$(ls dpo/ref_logps/*.bin)
+size=$(stat -c %s "$cache")
+head -c 1000 "$cache" > torn && mv torn "$cache"
+"$CHATFORGE" train --stage dpo "${common[@]}" --steps 1 --ref-cache on --out torn_run 2>torn.log
+grep -q "warning: $cache: .* bytes of rows where the header promises .* computing it again" torn.log \
+  && [ "$(stat -c %s "$cache")" = "$size" ] || { echo "FAIL: torn cache"; cat torn.log; exit 1; }
 # KTO on the same pairs as rated answers (chosen liked, rejected disliked)
 "$CHATFORGE" data prefs --kind kto --tokenizer tok --input prefs.jsonl --max-len 128 --val-fraction 0.2 --out kto > kto.log
 grep -Eq "desirable ([0-9]+), undesirable \1," kto.log || { cat kto.log; exit 1; }
-"$CHATFORGE" train --stage kto "${common[@]}" --data kto --steps 30 --out run_kto 2>kto_train.log
+"$CHATFORGE" train --stage kto "${common[@]}" --data kto --steps 30 --ref-cache on --out run_kto 2>kto_train.log
+grep -q "reference log-probabilities: .* rows in kto/ref_logps/" kto_train.log || { cat kto_train.log; exit 1; }
 good=$(metric run_kto/metrics.jsonl rewards/chosen)
 bad=$(metric run_kto/metrics.jsonl rewards/rejected)
 /usr/bin/python3 -c "import sys; g,b=float(sys.argv[1]),float(sys.argv[2]); assert g - b > 0.5, (g,b)" "$good" "$bad" \
@@ -90,13 +113,17 @@ margin=$(metric run_lora/metrics.jsonl rewards/margins)
   || { echo "FAIL: LoRA DPO did not learn (margin $margin)"; exit 1; }
 echo "dpo + LoRA: held-out reward margin $margin"
 # data parallel: 2 ranks x 4 examples == 1 rank with 2-fold accumulation (DPO; KTO too, whose
-# KL estimate is per micro-batch: the same rows either way)
+# KL estimate is per micro-batch: the same rows either way); the reference cache's pass split
+# over 2 ranks writes the same file as 1 rank
 source "$CF_SOURCE_DIR/tests/scripts/lib/mpi.sh"
 for stage in dpo kto; do
   ddp=(--stage "$stage" --data "$stage" --init base --seq-len 128 --batch-size 4 --total-batch-tokens 1024 --lr 2e-3
-       --steps 6 --eval-every 3 --eval-batches 2 --no-progress --seed 4 --peak-gflops 10)
+       --steps 6 --eval-every 3 --eval-batches 2 --no-progress --seed 4 --peak-gflops 10 --ref-cache on)
+  rm -rf "$stage/ref_logps"
   OMP_NUM_THREADS=1 "$CHATFORGE" train "${ddp[@]}" --out "ddp_one_$stage" 2>/dev/null
+  mv "$stage/ref_logps" "ref_one_$stage"
   cf_mpirun 2 train "${ddp[@]}" --zero 1 --out "ddp_two_$stage" 2>"ddp_$stage.log" || { cat "ddp_$stage.log"; exit 1; }
+  cmp "ref_one_$stage"/*.bin "$stage"/ref_logps/*.bin || { echo "FAIL: 2-rank reference cache differs"; exit 1; }
   grep -q "(4 x 128 x 1 accumulation x 2 ranks)" "ddp_$stage.log" || { cat "ddp_$stage.log"; exit 1; }
   /usr/bin/python3 "$CF_SOURCE_DIR/tests/scripts/ddp_compare.py" "ddp_one_$stage" "ddp_two_$stage" --tol 1e-5
 done
