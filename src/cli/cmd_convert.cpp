@@ -1,5 +1,6 @@
 // `chatforge convert`: Hugging Face folders (GPT-2 and the Llama family) in (--from hf) and out (--to hf), and
-// GGUF out (--to gguf, for llama.cpp and ollama). Outputs appear whole or not at all:
+// GGUF out (--to gguf, for llama.cpp and ollama; a LoRA adapter folder as --input gives a
+// llama.cpp adapter GGUF for the base's GGUF). Outputs appear whole or not at all:
 // folders are staged beside --out and renamed, files are written atomically.
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "interop/gguf_export.h"
+#include "interop/gguf_lora_export.h"
 #include "interop/hf_folder.h"
 #include "interop/staged_output.h"
 #include "model/checkpoint.h"
@@ -19,7 +21,7 @@ namespace chatforge::cli {
 namespace {
 
 struct ConvertArgs {
-  std::string from, to, in, out, tokenizer, type = "f16", dtype = "f32", name;
+  std::string from, to, in, out, tokenizer, type = "f16", dtype = "f32", name, base;
   std::vector<std::string> merge_lora;  // --merge-lora DIR[:SCALE]
 };
 
@@ -55,10 +57,53 @@ DType parse_dtype(const std::string& s) {
   usage_fail("--dtype must be f32, f16 or bf16, got '{}'", s);
 }
 
+// A PEFT adapter folder, or a LoRA training run whose last/ holds one; "" when `in` is neither.
+std::string adapter_dir(const std::string& in) {
+  if (file_exists(in + "/" + model::kAdapterConfigFile)) return in;
+  if (file_exists(in + "/last/" + model::kAdapterConfigFile)) return in + "/last";
+  return "";
+}
+
+std::string output_name(const ConvertArgs& a, const std::string& in) {
+  const std::string n = a.name.empty() ? std::filesystem::path(in).lexically_normal().filename().string() : a.name;
+  return n.empty() ? "chatforge" : n;
+}
+
+void prepare_output_file(const std::string& out_path) {
+  const std::filesystem::path out(out_path);
+  if (out.has_parent_path()) make_dirs(out.parent_path().string());
+  remove_stale_temps_of(out_path);  // a killed earlier export's partial file
+}
+
+// --to gguf of an adapter: only the base's config.json is read (its architecture, sizes and
+// tensor names), from --base or the adapter's base_model_name_or_path.
+void export_adapter_gguf(const ConvertArgs& a, const std::string& dir) {
+  if (!a.merge_lora.empty()) usage_fail("--merge-lora folds adapters into a model; --input {} is an adapter", a.in);
+  if (!a.tokenizer.empty()) usage_fail("--tokenizer: an adapter GGUF has no tokenizer (--input {} is an adapter)", a.in);
+  const auto type = interop::parse_gguf_weight_type(a.type);
+  std::string recorded;
+  model::load_adapter_config(dir, &recorded);
+  const std::string base_flag = a.base.empty() ? recorded : a.base;
+  CF_CHECK(!base_flag.empty(), "{}/{}: no base_model_name_or_path; give the base model with --base DIR", dir,
+           model::kAdapterConfigFile);
+  CF_CHECK(is_directory(base_flag), "{}: the adapter's base model {} is not a directory here; give it with --base DIR",
+           a.base.empty() ? dir + "/" + model::kAdapterConfigFile : "--base", base_flag);
+  const model::GptConfig cfg = model::load_config(resolve_checkpoint(base_flag));
+  const auto lora = model::load_adapter(dir, cfg);
+  prepare_output_file(a.out);
+  interop::export_gguf_lora(a.out, *lora, type, output_name(a, a.in));
+  std::printf("wrote %s (gguf v3 LoRA adapter for llama.cpp's %s, %s, rank %d, alpha %g, %zu modules; base %s)\n",
+              a.out.c_str(), interop::gguf_architecture(cfg).c_str(), a.type.c_str(), lora->config().rank,
+              static_cast<double>(lora->config().alpha), lora->modules().size(), base_flag.c_str());
+}
+
 void run(const ConvertArgs& a) {
   if (a.from.empty() == a.to.empty()) usage_fail("give exactly one of --from hf or --to hf|gguf");
   if (!a.from.empty() && a.from != "hf") usage_fail("--from must be hf, got '{}'", a.from);
   if (!a.to.empty() && a.to != "hf" && a.to != "gguf") usage_fail("--to must be hf or gguf, got '{}'", a.to);
+  if (!a.base.empty() && a.to != "gguf") usage_fail("--base is for --to gguf of a LoRA adapter");
+  if (a.to == "gguf" && !adapter_dir(a.in).empty()) return export_adapter_gguf(a, adapter_dir(a.in));
+  if (!a.base.empty()) usage_fail("--base: --input {} is not a LoRA adapter (no {})", a.in, model::kAdapterConfigFile);
   const std::string in = a.from.empty() ? resolve_checkpoint(a.in) : a.in;
   if (a.to == "gguf") {
     const auto type = interop::parse_gguf_weight_type(a.type);
@@ -66,12 +111,9 @@ void run(const ConvertArgs& a) {
     model::apply_lora_specs(*gpt, a.merge_lora);
     const auto tok = load_tokenizer(a.tokenizer, in);
     CF_CHECK(tok.has_value(), "{}: no tokenizer (tokenizer.json or vocab.json+merges.txt); give --tokenizer DIR", in);
-    const std::filesystem::path out(a.out);
-    if (out.has_parent_path()) make_dirs(out.parent_path().string());
-    remove_stale_temps_of(a.out);  // a killed earlier export's partial file
-    const std::string name = a.name.empty() ? std::filesystem::path(in).lexically_normal().filename().string() : a.name;
+    prepare_output_file(a.out);
     const auto tc = interop::read_tokenizer_config(tokenizer_config_path(a.tokenizer, in));
-    interop::export_gguf(a.out, *gpt, *tok, type, name.empty() ? "chatforge" : name, tc);
+    interop::export_gguf(a.out, *gpt, *tok, type, output_name(a, in), tc);
     std::printf("wrote %s (gguf v3, %s, %s, %d layers, vocab %d)\n", a.out.c_str(),
                 interop::gguf_architecture(gpt->config()).c_str(), a.type.c_str(), gpt->config().n_layer,
                 gpt->config().vocab_size);
@@ -105,7 +147,8 @@ void setup(CLI::App& cmd) {
       ->check(CLI::IsMember({"hf"}));
   cmd.add_option("--to", a->to, "output format, Hugging Face or llama.cpp / ollama (this or --from; default: none)")
       ->check(CLI::IsMember({"hf", "gguf"}));
-  cmd.add_option("--input,--in", a->in, "input directory (a checkpoint, a training run, or an HF folder)")
+  cmd.add_option("--input,--in", a->in,
+                 "input directory (a checkpoint, a training run, an HF folder; with --to gguf also a LoRA adapter)")
       ->type_name(kDir)
       ->required();
   cmd.add_option("--out", a->out, "output directory (hf, chatforge) or file (gguf)")->type_name(kPath)->required();
@@ -113,7 +156,11 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--merge-lora", a->merge_lora,
                  "fold a LoRA adapter (PEFT folder, optionally :SCALE) into the weights written (repeatable; default: none)")
       ->type_name("DIR[:SCALE]");
-  cmd.add_option("--type", a->type, "GGUF weight type: f32, f16, q8_0 or q4_0")->capture_default_str();
+  cmd.add_option("--base", a->base,
+                 "base model of a LoRA adapter --input with --to gguf (default: its base_model_name_or_path)")
+      ->type_name(kDir);
+  cmd.add_option("--type", a->type, "GGUF weight type: f32, f16, q8_0 or q4_0 (adapters: f32 or f16)")
+      ->capture_default_str();
   cmd.add_option("--dtype", a->dtype, "HF safetensors dtype with --to hf: f32, f16 or bf16")->capture_default_str();
   cmd.add_option("--name", a->name, "GGUF general.name (default: the input folder's name)");
   add_config_option(cmd);
