@@ -104,6 +104,9 @@ void run(const ConvertArgs& a) {
   if (!a.base.empty() && a.to != "gguf") usage_fail("--base is for --to gguf of a LoRA adapter");
   if (a.to == "gguf" && !adapter_dir(a.in).empty()) return export_adapter_gguf(a, adapter_dir(a.in));
   if (!a.base.empty()) usage_fail("--base: --input {} is not a LoRA adapter (no {})", a.in, model::kAdapterConfigFile);
+  CF_CHECK(adapter_dir(a.in).empty() || file_exists(a.in + "/config.json"),
+           "--input {} is a LoRA adapter, already in PEFT's Hugging Face format: fold it into its base with "
+           "--input BASE --merge-lora {}, or give --to gguf for a llama.cpp adapter", a.in, adapter_dir(a.in));
   const std::string in = a.from.empty() ? resolve_checkpoint(a.in) : a.in;
   if (a.to == "gguf") {
     const auto type = interop::parse_gguf_weight_type(a.type);

@@ -9,7 +9,9 @@
 # --lora, with --lora DIR and with --lora DIR:0.5; the adapter must change at least one
 # continuation (so the comparison can fail). The f16 adapter is judged teacher-forced: every
 # token equal, but where chatforge's top-2 logit margin is below 0.05 (f16 rounding may flip a
-# near-tie). Bad inputs: a quantized adapter type, a missing base.
+# near-tie). Bad inputs (one-line errors, nothing written): a quantized adapter type, a
+# missing base, a base of another architecture, --merge-lora with an adapter, --to hf of an
+# adapter, --base with a model.
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_SOURCE_DIR:?}" "${CF_BINARY_DIR:?}"
 PY=${CF_TORCH_PYTHON:-/usr/bin/python3}
@@ -104,5 +106,9 @@ expect_fail 1 "names no module of a llama model" "$CHATFORGE" convert --to gguf 
   --out "$tmp/o.gguf"
 expect_fail 2 "is an adapter" "$CHATFORGE" convert --to gguf --input "$tmp/orphan" --base "$tmp/gpt2/base" \
   --merge-lora "$tmp/orphan" --out "$tmp/o.gguf"
-[ ! -e "$tmp/q.gguf" ] && [ ! -e "$tmp/o.gguf" ] || { echo "FAIL: a refused export left a file"; exit 1; }
+expect_fail 1 "already in PEFT's Hugging Face format" "$CHATFORGE" convert --to hf --input "$tmp/gpt2/lora" \
+  --out "$tmp/o-hf"
+expect_fail 2 "is not a LoRA adapter" "$CHATFORGE" convert --to gguf --input "$tmp/gpt2/base" --base "$tmp/gpt2/base" \
+  --out "$tmp/o.gguf"
+[ ! -e "$tmp/o-hf" ] && [ ! -e "$tmp/q.gguf" ] && [ ! -e "$tmp/o.gguf" ] || { echo "FAIL: a refused export left a file"; exit 1; }
 echo "gguf_lora_llama_cpp: all checks passed"
