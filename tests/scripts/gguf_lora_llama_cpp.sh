@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # LoRA adapters as llama.cpp adapter GGUFs (`convert --to gguf` on an adapter), with
 # llama.cpp (node-llama-cpp 3.21.1's prebuilt CPU build) as the judge, for a GPT-2 base
-# (fused attn_qkv adapter) and a Llama base (q/k adapter rows permuted like the base's).
+# (fused attn_qkv adapter), a Llama base (q/k adapter rows permuted like the base's) and a
+# Qwen3 base (q/k norms, rows not permuted).
 # A small base is trained on one corpus and a rank-4 adapter on another (so the adapter
 # visibly changes greedy continuations); the base and the adapter are exported as GGUF f32.
 # llama.cpp loads the base alone and the base with the adapter at scale 1 and 0.5, and
@@ -37,10 +38,10 @@ PY
   >/dev/null 2>&1
 N=16
 prompts=("the cat" "a small bird sees" "the teacher" "my friend follows the")
-for arch in gpt2 llama; do
+for arch in gpt2 llama qwen3; do
   d=$tmp/$arch; mkdir -p "$d"
   arch_flags=(--arch "$arch")
-  [ "$arch" = llama ] && arch_flags+=(--n-kv-head 1 --untied-head)
+  [ "$arch" != gpt2 ] && arch_flags+=(--n-kv-head 1 --untied-head)
   "$CHATFORGE" train --data "$tmp/shards" --tokenizer "$tmp/tok" --n-layer 2 --n-head 2 --n-embd 32 --seq-len 32 \
     "${arch_flags[@]}" --batch-size 8 --steps 60 --eval-every 0 --lr 1e-2 --no-progress --seed 3 --out "$d/base" \
     >"$d/base.log" 2>&1 || { cat "$d/base.log"; exit 1; }
@@ -67,7 +68,7 @@ def gen(arch, prompt, lora):
     margins = [lp["top_logprobs"][0]["logprob"] - lp["top_logprobs"][1]["logprob"] for lp in g["logprobs"]]
     return [p["id"] for p in g["prompt_logprobs"]], g["tokens"], margins
 cases = []
-for arch in ("gpt2", "llama"):
+for arch in ("gpt2", "llama", "qwen3"):
     runs = {"base": None, "lora": "", "half": ":0.5"}
     outs = {k: [gen(arch, p, v) for p in prompts] for k, v in runs.items()}
     smallest = min(min(m) for k in outs for _, _, m in outs[k])
