@@ -135,7 +135,7 @@ struct Server::Impl {
         http(opt.limits) {
     // ids are validated against the tokenizer: ids past it (padding) are never sampled
     info = {opt.model_id, &tokenizer, &format, scheduler.context(),
-            std::min(t.vocab_size(), model.config().vocab_size), opt.default_system, opt.context_policy};
+            std::min(t.vocab_size(), model.config().vocab_size), opt.default_system, opt.context_policy, {}};
     for (int i = 0; adapters && i < adapters->size(); ++i) {
       CF_CHECK(adapters->name(i) != opt.model_id, "LoRA adapter '{}' has the base model's name", opt.model_id);
       info.adapters.push_back(adapters->name(i));

@@ -88,7 +88,7 @@ assert.ok(long[0].choices[0].message.content.startsWith(wantTree));
 assert.ok(long[1].choices[0].message.content.startsWith(wantLake));
 const mixed = await metric('chatforge_mixed_adapter_steps_total');
 const widest = await metric('chatforge_max_batch_sequences');
-assert.ok(mixed - before >= 60, `only ${mixed - before} mixed-adapter passes`);
+assert.ok(mixed - before >= 10, `only ${mixed - before} mixed-adapter passes`);
 assert.ok(widest >= 3, `at most ${widest} sequences in a pass`);
 // streaming names the adapter too
 let streamed = '';
