@@ -1,6 +1,7 @@
 // `chatforge serve`: the OpenAI-compatible HTTP server with the web chat page and the
 // feedback store (src/serve). Prints the address it listens on (with --port 0, the port
-// the OS picked) and serves until SIGINT/SIGTERM.
+// the OS picked) and serves until SIGINT/SIGTERM. --lora NAME=DIR[:SCALE] serves LoRA adapters
+// over the one base, each under its name, batched together (model/lora_bank.h).
 #include <pthread.h>
 #include <signal.h>
 
@@ -16,6 +17,8 @@
 #include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "model/lora_bank.h"
+#include "model/lora_io.h"
 #include "serve/server.h"
 
 namespace chatforge::cli {
@@ -30,7 +33,49 @@ struct ServeArgs {
   int max_connections = 0;  // 0: the default (see run())
   std::string context_policy = "truncate-oldest";  // checked by the flag's IsMember
   std::vector<std::string> examples;  // --example; none given: kDefaultExamples
+  std::vector<std::string> lora;      // --lora NAME=DIR[:SCALE] | DIR[:SCALE]
 };
+
+// "NAME=DIR[:SCALE]" -> (NAME, DIR, SCALE); "DIR[:SCALE]" -> (DIR's last name, DIR, SCALE).
+// "writer=runs/lora_w/last:0.5" -> ("writer", "runs/lora_w/last", 0.5); "ads/poet/" -> ("poet", "ads/poet/", 1).
+struct NamedLora {
+  std::string name;
+  model::LoraSpec spec;
+};
+NamedLora parse_named_lora(const std::string& arg) {
+  NamedLora n;
+  const size_t eq = arg.find('=');
+  const bool named = eq != std::string::npos && arg.substr(0, eq).find('/') == std::string::npos;
+  n.spec = model::parse_lora_spec(named ? arg.substr(eq + 1) : arg);
+  if (named) {
+    n.name = arg.substr(0, eq);
+  } else {
+    std::string dir = n.spec.dir;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    n.name = dir.substr(dir.find_last_of('/') + 1);  // npos + 1 == 0: the whole name
+  }
+  if (n.name.empty() || n.spec.dir.empty()) usage_fail("--lora {}: expected NAME=DIR[:SCALE] or DIR[:SCALE]", arg);
+  return n;
+}
+
+// The adapters of --lora over the loaded base (lora_io's checks: a bad one is a one-line error).
+std::unique_ptr<model::LoraBank> load_adapters(const std::vector<std::string>& args, const model::Gpt& base,
+                                               const std::string& base_id) {
+  if (args.empty()) return nullptr;
+  auto bank = std::make_unique<model::LoraBank>(base);
+  for (const std::string& arg : args) {
+    const NamedLora n = parse_named_lora(arg);
+    if (n.name == base_id) usage_fail("--lora {}: the name '{}' is the base model's (--model-name)", arg, n.name);
+    if (bank->find(n.name) >= 0) usage_fail("--lora {}: a second adapter named '{}'", arg, n.name);
+    try {
+      bank->load(n.name, n.spec.dir, n.spec.scale);
+    } catch (const Error& e) {  // lora_io's messages name the file; else say which flag
+      if (std::string(e.what()).find(n.spec.dir) != std::string::npos) throw;
+      fail("--lora {}: {}", arg, e.what());
+    }
+  }
+  return bank;
+}
 
 // The default model id: the checkpoint directory's name, with its run's name in front when
 // the name alone says only which checkpoint of a run it is.
@@ -85,6 +130,7 @@ void run(ServeArgs& a) {
       a.context_policy == "error" ? infer::ContextPolicy::kError : infer::ContextPolicy::kTruncateOldest;
 
   LoadedModel lm = load_model_and_tokenizer(a.gen);
+  const std::unique_ptr<model::LoraBank> adapters = load_adapters(a.lora, *lm.model, o.model_id);
   // SIGINT/SIGTERM are taken by one waiting thread (blocked everywhere else, including
   // the server's threads, which inherit this mask).
   sigset_t sigs;
@@ -94,7 +140,7 @@ void run(ServeArgs& a) {
   sigset_t old;
   pthread_sigmask(SIG_BLOCK, &sigs, &old);
   interop::use_plain_chat_if_none(lm, a.gen.model_dir);
-  serve::Server server(o, *lm.model, *lm.tokenizer, *lm.chat, lm.stop_ids);
+  serve::Server server(o, *lm.model, *lm.tokenizer, *lm.chat, lm.stop_ids, adapters.get());
   int port = 0;
   try {
     port = server.bind();
@@ -107,9 +153,11 @@ void run(ServeArgs& a) {
     sigwait(&sigs, &sig);
     server.stop();
   });
-  std::printf("chatforge serve: listening on http://%s:%d (model %s, batch size %d, queue %d%s%s)\n", o.host.c_str(),
-              port, o.model_id.c_str(), o.parallel, o.max_queue, o.api_key.empty() ? "" : ", API key required",
-              o.db.empty() ? "" : (", feedback in " + o.db).c_str());
+  std::string lora_names;
+  for (int i = 0; adapters && i < adapters->size(); ++i) lora_names += (i ? ", " : ", LoRA ") + adapters->name(i);
+  std::printf("chatforge serve: listening on http://%s:%d (model %s%s, batch size %d, queue %d%s%s)\n", o.host.c_str(),
+              port, o.model_id.c_str(), lora_names.c_str(), o.parallel, o.max_queue,
+              o.api_key.empty() ? "" : ", API key required", o.db.empty() ? "" : (", feedback in " + o.db).c_str());
   std::fflush(stdout);
   server.run();
   pthread_kill(waiter.native_handle(), SIGTERM);  // no-op when the waiter already returned
@@ -174,6 +222,11 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--write-timeout", a->server.limits.write_timeout_s,
                  "seconds a write may wait for a client that does not read (then it is closed)")
       ->capture_default_str();
+  cmd.add_option("--lora", a->lora,
+                 "a LoRA adapter (PEFT folder) served over the base under NAME (default: the folder's name), output "
+                 "times SCALE (default 1); repeatable; requests pick it with \"model\": NAME and are batched with "
+                 "requests of the base and other adapters (default: none)")
+      ->type_name("NAME=DIR[:SCALE]");
   add_threads_option(cmd, a->gen.threads);
   set_ranges(cmd, {{"--port", "[0, 65535]"}, {"--batch-size", "[1, 256]"}, {"--max-queue", "[0, 10000]"},
                    {"--max-body-kb", "[1, 1048576]"}, {"--max-header-kb", "[1, 1024]"}, {"--max-headers", "[1, 10000]"},

@@ -19,19 +19,25 @@ const char* finish_reason_name(FinishReason r) {
   return "";
 }
 
-Engine::Engine(const model::Gpt& model, int max_batch, int max_context, ops::WeightFormat weights)
+Engine::Engine(const model::Gpt& model, int max_batch, int max_context, ops::WeightFormat weights,
+               const model::LoraBank* adapters)
     : model_(model),
       weights_(model, weights),
       cache_(model.config(), max_batch,
              max_context > 0 ? std::min(max_context, model.config().n_ctx) : model.config().n_ctx, model.backend()),
       seqs_(max_batch),
-      slot_ids_(max_batch) {}
+      adapters_(adapters),
+      slot_ids_(max_batch),
+      slot_adapter_(max_batch, -1) {}
 
 int Engine::submit(GenerationRequest req) {
   const int V = model_.config().vocab_size, ctx = context();
   req.sampling.validate(req.sample_vocab_size > 0 ? std::min(req.sample_vocab_size, V) : V);
   CF_CHECK(req.max_new_tokens >= 0, "max new tokens must be >= 0 (got {})", req.max_new_tokens);
   CF_CHECK(!req.prompt.empty(), "the prompt is empty: at least one token is needed");
+  const int n_adapters = adapters_ ? adapters_->size() : 0;
+  CF_CHECK(req.adapter >= -1 && req.adapter < n_adapters, "LoRA adapter {} is not loaded ({} are)", req.adapter,
+           n_adapters);
   for (int32_t id : req.prompt) CF_CHECK(id >= 0 && id < V, "prompt token id {} is outside the vocabulary (size {})", id, V);
   int truncated = 0;
   if (static_cast<int>(req.prompt.size()) >= ctx) {
@@ -47,7 +53,8 @@ int Engine::submit(GenerationRequest req) {
   for (int i = 0; i < max_batch(); ++i) {
     if (seqs_[i].used) continue;
     const auto& ids = slot_ids_[i];
-    const size_t limit = std::min(ids.size(), req.prompt.size() - 1);
+    // keys/values computed with another adapter are not this sequence's
+    const size_t limit = slot_adapter_[i] == req.adapter ? std::min(ids.size(), req.prompt.size() - 1) : 0;
     int common = 0;
     while (static_cast<size_t>(common) < limit && ids[common] == req.prompt[common]) ++common;
     if (req.prompt_logprobs) common = 0;  // every prompt row's logits are needed
@@ -70,6 +77,7 @@ int Engine::submit(GenerationRequest req) {
   s.req = std::move(req);
   cache_.set_length(slot, best);
   slot_ids_[slot].resize(best);
+  slot_adapter_[slot] = s.req.adapter;
   return slot;
 }
 
@@ -111,9 +119,10 @@ bool Engine::step() {
       continue;
     }
     if (!s.prefilled) {
-      batch.push_back({i, s.req.prompt.data() + s.reused, static_cast<int>(s.req.prompt.size()) - s.reused});
+      batch.push_back({i, s.req.prompt.data() + s.reused, static_cast<int>(s.req.prompt.size()) - s.reused,
+                       s.req.adapter});
     } else {
-      batch.push_back({i, &s.next_input, 1});
+      batch.push_back({i, &s.next_input, 1, s.req.adapter});
     }
     slots.push_back(i);
   }
@@ -130,7 +139,15 @@ bool Engine::step() {
   }
   if (want_rows) row_logits_.resize(rows * Vp);
   Timer timer;
-  model::infer_forward(model_, weights_, cache_, batch, logits_.data(), scratch_, want_rows ? row_logits_.data() : nullptr);
+  model::infer_forward(model_, weights_, cache_, batch, logits_.data(), scratch_, want_rows ? row_logits_.data() : nullptr,
+                       model::CachedSchedule::kAuto, adapters_);
+  ++stats_.steps;
+  stats_.max_sequences = std::max(stats_.max_sequences, static_cast<int>(batch.size()));
+  for (const auto& b : batch)
+    if (b.adapter != batch.front().adapter) {
+      ++stats_.mixed_steps;
+      break;
+    }
   if (want_rows) {
     size_t row = 0;
     for (const auto& b : batch) {

@@ -1,7 +1,9 @@
 // The generation engine: token ids in, token ids out. Prefill of each prompt, then one
 // token per step with a KV cache; several independent sequences share each forward pass
 // (continuous batching: submit() any time a slot is free, step() advances all of them).
-// Each sequence has its own sampler, stop ids, streaming callback and cancel flag.
+// Each sequence has its own sampler, stop ids, streaming callback and cancel flag, and may
+// use one of the engine's LoRA adapters (model/lora_bank.h): sequences of different
+// adapters and of the base share each forward pass.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -40,6 +42,15 @@ struct GenerationRequest {
   int sample_vocab_size = 0;
   // Also report log p(prompt[i] | prompt[..i]) for i >= 1 (scoring a continuation).
   bool prompt_logprobs = false;
+  // The engine's LoRA adapter this sequence runs with (an index into its LoraBank); -1: the base.
+  int adapter = -1;
+};
+
+// How the engine's forward passes were shared (for the server's /metrics).
+struct BatchStats {
+  uint64_t steps = 0;        // forward passes
+  uint64_t mixed_steps = 0;  // passes whose sequences used different adapters (the base counts as one)
+  int max_sequences = 0;     // most sequences in one pass
 };
 
 struct GenerationResult {
@@ -60,8 +71,10 @@ class Engine {
   // max_context 0 = the model's n_ctx. The KV cache is sized max_batch x max_context.
   // weights: the storage format of the matrices during inference (ops.h, WeightFormat);
   // f16 / bf16 / int8 are converted from the model's fp32 weights here, once.
+  // adapters: LoRA adapters over `model` that requests may pick (null: none); it must
+  // outlive the engine.
   Engine(const model::Gpt& model, int max_batch = 1, int max_context = 0,
-         ops::WeightFormat weights = ops::WeightFormat::kF32);
+         ops::WeightFormat weights = ops::WeightFormat::kF32, const model::LoraBank* adapters = nullptr);
 
   const model::InferWeights& weights() const { return weights_; }
 
@@ -84,6 +97,7 @@ class Engine {
   bool finished(int handle) const;
   GenerationResult take(int handle);
   int running() const;
+  const BatchStats& batch_stats() const { return stats_; }
 
   // One request, start to end.
   GenerationResult generate(GenerationRequest request);
@@ -107,7 +121,10 @@ class Engine {
   model::KvCache cache_;
   model::InferScratch scratch_;
   std::vector<Sequence> seqs_;  // indexed by slot = handle
+  const model::LoraBank* adapters_;
   std::vector<std::vector<int32_t>> slot_ids_;  // per slot: the ids whose K/V are cached
+  std::vector<int> slot_adapter_;               // per slot: the adapter those K/V were computed with
+  BatchStats stats_;
   std::vector<float> logits_, row_logits_;
 };
 

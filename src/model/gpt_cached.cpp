@@ -2,7 +2,8 @@
 // cache, written once (cached_forward) and run by two executors. Mirrors Gpt::forward
 // (gpt.cpp); the differences are the cached attention, that the final norm and the head
 // run on the last rows only, and that the matrices may be stored in a reduced-precision
-// format (infer_weights.h).
+// format (infer_weights.h). LoRA deltas (lora_bank.h) are added by the backend executor right
+// after each adapted projection, before its activation.
 #include "model/gpt_cached.h"
 
 #include <omp.h>
@@ -31,6 +32,8 @@ struct Pass {
   const int32_t* pos;                 // (N) host: absolute positions
   float* logits;                      // (S, Vp) host
   float* row_logits;                  // (N, Vp) host, or null
+  const LoraBank* lora;               // null when no sequence of the pass uses an adapter
+  const std::vector<LoraRowRun>& lora_runs;  // the adapted sequences' rows
   int last_row(int i) const { return first_row[i] + seqs[i].n_tokens - 1; }
 };
 
@@ -56,16 +59,16 @@ void cached_forward(Ex& ex, const GptParams& p, const InferWeights& W, const Gpt
     // x = x + attn(norm_1(x))
     ex.norm(ex.ln, ex.x, v.ln1w, v.ln1b);
     ex.attention(l, ex.att, ex.ln, W.qkv(l), v);
-    ex.linear(ex.proj, ex.att, W.attproj(l), v.attprojb, Activation::kNone);
+    ex.linear(ex.proj, ex.att, W.attproj(l), v.attprojb, Activation::kNone, l, LoraSite::kAttnOut);
     ex.add(ex.x, ex.proj);
     // x = x + mlp(norm_2(x))
     ex.norm(ex.ln, ex.x, v.ln2w, v.ln2b);
     if (cfg.llama()) {  // down(silu(gate) * up)
-      ex.gate_up_swiglu(ex.act, ex.fch, ex.ln, W.fc(l));
-      ex.linear(ex.proj, ex.act, W.fcproj(l), nullptr, Activation::kNone);
+      ex.gate_up_swiglu(l, ex.act, ex.fch, ex.ln, W.fc(l));
+      ex.linear(ex.proj, ex.act, W.fcproj(l), nullptr, Activation::kNone, l, LoraSite::kMlpDown);
     } else {
-      ex.linear(ex.fch, ex.ln, W.fc(l), v.fcb, Activation::kGelu);
-      ex.linear(ex.proj, ex.fch, W.fcproj(l), v.fcprojb, Activation::kNone);
+      ex.linear(ex.fch, ex.ln, W.fc(l), v.fcb, Activation::kGelu, l, LoraSite::kMlpUp);
+      ex.linear(ex.proj, ex.fch, W.fcproj(l), v.fcprojb, Activation::kNone, l, LoraSite::kMlpDown);
     }
     ex.add(ex.x, ex.proj);
   }
@@ -124,6 +127,7 @@ struct BackendExec {
   void attention(int l, float* o, const float* in, const ops::WeightMatrix& wqkv, const LayerVectors& v) {
     const int N = pass.N;
     be.linear_forward(qkv, in, wqkv, v.qkvb, N, Activation::kNone);
+    lora_delta(l, LoraSite::kQkv, qkv, d.QKV, in);  // before the q/k norms and the rotation
     if (d.qk_norm) {  // in place, per head
       be.rmsnorm_forward(qkv, qk_rstd, qkv, v.qnormw, N, d.NH, d.HS, d.QKV, d.eps);
       be.rmsnorm_forward(qkv + d.Q, qk_rstd, qkv + d.Q, v.knormw, N, d.NKV, d.HS, d.QKV, d.eps);
@@ -143,12 +147,22 @@ struct BackendExec {
                                   d.NKV, d.HS);
     }
   }
-  void linear(float* o, const float* in, const ops::WeightMatrix& w, const float* bias, Activation a) {
-    be.linear_forward(o, in, w, bias, pass.N, a);
+  // out (N, ld) += the adapters' deltas at (layer, site) for the adapted rows
+  void lora_delta(int l, LoraSite site, float* out, int ld, const float* in) {
+    if (pass.lora) pass.lora->apply(l, site, out, ld, in, pass.lora_runs);
+  }
+  void linear(float* o, const float* in, const ops::WeightMatrix& w, const float* bias, Activation a, int l,
+              LoraSite site) {
+    if (!pass.lora) return be.linear_forward(o, in, w, bias, pass.N, a);
+    // the delta goes in before the activation: gelu(x W^T + b + delta)
+    be.linear_forward(o, in, w, bias, pass.N, Activation::kNone);
+    lora_delta(l, site, o, w.OC, in);
+    if (a == Activation::kGelu) be.gelu_forward(o, o, static_cast<size_t>(pass.N) * w.OC);
   }
   // act = silu(gate) * up, with fch = in * [gate; up]^T (N, 2F) in between
-  void gate_up_swiglu(float* o, float* fch_out, const float* in, const ops::WeightMatrix& w) {
+  void gate_up_swiglu(int l, float* o, float* fch_out, const float* in, const ops::WeightMatrix& w) {
     be.linear_forward(fch_out, in, w, nullptr, pass.N, Activation::kNone);
+    lora_delta(l, LoraSite::kMlpUp, fch_out, 2 * d.F, in);
     be.swiglu_forward(o, fch_out, pass.N, d.F);
   }
   void add(float* a, const float* b) { be.residual_forward(a, a, b, static_cast<size_t>(pass.N) * d.C); }
@@ -252,14 +266,15 @@ struct TeamExec {
       }
     barrier.wait();  // o complete
   }
-  void linear(float* o, const float* in, const ops::WeightMatrix& w, const float* bias, Activation a) {
+  void linear(float* o, const float* in, const ops::WeightMatrix& w, const float* bias, Activation a, int,
+              LoraSite) {  // adapters never run here (infer_forward picks the backend executor)
     ops::linear_forward_team(o, in, w, bias, pass.N, a == Activation::kGelu);
     barrier.wait();
   }
   // act = silu(gate) * up over this thread's share [j0, j1) of the F columns: the thread
   // computes both the gate rows [j0, j1) and the up rows [F + j0, F + j1) itself, so the
   // SwiGLU needs no barrier before it (one barrier after: the next matrix reads all F).
-  void gate_up_swiglu(float* o, float* fch_out, const float* in, const ops::WeightMatrix& w) {
+  void gate_up_swiglu(int, float* o, float* fch_out, const float* in, const ops::WeightMatrix& w) {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     const int blocks = (d.F + ops::kPanelRows - 1) / ops::kPanelRows;  // whole panels where F allows
     const int j0 = std::min(d.F, blocks * t / nt * ops::kPanelRows);
@@ -323,7 +338,8 @@ void run_team(const Pass& pass, const GptParams& p, const InferWeights& W, Infer
 }  // namespace
 
 void infer_forward(const Gpt& model, const InferWeights& weights, KvCache& cache, std::span<const InferSequence> seqs,
-                   float* logits, InferScratch& s, float* row_logits, CachedSchedule schedule) {
+                   float* logits, InferScratch& s, float* row_logits, CachedSchedule schedule,
+                   const LoraBank* adapters) {
   const GptConfig& cfg = model.config();
   const int V = cfg.vocab_size;
   CF_CHECK(!seqs.empty(), "infer_forward needs at least one sequence");
@@ -332,6 +348,7 @@ void infer_forward(const Gpt& model, const InferWeights& weights, KvCache& cache
   int N = 0;
   std::vector<int> first_row;
   std::vector<char> seen(cache.max_batch(), 0);
+  std::vector<LoraRowRun> runs;  // one per adapted sequence (its rows are contiguous)
   s.ids.clear();
   s.pos.clear();
   for (const InferSequence& q : seqs) {
@@ -349,14 +366,25 @@ void infer_forward(const Gpt& model, const InferWeights& weights, KvCache& cache
       s.ids.push_back(q.tokens[t]);
       s.pos.push_back(cache.length(q.slot) + t);
     }
+    if (q.adapter >= 0) {
+      CF_CHECK(adapters != nullptr && q.adapter < adapters->size(), "LoRA adapter {} is not loaded ({} are)",
+               q.adapter, adapters ? adapters->size() : 0);
+      if (!runs.empty() && runs.back().adapter == q.adapter && runs.back().row0 + runs.back().n == N)
+        runs.back().n += q.n_tokens;  // neighbours with the same adapter: one delta matmul
+      else
+        runs.push_back({N, q.n_tokens, q.adapter});
+    }
     first_row.push_back(N);
     N += q.n_tokens;
   }
-  const Pass pass{cfg, model, cache, seqs, first_row, N, s.ids.data(), s.pos.data(), logits, row_logits};
+  const LoraBank* lora = runs.empty() ? nullptr : adapters;
+  const Pass pass{cfg, model, cache, seqs, first_row, N, s.ids.data(), s.pos.data(), logits, row_logits, lora, runs};
   const GptParams p = model.layout().views(model.device_params());  // read only
   const bool on_cpu = &model.backend() == &ops::cpu_backend();
-  if (schedule == CachedSchedule::kAuto) schedule = on_cpu && N <= kFusedMaxRows ? CachedSchedule::kTeam : CachedSchedule::kBackend;
+  if (schedule == CachedSchedule::kAuto)
+    schedule = on_cpu && N <= kFusedMaxRows && !lora ? CachedSchedule::kTeam : CachedSchedule::kBackend;
   if (schedule == CachedSchedule::kTeam) {
+    CF_CHECK(!lora, "the team schedule runs without LoRA adapters only");
     CF_CHECK(on_cpu, "the team schedule runs on the CPU backend only");
     run_team(pass, p, weights, s);
   } else {

@@ -9,6 +9,9 @@
 // the team executor: the whole pass inside ONE OpenMP parallel region (threads split the
 // matrices by output channels and attention by heads, and meet at one barrier per matrix).
 // Both give the same logits up to float rounding (tests/unit/test_infer.cpp).
+// LoRA adapters (lora_bank.h) apply per sequence: a pass with any adapted sequence runs on
+// the backend executor, the base matmuls once for all rows, each sequence's adapter delta
+// on its own rows (tests/unit/test_lora_bank.cpp); a pass without adapters is unchanged.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -17,6 +20,7 @@
 #include "model/gpt.h"
 #include "model/infer_weights.h"
 #include "model/kv_cache.h"
+#include "model/lora_bank.h"
 
 namespace chatforge::model {
 
@@ -25,6 +29,7 @@ struct InferSequence {
   int slot = 0;
   const int32_t* tokens = nullptr;  // host ids
   int n_tokens = 0;
+  int adapter = -1;  // index into the pass's LoraBank; -1: the base alone
 };
 
 // Reusable buffers (grown on demand), so a decode step allocates nothing.
@@ -49,9 +54,10 @@ inline constexpr int kFusedMaxRows = 16;
 // row_logits, when not null: (total new tokens, Vp) host logits of every new row,
 // sequences stacked in order (for log-probabilities of a prompt).
 // weights: the matrices in their inference format (infer_weights.h), from `model`.
+// adapters: the bank the sequences' `adapter` indices refer to (null: none may be set).
 void infer_forward(const Gpt& model, const InferWeights& weights, KvCache& cache, std::span<const InferSequence> seqs,
                    float* logits, InferScratch& scratch, float* row_logits = nullptr,
-                   CachedSchedule schedule = CachedSchedule::kAuto);
+                   CachedSchedule schedule = CachedSchedule::kAuto, const LoraBank* adapters = nullptr);
 // The same over the model's own fp32 weights.
 void infer_forward(const Gpt& model, KvCache& cache, std::span<const InferSequence> seqs, float* logits,
                    InferScratch& scratch, float* row_logits = nullptr);

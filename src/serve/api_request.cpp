@@ -99,16 +99,22 @@ json ApiError::body() const {
 
 namespace {
 
-// 'model' must name the model this server serves.
-void check_model_field(const json& j, const ModelInfo& model) {
+// 'model' must name the base model or one of its LoRA adapters: r.model, r.adapter.
+void parse_model_field(const json& j, const ModelInfo& model, CompletionRequest& r) {
   const json* m = field(j, "model");
   if (!m) throw ApiError(400, "you must provide a 'model'", "model", "missing_required_parameter");
   if (!m->is_string()) throw bad("model", "'model' must be a string", "invalid_type");
-  if (m->get<std::string>() != model.id)
-    throw ApiError(404, fmt::format("the model '{}' does not exist; this server serves '{}'", m->get<std::string>(),
-                                    model.id),
-                   "model", "model_not_found");
-
+  r.model = m->get<std::string>();
+  if (r.model == model.id) return;
+  for (size_t i = 0; i < model.adapters.size(); ++i)
+    if (r.model == model.adapters[i]) {
+      r.adapter = static_cast<int>(i);
+      return;
+    }
+  std::string served = "`" + model.id + "`";
+  for (const auto& a : model.adapters) served += ", `" + a + "`";
+  throw ApiError(404, fmt::format("The model `{}` does not exist; this server serves {}", r.model, served), "model",
+                 "model_not_found");
 }
 
 // The name the request gives the answer's length under: chat requests may use
@@ -242,7 +248,7 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat, c
   const json j = parse_body(body);
   CompletionRequest r;
   r.chat = chat;
-  check_model_field(j, model);
+  parse_model_field(j, model, r);
   if (chat)
     parse_chat_prompt(j, model, r);
   else

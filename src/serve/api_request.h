@@ -25,7 +25,7 @@ struct ApiError : std::runtime_error {
 };
 
 struct ModelInfo {
-  std::string id;
+  std::string id;  // the base model's id
   const tok::Tokenizer* tokenizer = nullptr;
   const tok::ChatFormat* format = nullptr;  // renders chat requests (the model's template, ChatML or plain)
   int context = 0;
@@ -36,10 +36,13 @@ struct ModelInfo {
   // kTruncateOldest leaves out the oldest whole turns (context_fit.h), kError answers 400.
   // Completions requests always answer 400.
   infer::ContextPolicy context_policy = infer::ContextPolicy::kTruncateOldest;
+  std::vector<std::string> adapters;  // ids of the LoRA adapters over the base (index = the adapter's)
 };
 
 struct CompletionRequest {
   bool chat = false;
+  std::string model;              // the id the request named (the base's or an adapter's)
+  int adapter = -1;               // that adapter's index; -1: the base
   nlohmann::json messages;        // chat: the validated messages (role, content strings), all of them
   std::string system_prompt;      // chat: the system prompt the prompt was rendered with: the request's
                                   // leading system message, else ModelInfo::default_system ("" none)

@@ -54,4 +54,16 @@ std::string Metrics::render(int queued, int running, int parallel, int max_queue
   return s;
 }
 
+std::string render_batch_stats(const infer::BatchStats& s) {
+  return fmt::format(
+      "# HELP chatforge_engine_steps_total Forward passes of the engine (prefills and decode steps).\n"
+      "# TYPE chatforge_engine_steps_total counter\nchatforge_engine_steps_total {}\n"
+      "# HELP chatforge_mixed_adapter_steps_total Forward passes that held sequences of different LoRA adapters "
+      "(the base counted as one).\n"
+      "# TYPE chatforge_mixed_adapter_steps_total counter\nchatforge_mixed_adapter_steps_total {}\n"
+      "# HELP chatforge_max_batch_sequences Most sequences in one forward pass so far.\n"
+      "# TYPE chatforge_max_batch_sequences gauge\nchatforge_max_batch_sequences {}\n",
+      s.steps, s.mixed_steps, s.max_sequences);
+}
+
 }  // namespace chatforge::serve

@@ -1,11 +1,14 @@
 // Server counters in Prometheus text format: requests by endpoint and status, prompt and
-// completion tokens, request latency (histogram), queue depth and running sequences.
+// completion tokens, request latency (histogram), queue depth and running sequences; how the
+// engine's forward passes were shared (render_batch_stats).
 #pragma once
 #include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+
+#include "infer/engine.h"
 
 namespace chatforge::serve {
 
@@ -24,5 +27,9 @@ class Metrics {
   std::map<std::string, double> latency_sum_;
   uint64_t prompt_tokens_ = 0, completion_tokens_ = 0;
 };
+
+// chatforge_engine_steps_total, chatforge_mixed_adapter_steps_total (passes with sequences
+// of different LoRA adapters, the base counted as one) and chatforge_max_batch_sequences.
+std::string render_batch_stats(const infer::BatchStats& s);
 
 }  // namespace chatforge::serve

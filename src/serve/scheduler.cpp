@@ -16,11 +16,11 @@ double Scheduler::now() {
 }
 
 Scheduler::Scheduler(const model::Gpt& model, const tok::Tokenizer& tokenizer, std::vector<int32_t> stop_ids,
-                     int parallel, int max_queue, ops::WeightFormat weights)
+                     int parallel, int max_queue, ops::WeightFormat weights, const model::LoraBank* adapters)
     : tok_(tokenizer),
       stop_ids_(std::move(stop_ids)),
       model_vocab_(model.config().vocab_size),
-      engine_(model, parallel, 0, weights),
+      engine_(model, parallel, 0, weights, adapters),
       parallel_(parallel),
       max_queue_(max_queue),
       context_(engine_.context()) {
@@ -45,6 +45,14 @@ bool Scheduler::enqueue(const std::shared_ptr<JobGroup>& group) {
   }
   cv_.notify_all();
   return true;
+}
+
+infer::BatchStats Scheduler::batch_stats() const {
+  infer::BatchStats s;
+  s.steps = steps_.load();
+  s.mixed_steps = mixed_steps_.load();
+  s.max_sequences = max_sequences_.load();
+  return s;
 }
 
 int Scheduler::queued() const {
@@ -126,6 +134,7 @@ void Scheduler::admit(std::vector<std::unique_ptr<Active>>& active) {
     req.max_new_tokens = g->max_tokens;
     req.stop_ids = stop_ids_;
     req.cancel = &g->cancel;
+    req.adapter = g->adapter;
     Active* ap = a.get();
     req.on_token = [this, ap](int32_t id, const infer::SampledLogprobs* lp) {
       publish(*ap, ap->matcher->push(ap->decoder->push(id)), lp, id);
@@ -159,6 +168,10 @@ void Scheduler::loop() {
     if (active.empty()) continue;
     try {
       engine_.step();
+      const infer::BatchStats& st = engine_.batch_stats();
+      steps_.store(st.steps);
+      mixed_steps_.store(st.mixed_steps);
+      max_sequences_.store(st.max_sequences);
     } catch (const std::exception& e) {
       // An engine failure ends every running sequence with an error, never the server.
       for (auto& a : active) {

@@ -3,6 +3,7 @@
 // group for streamed text; the scheduler admits up to `parallel` sequences at a time,
 // steps them together (batched decoding) and publishes UTF-8-safe, stop-string-filtered
 // text, per-token logprobs and the final usage. Cancelling a group frees its slots at once.
+// Requests for different LoRA adapters (JobGroup::adapter) are stepped together too.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -44,6 +45,7 @@ struct JobGroup {
   int max_tokens = 0;
   std::vector<std::string> stops;
   bool want_logprobs = false;
+  int adapter = -1;  // the LoRA adapter (index into the scheduler's LoraBank); -1: the base
   std::atomic<bool> cancel{false};
   std::mutex mu;
   std::condition_variable cv;
@@ -59,9 +61,11 @@ struct JobGroup {
 class Scheduler {
  public:
   // parallel: sequences decoded together; max_queue: requests waiting beyond those.
-  // weights: the storage format of the weight matrices (infer::Engine).
+  // weights: the storage format of the weight matrices (infer::Engine). adapters: the LoRA
+  // adapters requests may pick (null: none), outliving the scheduler.
   Scheduler(const model::Gpt& model, const tok::Tokenizer& tokenizer, std::vector<int32_t> stop_ids, int parallel,
-            int max_queue, ops::WeightFormat weights = ops::WeightFormat::kF32);
+            int max_queue, ops::WeightFormat weights = ops::WeightFormat::kF32,
+            const model::LoraBank* adapters = nullptr);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -72,6 +76,7 @@ class Scheduler {
   int queued() const;          // requests waiting
   int running() const { return running_.load(); }  // sequences decoding
   uint64_t tokens_generated() const { return tokens_generated_.load(); }
+  infer::BatchStats batch_stats() const;  // the engine's, as of its last step
   static double now();
 
  private:
@@ -100,6 +105,8 @@ class Scheduler {
   bool stop_ = false;
   std::atomic<int> running_{0};
   std::atomic<uint64_t> tokens_generated_{0};
+  std::atomic<uint64_t> steps_{0}, mixed_steps_{0};
+  std::atomic<int> max_sequences_{0};
   std::thread thread_;
 };
 

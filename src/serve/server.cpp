@@ -126,15 +126,20 @@ struct Server::Impl {
   std::time_t created = std::time(nullptr);
 
   Impl(ServerOptions o, const model::Gpt& model, const tok::Tokenizer& t, const tok::ChatFormat& chat,
-       std::vector<int32_t> stop_ids)
+       std::vector<int32_t> stop_ids, const model::LoraBank* adapters)
       : opt(std::move(o)),
         tokenizer(t),
         format(chat),
-        scheduler(model, t, with_end_of_turn(chat, std::move(stop_ids)), opt.parallel, opt.max_queue, opt.weights),
+        scheduler(model, t, with_end_of_turn(chat, std::move(stop_ids)), opt.parallel, opt.max_queue, opt.weights,
+                  adapters),
         http(opt.limits) {
     // ids are validated against the tokenizer: ids past it (padding) are never sampled
-    info = {opt.model_id, &tokenizer, &format, scheduler.context(), std::min(t.vocab_size(), model.config().vocab_size),
-            opt.default_system, opt.context_policy};
+    info = {opt.model_id, &tokenizer, &format, scheduler.context(),
+            std::min(t.vocab_size(), model.config().vocab_size), opt.default_system, opt.context_policy, {}};
+    for (int i = 0; adapters && i < adapters->size(); ++i) {
+      CF_CHECK(adapters->name(i) != opt.model_id, "LoRA adapter '{}' has the base model's name", opt.model_id);
+      info.adapters.push_back(adapters->name(i));
+    }
     if (!opt.db.empty()) store = std::make_unique<FeedbackStore>(opt.db);
     routes();
   }
@@ -247,16 +252,20 @@ struct Server::Impl {
           "# HELP chatforge_connections_refused_total Connections answered 503 at --max-connections.\n"
           "# TYPE chatforge_connections_refused_total counter\nchatforge_connections_refused_total {}\n",
           http.open_connections(), http.evicted_connections(), http.refused_connections());
+      text += render_batch_stats(scheduler.batch_stats());
       res.set_content(text, "text/plain; version=0.0.4");
     });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-      send_json(res, 200, {{"object", "list"}, {"data", json::array({model_json()})}});
+      json data = json::array({model_json(opt.model_id)});
+      for (const auto& a : info.adapters) data.push_back(model_json(a));
+      send_json(res, 200, {{"object", "list"}, {"data", data}});
     });
     http.Get(R"(/v1/models/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
-      if (req.matches[1] != opt.model_id)
-        return send_error(res, ApiError(404, fmt::format("the model '{}' does not exist", req.matches[1].str()),
-                                        "model", "model_not_found"));
-      send_json(res, 200, model_json());
+      const std::string id = req.matches[1];
+      if (id != opt.model_id && std::find(info.adapters.begin(), info.adapters.end(), id) == info.adapters.end())
+        return send_error(res, ApiError(404, fmt::format("The model `{}` does not exist", id), "model",
+                                        "model_not_found"));
+      send_json(res, 200, model_json(id));
     });
     // POST bodies come through a ContentReader, so the limit holds for the decoded bytes of
     // any framing (cpp-httplib's own limit only sees Content-Length)
@@ -361,12 +370,15 @@ struct Server::Impl {
     return false;
   }
 
-  json model_json() const {
-    return {{"id", opt.model_id},
-            {"object", "model"},
-            {"created", created},
-            {"owned_by", "chatforge"},
-            {"context_length", scheduler.context()}};
+  // The base model (id == model_id) or a LoRA adapter over it (extension: "parent" = the base).
+  json model_json(const std::string& id) const {
+    json m = {{"id", id},
+              {"object", "model"},
+              {"created", created},
+              {"owned_by", "chatforge"},
+              {"context_length", scheduler.context()}};
+    if (id != opt.model_id) m["parent"] = opt.model_id;
+    return m;
   }
 
   void feedback(const std::string& body, httplib::Response& res) {
@@ -386,7 +398,7 @@ struct Server::Impl {
   json record(const CompletionRequest& cr, const std::string& answer) {
     if (!store || !cr.chat || cr.conversation_id.empty()) return json();
     try {
-      return store->record_answer(cr.conversation_id, opt.model_id, cr.messages, cr.system_prompt, answer,
+      return store->record_answer(cr.conversation_id, cr.model, cr.messages, cr.system_prompt, answer,
                                  cr.sampling_json);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "warning: feedback store: %s\n", e.what());
@@ -408,6 +420,7 @@ struct Server::Impl {
     g->max_tokens = cr->max_tokens;
     g->stops = cr->stop;
     g->want_logprobs = cr->logprobs;
+    g->adapter = cr->adapter;
     g->choices.resize(static_cast<size_t>(cr->n));
     if (!scheduler.enqueue(g)) {
       const int wait = 1 + scheduler.queued() / std::max(1, opt.parallel);
@@ -459,7 +472,7 @@ struct Server::Impl {
               {{"id", id},
                {"object", cr.chat ? "chat.completion" : "text_completion"},
                {"created", created_at},
-               {"model", opt.model_id},
+               {"model", cr.model},
                {"system_fingerprint", nullptr},
                {"choices", choices},
                {"usage", usage}});
@@ -482,7 +495,7 @@ struct Server::Impl {
       json j = {{"id", id},
                 {"object", cr->chat ? "chat.completion.chunk" : "text_completion"},
                 {"created", created_at},
-                {"model", opt.model_id},
+                {"model", cr->model},
                 {"system_fingerprint", nullptr},
                 {"choices", json::array({std::move(choice)})}};
       return "data: " + dump(j) + "\n\n";
@@ -558,7 +571,7 @@ struct Server::Impl {
                      dump({{"id", id},
                            {"object", cr->chat ? "chat.completion.chunk" : "text_completion"},
                            {"created", created_at},
-                           {"model", opt.model_id},
+                           {"model", cr->model},
                            {"choices", json::array()},
                            {"usage", usage}}) +
                      "\n\n";
@@ -581,8 +594,8 @@ struct Server::Impl {
 };
 
 Server::Server(ServerOptions options, const model::Gpt& model, const tok::Tokenizer& tokenizer,
-               const tok::ChatFormat& chat, std::vector<int32_t> stop_ids)
-    : impl_(std::make_unique<Impl>(std::move(options), model, tokenizer, chat, std::move(stop_ids))) {
+               const tok::ChatFormat& chat, std::vector<int32_t> stop_ids, const model::LoraBank* adapters)
+    : impl_(std::make_unique<Impl>(std::move(options), model, tokenizer, chat, std::move(stop_ids), adapters)) {
   // cpp-httplib writes with send() without MSG_NOSIGNAL: a client that hangs up mid-stream
   // must make the write fail (and free the slot), not kill the process with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);

@@ -11,6 +11,7 @@
 
 #include "infer/engine.h"
 #include "model/gpt.h"
+#include "model/lora_bank.h"
 #include "ops/ops.h"
 #include "serve/http_limits.h"
 #include "tokenizer/chat_format.h"
@@ -38,9 +39,11 @@ struct ServerOptions {
 class Server {
  public:
   // `chat` renders /v1/chat/completions (the model's template, ChatML, or the plain fallback
-  // for a base model); it must outlive the server.
+  // for a base model); it must outlive the server. adapters (null: none): LoRA adapters over
+  // `model`, each served under its name next to the base's model_id (requests pick one by
+  // their `model` field and are batched together); it must outlive the server.
   Server(ServerOptions options, const model::Gpt& model, const tok::Tokenizer& tokenizer, const tok::ChatFormat& chat,
-         std::vector<int32_t> stop_ids);
+         std::vector<int32_t> stop_ids, const model::LoraBank* adapters = nullptr);
   ~Server();
   int bind();     // binds host:port, returns the port; throws Error when it cannot
   void run();     // serves until stop()
