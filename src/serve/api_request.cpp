@@ -3,6 +3,7 @@
 #include "serve/api_request.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -303,18 +304,63 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat, c
   return r;
 }
 
+const char* feedback_kind_name(FeedbackKind k) {
+  return k == FeedbackKind::kPair ? "pair" : k == FeedbackKind::kEdit ? "edit" : "rating";
+}
+
 FeedbackRequest parse_feedback_request(const std::string& body) {
   const json j = parse_body(body);
   FeedbackRequest f;
-  const json* id = field(j, "message_id");
-  if (!id) throw ApiError(400, "you must provide 'message_id'", "message_id", "missing_required_parameter");
-  f.message_id = integer_in(j, "message_id", 0, 1, INT64_MAX);
-  if (!field(j, "rating")) throw ApiError(400, "you must provide 'rating'", "rating", "missing_required_parameter");
-  f.rating = static_cast<int>(integer_in(j, "rating", 0, -1, 1));
+  if (const json* k = field(j, "kind")) {
+    if (!k->is_string()) throw bad("kind", "'kind' must be \"rating\", \"pair\" or \"edit\"", "invalid_type");
+    const std::string s = k->get<std::string>();
+    if (s == "pair") f.kind = FeedbackKind::kPair;
+    else if (s == "edit") f.kind = FeedbackKind::kEdit;
+    else if (s != "rating")
+      throw bad("kind", fmt::format("'kind' must be \"rating\", \"pair\" or \"edit\", got \"{}\"", s.substr(0, 40)));
+  }
+  const char* kind = feedback_kind_name(f.kind);
+  // the fields each kind takes; anything else is refused by name
+  const std::vector<std::string> allowed =
+      f.kind == FeedbackKind::kRating ? std::vector<std::string>{"kind", "message_id", "rating", "comment"}
+      : f.kind == FeedbackKind::kPair ? std::vector<std::string>{"kind", "chosen_id", "rejected_id", "comment"}
+                                      : std::vector<std::string>{"kind", "message_id", "content", "comment"};
+  for (const auto& [name, value] : j.items())
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+      throw bad(name.substr(0, 64), fmt::format("'{}' is not a field of kind \"{}\" (it takes {})", name.substr(0, 64), kind,
+                                                fmt::join(allowed.begin() + 1, allowed.end(), ", ")),
+                "unknown_parameter");
+  auto required_id = [&](const char* name) {
+    if (!field(j, name))
+      throw ApiError(400, fmt::format("you must provide '{}' (kind \"{}\")", name, kind), name, "missing_required_parameter");
+    return integer_in(j, name, 0, 1, INT64_MAX);
+  };
+  if (f.kind == FeedbackKind::kPair) {
+    f.chosen_id = required_id("chosen_id");
+    f.rejected_id = required_id("rejected_id");
+    if (f.chosen_id == f.rejected_id) throw bad("rejected_id", "'rejected_id' must name another answer than 'chosen_id'");
+  } else {
+    f.message_id = required_id("message_id");
+  }
+  if (f.kind == FeedbackKind::kRating) {
+    if (!field(j, "rating")) throw ApiError(400, "you must provide 'rating'", "rating", "missing_required_parameter");
+    f.rating = static_cast<int>(integer_in(j, "rating", 0, -1, 1));
+  }
+  if (f.kind == FeedbackKind::kEdit) {
+    const json* c = field(j, "content");
+    if (!c) throw ApiError(400, "you must provide 'content' (kind \"edit\")", "content", "missing_required_parameter");
+    if (!c->is_string()) throw bad("content", "'content' must be a string", "invalid_type");
+    f.content = c->get<std::string>();
+    if (f.content.find_first_not_of(" \t\r\n") == std::string::npos)
+      throw bad("content", "'content' must not be empty: it is the corrected answer");
+    if (f.content.size() > kMaxEditedAnswer)
+      throw bad("content", fmt::format("'content' is longer than {} bytes", kMaxEditedAnswer));
+  }
   if (const json* c = field(j, "comment")) {
     if (!c->is_string()) throw bad("comment", "'comment' must be a string", "invalid_type");
     f.comment = c->get<std::string>();
-    if (f.comment.size() > 10000) throw bad("comment", "'comment' is longer than 10000 bytes");
+    if (f.comment.size() > kMaxFeedbackComment)
+      throw bad("comment", fmt::format("'comment' is longer than {} bytes", kMaxFeedbackComment));
   }
   return f;
 }

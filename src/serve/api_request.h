@@ -64,11 +64,25 @@ struct CompletionRequest {
 // Throws ApiError. chat selects /v1/chat/completions vs /v1/completions.
 CompletionRequest parse_completion_request(const std::string& body, bool chat, const ModelInfo& model);
 
+// POST /v1/feedback. "kind" picks what the body says about answers (recorded ones, by the
+// message_id a chat completion returned); absent means "rating", so older clients work:
+//   rating: {message_id, rating: -1|0|1, comment?}        thumbs up/down (0 clears)
+//   pair:   {chosen_id, rejected_id, comment?}            two answers to the same prompt, one picked
+//   edit:   {message_id, content, comment?}               the answer corrected by the user
+// A field of another kind, or any unknown field, is a 400 naming it (catches typos such as
+// "chosen" for "chosen_id").
+enum class FeedbackKind { kRating, kPair, kEdit };
 struct FeedbackRequest {
-  int64_t message_id = 0;
-  int rating = 0;  // -1, 0 (cleared) or +1
+  FeedbackKind kind = FeedbackKind::kRating;
+  int64_t message_id = 0;                  // rating, edit
+  int rating = 0;                          // rating: -1, 0 (cleared) or +1
+  int64_t chosen_id = 0, rejected_id = 0;  // pair
+  std::string content;                     // edit: the corrected answer (non-empty)
   std::string comment;
 };
+const char* feedback_kind_name(FeedbackKind k);
+inline constexpr size_t kMaxFeedbackComment = 10000;
+inline constexpr size_t kMaxEditedAnswer = 100000;
 FeedbackRequest parse_feedback_request(const std::string& body);
 
 // The default number of new tokens when max_tokens is absent.

@@ -381,14 +381,31 @@ struct Server::Impl {
     return m;
   }
 
+  // POST /v1/feedback: a rating, a compared pair or an edit (parse_feedback_request), each
+  // one write to the store; the answer echoes what was stored.
   void feedback(const std::string& body, httplib::Response& res) {
     try {
       if (!store) throw ApiError(404, "feedback is not enabled: start the server with --db FILE", "", "no_feedback_db");
       const FeedbackRequest f = parse_feedback_request(body);
-      if (!store->rate(f.message_id, f.rating, f.comment))
-        throw ApiError(404, fmt::format("no answer with message_id {}", f.message_id), "message_id", "not_found");
-      send_json(res, 200,
-                {{"object", "feedback"}, {"message_id", f.message_id}, {"rating", f.rating}, {"comment", f.comment}});
+      json out = {{"object", "feedback"}, {"kind", feedback_kind_name(f.kind)}, {"comment", f.comment}};
+      try {
+        if (f.kind == FeedbackKind::kRating) {
+          if (!store->rate(f.message_id, f.rating, f.comment))
+            throw ApiError(404, fmt::format("no answer with message_id {}", f.message_id), "message_id", "not_found");
+          out["message_id"] = f.message_id;
+          out["rating"] = f.rating;
+        } else if (f.kind == FeedbackKind::kPair) {
+          out["id"] = store->add_pair(f.chosen_id, f.rejected_id, f.comment);
+          out["chosen_id"] = f.chosen_id;
+          out["rejected_id"] = f.rejected_id;
+        } else {
+          out["id"] = store->add_edit(f.message_id, f.content, f.comment);
+          out["message_id"] = f.message_id;
+        }
+      } catch (const FeedbackRefused& e) {
+        throw ApiError(e.status, e.what(), e.param, e.status == 404 ? "not_found" : "invalid_value");
+      }
+      send_json(res, 200, out);
     } catch (const ApiError& e) {
       send_error(res, e);
     }

@@ -164,6 +164,39 @@ TEST(ServeApi, FeedbackRequests) {
   for (const char* bad : {"{}", R"({"message_id":3})", R"({"message_id":3,"rating":2})", R"({"message_id":"3","rating":1})",
                           R"({"message_id":0,"rating":1})", R"({"message_id":3,"rating":1,"comment":1})"})
     EXPECT_THROW(parse_feedback_request(bad), ApiError) << bad;
+  const auto p = parse_feedback_request(R"({"kind":"pair","chosen_id":4,"rejected_id":3,"comment":"B is right"})");
+  EXPECT_EQ(p.kind, FeedbackKind::kPair);
+  EXPECT_EQ(p.chosen_id, 4);
+  EXPECT_EQ(p.rejected_id, 3);
+  const auto e = parse_feedback_request(R"({"kind":"edit","message_id":5,"content":"X2 售价 899 元。"})");
+  EXPECT_EQ(e.kind, FeedbackKind::kEdit);
+  EXPECT_EQ(e.message_id, 5);
+  EXPECT_EQ(e.content, "X2 售价 899 元。");
+  EXPECT_EQ(parse_feedback_request(R"({"kind":"rating","message_id":3,"rating":1})").kind, FeedbackKind::kRating);
+  // each bad body is refused naming the field at fault
+  for (const auto& [bad, param] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"kind":"vote","message_id":3,"rating":1})", "kind"},
+           {R"({"kind":1,"message_id":3,"rating":1})", "kind"},
+           {R"({"kind":"pair","chosen_id":4})", "rejected_id"},
+           {R"({"kind":"pair","rejected_id":4})", "chosen_id"},
+           {R"({"kind":"pair","chosen_id":4,"rejected_id":4})", "rejected_id"},
+           {R"({"kind":"pair","chosen_id":"4","rejected_id":3})", "chosen_id"},
+           {R"({"kind":"pair","chosen":4,"rejected_id":3})", "chosen"},
+           {R"({"kind":"pair","chosen_id":4,"rejected_id":3,"rating":1})", "rating"},
+           {R"({"kind":"edit","message_id":5})", "content"},
+           {R"({"kind":"edit","message_id":5,"content":"  \n"})", "content"},
+           {R"({"kind":"edit","message_id":5,"content":["x"]})", "content"},
+           {R"({"kind":"edit","content":"x"})", "message_id"},
+           {R"({"message_id":3,"rating":1,"content":"x"})", "content"},
+           {R"({"message_id":3,"rating":1,"extra":true})", "extra"}}) {
+    try {
+      parse_feedback_request(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const ApiError& err) {
+      EXPECT_EQ(err.status, 400) << bad;
+      EXPECT_EQ(err.param, param) << bad;
+    }
+  }
 }
 
 TEST(ServeFeedback, RecordsRatesAndExports) {
@@ -344,6 +377,94 @@ INSERT INTO feedback(message_id, rating, comment) VALUES(2, 1, 'kept'), (3, -1, 
   EXPECT_EQ(read_jsonl(dir + "/sft.jsonl"), (std::vector<json>{old_sft, new_sft}));
   ASSERT_EQ(s.export_preference(dir + "/pref.jsonl"), 1u);  // the new answer has no disliked partner
   EXPECT_EQ(read_jsonl(dir + "/pref.jsonl"), std::vector<json>{old_pref});
+  // the old file gained the pairs and edits tables: old answers can be compared and edited
+  EXPECT_GT(s.add_pair(3, 2, ""), 0);
+  EXPECT_GT(s.add_edit(3, "Old fixed", ""), 0);
+  const json st = s.stats();
+  EXPECT_EQ(st["pairs"], 1);
+  EXPECT_EQ(st["edits"], 1);
+  ASSERT_EQ(s.export_preference(dir + "/pref2.jsonl"), 3u);
+  EXPECT_EQ(read_jsonl(dir + "/pref2.jsonl"),
+            (std::vector<json>{old_pref,
+                               {{"prompt", old_prompt}, {"chosen", "Old bad"}, {"rejected", "Old good"}},
+                               {{"prompt", old_prompt}, {"chosen", "Old fixed"}, {"rejected", "Old bad"}}}));
+}
+
+// Regenerate-and-compare pairs and edits: validated against the answers they name, stored
+// once per pair/answer (a later choice replaces an earlier one), and exported as preference
+// pairs (after the ratings' pairs, a repeated triple once) and as KTO's liked/disliked rows.
+TEST(ServeFeedback, PairsAndEdits) {
+  const std::string dir = fresh_dir("unit_serve_feedback_pairs");
+  FeedbackStore s(dir + "/fb.sqlite");
+  const json q = json::parse(R"([{"role":"user","content":"X2 多少钱？"}])");
+  const json seen = json::parse(R"([{"role":"system","content":"Sys."},{"role":"user","content":"X2 多少钱？"}])");
+  const json other = json::parse(R"([{"role":"user","content":"Hi"}])");
+  const int64_t a = s.record_answer("c1", "m", q, "Sys.", "899元。", json::object());
+  const int64_t b = s.record_answer("c1", "m", q, "Sys.", "不知道。", json::object());  // regenerated
+  const int64_t c = s.record_answer("c1", "m", q, "Sys.", "899元。", json::object());  // same text as a
+  const int64_t d = s.record_answer("c2", "m", other, "Sys.", "Hello!", json::object());
+  const int64_t e = s.record_answer("c3", "m", q, "Other.", "nope", json::object());  // another --system
+  // regenerating adds the answer, not a second copy of the user's message
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir + "/fb.sqlite").c_str(), &raw), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT COUNT(*) FROM messages WHERE conversation_id = 'c1' AND role = 'user'", -1,
+                                 &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+  }
+  auto refused = [&](auto&& call) -> std::pair<int, std::string> {
+    try {
+      call();
+    } catch (const FeedbackRefused& r) {
+      return {r.status, r.param};
+    }
+    return {200, ""};
+  };
+  EXPECT_EQ(refused([&] { s.add_pair(a, d, ""); }), std::make_pair(400, std::string("rejected_id")));  // other prompt
+  EXPECT_EQ(refused([&] { s.add_pair(a, e, ""); }), std::make_pair(400, std::string("rejected_id")));  // other system
+  EXPECT_EQ(refused([&] { s.add_pair(a, c, ""); }), std::make_pair(400, std::string("rejected_id")));  // same text
+  EXPECT_EQ(refused([&] { s.add_pair(a + 100, b, ""); }), std::make_pair(404, std::string("chosen_id")));
+  EXPECT_EQ(refused([&] { s.add_pair(a, b + 100, ""); }), std::make_pair(404, std::string("rejected_id")));
+  EXPECT_EQ(refused([&] { s.add_edit(a - 1, "x", ""); }), std::make_pair(404, std::string("message_id")));  // a user row
+  EXPECT_EQ(refused([&] { s.add_edit(d, "Hello!", ""); }), std::make_pair(400, std::string("content")));
+  EXPECT_EQ(s.stats()["pairs"], 0);
+
+  const int64_t p1 = s.add_pair(b, a, "first pick");
+  EXPECT_EQ(s.add_pair(a, b, "changed my mind"), p1 + 1);  // replaces the opposite choice
+  EXPECT_EQ(s.add_pair(a, b, "again"), p1 + 1);            // the same choice again: one row
+  const int64_t e1 = s.add_edit(d, "Hi there!", "");
+  EXPECT_EQ(s.add_edit(d, "Hello, how can I help?", "friendlier"), e1);  // one edit per answer
+  s.add_edit(b, "X2 售价 899 元。", "");
+  EXPECT_TRUE(s.rate(a, 1, ""));
+  EXPECT_TRUE(s.rate(b, -1, ""));  // the ratings give (a, b) too: written once
+  const json st = s.stats();
+  EXPECT_EQ(st["pairs"], 1);
+  EXPECT_EQ(st["edits"], 2);
+
+  ASSERT_EQ(s.export_preference(dir + "/pref.jsonl"), 3u);
+  EXPECT_EQ(read_jsonl(dir + "/pref.jsonl"),
+            (std::vector<json>{{{"prompt", seen}, {"chosen", "899元。"}, {"rejected", "不知道。"}},
+                               {{"prompt", json::parse(R"([{"role":"system","content":"Sys."},{"role":"user","content":"Hi"}])")},
+                                {"chosen", "Hello, how can I help?"},
+                                {"rejected", "Hello!"}},
+                               {{"prompt", seen}, {"chosen", "X2 售价 899 元。"}, {"rejected", "不知道。"}}}));
+  // kto: the ratings, then the pair (already there), then each edit as liked + original disliked
+  ASSERT_EQ(s.export_kto(dir + "/kto.jsonl"), 5u);
+  const auto kto = read_jsonl(dir + "/kto.jsonl");
+  std::vector<std::pair<std::string, bool>> rows;
+  for (const auto& k : kto) rows.emplace_back(k["completion"].get<std::string>(), k["label"].get<bool>());
+  EXPECT_EQ(rows, (std::vector<std::pair<std::string, bool>>{
+                      {"899元。", true}, {"不知道。", false}, {"Hello, how can I help?", true}, {"Hello!", false},
+                      {"X2 售价 899 元。", true}}));
+  EXPECT_EQ(kto[0]["prompt"], seen);
+  // sft: the liked answer, then the edits
+  ASSERT_EQ(s.export_sft(dir + "/sft.jsonl"), 3u);
+  EXPECT_EQ(read_jsonl(dir + "/sft.jsonl")[2]["messages"].back(),
+            json({{"role", "assistant"}, {"content", "X2 售价 899 元。"}}));
 }
 
 }  // namespace
