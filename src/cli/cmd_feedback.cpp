@@ -1,7 +1,8 @@
 // `chatforge feedback stats|export`: reads the feedback database written by `chatforge
 // serve --db F`. stats: counts and approval rates (overall, per model, per day); export:
-// liked answers as SFT JSONL, liked-vs-disliked pairs as preference JSONL, or every rated
-// answer as KTO JSONL (prompt, completion, label).
+// liked (and edited) answers as SFT JSONL; liked-vs-disliked, compared and edited pairs as
+// preference JSONL; or every rated, compared or edited answer as KTO JSONL (prompt,
+// completion, label).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -32,9 +33,12 @@ void stats(const FeedbackArgs& a) {
     std::printf("%s\n", s.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
-  std::printf("conversations %lld, answers %lld, thumbs up %lld, thumbs down %lld, comments %lld, approval %s\n",
-              s["conversations"].get<long long>(), s["answers"].get<long long>(), s["thumbs_up"].get<long long>(),
-              s["thumbs_down"].get<long long>(), s["comments"].get<long long>(), rate_text(s["approval_rate"]).c_str());
+  std::printf(
+      "conversations %lld, answers %lld, thumbs up %lld, thumbs down %lld, comments %lld, approval %s, compared pairs "
+      "%lld, edits %lld\n",
+      s["conversations"].get<long long>(), s["answers"].get<long long>(), s["thumbs_up"].get<long long>(),
+      s["thumbs_down"].get<long long>(), s["comments"].get<long long>(), rate_text(s["approval_rate"]).c_str(),
+      s["pairs"].get<long long>(), s["edits"].get<long long>());
   for (const char* group : {"per_model", "per_day"}) {
     std::printf("\n%-24s %8s %6s %6s %9s\n", group[4] == 'm' ? "model" : "day", "answers", "up", "down", "approval");
     for (const auto& r : s[group])
@@ -63,7 +67,7 @@ void setup(CLI::App& cmd) {
   st->add_flag("--json", a->json, "print the numbers as JSON");
   add_config_option(*st);
   st->callback([a] { stats(*a); });
-  auto* ex = cmd.add_subcommand("export", "liked answers -> SFT JSONL, liked/disliked pairs -> preference JSONL");
+  auto* ex = cmd.add_subcommand("export", "liked/edited answers -> SFT JSONL; rated, compared and edited pairs -> preference or KTO JSONL");
   ex->add_option("--db", a->db, "feedback database (chatforge serve --db)")->type_name(kFile)->required();
   ex->add_option("--format", a->format, "sft ({\"messages\": [...]}), preference ({\"prompt\", \"chosen\", \"rejected\"}) or kto "
                   "({\"prompt\", \"completion\", \"label\"}); the last two feed `data prefs`")
