@@ -109,4 +109,7 @@ print("exported:", len(pairs), "preference pairs,", len(kto), "kto rows")
 PY
 "$CHATFORGE" data prefs --tokenizer "$tmp/model" --input "$tmp/pairs.jsonl" --val-fraction 0 --max-len 256 --out "$tmp/prefs" | tee "$tmp/prefs.txt"
 "$CHATFORGE" data prefs --kind kto --tokenizer "$tmp/model" --input "$tmp/kto.jsonl" --val-fraction 0 --max-len 256 --out "$tmp/prefs_kto" | tee "$tmp/prefs_kto.txt"
+grep -q 'read 2, train rows 2, val rows 0, skipped 0' "$tmp/prefs.txt" || fail "data prefs did not take every pair"
+grep -q 'read 4, train rows 4, val rows 0, skipped 0 (too long 0), desirable 2, undesirable 2' "$tmp/prefs_kto.txt" \
+  || fail "data prefs --kind kto did not take every row"
 echo "serve_feedback_api: OK"
