@@ -7,8 +7,8 @@
 # 0.3 more often than before (measured: 0.475 -> 0.96), its win rate against the SFT model
 # on those held-out prompts, judged by the users' rule (per prompt, the same seed for both:
 # a win when the new answer states the price and the old one does not, a tie counts half),
-# is over 0.5 (measured: 0.744, 39 wins, 0 losses, 41 ties of 80), and its assistant-only perplexity on the SFT validation data stays within 2x
-# (measured: 2.23 -> 3.36).
+# is over 0.5 (measured: 0.744, 39 wins, 0 losses, 41 ties of 80), and its assistant-only
+# perplexity on the SFT validation data stays within 2x (measured: 2.23 -> 3.36).
 set -euo pipefail
 source "$CF_SOURCE_DIR/tests/scripts/lib/serve_server.sh"
 tmp=$CF_BINARY_DIR/test-tmp/pref_loop
