@@ -28,7 +28,7 @@ struct Fixture {
     o.special_tokens = {"<|im_start|>", "<|im_end|>"};
     return tok::train_bpe_on_text("Hello, how are you today? I am fine. 你好，今天天气很好。", o);
   }
-  Fixture() : tokenizer(make()), format(tokenizer) { info = {"tiny", &tokenizer, &format, 64, 300, ""}; }
+  Fixture() : tokenizer(make()), format(tokenizer) { info = {"tiny", &tokenizer, &format, 64, 300, "", infer::ContextPolicy::kTruncateOldest, {}}; }
 };
 
 std::vector<json> read_jsonl(const std::string& path) {
