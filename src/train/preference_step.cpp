@@ -1,6 +1,7 @@
 // Implementation of preference_step.h.
 #include "train/preference_step.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -20,6 +21,7 @@ std::map<std::string, double> PreferenceMetrics::means(const std::string& stage)
     out["rewards/accuracies"] = accuracy / p;
     out["logps/chosen"] = chosen_logp / p;
     out["logps/rejected"] = rejected_logp / p;
+    out["kl"] = std::max(0.0, kl / p);  // as KTO's: the clamped mean log-ratio, over both answers
   } else {
     out["rewards/chosen"] = desirable > 0 ? chosen_reward / static_cast<double>(desirable) : NAN;
     out["rewards/rejected"] = undesirable > 0 ? rejected_reward / static_cast<double>(undesirable) : NAN;
@@ -110,6 +112,7 @@ double PreferenceObjective::run(model::Gpt& policy, const Batch& b, float scale,
       m_.accuracy += l.chosen_reward > l.rejected_reward ? 1.0 : 0.0;
       m_.chosen_logp += pol.a[r];
       m_.rejected_logp += pol.b[r];
+      m_.kl += 0.5 * ((pol.a[r] - ref.a[r]) + (pol.b[r] - ref.b[r]));
       ++m_.pairs;
     }
   } else {

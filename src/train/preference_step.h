@@ -29,7 +29,8 @@ struct PreferenceMetrics {
   double chosen_logp = 0, rejected_logp = 0;
   uint64_t examples = 0, pairs = 0, desirable = 0, undesirable = 0, kl_batches = 0;
   // Means: loss, rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies,
-  // logps/chosen, logps/rejected (dpo); kl (kto).
+  // logps/chosen, logps/rejected (dpo); kl (both: max(0, mean policy - reference sequence
+  // log-ratio), over the pairs' two answers for dpo, KTO's mismatched pairs for kto).
   std::map<std::string, double> means(const std::string& stage) const;
 };
 
