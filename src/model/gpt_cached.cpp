@@ -354,7 +354,7 @@ void infer_forward(const Gpt& model, const InferWeights& weights, KvCache& cache
   }
   const Pass pass{cfg, model, cache, seqs, first_row, N, s.ids.data(), s.pos.data(), logits, row_logits};
   const GptParams p = model.layout().views(model.device_params());  // read only
-  const bool on_cpu = &model.backend() == &ops::cpu_backend();
+  const bool on_cpu = model.backend().host_memory();
   if (schedule == CachedSchedule::kAuto) schedule = on_cpu && N <= kFusedMaxRows ? CachedSchedule::kTeam : CachedSchedule::kBackend;
   if (schedule == CachedSchedule::kTeam) {
     CF_CHECK(on_cpu, "the team schedule runs on the CPU backend only");
