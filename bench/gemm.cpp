@@ -3,7 +3,9 @@
 // (dW += dout^T @ inp) products, timed with our sgemm (gemm.h) or OpenBLAS's, as GFLOP/s and
 // as a fraction of the measured fp32 FMA peak (fma_peak.h) on the same threads.
 // OPENBLAS_CORETYPE is read when the library loads, so scripts/bench/gemm.sh runs one process
-// per core type. Usage: bench_gemm own|openblas [M=4096] [reps=3] [M_lm_head=1024]
+// per core type. `bf16` times gemm_bf16 (bf16 inputs, fp32 accumulation) and also reports
+// the fraction of the measured bf16 dot-product peak where the CPU has AVX512-BF16.
+// Usage: bench_gemm own|openblas|bf16 [M=4096] [reps=3] [M_lm_head=1024]
 // Prints one line per product and "RESULT impl=... gflops=... frac_peak=..." (FLOP-weighted).
 #include <omp.h>
 
@@ -26,6 +28,8 @@ struct Product {
   int M, N, K;
 };
 
+bool g_bf16 = false;
+
 double time_best(const Product& p, int reps) {
   const int rows_a = p.ta ? p.K : p.M, cols_a = p.ta ? p.M : p.K;
   const int rows_b = p.tb ? p.N : p.K, cols_b = p.tb ? p.K : p.N;
@@ -34,8 +38,9 @@ double time_best(const Product& p, int reps) {
   double best = 1e30;
   for (int r = 0; r <= reps; ++r) {  // the first run warms caches, pages and packing buffers
     const auto t0 = std::chrono::steady_clock::now();
-    chatforge::ops::sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.0f, A.data(), cols_a, B.data(), cols_b,
-                          p.name.find("wgrad") != std::string::npos ? 1.0f : 0.0f, C.data(), p.N);
+    const float beta = p.name.find("wgrad") != std::string::npos ? 1.0f : 0.0f;
+    (g_bf16 ? chatforge::ops::gemm_bf16 : chatforge::ops::sgemm)(p.ta, p.tb, p.M, p.N, p.K, 1.0f, A.data(), cols_a,
+                                                                 B.data(), cols_b, beta, C.data(), p.N, nullptr);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (r > 0) best = std::min(best, s);
   }
@@ -66,12 +71,15 @@ int main(int argc, char** argv) {
   const int M = argc > 2 ? std::atoi(argv[2]) : 4096, reps = argc > 3 ? std::atoi(argv[3]) : 3;
   const int M_lm = argc > 4 ? std::atoi(argv[4]) : 1024;
   ops::set_gemm_impl(std::strcmp(impl, "openblas") == 0 ? ops::GemmImpl::kOpenblas : ops::GemmImpl::kOwn);
+  g_bf16 = std::strcmp(impl, "bf16") == 0;
   // The hardware's peak (the widest FMA the CPU has), whatever kernel CHATFORGE_SIMD picks.
   ops::set_simd_level(ops::SimdLevel::kAvx512);
   const ops::FmaPeak peak = ops::measure_fma_peak(0, 0.1, 7);  // best of 7: the machine is shared
   const char* core = std::getenv("OPENBLAS_CORETYPE");
   std::string label = std::strcmp(impl, "openblas") == 0 ? std::string("openblas-") + (core ? core : "detected")
                                                         : std::string("own-") + ops::simd_level_name(ops::gemm_level());
+  if (g_bf16) label = ops::gemm_bf16_native() ? "own-bf16" : "own-bf16-emulated";
+  const double bf16_peak = g_bf16 && ops::gemm_bf16_native() ? ops::measure_bf16_peak_gflops(0, 0.1, 7) : 0;
   double flops = 0, seconds = 0;
   for (const Product& p : training_products(M, M_lm)) {
     const double s = time_best(p, reps), f = 2.0 * p.M * p.N * static_cast<double>(p.K);
@@ -80,7 +88,10 @@ int main(int argc, char** argv) {
                 p.M, p.N, p.K, f / s / 1e9, 100.0 * f / s / 1e9 / peak.gflops);
   }
   const double fma = peak.gflops;
-  std::printf("RESULT impl=%s gflops=%.1f frac_peak=%.3f fma_gflops=%.1f threads=%d\n", label.c_str(),
+  std::printf("RESULT impl=%s gflops=%.1f frac_peak=%.3f fma_gflops=%.1f threads=%d", label.c_str(),
               flops / seconds / 1e9, flops / seconds / 1e9 / fma, fma, omp_get_max_threads());
+  if (bf16_peak > 0)
+    std::printf(" bf16_peak_gflops=%.1f frac_bf16_peak=%.3f", bf16_peak, flops / seconds / 1e9 / bf16_peak);
+  std::printf("\n");
   return 0;
 }

@@ -28,6 +28,8 @@
 #include "model/config.h"
 #include "model/gpt.h"
 #include "model/lora.h"
+#include "ops/backend.h"
+#include "ops/cpu/gemm.h"
 #include "train/adamw.h"
 #include "train/train_step.h"
 
@@ -42,7 +44,9 @@ std::vector<int32_t> testing_ids(size_t n, int vocab, uint64_t seed) {
 
 constexpr const char* kUsage =
     "usage: bench_train_step L NH C V B T [steps] [warmup] [recompute] [--arch A] [--n-kv-head N] [--head-dim N] "
-    "[--ffn-dim N] [--rope-theta X] [--untied-head] [--plan]\n";
+    "[--ffn-dim N] [--rope-theta X] [--untied-head] [--lora R] [--bf16] [--plan]\n";
+
+bool g_bf16 = false;  // --bf16: the CPU's bf16 backend (train --dtype bf16)
 
 // Splits argv into the positional numbers and the architecture flags. false: a flag is
 // unknown or lacks its value (the caller prints the usage).
@@ -54,8 +58,8 @@ bool parse_args(int argc, char** argv, std::vector<const char*>& pos, chatforge:
       pos.push_back(argv[i]);
       continue;
     }
-    if (a == "--untied-head" || a == "--plan") {
-      (a == "--plan" ? plan : arch.untied_head) = true;
+    if (a == "--untied-head" || a == "--plan" || a == "--bf16") {
+      (a == "--plan" ? plan : a == "--bf16" ? g_bf16 : arch.untied_head) = true;
       continue;
     }
     if (i + 1 >= argc) return false;
@@ -107,8 +111,10 @@ int main(int argc, char** argv) try {
     std::printf("PLAN params=%zu state_mb=%.0f\n", cfg.num_parameters(), 16.0 * cfg.num_parameters() / mb);
     return 0;
   }
-  model::Gpt gpt(cfg);
+  model::Gpt gpt(cfg, g_bf16 ? std::shared_ptr<ops::Backend>(&ops::cpu_backend_bf16(), [](ops::Backend*) {})
+                             : std::shared_ptr<ops::Backend>());
   gpt.init_weights(1);
+  if (g_bf16) std::printf("bf16 GEMMs (%s)\n", ops::gemm_bf16_native() ? "AVX512-BF16" : "emulated");
   gpt.set_recompute(pos.size() > 8 && std::atoi(pos[8]) != 0);
   std::unique_ptr<model::Lora> lora;
   if (lora_rank > 0) {

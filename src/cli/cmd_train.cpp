@@ -86,7 +86,7 @@ void setup(CLI::App& cmd) {
                  "save and stop after this step, as if interrupted (resume later; default: none)");
   cmd.add_flag("--no-progress", *no_progress, "no progress bar");
   cmd.add_option("--device", o->device, "cpu, cuda or cuda:N (see docs/cuda.md)")->capture_default_str();
-  cmd.add_option("--dtype", o->dtype, "fp32, or bf16 (cuda: bf16 GEMMs, fp32 master weights)")
+  cmd.add_option("--dtype", o->dtype, "fp32, or bf16: bf16 GEMM inputs with fp32 accumulation and fp32 master weights (cuda; the CPU with AVX512-BF16, emulated elsewhere)")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
   cmd.add_flag("--recompute", o->recompute,

@@ -475,6 +475,10 @@ std::vector<float> Gpt::logits_row(int b, int t) const {
 
 std::unique_ptr<Gpt> to_backend(std::unique_ptr<Gpt> model, std::shared_ptr<ops::Backend> backend) {
   if (!backend || backend.get() == &model->backend()) return model;
+  if (backend->host_memory() && model->backend().host_memory()) {  // CPU fp32 <-> bf16: the same memory
+    model->rebind_host_backend(std::move(backend));
+    return model;
+  }
   auto out = std::make_unique<Gpt>(model->config(), std::move(backend));
   std::memcpy(out->params().data(), model->params().data(), model->params().bytes());
   model.reset();  // the old copy's memory before the new device copy is filled

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/arena.h"
+#include "core/error.h"
 #include "model/config.h"
 #include "model/param_set.h"
 #include "model/weights.h"
@@ -79,6 +80,12 @@ class Gpt : public ParamSet {
   const ParamLayout& layout() const { return layout_; }
   ops::Backend& backend() const override { return *backend_; }
   const std::shared_ptr<ops::Backend>& shared_backend() const { return backend_; }
+  // Another host-memory backend computes from now on (the CPU's fp32 or bf16 one: the
+  // buffers stay where they are). to_backend's path between two CPU backends.
+  void rebind_host_backend(std::shared_ptr<ops::Backend> backend) {
+    CF_CHECK(backend->host_memory() && backend_->host_memory(), "rebind_host_backend: not two host-memory backends");
+    backend_ = std::move(backend);
+  }
 
   // Host copies (see the top). GptParams views of them: weights(), gradients(). The
   // gradient arrays are allocated when first asked for (inference never needs them) and

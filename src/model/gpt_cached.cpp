@@ -380,7 +380,7 @@ void infer_forward(const Gpt& model, const InferWeights& weights, KvCache& cache
   const LoraBank* lora = runs.empty() ? nullptr : adapters;
   const Pass pass{cfg, model, cache, seqs, first_row, N, s.ids.data(), s.pos.data(), logits, row_logits, lora, runs};
   const GptParams p = model.layout().views(model.device_params());  // read only
-  const bool on_cpu = &model.backend() == &ops::cpu_backend();
+  const bool on_cpu = model.backend().host_memory();
   if (schedule == CachedSchedule::kAuto)
     schedule = on_cpu && N <= kFusedMaxRows && !lora ? CachedSchedule::kTeam : CachedSchedule::kBackend;
   if (schedule == CachedSchedule::kTeam) {

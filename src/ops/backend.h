@@ -115,6 +115,9 @@ class Backend {
 
 // The CPU backend (one per process; OpenMP threads from the one pool).
 Backend& cpu_backend();
+// The same with bf16 GEMM inputs in the linear layers (`--dtype bf16` on the CPU): host
+// memory like cpu_backend(), so a model moves between the two without a copy.
+Backend& cpu_backend_bf16();
 
 // The backend of a --device choice: the CPU one, or a CUDA one on the current device
 // (ops::activate_device picks it) computing GEMMs in fp32 or bf16. Throws Error when CUDA

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "ops/cpu/fma_peak.h"
+#include "ops/cpu/gemm.h"
 #include "ops/ops.h"
 #ifdef CHATFORGE_HAS_CUDA
 #include "ops/cuda/cuda_ops.h"
@@ -13,7 +14,7 @@
 namespace chatforge::ops {
 
 std::string Device::str() const {
-  if (!cuda) return "cpu";
+  if (!cuda) return bf16 ? "cpu (bf16)" : "cpu";
   return (index >= 0 ? "cuda:" + std::to_string(index) : std::string("cuda")) + (bf16 ? " (bf16)" : " (fp32)");
 }
 
@@ -35,7 +36,6 @@ Device parse_device(const std::string& device, const std::string& dtype) {
     usage_fail("--device {}: expected cpu, cuda or cuda:N", device);
   }
   if (dtype == "bf16") {
-    if (!d.cuda) usage_fail("--dtype bf16 needs --device cuda (the CPU backend computes in fp32)");
     d.bf16 = true;
   } else if (dtype != "fp32") {
     usage_fail("--dtype {}: expected fp32 or bf16", dtype);
@@ -52,6 +52,7 @@ bool cuda_built() {
 }
 
 double peak_gflops(const Device& d) {
+  if (!d.cuda && d.bf16 && gemm_bf16_native()) return measure_bf16_peak_gflops();
   if (!d.cuda) return measure_fma_peak().gflops;
 #ifdef CHATFORGE_HAS_CUDA
   return cuda::bf16_peak_tflops() * 1e3;

@@ -45,13 +45,15 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
                         const float* weight, const float* mean, const float* rstd, int N, int C);
 
 // --- linear ---------------------------------------------------------------------
-// out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC); bias may be null.
-void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC);
+// out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC); bias may be null. bf16: the GEMM
+// rounds its inputs to bf16 and accumulates in fp32 (gemm_bf16), in backward too.
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC,
+                    bool bf16 = false);
 // dinp (N,C) = dout @ weight (overwritten; skipped when dinp is null);
 // dweight (OC,C) += dout^T @ inp (skipped when null: a frozen weight); dbias (OC) += column
 // sums of dout (skipped when null).
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int N, int C, int OC);
+                     const float* weight, int N, int C, int OC, bool bf16 = false);
 
 // --- causal self-attention, document-aware, flash style ------------------------------
 // qkv (B,T,W) rows hold q | k | v: NH query heads, then NKV key and NKV value heads, of HS

@@ -23,7 +23,7 @@ expect() {  # expect CODE TEXT -- args
 }
 expect 2 "expected cpu, cuda or cuda:N" -- "${small[@]}" --out "$tmp/a" --device gpu
 expect 2 "expected cpu, cuda or cuda:N" -- "${small[@]}" --out "$tmp/b" --device cuda:x
-expect 2 "--dtype bf16 needs --device cuda" -- "${small[@]}" --out "$tmp/c" --dtype bf16
+expect 2 "expected fp32 or bf16" -- "${small[@]}" --out "$tmp/c" --dtype fp8
 expect 2 "dtype" -- "${small[@]}" --out "$tmp/d" --device cuda --dtype fp16
 # cuda itself: either it works (a GPU is here) or it says why not, in one line, exit 1
 rc=0; run "${small[@]}" --out "$tmp/gpu" --device cuda || rc=$?

@@ -2,17 +2,22 @@
 // CPU can run (AVX-512, AVX2, portable; forced with set_gemm_level, skipped where CPUID
 // lacks it) and OpenBLAS, over shapes that hit every edge (1, odd, prime, tall, wide, deeper
 // and wider than the blocking), all four transpose combinations, alpha/beta, bias, padded
-// leading dimensions, threads 1 and 2, and beta = 0 over a C full of NaN.
+// leading dimensions, threads 1 and 2, and beta = 0 over a C full of NaN. gemm_bf16 the
+// same way against the reference on bf16-rounded inputs: the AVX512-BF16 kernel (skipped
+// where CPUID lacks it) and the emulation every CPU runs; and the rounding itself.
 #include <gtest/gtest.h>
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "ops/cpu/fma_peak.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/gemm_kernels.h"
 #include "ops/cpu/simd.h"
 
 namespace chatforge {
@@ -35,8 +40,9 @@ std::vector<float> random_vector(size_t n, std::mt19937& rng) {
   return v;
 }
 
-// Runs one case at the current kernel and returns the worst |error| / (|ref| scale).
-void check_case(const Case& c, const std::string& what) {
+// Runs one case at the current kernel (gemm_bf16 with bf16: the reference then multiplies
+// the bf16-rounded inputs) and checks every element against the double reference.
+void check_case(const Case& c, const std::string& what, bool bf16 = false) {
   std::mt19937 rng(c.M * 131 + c.N * 7 + c.K);
   const int lda = (c.ta ? c.M : c.K) + c.pad, ldb = (c.tb ? c.K : c.N) + c.pad, ldc = c.N + c.pad;
   const std::vector<float> A = random_vector(static_cast<size_t>(c.ta ? c.K : c.M) * lda, rng);
@@ -45,8 +51,9 @@ void check_case(const Case& c, const std::string& what) {
   std::vector<float> C = random_vector(static_cast<size_t>(c.M) * ldc, rng);
   if (c.beta == 0.0f) std::fill(C.begin(), C.end(), std::numeric_limits<float>::quiet_NaN());
   const std::vector<float> C0 = C;
-  ops::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data(), ldc,
-             c.bias ? bias.data() : nullptr);
+  (bf16 ? ops::gemm_bf16 : ops::sgemm)(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
+                                       C.data(), ldc, c.bias ? bias.data() : nullptr);
+  const auto in = [bf16](float x) -> double { return bf16 ? ops::gemm_detail::bf16_round(x) : x; };
   for (int i = 0; i < c.M; ++i)
     for (int j = 0; j < ldc; ++j) {
       const size_t at = static_cast<size_t>(i) * ldc + j;
@@ -56,8 +63,8 @@ void check_case(const Case& c, const std::string& what) {
       }
       double acc = 0, mag = 0;
       for (int k = 0; k < c.K; ++k) {
-        const double a = c.ta ? A[static_cast<size_t>(k) * lda + i] : A[static_cast<size_t>(i) * lda + k];
-        const double b = c.tb ? B[static_cast<size_t>(j) * ldb + k] : B[static_cast<size_t>(k) * ldb + j];
+        const double a = in(c.ta ? A[static_cast<size_t>(k) * lda + i] : A[static_cast<size_t>(i) * lda + k]);
+        const double b = in(c.tb ? B[static_cast<size_t>(j) * ldb + k] : B[static_cast<size_t>(k) * ldb + j]);
         acc += a * b, mag += std::fabs(a * b);
       }
       double ref = c.alpha * acc + (c.bias ? bias[j] : 0.0);
@@ -152,6 +159,67 @@ TEST_P(GemmKernels, SmallBlockingIteratesEveryLoop) {
 INSTANTIATE_TEST_SUITE_P(Levels, GemmKernels,
                          ::testing::Values(SimdLevel::kAvx512, SimdLevel::kAvx2, SimdLevel::kScalar),
                          [](const auto& info) { return std::string(ops::simd_level_name(info.param)); });
+
+// gemm_bf16: the native AVX512-BF16 kernel or the emulation (fp32 kernel, rounded inputs).
+class GemmBf16 : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    saved_ = ops::gemm_bf16_native();
+    if (ops::set_gemm_bf16_native(GetParam()) != GetParam()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  }
+  void TearDown() override { ops::set_gemm_bf16_native(saved_); }
+  const char* name() const { return GetParam() ? "bf16 native" : "bf16 emulated"; }
+  bool saved_ = false;
+};
+
+TEST_P(GemmBf16, EdgeShapesTransposesEpiloguesAgainstDoubleReference) {
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (const Case& c : edge_cases()) check_case(c, describe(c, name(), threads), true);
+  }
+  omp_set_num_threads(omp_get_num_procs());
+}
+
+TEST_P(GemmBf16, BeyondTheCacheBlocksAndSmallBlocking) {
+  const SimdLevel level = ops::gemm_level();
+  const ops::GemmBlocking bl = ops::blocking_in_use(level);
+  for (int t = 0; t < 4; ++t) {
+    const Case c{bl.mc + bl.mr + 3, 2 * bl.nr + 7, 4 * bl.kc + 5, (t & 1) != 0, (t & 2) != 0, 1.0f,
+                 t == 3 ? 1.0f : 0.0f, t % 2 == 0, 1};
+    check_case(c, describe(c, name(), omp_get_max_threads()), true);
+    const Case few{3 * bl.mr + 5, 5 * bl.nr + 3, 2 * bl.kc + 9, (t & 1) != 0, (t & 2) != 0, 0.5f, 0.0f, t != 1, 2};
+    check_case(few, describe(few, name(), omp_get_max_threads()), true);
+  }
+  ops::GemmBlocking small = bl;  // odd KC: every depth block ends in a half-filled pair
+  small.kc = 7, small.mc = 2 * bl.mr, small.nc = bl.nr;
+  ops::set_gemm_blocking(level, small);
+  for (int t = 0; t < 4; ++t) {
+    const Case c{5 * bl.mr + 1, 3 * bl.nr + 5, 45, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f, true, t};
+    check_case(c, describe(c, name(), omp_get_max_threads()) + " small blocking", true);
+  }
+  ops::set_gemm_blocking(level, bl);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, GemmBf16, ::testing::Values(true, false),
+                         [](const auto& info) { return std::string(info.param ? "native" : "emulated"); });
+
+TEST(GemmBf16Rounding, NearestEvenDenormalsToZeroNanStays) {
+  const auto bits = [](uint32_t u) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return ops::gemm_detail::bf16_bits(f);
+  };
+  EXPECT_EQ(bits(0x3f800000u), 0x3f80);  // 1.0
+  EXPECT_EQ(bits(0x3f808000u), 0x3f80);  // a tie rounds to even (down)
+  EXPECT_EQ(bits(0x3f818000u), 0x3f82);  // a tie rounds to even (up)
+  EXPECT_EQ(bits(0x3f808001u), 0x3f81);  // above the tie: up
+  EXPECT_EQ(bits(0x7f7fffffu), 0x7f80);  // the largest float rounds to infinity
+  EXPECT_EQ(bits(0xff800000u), 0xff80);  // -inf stays
+  EXPECT_EQ(bits(0x00400000u), 0x0000);  // a denormal flushes to +0
+  EXPECT_EQ(bits(0x80400000u), 0x8000);  // ... and to -0
+  EXPECT_EQ(bits(0x7fa00000u) & 0x7fc0, 0x7fc0);  // a signalling NaN comes back quiet
+  EXPECT_EQ(ops::gemm_detail::bf16_round(1.0f + 1.0f / 512), 1.0f);  // below bf16's last bit
+}
 
 TEST(GemmOpenblas, SameContractThroughTheFlag) {
   ops::set_gemm_impl(ops::GemmImpl::kOpenblas);

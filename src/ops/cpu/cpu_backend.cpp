@@ -11,7 +11,9 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  std::string name() const override { return "cpu"; }
+  // bf16: the linear layers' GEMMs take bf16 inputs (gemm_bf16); everything else is fp32.
+  explicit CpuBackend(bool bf16 = false) : bf16_(bf16) {}
+  std::string name() const override { return bf16_ ? "cpu (bf16)" : "cpu"; }
   bool host_memory() const override { return true; }
 
   void* allocate(size_t bytes) override {
@@ -57,11 +59,11 @@ class CpuBackend final : public Backend {
   }
   void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C,
                       int OC) override {
-    ops::matmul_forward(out, inp, weight, bias, N, C, OC);
+    ops::matmul_forward(out, inp, weight, bias, N, C, OC, bf16_);
   }
   void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                        const float* weight, int N, int C, int OC) override {
-    ops::matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+    ops::matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, C, OC, bf16_);
   }
   void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N,
                       Activation act) override {
@@ -133,12 +135,20 @@ class CpuBackend final : public Backend {
   }
   double sum_squares(const float* x, size_t n) override { return ops::sum_squares(x, n); }
   void scale_inplace(float* x, size_t n, float s) override { ops::scale_inplace(x, n, s); }
+
+ private:
+  bool bf16_;
 };
 
 }  // namespace
 
 Backend& cpu_backend() {
   static CpuBackend backend;
+  return backend;
+}
+
+Backend& cpu_backend_bf16() {
+  static CpuBackend backend(true);
   return backend;
 }
 

@@ -4,7 +4,8 @@
 //       for jr (NR): for ir (MR): micro-kernel  (the KC x NR micro-panel of B stays in L1)
 // Partial tiles at the right and bottom edges run the kernel into a small buffer and copy
 // what lies inside C. The first KC block applies the caller's beta and the bias; later ones
-// accumulate (beta = 1).
+// accumulate (beta = 1). gemm_bf16 runs the same nest over bf16 pair panels (the
+// AVX512-BF16 kernel) or, without that instruction, the fp32 kernel on rounded inputs.
 #include "ops/cpu/gemm.h"
 
 #include <cblas.h>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "ops/cpu/fma_peak.h"
 #include "ops/cpu/gemm_kernels.h"
 
 namespace chatforge::ops {
@@ -80,8 +82,46 @@ thread_local Scratch t_pack_a, t_pack_b;
 
 constexpr int kPackChunk = 64;  // depth of one transposing pass
 
+// Packed depth slots of a kb-deep block: kb (fp32) or its pairs (bf16).
+int packed_depth(const MicroKernel& uk, int kb) { return (kb + uk.pair - 1) / uk.pair; }
+
+void round_to_bf16(float* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) p[i] = gemm_detail::bf16_round(p[i]);
+}
+
+// bf16 pair slot p of a line: values at depths k0+2p and k0+2p+1 (0 beyond kb), read with `at`.
+template <class At>
+uint32_t pair_slot(At at, int p, int kb) {
+  const int k = 2 * p;
+  const uint32_t lo = gemm_detail::bf16_bits(at(k)), hi = k + 1 < kb ? gemm_detail::bf16_bits(at(k + 1)) : 0u;
+  return lo | hi << 16;
+}
+
+// op(A) rows [i0, i0+mb), depth [k0, k0+kb) into MR-row micro-panels of bf16 pairs:
+// dst[p*mr + r] (as 32-bit slots).
+void pack_a_pairs(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb, int mr, float* dst) {
+  auto* d = reinterpret_cast<uint32_t*>(dst);
+  const int kp = (kb + 1) / 2;
+  for (int q = 0; q < mb; q += mr, d += static_cast<size_t>(mr) * kp)
+    for (int r = 0; r < mr; ++r) {
+      const int i = i0 + q + r;
+      if (q + r >= mb) {
+        for (int p = 0; p < kp; ++p) d[p * mr + r] = 0;
+        continue;
+      }
+      if (!trans) {
+        const float* src = A + static_cast<size_t>(i) * lda + k0;
+        for (int p = 0; p < kp; ++p) d[p * mr + r] = pair_slot([src](int k) { return src[k]; }, p, kb);
+      } else {
+        const float* src = A + static_cast<size_t>(k0) * lda + i;
+        const size_t ld = lda;
+        for (int p = 0; p < kp; ++p) d[p * mr + r] = pair_slot([src, ld](int k) { return src[k * ld]; }, p, kb);
+      }
+    }
+}
+
 // op(A) rows [i0, i0+mb), depth [k0, k0+kb) into MR-row micro-panels: dst[k*mr + r].
-void pack_a(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb, int mr, float* dst) {
+void pack_a_f32(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb, int mr, float* dst) {
   for (int p = 0; p < mb; p += mr, dst += static_cast<size_t>(mr) * kb) {
     const int rows = std::min(mr, mb - p);
     if (!trans) {
@@ -105,9 +145,33 @@ void pack_a(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb,
   }
 }
 
+void pack_a(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb, const MicroKernel& uk, float* dst) {
+  if (uk.pair == 2) return pack_a_pairs(A, lda, trans, i0, k0, mb, kb, uk.mr, dst);
+  pack_a_f32(A, lda, trans, i0, k0, mb, kb, uk.mr, dst);
+  if (uk.round_bf16) round_to_bf16(dst, static_cast<size_t>((mb + uk.mr - 1) / uk.mr * uk.mr) * kb);
+}
+
+// One NR-column micro-panel of op(B) as bf16 pairs: dst[p*nr + j] (32-bit slots).
+void pack_b_pairs(const float* B, int ldb, bool trans, int k0, int j0, int kb, int cols, int nr, float* dst) {
+  auto* d = reinterpret_cast<uint32_t*>(dst);
+  const int kp = (kb + 1) / 2;
+  const size_t ld = ldb;
+  for (int j = 0; j < nr; ++j) {
+    if (j >= cols) {
+      for (int p = 0; p < kp; ++p) d[p * nr + j] = 0;
+    } else if (trans) {
+      const float* src = B + static_cast<size_t>(j0 + j) * ld + k0;
+      for (int p = 0; p < kp; ++p) d[p * nr + j] = pair_slot([src](int k) { return src[k]; }, p, kb);
+    } else {
+      const float* src = B + static_cast<size_t>(k0) * ld + j0 + j;
+      for (int p = 0; p < kp; ++p) d[p * nr + j] = pair_slot([src, ld](int k) { return src[k * ld]; }, p, kb);
+    }
+  }
+}
+
 // One NR-column micro-panel of op(B): depth [k0, k0+kb), columns [j0, j0+cols) -> dst[k*nr + j].
-void pack_b_panel(const float* B, int ldb, bool trans, int k0, int j0, int kb, int cols, int nr, float* dst,
-                  gemm_detail::PackBTransFn simd_trans) {
+void pack_b_f32(const float* B, int ldb, bool trans, int k0, int j0, int kb, int cols, int nr, float* dst,
+                gemm_detail::PackBTransFn simd_trans) {
   if (trans && simd_trans != nullptr) return simd_trans(B + static_cast<size_t>(j0) * ldb + k0, ldb, kb, cols, dst);
   if (!trans) {
     for (int k = 0; k < kb; ++k) {
@@ -131,6 +195,16 @@ void pack_b_panel(const float* B, int ldb, bool trans, int k0, int j0, int kb, i
   }
 }
 
+void pack_b_panel(const float* B, int ldb, bool trans, int k0, int j0, int kb, int cols, const MicroKernel& uk,
+                  float* dst) {
+  if (uk.pair == 2) {
+    if (trans && uk.pack_b_trans != nullptr) return uk.pack_b_trans(B + static_cast<size_t>(j0) * ldb + k0, ldb, kb, cols, dst);
+    return pack_b_pairs(B, ldb, trans, k0, j0, kb, cols, uk.nr, dst);
+  }
+  pack_b_f32(B, ldb, trans, k0, j0, kb, cols, uk.nr, dst, uk.pack_b_trans);
+  if (uk.round_bf16) round_to_bf16(dst, static_cast<size_t>(uk.nr) * kb);
+}
+
 // Everything one call needs, shared by the threads.
 struct Problem {
   bool ta, tb;
@@ -152,9 +226,10 @@ void run_tile(const Problem& P, const MicroKernel& uk, Epilogue e, const float* 
               int col, int rows, int cols) {
   float* c = P.C + static_cast<size_t>(row) * P.ldc + col;
   if (e.bias != nullptr) e.bias += col;
-  if (rows == uk.mr && cols == uk.nr) return uk.run(kb, ap, bp, c, P.ldc, e);
+  const int kp = packed_depth(uk, kb);
+  if (rows == uk.mr && cols == uk.nr) return uk.run(kp, ap, bp, c, P.ldc, e);
   alignas(64) float tile[32 * 32];
-  uk.run(kb, ap, bp, tile, uk.nr, Epilogue{});
+  uk.run(kp, ap, bp, tile, uk.nr, Epilogue{});
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < cols; ++j) {
       float v = e.alpha * tile[i * uk.nr + j];
@@ -176,12 +251,13 @@ void macro_block(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
   float* apack = t_pack_a.get(static_cast<size_t>(bl.mc + uk.mr) * kb);
   for (int ic = m0; ic < m1; ic += bl.mc) {
     const int mb = std::min(bl.mc, m1 - ic);
-    pack_a(P.A, P.lda, P.ta, ic, pc, mb, kb, uk.mr, apack);
+    pack_a(P.A, P.lda, P.ta, ic, pc, mb, kb, uk, apack);
+    const int kp = packed_depth(uk, kb);
     for (int p = p0; p < p1; ++p) {
       const int jr = p * uk.nr, cols = std::min(uk.nr, nb - jr);
-      const float* bp = bpack + static_cast<size_t>(p) * uk.nr * kb;
+      const float* bp = bpack + static_cast<size_t>(p) * uk.nr * kp;
       for (int ir = 0; ir < mb; ir += uk.mr)
-        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kb, bp, kb, ic + ir, jc + jr, std::min(uk.mr, mb - ir),
+        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kp, bp, kb, ic + ir, jc + jr, std::min(uk.mr, mb - ir),
                  cols);
     }
   }
@@ -202,12 +278,13 @@ void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
   for (int pc = 0; pc < P.K; pc += bl.kc) {
     const int kb = std::min(bl.kc, P.K - pc);
     const Epilogue ep = epilogue_for(P, pc);
-    pack_a(P.A, P.lda, P.ta, 0, pc, P.M, kb, uk.mr, apack);
+    pack_a(P.A, P.lda, P.ta, 0, pc, P.M, kb, uk, apack);
+    const int kp = packed_depth(uk, kb);
     for (int p = p0; p < p1; ++p) {
       const int cols = std::min(uk.nr, P.N - p * uk.nr);
-      pack_b_panel(P.B, P.ldb, P.tb, pc, p * uk.nr, kb, cols, uk.nr, bp, uk.pack_b_trans);
+      pack_b_panel(P.B, P.ldb, P.tb, pc, p * uk.nr, kb, cols, uk, bp);
       for (int ir = 0; ir < P.M; ir += uk.mr)
-        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kb, bp, kb, ir, p * uk.nr, std::min(uk.mr, P.M - ir),
+        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kp, bp, kb, ir, p * uk.nr, std::min(uk.mr, P.M - ir),
                  cols);
     }
   }
@@ -229,12 +306,12 @@ void run_team(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, f
     const int nb = std::min(bl.nc, P.N - jc), panels = (nb + uk.nr - 1) / uk.nr;
     const int per = (panels + tn - 1) / tn, p0 = std::min(panels, tj * per), p1 = std::min(panels, p0 + per);
     for (int pc = 0; pc < P.K; pc += bl.kc, ++step) {
-      const int kb = std::min(bl.kc, P.K - pc);
+      const int kb = std::min(bl.kc, P.K - pc), kp = packed_depth(uk, kb);
       float* panel = bpack + (step % 2) * panel_floats;
 #pragma omp for schedule(static)
       for (int p = 0; p < panels; ++p)
-        pack_b_panel(P.B, P.ldb, P.tb, pc, jc + p * uk.nr, kb, std::min(uk.nr, nb - p * uk.nr), uk.nr,
-                     panel + static_cast<size_t>(p) * uk.nr * kb, uk.pack_b_trans);
+        pack_b_panel(P.B, P.ldb, P.tb, pc, jc + p * uk.nr, kb, std::min(uk.nr, nb - p * uk.nr), uk,
+                     panel + static_cast<size_t>(p) * uk.nr * kp);
       // (the for's barrier: the panel is complete.) No barrier after the product: the next
       // step packs the other buffer, and the one after that waits at that step's barrier,
       // which no thread passes before it has finished this product.
@@ -324,15 +401,11 @@ void set_gemm_blocking(SimdLevel level, const GemmBlocking& b) {
   g_blockings[static_cast<int>(level)] = b;
 }
 
-void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-           int ldb, float beta, float* C, int ldc, const float* bias) {
-  if (M <= 0 || N <= 0) return;
-  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
-  if (K <= 0) return scale_only(P);
-  if (gemm_impl() == GemmImpl::kOpenblas) return openblas_sgemm(P);
-  const SimdLevel level = gemm_level();
-  const MicroKernel uk = kernel_for(level);
-  const GemmBlocking bl = blocking_in_use(level);
+namespace {
+
+// The loop nest for one product with kernel uk and blocking bl (KC in depth units).
+void run_gemm(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl) {
+  const int M = P.M, N = P.N, K = P.K;
   // Threads: the pool's, unless we are inside a parallel region or the product is tiny.
   int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (static_cast<double>(M) * N * K < 64.0 * 64 * 64) nt = 1;
@@ -348,6 +421,52 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
   float* bpack = t_pack_b.get(2 * static_cast<size_t>(bl.kc) * round_up(std::min(bl.nc, N), uk.nr));
 #pragma omp parallel num_threads(nt_used) if (nt_used > 1)
   run_team(P, uk, bl, bpack, tm, tn);
+}
+
+std::atomic<int> g_bf16_native{-1};  // -1: not decided yet
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+           int ldb, float beta, float* C, int ldc, const float* bias) {
+  if (M <= 0 || N <= 0) return;
+  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  if (K <= 0) return scale_only(P);
+  if (gemm_impl() == GemmImpl::kOpenblas) return openblas_sgemm(P);
+  const SimdLevel level = gemm_level();
+  run_gemm(P, kernel_for(level), blocking_in_use(level));
+}
+
+bool gemm_bf16_native() {
+  int v = g_bf16_native.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* env = std::getenv("CHATFORGE_BF16");
+    const bool emulate = env != nullptr && std::strcmp(env, "emulate") == 0;
+    g_bf16_native.store(v = cpu_has_avx512_bf16() && !emulate ? 1 : 0, std::memory_order_relaxed);
+  }
+  return v == 1 && gemm_level() == SimdLevel::kAvx512;
+}
+
+bool set_gemm_bf16_native(bool native) {
+  g_bf16_native.store(native && cpu_has_avx512_bf16() ? 1 : 0, std::memory_order_relaxed);
+  return gemm_bf16_native();
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+               int ldb, float beta, float* C, int ldc, const float* bias) {
+  if (M <= 0 || N <= 0) return;
+  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  if (K <= 0) return scale_only(P);
+  const SimdLevel level = gemm_level();
+  GemmBlocking bl = blocking_in_use(level);
+  MicroKernel uk = kernel_for(level);
+  if (gemm_bf16_native()) {
+    uk = gemm_detail::avx512_bf16_kernel();
+    bl.kc *= 2;  // a pair slot per two depths: the same bytes of B in L1 as the fp32 kernel's KC
+  } else {
+    uk.round_bf16 = true;
+  }
+  run_gemm(P, uk, bl);
 }
 
 }  // namespace chatforge::ops

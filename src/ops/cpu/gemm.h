@@ -40,4 +40,17 @@ void set_gemm_blocking(SimdLevel level, const GemmBlocking& b);
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
            int ldb, float beta, float* C, int ldc, const float* bias = nullptr);
 
+// The same product with bf16 inputs and fp32 accumulation (mixed-precision training's
+// GEMM): op(A) and op(B) are rounded to bf16 (nearest even; denormals to zero) as they are
+// packed, C, alpha, beta and the bias stay fp32. Where CPUID reports AVX512-BF16 the
+// vdpbf16ps kernel runs (twice the fp32 kernel's FLOPs per instruction); elsewhere, or with
+// CHATFORGE_BF16=emulate, the fp32 kernel on the rounded inputs (the same rounding of the
+// inputs, fp32's speed). Our kernels only: CHATFORGE_GEMM=openblas does not apply.
+void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+               int ldb, float beta, float* C, int ldc, const float* bias = nullptr);
+// Whether gemm_bf16 runs the AVX512-BF16 kernel (CPU, CHATFORGE_BF16, and the AVX-512 level).
+bool gemm_bf16_native();
+// Tests and benchmarks: force emulation (false) or the native kernel where the CPU has it.
+bool set_gemm_bf16_native(bool native);
+
 }  // namespace chatforge::ops

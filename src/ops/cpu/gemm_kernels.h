@@ -2,8 +2,13 @@
 // A micro-panel (kc x MR, k-major: a[k*MR + i]) by a packed B micro-panel (kc x NR,
 // b[k*NR + j]) and writes the full MR x NR tile: c[i*ldc + j] = alpha * acc + beta * c
 // (+ bias[j] when bias is not null). beta == 0 never reads c.
+// A bf16 kernel (pair == 2) reads 32-bit slots instead, each two bf16 values of one row of
+// A or one column of B at depths 2p (low half) and 2p+1 (high half), and kc counts pairs.
+// An fp32 kernel with round_bf16 emulates bf16 inputs: gemm.cpp rounds what it packs.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 namespace chatforge::ops::gemm_detail {
 
@@ -22,10 +27,29 @@ struct MicroKernel {
   int mr, nr;
   MicroKernelFn run;
   PackBTransFn pack_b_trans = nullptr;
+  int pair = 1;             // depths per packed slot: 1 (fp32) or 2 (bf16 pairs)
+  bool round_bf16 = false;  // fp32 kernel on inputs rounded to bf16 (no AVX512-BF16)
 };
+
+// fp32 -> bf16 bits as vcvtne2ps2bf16 converts: round to nearest even, denormals to
+// (signed) zero, NaN stays a quiet NaN.
+inline uint16_t bf16_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7f800000u) == 0) return static_cast<uint16_t>((u >> 16) & 0x8000u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+inline float bf16_round(float f) {
+  const uint32_t u = static_cast<uint32_t>(bf16_bits(f)) << 16;
+  float r;
+  std::memcpy(&r, &u, 4);
+  return r;
+}
 
 MicroKernel avx512_kernel();  // 12 x 32 (24 zmm accumulators)
 MicroKernel avx2_kernel();    // 6 x 16 (12 ymm accumulators)
 MicroKernel scalar_kernel();  // 4 x 8, portable C++
+MicroKernel avx512_bf16_kernel();  // 12 x 32 over bf16 pairs (vdpbf16ps), fp32 accumulators
 
 }  // namespace chatforge::ops::gemm_detail

@@ -9,19 +9,21 @@
 
 namespace chatforge::ops {
 
-void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC) {
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC,
+                    bool bf16) {
   // out (N,OC) = inp (N,C) @ weight(OC,C)^T
-  sgemm(false, true, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC, bias);
+  (bf16 ? gemm_bf16 : sgemm)(false, true, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC, bias);
 }
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                     const float* weight, int N, int C, int OC) {
+                     const float* weight, int N, int C, int OC, bool bf16) {
+  const auto gemm = bf16 ? gemm_bf16 : sgemm;
   // forward was: out = inp @ weight^T + bias
   // dinp (N,C) = dout (N,OC) @ weight (OC,C)
   if (dinp != nullptr)
-    sgemm(false, false, N, C, OC, 1.0f, dout, OC, weight, C, 0.0f, dinp, C);
+    gemm(false, false, N, C, OC, 1.0f, dout, OC, weight, C, 0.0f, dinp, C, nullptr);
   // dweight (OC,C) += dout^T (OC,N) @ inp (N,C) (a frozen weight passes null: skipped)
-  if (dweight != nullptr) sgemm(true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+  if (dweight != nullptr) gemm(true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C, nullptr);
   if (dbias != nullptr) {
     // dbias += column sums of dout; threads own column blocks, rows summed in order.
     constexpr int kBlock = 64;
