@@ -68,8 +68,9 @@ echo "dpo: held-out reward margin 0 -> $margin, accuracy $acc"
 /usr/bin/python3 - run_dpo/metrics.jsonl <<'PY'
 import json, sys
 kl = [r["kl"] for r in map(json.loads, open(sys.argv[1])) if r["type"] == "eval"]
-assert abs(kl[0]) < 1e-9 < kl[-1], ("the KL estimate should start at 0 (policy = reference) and grow", kl)
-print(f"dpo: held-out KL estimate {kl[0]:.3g} -> {kl[-1]:.3f}")
+# (0 before the first step: the policy is the reference) it grows as the policy moves away
+assert 0 < kl[0] <= kl[-1], ("the KL estimate should be positive and grow", kl)
+print(f"dpo: held-out KL estimate {kl[0]:.3f} (step 10) -> {kl[-1]:.3f}")
 PY
 grep -Eq "reference log-probabilities: [0-9]+ rows in dpo/ref_logps/[0-9a-f]{16}.bin \(240 computed now.*the reference model is released" \
   dpo_train.log || { echo "FAIL: no reference cache"; cat dpo_train.log; exit 1; }
