@@ -24,22 +24,15 @@ start_server "$tmp/server.log" --model "$tmp/model" --parallel 2 --db "$tmp/feed
   --system "$system" --example "How much does the X2 cost?" --example "你好，今天天气很好吗？"
 
 cat > "$tmp/browser.js" <<'JS'
-const { chromium } = require('playwright-core');
+const chromium = require(`${process.env.CF_SOURCE_DIR}/tests/scripts/lib/chromium.js`);
 const assert = require('node:assert/strict');
 const [base, tmp] = process.argv.slice(2);
 const model = 'tiny-chat-2';
 const examples = ['How much does the X2 cost?', '你好，今天天气很好吗？'];
 (async () => {
   // a new empty profile (playwright passes it as --user-data-dir)
-  const browser = await chromium.launchPersistentContext(`${tmp}/profile`, {
-    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1100, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const { browser, page, errors } = await chromium.open(`${tmp}/profile`, { width: 1100, height: 800 });
   try {
-    const page = browser.pages()[0] || await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
     let dialogs = 0;
     page.on('dialog', (d) => { dialogs++; d.dismiss(); });
     // a random-weight model may end an answer at once: pick a seed whose answer is long

@@ -21,20 +21,13 @@ system="You are the browser test's assistant."
 start_server "$tmp/server.log" --model "$tmp/model" --db "$tmp/feedback.sqlite" --model-name tiny-chat --system "$system"
 
 cat > "$tmp/browser.js" <<'JS'
-const { chromium } = require('playwright-core');
+const chromium = require(`${process.env.CF_SOURCE_DIR}/tests/scripts/lib/chromium.js`);
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const [base, tmp] = process.argv.slice(2);
 (async () => {
-  const browser = await chromium.launchPersistentContext(`${tmp}/profile`, {
-    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1100, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const { browser, page, errors } = await chromium.open(`${tmp}/profile`, { width: 1100, height: 800 });
   try {
-    const page = browser.pages()[0] || await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
     const sent = [], feedback = [];  // the bodies the page posts
     page.on('request', (r) => {
       if (r.url().endsWith('/v1/chat/completions')) sent.push(JSON.parse(r.postData()));

@@ -102,19 +102,12 @@ if [ ! -x /usr/bin/chromium ] || ! (need_node_pkgs playwright-core) >/dev/null; 
 fi
 need_node_pkgs playwright-core
 cat > "$tmp/browser.js" <<'JS'
-const { chromium } = require('playwright-core');
+const chromium = require(`${process.env.CF_SOURCE_DIR}/tests/scripts/lib/chromium.js`);
 const assert = require('node:assert/strict');
 const [base, tmp] = process.argv.slice(2);
 (async () => {
-  const browser = await chromium.launchPersistentContext(`${tmp}/profile`, {
-    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1100, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const { browser, page, errors } = await chromium.open(`${tmp}/profile`, { width: 1100, height: 900 });
   try {
-    const page = browser.pages()[0] || await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
     const sent = [];  // the bodies the page posts
     page.on('request', (r) => { if (r.url().endsWith('/v1/chat/completions')) sent.push(JSON.parse(r.postData())); });
     await page.goto(base + '/');

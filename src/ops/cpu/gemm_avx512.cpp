@@ -5,22 +5,13 @@
 // where CPUID reports AVX-512 (gemm.cpp decides).
 #include <immintrin.h>
 
+#include "ops/cpu/gemm_avx512_epilogue.h"
 #include "ops/cpu/gemm_kernels.h"
 
 namespace chatforge::ops::gemm_detail {
 namespace {
 
 constexpr int kMr = 12, kNr = 32;
-
-#define CF_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
-
-CF_AVX512 inline __m512 epilogue(__m512 acc, const float* c, __m512 alpha, __m512 beta, bool read_c,
-                                 const float* bias) {
-  __m512 v = _mm512_mul_ps(acc, alpha);
-  if (read_c) v = _mm512_fmadd_ps(beta, _mm512_loadu_ps(c), v);
-  if (bias != nullptr) v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
-  return v;
-}
 
 CF_AVX512 void kernel_12x32(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
   __m512 acc[kMr][2];
@@ -48,8 +39,9 @@ CF_AVX512 void kernel_12x32(int kc, const float* a, const float* b, float* c, si
 #pragma GCC unroll 12
   for (int i = 0; i < kMr; ++i) {
     float* ci = c + i * ldc;
-    _mm512_storeu_ps(ci, epilogue(acc[i][0], ci, alpha, beta, read_c, e.bias));
-    _mm512_storeu_ps(ci + 16, epilogue(acc[i][1], ci + 16, alpha, beta, read_c, e.bias ? e.bias + 16 : nullptr));
+    _mm512_storeu_ps(ci, avx512_epilogue(acc[i][0], ci, alpha, beta, read_c, e.bias));
+    _mm512_storeu_ps(ci + 16,
+                     avx512_epilogue(acc[i][1], ci + 16, alpha, beta, read_c, e.bias ? e.bias + 16 : nullptr));
   }
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "ops/cpu/gemm_avx512_epilogue.h"
 #include "ops/cpu/gemm_kernels.h"
 
 namespace chatforge::ops::gemm_detail {
@@ -17,14 +18,6 @@ namespace {
 constexpr int kMr = 12, kNr = 32;
 
 #define CF_AVX512BF16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma")))
-
-CF_AVX512BF16 inline __m512 epilogue(__m512 acc, const float* c, __m512 alpha, __m512 beta, bool read_c,
-                                     const float* bias) {
-  __m512 v = _mm512_mul_ps(acc, alpha);
-  if (read_c) v = _mm512_fmadd_ps(beta, _mm512_loadu_ps(c), v);
-  if (bias != nullptr) v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
-  return v;
-}
 
 // kc: depth pairs. a, b: packed pair slots (float-sized), a[p*MR + i], b[p*NR + j].
 CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, float* c, size_t ldc,
@@ -54,8 +47,9 @@ CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, flo
 #pragma GCC unroll 12
   for (int i = 0; i < kMr; ++i) {
     float* ci = c + i * ldc;
-    _mm512_storeu_ps(ci, epilogue(acc[i][0], ci, alpha, beta, read_c, e.bias));
-    _mm512_storeu_ps(ci + 16, epilogue(acc[i][1], ci + 16, alpha, beta, read_c, e.bias ? e.bias + 16 : nullptr));
+    _mm512_storeu_ps(ci, avx512_epilogue(acc[i][0], ci, alpha, beta, read_c, e.bias));
+    _mm512_storeu_ps(ci + 16,
+                     avx512_epilogue(acc[i][1], ci + 16, alpha, beta, read_c, e.bias ? e.bias + 16 : nullptr));
   }
 }
 
