@@ -4,6 +4,10 @@
 // Ctrl-C during an answer stops that answer (the partial text stays in the history); at
 // the prompt it discards the line, and a second Ctrl-C in a row exits. When stdin is not a
 // terminal there is no prompt: each input line gets one answer line (scriptable).
+// A reasoning model's <think> block (tokenizer/reasoning.h) is shown apart from the answer
+// (--reasoning show: "thinking: ..." dimmed on a terminal, then the answer on a new line;
+// hide: not shown; raw: verbatim, tags included) and kept in the history as the message's
+// reasoning_content, which the model's template renders or drops as it does.
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,6 +22,7 @@
 #include "core/file_io.h"
 #include "core/json_util.h"
 #include "tokenizer/chat_format.h"
+#include "tokenizer/reasoning.h"
 
 namespace chatforge::cli {
 namespace {
@@ -66,6 +71,7 @@ struct ChatArgs {
   GenerationOptions gen;
   std::string system;
   bool verbose = false;
+  std::string reasoning = "show";  // show | hide | raw (the flag's IsMember checks it)
 };
 
 constexpr const char* kHelp =
@@ -82,7 +88,14 @@ constexpr const char* kHelp =
 class ChatSession {
  public:
   ChatSession(ChatArgs& a, LoadedModel& lm)
-      : a_(a), lm_(lm), format_(*lm.chat), engine_(*lm.model, 1, 0, a.gen.weight_format()), tty_(::isatty(0) == 1) {
+      : a_(a),
+        lm_(lm),
+        format_(*lm.chat),
+        engine_(*lm.model, 1, 0, a.gen.weight_format()),
+        tty_(::isatty(0) == 1),
+        color_(::isatty(1) == 1),
+        reasoning_(a.reasoning != "raw" && format_.kind() != tok::ChatFormat::Kind::kPlain &&
+                   tok::detect_reasoning(*lm.tokenizer, format_.template_source())) {
     if (!a.system.empty()) messages_.push_back({"system", a.system});
   }
 
@@ -156,7 +169,10 @@ class ChatSession {
       } else if (name == "/save") {
         if (arg.empty()) usage_fail("usage: /save FILE");
         nlohmann::ordered_json j = nlohmann::ordered_json::array();
-        for (const auto& m : messages_) j.push_back({{"role", m.role}, {"content", m.content}});
+        for (const auto& m : messages_) {
+          j.push_back({{"role", m.role}, {"content", m.content}});
+          if (m.reasoning_content) j.back()["reasoning_content"] = *m.reasoning_content;
+        }
         write_file_atomic(arg, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
         std::printf("(saved %zu messages to %s)\n", messages_.size(), arg.c_str());
       } else if (name == "/load") {
@@ -193,7 +209,11 @@ class ChatSession {
       CF_CHECK(m.is_object() && m.contains("role") && m["role"].is_string() && m.contains("content") &&
                    m["content"].is_string(),
                "{}: message {} needs string fields \"role\" and \"content\"", path, i);
-      msgs.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+      msgs.push_back({m["role"].get<std::string>(), m["content"].get<std::string>(), std::nullopt});
+      if (m.contains("reasoning_content") && !m["reasoning_content"].is_null()) {
+        CF_CHECK(m["reasoning_content"].is_string(), "{}: message {}: \"reasoning_content\" must be a string", path, i);
+        msgs.back().reasoning_content = m["reasoning_content"].get<std::string>();
+      }
     }
     format_.render(msgs, true);  // validates roles and order
     messages_ = std::move(msgs);
@@ -245,7 +265,29 @@ class ChatSession {
     req.sampling.seed = a_.gen.sampling.seed + turn_++;  // reproducible per turn, not identical across turns
     std::vector<std::string> stops = a_.gen.stop;
     for (const auto& s : format_.stop_strings()) stops.push_back(s);
+    const size_t tail = std::min<size_t>(req.prompt.size(), 16);
+    tok::ReasoningSplitter splitter(reasoning_ && tok::prompt_opens_reasoning(lm_.tokenizer->decode(
+                                                      std::vector<int32_t>(req.prompt.end() - static_cast<long>(tail),
+                                                                           req.prompt.end()))));
+    tok::ReasoningText said;  // the whole answer, split
+    bool thinking_shown = false, answer_started = false;
+    auto show = [&](const tok::ReasoningText& t) {
+      said.reasoning += t.reasoning;
+      said.content += t.content;
+      if (!t.reasoning.empty() && a_.reasoning == "show") {
+        if (!thinking_shown) std::fputs(color_ ? "\033[2mthinking: " : "thinking: ", stdout);
+        thinking_shown = true;
+        std::fwrite(t.reasoning.data(), 1, t.reasoning.size(), stdout);
+      }
+      if (!t.content.empty()) {
+        if (thinking_shown && !answer_started) std::fputs(color_ ? "\033[0m\n" : "\n", stdout);
+        answer_started = true;
+        std::fwrite(t.content.data(), 1, t.content.size(), stdout);
+      }
+      std::fflush(stdout);
+    };
     TextStreamer streamer(*lm_.tokenizer, stops, stdout);
+    if (reasoning_) streamer.set_sink([&](const std::string& s) { show(splitter.push(s)); });
     req.on_token = [&](int32_t id, const infer::SampledLogprobs*) { return streamer.on_token(id); };
     req.cancel = &g_cancel;
     infer::GenerationResult r;
@@ -258,11 +300,18 @@ class ChatSession {
       return;
     }
     streamer.finish();
+    if (reasoning_) show(splitter.finish());
+    if (thinking_shown && !answer_started && color_) std::fputs("\033[0m", stdout);
     g_cancel.store(false);
     if (r.finish == infer::FinishReason::kCancelled) std::printf(" [interrupted]");
     std::printf("\n");
     std::fflush(stdout);
-    messages_.push_back({"assistant", streamer.text()});
+    if (reasoning_) {  // the answer; its thinking as reasoning_content (the template decides)
+      messages_.push_back({"assistant", said.content, std::nullopt});
+      if (!said.reasoning.empty()) messages_.back().reasoning_content = said.reasoning;
+    } else {
+      messages_.push_back({"assistant", streamer.text()});
+    }
     if (a_.verbose) {
       const double dec = r.decode_seconds > 0 && r.completion_tokens > 1 ? (r.completion_tokens - 1) / r.decode_seconds : 0;
       std::fprintf(stderr, "[%d prompt (%d reused from the cache) + %d completion tokens, finish %s, decode %.1f tok/s]\n",
@@ -275,6 +324,8 @@ class ChatSession {
   tok::ChatFormat format_;
   infer::Engine engine_;
   bool tty_;
+  bool color_;      // stdout is a terminal: reasoning is dimmed
+  bool reasoning_;  // split <think> blocks off the answer (a reasoning model, --reasoning show|hide)
   bool interrupted_at_prompt_ = false;
   std::vector<tok::ChatMessage> messages_;
   uint64_t turn_ = 0;
@@ -286,6 +337,12 @@ void setup(CLI::App& cmd) {
   add_generation_options(cmd, a->gen);
   cmd.add_option("--system", a->system, "system prompt (default: none)");
   cmd.add_flag("--verbose", a->verbose, "token counts and speed after each answer (stderr)");
+  cmd.add_option("--reasoning", a->reasoning,
+                 "a reasoning model's <think> block: show prints it first as 'thinking: ...' (dimmed on a terminal) "
+                 "and the answer on a new line, hide does not print it, raw prints the text verbatim (tags "
+                 "included); show and hide keep it in the history as reasoning_content")
+      ->check(CLI::IsMember({"show", "hide", "raw"}))
+      ->capture_default_str();
   add_config_option(cmd);
   cmd.callback([a] {
     LoadedModel lm = load_model_and_tokenizer(a->gen);

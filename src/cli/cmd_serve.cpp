@@ -32,6 +32,7 @@ struct ServeArgs {
   size_t max_header_kb = 32;
   int max_connections = 0;  // 0: the default (see run())
   std::string context_policy = "truncate-oldest";  // checked by the flag's IsMember
+  std::string reasoning_format = "auto";           // checked by the flag's IsMember
   std::vector<std::string> examples;  // --example; none given: kDefaultExamples
   std::vector<std::string> lora;      // --lora NAME=DIR[:SCALE] | DIR[:SCALE]
 };
@@ -128,6 +129,7 @@ void run(ServeArgs& a) {
   o.weights = a.gen.weight_format();
   o.context_policy =
       a.context_policy == "error" ? infer::ContextPolicy::kError : infer::ContextPolicy::kTruncateOldest;
+  o.reasoning_auto = a.reasoning_format == "auto";
 
   LoadedModel lm = load_model_and_tokenizer(a.gen);
   const std::unique_ptr<model::LoraBank> adapters = load_adapters(a.lora, *lm.model, o.model_id);
@@ -200,6 +202,12 @@ void setup(CLI::App& cmd) {
                  "out the oldest turns (the system prompt stays; reported as usage.truncated_messages and the "
                  "X-Chatforge-Context-Truncated header), error answers 400")
       ->check(CLI::IsMember({"error", "truncate-oldest"}))
+      ->capture_default_str();
+  cmd.add_option("--reasoning-format", a->reasoning_format,
+                 "a reasoning model's <think> block (tokenizer or template with <think>/</think>): auto returns it "
+                 "as message.reasoning_content (delta.reasoning_content when streaming) and content only the "
+                 "answer; none leaves it in content, verbatim")
+      ->check(CLI::IsMember({"auto", "none"}))
       ->capture_default_str();
   cmd.add_option("--max-body-kb", a->max_body_kb, "largest request body in KiB, chunked or not (more: 413)")
       ->capture_default_str();

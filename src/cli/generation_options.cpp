@@ -152,7 +152,9 @@ TextStreamer::TextStreamer(const tok::Tokenizer& t, const std::vector<std::strin
 void TextStreamer::emit(const std::string& s) {
   if (s.empty()) return;
   text_ += s;
-  if (out_ != nullptr) {
+  if (sink_) {
+    sink_(s);
+  } else if (out_ != nullptr) {
     std::fwrite(s.data(), 1, s.size(), out_);
     std::fflush(out_);
   }

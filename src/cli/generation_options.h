@@ -4,6 +4,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,8 @@ class TextStreamer {
   TextStreamer(const tok::Tokenizer& t, const std::vector<std::string>& stops, std::FILE* out);
   bool on_token(int32_t id);  // false when a stop string matched
   void finish();
+  // Shown text goes to `sink` instead of `out` (chat splits off a reasoning block).
+  void set_sink(std::function<void(const std::string&)> sink) { sink_ = std::move(sink); }
   const std::string& text() const { return text_; }
 
  private:
@@ -68,6 +71,7 @@ class TextStreamer {
   tok::StreamDecoder decoder_;
   infer::StopStringMatcher matcher_;
   std::FILE* out_;
+  std::function<void(const std::string&)> sink_;
   std::string text_;
 };
 

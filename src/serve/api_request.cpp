@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/json_util.h"
 #include "serve/context_fit.h"
+#include "tokenizer/reasoning.h"
 
 namespace chatforge::serve {
 namespace {
@@ -144,6 +145,14 @@ void parse_chat_prompt(const json& j, const ModelInfo& model, CompletionRequest&
       throw bad(fmt::format("messages[{}].role", i),
                 fmt::format("messages[{}].role '{}' is not one of system, user, assistant", i, role_s));
     cm.push_back({role_s, message_content(mi, i)});
+    // a reasoning model's earlier answer sent back with its thinking: the template gets
+    // it as a message field (Qwen3's keeps it only for turns after the last user message)
+    if (const json* rc = field(mi, "reasoning_content"); rc && !rc->is_null()) {
+      if (!rc->is_string())
+        throw bad(fmt::format("messages[{}].reasoning_content", i), "'reasoning_content' must be a string or null",
+                  "invalid_type");
+      cm.back().reasoning_content = rc->get<std::string>();
+    }
     r.messages.push_back({{"role", role_s}, {"content", cm.back().content}});
   }
   if (!model.default_system.empty() && cm.front().role != "system")
@@ -167,6 +176,12 @@ void parse_chat_prompt(const json& j, const ModelInfo& model, CompletionRequest&
     throw bad("messages", e.what());
   }
   for (const auto& s : model.format->stop_strings()) r.stop.push_back(s);  // the plain template's "\nUser:"
+  if (model.reasoning) {
+    r.reasoning = true;
+    const size_t tail = std::min<size_t>(r.prompt.size(), 16);
+    r.reasoning_opened = tok::prompt_opens_reasoning(
+        model.tokenizer->decode(std::vector<int32_t>(r.prompt.end() - static_cast<std::ptrdiff_t>(tail), r.prompt.end())));
+  }
 }
 
 // Completions: 'prompt' (a string, or an array of one) -> tokens.

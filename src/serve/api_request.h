@@ -37,6 +37,9 @@ struct ModelInfo {
   // Completions requests always answer 400.
   infer::ContextPolicy context_policy = infer::ContextPolicy::kTruncateOldest;
   std::vector<std::string> adapters;  // ids of the LoRA adapters over the base (index = the adapter's)
+  // Split chat answers into reasoning_content and content (--reasoning-format auto on a
+  // model whose tokenizer or template has <think>/</think>; tok/reasoning.h).
+  bool reasoning = false;
 };
 
 struct CompletionRequest {
@@ -59,6 +62,9 @@ struct CompletionRequest {
   std::vector<std::string> stop;
   std::string conversation_id;    // extension: record the answer in the feedback store
   nlohmann::json sampling_json;   // what to store with the answer
+  // chat with a reasoning model (ModelInfo::reasoning): the answer's <think> block goes to
+  // reasoning_content; reasoning_opened: the prompt ends inside one (generation starts there)
+  bool reasoning = false, reasoning_opened = false;
 };
 
 // Throws ApiError. chat selects /v1/chat/completions vs /v1/completions.

@@ -23,6 +23,7 @@
 #include "serve/scheduler.h"
 #include "serve/web_assets.h"
 #include "tokenizer/chat_format.h"
+#include "tokenizer/reasoning.h"
 
 namespace chatforge::serve {
 namespace {
@@ -135,7 +136,9 @@ struct Server::Impl {
         http(opt.limits) {
     // ids are validated against the tokenizer: ids past it (padding) are never sampled
     info = {opt.model_id, &tokenizer, &format, scheduler.context(),
-            std::min(t.vocab_size(), model.config().vocab_size), opt.default_system, opt.context_policy, {}};
+            std::min(t.vocab_size(), model.config().vocab_size), opt.default_system, opt.context_policy, {},
+            opt.reasoning_auto && chat.kind() != tok::ChatFormat::Kind::kPlain &&
+                tok::detect_reasoning(t, chat.template_source())};
     for (int i = 0; adapters && i < adapters->size(); ++i) {
       CF_CHECK(adapters->name(i) != opt.model_id, "LoRA adapter '{}' has the base model's name", opt.model_id);
       info.adapters.push_back(adapters->name(i));
@@ -474,12 +477,13 @@ struct Server::Impl {
       if (!c.error.empty())
         return send_error(res, ApiError(500, "generation failed: " + c.error, "", "generation_failed", "server_error"));
       json lp = cr.logprobs ? logprobs_json(c.tokens, 0, c.tokens.size(), cr.chat, 0) : json();
-      json ch = cr.chat ? json{{"index", i},
-                               {"message", {{"role", "assistant"}, {"content", c.text}}},
-                               {"logprobs", lp},
-                               {"finish_reason", c.finish_reason}}
+      tok::ReasoningText split{"", c.text};
+      if (cr.reasoning) split = tok::split_reasoning(c.text, cr.reasoning_opened);
+      json message = {{"role", "assistant"}, {"content", split.content}};
+      if (!split.reasoning.empty()) message["reasoning_content"] = split.reasoning;
+      json ch = cr.chat ? json{{"index", i}, {"message", message}, {"logprobs", lp}, {"finish_reason", c.finish_reason}}
                         : json{{"index", i}, {"text", c.text}, {"logprobs", lp}, {"finish_reason", c.finish_reason}};
-      json mid = record(cr, c.text);
+      json mid = record(cr, split.content);  // the answer, without the thinking
       if (!mid.is_null()) ch["message_id"] = mid;
       choices.push_back(std::move(ch));
     }
@@ -501,11 +505,22 @@ struct Server::Impl {
                       const std::string& id, std::time_t created_at) {
     struct StreamState {
       std::vector<bool> started, finished;
+      std::vector<tok::ReasoningSplitter> splitters;  // per choice, when cr->reasoning
+      std::vector<std::string> answers;               // per choice: the content sent (recorded)
       bool completed = false;
     };
     auto st = std::make_shared<StreamState>();
     st->started.assign(g->choices.size(), false);
     st->finished.assign(g->choices.size(), false);
+    st->splitters.assign(g->choices.size(), tok::ReasoningSplitter(cr->reasoning_opened));
+    st->answers.assign(g->choices.size(), "");
+    // a chat delta: the reasoning and the answer parts of new text (either may be absent)
+    auto delta_of = [cr](const tok::ReasoningText& t) {
+      json d = json::object();
+      if (!t.reasoning.empty()) d["reasoning_content"] = t.reasoning;
+      if (!t.content.empty() || !cr->reasoning) d["content"] = t.content;
+      return d;
+    };
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     auto chunk = [this, cr, id, created_at](json choice) {
@@ -519,7 +534,7 @@ struct Server::Impl {
     };
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, cr, g, st, chunk, id, created_at](size_t, httplib::DataSink& sink) {
+        [this, cr, g, st, chunk, delta_of, id, created_at](size_t, httplib::DataSink& sink) {
           std::string out;
           bool all_finished = true;
           {
@@ -557,19 +572,28 @@ struct Server::Impl {
                                        : json();
                 c.sent = c.text.size();
                 c.tokens_sent = c.tokens.size();
-                out += chunk(cr->chat ? json{{"index", i},
-                                             {"delta", {{"content", piece}}},
-                                             {"logprobs", lp},
-                                             {"finish_reason", nullptr}}
-                                      : json{{"index", i}, {"text", piece}, {"logprobs", lp}, {"finish_reason", nullptr}});
+                tok::ReasoningText part{"", piece};
+                if (cr->reasoning) part = st->splitters[i].push(piece);
+                st->answers[i] += part.content;
+                json d = delta_of(part);
+                // held back (a tag, or whitespace) and no logprobs to send: no chunk yet
+                if (!cr->chat || !d.empty() || cr->logprobs)
+                  out += chunk(cr->chat ? json{{"index", i}, {"delta", d}, {"logprobs", lp}, {"finish_reason", nullptr}}
+                                        : json{{"index", i}, {"text", piece}, {"logprobs", lp}, {"finish_reason", nullptr}});
               }
               if (c.done) {
                 st->finished[i] = true;
+                if (cr->reasoning) {  // what the splitter still held (an unclosed block's tail)
+                  const tok::ReasoningText rest = st->splitters[i].finish();
+                  st->answers[i] += rest.content;
+                  if (!rest.reasoning.empty() || !rest.content.empty())
+                    out += chunk({{"index", i}, {"delta", delta_of(rest)}, {"logprobs", nullptr}, {"finish_reason", nullptr}});
+                }
                 json fin = cr->chat ? json{{"index", i}, {"delta", json::object()}, {"logprobs", nullptr},
                                            {"finish_reason", c.finish_reason}}
                                     : json{{"index", i}, {"text", ""}, {"logprobs", nullptr},
                                            {"finish_reason", c.finish_reason}};
-                const std::string text = c.text;
+                const std::string text = cr->reasoning ? st->answers[i] : c.text;  // the answer, without the thinking
                 lk.unlock();
                 json mid = record(*cr, text);
                 lk.lock();

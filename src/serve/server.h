@@ -34,6 +34,10 @@ struct ServerOptions {
   // usage.truncated_messages and the X-Chatforge-Context-Truncated header) or answer 400
   infer::ContextPolicy context_policy = infer::ContextPolicy::kTruncateOldest;
   ops::WeightFormat weights = ops::WeightFormat::kF32;  // storage of the weight matrices
+  // --reasoning-format: auto splits a reasoning model's <think> block out of chat answers
+  // into message.reasoning_content / delta.reasoning_content (when the tokenizer or template
+  // has <think> and </think>); none leaves it in content, verbatim.
+  bool reasoning_auto = true;
 };
 
 class Server {

@@ -25,7 +25,10 @@ void check_roles(const std::vector<ChatMessage>& messages) {
 
 Json to_json(const std::vector<ChatMessage>& messages) {
   Json js = Json::array();
-  for (const auto& m : messages) js.push_back({{"role", m.role}, {"content", m.content}});
+  for (const auto& m : messages) {
+    js.push_back({{"role", m.role}, {"content", m.content}});
+    if (m.reasoning_content) js.back()["reasoning_content"] = *m.reasoning_content;
+  }
   return js;
 }
 

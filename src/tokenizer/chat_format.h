@@ -25,7 +25,9 @@
 // "Assistant:", stopped by the stop string "\nUser:".
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tokenizer/chat_template.h"
@@ -37,8 +39,16 @@ inline constexpr const char* kImStart = "<|im_start|>";
 inline constexpr const char* kImEnd = "<|im_end|>";
 
 struct ChatMessage {
+  ChatMessage() = default;
+  ChatMessage(std::string r, std::string c, std::optional<std::string> reasoning = std::nullopt)
+      : role(std::move(r)), content(std::move(c)), reasoning_content(std::move(reasoning)) {}
   std::string role;     // "system" | "user" | "assistant"
   std::string content;
+  // An assistant turn's reasoning (the `<think>` block, reasoning.h), when a client sent it
+  // back. A model's template gets it as the message field `reasoning_content`, as
+  // transformers passes message fields (Qwen3's renders it for turns after the last user
+  // message and drops it before); ChatML and the plain template ignore it.
+  std::optional<std::string> reasoning_content;
 };
 
 struct RenderedChat {

@@ -95,7 +95,7 @@ TEST(ServeContext, ChatRequestsDropOldTurnsByDefaultAndErrorWhenAsked) {
   Chat c;
   // the toy tokenizer spends about a token per character: 512 tokens hold a few turns
   const int C = 512;
-  ModelInfo info{"tiny", &c.tokenizer, &c.format, C, 300, "", infer::ContextPolicy::kTruncateOldest, {}};
+  ModelInfo info{"tiny", &c.tokenizer, &c.format, C, 300, "", infer::ContextPolicy::kTruncateOldest, {}, false};
   ASSERT_LT(c.len({S, U1, A2, U3}) + C / 4, C);
   ASSERT_GT(c.len({S, U1, A2, U1, A2, U1, A2, U1, A2, U1, A2, U1, A2, U1, A2, U1, A2, U3}), C);
   ASSERT_EQ(info.context_policy, infer::ContextPolicy::kTruncateOldest);  // the product default
