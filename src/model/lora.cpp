@@ -173,8 +173,17 @@ void Lora::zero_grad() {
   if (grads_.size()) backend_->zero(device_grads(), grads_.bytes());
 }
 
+void Lora::set_dropout_lanes(int rank, int world) {
+  CF_CHECK(world >= 1 && rank >= 0 && rank < world, "LoRA dropout lanes: rank {} of {} ranks", rank, world);
+  lane_ = rank;
+  lanes_ = world;
+}
+
 void Lora::begin_forward(int N) {
-  if (dropping()) ++counter_;
+  if (dropping()) {  // one rank: draw_ = ++counter_ (see set_dropout_lanes)
+    draw_ = counter_ + static_cast<uint64_t>(lane_) + 1;
+    counter_ += static_cast<uint64_t>(lanes_);
+  }
   if (N == N_) return;
   const size_t n = static_cast<size_t>(N), r = lc_.rank;
   us_buf_ = ops::Buffer();
@@ -197,7 +206,7 @@ void Lora::apply_dropout(float* dst, const float* x, int N, int64_t in, size_t m
   const size_t n = static_cast<size_t>(N) * in;
   const float keep_scale = 1.0f / (1.0f - lc_.dropout);
   const uint32_t threshold = static_cast<uint32_t>(static_cast<double>(lc_.dropout) * 4294967296.0);
-  const uint64_t key = mix(mix(drop_seed_ ^ mix(counter_)) ^ mi);
+  const uint64_t key = mix(mix(drop_seed_ ^ mix(draw_)) ^ mi);
   std::vector<float> host;
   float* out = dst;
   const float* src = x;

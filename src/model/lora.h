@@ -74,13 +74,18 @@ class Lora : public ParamSet {
   void init_weights(uint64_t seed);
 
   // Dropout is applied while training (and never when the rate is 0); its masks are a pure
-  // function of (seed, counter, module, element), the counter advancing once per training
-  // forward, so a resumed run draws the same masks (save and restore dropout_counter()).
+  // function of (seed, draw, module, element). The counter numbers the micro-batches of all
+  // ranks: with set_dropout_lanes(rank, world) a training forward draws counter + rank + 1
+  // and advances the counter by world, so rank r's i-th micro-batch of a step draws what
+  // micro-batch i * world + r of one rank accumulating world times as many draws (the rows
+  // the loader gives it), and every rank ends the step on the same counter. A resumed run
+  // draws the same masks (save and restore dropout_counter(), any world).
   void set_training(bool on) { training_ = on; }
   bool training() const { return training_; }
   uint64_t dropout_counter() const { return counter_; }
   void set_dropout_counter(uint64_t c) { counter_ = c; }
   void set_dropout_seed(uint64_t s) { drop_seed_ = s; }
+  void set_dropout_lanes(int rank, int world);
 
   // Called by the model. begin_forward: a new forward pass of N rows (advances the dropout
   // counter while training). forward: out (N, ld) += the adapters of (layer, site), x (N, in).
@@ -129,6 +134,8 @@ class Lora : public ParamSet {
   int64_t max_in_ = 0, max_rows_ = 0;
   bool training_ = false;
   uint64_t counter_ = 0, drop_seed_ = 0x10A;
+  uint64_t draw_ = 0;              // the draw of the current forward's masks
+  int lane_ = 0, lanes_ = 1;       // this rank, the ranks (set_dropout_lanes)
 };
 
 }  // namespace chatforge::model

@@ -357,6 +357,7 @@ void Trainer::open_lora() {
     throw UsageError(fmt::format("--lora-targets: {}", e.what()));
   }
   lora_->set_dropout_seed(o_.seed ^ 0x4c6f5241ULL);
+  lora_->set_dropout_lanes(comm_.rank(), comm_.world());  // data parallel: masks as one rank accumulating
   lora_->init_weights(o_.seed);
   gpt_->set_lora(lora_.get());
   base_id_ = model::lora_base_identity(*gpt_);
