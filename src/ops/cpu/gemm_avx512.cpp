@@ -34,15 +34,7 @@ CF_AVX512 void kernel_12x32(int kc, const float* a, const float* b, float* c, si
     a += kMr;
     b += kNr;
   }
-  const __m512 alpha = _mm512_set1_ps(e.alpha), beta = _mm512_set1_ps(e.beta);
-  const bool read_c = e.beta != 0.0f;
-#pragma GCC unroll 12
-  for (int i = 0; i < kMr; ++i) {
-    float* ci = c + i * ldc;
-    _mm512_storeu_ps(ci, avx512_epilogue(acc[i][0], ci, alpha, beta, read_c, e.bias));
-    _mm512_storeu_ps(ci + 16,
-                     avx512_epilogue(acc[i][1], ci + 16, alpha, beta, read_c, e.bias ? e.bias + 16 : nullptr));
-  }
+  avx512_store_tile<kMr>(acc, c, ldc, e);
 }
 
 // r[q] <- column q of the 16 x 16 block whose rows are r[0..15] (unpack, 2-lane shuffles,

@@ -42,15 +42,7 @@ CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, flo
     ai32 += kMr;
     b += kNr;
   }
-  const __m512 alpha = _mm512_set1_ps(e.alpha), beta = _mm512_set1_ps(e.beta);
-  const bool read_c = e.beta != 0.0f;
-#pragma GCC unroll 12
-  for (int i = 0; i < kMr; ++i) {
-    float* ci = c + i * ldc;
-    _mm512_storeu_ps(ci, avx512_epilogue(acc[i][0], ci, alpha, beta, read_c, e.bias));
-    _mm512_storeu_ps(ci + 16,
-                     avx512_epilogue(acc[i][1], ci + 16, alpha, beta, read_c, e.bias ? e.bias + 16 : nullptr));
-  }
+  avx512_store_tile<kMr>(acc, c, ldc, e);
 }
 
 // Transposed B (the forward's weight, stored (N, K)): column j's depths are contiguous in
