@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -289,12 +292,19 @@ std::string Tokenizer::to_hf_json() const {
   model["vocab"] = "@@CF_VOCAB@@";
   model["merges"] = "@@CF_MERGES@@";
   j["model"] = std::move(model);
+  // A regular token owns its spelling as a vocab key; a special (also in added_tokens) is
+  // written to vocab only when no regular token is spelled like it, whichever id comes first,
+  // since a JSON object keeps one id per key.
+  std::unordered_set<std::string> regular_keys;
+  for (int32_t id = 0; id < vocab_size(); ++id)
+    if (!tokens_[id].empty() && !special_flag_[id]) regular_keys.insert(bytes_to_unicode(tokens_[id]));
   std::string vocab_text = "{";
-  std::unordered_map<std::string, int32_t> seen;
+  std::unordered_set<std::string> seen;
   for (int32_t id = 0; id < vocab_size(); ++id) {
     if (tokens_[id].empty()) continue;  // an unused id (a gap in a loaded file)
     const std::string key = bytes_to_unicode(tokens_[id]);
-    if (!seen.emplace(key, id).second) continue;  // a special spelled like a regular token
+    if (special_flag_[id] && regular_keys.contains(key)) continue;  // a special spelled like a regular token
+    if (!seen.insert(key).second) continue;                          // two specials with one spelling
     vocab_text += seen.size() == 1 ? "\n  " : ",\n  ";
     vocab_text += json(key).dump() + ": " + std::to_string(id);
   }

@@ -162,3 +162,21 @@ TEST(FuzzFindings, VocabEntriesSharingAnIdAreErrors) {
   EXPECT_TRUE(has(m, "vocab entry \"\" (id 256) is empty")) << m;
   fs::remove_all(d);
 }
+
+TEST(FuzzFindings, SpecialSpelledLikeARegularTokenSurvivesTheRoundTrip) {
+  // The fuzzer's case: vocab "<|im_end|>": 299 next to the added token 298 "<|im_end|>".
+  // tokenizer.json written back kept whichever id came first, so the regular token 299
+  // vanished and the reloaded tokenizer differed.
+  const std::string d = temp_dir("fuzz_special_spelling");
+  write_file_atomic(d + "/tokenizer.json",
+                    tokenizer_json(R"(, "<|x|>": 258)", R"({"id": 257, "content": "<|x|>", "special": true})"));
+  const tok::Tokenizer t = tok::Tokenizer::load(d + "/tokenizer.json");
+  ASSERT_EQ(t.vocab_size(), 259);
+  write_file_atomic(d + "/again.json", t.to_hf_json());
+  const tok::Tokenizer again = tok::Tokenizer::load(d + "/again.json");
+  EXPECT_EQ(again.vocab_size(), 259);
+  EXPECT_EQ(again.token_bytes(258), "<|x|>");
+  EXPECT_EQ(again.fingerprint(), t.fingerprint());
+  EXPECT_EQ(again.encode("a<|x|>b", true), t.encode("a<|x|>b", true));
+  fs::remove_all(d);
+}
