@@ -8,7 +8,9 @@
 # Usage: scripts/fuzz.sh [SECONDS]
 # Environment: FUZZ_TARGETS="shard safetensors" (a subset), FUZZ_JOBS (targets run at once;
 # default: the number of cores), FUZZ_NO_BUILD=1 (use the binaries already built),
-# FUZZ_KEEP_GOING=1 (libFuzzer's fork mode: keep fuzzing after a finding, keep them all).
+# FUZZ_KEEP_GOING=1 (libFuzzer's fork mode: keep fuzzing after a finding, keep them all),
+# FUZZ_SEED=N (libFuzzer's -seed: the same mutations on the same corpus, as scripts/test.sh
+# uses so that a CI run's findings reproduce; default: a new seed per run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -54,12 +56,14 @@ run_one() {
   mkdir -p "$crashes" "$build/corpus/$t"
   local keep_going=()
   [[ -z "${FUZZ_KEEP_GOING:-}" ]] || keep_going=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
+  local seed=()
+  [[ -z "${FUZZ_SEED:-}" ]] || seed=(-seed="$FUZZ_SEED")
   # -rss_limit_mb / -malloc_limit_mb: a run or a single allocation over these is a finding
   # (an input that makes the parser allocate gigabytes). -timeout: one input over 10 s is a hang.
   OMP_NUM_THREADS=1 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
     -max_len="$(max_len "$t")" -dict="$build/dict/$t.dict" -artifact_prefix="$crashes/" \
-    -print_final_stats=1 "${keep_going[@]}" "$build/corpus/$t" >"$build/logs/$t.log" 2>&1
+    -print_final_stats=1 "${seed[@]}" "${keep_going[@]}" "$build/corpus/$t" >"$build/logs/$t.log" 2>&1
 }
 
 summary() {
