@@ -103,9 +103,9 @@ void make_output_dir(const std::string& path) {
 }
 
 static void fsync_dir_of(const std::string& path) {
-  std::string dir = fs::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  const std::string parent = fs::path(path).parent_path().string();
+  const char* dir = parent.empty() ? "." : parent.c_str();  // (no string assignment: GCC 12 -Wrestrict misreads it)
+  const int fd = ::open(dir, O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
     ::fsync(fd);
     ::close(fd);

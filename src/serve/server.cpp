@@ -523,7 +523,7 @@ struct Server::Impl {
     };
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    auto chunk = [this, cr, id, created_at](json choice) {
+    auto chunk = [cr, id, created_at](json choice) {
       json j = {{"id", id},
                 {"object", cr->chat ? "chat.completion.chunk" : "text_completion"},
                 {"created", created_at},
