@@ -7,8 +7,12 @@
 //        batch=8 formats=f32,f16 threads=1,2]   (batch=0: no batched run)
 // Random weights (seed 1) unless model= names a checkpoint. Threads: the main figures run
 // at the last count of `threads`; f32 batch-1 decode is also run at every count (scaling).
+// Prefill runs our GEMM (ops/cpu/gemm.h; bf16 weights through the AVX512-BF16 kernel where
+// the CPU has it); the same prefill through OpenBLAS's sgemm on the expanded weights (what
+// inference used before) is timed beside it as the reference.
 // Ends with: RESULT bandwidth_gbs=... <fmt>_tok_s=... <fmt>_bound_tok_s=... <fmt>_bound_frac=...
-//            prefill_tok_s=... batch<B>_tok_s=... t<N>_tok_s=...
+//            <fmt>_prefill_tok_s=... <fmt>_prefill_openblas_tok_s=... <fmt>_prefill_vs_openblas=...
+//            <fmt>_batch<B>_tok_s=... t<N>_tok_s=...
 #include <omp.h>
 
 #include <algorithm>
@@ -22,6 +26,7 @@
 #include "core/timer.h"
 #include "infer/engine.h"
 #include "model/checkpoint.h"
+#include "ops/cpu/gemm.h"
 
 namespace cf = chatforge;
 
@@ -124,6 +129,18 @@ int main(int argc, char** argv) {
       *decode = std::max(*decode, (r.completion_tokens - 1) / r.decode_seconds);
     }
   };
+  // The same prefill with OpenBLAS's sgemm in place of our kernels (bf16 included).
+  auto prefill_openblas = [&](cf::infer::Engine& engine) {
+    const cf::ops::GemmImpl impl = cf::ops::gemm_impl();
+    const bool native = cf::ops::gemm_bf16_native();
+    cf::ops::set_gemm_impl(cf::ops::GemmImpl::kOpenblas);
+    cf::ops::set_gemm_bf16_native(false);
+    double prefill, decode;
+    batch1(engine, &prefill, &decode);
+    cf::ops::set_gemm_impl(impl);
+    cf::ops::set_gemm_bf16_native(native);
+    return prefill;
+  };
   char buf[256];
   std::string result = "RESULT";
   auto add = [&](const std::string& key, double v, int digits = 1) {
@@ -150,6 +167,7 @@ int main(int argc, char** argv) {
     engine.generate(request(8, 0));  // warm-up
     double prefill, decode;
     batch1(engine, &prefill, &decode);
+    const double prefill_blas = prefill_openblas(engine);
     // batch B: B sequences decoded together, tokens per second over all of them
     double batch_tok_s = 0;
     if (batch > 0) {
@@ -167,11 +185,16 @@ int main(int argc, char** argv) {
                 "(%3.0f%% of the bound), prefill %d tokens %6.1f tok/s | batch %d: decode %6.1f tok/s\n",
                 name.c_str(), bytes / 1e6, fmt_bw, bound, decode, 100 * decode / bound, prompt_len, prefill, batch,
                 batch_tok_s);
+    std::printf("%-4s prefill %d tokens: ours %6.1f tok/s, through OpenBLAS %6.1f tok/s (%.2fx)%s\n", name.c_str(),
+                prompt_len, prefill, prefill_blas, prefill / prefill_blas,
+                format == cf::ops::WeightFormat::kBF16 && cf::ops::gemm_bf16_native() ? " [AVX512-BF16 GEMM]" : "");
     add(name + "_read_gbs", fmt_bw);
     add(name + "_tok_s", decode);
     add(name + "_bound_tok_s", bound);
     add(name + "_bound_frac", decode / bound, 3);
     add(name + "_prefill_tok_s", prefill);
+    add(name + "_prefill_openblas_tok_s", prefill_blas);
+    add(name + "_prefill_vs_openblas", prefill / prefill_blas, 2);
     if (batch > 0) add(name + "_batch" + std::to_string(batch) + "_tok_s", batch_tok_s);
   }
   // thread scaling of fp32 batch-1 decode

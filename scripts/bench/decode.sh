@@ -93,6 +93,10 @@ r["prefill_tok_s"] = cf["f32_prefill_tok_s"]
 r["prefill_llama_tok_s"] = lf32["prefill_tok_s"]
 r["f16_prefill_tok_s"] = cf["f16_prefill_tok_s"]
 r["f16_prefill_llama_tok_s"] = lf16["prefill_tok_s"]
+for fmt in ("f32", "bf16"):  # our GEMM against the same prefill through OpenBLAS
+    r[f"{fmt}_prefill_ours_tok_s"] = cf[f"{fmt}_prefill_tok_s"]
+    r[f"{fmt}_prefill_openblas_tok_s"] = cf[f"{fmt}_prefill_openblas_tok_s"]
+    r[f"{fmt}_prefill_openblas_ratio"] = cf[f"{fmt}_prefill_vs_openblas"]
 r["batch8_tok_s"] = cf["f32_batch8_tok_s"]
 r["batch8_llama_tok_s"] = lf32["batch_tok_s"]
 r["f16_batch8_tok_s"] = cf["f16_batch8_tok_s"]
@@ -109,6 +113,9 @@ for fmt in ("bf16", "int8"):
     print(f"  {fmt:<36} {r[fmt+'_tok_s']:9.1f} {'-':>11} {'':7}   {100*r[fmt+'_bound_frac']:.0f}% of the bound")
 print(f"prefill 256 tokens f32 / f16 (tok/s)    {r['prefill_tok_s']:9.1f} {r['prefill_llama_tok_s']:11.1f}"
       f" {r['prefill_tok_s']/r['prefill_llama_tok_s']:7.2f}x   f16: {r['f16_prefill_tok_s']:.1f} vs {r['f16_prefill_llama_tok_s']:.1f}")
+print(f"prefill 256 tokens, our GEMM vs OpenBLAS: f32 {r['f32_prefill_ours_tok_s']:.1f} vs {r['f32_prefill_openblas_tok_s']:.1f}"
+      f" ({r['f32_prefill_openblas_ratio']:.2f}x), bf16 weights {r['bf16_prefill_ours_tok_s']:.1f} vs "
+      f"{r['bf16_prefill_openblas_tok_s']:.1f} ({r['bf16_prefill_openblas_ratio']:.2f}x)")
 print(f"batch-8 decode f32 / f16 (tok/s)        {r['batch8_tok_s']:9.1f} {r['batch8_llama_tok_s']:11.1f}"
       f" {r['batch8_tok_s']/r['batch8_llama_tok_s']:7.2f}x   f16: {r['f16_batch8_tok_s']:.1f} vs {r['f16_batch8_llama_tok_s']:.1f}")
 print(f"threads 1 -> {T}, f32 decode (tok/s)      {r['t1_tok_s']:.1f} -> {r['t'+T+'_tok_s']:.1f} "

@@ -215,9 +215,16 @@ void quantize_weights(void* dst, float* scale, const float* src, int OC, int C, 
 void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1);
 
 // out (N,OC) = inp (N,C) @ w^T + bias (bias may be null), then, with gelu, GELU in place
-// (gelu_forward's formula). Small N streams the weights once (matvec); large N expands
-// blocks of rows to fp32 and calls sgemm. Runs its own parallel region.
+// (gelu_forward's formula). Small N streams the weights once (matvec); large N (prefill) runs
+// our GEMM: fp32 weights directly, the other formats expanded to fp32 in blocks of rows, and
+// bf16 weights through gemm_bf16 (the activations rounded to bf16 too: see
+// linear_rounds_to_bf16). Runs its own parallel region.
 void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu = false);
+// Whether linear_forward multiplies N rows over weights of format f in bf16 (rounding the
+// inputs to bf16, nearest even): bf16 weights, more rows than the matvec takes, and our GEMM
+// in use (CHATFORGE_GEMM=openblas keeps fp32 inputs). The same on every CPU: where AVX512-BF16
+// is missing gemm_bf16 emulates it.
+bool linear_rounds_to_bf16(WeightFormat f, int N);
 // The same for the threads of an enclosing parallel region (matvec only, meant for N <= 16):
 // every thread of the team calls it with the same arguments and computes its contiguous
 // block of output channels. No barrier: out is complete once every thread has passed one.

@@ -1,6 +1,7 @@
 // CPU linear layers for inference over weights in any WeightFormat (ops.h): a matvec kernel
-// for a few rows (decoding: bound by reading the weights once) and, for many rows, blocks
-// of weights expanded to fp32 for sgemm.
+// for a few rows (decoding: bound by reading the weights once) and, for many rows
+// (prefill), our GEMM (ops/cpu/gemm.h): fp32 weights directly, the reduced formats in blocks
+// expanded to fp32, bf16 weights through the AVX512-BF16 GEMM where the CPU has it.
 //
 // Why a matvec: OpenBLAS sgemm with 1..8 rows packs and re-reads the weights (measured
 // 5-30x slower than this on the build machine). Each thread owns one contiguous block of
@@ -17,7 +18,6 @@
 // of fp32's rate per instruction and the hardware prefetcher then ran too little ahead:
 // f16 matvec over the 124M model's matrices, 2 threads, 15.0 GB/s row-major, 18.1 in
 // panels, 24.8 in panels with the prefetch (int8: 11.8 -> 26.9 GB/s).
-#include <cblas.h>
 #include <omp.h>
 #include <sched.h>
 
@@ -34,6 +34,7 @@
 #endif
 #endif
 
+#include "ops/cpu/gemm.h"
 #include "ops/cpu/half.h"
 #include "ops/cpu/simd.h"
 #include "ops/cpu/vec_math.h"
@@ -394,8 +395,15 @@ void TeamBarrier::wait() {
   }
 }
 
+namespace {
+constexpr int kMatvecMaxRows = 16;  // beyond a dozen rows or so a GEMM wins
+}  // namespace
+
+bool linear_rounds_to_bf16(WeightFormat f, int N) {
+  return f == WeightFormat::kBF16 && N > kMatvecMaxRows && gemm_impl() == GemmImpl::kOwn;
+}
+
 void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu) {
-  constexpr int kMatvecMaxRows = 16;  // beyond a dozen rows or so sgemm wins
   if (N <= kMatvecMaxRows) {
 #pragma omp parallel
     linear_forward_team(out, inp, w, bias, N, gelu);
@@ -403,10 +411,14 @@ void linear_forward(float* out, const float* inp, const WeightMatrix& w, const f
   }
   const int C = w.C, OC = w.OC;
   if (w.format == WeightFormat::kF32) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C,
-                0.0f, out, OC);
+    sgemm(false, true, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C, 0.0f, out, OC);
   } else {
-    // expand ~4 MB of rows at a time (each thread a share), one sgemm per chunk
+    // bf16 weights multiply in bf16 (the expanded values are bf16 exactly, so only the
+    // activations are rounded, as in `train --dtype bf16`): the AVX512-BF16 kernel where the
+    // CPU has it, the same rounding on the fp32 kernel elsewhere; the other formats expand to
+    // fp32 for sgemm.
+    const bool bf16_gemm = linear_rounds_to_bf16(w.format, N);
+    // expand ~4 MB of rows at a time (each thread a share), one GEMM per chunk
     const int chunk = std::max(kRows, std::min(OC, (1 << 20) / std::max(C, 1)));
     std::vector<float> expanded(static_cast<size_t>(chunk) * C);
     for (int j = 0; j < OC; j += chunk) {
@@ -417,8 +429,10 @@ void linear_forward(float* out, const float* inp, const WeightMatrix& w, const f
         const int a = j + nj * id / nt, b = j + nj * (id + 1) / nt;
         if (a < b) dequantize_rows(expanded.data() + static_cast<size_t>(a - j) * C, w, a, b);
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, nj, C, 1.0f, inp, C, expanded.data(), C, 0.0f, out + j,
-                  OC);
+      if (bf16_gemm)
+        gemm_bf16(false, true, N, nj, C, 1.0f, inp, C, expanded.data(), C, 0.0f, out + j, OC);
+      else
+        sgemm(false, true, N, nj, C, 1.0f, inp, C, expanded.data(), C, 0.0f, out + j, OC);
     }
   }
   if (bias != nullptr || gelu) {
