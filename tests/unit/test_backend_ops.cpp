@@ -49,7 +49,8 @@ struct Column {
 
 // The backend of a column, made once; null with `why` when it cannot run here.
 std::shared_ptr<ops::Backend> open_backend(const Column& col, std::string* why) {
-  if (!col.cuda) return std::shared_ptr<ops::Backend>(&ops::cpu_backend(), [](ops::Backend*) {});
+  if (!col.cuda)
+    return std::shared_ptr<ops::Backend>(col.bf16 ? &ops::cpu_backend_bf16() : &ops::cpu_backend(), [](ops::Backend*) {});
   static std::map<bool, std::shared_ptr<ops::Backend>> made;
   static std::map<bool, std::string> failed;
   if (failed.count(col.bf16)) {
@@ -631,7 +632,8 @@ struct Case {
 void PrintTo(const Case& c, std::ostream* os) { *os << c.row.name << " on " << c.col.name; }
 
 std::vector<Column> columns() {
-  std::vector<Column> cols = {{"cpu"}};
+  // cpu_bf16: `train --dtype bf16` on the CPU (AVX512-BF16 where present, else emulated)
+  std::vector<Column> cols = {{"cpu"}, {"cpu_bf16", false, true}};
   // the CPU again at every lower SIMD level this machine and build run (for the simd rows)
   const ops::SimdLevel saved = ops::simd_level();
   for (ops::SimdLevel l : {ops::SimdLevel::kAvx2, ops::SimdLevel::kScalar})

@@ -136,7 +136,9 @@ TEST(PrefStep, TokenWeightedBackwardEqualsScalarAtEqualWeights) {
   for (float x : tl) s += x;
   EXPECT_NEAR(s, sa, 1e-4 * std::fabs(sa));
   for (int i = 0; i < B * T; ++i) {
-    if (!mask[i]) EXPECT_EQ(tl[i], 0.0f);
+    if (!mask[i]) {
+      EXPECT_EQ(tl[i], 0.0f);
+    }
   }
   b.backward(std::vector<float>(B * T, 0.25f));
   for (size_t i = 0; i < a.grads().size(); ++i) ASSERT_EQ(a.grads().data()[i], b.grads().data()[i]) << i;
