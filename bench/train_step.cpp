@@ -11,7 +11,9 @@
 // --plan: print the model and what its parameters, gradients and AdamW moments take
 // ("PLAN params=N state_mb=M"), allocate nothing and exit (the script's memory check).
 // --lora R: train LoRA adapters of rank R (alpha 2R, dropout 0.05, every projection) over the
-// frozen model instead (no base gradients or moments: scripts/bench/lora.sh).
+// frozen model instead (no base gradients or moments, the loss over blocks of rows as
+// `chatforge train --lora-rank` runs it: scripts/bench/lora.sh). --base-dtype f32|bf16|int8
+// (with --lora): the frozen base held in that format, as `train --base-dtype`.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -44,9 +46,10 @@ std::vector<int32_t> testing_ids(size_t n, int vocab, uint64_t seed) {
 
 constexpr const char* kUsage =
     "usage: bench_train_step L NH C V B T [steps] [warmup] [recompute] [--arch A] [--n-kv-head N] [--head-dim N] "
-    "[--ffn-dim N] [--rope-theta X] [--untied-head] [--lora R] [--bf16] [--plan]\n";
+    "[--ffn-dim N] [--rope-theta X] [--untied-head] [--lora R] [--base-dtype F] [--bf16] [--plan]\n";
 
 bool g_bf16 = false;  // --bf16: the CPU's bf16 backend (train --dtype bf16)
+chatforge::ops::WeightFormat g_base = chatforge::ops::WeightFormat::kF32;  // --base-dtype
 
 // Splits argv into the positional numbers and the architecture flags. false: a flag is
 // unknown or lacks its value (the caller prints the usage).
@@ -76,6 +79,8 @@ bool parse_args(int argc, char** argv, std::vector<const char*>& pos, chatforge:
       arch.rope_theta = std::atof(v);
     else if (a == "--lora")
       lora_rank = std::atoi(v);
+    else if (a == "--base-dtype" && chatforge::ops::parse_weight_format(v, &g_base))
+      continue;
     else
       return false;
   }
@@ -111,14 +116,19 @@ int main(int argc, char** argv) try {
     std::printf("PLAN params=%zu state_mb=%.0f\n", cfg.num_parameters(), 16.0 * cfg.num_parameters() / mb);
     return 0;
   }
+  if (g_base != ops::WeightFormat::kF32 && lora_rank == 0) {
+    std::fprintf(stderr, "--base-dtype needs --lora (a reduced base is a frozen one)\n");
+    return 2;
+  }
   model::Gpt gpt(cfg, g_bf16 ? std::shared_ptr<ops::Backend>(&ops::cpu_backend_bf16(), [](ops::Backend*) {})
-                             : std::shared_ptr<ops::Backend>());
+                             : std::shared_ptr<ops::Backend>(), g_base);
   gpt.init_weights(1);
   if (g_bf16) std::printf("bf16 GEMMs (%s)\n", ops::gemm_bf16_native() ? "AVX512-BF16" : "emulated");
   gpt.set_recompute(pos.size() > 8 && std::atoi(pos[8]) != 0);
   std::unique_ptr<model::Lora> lora;
   if (lora_rank > 0) {
     gpt.freeze_base();
+    gpt.set_chunked_loss(true);
     model::LoraConfig lc;
     lc.rank = lora_rank;
     lc.alpha = 2.0f * lora_rank;
@@ -126,8 +136,9 @@ int main(int argc, char** argv) try {
     lora->init_weights(1);
     lora->set_training(true);
     gpt.set_lora(lora.get());
-    std::printf("LoRA rank %d: %zu trainable parameters (%.2f%%)\n", lora_rank, lora->params().size(),
-                100.0 * lora->params().size() / cfg.num_parameters());
+    std::printf("LoRA rank %d: %zu trainable parameters (%.2f%%), frozen base in %s\n", lora_rank,
+                lora->params().size(), 100.0 * lora->params().size() / cfg.num_parameters(),
+                ops::weight_format_name(g_base));
   }
   train::AdamW opt = lora ? train::AdamW(*lora, train::AdamWConfig{}) : train::AdamW(gpt, train::AdamWConfig{});
   train::TrainStep step(gpt, opt);  // the trainer's own step
@@ -157,7 +168,7 @@ int main(int argc, char** argv) try {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   // params, grads, m, v (LoRA: the base, then the adapters' four arrays)
-  const double state_mb = lora ? (gpt.params().bytes() + 4.0 * lora->params().bytes()) / mb
+  const double state_mb = lora ? (static_cast<double>(gpt.base_bytes()) + 4.0 * lora->params().bytes()) / mb
                                : 4.0 * static_cast<double>(gpt.params().bytes()) / mb;
   std::printf(
       "RESULT step_s=%.4f tok_s=%.1f best_step_s=%.4f flops_per_token=%.6g loss=%.4f peak_rss_mb=%.0f state_mb=%.0f "

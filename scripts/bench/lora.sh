@@ -1,32 +1,47 @@
 #!/usr/bin/env bash
-# LoRA rank 16 against full fine-tuning: peak RSS and step time (GPT-2 124M, Qwen2.5-0.5B shapes)
-# Each point runs bench_train_step twice in separate processes (so each peak RSS is its own):
-# the full training step (fp32 weights, gradients, AdamW moments) and the LoRA step (frozen
-# fp32 base, rank-16 adapters on every projection, alpha 32, dropout 0.05, AdamW over the
-# adapters only), same shape, batch and sequence. Ends with
-# "RESULT <point>_full_rss_mb=... <point>_lora_rss_mb=... <point>_rss_ratio=... <point>_full_step_s=...
-# <point>_lora_step_s=..." for every point. SHORT=1 runs the GPT-2 point only (the 0.5B shape
-# needs ~10 GB for the full run). STEPS (default 3) timed steps after one warm-up.
+# LoRA rank 16 against full fine-tuning: peak RSS and step time, f32/bf16/int8 frozen base (GPT-2 124M, Qwen2.5-0.5B shapes)
+# Each point runs bench_train_step in separate processes (so each peak RSS is its own): the
+# full training step (fp32 weights, gradients, AdamW moments), then the LoRA step (frozen
+# base, rank-16 adapters on every projection, alpha 32, dropout 0.05, AdamW over the
+# adapters only, the loss over blocks of rows as `train --lora-rank` runs it) with the base
+# in f32, bf16 and int8 (`train --base-dtype`), each without and with --recompute ("_rc"),
+# same shape, batch and sequence. Ends with "RESULT" and, for every point and base dtype D
+# (f32 keeps the names of the f32-only version: lora_rss_mb, rss_ratio, lora_step_s,
+# lora_speedup): <point>_full_rss_mb= <point>_full_step_s= <point>_lora_D_rss_mb=
+# <point>_rss_ratio_D= <point>_lora_D_step_s= <point>_lora_D_speedup= and the same with _rc.
+# SHORT=1 runs the GPT-2 point only (the 0.5B shape needs ~10 GB for the full run). STEPS
+# (default 3) timed steps after one warm-up.
 set -euo pipefail
 B=${CF_BUILD:-build/release}
 steps=${STEPS:-3}
 qwen05b="--arch qwen2 --n-kv-head 2 --head-dim 64 --ffn-dim 4864 --rope-theta 1000000"
 points=("gpt2-124M:12 12 768 50257 4 128:")
 [ "${SHORT:-0}" = 1 ] || points+=("qwen2.5-0.5B:24 14 896 151936 1 128:$qwen05b")
+get() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 result="RESULT"
 for p in "${points[@]}"; do
   name=${p%%:*}; rest=${p#*:}; shape=${rest%%:*}; flags=${rest#*:}
   key=$(echo "$name" | tr '.-' '__')
   # shellcheck disable=SC2086
   full=$("$B/bench/bench_train_step" $shape "$steps" 1 0 $flags | tail -1)
-  # shellcheck disable=SC2086
-  lora=$("$B/bench/bench_train_step" $shape "$steps" 1 0 $flags --lora 16 | tail -1)
-  get() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-  fr=$(get "$full" peak_rss_mb); lr=$(get "$lora" peak_rss_mb)
-  fs=$(get "$full" step_s); ls=$(get "$lora" step_s)
-  ratio=$(awk -v a="$lr" -v b="$fr" 'BEGIN { printf "%.3f", a / b }')
-  speed=$(awk -v a="$fs" -v b="$ls" 'BEGIN { printf "%.2f", a / b }')
-  echo "$name: full fine-tuning peak RSS ${fr} MB, step ${fs} s; LoRA r16 peak RSS ${lr} MB (${ratio} of full), step ${ls} s (${speed}x faster)"
-  result+=" ${key}_full_rss_mb=$fr ${key}_lora_rss_mb=$lr ${key}_rss_ratio=$ratio ${key}_full_step_s=$fs ${key}_lora_step_s=$ls ${key}_lora_speedup=$speed"
+  fr=$(get "$full" peak_rss_mb); fs=$(get "$full" step_s)
+  echo "$name: full fine-tuning peak RSS ${fr} MB, step ${fs} s"
+  result+=" ${key}_full_rss_mb=$fr ${key}_full_step_s=$fs"
+  for rc in 0 1; do
+    for dt in f32 bf16 int8; do
+      # shellcheck disable=SC2086
+      lora=$("$B/bench/bench_train_step" $shape "$steps" 1 "$rc" $flags --lora 16 --base-dtype "$dt" | tail -1)
+      lr=$(get "$lora" peak_rss_mb); ls=$(get "$lora" step_s)
+      ratio=$(awk -v a="$lr" -v b="$fr" 'BEGIN { printf "%.3f", a / b }')
+      speed=$(awk -v a="$fs" -v b="$ls" 'BEGIN { printf "%.2f", a / b }')
+      sfx=$([ "$rc" = 1 ] && echo _rc || true)
+      echo "$name: LoRA r16, $dt base$([ "$rc" = 1 ] && echo ", --recompute" || true): peak RSS ${lr} MB (${ratio} of full), step ${ls} s (${speed}x faster than full)"
+      if [ "$dt" = f32 ] && [ "$rc" = 0 ]; then
+        result+=" ${key}_lora_rss_mb=$lr ${key}_rss_ratio=$ratio ${key}_lora_step_s=$ls ${key}_lora_speedup=$speed"
+      else
+        result+=" ${key}_lora_${dt}${sfx}_rss_mb=$lr ${key}_rss_ratio_${dt}${sfx}=$ratio ${key}_lora_${dt}${sfx}_step_s=$ls ${key}_lora_${dt}${sfx}_speedup=$speed"
+      fi
+    done
+  done
 done
 echo "$result"

@@ -101,6 +101,10 @@ void setup(CLI::App& cmd) {
   lg->add_option("--lora-targets", o->lora_targets,
                  "comma-separated PEFT target_modules (default: every attention and MLP projection: GPT-2 "
                  "c_attn,c_proj,c_fc; Llama q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)");
+  lg->add_option("--base-dtype", o->base_dtype,
+                 "the frozen base's matrices in f32, bf16 or int8 (a scale per row): less memory (CPU only; "
+                 "default: f32, on --resume the run's)")
+      ->check(CLI::IsMember({"f32", "bf16", "int8"}));
   // preference stages (see docs/train.md "Preference tuning")
   auto* pg = cmd.add_option_group("Preference", "--stage dpo|kto: the loss and the frozen reference model");
   pg->add_option("--beta", o->pref.beta, "strength of the pull towards the reference (DPO/KTO beta; IPO tau)")

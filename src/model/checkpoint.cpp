@@ -212,7 +212,9 @@ DType read_weights(Gpt& model, const std::vector<std::unique_ptr<SafeTensorsRead
   const HfNames names = hf_names(cfg);
   const bool has_prefix = has_root_prefix(readers, opt.prefix, names.root);
 
-  model.params().zero();
+  const bool reduced = model.stored_base() != nullptr;  // matrices rounded as they are read
+  if (!reduced) model.params().zero();
+  std::vector<float> ours;  // a reduced base's slice in our layout
   std::set<std::string> used;
   DType matrix_dtype = DType::F32;
   bool dtype_seen = false;
@@ -229,16 +231,35 @@ DType read_weights(Gpt& model, const std::vector<std::unique_ptr<SafeTensorsRead
     }
     std::vector<float> buf(t.rows * t.cols);
     it->second->read_f32(name, t.hf_shape, buf.data());  // checks the shape, naming the tensor
-    import_hf(t, buf.data(), model.params().data());
+    if (reduced) {
+      ParamSlice local = t;
+      local.offset = 0;
+      ours.resize(buf.size());
+      import_hf(local, buf.data(), ours.data());
+      const int layer = std::max(t.layer, 0);
+      const size_t per = t.tensor->numel() / (t.tensor->per_layer ? t.tensor->shape[0] : 1);
+      const int64_t row0 = static_cast<int64_t>(t.offset - t.tensor->offset - layer * per) / t.cols;
+      model.write_rows(*t.tensor, layer, row0, t.rows, ours.data());
+    } else {
+      import_hf(t, buf.data(), model.params().data());
+    }
     used.insert(name);
   }
   for (const auto& [name, r] : where) {
     if (used.count(name) || opt.allow_unknown || is_known_buffer(name)) continue;
     if (name == opt.prefix + "lm_head.weight") {
       // A tied head (GPT-2's always) is the token embedding: a stored copy must equal it.
-      std::vector<float> head(static_cast<size_t>(cfg.vocab_size) * cfg.n_embd);
+      std::vector<float> head(static_cast<size_t>(cfg.vocab_size) * cfg.n_embd), wte_read;
       r->read_f32(name, {cfg.vocab_size, cfg.n_embd}, head.data());
-      const float* wte = model.params().data() + model.layout().find("wte").offset;
+      const float* wte = nullptr;
+      if (reduced) {  // the embedding as the file holds it (the model's is rounded)
+        const std::string wte_name = opt.prefix + stored_name(model.layout().find("wte").hf_name, names.root, has_prefix);
+        wte_read.resize(head.size());
+        where.at(wte_name)->read_f32(wte_name, {cfg.vocab_size, cfg.n_embd}, wte_read.data());
+        wte = wte_read.data();
+      } else {
+        wte = model.params().data() + model.layout().find("wte").offset;
+      }
       for (size_t i = 0; i < head.size(); ++i)
         CF_CHECK(head[i] == wte[i], "{}: tensor 'lm_head.weight' differs from the token embedding ({})", r->path(),
                  cfg.llama() ? "the config ties them: set tie_word_embeddings to false"
@@ -261,11 +282,11 @@ GptConfig load_checked_config(const std::string& dir) {
   return cfg;
 }
 
-std::unique_ptr<Gpt> load_model(const std::string& dir, DType* source_dtype) {
+std::unique_ptr<Gpt> load_model(const std::string& dir, DType* source_dtype, ops::WeightFormat base_format) {
   const GptConfig cfg = load_config(dir);
   const auto readers = open_all(weight_files(dir));  // one file, or the shards of an HF index
   check_config_matches_weights(cfg, dir + "/config.json", readers);  // before allocating cfg's size
-  auto model = std::make_unique<Gpt>(cfg);
+  auto model = std::make_unique<Gpt>(cfg, nullptr, base_format);
   const DType d = read_weights(*model, readers);
   if (source_dtype != nullptr) *source_dtype = d;
   return model;

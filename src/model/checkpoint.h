@@ -24,8 +24,10 @@ void write_weights(const std::string& path, const Gpt& model, DType dtype = DTyp
 
 // Reads a checkpoint directory (ours, or a Hugging Face GPT-2 folder with one
 // model.safetensors or sharded ones). F32, F16 and BF16 tensors are accepted; the dtype of
-// the stored matrices goes to *source_dtype when asked.
-std::unique_ptr<Gpt> load_model(const std::string& dir, DType* source_dtype = nullptr);
+// the stored matrices goes to *source_dtype when asked. base_format other than kF32: a
+// frozen base held in that format (Gpt's constructor), each matrix rounded as it is read.
+std::unique_ptr<Gpt> load_model(const std::string& dir, DType* source_dtype = nullptr,
+                                ops::WeightFormat base_format = ops::WeightFormat::kF32);
 
 // Reads only config.json of a checkpoint directory (its values range-checked; nothing
 // checked against the weights: use load_checked_config before allocating a model of it).

@@ -31,12 +31,16 @@ std::vector<float*> carve(ops::Backend& backend, ops::Buffer& buf, std::initiali
 
 }  // namespace
 
-Gpt::Gpt(const GptConfig& cfg, std::shared_ptr<ops::Backend> backend)
+Gpt::Gpt(const GptConfig& cfg, std::shared_ptr<ops::Backend> backend, ops::WeightFormat base_format)
     : cfg_(cfg), layout_(cfg), backend_(std::move(backend)) {
   cfg_.validate("model config");
   if (!backend_) backend_ = std::shared_ptr<ops::Backend>(&ops::cpu_backend(), [](ops::Backend*) {});
-  params_.resize(layout_.total());
-  if (!backend_->host_memory()) dparams_.reset(*backend_, params_.bytes());
+  if (base_format != ops::WeightFormat::kF32) {
+    init_stored_base(base_format);  // gpt_base.cpp
+  } else {
+    params_.resize(layout_.total());
+    if (!backend_->host_memory()) dparams_.reset(*backend_, params_.bytes());
+  }
   if (cfg_.llama()) {
     const std::vector<float> inv_freq = cfg_.rope_inv_freq();
     rope_freq_.reset(*backend_, inv_freq.size() * sizeof(float));
@@ -76,24 +80,34 @@ void Gpt::pull_grads() {
 
 void Gpt::init_weights(uint64_t seed) {
   Rng rng(seed);
-  params_.zero();
+  if (!stored_) params_.zero();
   const float resid_std = 0.02f / std::sqrt(2.0f * cfg_.n_layer);
-  for (const auto& t : layout_.tensors()) {
-    float* p = params_.data() + t.offset;
-    size_t n = t.numel();
-    if (t.name == "wte" || t.name == "lm_head") n = static_cast<size_t>(cfg_.vocab_size) * cfg_.n_embd;  // padding stays 0
-    switch (t.kind) {
-      case ParamKind::kEmbedding:
-      case ParamKind::kMatmulWeight: {
-        const float std = (t.name == "attprojw" || t.name == "fcprojw") ? resid_std : 0.02f;
-        for (size_t i = 0; i < n; ++i) p[i] = static_cast<float>(rng.normal()) * std;
-        break;
+  std::vector<float> block;
+  // Slice by slice in the arena's order, a block of rows at a time (the draws are those of
+  // one pass over each tensor), through write_rows: a reduced base rounds each block as it
+  // comes. The token embedding's padding rows are not slices: they stay 0.
+  for (const ParamSlice& sl : param_slices(cfg_, layout_)) {
+    const ParamTensor& t = *sl.tensor;
+    const int64_t layer_rows = sl.matrix() ? t.shape[t.shape.ndim - 2] : (t.per_layer ? t.shape[1] : t.shape[0]);
+    const int64_t first = sl.matrix() ? (sl.offset - t.offset) / sl.cols % layer_rows : 0;
+    const int64_t step = std::max<int64_t>(1, (int64_t{1} << 20) / sl.cols);
+    for (int64_t r0 = 0; r0 < sl.rows; r0 += step) {
+      const int64_t n = std::min(step, sl.rows - r0);
+      block.resize(static_cast<size_t>(n * sl.cols));
+      for (float& x : block) {
+        switch (t.kind) {
+          case ParamKind::kEmbedding:
+          case ParamKind::kMatmulWeight: {
+            const float std = (t.name == "attprojw" || t.name == "fcprojw") ? resid_std : 0.02f;
+            x = static_cast<float>(rng.normal()) * std;
+            break;
+          }
+          case ParamKind::kNormWeight: x = 1.0f; break;
+          case ParamKind::kBias:
+          case ParamKind::kNormBias: x = 0.0f; break;
+        }
       }
-      case ParamKind::kNormWeight:
-        for (size_t i = 0; i < n; ++i) p[i] = 1.0f;
-        break;
-      case ParamKind::kBias:
-      case ParamKind::kNormBias: break;  // zero
+      write_rows(t, std::max(sl.layer, 0), first + r0, n, block.data());
     }
   }
   push_params();
@@ -109,7 +123,7 @@ void Gpt::ensure_activations(int B, int T) {
   CF_CHECK(T <= cfg_.n_ctx, "sequence length {} exceeds the model's context of {} tokens", T, cfg_.n_ctx);
   if (B == B_ && T == T_ && recompute_ == acts_recompute_) return;
   acts_recompute_ = recompute_;
-  const size_t L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head, Vp = cfg_.padded_vocab_size();
+  const size_t L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head;
   const size_t QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
   const size_t QK = cfg_.qk_norm ? QKV : 0, QKH = cfg_.qk_norm ? NH + cfg_.kv_heads() : 0;  // Qwen3 only
   const size_t BT = static_cast<size_t>(B) * T;
@@ -127,10 +141,14 @@ void Gpt::ensure_activations(int B, int T) {
                            K * BT * U, K * BT * F,          // fch, fch_gelu
                            L * BT * C,                      // residual3 (every layer's output: the next one's input)
                            BT * C, BT, BT,                  // lnf, mean, rstd
-                           BT * Vp, BT, BT,                 // logits, losses, lse
+                           BT, BT,                          // losses, lse (the logits: ensure_logits)
                        });
   acts_ = Activations{p[0],  p[1],  p[2],  p[3],  p[4],  p[5],  p[6],  p[7],  p[8],  p[9],  p[10],
-                      p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], p[19], p[20], p[21]};
+                      p[11], p[12], p[13], p[14], p[15], p[16], p[17], p[18], nullptr, p[19], p[20]};
+  logits_buf_ = ops::Buffer();
+  logits_rows_ = 0;
+  head_grad_buf_ = ops::Buffer();
+  head_grad_ready_ = false;
   // inputs: ids, targets, doc, pos as int32 and the mask as bytes, in one allocation
   io_buf_ = ops::Buffer();
   io_buf_.reset(*backend_, BT * (4 * sizeof(int32_t) + 1) + 64);
@@ -199,7 +217,7 @@ void Gpt::upload_inputs(const int32_t* inp, const int32_t* targets, const uint8_
   if (rows.doc != nullptr) be.upload(doc_, rows.doc, ids);
   if (rows.pos != nullptr) {
     be.upload(pos_, rows.pos, ids);
-  } else if (cfg_.llama()) {  // the rotary angles need every token's position: 0..T-1 per row
+  } else if (cfg_.llama() || stored_) {  // rotary angles (and a stored embedding's rows) need positions: 0..T-1
     std::vector<int32_t> pos(static_cast<size_t>(BT));
     for (int i = 0; i < BT; ++i) pos[i] = i % T_;
     be.upload(pos_, pos.data(), ids);
@@ -242,28 +260,28 @@ void Gpt::gpt2_layer_forward(int l) {
   ops::Backend& be = *backend_;
   const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, BT = B * T;
   const size_t btc = static_cast<size_t>(BT) * C, lc = static_cast<size_t>(l) * C;
-  const GptParams w = layout_.views(device_params());
+  const GptParams w = base_views();
   const LayerActs a = layer_acts(l);
   const int32_t* doc = has_doc_ ? doc_ : nullptr;
   // x = x + attn(ln_1(x))
   be.layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.residual, w.ln1w + lc, w.ln1b + lc, BT, C);
-  be.matmul_forward(a.qkv, a.ln1, w.qkvw + lc * 3 * C, w.qkvb + lc * 3, BT, C, 3 * C);
+  proj_forward(LoraSite::kQkv, l, a.qkv, a.ln1, w.qkvb + lc * 3);
   lora_add(l, LoraSite::kQkv, a.qkv, 3 * C, a.ln1);
   be.attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, NH, NH, C / NH);
-  be.matmul_forward(a.residual2, a.atty, w.attprojw + lc * C, w.attprojb + lc, BT, C, C);
+  proj_forward(LoraSite::kAttnOut, l, a.residual2, a.atty, w.attprojb + lc);
   lora_add(l, LoraSite::kAttnOut, a.residual2, C, a.atty);
   be.residual_forward(a.residual2, a.residual2, a.residual, btc);
   // x = x + mlp(ln_2(x))
   be.layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.residual2, w.ln2w + lc, w.ln2b + lc, BT, C);
-  if (lora_ != nullptr && lora_->has(l, LoraSite::kMlpUp)) {  // the adapter adds before the GELU
-    be.matmul_forward(a.fch, a.ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C);
+  if ((lora_ != nullptr && lora_->has(l, LoraSite::kMlpUp)) || stored_) {  // adapter (or stored W) before the GELU
+    proj_forward(LoraSite::kMlpUp, l, a.fch, a.ln2, w.fcb + lc * 4);
     lora_add(l, LoraSite::kMlpUp, a.fch, 4 * C, a.ln2);
     be.gelu_forward(a.fch_gelu, a.fch, btc * 4);
   } else {
     be.fused_matmul_forward(a.fch_gelu, a.fch, a.ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C,
                             ops::Activation::kGelu);
   }
-  be.matmul_forward(a.residual3, a.fch_gelu, w.fcprojw + lc * 4 * C, w.fcprojb + lc, BT, 4 * C, C);
+  proj_forward(LoraSite::kMlpDown, l, a.residual3, a.fch_gelu, w.fcprojb + lc);
   lora_add(l, LoraSite::kMlpDown, a.residual3, C, a.fch_gelu);
   be.residual_forward(a.residual3, a.residual3, a.residual2, btc);
 }
@@ -274,14 +292,14 @@ void Gpt::llama_layer_forward(int l) {
   const int QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.ffn(), BT = B * T;
   const size_t btc = static_cast<size_t>(BT) * C, L = l, lc = L * C;
   const float eps = static_cast<float>(cfg_.norm_eps);
-  const GptParams w = layout_.views(device_params());
+  const GptParams w = base_views();
   const LayerActs a = layer_acts(l);
   const int32_t* doc = has_doc_ ? doc_ : nullptr;
   // x = x + o_proj(attention(rope(qk_norm(qkv_proj(rmsnorm(x))))))
   be.rmsnorm_forward(a.ln1, a.ln1_rstd, a.residual, w.ln1w + lc, BT, 1, C, C, eps);
   const float* qkvb = w.qkvb != nullptr ? w.qkvb + L * QKV : nullptr;
   if (cfg_.qk_norm) {  // Qwen3: RMSNorm of every q and k head (kept: backward needs the input)
-    be.matmul_forward(a.qkv_pre, a.ln1, w.qkvw + L * QKV * C, qkvb, BT, C, QKV);
+    proj_forward(LoraSite::kQkv, l, a.qkv_pre, a.ln1, qkvb);
     lora_add(l, LoraSite::kQkv, a.qkv_pre, QKV, a.ln1);
     be.rmsnorm_forward(a.qkv, a.qk_rstd, a.qkv_pre, w.qnormw + L * HS, BT, NH, HS, QKV, eps);
     be.rmsnorm_forward(a.qkv + Q, a.qk_rstd + static_cast<size_t>(BT) * NH, a.qkv_pre + Q, w.knormw + L * HS, BT, NKV,
@@ -289,51 +307,55 @@ void Gpt::llama_layer_forward(int l) {
     const size_t pitch = static_cast<size_t>(QKV) * sizeof(float);
     be.copy_rows(a.qkv + Q + KV, pitch, a.qkv_pre + Q + KV, pitch, static_cast<size_t>(KV) * sizeof(float), BT);
   } else {
-    be.matmul_forward(a.qkv, a.ln1, w.qkvw + L * QKV * C, qkvb, BT, C, QKV);
+    proj_forward(LoraSite::kQkv, l, a.qkv, a.ln1, qkvb);
     lora_add(l, LoraSite::kQkv, a.qkv, QKV, a.ln1);
   }
   be.rope_forward(a.qkv, pos_, rope_freq_.data(), rope_scale_, BT, NH + NKV, HS, QKV);  // q heads, then k heads
   be.attention_forward(a.atty, a.att_lse, a.qkv, doc, B, T, NH, NKV, HS);
-  be.matmul_forward(a.residual2, a.atty, w.attprojw + lc * Q, w.attprojb != nullptr ? w.attprojb + lc : nullptr, BT,
-                    Q, C);
+  proj_forward(LoraSite::kAttnOut, l, a.residual2, a.atty, w.attprojb != nullptr ? w.attprojb + lc : nullptr);
   lora_add(l, LoraSite::kAttnOut, a.residual2, C, a.atty);
   be.residual_forward(a.residual2, a.residual2, a.residual, btc);
   // x = x + down_proj(silu(gate_proj(h)) * up_proj(h)), h = rmsnorm(x)
   be.rmsnorm_forward(a.ln2, a.ln2_rstd, a.residual2, w.ln2w + lc, BT, 1, C, C, eps);
-  be.matmul_forward(a.fch, a.ln2, w.fcw + lc * 2 * F, nullptr, BT, C, 2 * F);
+  proj_forward(LoraSite::kMlpUp, l, a.fch, a.ln2, nullptr);
   lora_add(l, LoraSite::kMlpUp, a.fch, 2 * F, a.ln2);
   be.swiglu_forward(a.fch_gelu, a.fch, BT, F);
-  be.matmul_forward(a.residual3, a.fch_gelu, w.fcprojw + lc * F, nullptr, BT, F, C);
+  proj_forward(LoraSite::kMlpDown, l, a.residual3, a.fch_gelu, nullptr);
   lora_add(l, LoraSite::kMlpDown, a.residual3, C, a.fch_gelu);
   be.residual_forward(a.residual3, a.residual3, a.residual2, btc);
 }
 
-void Gpt::run_forward() {
-  ops::Backend& be = *backend_;
-  const int B = B_, T = T_, L = cfg_.n_layer, C = cfg_.n_embd, Vp = cfg_.padded_vocab_size(), BT = B * T;
-  const GptParams w = layout_.views(device_params());
+void Gpt::run_forward(bool head) {
+  const int BT = B_ * T_, L = cfg_.n_layer, C = cfg_.n_embd;
+  const GptParams w = base_views();
   Activations& a = acts_;
-  // x = wte[inp] + wpe[pos] (rotary models: wte[inp])
-  be.encoder_forward(a.encoded, inp_, has_pos_ ? pos_ : nullptr, w.wte, w.wpe, B, T, C);
+  embed_forward();  // x = wte[inp] + wpe[pos] (rotary models: wte[inp])
   if (lora_ != nullptr) lora_->begin_forward(BT);
   for (int l = 0; l < L; ++l) layer_forward(l);
   const float* last = a.residual3 + static_cast<size_t>(L - 1) * BT * C;
   norm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, w.lnfw, w.lnfb);
+  if (!head) return;
   // logits = norm_f(x) @ head^T (tied: the token embedding); padded rows of the head are zero
-  be.matmul_forward(a.logits, a.lnf, head_weight(w), nullptr, BT, C, Vp);
+  ensure_logits(BT);
+  head_forward(a.logits, a.lnf, BT);
 }
 
 void Gpt::forward(const int32_t* inp, int B, int T, const RowLayout& rows) {
   ensure_activations(B, T);
   upload_inputs(inp, nullptr, nullptr, rows);
-  run_forward();
+  run_forward(true);
 }
 
 double Gpt::forward_loss(const int32_t* inp, const int32_t* targets, const uint8_t* mask, int B, int T,
                          const RowLayout& rows) {
   ensure_activations(B, T);
   upload_inputs(inp, targets, mask, rows);
-  run_forward();
+  head_grad_ready_ = false;
+  if (chunked_loss_) {
+    run_forward(false);
+    return chunked_forward_loss();  // gpt_loss.cpp
+  }
+  run_forward(true);
   return backend_->crossentropy_forward(acts_.losses, acts_.lse, acts_.logits, targets_, has_mask_ ? mask_ : nullptr,
                                         B * T, cfg_.vocab_size, cfg_.padded_vocab_size());
 }
@@ -342,27 +364,24 @@ void Gpt::gpt2_layer_backward(int l) {
   ops::Backend& be = *backend_;
   const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, BT = B * T;
   const size_t btc = static_cast<size_t>(BT) * C, lc = static_cast<size_t>(l) * C;
-  const GptParams w = layout_.views(device_params());
+  const GptParams w = base_views();
   const GptParams g = grad_views();  // all null when the base is frozen: no weight gradients
   const BackwardScratch& s = scratch_;
   const LayerActs a = layer_acts(l);
   // forward was: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))) (+ LoRA));
   // dresidual (= d residual3) flows into residual2 unchanged, plus through the MLP.
-  be.matmul_backward(s.dfch, at(g.fcprojw, lc * 4 * C), at(g.fcprojb, lc), s.dresidual, a.fch_gelu,
-                     w.fcprojw + lc * 4 * C, BT, 4 * C, C);
+  proj_backward(LoraSite::kMlpDown, l, s.dfch, at(g.fcprojw, lc * 4 * C), at(g.fcprojb, lc), s.dresidual, a.fch_gelu);
   lora_grad(l, LoraSite::kMlpDown, s.dfch, s.dresidual, C, a.fch_gelu);
   be.gelu_backward(s.dfch, a.fch, s.dfch, btc * 4);
-  be.matmul_backward(s.dln, at(g.fcw, lc * 4 * C), at(g.fcb, lc * 4), s.dfch, a.ln2, w.fcw + lc * 4 * C, BT, C, 4 * C);
+  proj_backward(LoraSite::kMlpUp, l, s.dln, at(g.fcw, lc * 4 * C), at(g.fcb, lc * 4), s.dfch, a.ln2);
   lora_grad(l, LoraSite::kMlpUp, s.dln, s.dfch, 4 * C, a.ln2);
   be.layernorm_backward(s.dresidual, norm_grad(g.ln2w, lc), norm_bias_grad(g.ln2b, lc), s.dln, a.residual2,
                         w.ln2w + lc, a.ln2_mean, a.ln2_rstd, BT, C);
   // forward was: residual2 = residual + attproj(attention(qkv(ln1(residual)))) (each + LoRA)
-  be.matmul_backward(s.dln, at(g.attprojw, lc * C), at(g.attprojb, lc), s.dresidual, a.atty, w.attprojw + lc * C, BT,
-                     C, C);
+  proj_backward(LoraSite::kAttnOut, l, s.dln, at(g.attprojw, lc * C), at(g.attprojb, lc), s.dresidual, a.atty);
   lora_grad(l, LoraSite::kAttnOut, s.dln, s.dresidual, C, a.atty);
   be.attention_backward(s.dqkv, s.dln, a.qkv, a.atty, a.att_lse, has_doc_ ? doc_ : nullptr, B, T, NH, NH, C / NH);
-  be.matmul_backward(s.dln, at(g.qkvw, lc * 3 * C), at(g.qkvb, lc * 3), s.dqkv, a.ln1, w.qkvw + lc * 3 * C, BT, C,
-                     3 * C);
+  proj_backward(LoraSite::kQkv, l, s.dln, at(g.qkvw, lc * 3 * C), at(g.qkvb, lc * 3), s.dqkv, a.ln1);
   lora_grad(l, LoraSite::kQkv, s.dln, s.dqkv, 3 * C, a.ln1);
   be.layernorm_backward(s.dresidual, norm_grad(g.ln1w, lc), norm_bias_grad(g.ln1b, lc), s.dln, a.residual,
                         w.ln1w + lc, a.ln1_mean, a.ln1_rstd, BT, C);
@@ -373,21 +392,20 @@ void Gpt::llama_layer_backward(int l) {
   const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, NKV = cfg_.kv_heads(), HS = cfg_.head_size();
   const int QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), F = cfg_.ffn(), BT = B * T;
   const size_t L = l, lc = L * C;
-  const GptParams w = layout_.views(device_params());
+  const GptParams w = base_views();
   const GptParams g = grad_views();  // all null when the base is frozen: no weight gradients
   const BackwardScratch& s = scratch_;
   const LayerActs a = layer_acts(l);
   // forward was: residual3 = residual2 + down(swiglu(gate_up(rmsnorm(residual2)))) (each + LoRA)
-  be.matmul_backward(s.dact, at(g.fcprojw, lc * F), nullptr, s.dresidual, a.fch_gelu, w.fcprojw + lc * F, BT, F, C);
+  proj_backward(LoraSite::kMlpDown, l, s.dact, at(g.fcprojw, lc * F), nullptr, s.dresidual, a.fch_gelu);
   lora_grad(l, LoraSite::kMlpDown, s.dact, s.dresidual, C, a.fch_gelu);
   be.swiglu_backward(s.dfch, a.fch, s.dact, BT, F);
-  be.matmul_backward(s.dln, at(g.fcw, lc * 2 * F), nullptr, s.dfch, a.ln2, w.fcw + lc * 2 * F, BT, C, 2 * F);
+  proj_backward(LoraSite::kMlpUp, l, s.dln, at(g.fcw, lc * 2 * F), nullptr, s.dfch, a.ln2);
   lora_grad(l, LoraSite::kMlpUp, s.dln, s.dfch, 2 * F, a.ln2);
   be.rmsnorm_backward(s.dresidual, norm_grad(g.ln2w, lc), s.dln, a.residual2, w.ln2w + lc, a.ln2_rstd, BT, 1, C, C,
                       true);
   // forward was: residual2 = residual + o_proj(attention(rope(qk_norm(qkv_proj(rmsnorm(residual)))))) (+ LoRA)
-  be.matmul_backward(s.dln, at(g.attprojw, lc * Q), at(g.attprojb, lc), s.dresidual, a.atty, w.attprojw + lc * Q, BT,
-                     Q, C);
+  proj_backward(LoraSite::kAttnOut, l, s.dln, at(g.attprojw, lc * Q), at(g.attprojb, lc), s.dresidual, a.atty);
   lora_grad(l, LoraSite::kAttnOut, s.dln, s.dresidual, C, a.atty);
   be.attention_backward(s.dqkv, s.dln, a.qkv, a.atty, a.att_lse, has_doc_ ? doc_ : nullptr, B, T, NH, NKV, HS);
   be.rope_backward(s.dqkv, pos_, rope_freq_.data(), rope_scale_, BT, NH + NKV, HS, QKV);
@@ -397,8 +415,7 @@ void Gpt::llama_layer_backward(int l) {
     be.rmsnorm_backward(s.dqkv + Q, norm_grad(g.knormw, L * HS), s.dqkv + Q, a.qkv_pre + Q, w.knormw + L * HS,
                         a.qk_rstd + static_cast<size_t>(BT) * NH, BT, NKV, HS, QKV, false);
   }
-  be.matmul_backward(s.dln, at(g.qkvw, L * QKV * C), at(g.qkvb, L * QKV), s.dqkv, a.ln1, w.qkvw + L * QKV * C, BT, C,
-                     QKV);
+  proj_backward(LoraSite::kQkv, l, s.dln, at(g.qkvw, L * QKV * C), at(g.qkvb, L * QKV), s.dqkv, a.ln1);
   lora_grad(l, LoraSite::kQkv, s.dln, s.dqkv, QKV, a.ln1);
   be.rmsnorm_backward(s.dresidual, norm_grad(g.ln1w, lc), s.dln, a.residual, w.ln1w + lc, a.ln1_rstd, BT, 1, C, C,
                       true);
@@ -406,26 +423,14 @@ void Gpt::llama_layer_backward(int l) {
 
 void Gpt::backward(float dloss) {
   CF_CHECK(B_ > 0 && has_targets_, "backward needs a forward_loss first");
-  backward_from_logits([&] {
-    backend_->crossentropy_backward(acts_.logits, acts_.lse, targets_, has_mask_ ? mask_ : nullptr, dloss, B_ * T_,
-                                    cfg_.vocab_size, cfg_.padded_vocab_size());
-  });
+  backward_from_head([&] { head_backward(dloss, nullptr); });
 }
 
 void Gpt::backward(const std::vector<float>& dloss) {
   CF_CHECK(B_ > 0 && has_targets_, "backward needs a forward_loss first");
   const size_t BT = static_cast<size_t>(B_) * T_;
   CF_CHECK(dloss.size() == BT, "backward: {} token weights for {} tokens", dloss.size(), BT);
-  backward_from_logits([&] {
-    const int V = cfg_.vocab_size, Vp = cfg_.padded_vocab_size();
-    for (size_t i = 0; i < BT;) {
-      size_t j = i + 1;
-      while (j < BT && dloss[j] == dloss[i]) ++j;
-      backend_->crossentropy_backward(acts_.logits + i * Vp, acts_.lse + i, targets_ + i,
-                                      has_mask_ ? mask_ + i : nullptr, dloss[i], static_cast<int>(j - i), V, Vp);
-      i = j;
-    }
-  });
+  backward_from_head([&] { head_backward(0.0f, &dloss); });
 }
 
 std::vector<float> Gpt::token_losses() const {
@@ -435,22 +440,17 @@ std::vector<float> Gpt::token_losses() const {
   return out;
 }
 
-void Gpt::backward_from_logits(const std::function<void()>& logits_to_dlogits) {
+void Gpt::backward_from_head(const std::function<void()>& head_grad) {
   ensure_scratch();
   ops::Backend& be = *backend_;
   const int B = B_, T = T_, L = cfg_.n_layer, C = cfg_.n_embd, BT = B * T;
-  const int Vp = cfg_.padded_vocab_size();
   const size_t btc = static_cast<size_t>(BT) * C;
-  const GptParams w = layout_.views(device_params());
+  const GptParams w = base_views();
   const GptParams g = grad_views();
   Activations& a = acts_;
   const BackwardScratch& s = scratch_;
 
-  logits_to_dlogits();
-  float* dlogits = a.logits;
-  // forward was: logits = lnf @ head^T
-  be.matmul_backward(s.dln, frozen_ ? nullptr : const_cast<float*>(head_weight(g)), nullptr, dlogits, a.lnf,
-                     head_weight(w), BT, C, Vp);
+  head_grad();  // s.dln = d(loss)/d(lnf) (gpt_loss.cpp)
   // forward was: lnf = norm(residual3[L-1]); the stream gradient starts here
   be.zero(s.dresidual, btc * sizeof(float));
   norm_backward(s.dresidual, norm_grad(g.lnfw, 0), norm_bias_grad(g.lnfb, 0), s.dln, a.residual3 + (L - 1) * btc, w.lnfw, a.lnf_mean, a.lnf_rstd);
@@ -467,6 +467,7 @@ void Gpt::backward_from_logits(const std::function<void()>& logits_to_dlogits) {
 
 std::vector<float> Gpt::logits_row(int b, int t) const {
   CF_CHECK(b >= 0 && b < B_ && t >= 0 && t < T_, "logits row ({}, {}) outside the last batch ({} x {})", b, t, B_, T_);
+  CF_CHECK(logits_rows_ == static_cast<size_t>(B_) * T_, "logits row: the last pass kept no logits (chunked loss)");
   std::vector<float> row(cfg_.vocab_size);
   backend_->download(row.data(), acts_.logits + (static_cast<size_t>(b) * T_ + t) * cfg_.padded_vocab_size(),
                      row.size() * sizeof(float));
@@ -479,6 +480,8 @@ std::unique_ptr<Gpt> to_backend(std::unique_ptr<Gpt> model, std::shared_ptr<ops:
     model->rebind_host_backend(std::move(backend));
     return model;
   }
+  CF_CHECK(!model->stored_base(), "a model whose base is held in {} stays on the CPU (the {} backend reads fp32 "
+           "weights only)", ops::weight_format_name(model->base_format()), backend->name());
   auto out = std::make_unique<Gpt>(model->config(), std::move(backend));
   std::memcpy(out->params().data(), model->params().data(), model->params().bytes());
   model.reset();  // the old copy's memory before the new device copy is filled

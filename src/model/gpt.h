@@ -12,6 +12,11 @@
 // and export. On the CPU backend they are the very memory the ops use. On a device the
 // ops use device copies: push_params() uploads the host parameters, pull_params() and
 // pull_grads() bring them back (trainers call them around checkpoints).
+//
+// A frozen base may be held in a reduced format (LoRA's --base-dtype: bf16, or int8 with a
+// scale per row; QLoRA's idea): the block projections, the token embedding and an untied
+// head are then stored matrices (ops::WeightMatrix, StoredBase) that forward and backward
+// read directly, and params() holds only what stays fp32 (norms, biases, positions).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -52,7 +57,7 @@ struct Activations {
   float* lnf;        // (B, T, C)
   float* lnf_mean;   // (B, T)
   float* lnf_rstd;   // (B, T)
-  float* logits;     // (B, T, Vp)   becomes dlogits in backward
+  float* logits;     // (B, T, Vp)   becomes dlogits in backward (chunked loss: (rows, Vp), one chunk)
   float* losses;     // (B, T)
   float* lse;        // (B, T) log-sum-exp per row
 };
@@ -70,11 +75,26 @@ struct RowLayout {
 class Lora;  // model/lora.h
 enum class LoraSite : int;
 
+// The frozen base's matrices in a reduced format (Gpt's base_format). Dimension letters as
+// above; U = GPT-2 4C, Llama 2F. Host memory (the CPU backend reads them).
+struct StoredBase {
+  ops::WeightFormat format = ops::WeightFormat::kF32;
+  std::vector<ops::WeightMatrix> qkv, attproj, fc, fcproj;  // per layer: (QKV, C) (C, Q) (U, C) (C, F)
+  ops::WeightMatrix embedding;                              // wte (Vp, C)
+  ops::WeightMatrix head;                                   // lm_head (Vp, C), or wte's when tied
+  Arena storage;                                            // every matrix and int8 scale above
+};
+
 class Gpt : public ParamSet {
  public:
   // On `backend` (null: the CPU backend). Parameters start at zero; init_weights or a
   // loader fills them (then, on a device, push_params()).
-  explicit Gpt(const GptConfig& cfg, std::shared_ptr<ops::Backend> backend = nullptr);
+  // base_format other than kF32: the base is frozen from the start (freeze_base) and its
+  // matrices are held in that format (see the top); only the CPU backend reads them (else an
+  // Error naming the backend). No fp32 copy of those matrices ever exists, so loading or
+  // initialising such a model never needs the fp32 model's memory.
+  explicit Gpt(const GptConfig& cfg, std::shared_ptr<ops::Backend> backend = nullptr,
+               ops::WeightFormat base_format = ops::WeightFormat::kF32);
 
   const GptConfig& config() const { return cfg_; }
   const ParamLayout& layout() const { return layout_; }
@@ -89,17 +109,38 @@ class Gpt : public ParamSet {
 
   // Host copies (see the top). GptParams views of them: weights(), gradients(). The
   // gradient arrays are allocated when first asked for (inference never needs them) and
-  // never under freeze_base (then grads() is empty).
-  Arena& params() override { return params_; }
-  const Arena& params() const override { return params_; }
+  // never under freeze_base (then grads() is empty). With a reduced base the fp32 arena of
+  // the layout does not exist: params(), weights() and device_params() are an Error there
+  // (base_views() and write_rows() are what work for both).
+  Arena& params() override { check_fp32_base(); return params_; }
+  const Arena& params() const override { check_fp32_base(); return params_; }
   Arena& grads() override { ensure_grads(); return grads_; }
   const Arena& grads() const override { ensure_grads(); return grads_; }
-  GptParams weights() { return layout_.views(params_.data()); }
+  GptParams weights() { check_fp32_base(); return layout_.views(params_.data()); }
   GptParams gradients() { return layout_.views(grads().data()); }
   // What the ops read and write: the host arrays on the CPU, device copies elsewhere.
   float* device_params() const override {
+    check_fp32_base();
     return dparams_.data() ? dparams_.data() : const_cast<float*>(params_.data());
   }
+  // The fp32 host arena as it is: every parameter, or with a reduced base only the
+  // tensors kept in fp32 (packed in layout order). Hashing and accounting only.
+  const Arena& host_arena() const { return params_; }
+  // Host bytes of the model's weights: the fp32 arena plus a reduced base's stored matrices.
+  size_t base_bytes() const { return params_.bytes() + (stored_ ? stored_->storage.bytes() : 0); }
+  // The reduced base (null when the base is fp32) and its format.
+  const StoredBase* stored_base() const { return stored_.get(); }
+  ops::WeightFormat base_format() const { return stored_ ? stored_->format : ops::WeightFormat::kF32; }
+  // Every parameter as the ops read it (device_params() views); with a reduced base the
+  // stored matrices are null here (stored_base() holds them) and the rest point into the
+  // fp32 tensors kept.
+  GptParams base_views() const;
+  // Writes rows [row0, row0 + n) of layer `layer`'s slice of tensor t (layer 0 for tensors
+  // that are not per layer) from fp32 src (n, cols), rows and cols as ParamSlice counts them
+  // (a vector is C rows of 1 column): into the fp32 host arena, or rounded into the stored
+  // matrix. Initialisation and loading go through it, so a reduced model fills without an
+  // fp32 copy of its matrices. Host memory only (push_params() afterwards on a device).
+  void write_rows(const ParamTensor& t, int layer, int64_t row0, int64_t n, const float* src);
   float* device_grads() const override {
     ensure_grads();
     return dgrads_.data() ? dgrads_.data() : const_cast<float*>(grads_.data());
@@ -125,6 +166,17 @@ class Gpt : public ParamSet {
   // norm weights.
   // Pushes to the backend.
   void init_weights(uint64_t seed);
+
+  // Chunked loss (LoRA: a frozen base): forward_loss runs the output head and the
+  // cross-entropy over blocks of rows, so the (B, T, Vp) logits never exist (~16 MB at a
+  // time instead; 100 MB at GPT-2 124M, B 4, T 128). While attached adapters are training
+  // (Lora::set_training) it also keeps d(token loss)/d(final norm output) of every row,
+  // computed from each block's logits at hand: backward then needs neither the logits nor
+  // a second pass over the head. backward after a chunked forward_loss needs that (an
+  // Error otherwise); activations().logits and logits_row() hold no full logits then.
+  // forward() always computes all logits. Needs a frozen base (no head gradient here).
+  void set_chunked_loss(bool on);
+  bool chunked_loss() const { return chunked_loss_; }
 
   // Logits for inp (B,T) (host ids) into activations().logits (B,T,Vp).
   void forward(const int32_t* inp, int B, int T, const RowLayout& rows = {});
@@ -168,7 +220,9 @@ class Gpt : public ParamSet {
   std::vector<float> logits_row(int b, int t) const;
   int batch() const { return B_; }
   int time() const { return T_; }
-  size_t activation_bytes() const { return acts_buf_.bytes() + scratch_buf_.bytes(); }
+  size_t activation_bytes() const {
+    return acts_buf_.bytes() + scratch_buf_.bytes() + logits_buf_.bytes() + head_grad_buf_.bytes();
+  }
 
   // Floating-point operations of one training step (forward + backward) per token,
   // counting multiply-adds as 2 (the usual 6N + attention rule).
@@ -190,12 +244,29 @@ class Gpt : public ParamSet {
     float* dfch;       // (B, T, U)
     float* dact;       // (B, T, F)  gradient of the SwiGLU output (Llama)
   };
-  // backward after the cross-entropy: logits_to_dlogits turns the logits into dlogits.
-  void backward_from_logits(const std::function<void()>& logits_to_dlogits);
+  // backward from the final norm's output: head_grad fills scratch_.dln (B*T, C) with
+  // d(loss)/d(lnf) (and the head's gradient when it trains).
+  void backward_from_head(const std::function<void()>& head_grad);
+  // head_grad for backward(dloss) / backward(per-token dloss) (dloss null: the scalar one).
+  void head_backward(float dloss, const std::vector<float>* dlosses);
   void ensure_activations(int B, int T);
+  void ensure_logits(size_t rows);  // the logits buffer holds `rows` rows of Vp
+  double chunked_forward_loss();    // the head and cross-entropy over blocks of rows
+  // The base's parts wherever they are stored (fp32 pointer or stored matrix), for the
+  // block projections (site, layer), the embedding and the head. See gpt_base.cpp.
+  void proj_forward(LoraSite site, int l, float* out, const float* inp, const float* bias);
+  void proj_backward(LoraSite site, int l, float* dinp, float* dw, float* db, const float* dout, const float* inp);
+  void embed_forward();
+  void head_forward(float* logits, const float* lnf, int rows);
+  void head_input_grad(float* dlnf, const float* dlogits, int rows);
+  void check_fp32_base() const {
+    CF_CHECK(!stored_, "the model's frozen base is held in {}: its fp32 parameters do not exist",
+             ops::weight_format_name(stored_->format));
+  }
+  void init_stored_base(ops::WeightFormat format);
   void ensure_scratch();
   void upload_inputs(const int32_t* inp, const int32_t* targets, const uint8_t* mask, const RowLayout& rows);
-  void run_forward();  // the uploaded inputs -> logits
+  void run_forward(bool head);  // the uploaded inputs -> lnf, and with head the logits
   LayerActs layer_acts(int l);
   void layer_forward(int l);   // needs ensure_activations(B_, T_) and the inputs uploaded
   void layer_backward(int l);  // the stream gradient of layer l's output in scratch_.dresidual
@@ -232,6 +303,15 @@ class Gpt : public ParamSet {
   mutable ops::Buffer norm_sink_;   // (max(C, HS)) discarded norm gradients of a frozen base
   bool frozen_ = false;
   Lora* lora_ = nullptr;
+  // Reduced base: the stored matrices, and where each fp32 tensor kept sits in params_
+  // (layout tensor index -> offset; kNotKept for a stored one), views of them.
+  std::unique_ptr<StoredBase> stored_;
+  std::vector<size_t> kept_offset_;
+  GptParams kept_views_{};
+  // Chunked loss: the logits of one block of rows, and d(token loss)/d(lnf) (B*T, C).
+  bool chunked_loss_ = false, head_grad_ready_ = false;
+  size_t logits_rows_ = 0;  // rows the logits buffer holds
+  ops::Buffer logits_buf_, head_grad_buf_;
   ops::Buffer acts_buf_, scratch_buf_, io_buf_;
   ops::Buffer rope_freq_;  // (HS/2) the rotary inverse frequencies (Llama), backend memory
   float rope_scale_ = 1.0f;

@@ -379,7 +379,7 @@ void infer_forward(const Gpt& model, const InferWeights& weights, KvCache& cache
   }
   const LoraBank* lora = runs.empty() ? nullptr : adapters;
   const Pass pass{cfg, model, cache, seqs, first_row, N, s.ids.data(), s.pos.data(), logits, row_logits, lora, runs};
-  const GptParams p = model.layout().views(model.device_params());  // read only
+  const GptParams p = model.base_views();  // read only (a reduced base's matrices: in `weights`)
   const bool on_cpu = model.backend().host_memory();
   if (schedule == CachedSchedule::kAuto)
     schedule = on_cpu && N <= kFusedMaxRows && !lora ? CachedSchedule::kTeam : CachedSchedule::kBackend;

@@ -11,6 +11,21 @@ InferWeights::InferWeights(const Gpt& model, ops::WeightFormat format) : model_(
   const int QKV = cfg.qkv_dim(), Q = cfg.q_dim(), U = cfg.ffn_up_rows(), F = cfg.ffn();
   CF_CHECK(model.backend().supports_format(format), "--weights-dtype {}: the {} backend reads fp32 weights only",
            ops::weight_format_name(format), model.backend().name());
+  if (const StoredBase* base = model.stored_base()) {  // a reduced frozen base: its own matrices (views)
+    CF_CHECK(format == ops::WeightFormat::kF32 || format == base->format,
+             "--weights-dtype {}: the model's base is held in {} (its fp32 weights do not exist)",
+             ops::weight_format_name(format), ops::weight_format_name(base->format));
+    format_ = base->format;
+    qkv_ = base->qkv, attproj_ = base->attproj, fc_ = base->fc, fcproj_ = base->fcproj;
+    head_ = base->head, embedding_ = base->embedding;
+    bytes_per_token_ += static_cast<double>(ops::weight_storage_bytes(head_.OC, head_.C, format_));
+    if (!model.config().tie_embeddings)
+      bytes_per_token_ += static_cast<double>(ops::weight_storage_bytes(embedding_.OC, embedding_.C, format_));
+    for (int l = 0; l < L; ++l)
+      for (const ops::WeightMatrix* m : {&qkv_[l], &attproj_[l], &fc_[l], &fcproj_[l]})
+        bytes_per_token_ += static_cast<double>(ops::weight_storage_bytes(m->OC, m->C, format_));
+    return;
+  }
   // fp32: views of the parameters the backend reads; other formats: converted from the
   // host copy (the CPU backend's own memory)
   const GptParams p = model.layout().views(format == ops::WeightFormat::kF32 ? model.device_params()

@@ -4,7 +4,8 @@
 // views point into the model's own parameters in its backend's memory (no copy); f16 /
 // bf16 / int8 are converted once, here, into one 64-byte aligned arena, for backends that
 // read them (the CPU's). Biases, LayerNorms and the position table stay fp32. The
-// checkpoint on disk is never changed.
+// checkpoint on disk is never changed. A model whose frozen base is already held in a
+// reduced format (Gpt::stored_base, LoRA training's --base-dtype) is viewed as it is stored.
 #pragma once
 #include <vector>
 

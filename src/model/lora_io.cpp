@@ -34,13 +34,11 @@ bool any_transposed(const GptConfig& cfg) {
 
 std::string peft_tensor_name(const ParamTensor& t) { return kPrefix + t.name; }
 
-std::string lora_base_identity(const Gpt& model) {
-  const GptConfig& c = model.config();
-  const Arena& p = model.params();
-  // FNV-1a over the weights' bits, in blocks hashed in parallel then combined in order
-  const size_t n = p.size(), block = size_t{1} << 20, blocks = (n + block - 1) / block;
+namespace {
+// FNV-1a over 32-bit words, in blocks hashed in parallel then combined in order
+uint64_t fnv_words(const uint32_t* bits, size_t n) {
+  const size_t block = size_t{1} << 20, blocks = (n + block - 1) / block;
   std::vector<uint64_t> h(blocks);
-  const auto* bits = reinterpret_cast<const uint32_t*>(p.data());
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < static_cast<int64_t>(blocks); ++b) {
     uint64_t x = 0xcbf29ce484222325ULL;
@@ -49,7 +47,21 @@ std::string lora_base_identity(const Gpt& model) {
   }
   uint64_t all = 0xcbf29ce484222325ULL;
   for (uint64_t x : h) all = (all ^ x) * 0x100000001b3ULL;
-  return fmt::format("{} L{} C{} V{} #{:016x}", c.model_type, c.n_layer, c.n_embd, c.vocab_size, all);
+  return all;
+}
+}  // namespace
+
+std::string lora_base_identity(const Gpt& model) {
+  const GptConfig& c = model.config();
+  const Arena& p = model.host_arena();
+  uint64_t all = fnv_words(reinterpret_cast<const uint32_t*>(p.data()), p.size());
+  const StoredBase* base = model.stored_base();
+  if (base == nullptr) return fmt::format("{} L{} C{} V{} #{:016x}", c.model_type, c.n_layer, c.n_embd, c.vocab_size, all);
+  // a reduced base: the fp32 tensors kept, then the stored matrices' bytes (scales included)
+  all = (all ^ fnv_words(reinterpret_cast<const uint32_t*>(base->storage.data()), base->storage.size())) *
+        0x100000001b3ULL;
+  return fmt::format("{} L{} C{} V{} {} #{:016x}", c.model_type, c.n_layer, c.n_embd, c.vocab_size,
+                     ops::weight_format_name(base->format), all);
 }
 
 void save_adapter(const std::string& dir, const Lora& lora, const std::string& base) {

@@ -37,7 +37,9 @@ std::unique_ptr<Lora> load_adapter(const std::string& dir, const GptConfig& cfg,
                                    std::shared_ptr<ops::Backend> backend = nullptr);
 
 // The identity of a base model a LoRA run records and checks on resume: its architecture,
-// sizes and a 64-bit hash of every weight ("gpt2 L12 C768 V50257 #0123456789abcdef").
+// sizes and a 64-bit hash of every weight ("gpt2 L12 C768 V50257 #0123456789abcdef"). A
+// base held in a reduced format (Gpt::stored_base) names it and hashes what is stored
+// ("gpt2 L12 C768 V50257 bf16 #..."): the same --init in another format is another base.
 std::string lora_base_identity(const Gpt& model);
 
 // Folds an adapter into its base's weights: W[row0:row0+rows] += scale * (alpha / r) * B A for

@@ -124,9 +124,13 @@ const ParamTensor& ParamLayout::find(const std::string& name) const {
 }
 
 GptParams ParamLayout::views(float* base) const {
+  return views([base](const ParamTensor& t) { return base + t.offset; });
+}
+
+GptParams ParamLayout::views(const std::function<float*(const ParamTensor&)>& fn) const {
   auto at = [&](const char* n) -> float* {
     const ParamTensor* t = find_or_null(n);
-    return t != nullptr ? base + t->offset : nullptr;
+    return t != nullptr ? fn(*t) : nullptr;
   };
   return GptParams{at("wte"),     at("wpe"),  at("ln1w"), at("ln1b"), at("qkvw"),    at("qkvb"),    at("qnormw"),
                    at("knormw"),  at("attprojw"), at("attprojb"), at("ln2w"), at("ln2b"), at("fcw"), at("fcb"),

@@ -74,6 +74,8 @@ class ParamLayout {
   const std::vector<ParamTensor>& tensors() const { return tensors_; }
   size_t total() const { return total_; }
   GptParams views(float* base) const;  // pointers into an arena of total() floats
+  // Pointers from a function of each tensor (null for a tensor it has no memory for).
+  GptParams views(const std::function<float*(const ParamTensor&)>& at) const;
   const ParamTensor& find(const std::string& name) const;
   const ParamTensor* find_or_null(const std::string& name) const;
   void for_each_tensor(const std::function<void(const ParamTensor&)>& fn) const {

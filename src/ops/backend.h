@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "core/error.h"
 #include "ops/device.h"
 #include "ops/ops.h"
 
@@ -65,6 +66,18 @@ class Backend {
   // when wpe is not null). ids and pos are HOST arrays here (a handful of rows per step).
   virtual void embedding_rows(float* out, const int32_t* ids, const int32_t* pos, const WeightMatrix& table,
                               const float* wpe, int N) = 0;
+  // Training over a frozen weight in a storage format (LoRA's reduced base; ops.h
+  // stored_matmul_*): out (N,OC) = inp @ w^T + bias, and dinp (N,C) = dout @ w
+  // (overwritten). A backend reads the formats supports_format lists; the defaults take
+  // kF32 through the plain matmuls (a backend without reduced formats needs no more).
+  virtual void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N) {
+    if (w.format != WeightFormat::kF32) throw_unsupported(w.format);
+    matmul_forward(out, inp, static_cast<const float*>(w.data), bias, N, w.C, w.OC);
+  }
+  virtual void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& w, int N) {
+    if (w.format != WeightFormat::kF32) throw_unsupported(w.format);
+    matmul_backward(dinp, nullptr, nullptr, dout, nullptr, static_cast<const float*>(w.data), N, w.C, w.OC);
+  }
   virtual void attention_forward(float* out, float* lse, const float* qkv, const int32_t* doc, int B, int T, int NH,
                                  int NKV, int HS) = 0;
   virtual void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
@@ -110,6 +123,11 @@ class Backend {
                                                 const float* bias, int N, int C) {
     residual_forward(residual_out, a, b, static_cast<size_t>(N) * C);
     layernorm_forward(out, mean, rstd, residual_out, weight, bias, N, C);
+  }
+
+ private:
+  [[noreturn]] void throw_unsupported(WeightFormat f) const {
+    throw Error("the " + name() + " backend trains over fp32 weights only, not " + weight_format_name(f));
   }
 };
 

@@ -211,6 +211,9 @@ size_t weight_storage_bytes(int OC, int C, WeightFormat f);
 // Rounds fp32 weights (OC, C) into a format: dst holds weight_storage_bytes of it, scale (OC)
 // is written for kInt8 only (may be null otherwise). kF32 copies.
 void quantize_weights(void* dst, float* scale, const float* src, int OC, int C, WeightFormat f);
+// Rows [j0, j1) only, from src ((j1 - j0), C): the rest of dst is untouched, so a matrix
+// can be filled a block of rows at a time (the padding rows of a zeroed dst stay zero).
+void quantize_rows(void* dst, float* scale, const float* src, int j0, int j1, int OC, int C, WeightFormat f);
 // The fp32 values a stored matrix stands for, rows [j0, j1) into dst (j1-j0, C).
 void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1);
 
@@ -232,6 +235,18 @@ void linear_forward_team(float* out, const float* inp, const WeightMatrix& w, co
 // Only output channels [j0, j1) of out (N, OC), on the calling thread, no barrier (matvec).
 void linear_forward_range(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0,
                           int j1, bool gelu);
+
+// --- training over a frozen weight in a stored format (LoRA's --base-dtype) -------------
+// The frozen base of a LoRA run may be held in bf16 or int8: its projections then read the
+// stored matrix in forward (out = inp @ w^T + bias, matmul_forward's contract) and in the
+// input-gradient half of backward (dinp = dout @ w, overwritten; matmul_backward's dinp);
+// there is no weight gradient. Blocks of rows are expanded to fp32 scratch (a few MB) and
+// multiplied by the training GEMM (sgemm, or gemm_bf16 with bf16), so both equal the fp32
+// ops over a weight that holds the stored values, up to the summation order (dinp's sum
+// over OC runs block by block).
+void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N,
+                           bool bf16 = false);
+void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& w, int N, bool bf16 = false);
 }  // namespace chatforge::ops
 
 namespace chatforge::ops {

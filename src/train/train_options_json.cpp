@@ -41,7 +41,7 @@ nlohmann::json options_to_json(const TrainOptions& o) {
                        {"ref_cache", o.ref_cache}};
   if (o.lora_rank > 0)
     j["lora"] = {{"rank", o.lora_rank}, {"alpha", o.lora_alpha}, {"dropout", o.lora_dropout},
-                 {"targets", o.lora_targets}};
+                 {"targets", o.lora_targets}, {"base_dtype", o.base_dtype.empty() ? "f32" : o.base_dtype}};
   return j;
 }
 
@@ -118,6 +118,8 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& ctx) 
     get_field(l, "alpha", o.lora_alpha, ctx);
     get_field(l, "dropout", o.lora_dropout, ctx);
     get_field(l, "targets", o.lora_targets, ctx);
+    o.base_dtype = "f32";  // runs saved before --base-dtype existed had an fp32 base
+    if (l.contains("base_dtype")) get_field(l, "base_dtype", o.base_dtype, ctx);
   }
   return o;
 }

@@ -82,6 +82,9 @@ struct TrainOptions {
   float lora_alpha = 0;          // 0: 2 * rank
   float lora_dropout = 0.05f;
   std::string lora_targets;      // comma-separated PEFT target_modules; empty: every projection
+  // The frozen base's matrices in f32, bf16 or int8 (QLoRA's idea; CPU only). Empty: f32 for
+  // a new run; on --resume the run's own (another value than the run's is a usage error).
+  std::string base_dtype;
   // preference stages (dpo | kto; train/preference_loss.h): the loss and the frozen
   // reference (empty: --init; with LoRA and no --ref, the base with the adapters detached)
   PreferenceLossConfig pref;

@@ -144,7 +144,19 @@ void Trainer::resolve_resume() {
     o_.dtype = runtime.dtype;
     o_.recompute = runtime.recompute;
     o_.out_dir = fs::path(resume_dir_).parent_path().string();
+    if (!runtime.base_dtype.empty() && runtime.base_dtype != o_.base_dtype)
+      usage_fail("--base-dtype {}: this run trains over a {} base ({}); a resume keeps the run's", runtime.base_dtype,
+                 o_.base_dtype, state_path);
   }
+  if (o_.base_dtype.empty()) o_.base_dtype = "f32";
+  ops::WeightFormat base_format{};
+  if (!ops::parse_weight_format(o_.base_dtype.c_str(), &base_format) || base_format == ops::WeightFormat::kF16)
+    usage_fail("--base-dtype must be f32, bf16 or int8, got '{}'", o_.base_dtype);
+  if (o_.base_dtype != "f32" && o_.lora_rank <= 0)
+    usage_fail("--base-dtype {} needs --lora-rank: only a frozen base is held in reduced precision", o_.base_dtype);
+  if (o_.base_dtype != "f32" && ops::parse_device(o_.device, o_.dtype).cuda)
+    usage_fail("--base-dtype {}: only the CPU trains over a reduced base; use --device cpu or --base-dtype f32",
+               o_.base_dtype);
   validate_train_options(o_);  // the flags' ranges (CLI11 checked them already; library callers too)
   // rank and world come from the launcher, never from a saved run (N ranks resume on M)
   o_.rank = comm_.rank();
@@ -186,7 +198,9 @@ void Trainer::open_data() {
 void Trainer::open_model() {
   if (o_.lora_rank > 0) {  // the frozen base: --init, also when resuming (checkpoints hold the adapter only)
     if (o_.init.empty()) throw UsageError("--lora-rank needs --init: the base model the adapters train on");
-    gpt_ = model::load_model(o_.init);
+    ops::WeightFormat base = ops::WeightFormat::kF32;  // --base-dtype: each matrix rounded as it is read
+    ops::parse_weight_format(o_.base_dtype.c_str(), &base);
+    gpt_ = model::load_model(o_.init, nullptr, base);
     o_.model = gpt_->config();
   } else if (resuming_) {
     gpt_ = std::make_unique<model::Gpt>(model::load_checked_config(resume_dir_));
@@ -351,6 +365,7 @@ void Trainer::open_lora() {
   lc.dropout = o_.lora_dropout;
   lc.targets = model::split_targets(o_.lora_targets);
   gpt_->freeze_base();
+  gpt_->set_chunked_loss(true);  // no (B, T, V) logits: the head and loss run over blocks of rows
   try {
     lora_ = std::make_unique<model::Lora>(gpt_->config(), lc, gpt_->shared_backend());
   } catch (const Error& e) {
@@ -366,11 +381,11 @@ void Trainer::open_lora() {
 void Trainer::print_plan() const {
   if (o_.rank != 0) return;
   if (lora_)
-    std::fprintf(stderr, "LoRA: rank %d, alpha %g, dropout %g on %s: %zu trainable parameters (%.2f%% of %zu), base %s frozen\n",
+    std::fprintf(stderr, "LoRA: rank %d, alpha %g, dropout %g on %s: %zu trainable parameters (%.2f%% of %zu), base %s frozen in %s\n",
                  lora_->config().rank, lora_->config().alpha, lora_->config().dropout,
                  fmt::format("{}", fmt::join(lora_->target_names(), ",")).c_str(), lora_->params().size(),
                  100.0 * lora_->params().size() / gpt_->config().num_parameters(), gpt_->config().num_parameters(),
-                 o_.init.c_str());
+                 o_.init.c_str(), ops::weight_format_name(gpt_->base_format()));
   const model::GptConfig& cfg = gpt_->config();
   std::fprintf(stderr,
                "training %s: %zu parameters (%d layers, %d heads, %d channels, vocab %d%s); %d steps of %ld tokens "

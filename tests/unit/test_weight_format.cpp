@@ -312,3 +312,44 @@ TEST(Threads, BlasSharesTheOpenMPPool) {
 
 }  // namespace
 }  // namespace chatforge
+
+namespace chatforge {
+namespace {
+
+// The training matmuls over a stored (frozen) weight equal the plain fp32 ones over the
+// dequantized weight: forward and the input gradient, one block and several (a 4.8 MB
+// matrix spans two expanded blocks), odd sizes (a padded last panel). quantize_rows in
+// pieces writes exactly what quantize_weights writes at once.
+TEST(WeightFormat, StoredMatmulEqualsFp32MatmulOfTheRoundedWeight) {
+  Rng rng(29);
+  struct Case { int N, C, OC; };
+  for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kInt8})
+    for (const Case c : {Case{19, 50, 37}, Case{64, 4000, 301}}) {
+      SCOPED_TRACE(std::string(ops::weight_format_name(f)) + " OC=" + std::to_string(c.OC));
+      const auto x = to_f(randn(static_cast<size_t>(c.N) * c.C, rng));
+      const auto dy = to_f(randn(static_cast<size_t>(c.N) * c.OC, rng));
+      const auto w = to_f(randn(static_cast<size_t>(c.OC) * c.C, rng, 0.1));
+      const auto b = to_f(randn(c.OC, rng));
+      std::vector<uint8_t> store(ops::weight_storage_bytes(c.OC, c.C, f)), pieces(store.size());
+      std::vector<float> scale(c.OC), scale2(c.OC);
+      ops::quantize_weights(store.data(), scale.data(), w.data(), c.OC, c.C, f);
+      for (int j = 0; j < c.OC; j += 5)  // blocks of 5 rows: off the 4-row panels
+        ops::quantize_rows(pieces.data(), scale2.data(), w.data() + static_cast<size_t>(j) * c.C, j,
+                           std::min(c.OC, j + 5), c.OC, c.C, f);
+      EXPECT_EQ(store, pieces);
+      const ops::WeightMatrix m{f, store.data(), scale.data(), c.OC, c.C};
+      std::vector<float> rounded(w.size());
+      ops::dequantize_rows(rounded.data(), m, 0, c.OC);
+      std::vector<float> want(static_cast<size_t>(c.N) * c.OC), got(want.size(), NAN);
+      ops::matmul_forward(want.data(), x.data(), rounded.data(), b.data(), c.N, c.C, c.OC);
+      ops::stored_matmul_forward(got.data(), x.data(), m, b.data(), c.N);
+      EXPECT_LT(testing::max_err(got, testing::to_d(want)), 1e-5);
+      std::vector<float> dx_want(x.size()), dx(x.size(), NAN);
+      ops::matmul_backward(dx_want.data(), nullptr, nullptr, dy.data(), x.data(), rounded.data(), c.N, c.C, c.OC);
+      ops::stored_matmul_backward(dx.data(), dy.data(), m, c.N);
+      EXPECT_LT(testing::max_err(dx, testing::to_d(dx_want)), 1e-5);
+    }
+}
+
+}  // namespace
+}  // namespace chatforge

@@ -70,6 +70,13 @@ class CpuBackend final : public Backend {
     ops::linear_forward(out, inp, w, bias, N, act == Activation::kGelu);
   }
   bool supports_format(WeightFormat) const override { return true; }
+  void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias,
+                             int N) override {
+    ops::stored_matmul_forward(out, inp, w, bias, N, bf16_);
+  }
+  void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& w, int N) override {
+    ops::stored_matmul_backward(dinp, dout, w, N, bf16_);
+  }
   void embedding_rows(float* out, const int32_t* ids, const int32_t* pos, const WeightMatrix& table,
                       const float* wpe, int N) override {
     const int C = table.C;

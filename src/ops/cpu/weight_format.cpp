@@ -16,6 +16,7 @@
 #endif
 #endif
 
+#include "core/error.h"
 #include "ops/cpu/half.h"
 #include "ops/cpu/simd.h"
 #include "ops/ops.h"
@@ -60,13 +61,26 @@ void quantize_weights(void* dst, float* scale, const float* src, int OC, int C, 
     std::memcpy(dst, src, static_cast<size_t>(OC) * C * sizeof(float));
     return;
   }
+  quantize_rows(dst, scale, src, 0, OC, OC, C, f);
   const int padded = (OC + kPanelRows - 1) / kPanelRows * kPanelRows;
+  for (int j = OC; j < padded; ++j)  // zero rows completing the last panel
+    for_each_row_chunk(j, C, [&](int, size_t at, int width) {
+      std::memset(static_cast<uint8_t*>(dst) + at * weight_format_bytes(f), 0, width * weight_format_bytes(f));
+    });
+}
+
+void quantize_rows(void* dst, float* scale, const float* src, int j0, int j1, int OC, int C, WeightFormat f) {
+  CF_CHECK(0 <= j0 && j0 <= j1 && j1 <= OC, "quantize_rows: rows [{}, {}) of a {}-row matrix", j0, j1, OC);
+  if (f == WeightFormat::kF32) {
+    std::memcpy(static_cast<float*>(dst) + static_cast<size_t>(j0) * C, src,
+                static_cast<size_t>(j1 - j0) * C * sizeof(float));
+    return;
+  }
 #pragma omp parallel for schedule(static)
-  for (int j = 0; j < padded; ++j) {
-    const float* w = src + static_cast<size_t>(j) * C;
-    const bool pad = j >= OC;  // zero rows completing the last panel
+  for (int j = j0; j < j1; ++j) {
+    const float* w = src + static_cast<size_t>(j - j0) * C;
     float inv = 0.0f;
-    if (f == WeightFormat::kInt8 && !pad) {
+    if (f == WeightFormat::kInt8) {
       float maxabs = 0.0f;
       for (int c = 0; c < C; ++c) maxabs = std::fmax(maxabs, std::fabs(w[c]));
       scale[j] = maxabs / 127.0f;
@@ -74,7 +88,7 @@ void quantize_weights(void* dst, float* scale, const float* src, int OC, int C, 
     }
     for_each_row_chunk(j, C, [&](int k0, size_t at, int width) {
       for (int c = 0; c < width; ++c) {
-        const float x = pad ? 0.0f : w[k0 + c];
+        const float x = w[k0 + c];
         if (f == WeightFormat::kF16) {
           static_cast<uint16_t*>(dst)[at + c] = half::f32_to_f16(x);
         } else if (f == WeightFormat::kBF16) {
