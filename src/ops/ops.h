@@ -218,10 +218,10 @@ void quantize_rows(void* dst, float* scale, const float* src, int j0, int j1, in
 void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1);
 
 // out (N,OC) = inp (N,C) @ w^T + bias (bias may be null), then, with gelu, GELU in place
-// (gelu_forward's formula). Small N streams the weights once (matvec); large N (prefill) runs
-// our GEMM: fp32 weights directly, the other formats expanded to fp32 in blocks of rows, and
-// bf16 weights through gemm_bf16 (the activations rounded to bf16 too: see
-// linear_rounds_to_bf16). Runs its own parallel region.
+// (gelu_forward's formula). Small N streams the weights once (matvec); large N (prefill) is
+// stored_matmul_forward (below): our GEMM over fp32 weights directly, the other formats
+// expanded to fp32 in blocks of rows, and over bf16 weights gemm_bf16 (the activations
+// rounded to bf16 too: see linear_rounds_to_bf16). Runs its own parallel region.
 void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu = false);
 // Whether linear_forward multiplies N rows over weights of format f in bf16 (rounding the
 // inputs to bf16, nearest even): bf16 weights, more rows than the matvec takes, and our GEMM
@@ -236,7 +236,7 @@ void linear_forward_team(float* out, const float* inp, const WeightMatrix& w, co
 void linear_forward_range(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0,
                           int j1, bool gelu);
 
-// --- training over a frozen weight in a stored format (LoRA's --base-dtype) -------------
+// --- a GEMM over a weight in a stored format (LoRA's --base-dtype, inference's prefill) --
 // The frozen base of a LoRA run may be held in bf16 or int8: its projections then read the
 // stored matrix in forward (out = inp @ w^T + bias, matmul_forward's contract) and in the
 // input-gradient half of backward (dinp = dout @ w, overwritten; matmul_backward's dinp);

@@ -409,41 +409,18 @@ void linear_forward(float* out, const float* inp, const WeightMatrix& w, const f
     linear_forward_team(out, inp, w, bias, N, gelu);
     return;
   }
-  const int C = w.C, OC = w.OC;
-  if (w.format == WeightFormat::kF32) {
-    sgemm(false, true, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C, 0.0f, out, OC);
-  } else {
-    // bf16 weights multiply in bf16 (the expanded values are bf16 exactly, so only the
-    // activations are rounded, as in `train --dtype bf16`): the AVX512-BF16 kernel where the
-    // CPU has it, the same rounding on the fp32 kernel elsewhere; the other formats expand to
-    // fp32 for sgemm.
-    const bool bf16_gemm = linear_rounds_to_bf16(w.format, N);
-    // expand ~4 MB of rows at a time (each thread a share), one GEMM per chunk
-    const int chunk = std::max(kRows, std::min(OC, (1 << 20) / std::max(C, 1)));
-    std::vector<float> expanded(static_cast<size_t>(chunk) * C);
-    for (int j = 0; j < OC; j += chunk) {
-      const int nj = std::min(chunk, OC - j);
-#pragma omp parallel
-      {
-        const int nt = omp_get_num_threads(), id = omp_get_thread_num();
-        const int a = j + nj * id / nt, b = j + nj * (id + 1) / nt;
-        if (a < b) dequantize_rows(expanded.data() + static_cast<size_t>(a - j) * C, w, a, b);
-      }
-      if (bf16_gemm)
-        gemm_bf16(false, true, N, nj, C, 1.0f, inp, C, expanded.data(), C, 0.0f, out + j, OC);
-      else
-        sgemm(false, true, N, nj, C, 1.0f, inp, C, expanded.data(), C, 0.0f, out + j, OC);
-    }
-  }
-  if (bias != nullptr || gelu) {
+  // Our GEMM over blocks of rows expanded to fp32 (the training path over a stored weight).
+  // bf16 weights multiply in bf16 (the expanded values are bf16 exactly, so only the
+  // activations are rounded, as in `train --dtype bf16`): the AVX512-BF16 kernel where the
+  // CPU has it, the same rounding on the fp32 kernel elsewhere.
+  stored_matmul_forward(out, inp, w, bias, N, linear_rounds_to_bf16(w.format, N));
+  if (gelu) {
+    const int OC = w.OC;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < N; ++i) {
       float* o = out + static_cast<size_t>(i) * OC;
-      if (bias != nullptr)
-        for (int j = 0; j < OC; ++j) o[j] += bias[j];
-      if (gelu)
 #pragma omp simd
-        for (int j = 0; j < OC; ++j) o[j] = vec::gelu(o[j]);
+      for (int j = 0; j < OC; ++j) o[j] = vec::gelu(o[j]);
     }
   }
 }
