@@ -8,15 +8,10 @@
 # --stage sft trains adapters on chat shards.
 set -euo pipefail
 source "$(dirname "$0")/lib/make_text_shards.sh"
+source "$(dirname "$0")/lib/run_losses.sh"
 tmp=$CF_BINARY_DIR/test-tmp/train_lora
 rm -rf "$tmp"; mkdir -p "$tmp"
 make_text_shards "$tmp"
-losses() { /usr/bin/python3 -c "
-import json,sys
-for l in open(sys.argv[1]):
-    j=json.loads(l)
-    if j['type']=='train': print(j['step'], repr(j['loss']))
-    else: print('eval', j['step'], repr(j['val_loss']))" "$1"; }
 for arch in gpt2 qwen3; do
   arch_flags=(--arch "$arch")
   [ "$arch" = qwen3 ] && arch_flags+=(--n-kv-head 1 --untied-head)

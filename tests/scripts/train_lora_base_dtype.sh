@@ -6,15 +6,10 @@
 # asking for another base dtype is refused, and bad uses are one-line usage errors (exit 2).
 set -euo pipefail
 source "$(dirname "$0")/lib/make_text_shards.sh"
+source "$(dirname "$0")/lib/run_losses.sh"
 tmp=$CF_BINARY_DIR/test-tmp/train_lora_base_dtype
 rm -rf "$tmp"; mkdir -p "$tmp"
 make_text_shards "$tmp"
-losses() { /usr/bin/python3 -c "
-import json,sys
-for l in open(sys.argv[1]):
-    j=json.loads(l)
-    if j['type']=='train': print(j['step'], repr(j['loss']))
-    else: print('eval', j['step'], repr(j['val_loss']))" "$1"; }
 "$CHATFORGE" train --data "$tmp/shards" --tokenizer "$tmp/tok" --n-layer 2 --n-head 2 --n-embd 32 --seq-len 32 \
   --batch-size 4 --steps 20 --eval-every 0 --lr 3e-3 --no-progress --seed 3 --out "$tmp/base" 2>"$tmp/base.log"
 common=(--data "$tmp/shards" --init "$tmp/base/last" --seq-len 32 --batch-size 4 --total-batch-tokens 256 --steps 30

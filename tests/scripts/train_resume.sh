@@ -7,6 +7,7 @@
 # (RMSNorm, rotary positions, grouped-query attention, q/k norms, SwiGLU, untied head).
 set -euo pipefail
 source "$(dirname "$0")/lib/make_text_shards.sh"
+source "$(dirname "$0")/lib/run_losses.sh"
 tmp=$CF_BINARY_DIR/test-tmp/train_resume
 rm -rf "$tmp"; mkdir -p "$tmp"
 make_text_shards "$tmp"
@@ -27,12 +28,6 @@ grep -q "activations recomputed in backward" "$tmp/$arch/split2.log" || { echo "
 for f in model.safetensors optimizer.safetensors; do
   cmp "$tmp/$arch/full/last/$f" "$tmp/$arch/split/last/$f" || { echo "FAIL: $f differs after resume"; exit 1; }
 done
-losses() { /usr/bin/python3 -c "
-import json,sys
-for l in open(sys.argv[1]):
-    j=json.loads(l)
-    if j['type']=='train': print(j['step'], repr(j['loss']))
-    else: print('eval', j['step'], repr(j['val_loss']))" "$1"; }
 diff <(losses "$tmp/$arch/full/metrics.jsonl") <(losses "$tmp/$arch/split/metrics.jsonl") || { echo "FAIL: logged losses differ"; exit 1; }
 n=$(losses "$tmp/$arch/full/metrics.jsonl" | grep -vc eval)
 [ "$n" = 30 ] || { echo "FAIL: expected 30 logged steps, got $n"; exit 1; }

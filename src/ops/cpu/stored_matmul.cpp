@@ -38,6 +38,18 @@ float* scratch(size_t floats) {
   return buf.data();
 }
 
+// fn(block, j, n) for each block of rows [j, j + n) of w, expanded to fp32 in block (n, C).
+template <class Fn>
+void for_each_expanded_block(const WeightMatrix& w, Fn&& fn) {
+  const int rows = block_rows(w);
+  float* block = scratch(static_cast<size_t>(rows) * w.C);
+  for (int j = 0; j < w.OC; j += rows) {
+    const int n = std::min(rows, w.OC - j);
+    expand_rows(block, w, j, n);
+    fn(block, j, n);
+  }
+}
+
 }  // namespace
 
 void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool bf16) {
@@ -47,14 +59,10 @@ void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, 
     gemm(false, true, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C, 0.0f, out, OC, bias);
     return;
   }
-  const int rows = block_rows(w);
-  float* block = scratch(static_cast<size_t>(rows) * C);
-  for (int j = 0; j < OC; j += rows) {
-    const int n = std::min(rows, OC - j);
-    expand_rows(block, w, j, n);
+  for_each_expanded_block(w, [&](const float* block, int j, int n) {
     // out[:, j:j+n] (N, n) = inp (N, C) @ block (n, C)^T + bias[j:j+n]
     gemm(false, true, N, n, C, 1.0f, inp, C, block, C, 0.0f, out + j, OC, bias != nullptr ? bias + j : nullptr);
-  }
+  });
 }
 
 void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& w, int N, bool bf16) {
@@ -66,13 +74,9 @@ void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& 
     gemm(false, false, N, C, OC, 1.0f, dout, OC, static_cast<const float*>(w.data), C, 0.0f, dinp, C, nullptr);
     return;
   }
-  const int rows = block_rows(w);
-  float* block = scratch(static_cast<size_t>(rows) * C);
-  for (int j = 0; j < OC; j += rows) {
-    const int n = std::min(rows, OC - j);
-    expand_rows(block, w, j, n);
+  for_each_expanded_block(w, [&](const float* block, int j, int n) {
     gemm(false, false, N, C, n, 1.0f, dout + j, OC, block, C, j == 0 ? 0.0f : 1.0f, dinp, C, nullptr);
-  }
+  });
 }
 
 }  // namespace chatforge::ops
