@@ -13,6 +13,47 @@
 namespace chatforge::cli {
 namespace {
 
+// LoRA (see docs/train.md "LoRA adapters")
+void add_lora_options(CLI::App& cmd, train::TrainOptions& o) {
+  auto* lg = cmd.add_option_group("LoRA", "train low-rank adapters over the frozen --init model (PEFT format)");
+  lg->add_option("--lora-rank", o.lora_rank, "adapter rank r; > 0 turns LoRA on (usual: 8-64; 16 is a good start)")
+      ->capture_default_str();
+  lg->add_option("--lora-alpha", o.lora_alpha, "scale = alpha / r (default: 2 x rank, e.g. 32 at r 16)");
+  lg->add_option("--lora-dropout", o.lora_dropout, "dropout on the adapters' input while training")
+      ->capture_default_str();
+  lg->add_option("--lora-targets", o.lora_targets,
+                 "comma-separated PEFT target_modules (default: every attention and MLP projection: GPT-2 "
+                 "c_attn,c_proj,c_fc; Llama q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)");
+  lg->add_option("--base-dtype", o.base_dtype,
+                 "the frozen base's matrices in f32, bf16 or int8 (a scale per row): less memory (CPU only; "
+                 "default: f32, on --resume the run's)")
+      ->check(CLI::IsMember({"f32", "bf16", "int8"}));
+}
+
+// preference stages (see docs/train.md "Preference tuning")
+void add_preference_options(CLI::App& cmd, train::TrainOptions& o) {
+  auto* pg = cmd.add_option_group("Preference", "--stage dpo|kto: the loss and the frozen reference model");
+  pg->add_option("--beta", o.pref.beta, "strength of the pull towards the reference (DPO/KTO beta; IPO tau)")
+      ->capture_default_str();
+  pg->add_option("--pref-loss", o.pref.loss, "dpo: sigmoid (DPO) or ipo; kto: kto (default: the stage's)")
+      ->check(CLI::IsMember({"sigmoid", "ipo", "kto"}));
+  pg->add_option("--label-smoothing", o.pref.label_smoothing,
+                 "sigmoid DPO: assumed share of flipped labels (cDPO), in [0, 0.5)")
+      ->capture_default_str();
+  pg->add_option("--desirable-weight", o.pref.desirable_weight, "kto: weight of the liked answers' loss")
+      ->capture_default_str();
+  pg->add_option("--undesirable-weight", o.pref.undesirable_weight, "kto: weight of the disliked answers' loss")
+      ->capture_default_str();
+  pg->add_option("--ref", o.ref,
+                 "reference model folder (default: --init; with --lora-rank, the base with the adapters off)")
+      ->type_name(kDir);
+  pg->add_option("--ref-cache", o.ref_cache,
+                 "compute the reference's log-probabilities once, before training, and keep them with the data "
+                 "(DATA/ref_logps/): auto (when that costs fewer reference forwards, or a cache exists), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
+}
+
 void setup(CLI::App& cmd) {
   auto o = std::make_shared<train::TrainOptions>();
   auto no_progress = std::make_shared<bool>(false);
@@ -91,41 +132,8 @@ void setup(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_flag("--recompute", o->recompute,
                "keep only each layer's input and recompute the rest in backward (less memory, ~1/3 more compute)");
-  // LoRA (see docs/train.md "LoRA adapters")
-  auto* lg = cmd.add_option_group("LoRA", "train low-rank adapters over the frozen --init model (PEFT format)");
-  lg->add_option("--lora-rank", o->lora_rank, "adapter rank r; > 0 turns LoRA on (usual: 8-64; 16 is a good start)")
-      ->capture_default_str();
-  lg->add_option("--lora-alpha", o->lora_alpha, "scale = alpha / r (default: 2 x rank, e.g. 32 at r 16)");
-  lg->add_option("--lora-dropout", o->lora_dropout, "dropout on the adapters' input while training")
-      ->capture_default_str();
-  lg->add_option("--lora-targets", o->lora_targets,
-                 "comma-separated PEFT target_modules (default: every attention and MLP projection: GPT-2 "
-                 "c_attn,c_proj,c_fc; Llama q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)");
-  lg->add_option("--base-dtype", o->base_dtype,
-                 "the frozen base's matrices in f32, bf16 or int8 (a scale per row): less memory (CPU only; "
-                 "default: f32, on --resume the run's)")
-      ->check(CLI::IsMember({"f32", "bf16", "int8"}));
-  // preference stages (see docs/train.md "Preference tuning")
-  auto* pg = cmd.add_option_group("Preference", "--stage dpo|kto: the loss and the frozen reference model");
-  pg->add_option("--beta", o->pref.beta, "strength of the pull towards the reference (DPO/KTO beta; IPO tau)")
-      ->capture_default_str();
-  pg->add_option("--pref-loss", o->pref.loss, "dpo: sigmoid (DPO) or ipo; kto: kto (default: the stage's)")
-      ->check(CLI::IsMember({"sigmoid", "ipo", "kto"}));
-  pg->add_option("--label-smoothing", o->pref.label_smoothing,
-                 "sigmoid DPO: assumed share of flipped labels (cDPO), in [0, 0.5)")
-      ->capture_default_str();
-  pg->add_option("--desirable-weight", o->pref.desirable_weight, "kto: weight of the liked answers' loss")
-      ->capture_default_str();
-  pg->add_option("--undesirable-weight", o->pref.undesirable_weight, "kto: weight of the disliked answers' loss")
-      ->capture_default_str();
-  pg->add_option("--ref", o->ref,
-                 "reference model folder (default: --init; with --lora-rank, the base with the adapters off)")
-      ->type_name(kDir);
-  pg->add_option("--ref-cache", o->ref_cache,
-                 "compute the reference's log-probabilities once, before training, and keep them with the data "
-                 "(DATA/ref_logps/): auto (when that costs fewer reference forwards, or a cache exists), on, off")
-      ->check(CLI::IsMember({"auto", "on", "off"}))
-      ->capture_default_str();
+  add_lora_options(cmd, *o);
+  add_preference_options(cmd, *o);
   // data parallelism (under mpirun/srun; see docs/distributed.md)
   auto comm_timeout = std::make_shared<double>(300);
   auto no_overlap = std::make_shared<bool>(false);
