@@ -27,8 +27,9 @@ done
 CHATFORGE_SIMD=avx2 OPENBLAS_CORETYPE=Haswell "$CF_BINARY_DIR/tests/test_golden"
 CHATFORGE_SIMD=avx2 OPENBLAS_CORETYPE=Haswell CF_GOLDEN_FIXTURE=$tmp/packed.safetensors "$CF_BINARY_DIR/tests/test_golden"
 # The committed fixture must still be what the generator writes for its seed (up to the
-# last bits this CPU's PyTorch computes differently).
+# last bits this CPU's PyTorch computes differently; the weights after the AdamW steps carry
+# that noise further, see golden_llama_live.sh: 6.9e-5 apart on a Zen 4 machine).
 "$py" "$CF_SOURCE_DIR/scripts/make_golden.py" --seed 1337 --out "$tmp/regen.safetensors" >/dev/null
 "$py" "$CF_SOURCE_DIR/scripts/compare_fixture.py" "$tmp/regen.safetensors" \
-  "$CF_SOURCE_DIR/tests/golden/gpt2_tiny.safetensors" --rtol 1e-4
+  "$CF_SOURCE_DIR/tests/golden/gpt2_tiny.safetensors" --rtol 1e-4 --rtol-for '^final\.' 1e-3
 echo "live golden test passed (seeds 7 and 4242, AVX2 kernels too)"

@@ -40,10 +40,15 @@ for arch in llama qwen2 qwen3; do
   CHATFORGE_SIMD=avx2 OPENBLAS_CORETYPE=Haswell CF_GOLDEN_FIXTURE=$CF_SOURCE_DIR/tests/golden/${arch}_tiny.safetensors \
     "$golden"
 done
-# The committed fixtures must still be what the generator writes for seed 1337.
+# The committed fixtures must still be what the generator writes for seed 1337. Weights after
+# the AdamW steps (final.*) get 1e-3: AdamW divides each gradient by its own size, so tiny
+# gradients carry the CPU's last-bit noise into whole steps (a Zen 4 machine regenerated
+# qwen2's up_proj 9.7e-5 apart). The trained key-projection biases (qwen2) are left out:
+# their gradient is zero in exact arithmetic, so they hold nothing but such steps (1.6e-4 apart).
 for arch in llama qwen2 qwen3; do
   "$py" "$gen" --arch "$arch" --seed 1337 --out "$tmp/regen.safetensors" >/dev/null
   "$py" "$CF_SOURCE_DIR/scripts/compare_fixture.py" "$tmp/regen.safetensors" \
-    "$CF_SOURCE_DIR/tests/golden/${arch}_tiny.safetensors" --rtol 1e-4
+    "$CF_SOURCE_DIR/tests/golden/${arch}_tiny.safetensors" --rtol 1e-4 \
+    --rtol-for '^final\.' 1e-3 --noise-only '^final\..*k_proj\.bias$'
 done
 echo "live Llama-family golden test passed (llama, qwen2, qwen3; seeds 7 and 4242, packed, every rope type, AVX2)"
