@@ -6,7 +6,7 @@
 # server closes, while probes time GET /health and a chat completion on fresh connections
 # every half second. Phase 1, default limits, 15 s: every probe answers within 1 s, the
 # attack really held its 240 sockets open, and the slowloris sockets were cut by the
-# 10 s header timeout with a 408. Phase 2, --max-connections 64 (fewer slots than
+# 10 s header timeout with a 408 (a few may see a reset instead: see the check). Phase 2, --max-connections 64 (fewer slots than
 # attackers), 10 s: the stalest unfinished connections are evicted and every probe still
 # answers within 1 s (one refusal per kind allowed: at the cap, a connection arriving while
 # every slot is busy or being evicted gets a 503). Prints the latencies (median / p90 / max).
@@ -45,7 +45,13 @@ for kind in ("health", "chat"):
     elif s["max"] >= 1.0: problems.append(f"a {kind} probe took {s['max']:.3f} s (bound: 1 s)")
 if phase == 1:
     if r["open_max"] < 230: problems.append(f"the attack never held its sockets: at most {r['open_max']} open")
-    if set(r["statuses"]) - {"408"}: problems.append(f"attackers were cut with {r['statuses']} (want 408)")
+    # 408 each. "none": the client saw a reset instead of the 408 (it kept sending after the
+    # server's close). The server drains closed sockets for 2 s to prevent that, but at most
+    # 64 at once (serve/lingering_close.h), and the 200 header timeouts fall within seconds of
+    # each other: on a loaded machine (CI) one in 200 was seen. At most 5% may.
+    st = r["statuses"]
+    if set(st) - {"408", "none"} or st.get("none", 0) > 0.05 * max(1, r["closed_by_server"]):
+        problems.append(f"attackers were cut with {st} (want 408, a reset for at most 5%)")
     if r["closed_by_server"] < 150: problems.append(f"the header timeout cut only {r['closed_by_server']} slowloris sockets")
     if r["lifetime"] and r["lifetime"]["max"] > 13.5: problems.append(f"a slowloris socket lived {r['lifetime']['max']:.1f} s (header timeout 10 s)")
 if problems: sys.exit("FAIL: " + "; ".join(problems))
