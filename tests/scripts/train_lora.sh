@@ -58,15 +58,8 @@ PY
   "$CHATFORGE" train "${common[@]}" --out "$d/split" --stop-after 15 2>"$d/split1.log"
   "$CHATFORGE" train --resume "$d/split" --no-progress --recompute 2>"$d/split2.log"
   grep -q "resuming .* at step 15 of 30" "$d/split2.log"
-  for f in adapter_model.safetensors optimizer.safetensors; do
-    cmp "$d/full/last/$f" "$d/split/last/$f" || { echo "FAIL: $f differs after resume"; exit 1; }
-  done
-  diff <(losses "$d/full/metrics.jsonl") <(losses "$d/split/metrics.jsonl") || { echo "FAIL: logged losses differ"; exit 1; }
-  first=$(losses "$d/full/metrics.jsonl" | grep -v eval | sed -n 1p | cut -d' ' -f2)
-  last=$(losses "$d/full/metrics.jsonl" | grep -v eval | tail -1 | cut -d' ' -f2)
-  /usr/bin/python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); assert b < a, (a,b)" "$first" "$last" \
-    || { echo "FAIL: LoRA loss did not fall ($first -> $last)"; exit 1; }
-  echo "$arch: LoRA resume is bit-exact (dropout on, second half with --recompute); loss $first -> $last"
+  expect_exact_resume_that_learns "$d" "$arch"
+  echo "$arch: LoRA resume is bit-exact (dropout on, second half with --recompute); loss $FIRST_LOSS -> $LAST_LOSS"
   # a resume on another base is refused
   cp -r "$d/split" "$d/other"
   step=$(readlink "$d/other/last")
