@@ -121,24 +121,26 @@ void Gpt::zero_grad() {
 void Gpt::ensure_activations(int B, int T) {
   CF_CHECK(B >= 1 && T >= 1, "batch size and sequence length must be positive (got B={}, T={})", B, T);
   CF_CHECK(T <= cfg_.n_ctx, "sequence length {} exceeds the model's context of {} tokens", T, cfg_.n_ctx);
-  if (B == B_ && T == T_ && recompute_ == acts_recompute_) return;
+  if (B == B_ && T == T_ && recompute_ == acts_recompute_ && frozen_ == acts_lean_) return;
   acts_recompute_ = recompute_;
+  acts_lean_ = frozen_;
   const size_t L = cfg_.n_layer, C = cfg_.n_embd, NH = cfg_.n_head;
   const size_t QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
   const size_t QK = cfg_.qk_norm ? QKV : 0, QKH = cfg_.qk_norm ? NH + cfg_.kv_heads() : 0;  // Qwen3 only
   const size_t BT = static_cast<size_t>(B) * T;
   const size_t K = recompute_ ? 1 : L;  // layers whose insides are kept (recompute: a working one)
+  const size_t Kc = recompute_ || frozen_ ? 1 : L;  // the cheap ones (lean: a working one under a frozen base)
   const auto p = carve(*backend_, acts_buf_,
                        {
                            BT * C,                          // encoded
-                           K * BT * C, K * BT, K * BT,      // ln1, mean, rstd
+                           Kc * BT * C, Kc * BT, Kc * BT,   // ln1, mean, rstd
                            K * BT * QKV,                    // qkv
                            K * BT * QK, K * BT * QKH,       // qkv_pre, qk_rstd
                            K * BT * Q,                      // atty
                            K * B * NH * T,                  // att_lse
                            K * BT * C,                      // residual2
-                           K * BT * C, K * BT, K * BT,      // ln2, mean, rstd
-                           K * BT * U, K * BT * F,          // fch, fch_gelu
+                           Kc * BT * C, Kc * BT, Kc * BT,   // ln2, mean, rstd
+                           K * BT * U, Kc * BT * F,         // fch, fch_gelu
                            L * BT * C,                      // residual3 (every layer's output: the next one's input)
                            BT * C, BT, BT,                  // lnf, mean, rstd
                            BT, BT,                          // losses, lse (the logits: ensure_logits)
@@ -176,22 +178,23 @@ Gpt::LayerActs Gpt::layer_acts(int l) {
   const size_t QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
   const size_t QK = cfg_.qk_norm ? QKV : 0, QKH = cfg_.qk_norm ? cfg_.n_head + cfg_.kv_heads() : 0;
   const size_t k = recompute_ ? 0 : l;  // recompute: one working slot for every layer
+  const size_t kc = recompute_ || acts_lean_ ? 0 : l;  // lean: one slot for the cheap insides
   Activations& a = acts_;
   return LayerActs{l == 0 ? a.encoded : a.residual3 + (l - 1) * btc,
-                   a.ln1 + k * btc,
-                   a.ln1_mean + k * BT,
-                   a.ln1_rstd + k * BT,
+                   a.ln1 + kc * btc,
+                   a.ln1_mean + kc * BT,
+                   a.ln1_rstd + kc * BT,
                    a.qkv + k * BT * QKV,
                    a.qkv_pre + k * BT * QK,
                    a.qk_rstd + k * BT * QKH,
                    a.atty + k * BT * Q,
                    a.att_lse + k * B_ * cfg_.n_head * T_,
                    a.residual2 + k * btc,
-                   a.ln2 + k * btc,
-                   a.ln2_mean + k * BT,
-                   a.ln2_rstd + k * BT,
+                   a.ln2 + kc * btc,
+                   a.ln2_mean + kc * BT,
+                   a.ln2_rstd + kc * BT,
                    a.fch + k * BT * U,
-                   a.fch_gelu + k * BT * F,
+                   a.fch_gelu + kc * BT * F,
                    a.residual3 + l * btc};
 }
 
@@ -421,6 +424,26 @@ void Gpt::llama_layer_backward(int l) {
                       true);
 }
 
+void Gpt::recompute_cheap(int l) {
+  // Under a frozen base only an adapter reads a projection's input in backward (no weight
+  // gradient): the norm outputs and the MLP activation are redone where one is attached,
+  // with forward's kernels on forward's inputs (bit-identical to what forward computed).
+  if (lora_ == nullptr) return;
+  ops::Backend& be = *backend_;
+  const size_t BT = static_cast<size_t>(B_) * T_, lc = static_cast<size_t>(l) * cfg_.n_embd;
+  const GptParams w = base_views();
+  const LayerActs a = layer_acts(l);
+  if (lora_->has(l, LoraSite::kQkv))
+    norm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.residual, w.ln1w + lc, w.ln1b != nullptr ? w.ln1b + lc : nullptr);
+  if (lora_->has(l, LoraSite::kMlpUp))
+    norm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.residual2, w.ln2w + lc, w.ln2b != nullptr ? w.ln2b + lc : nullptr);
+  if (!lora_->has(l, LoraSite::kMlpDown)) return;
+  if (cfg_.llama())
+    be.swiglu_forward(a.fch_gelu, a.fch, static_cast<int>(BT), cfg_.ffn());
+  else
+    be.gelu_forward(a.fch_gelu, a.fch, BT * cfg_.ffn());
+}
+
 void Gpt::backward(float dloss) {
   CF_CHECK(B_ > 0 && has_targets_, "backward needs a forward_loss first");
   backward_from_head([&] { head_backward(dloss, nullptr); });
@@ -457,7 +480,10 @@ void Gpt::backward_from_head(const std::function<void()>& head_grad) {
   for (int l = L - 1; l >= 0; --l) {
     // Recompute: the layer's insides again from its kept input (the same kernels on the
     // same inputs: bit-identical to the first forward), into the one working slot.
-    if (recompute_) layer_forward(l);
+    if (recompute_)
+      layer_forward(l);
+    else if (acts_lean_)
+      recompute_cheap(l);
     layer_backward(l);
     if (on_layer_grads_done) on_layer_grads_done(l);
   }

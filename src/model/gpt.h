@@ -201,6 +201,11 @@ class Gpt : public ParamSet {
   // backward() returns (the tied head adds to wte first, the embedding last). Unset: no effect.
   std::function<void(int layer)> on_layer_grads_done;
 
+  // Lean activations, always on under a frozen base (LoRA): the outputs that are cheap to
+  // redo (the two norms' and the MLP activation's: 6C of GPT-2's 16C floats per token per
+  // layer, 2C + F of Llama's) keep one working slot, and backward redoes each layer's
+  // from the kept inputs just before that layer's backward (no matmul is repeated; the
+  // values are bit-identical). Without adapters nothing reads them: no weight gradients.
   // Activation recomputation: forward keeps only each layer's input (the residual stream)
   // and one layer's insides; backward reruns each layer's forward just before its
   // backward. Kept activations go from 16C + NH + 4 floats per token per layer to C (plus
@@ -270,6 +275,9 @@ class Gpt : public ParamSet {
   LayerActs layer_acts(int l);
   void layer_forward(int l);   // needs ensure_activations(B_, T_) and the inputs uploaded
   void layer_backward(int l);  // the stream gradient of layer l's output in scratch_.dresidual
+  // Lean activations (a frozen base without recompute): redoes layer l's norm outputs and MLP
+  // activation that its adapters read, into their one working slot.
+  void recompute_cheap(int l);
   void gpt2_layer_forward(int l);
   void gpt2_layer_backward(int l);
   void llama_layer_forward(int l);
@@ -323,7 +331,7 @@ class Gpt : public ParamSet {
   uint8_t* mask_ = nullptr;
   bool has_targets_ = false, has_mask_ = false, has_doc_ = false, has_pos_ = false;
   int B_ = 0, T_ = 0;
-  bool recompute_ = false, acts_recompute_ = false;
+  bool recompute_ = false, acts_recompute_ = false, acts_lean_ = false;
 };
 
 // The same model on another backend: the host parameters are copied over (and pushed);

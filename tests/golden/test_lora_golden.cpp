@@ -204,6 +204,41 @@ TEST(LoraGolden, RecomputeGivesBitIdenticalAdapterGradients) {
   EXPECT_EQ(grads[0], grads[1]);
 }
 
+// Lean activations (Gpt::recompute_cheap): under a frozen base the norm outputs and the MLP
+// activation keep one working slot and backward redoes them; the adapters' gradients are
+// bit-identical to a run that keeps every layer's (the same model, base not frozen).
+TEST(LoraGolden, LeanActivationsUnderAFrozenBaseAreSmallerAndBitIdentical) {
+  for (const std::string& path : fixtures()) {
+    SCOPED_TRACE(path);
+    LoraFixture f(path);
+    std::vector<float> grads[2];
+    size_t act_bytes[2] = {0, 0};
+    for (int frozen = 0; frozen < 2; ++frozen) {
+      model::Gpt gpt(f.cfg);
+      model::Lora lora(f.cfg, f.lc);
+      f.load(gpt, lora, "lora.", false);
+      model::Gpt kept(f.cfg);  // the same weights, base trainable: every layer's insides kept
+      model::Gpt& m = frozen == 1 ? gpt : kept;
+      if (frozen == 0) {
+        std::memcpy(kept.params().data(), gpt.params().data(), gpt.params().bytes());
+        kept.set_lora(&lora);
+      }
+      const train::Batch b = f.batch(-1);
+      m.zero_grad();
+      lora.zero_grad();
+      m.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
+      m.backward(0.01f);
+      grads[frozen].assign(lora.grads().data(), lora.grads().data() + lora.grads().size());
+      act_bytes[frozen] = m.activation_bytes();
+    }
+    EXPECT_EQ(grads[0], grads[1]);
+    // ln1, ln2 (C each) and the MLP activation (F) of all layers but one are not kept
+    const size_t L = f.cfg.n_layer, BT = static_cast<size_t>(f.B) * f.T;
+    const size_t saved = (L - 1) * BT * (2 * f.cfg.n_embd + f.cfg.ffn()) * sizeof(float);
+    EXPECT_GE(act_bytes[0], act_bytes[1] + saved) << act_bytes[0] << " vs " << act_bytes[1];
+  }
+}
+
 namespace {
 
 std::string tmp_dir(const std::string& name) {
