@@ -219,8 +219,8 @@ void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1);
 
 // out (N,OC) = inp (N,C) @ w^T + bias (bias may be null), then, with gelu, GELU in place
 // (gelu_forward's formula). Small N streams the weights once (matvec); large N (prefill) is
-// stored_matmul_forward (below): our GEMM over fp32 weights directly, the other formats
-// expanded to fp32 in blocks of rows, and over bf16 weights gemm_bf16 (the activations
+// stored_matmul_forward (below): our GEMM reading the stored matrix as it packs (fp32, or
+// converted from f16/int8 there), and over bf16 weights gemm_bf16 (the activations
 // rounded to bf16 too: see linear_rounds_to_bf16). Runs its own parallel region.
 void linear_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool gelu = false);
 // Whether linear_forward multiplies N rows over weights of format f in bf16 (rounding the
@@ -240,10 +240,10 @@ void linear_forward_range(float* out, const float* inp, const WeightMatrix& w, c
 // The frozen base of a LoRA run may be held in bf16 or int8: its projections then read the
 // stored matrix in forward (out = inp @ w^T + bias, matmul_forward's contract) and in the
 // input-gradient half of backward (dinp = dout @ w, overwritten; matmul_backward's dinp);
-// there is no weight gradient. Blocks of rows are expanded to fp32 scratch (a few MB) and
-// multiplied by the training GEMM (sgemm, or gemm_bf16 with bf16), so both equal the fp32
-// ops over a weight that holds the stored values, up to the summation order (dinp's sum
-// over OC runs block by block).
+// there is no weight gradient. Our GEMM (sgemm_stored, or gemm_bf16_stored with bf16) converts
+// the stored values as it packs its panels, so both equal the fp32 ops over a weight that
+// holds the stored values, with no fp32 copy. Under CHATFORGE_GEMM=openblas (fp32 only) blocks
+// of rows are expanded to fp32 scratch (a few MB) for OpenBLAS (dinp summed block by block).
 void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N,
                            bool bf16 = false);
 void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& w, int N, bool bf16 = false);

@@ -19,8 +19,10 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/error.h"
 #include "ops/cpu/fma_peak.h"
 #include "ops/cpu/gemm_kernels.h"
+#include "ops/ops.h"
 
 namespace chatforge::ops {
 namespace {
@@ -218,7 +220,15 @@ struct Problem {
   float* C;
   int ldc;
   const float* bias;
+  const WeightMatrix* wb = nullptr;  // op(B) from this stored matrix (B unused), or null
 };
+
+// Micro-panel [j0, j0+cols) x depth [k0, k0+kb) of the problem's op(B), from B or its stored matrix.
+void pack_b(const Problem& P, int k0, int j0, int kb, int cols, const MicroKernel& uk, float* dst) {
+  if (P.wb == nullptr) return pack_b_panel(P.B, P.ldb, P.tb, k0, j0, kb, cols, uk, dst);
+  gemm_detail::pack_b_stored(*P.wb, P.tb, k0, j0, kb, cols, uk.nr, uk.pair, dst);
+  if (uk.round_bf16) round_to_bf16(dst, static_cast<size_t>(uk.nr) * kb);
+}
 
 // One MR x NR tile of C at (row, col) from packed micro-panels; an edge tile (rows < MR or
 // cols < NR) runs the kernel into a buffer and copies what lies inside C.
@@ -282,7 +292,7 @@ void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
     const int kp = packed_depth(uk, kb);
     for (int p = p0; p < p1; ++p) {
       const int cols = std::min(uk.nr, P.N - p * uk.nr);
-      pack_b_panel(P.B, P.ldb, P.tb, pc, p * uk.nr, kb, cols, uk, bp);
+      pack_b(P, pc, p * uk.nr, kb, cols, uk, bp);
       for (int ir = 0; ir < P.M; ir += uk.mr)
         run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kp, bp, kb, ir, p * uk.nr, std::min(uk.mr, P.M - ir),
                  cols);
@@ -310,8 +320,8 @@ void run_team(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, f
       float* panel = bpack + (step % 2) * panel_floats;
 #pragma omp for schedule(static)
       for (int p = 0; p < panels; ++p)
-        pack_b_panel(P.B, P.ldb, P.tb, pc, jc + p * uk.nr, kb, std::min(uk.nr, nb - p * uk.nr), uk,
-                     panel + static_cast<size_t>(p) * uk.nr * kp);
+        pack_b(P, pc, jc + p * uk.nr, kb, std::min(uk.nr, nb - p * uk.nr), uk,
+               panel + static_cast<size_t>(p) * uk.nr * kp);
       // (the for's barrier: the panel is complete.) No barrier after the product: the next
       // step packs the other buffer, and the one after that waits at that step's barrier,
       // which no thread passes before it has finished this product.
@@ -452,11 +462,10 @@ bool set_gemm_bf16_native(bool native) {
   return gemm_bf16_native();
 }
 
-void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-               int ldb, float beta, float* C, int ldc, const float* bias) {
-  if (M <= 0 || N <= 0) return;
-  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
-  if (K <= 0) return scale_only(P);
+namespace {
+
+// gemm_bf16's kernel and blocking for a problem (K > 0).
+void run_bf16(const Problem& P) {
   const SimdLevel level = gemm_level();
   GemmBlocking bl = blocking_in_use(level);
   MicroKernel uk = kernel_for(level);
@@ -467,6 +476,43 @@ void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
     uk.round_bf16 = true;
   }
   run_gemm(P, uk, bl);
+}
+
+// The problem of sgemm_stored / gemm_bf16_stored: op(B) = w^T (trans_b) or w.
+Problem stored_problem(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
+                       float beta, float* C, int ldc, const float* bias) {
+  CF_CHECK(trans_b ? (N == w.OC && K == w.C) : (K == w.OC && N == w.C),
+           "stored GEMM: a ({}, {}) matrix is not op(B) of a {} x {} product (trans_b {})", w.OC, w.C, K, N, trans_b);
+  Problem P{false, trans_b, M, N, K, alpha, A, lda, nullptr, 0, beta, C, ldc, bias};
+  P.wb = &w;
+  return P;
+}
+
+}  // namespace
+
+void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+               int ldb, float beta, float* C, int ldc, const float* bias) {
+  if (M <= 0 || N <= 0) return;
+  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  if (K <= 0) return scale_only(P);
+  run_bf16(P);
+}
+
+void sgemm_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
+                  float beta, float* C, int ldc, const float* bias) {
+  if (M <= 0 || N <= 0) return;
+  const Problem P = stored_problem(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias);
+  if (K <= 0) return scale_only(P);
+  const SimdLevel level = gemm_level();
+  run_gemm(P, kernel_for(level), blocking_in_use(level));
+}
+
+void gemm_bf16_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
+                      float beta, float* C, int ldc, const float* bias) {
+  if (M <= 0 || N <= 0) return;
+  const Problem P = stored_problem(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias);
+  if (K <= 0) return scale_only(P);
+  run_bf16(P);
 }
 
 }  // namespace chatforge::ops

@@ -11,6 +11,8 @@
 
 namespace chatforge::ops {
 
+struct WeightMatrix;  // ops.h: a matrix in a storage format (fp32, f16, bf16, int8)
+
 enum class GemmImpl { kOwn, kOpenblas };
 
 // The implementation in use: CHATFORGE_GEMM=own|openblas (default own), read once.
@@ -48,6 +50,15 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
 // inputs, fp32's speed). Our kernels only: CHATFORGE_GEMM=openblas does not apply.
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
                int ldb, float beta, float* C, int ldc, const float* bias = nullptr);
+// sgemm and gemm_bf16 with op(B) read from a stored matrix w (OC, C), converted to fp32 (then
+// bf16) as it is packed: what multiplying by dequantize_rows' fp32 copy of w computes, with
+// no such copy. trans_b: op(B) = w^T (N = OC, K = C: out = A w^T, a linear layer's forward);
+// else op(B) = w (K = OC, N = C: its input gradient). A is (M, K), not transposed. Our
+// kernels only (CHATFORGE_GEMM does not apply). A shape that does not fit w is an Error.
+void sgemm_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
+                  float beta, float* C, int ldc, const float* bias = nullptr);
+void gemm_bf16_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
+                      float beta, float* C, int ldc, const float* bias = nullptr);
 // Whether gemm_bf16 runs the AVX512-BF16 kernel (CPU, CHATFORGE_BF16, and the AVX-512 level).
 bool gemm_bf16_native();
 // Tests and benchmarks: force emulation (false) or the native kernel where the CPU has it.

@@ -10,6 +10,10 @@
 #include <cstdint>
 #include <cstring>
 
+namespace chatforge::ops {
+struct WeightMatrix;  // ops.h
+}
+
 namespace chatforge::ops::gemm_detail {
 
 struct Epilogue {
@@ -46,6 +50,11 @@ inline float bf16_round(float f) {
   std::memcpy(&r, &u, 4);
   return r;
 }
+
+// One NR-column micro-panel of op(B) read from a stored matrix w (gemm_stored_b.cpp): op(B) =
+// w^T (trans) or w; depth [k0, k0+kb), columns [j0, j0+cols) into dst[k*nr + j] (pair 1) or
+// pair slots dst[p*nr + j] (pair 2), zero past cols. nr <= 64.
+void pack_b_stored(const WeightMatrix& w, bool trans, int k0, int j0, int kb, int cols, int nr, int pair, float* dst);
 
 MicroKernel avx512_kernel();  // 12 x 32 (24 zmm accumulators)
 MicroKernel avx2_kernel();    // 6 x 16 (12 ymm accumulators)

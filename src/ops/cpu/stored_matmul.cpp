@@ -1,7 +1,9 @@
 // Training matmuls over a frozen weight held in a storage format (ops.h, "training over a
-// frozen weight"): blocks of the weight's rows are expanded to fp32 and handed to the
-// training GEMM, so LoRA over a bf16 or int8 base computes what an fp32 base holding the
-// same values would, without keeping fp32 copies of the matrices.
+// frozen weight"): our GEMM reads the stored matrix as it packs its panels (sgemm_stored,
+// gemm_bf16_stored), so LoRA over a bf16 or int8 base computes what an fp32 base holding the
+// same values would, without fp32 copies of the matrices or a pass that makes them. Under
+// CHATFORGE_GEMM=openblas blocks of ~4 MB of the weight's rows are expanded to fp32 and handed
+// to OpenBLAS (the comparison path).
 #include <omp.h>
 
 #include <algorithm>
@@ -54,28 +56,36 @@ void for_each_expanded_block(const WeightMatrix& w, Fn&& fn) {
 
 void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool bf16) {
   const int C = w.C, OC = w.OC;
-  const auto gemm = bf16 ? gemm_bf16 : sgemm;
-  if (w.format == WeightFormat::kF32) {
-    gemm(false, true, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C, 0.0f, out, OC, bias);
+  if (bf16 || gemm_impl() == GemmImpl::kOwn) {
+    const auto gemm = bf16 ? gemm_bf16_stored : sgemm_stored;
+    gemm(true, N, OC, C, 1.0f, inp, C, w, 0.0f, out, OC, bias);
+    return;
+  }
+  if (w.format == WeightFormat::kF32) {  // OpenBLAS on the fp32 rows
+    sgemm(false, true, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C, 0.0f, out, OC, bias);
     return;
   }
   for_each_expanded_block(w, [&](const float* block, int j, int n) {
     // out[:, j:j+n] (N, n) = inp (N, C) @ block (n, C)^T + bias[j:j+n]
-    gemm(false, true, N, n, C, 1.0f, inp, C, block, C, 0.0f, out + j, OC, bias != nullptr ? bias + j : nullptr);
+    sgemm(false, true, N, n, C, 1.0f, inp, C, block, C, 0.0f, out + j, OC, bias != nullptr ? bias + j : nullptr);
   });
 }
 
 void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& w, int N, bool bf16) {
   const int C = w.C, OC = w.OC;
-  const auto gemm = bf16 ? gemm_bf16 : sgemm;
-  // forward was: out = inp @ w^T, so dinp (N, C) = dout (N, OC) @ w (OC, C), summed over
-  // blocks of w's rows: dinp = sum_j dout[:, j:j+n] @ w[j:j+n, :]
-  if (w.format == WeightFormat::kF32) {
-    gemm(false, false, N, C, OC, 1.0f, dout, OC, static_cast<const float*>(w.data), C, 0.0f, dinp, C, nullptr);
+  // forward was: out = inp @ w^T, so dinp (N, C) = dout (N, OC) @ w (OC, C)
+  if (bf16 || gemm_impl() == GemmImpl::kOwn) {
+    const auto gemm = bf16 ? gemm_bf16_stored : sgemm_stored;
+    gemm(false, N, C, OC, 1.0f, dout, OC, w, 0.0f, dinp, C, nullptr);
     return;
   }
+  if (w.format == WeightFormat::kF32) {
+    sgemm(false, false, N, C, OC, 1.0f, dout, OC, static_cast<const float*>(w.data), C, 0.0f, dinp, C, nullptr);
+    return;
+  }
+  // OpenBLAS, summed over blocks of w's rows: dinp = sum_j dout[:, j:j+n] @ w[j:j+n, :]
   for_each_expanded_block(w, [&](const float* block, int j, int n) {
-    gemm(false, false, N, C, n, 1.0f, dout + j, OC, block, C, j == 0 ? 0.0f : 1.0f, dinp, C, nullptr);
+    sgemm(false, false, N, C, n, 1.0f, dout + j, OC, block, C, j == 0 ? 0.0f : 1.0f, dinp, C, nullptr);
   });
 }
 
