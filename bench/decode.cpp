@@ -132,13 +132,13 @@ int main(int argc, char** argv) {
   // The same prefill with OpenBLAS's sgemm in place of our kernels (bf16 included).
   auto prefill_openblas = [&](cf::infer::Engine& engine) {
     const cf::ops::GemmImpl impl = cf::ops::gemm_impl();
-    const bool native = cf::ops::gemm_bf16_native();
+    const cf::ops::Bf16Kernel bf16_kernel = cf::ops::gemm_bf16_kernel();
     cf::ops::set_gemm_impl(cf::ops::GemmImpl::kOpenblas);
     cf::ops::set_gemm_bf16_native(false);
     double prefill, decode;
     batch1(engine, &prefill, &decode);
     cf::ops::set_gemm_impl(impl);
-    cf::ops::set_gemm_bf16_native(native);
+    cf::ops::set_gemm_bf16_kernel(bf16_kernel);
     return prefill;
   };
   char buf[256];
@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
                 batch_tok_s);
     std::printf("%-4s prefill %d tokens: ours %6.1f tok/s, through OpenBLAS %6.1f tok/s (%.2fx)%s\n", name.c_str(),
                 prompt_len, prefill, prefill_blas, prefill / prefill_blas,
-                format == cf::ops::WeightFormat::kBF16 && cf::ops::gemm_bf16_native() ? " [AVX512-BF16 GEMM]" : "");
+                format == cf::ops::WeightFormat::kBF16 && cf::ops::gemm_bf16_native() ? (cf::ops::gemm_bf16_kernel() == cf::ops::Bf16Kernel::kAmx ? " [AMX GEMM]" : " [AVX512-BF16 GEMM]") : "");
     add(name + "_read_gbs", fmt_bw);
     add(name + "_tok_s", decode);
     add(name + "_bound_tok_s", bound);

@@ -3,8 +3,9 @@
 // (dW += dout^T @ inp) products, timed with our sgemm (gemm.h) or OpenBLAS's, as GFLOP/s and
 // as a fraction of the measured fp32 FMA peak (fma_peak.h) on the same threads.
 // OPENBLAS_CORETYPE is read when the library loads, so scripts/bench/gemm.sh runs one process
-// per core type. `bf16` times gemm_bf16 (bf16 inputs, fp32 accumulation) and also reports
-// the fraction of the measured bf16 dot-product peak where the CPU has AVX512-BF16.
+// per core type. `bf16` times gemm_bf16 (bf16 inputs, fp32 accumulation) with the kernel
+// CHATFORGE_BF16 leaves (AMX where the CPU has it, else AVX512-BF16) and also reports the
+// fraction of that kernel's measured bf16 peak (tdpbf16ps or vdpbf16ps loop).
 // Usage: bench_gemm own|openblas|bf16 [M=4096] [reps=3] [M_lm_head=1024]
 // Prints one line per product and "RESULT impl=... gflops=... frac_peak=..." (FLOP-weighted).
 #include <omp.h>
@@ -78,8 +79,11 @@ int main(int argc, char** argv) {
   const char* core = std::getenv("OPENBLAS_CORETYPE");
   std::string label = std::strcmp(impl, "openblas") == 0 ? std::string("openblas-") + (core ? core : "detected")
                                                         : std::string("own-") + ops::simd_level_name(ops::gemm_level());
-  if (g_bf16) label = ops::gemm_bf16_native() ? "own-bf16" : "own-bf16-emulated";
-  const double bf16_peak = g_bf16 && ops::gemm_bf16_native() ? ops::measure_bf16_peak_gflops(0, 0.1, 7) : 0;
+  const ops::Bf16Kernel kernel = ops::gemm_bf16_kernel();
+  if (g_bf16) label = std::string("own-bf16") + (kernel == ops::Bf16Kernel::kAvx512Bf16 ? "" : std::string("-") + ops::bf16_kernel_name(kernel));
+  const double bf16_peak = !g_bf16 || !ops::gemm_bf16_native()       ? 0
+                           : kernel == ops::Bf16Kernel::kAmx ? ops::measure_amx_bf16_peak_gflops(0, 0.1, 7)
+                                                             : ops::measure_bf16_peak_gflops(0, 0.1, 7);
   double flops = 0, seconds = 0;
   for (const Product& p : training_products(M, M_lm)) {
     const double s = time_best(p, reps), f = 2.0 * p.M * p.N * static_cast<double>(p.K);
@@ -91,7 +95,8 @@ int main(int argc, char** argv) {
   std::printf("RESULT impl=%s gflops=%.1f frac_peak=%.3f fma_gflops=%.1f threads=%d", label.c_str(),
               flops / seconds / 1e9, flops / seconds / 1e9 / fma, fma, omp_get_max_threads());
   if (bf16_peak > 0)
-    std::printf(" bf16_peak_gflops=%.1f frac_bf16_peak=%.3f", bf16_peak, flops / seconds / 1e9 / bf16_peak);
+    std::printf(" bf16_kernel=%s bf16_peak_gflops=%.1f frac_bf16_peak=%.3f", ops::bf16_kernel_name(kernel), bf16_peak,
+                flops / seconds / 1e9 / bf16_peak);
   std::printf("\n");
   return 0;
 }

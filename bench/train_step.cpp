@@ -123,7 +123,7 @@ int main(int argc, char** argv) try {
   model::Gpt gpt(cfg, g_bf16 ? std::shared_ptr<ops::Backend>(&ops::cpu_backend_bf16(), [](ops::Backend*) {})
                              : std::shared_ptr<ops::Backend>(), g_base);
   gpt.init_weights(1);
-  if (g_bf16) std::printf("bf16 GEMMs (%s)\n", ops::gemm_bf16_native() ? "AVX512-BF16" : "emulated");
+  if (g_bf16) std::printf("bf16 GEMMs (%s)\n", ops::bf16_kernel_name(ops::gemm_bf16_kernel()));
   gpt.set_recompute(pos.size() > 8 && std::atoi(pos[8]) != 0);
   std::unique_ptr<model::Lora> lora;
   if (lora_rank > 0) {

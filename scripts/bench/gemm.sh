@@ -8,7 +8,10 @@
 # and, where the CPU has AVX-512, SkylakeX. Every figure is GFLOP/s and a fraction of the
 # fp32 FMA peak measured by a register-only loop in the same process (fma_peak.h). Where the
 # CPU has AVX512-BF16, our bf16 GEMM (gemm_bf16: bf16 inputs, fp32 accumulation) runs too,
-# reported against the same fp32 peak (its target is 2x) and against the bf16 peak.
+# reported against the same fp32 peak (its target is 2x) and against the bf16 peak; where it
+# also has AMX-BF16, the AMX kernel runs beside the vdpbf16ps one (CHATFORGE_BF16=amx and
+# =avx512bf16), each against its own instruction's measured peak (own_bf16_amx_frac_amx_peak,
+# own_bf16_frac_bf16_peak).
 # usage: scripts/bench.sh gemm  (THREADS=2, M=4096, REPS=3, M_LM=1024). Ends with RESULT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +26,8 @@ grep -q -w avx512f /proc/cpuinfo && has_avx512=1
 runs=()
 [ "$has_avx512" = 1 ] && runs+=("own avx512 -")
 grep -q -w avx2 /proc/cpuinfo && runs+=("own avx2 -")
-grep -q -w avx512_bf16 /proc/cpuinfo && runs+=("bf16 avx512 -")
+grep -q -w avx512_bf16 /proc/cpuinfo && runs+=("bf16 avx512bf16 -")
+grep -q -w avx512_bf16 /proc/cpuinfo && grep -q -w amx_bf16 /proc/cpuinfo && runs+=("bf16 amx -")
 runs+=("openblas - Haswell")
 [ "$has_avx512" = 1 ] && runs+=("openblas - SkylakeX")
 field() { sed -n "s/.* $1=\([0-9.a-zA-Z-]*\).*/\1/p"; }
@@ -33,8 +37,12 @@ for r in "${runs[@]}"; do
   if [ "$impl" = own ]; then
     out=$(CHATFORGE_SIMD=$simd "$bin" own "$M" "$reps" "$m_lm")
     key="own_$simd"
+  elif [ "$impl" = bf16 ] && [ "$simd" = amx ]; then
+    out=$(CHATFORGE_BF16=amx "$bin" bf16 "$M" "$reps" "$m_lm")
+    key="own_bf16_amx"
+    amx_frac=$(echo "$out" | grep '^RESULT' | field frac_bf16_peak)
   elif [ "$impl" = bf16 ]; then
-    out=$("$bin" bf16 "$M" "$reps" "$m_lm")
+    out=$(CHATFORGE_BF16=avx512bf16 "$bin" bf16 "$M" "$reps" "$m_lm")
     key="own_bf16"
     bf16_frac=$(echo "$out" | grep '^RESULT' | field frac_bf16_peak)
   else
@@ -56,4 +64,5 @@ for i in "${!keys[@]}"; do
   result="$result ${keys[$i]}_gflops=${gf[$i]} ${keys[$i]}_frac_peak=$frac"
 done
 [ -n "${bf16_frac:-}" ] && result="$result own_bf16_frac_bf16_peak=$bf16_frac"
+[ -n "${amx_frac:-}" ] && result="$result own_bf16_amx_frac_amx_peak=$amx_frac"
 echo "$result fma_gflops=$maxfma threads=$OMP_NUM_THREADS M=$M"

@@ -33,9 +33,16 @@ void setup(CLI::App& cmd) {
     const ops::FmaPeak peak = ops::measure_fma_peak();
     std::printf("fp32 peak: %.0f GFLOP/s measured (%s FMA loop on %d threads; the MFU denominator)\n", peak.gflops,
                 ops::simd_level_name(peak.level), peak.threads);
-    const double bf16 = ops::measure_bf16_peak_gflops(peak.threads);
-    if (bf16 > 0)
-      std::printf("bf16 peak: %.0f GFLOP/s measured (vdpbf16ps loop on %d threads)\n", bf16, peak.threads);
+    std::printf("bf16 gemm: %s kernel (best on this cpu: %s; CHATFORGE_BF16=amx|avx512bf16|emulate to lower)\n",
+                ops::bf16_kernel_name(ops::gemm_bf16_kernel()), ops::bf16_kernel_name(ops::cpu_bf16_kernel()));
+    // "bf16 peak" is the peak of the instruction the bf16 GEMM runs (the bf16 MFU denominator).
+    const double vdp = ops::measure_bf16_peak_gflops(peak.threads);
+    const double amx = ops::gemm_bf16_kernel() == ops::Bf16Kernel::kAmx ? ops::measure_amx_bf16_peak_gflops(peak.threads) : 0;
+    if (amx > 0)
+      std::printf("bf16 peak: %.0f GFLOP/s measured (AMX tdpbf16ps loop on %d threads; vdpbf16ps: %.0f)\n", amx,
+                  peak.threads, vdp);
+    else if (vdp > 0)
+      std::printf("bf16 peak: %.0f GFLOP/s measured (vdpbf16ps loop on %d threads)\n", vdp, peak.threads);
     else
       std::printf("bf16 peak: n/a (no AVX512-BF16 on this CPU)\n");
   });

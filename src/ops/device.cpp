@@ -52,6 +52,7 @@ bool cuda_built() {
 }
 
 double peak_gflops(const Device& d) {
+  if (!d.cuda && d.bf16 && gemm_bf16_kernel() == Bf16Kernel::kAmx) return measure_amx_bf16_peak_gflops();
   if (!d.cuda && d.bf16 && gemm_bf16_native()) return measure_bf16_peak_gflops();
   if (!d.cuda) return measure_fma_peak().gflops;
 #ifdef CHATFORGE_HAS_CUDA

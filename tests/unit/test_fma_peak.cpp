@@ -59,5 +59,18 @@ TEST(FmaPeak, Bf16DotProductPeakIsPhysicallyPossible) {
   EXPECT_NE(std::string(ops::cpu_simd_features()).find("avx512_bf16"), std::string::npos);
 }
 
+// tdpbf16ps: 16 x 16 x 32 products (16384 FLOPs) per instruction, at most one per 16 cycles
+// per core (1024 FLOPs a cycle) at 6.5 GHz; 0 exactly where AMX-BF16 is not usable.
+TEST(FmaPeak, AmxBf16PeakIsPhysicallyPossible) {
+  const double g = ops::measure_amx_bf16_peak_gflops(1, 0.02, 2);
+  if (!ops::amx_bf16_usable()) {
+    EXPECT_EQ(g, 0.0);
+    GTEST_SKIP() << "no AMX-BF16 on this CPU (or no tile permission)";
+  }
+  EXPECT_LE(g, 1024.0 * 6.5) << "more AMX bf16 FLOPs than the hardware can do";
+  EXPECT_GT(g, 0.0);
+  EXPECT_NE(std::string(ops::cpu_simd_features()).find("amx_bf16"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace chatforge

@@ -3,8 +3,9 @@
 // lacks it) and OpenBLAS, over shapes that hit every edge (1, odd, prime, tall, wide, deeper
 // and wider than the blocking), all four transpose combinations, alpha/beta, bias, padded
 // leading dimensions, threads 1 and 2, and beta = 0 over a C full of NaN. gemm_bf16 the
-// same way against the reference on bf16-rounded inputs: the AVX512-BF16 kernel (skipped
-// where CPUID lacks it) and the emulation every CPU runs; and the rounding itself.
+// same way against the reference on bf16-rounded inputs: the AMX and AVX512-BF16 kernels
+// (each skipped where the CPU lacks it) and the emulation every CPU runs; the AMX kernel
+// also over shapes around its 32 x 32 tiles and 32-depth steps; and the rounding itself.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -160,48 +161,94 @@ INSTANTIATE_TEST_SUITE_P(Levels, GemmKernels,
                          ::testing::Values(SimdLevel::kAvx512, SimdLevel::kAvx2, SimdLevel::kScalar),
                          [](const auto& info) { return std::string(ops::simd_level_name(info.param)); });
 
-// gemm_bf16: the native AVX512-BF16 kernel or the emulation (fp32 kernel, rounded inputs).
-class GemmBf16 : public ::testing::TestWithParam<bool> {
+// gemm_bf16 with each bf16 kernel: AMX tiles, AVX512-BF16, or the emulation (fp32 kernel,
+// rounded inputs).
+class GemmBf16 : public ::testing::TestWithParam<ops::Bf16Kernel> {
  protected:
   void SetUp() override {
-    saved_ = ops::gemm_bf16_native();
-    if (ops::set_gemm_bf16_native(GetParam()) != GetParam()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+    saved_ = ops::gemm_bf16_kernel();
+    if (ops::set_gemm_bf16_kernel(GetParam()) != GetParam())
+      GTEST_SKIP() << "this CPU lacks " << ops::bf16_kernel_name(GetParam());
   }
-  void TearDown() override { ops::set_gemm_bf16_native(saved_); }
-  const char* name() const { return GetParam() ? "bf16 native" : "bf16 emulated"; }
-  bool saved_ = false;
+  void TearDown() override { ops::set_gemm_bf16_kernel(saved_); }
+  std::string name() const { return std::string("bf16 ") + ops::bf16_kernel_name(GetParam()); }
+  bool amx() const { return GetParam() == ops::Bf16Kernel::kAmx; }
+  // The blocking gemm_bf16 runs with this kernel (KC in depths), and setting it.
+  ops::GemmBlocking blocking() const {
+    return amx() ? ops::amx_blocking_in_use() : ops::blocking_in_use(ops::gemm_level());
+  }
+  void set_blocking(const ops::GemmBlocking& b) const {
+    if (amx()) return ops::set_amx_blocking(b);
+    ops::set_gemm_blocking(ops::gemm_level(), b);
+  }
+  ops::Bf16Kernel saved_{};
 };
 
 TEST_P(GemmBf16, EdgeShapesTransposesEpiloguesAgainstDoubleReference) {
   for (int threads : {1, 2}) {
     omp_set_num_threads(threads);
-    for (const Case& c : edge_cases()) check_case(c, describe(c, name(), threads), true);
+    for (const Case& c : edge_cases()) check_case(c, describe(c, name().c_str(), threads), true);
   }
   omp_set_num_threads(omp_get_num_procs());
 }
 
+// Around the AMX kernel's 32 x 32 tile and 16-pair (32-depth) step: exact tiles, one over
+// and one under, depths just past a step, odd and prime, a single row or column.
+TEST_P(GemmBf16, ShapesAroundTheTilesAndDepthSteps) {
+  const int dims[][3] = {{32, 32, 32},  {33, 31, 64}, {31, 33, 63},  {64, 96, 96}, {65, 97, 33},
+                         {1, 1000, 33}, {1000, 1, 65}, {47, 53, 127}, {96, 64, 2}};
+  int n = 0;
+  for (const auto& d : dims)
+    for (int t = 0; t < 4; ++t, ++n) {
+      const Case c{d[0], d[1], d[2], (t & 1) != 0, (t & 2) != 0, n % 3 == 0 ? 1.0f : -1.5f,
+                   n % 4 == 0 ? 0.0f : n % 4 == 1 ? 1.0f : 0.5f, n % 3 != 1, n % 5 == 2 ? 5 : 0};
+      check_case(c, describe(c, name().c_str(), omp_get_max_threads()), true);
+    }
+}
+
 TEST_P(GemmBf16, BeyondTheCacheBlocksAndSmallBlocking) {
-  const SimdLevel level = ops::gemm_level();
-  const ops::GemmBlocking bl = ops::blocking_in_use(level);
+  const ops::GemmBlocking bl = blocking();
   for (int t = 0; t < 4; ++t) {
     const Case c{bl.mc + bl.mr + 3, 2 * bl.nr + 7, 4 * bl.kc + 5, (t & 1) != 0, (t & 2) != 0, 1.0f,
                  t == 3 ? 1.0f : 0.0f, t % 2 == 0, 1};
-    check_case(c, describe(c, name(), omp_get_max_threads()), true);
+    check_case(c, describe(c, name().c_str(), omp_get_max_threads()), true);
     const Case few{3 * bl.mr + 5, 5 * bl.nr + 3, 2 * bl.kc + 9, (t & 1) != 0, (t & 2) != 0, 0.5f, 0.0f, t != 1, 2};
-    check_case(few, describe(few, name(), omp_get_max_threads()), true);
+    check_case(few, describe(few, name().c_str(), omp_get_max_threads()), true);
   }
-  ops::GemmBlocking small = bl;  // odd KC: every depth block ends in a half-filled pair
-  small.kc = 7, small.mc = 2 * bl.mr, small.nc = bl.nr;
-  ops::set_gemm_blocking(level, small);
-  for (int t = 0; t < 4; ++t) {
-    const Case c{5 * bl.mr + 1, 3 * bl.nr + 5, 45, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f, true, t};
-    check_case(c, describe(c, name(), omp_get_max_threads()) + " small blocking", true);
+  // Odd KC: every depth block ends in a half-filled pair (AMX: and in zero-padded pairs);
+  // then for AMX a KC of 40 depths, one 16-pair step and a padded one.
+  for (int kc : {7, 40}) {
+    ops::GemmBlocking small = bl;
+    small.kc = kc, small.mc = 2 * bl.mr, small.nc = bl.nr;
+    set_blocking(small);
+    for (int t = 0; t < 4; ++t) {
+      const Case c{5 * bl.mr + 1, 3 * bl.nr + 5, 45 + kc, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f,
+                   true, t};
+      check_case(c, describe(c, name().c_str(), omp_get_max_threads()) + " small blocking kc=" + std::to_string(kc),
+                 true);
+    }
   }
-  ops::set_gemm_blocking(level, bl);
+  set_blocking(bl);
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, GemmBf16, ::testing::Values(true, false),
-                         [](const auto& info) { return std::string(info.param ? "native" : "emulated"); });
+INSTANTIATE_TEST_SUITE_P(Kernels, GemmBf16,
+                         ::testing::Values(ops::Bf16Kernel::kAmx, ops::Bf16Kernel::kAvx512Bf16,
+                                           ops::Bf16Kernel::kEmulated),
+                         [](const auto& info) { return std::string(ops::bf16_kernel_name(info.param)); });
+
+// The kernel in use is the best the CPU has, and forcing one is clamped to it.
+TEST(GemmBf16Selection, ForcedKernelsAreClampedToTheCpu) {
+  const ops::Bf16Kernel saved = ops::gemm_bf16_kernel(), best = ops::cpu_bf16_kernel();
+  EXPECT_EQ(ops::set_gemm_bf16_kernel(ops::Bf16Kernel::kAmx), best);
+  EXPECT_EQ(best == ops::Bf16Kernel::kAmx, ops::amx_bf16_usable() && ops::gemm_level() == SimdLevel::kAvx512);
+  EXPECT_EQ(ops::set_gemm_bf16_kernel(ops::Bf16Kernel::kEmulated), ops::Bf16Kernel::kEmulated);
+  EXPECT_FALSE(ops::gemm_bf16_native());
+  EXPECT_EQ(ops::set_gemm_bf16_native(true), best != ops::Bf16Kernel::kEmulated);
+  EXPECT_EQ(ops::gemm_bf16_kernel(), best);
+  if (ops::amx_bf16_usable())
+    EXPECT_NE(std::string(ops::cpu_simd_features()).find("amx_bf16"), std::string::npos);
+  ops::set_gemm_bf16_kernel(saved);
+}
 
 TEST(GemmBf16Rounding, NearestEvenDenormalsToZeroNanStays) {
   const auto bits = [](uint32_t u) {

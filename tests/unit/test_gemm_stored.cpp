@@ -4,7 +4,7 @@
 // orientations (w^T: a linear layer's forward; w: its input gradient), shapes with edge
 // tiles, odd depths (a half-filled bf16 pair) and rows crossing the 32-wide storage chunks,
 // every micro-kernel this CPU runs, the default blocking and a tiny one that iterates every
-// loop, and both GEMM paths (few rows: each thread packs its own panels; many: shared ones).
+// loop, every bf16 kernel (AMX, AVX512-BF16, emulated: those the CPU runs), and both GEMM paths (few rows: each thread packs its own panels; many: shared ones).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -82,6 +82,15 @@ TEST(GemmStored, EqualsTheGemmOverTheDequantizedCopyBitForBit) {
     check_all_formats(ops::simd_level_name(level));
   }
   ops::set_gemm_level(saved);
+}
+
+TEST(GemmStored, EveryBf16KernelEqualsItsGemmOverTheDequantizedCopy) {
+  const ops::Bf16Kernel saved = ops::gemm_bf16_kernel();
+  for (ops::Bf16Kernel k : {ops::Bf16Kernel::kAmx, ops::Bf16Kernel::kAvx512Bf16, ops::Bf16Kernel::kEmulated}) {
+    if (ops::set_gemm_bf16_kernel(k) != k) continue;  // this CPU lacks it
+    check_all_formats(ops::bf16_kernel_name(k));
+  }
+  ops::set_gemm_bf16_kernel(saved);
 }
 
 TEST(GemmStored, SmallBlockingIteratesEveryLoop) {

@@ -1,8 +1,14 @@
-// The bf16 dot-product peak (fma_peak.h): a register-only vdpbf16ps loop per thread,
-// compiled with a target attribute so any x86-64 build has it, run only where CPUID reports
-// AVX512-BF16. Also CPUID's SIMD feature list for `chatforge version`.
+// The bf16 dot-product peaks (fma_peak.h): a register-only vdpbf16ps loop per thread and a
+// tile-only tdpbf16ps (AMX) loop per thread, compiled with target attributes so any x86-64
+// build has them, run only where CPUID reports the instructions (and, for AMX, Linux grants
+// the tile state). Also CPUID's SIMD feature list for `chatforge version`.
 #include <immintrin.h>
 #include <omp.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -36,6 +42,54 @@ __attribute__((target("avx512f,avx512bf16"))) float dpbf16_chains(long rounds) {
 }
 #endif
 
+#if defined(__x86_64__)
+// CPUID leaf 7's EDX: bit 22 AMX-BF16, bit 24 AMX-TILE.
+unsigned cpuid7_edx() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid_max(0, nullptr) < 7) return 0;
+  __cpuid_count(7, 0, a, b, c, d);
+  return d;
+}
+bool cpuid_has_amx_tile() { return cpuid7_edx() >> 24 & 1u; }
+bool cpuid_has_amx_bf16() { return cpuid_has_amx_tile() && (cpuid7_edx() >> 22 & 1u); }
+
+struct alignas(64) AmxPeakConfig {
+  uint8_t palette, start_row, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+constexpr AmxPeakConfig kAmxPeakConfig = {1, 0, {}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
+constexpr int kTileChains = 6;  // tmm0-5 accumulate tmm6 x tmm7: covers tdpbf16ps's latency
+
+// Tile-only tdpbf16ps chains; returns one accumulator element so the work is used. The
+// configuration is the GEMM kernel's (gemm_amx.cpp), and the tiles are not released: a
+// thread that configured them for the GEMM keeps a valid configuration.
+__attribute__((target("amx-tile,amx-bf16"))) float amx_chains(long rounds) {
+  alignas(64) static const uint16_t src[16 * 32] = {};  // zeros: every sum stays finite
+  alignas(64) float out[16 * 16];
+  _tile_loadconfig(&kAmxPeakConfig);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_zero(4);
+  _tile_zero(5);
+  _tile_loadd(6, src, 64);
+  _tile_loadd(7, src, 64);
+  for (long r = 0; r < rounds * kInner / 16; ++r) {
+    _tile_dpbf16ps(0, 6, 7);
+    _tile_dpbf16ps(1, 6, 7);
+    _tile_dpbf16ps(2, 6, 7);
+    _tile_dpbf16ps(3, 6, 7);
+    _tile_dpbf16ps(4, 6, 7);
+    _tile_dpbf16ps(5, 6, 7);
+  }
+  _tile_stored(0, out, 64);
+  asm volatile("" ::: "memory");  // GCC's tile store is an asm that does not declare its write
+  return out[0];
+}
+#endif
+
 double timed_seconds(int threads, long rounds) {
   float sink = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -52,7 +106,63 @@ double timed_seconds(int threads, long rounds) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+double timed_amx_seconds(int threads, long rounds) {
+  float sink = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+#if defined(__x86_64__)
+#pragma omp parallel num_threads(threads)
+  {
+    const float v = amx_chains(rounds);
+#pragma omp atomic
+    sink += v;
+  }
+#endif
+  volatile float keep = sink;
+  (void)keep;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The best of reps timed runs of about `seconds` of `timed(threads, rounds)`, as GFLOP/s at
+// flops_per_round FLOPs per round per thread.
+template <class Timed>
+double best_gflops(Timed timed, int threads, double seconds, int reps, double flops_per_round) {
+  long rounds = 16;
+  double t = timed(threads, rounds);
+  while (t < seconds / 4 && rounds < (1L << 40)) t = timed(threads, rounds *= 2);
+  rounds = std::max(rounds, static_cast<long>(static_cast<double>(rounds) * seconds / t));
+  double best = 0;
+  const double flops = flops_per_round * threads * static_cast<double>(rounds);
+  for (int r = 0; r < reps; ++r) best = std::max(best, flops / timed(threads, rounds) / 1e9);
+  return best;
+}
+
 }  // namespace
+
+bool amx_bf16_usable() {
+#if defined(__x86_64__)
+  static const bool usable = [] {
+    if (!cpu_has_avx512_bf16() || !cpuid_has_amx_bf16()) return false;
+    // Linux keeps the 8 KiB tile data state off until a process asks (kernel 5.16+).
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return usable;
+#else
+  return false;
+#endif
+}
+
+double measure_amx_bf16_peak_gflops(int threads, double seconds, int reps) {
+  if (!amx_bf16_usable()) return 0;
+  static std::mutex mu;
+  static std::map<int, double> cache;
+  if (threads <= 0) threads = omp_get_max_threads();
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = cache.find(threads); it != cache.end()) return it->second;
+  // per round: kInner / 16 iterations of kTileChains tdpbf16ps, 2 * 16 * 16 * 32 FLOPs each
+  const double per_round = static_cast<double>(kInner / 16) * kTileChains * 16384.0;
+  return cache[threads] = best_gflops(timed_amx_seconds, threads, seconds, reps, per_round);
+}
 
 bool cpu_has_avx512_bf16() {
 #if defined(__x86_64__)
@@ -80,10 +190,8 @@ const char* cpu_simd_features() {
     add("avx512dq", __builtin_cpu_supports("avx512dq"));
     add("avx512_vnni", __builtin_cpu_supports("avx512vnni"));
     add("avx512_bf16", __builtin_cpu_supports("avx512bf16"));
-#if defined(__GNUC__) && __GNUC__ >= 11
-    add("amx_tile", __builtin_cpu_supports("amx-tile"));
-    add("amx_bf16", __builtin_cpu_supports("amx-bf16"));
-#endif
+    add("amx_tile", cpuid_has_amx_tile());
+    add("amx_bf16", cpuid_has_amx_bf16());
 #endif
     return out.empty() ? std::string("none") : out;
   }();
@@ -97,15 +205,7 @@ double measure_bf16_peak_gflops(int threads, double seconds, int reps) {
   if (threads <= 0) threads = omp_get_max_threads();
   std::lock_guard<std::mutex> lock(mu);
   if (auto it = cache.find(threads); it != cache.end()) return it->second;
-  long rounds = 16;
-  double t = timed_seconds(threads, rounds);
-  while (t < seconds / 4 && rounds < (1L << 40)) t = timed_seconds(threads, rounds *= 2);
-  rounds = std::max(rounds, static_cast<long>(static_cast<double>(rounds) * seconds / t));
-  double best = 0;
-  const double flops = 64.0 * threads * static_cast<double>(rounds) * kInner * kChains;
-  for (int r = 0; r < reps; ++r) best = std::max(best, flops / timed_seconds(threads, rounds) / 1e9);
-  cache[threads] = best;
-  return best;
+  return cache[threads] = best_gflops(timed_seconds, threads, seconds, reps, 64.0 * kInner * kChains);
 }
 
 }  // namespace chatforge::ops

@@ -27,6 +27,14 @@ FmaPeak measure_fma_peak(int threads = 0, double seconds = 0.05, int reps = 3);
 double measure_bf16_peak_gflops(int threads = 0, double seconds = 0.05, int reps = 3);
 // True when CPUID reports AVX512-BF16 (with AVX512F).
 bool cpu_has_avx512_bf16();
+// True when AMX-BF16 tiles can run here: CPUID reports AMX-TILE and AMX-BF16 (and
+// AVX512-BF16, which the AMX packs use), and Linux granted this process the tile data
+// state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once per process on the first call).
+bool amx_bf16_usable();
+// The AMX bf16 peak where amx_bf16_usable(): every thread runs independent tdpbf16ps
+// chains on tiles only (each 16 x 16 x 32 products: 16384 FLOPs). 0 elsewhere. Cached per
+// thread count.
+double measure_amx_bf16_peak_gflops(int threads = 0, double seconds = 0.05, int reps = 3);
 // The SIMD features CPUID reports, space-separated ("avx2 fma avx512f ... avx512_bf16 amx_bf16").
 const char* cpu_simd_features();
 

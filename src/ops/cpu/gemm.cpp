@@ -4,8 +4,9 @@
 //       for jr (NR): for ir (MR): micro-kernel  (the KC x NR micro-panel of B stays in L1)
 // Partial tiles at the right and bottom edges run the kernel into a small buffer and copy
 // what lies inside C. The first KC block applies the caller's beta and the bias; later ones
-// accumulate (beta = 1). gemm_bf16 runs the same nest over bf16 pair panels (the
-// AVX512-BF16 kernel) or, without that instruction, the fp32 kernel on rounded inputs.
+// accumulate (beta = 1). gemm_bf16 (gemm_bf16.cpp) runs the same nest through run_product
+// over bf16 pair panels (the AMX kernel with its own packs, or the AVX512-BF16 kernel) or,
+// without either, the fp32 kernel on rounded inputs.
 #include "ops/cpu/gemm.h"
 
 #include <cblas.h>
@@ -84,8 +85,13 @@ thread_local Scratch t_pack_a, t_pack_b;
 
 constexpr int kPackChunk = 64;  // depth of one transposing pass
 
-// Packed depth slots of a kb-deep block: kb (fp32) or its pairs (bf16).
-int packed_depth(const MicroKernel& uk, int kb) { return (kb + uk.pair - 1) / uk.pair; }
+int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+// Packed depth slots of a kb-deep block: kb (fp32) or its pairs (bf16), padded to the
+// kernel's slot_align.
+int packed_depth(const MicroKernel& uk, int kb) { return round_up((kb + uk.pair - 1) / uk.pair, uk.slot_align); }
+// Floats a packed line of a kc-deep block may take (scratch sizes).
+size_t line_floats(const MicroKernel& uk, int kc) { return static_cast<size_t>(std::max(kc, packed_depth(uk, kc))); }
 
 void round_to_bf16(float* p, size_t n) {
   for (size_t i = 0; i < n; ++i) p[i] = gemm_detail::bf16_round(p[i]);
@@ -148,6 +154,14 @@ void pack_a_f32(const float* A, int lda, bool trans, int i0, int k0, int mb, int
 }
 
 void pack_a(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb, const MicroKernel& uk, float* dst) {
+  if (uk.pack_a != nullptr) {  // the kernel's own layout, one MR-row micro-panel at a time
+    const size_t panel = static_cast<size_t>(uk.mr) * packed_depth(uk, kb), ld = lda;
+    for (int q = 0; q < mb; q += uk.mr, dst += panel) {
+      const float* src = trans ? A + static_cast<size_t>(k0) * ld + i0 + q : A + static_cast<size_t>(i0 + q) * ld + k0;
+      uk.pack_a(src, ld, trans, std::min(uk.mr, mb - q), kb, dst);
+    }
+    return;
+  }
   if (uk.pair == 2) return pack_a_pairs(A, lda, trans, i0, k0, mb, kb, uk.mr, dst);
   pack_a_f32(A, lda, trans, i0, k0, mb, kb, uk.mr, dst);
   if (uk.round_bf16) round_to_bf16(dst, static_cast<size_t>((mb + uk.mr - 1) / uk.mr * uk.mr) * kb);
@@ -199,6 +213,7 @@ void pack_b_f32(const float* B, int ldb, bool trans, int k0, int j0, int kb, int
 
 void pack_b_panel(const float* B, int ldb, bool trans, int k0, int j0, int kb, int cols, const MicroKernel& uk,
                   float* dst) {
+  if (!trans && uk.pack_b != nullptr) return uk.pack_b(B + static_cast<size_t>(k0) * ldb + j0, ldb, kb, cols, dst);
   if (uk.pair == 2) {
     if (trans && uk.pack_b_trans != nullptr) return uk.pack_b_trans(B + static_cast<size_t>(j0) * ldb + k0, ldb, kb, cols, dst);
     return pack_b_pairs(B, ldb, trans, k0, j0, kb, cols, uk.nr, dst);
@@ -228,6 +243,8 @@ void pack_b(const Problem& P, int k0, int j0, int kb, int cols, const MicroKerne
   if (P.wb == nullptr) return pack_b_panel(P.B, P.ldb, P.tb, k0, j0, kb, cols, uk, dst);
   gemm_detail::pack_b_stored(*P.wb, P.tb, k0, j0, kb, cols, uk.nr, uk.pair, dst);
   if (uk.round_bf16) round_to_bf16(dst, static_cast<size_t>(uk.nr) * kb);
+  const int filled = (kb + uk.pair - 1) / uk.pair, depth = packed_depth(uk, kb);  // the kernel's zero slots
+  std::memset(dst + static_cast<size_t>(filled) * uk.nr, 0, static_cast<size_t>(depth - filled) * uk.nr * sizeof(float));
 }
 
 // One MR x NR tile of C at (row, col) from packed micro-panels; an edge tile (rows < MR or
@@ -258,7 +275,7 @@ Epilogue epilogue_for(const Problem& P, int pc) {
 void macro_block(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, const float* bpack, int jc, int nb,
                  int pc, int kb, int m0, int m1, int p0, int p1) {
   const Epilogue ep = epilogue_for(P, pc);
-  float* apack = t_pack_a.get(static_cast<size_t>(bl.mc + uk.mr) * kb);
+  float* apack = t_pack_a.get(static_cast<size_t>(bl.mc + uk.mr) * line_floats(uk, kb));
   for (int ic = m0; ic < m1; ic += bl.mc) {
     const int mb = std::min(bl.mc, m1 - ic);
     pack_a(P.A, P.lda, P.ta, ic, pc, mb, kb, uk, apack);
@@ -283,8 +300,8 @@ void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
   const int p0 = std::min(panels, tid * per), p1 = std::min(panels, p0 + per);
   if (p0 >= p1) return;
   const int mpad = (P.M + uk.mr - 1) / uk.mr * uk.mr;
-  float* apack = t_pack_a.get(static_cast<size_t>(mpad) * bl.kc);
-  float* bp = t_pack_b.get(static_cast<size_t>(uk.nr) * bl.kc);
+  float* apack = t_pack_a.get(static_cast<size_t>(mpad) * line_floats(uk, bl.kc));
+  float* bp = t_pack_b.get(static_cast<size_t>(uk.nr) * line_floats(uk, bl.kc));
   for (int pc = 0; pc < P.K; pc += bl.kc) {
     const int kb = std::min(bl.kc, P.K - pc);
     const Epilogue ep = epilogue_for(P, pc);
@@ -300,8 +317,6 @@ void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
   }
 }
 
-int round_up(int x, int m) { return (x + m - 1) / m * m; }
-
 // The loop nest over jc and pc, run by every thread of the team (tm x tn threads: row
 // shares of C times shares of each panel's micro-panels). bpack holds two B panels, used
 // in turn, so one barrier per KC step suffices.
@@ -310,7 +325,7 @@ void run_team(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, f
   const int tid = omp_get_thread_num(), ti = tid / tn, tj = tid % tn;
   const int rows_per = round_up((P.M + tm - 1) / tm, uk.mr);
   const int m0 = std::min(P.M, ti * rows_per), m1 = std::min(P.M, m0 + rows_per);
-  const size_t panel_floats = static_cast<size_t>(bl.kc) * round_up(std::min(bl.nc, P.N), uk.nr);
+  const size_t panel_floats = line_floats(uk, bl.kc) * round_up(std::min(bl.nc, P.N), uk.nr);
   int step = 0;
   for (int jc = 0; jc < P.N; jc += bl.nc) {
     const int nb = std::min(bl.nc, P.N - jc), panels = (nb + uk.nr - 1) / uk.nr;
@@ -428,12 +443,10 @@ void run_gemm(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl) {
     run_columns(P, uk, bl);
     return;
   }
-  float* bpack = t_pack_b.get(2 * static_cast<size_t>(bl.kc) * round_up(std::min(bl.nc, N), uk.nr));
+  float* bpack = t_pack_b.get(2 * line_floats(uk, bl.kc) * round_up(std::min(bl.nc, N), uk.nr));
 #pragma omp parallel num_threads(nt_used) if (nt_used > 1)
   run_team(P, uk, bl, bpack, tm, tn);
 }
-
-std::atomic<int> g_bf16_native{-1};  // -1: not decided yet
 
 }  // namespace
 
@@ -447,39 +460,21 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
   run_gemm(P, kernel_for(level), blocking_in_use(level));
 }
 
-bool gemm_bf16_native() {
-  int v = g_bf16_native.load(std::memory_order_relaxed);
-  if (v < 0) {
-    const char* env = std::getenv("CHATFORGE_BF16");
-    const bool emulate = env != nullptr && std::strcmp(env, "emulate") == 0;
-    g_bf16_native.store(v = cpu_has_avx512_bf16() && !emulate ? 1 : 0, std::memory_order_relaxed);
-  }
-  return v == 1 && gemm_level() == SimdLevel::kAvx512;
-}
+namespace gemm_detail {
 
-bool set_gemm_bf16_native(bool native) {
-  g_bf16_native.store(native && cpu_has_avx512_bf16() ? 1 : 0, std::memory_order_relaxed);
-  return gemm_bf16_native();
-}
-
-namespace {
-
-// gemm_bf16's kernel and blocking for a problem (K > 0).
-void run_bf16(const Problem& P) {
-  const SimdLevel level = gemm_level();
-  GemmBlocking bl = blocking_in_use(level);
-  MicroKernel uk = kernel_for(level);
-  if (gemm_bf16_native()) {
-    uk = gemm_detail::avx512_bf16_kernel();
-    bl.kc *= 2;  // a pair slot per two depths: the same bytes of B in L1 as the fp32 kernel's KC
-  } else {
-    uk.round_bf16 = true;
-  }
+void run_product(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                 const float* B, int ldb, float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
+                 const GemmBlocking& bl) {
+  if (M <= 0 || N <= 0) return;
+  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  if (K <= 0) return scale_only(P);
   run_gemm(P, uk, bl);
 }
 
+MicroKernel kernel_for_level(SimdLevel level) { return kernel_for(level); }
+
 // The problem of sgemm_stored / gemm_bf16_stored: op(B) = w^T (trans_b) or w.
-Problem stored_problem(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
+static Problem stored_problem(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
                        float beta, float* C, int ldc, const float* bias) {
   CF_CHECK(trans_b ? (N == w.OC && K == w.C) : (K == w.OC && N == w.C),
            "stored GEMM: a ({}, {}) matrix is not op(B) of a {} x {} product (trans_b {})", w.OC, w.C, K, N, trans_b);
@@ -488,31 +483,22 @@ Problem stored_problem(bool trans_b, int M, int N, int K, float alpha, const flo
   return P;
 }
 
-}  // namespace
-
-void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-               int ldb, float beta, float* C, int ldc, const float* bias) {
+void run_product_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
+                        float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
+                        const GemmBlocking& bl) {
   if (M <= 0 || N <= 0) return;
-  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  const Problem P = stored_problem(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias);
   if (K <= 0) return scale_only(P);
-  run_bf16(P);
+  run_gemm(P, uk, bl);
 }
+
+}  // namespace gemm_detail
 
 void sgemm_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
                   float beta, float* C, int ldc, const float* bias) {
-  if (M <= 0 || N <= 0) return;
-  const Problem P = stored_problem(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias);
-  if (K <= 0) return scale_only(P);
   const SimdLevel level = gemm_level();
-  run_gemm(P, kernel_for(level), blocking_in_use(level));
-}
-
-void gemm_bf16_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
-                      float beta, float* C, int ldc, const float* bias) {
-  if (M <= 0 || N <= 0) return;
-  const Problem P = stored_problem(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias);
-  if (K <= 0) return scale_only(P);
-  run_bf16(P);
+  gemm_detail::run_product_stored(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias, kernel_for(level),
+                                  blocking_in_use(level));
 }
 
 }  // namespace chatforge::ops

@@ -44,10 +44,11 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
 
 // The same product with bf16 inputs and fp32 accumulation (mixed-precision training's
 // GEMM): op(A) and op(B) are rounded to bf16 (nearest even; denormals to zero) as they are
-// packed, C, alpha, beta and the bias stay fp32. Where CPUID reports AVX512-BF16 the
-// vdpbf16ps kernel runs (twice the fp32 kernel's FLOPs per instruction); elsewhere, or with
-// CHATFORGE_BF16=emulate, the fp32 kernel on the rounded inputs (the same rounding of the
-// inputs, fp32's speed). Our kernels only: CHATFORGE_GEMM=openblas does not apply.
+// packed, C, alpha, beta and the bias stay fp32. The kernel (gemm_bf16_kernel()): AMX tiles
+// where CPUID reports AMX-BF16 and Linux grants the tile state (16 x 16 x 32 products per
+// tdpbf16ps), else the AVX512-BF16 kernel where CPUID reports it (vdpbf16ps: twice the
+// fp32 kernel's FLOPs per instruction), else the fp32 kernel on the rounded inputs (the
+// same rounding, fp32's speed). Our kernels only: CHATFORGE_GEMM=openblas does not apply.
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
                int ldb, float beta, float* C, int ldc, const float* bias = nullptr);
 // sgemm and gemm_bf16 with op(B) read from a stored matrix w (OC, C), converted to fp32 (then
@@ -59,9 +60,24 @@ void sgemm_stored(bool trans_b, int M, int N, int K, float alpha, const float* A
                   float beta, float* C, int ldc, const float* bias = nullptr);
 void gemm_bf16_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
                       float beta, float* C, int ldc, const float* bias = nullptr);
-// Whether gemm_bf16 runs the AVX512-BF16 kernel (CPU, CHATFORGE_BF16, and the AVX-512 level).
+
+enum class Bf16Kernel { kEmulated = 0, kAvx512Bf16 = 1, kAmx = 2 };
+const char* bf16_kernel_name(Bf16Kernel k);  // "emulated", "avx512bf16", "amx"
+// The best bf16 kernel this CPU runs (AMX needs the AVX-512 GEMM level too: CHATFORGE_SIMD
+// lowers it, as an AVX2 machine would run).
+Bf16Kernel cpu_bf16_kernel();
+// The kernel gemm_bf16 runs: cpu_bf16_kernel(), lowered — never raised — by
+// CHATFORGE_BF16=amx|avx512bf16|emulate (read once; an unknown value is reported and ignored).
+Bf16Kernel gemm_bf16_kernel();
+// Tests and benchmarks: force a kernel (clamped to what the CPU has); returns the one set.
+Bf16Kernel set_gemm_bf16_kernel(Bf16Kernel k);
+// Whether gemm_bf16 runs a bf16 instruction (AMX or AVX512-BF16), not the emulation.
 bool gemm_bf16_native();
-// Tests and benchmarks: force emulation (false) or the native kernel where the CPU has it.
+// Tests and benchmarks: the emulation (false) or the best native kernel the CPU has.
 bool set_gemm_bf16_native(bool native);
+// The AMX kernel's blocking (KC in depths; MR = NR = 32, MC and NC multiples of 32): from
+// the caches (and CHATFORGE_GEMM_KC/MC/NC), and for tests a smaller one.
+GemmBlocking amx_blocking_in_use();
+void set_amx_blocking(const GemmBlocking& b);
 
 }  // namespace chatforge::ops

@@ -5,14 +5,14 @@
 // A bf16 kernel (pair == 2) reads 32-bit slots instead, each two bf16 values of one row of
 // A or one column of B at depths 2p (low half) and 2p+1 (high half), and kc counts pairs.
 // An fp32 kernel with round_bf16 emulates bf16 inputs: gemm.cpp rounds what it packs.
+// A kernel with its own packs (the AMX kernel) lays A out as it needs (pack_a) and pads the
+// packed depth with zero slots to a multiple of slot_align; B stays b[p*NR + j].
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
-namespace chatforge::ops {
-struct WeightMatrix;  // ops.h
-}
+#include "ops/cpu/gemm.h"
 
 namespace chatforge::ops::gemm_detail {
 
@@ -27,12 +27,20 @@ using MicroKernelFn = void (*)(int kc, const float* a, const float* b, float* c,
 // row j is column j of op(B)) into dst[k*NR + j], zero for j >= cols. Null: gemm.cpp's loop.
 using PackBTransFn = void (*)(const float* src, size_t ld, int kb, int cols, float* dst);
 
+// Packs one MR-row micro-panel of op(A) in the kernel's own layout: src is op(A)(i0, k0)
+// (rows ld apart; with trans, A is stored transposed and op(A)'s columns are ld apart),
+// rows <= MR of them (the rest zero), kb depths; dst holds MR x the padded packed depth.
+using PackAFn = void (*)(const float* src, size_t ld, bool trans, int rows, int kb, float* dst);
+
 struct MicroKernel {
   int mr, nr;
   MicroKernelFn run;
   PackBTransFn pack_b_trans = nullptr;
   int pair = 1;             // depths per packed slot: 1 (fp32) or 2 (bf16 pairs)
   bool round_bf16 = false;  // fp32 kernel on inputs rounded to bf16 (no AVX512-BF16)
+  PackBTransFn pack_b = nullptr;  // plain (untransposed) B: src = B(k0, j0), rows ld apart
+  PackAFn pack_a = nullptr;       // null: gemm.cpp's a[p*MR + i]
+  int slot_align = 1;             // packed depth padded to a multiple of this (zero slots)
 };
 
 // fp32 -> bf16 bits as vcvtne2ps2bf16 converts: round to nearest even, denormals to
@@ -60,5 +68,20 @@ MicroKernel avx512_kernel();  // 12 x 32 (24 zmm accumulators)
 MicroKernel avx2_kernel();    // 6 x 16 (12 ymm accumulators)
 MicroKernel scalar_kernel();  // 4 x 8, portable C++
 MicroKernel avx512_bf16_kernel();  // 12 x 32 over bf16 pairs (vdpbf16ps), fp32 accumulators
+// 32 x 32 over bf16 pairs in AMX tiles (tdpbf16ps), fp32 accumulators; its own packs (A:
+// a[(blk*MR + i)*16 + q] for pair 16*blk + q), depth padded to 16 pairs. Only where
+// amx_bf16_usable() (fma_peak.h).
+MicroKernel amx_bf16_kernel();
+
+// gemm.cpp's loop nest for one product with kernel uk and blocking bl (KC in depths), the
+// whole contract of sgemm (M or N <= 0: nothing; K <= 0: C = beta C + bias). gemm_bf16.cpp.
+void run_product(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                 const float* B, int ldb, float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
+                 const GemmBlocking& bl);
+MicroKernel kernel_for_level(SimdLevel level);  // the fp32 kernel sgemm runs at a level
+// The same with op(B) from a stored matrix (sgemm_stored's contract; A not transposed).
+void run_product_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
+                        float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
+                        const GemmBlocking& bl);
 
 }  // namespace chatforge::ops::gemm_detail
