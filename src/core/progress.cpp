@@ -57,7 +57,7 @@ void ProgressBar::draw(bool final_line, const std::string& extra) {
     if (tty_) {
       constexpr int kWidth = 24;
       const int filled = static_cast<int>(frac * kWidth);
-      line += "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] ";
+      line.append(1, '[').append(filled, '#').append(kWidth - filled, '.').append("] ");
     }
     line += fmt::format("{:3.0f}% {}/{} {}", 100 * frac, format_count(done_), format_count(total_), unit_);
   } else {

@@ -179,7 +179,9 @@ const char* cpu_simd_features() {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     auto add = [&](const char* name, bool has) {
-      if (has) out += (out.empty() ? "" : " ") + std::string(name);
+      if (!has) return;
+      if (!out.empty()) out += ' ';
+      out += name;
     };
     add("avx", __builtin_cpu_supports("avx"));
     add("avx2", __builtin_cpu_supports("avx2"));

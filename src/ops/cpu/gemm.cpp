@@ -241,7 +241,7 @@ struct Problem {
 // Micro-panel [j0, j0+cols) x depth [k0, k0+kb) of the problem's op(B), from B or its stored matrix.
 void pack_b(const Problem& P, int k0, int j0, int kb, int cols, const MicroKernel& uk, float* dst) {
   if (P.wb == nullptr) return pack_b_panel(P.B, P.ldb, P.tb, k0, j0, kb, cols, uk, dst);
-  gemm_detail::pack_b_stored(*P.wb, P.tb, k0, j0, kb, cols, uk.nr, uk.pair, dst);
+  gemm_detail::pack_b_stored(*P.wb, P.tb, k0, j0, kb, cols, uk.nr, uk.pair, dst, uk.pack_b_trans);
   if (uk.round_bf16) round_to_bf16(dst, static_cast<size_t>(uk.nr) * kb);
   const int filled = (kb + uk.pair - 1) / uk.pair, depth = packed_depth(uk, kb);  // the kernel's zero slots
   std::memset(dst + static_cast<size_t>(filled) * uk.nr, 0, static_cast<size_t>(depth - filled) * uk.nr * sizeof(float));

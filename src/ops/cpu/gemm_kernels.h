@@ -61,8 +61,10 @@ inline float bf16_round(float f) {
 
 // One NR-column micro-panel of op(B) read from a stored matrix w (gemm_stored_b.cpp): op(B) =
 // w^T (trans) or w; depth [k0, k0+kb), columns [j0, j0+cols) into dst[k*nr + j] (pair 1) or
-// pair slots dst[p*nr + j] (pair 2), zero past cols. nr <= 64.
-void pack_b_stored(const WeightMatrix& w, bool trans, int k0, int j0, int kb, int cols, int nr, int pair, float* dst);
+// pair slots dst[p*nr + j] (pair 2), zero past cols. nr <= 64. simd_trans (the kernel's
+// pack_b_trans, may be null) packs 64-deep converted blocks of a transposed op(B).
+void pack_b_stored(const WeightMatrix& w, bool trans, int k0, int j0, int kb, int cols, int nr, int pair, float* dst,
+                   PackBTransFn simd_trans);
 
 MicroKernel avx512_kernel();  // 12 x 32 (24 zmm accumulators)
 MicroKernel avx2_kernel();    // 6 x 16 (12 ymm accumulators)

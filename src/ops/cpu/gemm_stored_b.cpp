@@ -52,6 +52,18 @@ uint32_t pair_of(const float* v, int p, int kb) {
   return static_cast<uint32_t>(bf16_bits(v[k])) | (k + 1 < kb ? static_cast<uint32_t>(bf16_bits(v[k + 1])) << 16 : 0u);
 }
 
+// With the kernel's SIMD transposer: each 64-deep chunk of the nr rows converted into a
+// contiguous block (rows 64 apart), which the transposer packs as it packs fp32 B.
+void pack_trans_simd(const WeightMatrix& w, int k0, int j0, int kb, int cols, int nr, int pair, float* dst,
+                     PackBTransFn simd_trans) {
+  alignas(64) float block[64 * kDepthChunk];
+  for (int kk = 0; kk < kb; kk += kDepthChunk) {
+    const int n = std::min(kDepthChunk, kb - kk);
+    for (int j = 0; j < cols; ++j) load_row_segment(w, j0 + j, k0 + kk, n, block + static_cast<size_t>(j) * kDepthChunk);
+    simd_trans(block, kDepthChunk, n, cols, dst + static_cast<size_t>(kk / pair) * nr);
+  }
+}
+
 void pack_trans(const WeightMatrix& w, int k0, int j0, int kb, int cols, int nr, int pair, float* dst) {
   alignas(64) float line[kDepthChunk];
   auto* slots = reinterpret_cast<uint32_t*>(dst);
@@ -97,8 +109,11 @@ void pack_plain(const WeightMatrix& w, int k0, int j0, int kb, int cols, int nr,
 
 }  // namespace
 
-void pack_b_stored(const WeightMatrix& w, bool trans, int k0, int j0, int kb, int cols, int nr, int pair, float* dst) {
-  if (trans)
+void pack_b_stored(const WeightMatrix& w, bool trans, int k0, int j0, int kb, int cols, int nr, int pair, float* dst,
+                   PackBTransFn simd_trans) {
+  if (trans && simd_trans != nullptr && nr <= 64)
+    pack_trans_simd(w, k0, j0, kb, cols, nr, pair, dst, simd_trans);
+  else if (trans)
     pack_trans(w, k0, j0, kb, cols, nr, pair, dst);
   else
     pack_plain(w, k0, j0, kb, cols, nr, pair, dst);
