@@ -240,8 +240,8 @@ void linear_forward_range(float* out, const float* inp, const WeightMatrix& w, c
 // The frozen base of a LoRA run may be held in bf16 or int8: its projections then read the
 // stored matrix in forward (out = inp @ w^T + bias, matmul_forward's contract) and in the
 // input-gradient half of backward (dinp = dout @ w, overwritten; matmul_backward's dinp);
-// there is no weight gradient. Our GEMM (sgemm_stored, or gemm_bf16_stored with bf16) converts
-// the stored values as it packs its panels, so both equal the fp32 ops over a weight that
+// there is no weight gradient. fp32 rows go to sgemm (gemm_bf16) as they are; for the other
+// formats our GEMM (sgemm_stored, gemm_bf16_stored) converts the stored values as it packs, so both equal the fp32 ops over a weight that
 // holds the stored values, with no fp32 copy. Under CHATFORGE_GEMM=openblas (fp32 only) blocks
 // of rows are expanded to fp32 scratch (a few MB) for OpenBLAS (dinp summed block by block).
 void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N,

@@ -5,6 +5,10 @@
 //   trans (the forward, out = x w^T):   op(B)(k, j) = w[j0 + j][k0 + k], a row segment per column
 //   !trans (the input gradient, dx = dy w): op(B)(k, j) = w[k0 + k][j0 + j], a row segment per depth
 // Layouts as gemm_kernels.h: dst[k*nr + j] (fp32), or 32-bit pair slots dst[p*nr + j] (bf16).
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -40,7 +44,12 @@ void load_row_segment(const WeightMatrix& w, int row, int c0, int n, float* out)
       for (int i = 0; i < take; ++i) o[i] = sc * static_cast<float>(s[i]);
     } else {
       const uint16_t* s = static_cast<const uint16_t*>(w.data) + at;
-      for (int i = 0; i < take; ++i) o[i] = half::f16_to_f32(s[i]);
+      int i = 0;
+#if defined(__F16C__)
+      for (; i + 8 <= take; i += 8)  // vcvtph2ps: exact, as f16_to_f32
+        _mm256_storeu_ps(o + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))));
+#endif
+      for (; i < take; ++i) o[i] = half::f16_to_f32(s[i]);
     }
     c += take;
   }

@@ -56,13 +56,14 @@ void for_each_expanded_block(const WeightMatrix& w, Fn&& fn) {
 
 void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool bf16) {
   const int C = w.C, OC = w.OC;
+  if (w.format == WeightFormat::kF32) {  // the rows as they are (sgemm's SIMD packs)
+    const auto gemm = bf16 ? gemm_bf16 : sgemm;
+    gemm(false, true, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C, 0.0f, out, OC, bias);
+    return;
+  }
   if (bf16 || gemm_impl() == GemmImpl::kOwn) {
     const auto gemm = bf16 ? gemm_bf16_stored : sgemm_stored;
     gemm(true, N, OC, C, 1.0f, inp, C, w, 0.0f, out, OC, bias);
-    return;
-  }
-  if (w.format == WeightFormat::kF32) {  // OpenBLAS on the fp32 rows
-    sgemm(false, true, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C, 0.0f, out, OC, bias);
     return;
   }
   for_each_expanded_block(w, [&](const float* block, int j, int n) {
@@ -74,13 +75,14 @@ void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, 
 void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& w, int N, bool bf16) {
   const int C = w.C, OC = w.OC;
   // forward was: out = inp @ w^T, so dinp (N, C) = dout (N, OC) @ w (OC, C)
+  if (w.format == WeightFormat::kF32) {
+    const auto gemm = bf16 ? gemm_bf16 : sgemm;
+    gemm(false, false, N, C, OC, 1.0f, dout, OC, static_cast<const float*>(w.data), C, 0.0f, dinp, C, nullptr);
+    return;
+  }
   if (bf16 || gemm_impl() == GemmImpl::kOwn) {
     const auto gemm = bf16 ? gemm_bf16_stored : sgemm_stored;
     gemm(false, N, C, OC, 1.0f, dout, OC, w, 0.0f, dinp, C, nullptr);
-    return;
-  }
-  if (w.format == WeightFormat::kF32) {
-    sgemm(false, false, N, C, OC, 1.0f, dout, OC, static_cast<const float*>(w.data), C, 0.0f, dinp, C, nullptr);
     return;
   }
   // OpenBLAS, summed over blocks of w's rows: dinp = sum_j dout[:, j:j+n] @ w[j:j+n, :]
