@@ -90,37 +90,29 @@ __attribute__((target("amx-tile,amx-bf16"))) float amx_chains(long rounds) {
 }
 #endif
 
-double timed_seconds(int threads, long rounds) {
+// Seconds `threads` threads take to run chains(rounds) each (a peak loop below; x86 only).
+double timed_chains(float (*chains)(long), int threads, long rounds) {
   float sink = 0;
   const auto t0 = std::chrono::steady_clock::now();
-#if defined(__x86_64__)
 #pragma omp parallel num_threads(threads)
   {
-    const float v = dpbf16_chains(rounds);
+    const float v = chains(rounds);
 #pragma omp atomic
     sink += v;
   }
-#endif
   volatile float keep = sink;  // the chains' result is used: the loop cannot be dropped
   (void)keep;
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-double timed_amx_seconds(int threads, long rounds) {
-  float sink = 0;
-  const auto t0 = std::chrono::steady_clock::now();
 #if defined(__x86_64__)
-#pragma omp parallel num_threads(threads)
-  {
-    const float v = amx_chains(rounds);
-#pragma omp atomic
-    sink += v;
-  }
+double timed_seconds(int threads, long rounds) { return timed_chains(dpbf16_chains, threads, rounds); }
+double timed_amx_seconds(int threads, long rounds) { return timed_chains(amx_chains, threads, rounds); }
+#else
+float no_chains(long) { return 0.0f; }
+double timed_seconds(int threads, long rounds) { return timed_chains(no_chains, threads, rounds); }
+double timed_amx_seconds(int threads, long rounds) { return timed_chains(no_chains, threads, rounds); }
 #endif
-  volatile float keep = sink;
-  (void)keep;
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // The best of reps timed runs of about `seconds` of `timed(threads, rounds)`, as GFLOP/s at
 // flops_per_round FLOPs per round per thread.
