@@ -103,6 +103,27 @@ TEST(GemmStored, SmallBlockingIteratesEveryLoop) {
   ops::set_gemm_blocking(level, saved);
 }
 
+// The AMX kernel's own blocking, tiny: odd KC blocks end in half-filled pairs and in the
+// zero slots that pad its depth to 16 pairs.
+TEST(GemmStored, AmxSmallBlockingPadsEveryDepthBlock) {
+  const ops::Bf16Kernel saved = ops::gemm_bf16_kernel();
+  if (ops::set_gemm_bf16_kernel(ops::Bf16Kernel::kAmx) != ops::Bf16Kernel::kAmx) {
+    ops::set_gemm_bf16_kernel(saved);
+    GTEST_SKIP() << "this CPU lacks AMX-BF16";
+  }
+  const ops::GemmBlocking bl = ops::amx_blocking_in_use();
+  for (int kc : {7, 40}) {
+    ops::GemmBlocking small = bl;
+    small.kc = kc, small.mc = 64, small.nc = 32;
+    ops::set_amx_blocking(small);
+    for (WeightFormat f : {WeightFormat::kBF16, WeightFormat::kInt8})
+      for (bool trans : {true, false})
+        check(45, 70, 97, f, trans, true, std::string("amx kc ") + std::to_string(kc) + (trans ? " w^T" : " w"));
+  }
+  ops::set_amx_blocking(bl);
+  ops::set_gemm_bf16_kernel(saved);
+}
+
 TEST(GemmStored, AShapeThatDoesNotFitTheMatrixIsAnError) {
   std::mt19937 rng(1);
   const Stored s = make_stored(8, 12, WeightFormat::kBF16, rng);
