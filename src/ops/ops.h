@@ -216,6 +216,8 @@ void quantize_weights(void* dst, float* scale, const float* src, int OC, int C, 
 void quantize_rows(void* dst, float* scale, const float* src, int j0, int j1, int OC, int C, WeightFormat f);
 // The fp32 values a stored matrix stands for, rows [j0, j1) into dst (j1-j0, C).
 void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1);
+// The same for columns [c0, c0 + n) of one row into dst (n) (what a GEMM packing it reads).
+void dequantize_row_segment(float* dst, const WeightMatrix& w, int row, int c0, int n);
 
 // out (N,OC) = inp (N,C) @ w^T + bias (bias may be null), then, with gelu, GELU in place
 // (gelu_forward's formula). Small N streams the weights once (matvec); large N (prefill) is

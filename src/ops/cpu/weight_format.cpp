@@ -102,39 +102,43 @@ void quantize_rows(void* dst, float* scale, const float* src, int j0, int j1, in
   }
 }
 
-void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1) {
-  const int C = w.C;
+void dequantize_row_segment(float* dst, const WeightMatrix& w, int row, int c0, int n) {
   if (w.format == WeightFormat::kF32) {
-    std::memcpy(dst, static_cast<const float*>(w.data) + static_cast<size_t>(j0) * C,
-                static_cast<size_t>(j1 - j0) * C * sizeof(float));
+    std::memcpy(dst, static_cast<const float*>(w.data) + static_cast<size_t>(row) * w.C + c0, n * sizeof(float));
     return;
   }
-  for (int j = j0; j < j1; ++j) {
-    float* o = dst + static_cast<size_t>(j - j0) * C;
-    const float sc = w.format == WeightFormat::kInt8 ? w.scale[j] : 1.0f;
-    for_each_row_chunk(j, C, [&](int k0, size_t at, int width) {
-      if (w.format == WeightFormat::kF16) {
-        const uint16_t* s = static_cast<const uint16_t*>(w.data) + at;
-        int c = 0;
+  const float sc = w.format == WeightFormat::kInt8 ? w.scale[row] : 1.0f;
+  for (int c = c0; c < c0 + n;) {  // one 32-wide chunk of the row panel at a time
+    const int chunk0 = c / kPanelCols * kPanelCols, width = std::min(kPanelCols, w.C - chunk0);
+    const int take = std::min(chunk0 + width, c0 + n) - c;
+    const size_t at = panel_index(row, c, w.C);
+    float* o = dst + (c - c0);
+    if (w.format == WeightFormat::kF16) {
+      const uint16_t* s = static_cast<const uint16_t*>(w.data) + at;
+      int i = 0;
 #if defined(__AVX512F__)
-        // vcvtph2ps is exact like f16_to_f32, and ~8x faster than its omp-simd form (the
-        // prefill's sgemm path expands every weight: f16 prefill 156 -> 250 tok/s)
-        if (simd_level() == SimdLevel::kAvx512)
-          for (; c + 16 <= width; c += 16)
-            _mm512_storeu_ps(o + k0 + c, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + c))));
+      // vcvtph2ps is exact like f16_to_f32, and ~8x faster than its omp-simd form (the
+      // prefill's GEMM converts every weight: f16 prefill 156 -> 250 tok/s)
+      if (simd_level() == SimdLevel::kAvx512)
+        for (; i + 16 <= take; i += 16)
+          _mm512_storeu_ps(o + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i))));
 #endif
-        for (; c < width; ++c) o[k0 + c] = half::f16_to_f32(s[c]);
-      } else if (w.format == WeightFormat::kBF16) {
-        const uint16_t* s = static_cast<const uint16_t*>(w.data) + at;
+      for (; i < take; ++i) o[i] = half::f16_to_f32(s[i]);
+    } else if (w.format == WeightFormat::kBF16) {
+      const uint16_t* s = static_cast<const uint16_t*>(w.data) + at;
 #pragma omp simd
-        for (int c = 0; c < width; ++c) o[k0 + c] = half::bf16_to_f32(s[c]);
-      } else {
-        const int8_t* s = static_cast<const int8_t*>(w.data) + at;
+      for (int i = 0; i < take; ++i) o[i] = half::bf16_to_f32(s[i]);
+    } else {
+      const int8_t* s = static_cast<const int8_t*>(w.data) + at;
 #pragma omp simd
-        for (int c = 0; c < width; ++c) o[k0 + c] = sc * static_cast<float>(s[c]);
-      }
-    });
+      for (int i = 0; i < take; ++i) o[i] = sc * static_cast<float>(s[i]);
+    }
+    c += take;
   }
+}
+
+void dequantize_rows(float* dst, const WeightMatrix& w, int j0, int j1) {
+  for (int j = j0; j < j1; ++j) dequantize_row_segment(dst + static_cast<size_t>(j - j0) * w.C, w, j, 0, w.C);
 }
 
 }  // namespace chatforge::ops
