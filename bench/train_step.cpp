@@ -4,7 +4,7 @@
 // AdamW moments, and the activation arena), so scripts/bench/train-step.sh can put it
 // next to PyTorch and the sgemm peak.
 // Usage: bench_train_step L NH C V B T [steps=5] [warmup=1] [recompute=0] [architecture flags]
-// (recompute=1: Gpt::set_recompute, the training flag --recompute). The architecture flags
+// (recompute: 0 none, 1 or all, mlp -- Gpt::set_recompute, the training flag --recompute[=mlp]). The architecture flags
 // are `chatforge train`'s, anywhere on the line: --arch gpt2|llama|mistral|qwen2|qwen3,
 // --n-kv-head N, --head-dim N, --ffn-dim N, --rope-theta X, --untied-head; the model is
 // model::new_model_config's (GPT-2 when none is given, so the positional usage is unchanged).
@@ -124,7 +124,8 @@ int main(int argc, char** argv) try {
                              : std::shared_ptr<ops::Backend>(), g_base);
   gpt.init_weights(1);
   if (g_bf16) std::printf("bf16 GEMMs (%s)\n", ops::bf16_kernel_name(ops::gemm_bf16_kernel()));
-  gpt.set_recompute(pos.size() > 8 && std::atoi(pos[8]) != 0);
+  const std::string rc = pos.size() > 8 ? pos[8] : "0";
+  gpt.set_recompute(rc == "0" ? model::Recompute::kNone : rc == "1" ? model::Recompute::kAll : model::parse_recompute(rc));
   std::unique_ptr<model::Lora> lora;
   if (lora_rank > 0) {
     gpt.freeze_base();

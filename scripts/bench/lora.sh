@@ -4,11 +4,13 @@
 # full training step (fp32 weights, gradients, AdamW moments), then the LoRA step (frozen
 # base, rank-16 adapters on every projection, alpha 32, dropout 0.05, AdamW over the
 # adapters only, the loss over blocks of rows as `train --lora-rank` runs it) with the base
-# in f32, bf16 and int8 (`train --base-dtype`), each without and with --recompute ("_rc"),
-# same shape, batch and sequence. Ends with "RESULT" and, for every point and base dtype D
+# in f32, bf16 and int8 (`train --base-dtype`), each without recomputation, with
+# --recompute=mlp ("_mlp": the MLP's first matmul redone in backward) and with --recompute
+# ("_rc": each layer rerun), same shape, batch and sequence. Ends with "RESULT" and, for every point and base dtype D
 # (f32 keeps the names of the f32-only version: lora_rss_mb, rss_ratio, lora_step_s,
 # lora_speedup): <point>_full_rss_mb= <point>_full_step_s= <point>_lora_D_rss_mb=
-# <point>_rss_ratio_D= <point>_lora_D_step_s= <point>_lora_D_speedup= and the same with _rc.
+# <point>_rss_ratio_D= <point>_lora_D_step_s= <point>_lora_D_speedup= and the same with
+# _mlp and _rc.
 # SHORT=1 runs the GPT-2 point only (the 0.5B shape needs ~10 GB for the full run). STEPS
 # (default 3) timed steps after one warm-up. ROUNDS (default 2): every run of a point is made
 # that many times, the runs of one round in turn (full, then each LoRA variant), and each
@@ -41,7 +43,7 @@ for p in "${points[@]}"; do
   for ((round = 0; round < rounds; ++round)); do
     # shellcheck disable=SC2086
     run_variant full $shape "$steps" 1 0 $flags
-    for rc in 0 1; do
+    for rc in 0 mlp 1; do
       for dt in f32 bf16 int8; do
         # shellcheck disable=SC2086
         run_variant "$dt$rc" $shape "$steps" 1 "$rc" $flags --lora 16 --base-dtype "$dt"
@@ -51,13 +53,13 @@ for p in "${points[@]}"; do
   fr=${peak_mb[full]}; fs=${best_s[full]}
   echo "$name: full fine-tuning peak RSS ${fr} MB, step ${fs} s"
   result+=" ${key}_full_rss_mb=$fr ${key}_full_step_s=$fs"
-  for rc in 0 1; do
+  for rc in 0 mlp 1; do
     for dt in f32 bf16 int8; do
       lr=${peak_mb[$dt$rc]}; ls=${best_s[$dt$rc]}
       ratio=$(awk -v a="$lr" -v b="$fr" 'BEGIN { printf "%.3f", a / b }')
       speed=$(awk -v a="$fs" -v b="$ls" 'BEGIN { printf "%.2f", a / b }')
-      sfx=$([ "$rc" = 1 ] && echo _rc || true)
-      echo "$name: LoRA r16, $dt base$([ "$rc" = 1 ] && echo ", --recompute" || true): peak RSS ${lr} MB (${ratio} of full), step ${ls} s (${speed}x the speed of full)"
+      case $rc in 1) sfx=_rc flag=", --recompute" ;; mlp) sfx=_mlp flag=", --recompute=mlp" ;; *) sfx="" flag="" ;; esac
+      echo "$name: LoRA r16, $dt base$flag: peak RSS ${lr} MB (${ratio} of full), step ${ls} s (${speed}x the speed of full)"
       if [ "$dt" = f32 ] && [ "$rc" = 0 ]; then
         result+=" ${key}_lora_rss_mb=$lr ${key}_rss_ratio=$ratio ${key}_lora_step_s=$ls ${key}_lora_speedup=$speed"
       else

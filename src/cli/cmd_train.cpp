@@ -1,4 +1,5 @@
 // `chatforge train`: pretraining and supervised fine-tuning runs (see docs/train.md).
+#include <map>
 #include <memory>
 
 #include "cli/command.h"
@@ -27,6 +28,7 @@ void add_lora_options(CLI::App& cmd, train::TrainOptions& o) {
   lg->add_option("--base-dtype", o.base_dtype,
                  "the frozen base's matrices in f32, bf16 or int8 (a scale per row): less memory (CPU only; "
                  "default: f32, on --resume the run's)")
+      ->transform(CLI::Transformer(std::map<std::string, std::string>{{"fp32", "f32"}}))  // --dtype's spelling
       ->check(CLI::IsMember({"f32", "bf16", "int8"}));
 }
 
@@ -128,10 +130,15 @@ void setup(CLI::App& cmd) {
   cmd.add_flag("--no-progress", *no_progress, "no progress bar");
   cmd.add_option("--device", o->device, "cpu, cuda or cuda:N (see docs/cuda.md)")->capture_default_str();
   cmd.add_option("--dtype", o->dtype, "fp32, or bf16: bf16 GEMM inputs with fp32 accumulation and fp32 master weights (cuda; the CPU with AVX512-BF16, emulated elsewhere)")
+      ->transform(CLI::Transformer(std::map<std::string, std::string>{{"f32", "fp32"}}))  // --base-dtype's spelling
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
-  cmd.add_flag("--recompute", o->recompute,
-               "keep only each layer's input and recompute the rest in backward (less memory, ~1/3 more compute)");
+  cmd.add_flag("--recompute{all}", o->recompute,
+               "what backward recomputes instead of keeping: --recompute (= all) keeps only each layer's input and "
+               "reruns the layer (least memory, ~1/3 more compute); --recompute=mlp reruns only the MLP's first "
+               "matmul (half of GPT-2's activations, ~1/9 more compute); none")
+      ->check(CLI::IsMember({"none", "mlp", "all"}))
+      ->capture_default_str();
   add_lora_options(cmd, *o);
   add_preference_options(cmd, *o);
   // data parallelism (under mpirun/srun; see docs/distributed.md)

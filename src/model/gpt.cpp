@@ -118,6 +118,21 @@ void Gpt::zero_grad() {
   if (lora_ != nullptr) lora_->zero_grad();
 }
 
+const char* recompute_name(Recompute r) {
+  switch (r) {
+    case Recompute::kNone: return "none";
+    case Recompute::kMlp: return "mlp";
+    case Recompute::kAll: return "all";
+  }
+  return "?";
+}
+
+Recompute parse_recompute(const std::string& name) {
+  for (Recompute r : {Recompute::kNone, Recompute::kMlp, Recompute::kAll})
+    if (name == recompute_name(r)) return r;
+  throw UsageError(fmt::format("--recompute {}: expected none, mlp or all", name));
+}
+
 void Gpt::ensure_activations(int B, int T) {
   CF_CHECK(B >= 1 && T >= 1, "batch size and sequence length must be positive (got B={}, T={})", B, T);
   CF_CHECK(T <= cfg_.n_ctx, "sequence length {} exceeds the model's context of {} tokens", T, cfg_.n_ctx);
@@ -128,19 +143,21 @@ void Gpt::ensure_activations(int B, int T) {
   const size_t QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
   const size_t QK = cfg_.qk_norm ? QKV : 0, QKH = cfg_.qk_norm ? NH + cfg_.kv_heads() : 0;  // Qwen3 only
   const size_t BT = static_cast<size_t>(B) * T;
-  const size_t K = recompute_ ? 1 : L;  // layers whose insides are kept (recompute: a working one)
-  const size_t Kc = recompute_ || frozen_ ? 1 : L;  // the cheap ones (lean: a working one under a frozen base)
+  const bool all = recompute_ == Recompute::kAll, mlp = all || recompute_ == Recompute::kMlp;
+  const size_t K = all ? 1 : L;  // layers whose insides are kept (recompute: a working one)
+  const size_t Kc = all || frozen_ ? 1 : L;  // the cheap ones (lean: a working one under a frozen base)
+  const size_t Km = mlp ? 1 : L, Kg = mlp || frozen_ ? 1 : L;  // the MLP hidden before / after its activation
   const auto p = carve(*backend_, acts_buf_,
                        {
                            BT * C,                          // encoded
-                           Kc * BT * C, Kc * BT, Kc * BT,   // ln1, mean, rstd
+                           Kc * BT * C, K * BT, K * BT,     // ln1, mean, rstd (every norm's backward reads these)
                            K * BT * QKV,                    // qkv
                            K * BT * QK, K * BT * QKH,       // qkv_pre, qk_rstd
-                           K * BT * Q,                      // atty
+                           Kc * BT * Q,                     // atty (lean: redone from q|k|v)
                            K * B * NH * T,                  // att_lse
                            K * BT * C,                      // residual2
-                           Kc * BT * C, Kc * BT, Kc * BT,   // ln2, mean, rstd
-                           K * BT * U, Kc * BT * F,         // fch, fch_gelu
+                           Kc * BT * C, K * BT, K * BT,     // ln2, mean, rstd
+                           Km * BT * U, Kg * BT * F,        // fch, fch_gelu
                            L * BT * C,                      // residual3 (every layer's output: the next one's input)
                            BT * C, BT, BT,                  // lnf, mean, rstd
                            BT, BT,                          // losses, lse (the logits: ensure_logits)
@@ -177,24 +194,26 @@ Gpt::LayerActs Gpt::layer_acts(int l) {
   const size_t C = cfg_.n_embd, BT = static_cast<size_t>(B_) * T_, btc = BT * C;
   const size_t QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
   const size_t QK = cfg_.qk_norm ? QKV : 0, QKH = cfg_.qk_norm ? cfg_.n_head + cfg_.kv_heads() : 0;
-  const size_t k = recompute_ ? 0 : l;  // recompute: one working slot for every layer
-  const size_t kc = recompute_ || acts_lean_ ? 0 : l;  // lean: one slot for the cheap insides
+  const bool all = acts_recompute_ == Recompute::kAll, mlp = all || acts_recompute_ == Recompute::kMlp;
+  const size_t k = all ? 0 : l;  // recompute: one working slot for every layer
+  const size_t kc = all || acts_lean_ ? 0 : l;  // lean: one slot for the cheap insides
+  const size_t km = mlp ? 0 : l, kg = mlp || acts_lean_ ? 0 : l;  // the MLP hidden
   Activations& a = acts_;
   return LayerActs{l == 0 ? a.encoded : a.residual3 + (l - 1) * btc,
                    a.ln1 + kc * btc,
-                   a.ln1_mean + kc * BT,
-                   a.ln1_rstd + kc * BT,
+                   a.ln1_mean + k * BT,
+                   a.ln1_rstd + k * BT,
                    a.qkv + k * BT * QKV,
                    a.qkv_pre + k * BT * QK,
                    a.qk_rstd + k * BT * QKH,
-                   a.atty + k * BT * Q,
+                   a.atty + kc * BT * Q,
                    a.att_lse + k * B_ * cfg_.n_head * T_,
                    a.residual2 + k * btc,
                    a.ln2 + kc * btc,
-                   a.ln2_mean + kc * BT,
-                   a.ln2_rstd + kc * BT,
-                   a.fch + k * BT * U,
-                   a.fch_gelu + kc * BT * F,
+                   a.ln2_mean + k * BT,
+                   a.ln2_rstd + k * BT,
+                   a.fch + km * BT * U,
+                   a.fch_gelu + kg * BT * F,
                    a.residual3 + l * btc};
 }
 
@@ -276,14 +295,7 @@ void Gpt::gpt2_layer_forward(int l) {
   be.residual_forward(a.residual2, a.residual2, a.residual, btc);
   // x = x + mlp(ln_2(x))
   be.layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.residual2, w.ln2w + lc, w.ln2b + lc, BT, C);
-  if ((lora_ != nullptr && lora_->has(l, LoraSite::kMlpUp)) || stored_) {  // adapter (or stored W) before the GELU
-    proj_forward(LoraSite::kMlpUp, l, a.fch, a.ln2, w.fcb + lc * 4);
-    lora_add(l, LoraSite::kMlpUp, a.fch, 4 * C, a.ln2);
-    be.gelu_forward(a.fch_gelu, a.fch, btc * 4);
-  } else {
-    be.fused_matmul_forward(a.fch_gelu, a.fch, a.ln2, w.fcw + lc * 4 * C, w.fcb + lc * 4, BT, C, 4 * C,
-                            ops::Activation::kGelu);
-  }
+  mlp_up_forward(l, a);
   proj_forward(LoraSite::kMlpDown, l, a.residual3, a.fch_gelu, w.fcprojb + lc);
   lora_add(l, LoraSite::kMlpDown, a.residual3, C, a.fch_gelu);
   be.residual_forward(a.residual3, a.residual3, a.residual2, btc);
@@ -292,7 +304,7 @@ void Gpt::gpt2_layer_forward(int l) {
 void Gpt::llama_layer_forward(int l) {
   ops::Backend& be = *backend_;
   const int B = B_, T = T_, C = cfg_.n_embd, NH = cfg_.n_head, NKV = cfg_.kv_heads(), HS = cfg_.head_size();
-  const int QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.ffn(), BT = B * T;
+  const int QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), KV = cfg_.kv_dim(), BT = B * T;
   const size_t btc = static_cast<size_t>(BT) * C, L = l, lc = L * C;
   const float eps = static_cast<float>(cfg_.norm_eps);
   const GptParams w = base_views();
@@ -320,12 +332,29 @@ void Gpt::llama_layer_forward(int l) {
   be.residual_forward(a.residual2, a.residual2, a.residual, btc);
   // x = x + down_proj(silu(gate_proj(h)) * up_proj(h)), h = rmsnorm(x)
   be.rmsnorm_forward(a.ln2, a.ln2_rstd, a.residual2, w.ln2w + lc, BT, 1, C, C, eps);
-  proj_forward(LoraSite::kMlpUp, l, a.fch, a.ln2, nullptr);
-  lora_add(l, LoraSite::kMlpUp, a.fch, 2 * F, a.ln2);
-  be.swiglu_forward(a.fch_gelu, a.fch, BT, F);
+  mlp_up_forward(l, a);
   proj_forward(LoraSite::kMlpDown, l, a.residual3, a.fch_gelu, nullptr);
   lora_add(l, LoraSite::kMlpDown, a.residual3, C, a.fch_gelu);
   be.residual_forward(a.residual3, a.residual3, a.residual2, btc);
+}
+
+void Gpt::mlp_up_forward(int l, const LayerActs& a) {
+  ops::Backend& be = *backend_;
+  const int BT = B_ * T_, C = cfg_.n_embd, F = cfg_.ffn(), U = cfg_.ffn_up_rows();
+  const GptParams w = base_views();
+  const float* bias = w.fcb != nullptr ? w.fcb + static_cast<size_t>(l) * U : nullptr;
+  const bool adapter = lora_ != nullptr && lora_->has(l, LoraSite::kMlpUp);
+  if (!cfg_.llama() && !adapter && !stored_) {  // GPT-2, plain fp32 W: the GELU fused into the matmul
+    be.fused_matmul_forward(a.fch_gelu, a.fch, a.ln2, w.fcw + static_cast<size_t>(l) * U * C, bias, BT, C, U,
+                            ops::Activation::kGelu);
+    return;
+  }
+  proj_forward(LoraSite::kMlpUp, l, a.fch, a.ln2, bias);
+  lora_add(l, LoraSite::kMlpUp, a.fch, U, a.ln2);
+  if (cfg_.llama())
+    be.swiglu_forward(a.fch_gelu, a.fch, BT, F);  // silu(gate) * up
+  else
+    be.gelu_forward(a.fch_gelu, a.fch, static_cast<size_t>(BT) * F);
 }
 
 void Gpt::run_forward(bool head) {
@@ -427,17 +456,24 @@ void Gpt::llama_layer_backward(int l) {
 void Gpt::recompute_cheap(int l) {
   // Under a frozen base only an adapter reads a projection's input in backward (no weight
   // gradient): the norm outputs and the MLP activation are redone where one is attached,
-  // with forward's kernels on forward's inputs (bit-identical to what forward computed).
-  if (lora_ == nullptr) return;
+  // and the attention output always (attention's backward reads it; it costs no weight
+  // matmul), with forward's kernels on forward's inputs (bit-identical to what forward
+  // computed). Under Recompute::kMlp the MLP's first matmul is redone next
+  // (mlp_up_forward): it reads ln2 whatever the adapters, and redoes the activation itself.
+  const bool mlp = acts_recompute_ == Recompute::kMlp;
   ops::Backend& be = *backend_;
   const size_t BT = static_cast<size_t>(B_) * T_, lc = static_cast<size_t>(l) * cfg_.n_embd;
   const GptParams w = base_views();
   const LayerActs a = layer_acts(l);
-  if (lora_->has(l, LoraSite::kQkv))
+  const auto has = [&](LoraSite site) { return lora_ != nullptr && lora_->has(l, site); };
+  if (has(LoraSite::kQkv))
     norm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, a.residual, w.ln1w + lc, w.ln1b != nullptr ? w.ln1b + lc : nullptr);
-  if (lora_->has(l, LoraSite::kMlpUp))
+  // attention over the kept q | k | v (rotated, and normed for Qwen3), as forward ran it
+  be.attention_forward(a.atty, a.att_lse, a.qkv, has_doc_ ? doc_ : nullptr, B_, T_, cfg_.n_head, cfg_.kv_heads(),
+                       cfg_.head_size());
+  if (has(LoraSite::kMlpUp) || mlp)
     norm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.residual2, w.ln2w + lc, w.ln2b != nullptr ? w.ln2b + lc : nullptr);
-  if (!lora_->has(l, LoraSite::kMlpDown)) return;
+  if (mlp || !has(LoraSite::kMlpDown)) return;
   if (cfg_.llama())
     be.swiglu_forward(a.fch_gelu, a.fch, static_cast<int>(BT), cfg_.ffn());
   else
@@ -480,10 +516,12 @@ void Gpt::backward_from_head(const std::function<void()>& head_grad) {
   for (int l = L - 1; l >= 0; --l) {
     // Recompute: the layer's insides again from its kept input (the same kernels on the
     // same inputs: bit-identical to the first forward), into the one working slot.
-    if (recompute_)
+    if (acts_recompute_ == Recompute::kAll) {
       layer_forward(l);
-    else if (acts_lean_)
-      recompute_cheap(l);
+    } else {
+      if (acts_lean_) recompute_cheap(l);
+      if (acts_recompute_ == Recompute::kMlp) mlp_up_forward(l, layer_acts(l));  // after ln2's redo
+    }
     layer_backward(l);
     if (on_layer_grads_done) on_layer_grads_done(l);
   }

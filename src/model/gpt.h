@@ -73,6 +73,16 @@ struct RowLayout {
 };
 
 class Lora;  // model/lora.h
+
+// What backward redoes instead of forward keeping it (Gpt::set_recompute).
+enum class Recompute {
+  kNone,  // keep every layer's insides (a frozen base's lean slots aside)
+  kMlp,   // one layer's MLP hidden, redone with the MLP's first matmul
+  kAll,   // everything but each layer's input: one more forward pass
+};
+// "none", "mlp", "all" (the --recompute values); parse throws UsageError on anything else.
+const char* recompute_name(Recompute r);
+Recompute parse_recompute(const std::string& name);
 enum class LoraSite : int;
 
 // The frozen base's matrices in a reduced format (Gpt's base_format). Dimension letters as
@@ -202,17 +212,21 @@ class Gpt : public ParamSet {
   std::function<void(int layer)> on_layer_grads_done;
 
   // Lean activations, always on under a frozen base (LoRA): the outputs that are cheap to
-  // redo (the two norms' and the MLP activation's: 6C of GPT-2's 16C floats per token per
-  // layer, 2C + F of Llama's) keep one working slot, and backward redoes each layer's
-  // from the kept inputs just before that layer's backward (no matmul is repeated; the
-  // values are bit-identical). Without adapters nothing reads them: no weight gradients.
-  // Activation recomputation: forward keeps only each layer's input (the residual stream)
-  // and one layer's insides; backward reruns each layer's forward just before its
-  // backward. Kept activations go from 16C + NH + 4 floats per token per layer to C (plus
-  // one layer's 16C + NH + 4), for one more forward pass of compute. Gradients are
-  // bit-identical. Takes effect at the next forward.
-  void set_recompute(bool on) { recompute_ = on; }
-  bool recompute() const { return recompute_; }
+  // redo (the two norms', the attention output and the MLP activation: 7C of GPT-2's 16C
+  // floats per token per layer, 2C + Q + F of Llama's) keep one working slot, and backward
+  // redoes each layer's from the kept inputs just before that layer's backward (no weight
+  // matmul is repeated; the values are bit-identical). Without adapters nothing reads them: no weight gradients.
+  // The norms' statistics stay per layer: every norm's backward reads them.
+  // Activation recomputation (Recompute, above): kAll keeps only each layer's input (the
+  // residual stream) and one layer's insides, and backward reruns each layer's forward just
+  // before its backward: kept activations go from 16C + NH + 4 floats per token per layer
+  // to C (plus one layer's), for one more forward pass of compute. kMlp keeps one layer's
+  // MLP hidden (U + F: GPT-2 8C of its 16C, Llama 3F) and redoes it from the kept norm
+  // output with the MLP's first matmul (GPT-2: 8C^2 more of a step's 72C^2 FLOPs per token
+  // per layer). Gradients are bit-identical either way. Takes effect at the next forward.
+  void set_recompute(Recompute r) { recompute_ = r; }
+  void set_recompute(bool all) { recompute_ = all ? Recompute::kAll : Recompute::kNone; }
+  Recompute recompute() const { return recompute_; }
 
   // The rotary inverse frequencies (HS/2 floats, backend memory) and YaRN's scale on cos/sin
   // (Llama family; null and 1 for GPT-2): what rope_forward takes.
@@ -278,6 +292,9 @@ class Gpt : public ParamSet {
   // Lean activations (a frozen base without recompute): redoes layer l's norm outputs and MLP
   // activation that its adapters read, into their one working slot.
   void recompute_cheap(int l);
+  // The MLP's first projection and activation of layer l into its slots (forward, and
+  // backward under Recompute::kMlp): fch = up(ln2) (+ adapters), fch_gelu = act(fch).
+  void mlp_up_forward(int l, const LayerActs& a);
   void gpt2_layer_forward(int l);
   void gpt2_layer_backward(int l);
   void llama_layer_forward(int l);
@@ -331,7 +348,8 @@ class Gpt : public ParamSet {
   uint8_t* mask_ = nullptr;
   bool has_targets_ = false, has_mask_ = false, has_doc_ = false, has_pos_ = false;
   int B_ = 0, T_ = 0;
-  bool recompute_ = false, acts_recompute_ = false, acts_lean_ = false;
+  Recompute recompute_ = Recompute::kNone, acts_recompute_ = Recompute::kNone;
+  bool acts_lean_ = false;
 };
 
 // The same model on another backend: the host parameters are copied over (and pushed);

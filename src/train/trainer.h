@@ -75,7 +75,7 @@ struct TrainOptions {
   // where the math runs (runtime choices too: a run may resume on another device)
   std::string device = "cpu";  // cpu | cuda | cuda:N
   std::string dtype = "fp32";  // fp32 | bf16 (cuda only: bf16 GEMM inputs, fp32 master weights)
-  bool recompute = false;      // cpu: keep layer inputs only, rerun each layer in backward
+  std::string recompute = "none";  // none | mlp | all (model::Recompute): what backward redoes
   // LoRA (model/lora.h): > 0 trains adapters of this rank over the frozen --init model
   // instead of the whole model; checkpoints hold the adapter (PEFT format) and its moments.
   int lora_rank = 0;

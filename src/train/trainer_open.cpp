@@ -227,7 +227,7 @@ void Trainer::open_model() {
   }
   gpt_ = model::to_backend(std::move(gpt_), ops::make_backend(device_));  // the CPU's: no copy
   const model::GptConfig& cfg = gpt_->config();
-  gpt_->set_recompute(o_.recompute);
+  gpt_->set_recompute(model::parse_recompute(o_.recompute));
   if (o_.lora_rank > 0) open_lora();
   if (preference()) {  // the frozen reference: --ref, else --init (with LoRA: the base, adapters detached)
     const std::string ref = !o_.ref.empty() ? o_.ref : (o_.lora_rank > 0 ? std::string() : o_.init);
@@ -395,7 +395,9 @@ void Trainer::print_plan() const {
                o_.steps,
                o_.total_batch_tokens, o_.batch_size, o_.seq_len, accum_, o_.world, o_.lr,
                LrSchedule::kind_name(sched_.kind), sched_.warmup, device_.str().c_str(), omp_get_max_threads(),
-               o_.recompute ? ", activations recomputed in backward" : "");
+               o_.recompute == "all"   ? ", activations recomputed in backward"
+               : o_.recompute == "mlp" ? ", MLP hidden recomputed in backward"
+                                       : "");
   if (o_.world > 1)
     std::fprintf(stderr, "data parallel: %d ranks over %s, %.3g MB buckets%s; optimizer state per rank %.2f MB (%s)\n",
                  o_.world, comm_.backend().c_str(), o_.bucket_mb, o_.comm_overlap ? " overlapped with backward" : "",

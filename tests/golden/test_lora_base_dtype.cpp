@@ -158,13 +158,15 @@ TEST(LoraBaseDtype, ReducedBaseEqualsFp32BaseOfRoundedWeights) {
 
 TEST(LoraBaseDtype, RecomputeAndBaseIdentityOverAReducedBase) {
   const Fixture fx(kFixtures[1]);
-  std::vector<float> grads[2];
-  std::string ids[2];
-  for (int rc = 0; rc < 2; ++rc) {
+  std::vector<float> grads[3];
+  std::string ids[3];
+  size_t act_bytes[3] = {0, 0, 0};
+  const model::Recompute modes[3] = {model::Recompute::kNone, model::Recompute::kMlp, model::Recompute::kAll};
+  for (int rc = 0; rc < 3; ++rc) {
     model::Gpt gpt(fx.cfg, nullptr, ops::WeightFormat::kBF16);
     model::load_weights(gpt, fx.path, "param.");
     gpt.set_chunked_loss(true);
-    gpt.set_recompute(rc == 1);
+    gpt.set_recompute(modes[rc]);
     model::Lora lora(fx.cfg, fx.lc);
     fx.attach(gpt, lora);
     const train::Batch b = fx.batch(-1);
@@ -173,9 +175,15 @@ TEST(LoraBaseDtype, RecomputeAndBaseIdentityOverAReducedBase) {
     gpt.backward(0.01f);
     grads[rc].assign(lora.grads().data(), lora.grads().data() + lora.grads().size());
     ids[rc] = model::lora_base_identity(gpt);
+    act_bytes[rc] = gpt.activation_bytes();
   }
-  EXPECT_EQ(grads[0], grads[1]);
+  EXPECT_EQ(grads[0], grads[1]) << "--recompute=mlp";
+  EXPECT_EQ(grads[0], grads[2]) << "--recompute (all)";
   EXPECT_EQ(ids[0], ids[1]);
+  // mlp: the MLP hidden before its activation (U) of all layers but one is not kept
+  const size_t U = fx.cfg.ffn_up_rows(), saved = (fx.cfg.n_layer - 1) * static_cast<size_t>(fx.B) * fx.T * U * 4;
+  EXPECT_GE(act_bytes[0], act_bytes[1] + saved) << act_bytes[0] << " vs " << act_bytes[1];
+  EXPECT_LT(act_bytes[2], act_bytes[1]);
   EXPECT_NE(ids[0].find(" bf16 #"), std::string::npos) << ids[0];
   model::Gpt fp32(fx.cfg);
   model::load_weights(fp32, fx.path, "param.");

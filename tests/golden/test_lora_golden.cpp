@@ -187,25 +187,35 @@ TEST(LoraGolden, HundredStepSftCurveMatchesPyTorchWithinOneInTenThousand) {
   }
 }
 
+// Recompute (all, or the MLP's first matmul) gives the very same adapter gradients, with
+// adapters on every projection and on the attention input only (then the MLP's redo must
+// redo its norm output itself: no adapter asks for it).
 TEST(LoraGolden, RecomputeGivesBitIdenticalAdapterGradients) {
-  LoraFixture f(fixtures().back());
-  std::vector<float> grads[2];
-  for (int rc = 0; rc < 2; ++rc) {
-    model::Gpt gpt(f.cfg);
-    model::Lora lora(f.cfg, f.lc);
-    f.load(gpt, lora, "lora.", false);
-    gpt.set_recompute(rc == 1);
-    const train::Batch b = f.batch(-1);
-    gpt.zero_grad();
-    gpt.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
-    gpt.backward(0.01f);
-    grads[rc].assign(lora.grads().data(), lora.grads().data() + lora.grads().size());
+  for (const std::string& path : fixtures())  // GPT-2 and Llama
+  for (const bool attention_only : {false, true}) {
+    SCOPED_TRACE(path + (attention_only ? ", attention input only" : ", every projection"));
+    LoraFixture f(path);
+    if (attention_only) f.lc.targets = {model::lora_targets(f.cfg).front().name};
+    std::vector<float> grads[3];
+    const model::Recompute modes[3] = {model::Recompute::kNone, model::Recompute::kMlp, model::Recompute::kAll};
+    for (int rc = 0; rc < 3; ++rc) {
+      model::Gpt gpt(f.cfg);
+      model::Lora lora(f.cfg, f.lc);
+      f.load(gpt, lora, "lora.", false);
+      gpt.set_recompute(modes[rc]);
+      const train::Batch b = f.batch(-1);
+      gpt.zero_grad();
+      gpt.forward_loss(b.inputs.data(), b.targets.data(), b.mask.data(), b.B, b.T);
+      gpt.backward(0.01f);
+      grads[rc].assign(lora.grads().data(), lora.grads().data() + lora.grads().size());
+    }
+    EXPECT_EQ(grads[0], grads[1]) << "--recompute=mlp";
+    EXPECT_EQ(grads[0], grads[2]) << "--recompute (all)";
   }
-  EXPECT_EQ(grads[0], grads[1]);
 }
 
-// Lean activations (Gpt::recompute_cheap): under a frozen base the norm outputs and the MLP
-// activation keep one working slot and backward redoes them; the adapters' gradients are
+// Lean activations (Gpt::recompute_cheap): under a frozen base the norm outputs, the
+// attention output and the MLP activation keep one working slot and backward redoes them; the adapters' gradients are
 // bit-identical to a run that keeps every layer's (the same model, base not frozen).
 TEST(LoraGolden, LeanActivationsUnderAFrozenBaseAreSmallerAndBitIdentical) {
   for (const std::string& path : fixtures()) {
@@ -232,9 +242,10 @@ TEST(LoraGolden, LeanActivationsUnderAFrozenBaseAreSmallerAndBitIdentical) {
       act_bytes[frozen] = m.activation_bytes();
     }
     EXPECT_EQ(grads[0], grads[1]);
-    // ln1, ln2 (C each) and the MLP activation (F) of all layers but one are not kept
+    // ln1, ln2 (C each), the attention output (Q) and the MLP activation (F) of all layers
+    // but one are not kept
     const size_t L = f.cfg.n_layer, BT = static_cast<size_t>(f.B) * f.T;
-    const size_t saved = (L - 1) * BT * (2 * f.cfg.n_embd + f.cfg.ffn()) * sizeof(float);
+    const size_t saved = (L - 1) * BT * (2 * f.cfg.n_embd + f.cfg.q_dim() + f.cfg.ffn()) * sizeof(float);
     EXPECT_GE(act_bytes[0], act_bytes[1] + saved) << act_bytes[0] << " vs " << act_bytes[1];
   }
 }

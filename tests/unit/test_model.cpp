@@ -217,9 +217,9 @@ TEST(Model, LoadsShardedHuggingFaceFolders) {
   fs::remove_all(d);
 }
 
-// --recompute: forward keeps layer inputs only and backward reruns each layer; the
-// gradients must be the very same bits (same kernels, same inputs), packed rows included,
-// and the activation memory must shrink.
+// --recompute: forward keeps layer inputs only and backward reruns each layer (all), or
+// backward redoes the MLP's first matmul (mlp); the gradients must be the very same bits
+// (same kernels, same inputs), packed rows included, and the activation memory must shrink.
 TEST(Model, RecomputeGivesBitIdenticalGradientsInLessMemory) {
   const model::GptConfig c = chatforge::testing::tiny_config({.layers = 3, .channels = 32, .vocab = 97, .context = 32});
   const int B = 2, T = 24;
@@ -230,19 +230,26 @@ TEST(Model, RecomputeGivesBitIdenticalGradientsInLessMemory) {
     doc[i] = i % T < 10 ? 0 : 1;  // two documents a row
     pos[i] = i % T < 10 ? i % T : i % T - 10;
   }
+  for (const model::Recompute mode : {model::Recompute::kMlp, model::Recompute::kAll})
   for (const bool packed : {false, true}) {
+    SCOPED_TRACE(model::recompute_name(mode));
     const model::RowLayout rows = packed ? model::RowLayout{doc.data(), pos.data()} : model::RowLayout{};
     model::Gpt keep(c), again(c);
     keep.init_weights(3);
     again.init_weights(3);
-    again.set_recompute(true);
+    again.set_recompute(mode);
     for (model::Gpt* m : {&keep, &again}) {
       m->zero_grad();
       m->forward_loss(inp.data(), tgt.data(), nullptr, B, T, rows);
       m->backward(1.0f / (B * T));
     }
     ASSERT_EQ(std::memcmp(keep.grads().data(), again.grads().data(), keep.grads().bytes()), 0) << "packed=" << packed;
-    EXPECT_LT(again.activation_bytes(), keep.activation_bytes() * 3 / 4);
+    // all: only the layer inputs; mlp: the MLP hidden (U + F) of all layers but one
+    const size_t mlp_saved = (c.n_layer - 1) * static_cast<size_t>(B) * T * (c.ffn_up_rows() + c.ffn()) * 4;
+    if (mode == model::Recompute::kAll)
+      EXPECT_LT(again.activation_bytes(), keep.activation_bytes() * 3 / 4);
+    else
+      EXPECT_GE(keep.activation_bytes(), again.activation_bytes() + mlp_saved);
     // and a second step on the same model (the working slot is reused) agrees too
     for (model::Gpt* m : {&keep, &again}) {
       m->forward_loss(tgt.data(), inp.data(), nullptr, B, T, rows);
@@ -344,14 +351,17 @@ TEST(Model, EveryArchitectureRoundTripsExtendsAndRecomputes) {
     // recompute: the same bits
     std::vector<int32_t> inp(2 * 24), tgt(2 * 24);
     for (size_t i = 0; i < inp.size(); ++i) inp[i] = (i * 37 + 5) % V, tgt[i] = (i * 11 + 3) % V;
-    auto again = chatforge::testing::tiny_model(s, 3, 2.0f);
-    again->set_recompute(true);
-    for (model::Gpt* g : {m.get(), again.get()}) {
-      g->zero_grad();
-      g->forward_loss(inp.data(), tgt.data(), nullptr, 2, 24);
-      g->backward(1.0f / 48);
+    for (const model::Recompute mode : {model::Recompute::kMlp, model::Recompute::kAll}) {
+      auto again = chatforge::testing::tiny_model(s, 3, 2.0f);
+      again->set_recompute(mode);
+      for (model::Gpt* g : {m.get(), again.get()}) {
+        g->zero_grad();
+        g->forward_loss(inp.data(), tgt.data(), nullptr, 2, 24);
+        g->backward(1.0f / 48);
+      }
+      ASSERT_EQ(std::memcmp(m->grads().data(), again->grads().data(), m->grads().bytes()), 0)
+          << model::recompute_name(mode);
     }
-    ASSERT_EQ(std::memcmp(m->grads().data(), again->grads().data(), m->grads().bytes()), 0);
     fs::remove_all(d);
   }
 }
