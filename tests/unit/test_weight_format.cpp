@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "fixtures.h"
 #include "infer/engine.h"
@@ -104,6 +105,32 @@ struct EachSimdLevel {
   }
   ~EachSimdLevel() { ops::set_simd_level(saved); }
 };
+
+// dequantize_row_segment's SIMD conversions (bf16, int8, f16) give the scalar ones' bits,
+// for segments starting and ending anywhere in a row's 32-wide panel chunks.
+TEST(WeightFormat, DequantizedSegmentsAreTheScalarBitsAtEverySimdLevel) {
+  EachSimdLevel simd;
+  Rng rng(5);
+  const int OC = 3, C = 77;
+  const auto w = to_f(randn(static_cast<size_t>(OC) * C, rng, 0.5));
+  for (WeightFormat f : {WeightFormat::kF16, WeightFormat::kBF16, WeightFormat::kInt8}) {
+    std::vector<uint8_t> store(ops::weight_storage_bytes(OC, C, f));
+    std::vector<float> scale(OC);
+    ops::quantize_weights(store.data(), scale.data(), w.data(), OC, C, f);
+    const ops::WeightMatrix m{f, store.data(), scale.data(), OC, C};
+    for (const auto& [c0, n] : std::vector<std::pair<int, int>>{{0, 77}, {0, 32}, {3, 50}, {17, 60}, {31, 1}, {64, 13}}) {
+      std::vector<float> want(n), got(n);
+      ops::set_simd_level(ops::SimdLevel::kScalar);
+      ops::dequantize_row_segment(want.data(), m, 2, c0, n);
+      for (ops::SimdLevel level : simd.levels) {
+        ops::set_simd_level(level);
+        ops::dequantize_row_segment(got.data(), m, 2, c0, n);
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), n * sizeof(float)))
+            << ops::weight_format_name(f) << " " << ops::simd_level_name(level) << " c0=" << c0 << " n=" << n;
+      }
+    }
+  }
+}
 
 TEST(WeightFormat, LinearForwardEveryFormatAndScheduleMatchesReference) {
   EachSimdLevel simd;
