@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <cstdio>
+#include <map>
 
 #include "cli/command.h"
 #include "cli/common_flags.h"
@@ -68,6 +69,11 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--seed", a.opt.seed, "seed of the data generator and training")->capture_default_str();
   cmd.add_option("--arch", a.opt.arch, "the model's architecture: gpt2, or llama / qwen3 (2 key/value heads)")
       ->check(CLI::IsMember({"gpt2", "llama", "mistral", "qwen2", "qwen3"}))
+      ->capture_default_str();
+  cmd.add_option("--dtype", a.opt.dtype,
+                 "training precision: fp32, bf16, or auto (bf16 where the CPU has AVX512-BF16 or AMX, else fp32)")
+      ->transform(CLI::Transformer(std::map<std::string, std::string>{{"f32", "fp32"}}))
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
       ->capture_default_str();
   cmd.add_flag("--no-progress", a.no_progress, "no progress bars from the stages");
   set_ranges(cmd, {{"--minutes", "[1, 100000]"}, {"--port", "[0, 65535]"}, {"--seed", kSeedRange}});

@@ -27,6 +27,8 @@ json shaping_options(const DemoOptions& opt) {
           {"langs", langs},
           {"seed", opt.seed},
           {"minutes", opt.minutes},
+          {"arch", opt.arch},
+          {"dtype", resolved_dtype(opt)},
           {"corpus", corpus}};
 }
 
@@ -35,6 +37,7 @@ std::string shown(const std::string& key, const json& v) {
   if (key == "langs") return "--lang " + fmt::format("{}", fmt::join(v.get<std::vector<std::string>>(), "+"));
   if (key == "corpus") return v.empty() ? "no --corpus" : "--corpus " + fmt::format("{}", fmt::join(v.get<std::vector<std::string>>(), " "));
   if (key == "version") return "chatforge " + v.get<std::string>();
+  if (v.is_string()) return "--" + key + " " + v.get<std::string>();
   return "--" + key + " " + v.dump();
 }
 

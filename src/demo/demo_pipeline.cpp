@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -26,7 +27,10 @@
 #include "demo/demo_report.h"
 #include "eval/report_html.h"
 #include "model/gpt.h"
+#include "ops/backend.h"
 #include "ops/cpu/fma_peak.h"
+#include "ops/cpu/gemm.h"
+#include "ops/device.h"
 #include "ops/ops.h"
 
 extern char** environ;
@@ -160,14 +164,14 @@ model::ArchOptions demo_arch(const DemoOptions& opt) {
 
 // Seconds of one optimizer step of the demo model at (B, T), measured here on random
 // tokens (the best of four steps after a warm-up one), so step counts fit the budget.
-double measure_step_seconds(const model::ArchOptions& arch, int B, int T, int vocab) {
+double measure_step_seconds(const model::ArchOptions& arch, const std::string& dtype, int B, int T, int vocab) {
   model::GptConfig sizes;
   sizes.n_layer = kLayers;
   sizes.n_head = kHeads;
   sizes.n_embd = kEmbd;
   sizes.vocab_size = vocab;
   sizes.n_ctx = kCtx;
-  model::Gpt gpt(model::new_model_config(sizes, arch));
+  model::Gpt gpt(model::new_model_config(sizes, arch), ops::make_backend(ops::parse_device("cpu", dtype)));
   gpt.init_weights(1);
   Rng rng(7);
   std::vector<int32_t> inp(static_cast<size_t>(B) * T), tgt(inp.size());
@@ -213,6 +217,25 @@ double last_val_loss(const std::string& metrics_jsonl) {
     pos = nl + 1;
   }
   return v;
+}
+
+// Seconds between training steps `from` and `to` by the trainer's own clock (elapsed_s of
+// its metrics.jsonl); throws when the log lacks either.
+double train_seconds_between(const std::string& metrics_jsonl, int from, int to) {
+  double t_from = NAN, t_to = NAN;
+  const std::string text = read_file(metrics_jsonl);
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    const json j = parse_json(std::string_view(text).substr(pos, nl - pos), metrics_jsonl);
+    if (j.value("type", "") == "train" && j.contains("step") && j.contains("elapsed_s")) {
+      if (j["step"] == from) t_from = j["elapsed_s"].get<double>();
+      if (j["step"] == to) t_to = j["elapsed_s"].get<double>();
+    }
+    pos = nl + 1;
+  }
+  CF_CHECK(!std::isnan(t_from) && !std::isnan(t_to), "{}: no steps {} and {} logged", metrics_jsonl, from, to);
+  return t_to - t_from;
 }
 
 // The on-topic items of both held-out sets answered with the refusal, in percent.
@@ -359,8 +382,19 @@ int prepare_text(const DemoOptions& opt, Runner& run) {
 
 struct TrainingPlan {
   int pre_steps = 0, sft_steps = 0;
-  ops::FmaPeak peak;
+  double peak_gflops = 0;  // the MFU denominator training uses: fp32 FMA or bf16 peak
+  std::string peak_what;   // e.g. "fp32 FMA peak (avx512, 2 threads)"
 };
+
+// The peak that training's MFU is measured against, for the demo's dtype: the fp32 FMA
+// peak (ops/cpu/fma_peak.h), or the bf16 peak of the kernel bf16 training uses.
+std::pair<double, std::string> training_peak(const std::string& dtype) {
+  if (dtype == "bf16")
+    return {ops::peak_gflops(ops::parse_device("cpu", dtype)),
+            fmt::format("bf16 peak ({} kernel)", ops::bf16_kernel_name(ops::gemm_bf16_kernel()))};
+  const ops::FmaPeak p = ops::measure_fma_peak();
+  return {p.gflops, fmt::format("fp32 FMA peak ({}, {} threads)", ops::simd_level_name(p.level), p.threads)};
+}
 
 // Stages 5-7: pretraining, the chat data, fine-tuning, sized to the time budget.
 TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t eval_items) {
@@ -368,25 +402,24 @@ TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t 
   // Budget: what is left after the fixed stages goes to training, kPretrainShare of it
   // pretraining and the rest fine-tuning (answers come from fine-tuning; pretraining
   // teaches the facts' words and its validation loss levels off within a few hundred steps).
-  const double step_pre = measure_step_seconds(demo_arch(opt), kPretrainBatch, kPretrainSeq, vocab);
+  const double step_pre = measure_step_seconds(demo_arch(opt), opt.dtype, kPretrainBatch, kPretrainSeq, vocab);
   const double step_sft = kSftBatch == kPretrainBatch && kSftSeq == kPretrainSeq
                               ? step_pre  // the same shape: one measurement, not two noisy ones
-                              : measure_step_seconds(demo_arch(opt), kSftBatch, kSftSeq, vocab);
+                              : measure_step_seconds(demo_arch(opt), opt.dtype, kSftBatch, kSftSeq, vocab);
   const double fixed_after = 20 + 0.03 * static_cast<double>(eval_items);  // chat data, evals, report
   const double train_budget = std::max(20.0, opt.minutes * 60 - run.elapsed() - fixed_after - 15);
   const int pre_steps = std::max(20, static_cast<int>(kPretrainShare * train_budget / step_pre));
   const int sft_plan = std::max(40, static_cast<int>((1 - kPretrainShare) * train_budget / step_sft));
   std::fprintf(stderr, "\n    budget: %.0fs of training left -> %d pretraining steps (%.2fs each), about %d fine-tuning "
                "steps (%.2fs each)\n", train_budget, pre_steps, step_pre, sft_plan, step_sft);
-  // The MFU denominator: the CPU's fp32 FMA peak on these threads (ops/cpu/fma_peak.h),
-  // which training measures itself; printed here and in the report. (An sgemm rate measured
+  // The MFU denominator: the peak training measures itself (the fp32 FMA peak on these
+  // threads, or the bf16 kernel's); printed here and in the report. (An sgemm rate measured
   // here before depended on the matrix size and BLAS kernels and printed MFUs of 140-180%.)
-  const ops::FmaPeak peak = ops::measure_fma_peak();
-  std::fprintf(stderr, "    fp32 FMA peak %.0f GFLOP/s (%s, %d threads; the MFU denominator)\n", peak.gflops,
-               ops::simd_level_name(peak.level), peak.threads);
+  const auto [peak_gflops, peak_what] = training_peak(opt.dtype);
+  std::fprintf(stderr, "    %s training; %s %.0f GFLOP/s (the MFU denominator)\n", opt.dtype.c_str(), peak_what.c_str(),
+               peak_gflops);
 
   // 5. Pretrain.
-  const double pretrain_start = run.elapsed();
   std::vector<std::string> pretrain = {
       "train", "--stage", "pretrain", "--data", o + "/shards/pretrain", "--out", o + "/runs/pretrain",
       "--n-layer", std::to_string(kLayers), "--n-head", std::to_string(kHeads), "--n-embd", std::to_string(kEmbd),
@@ -394,7 +427,7 @@ TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t 
       std::to_string(kPretrainBatch), "--steps", std::to_string(pre_steps), "--lr", "2e-3", "--warmup",
       std::to_string(pre_steps / 20 + 1), "--eval-every", std::to_string(std::max(10, pre_steps / 4)),
       "--eval-batches", "4", "--save-every", std::to_string(pre_steps), "--seed", std::to_string(opt.seed),
-      "--sample-prompt", "The AeroBrew X2", "--sample-prompt", "AeroBrew X2的"};
+      "--dtype", opt.dtype, "--sample-prompt", "The AeroBrew X2", "--sample-prompt", "AeroBrew X2的"};
   if (opt.arch != "gpt2")  // after --n-ctx N: the Llama family's flags
     pretrain.insert(pretrain.begin() + 15, {"--arch", opt.arch, "--n-kv-head", std::to_string(demo_arch(opt).n_kv_head)});
   run.run("pretrain", with_progress(opt, pretrain), "runs/pretrain/report.html");
@@ -409,28 +442,33 @@ TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t 
                          "0.05", "--shuffle-rate", "0.05", "--seed",
                          std::to_string(opt.seed)}),
           "shards/sft/meta.json");
-  // Fine-tuning gets whatever is left, sized again from the pretraining's own seconds per
-  // step (the same batch shape; its evaluations, samples and checkpoint included). The step
-  // timed on random tokens above read ~15% slower than training then ran; a fine-tuning
-  // step takes about 0.91 of pretraining's (fewer evaluations and no samples per step), and
-  // the evaluations after it about 0.01 s per item: sized with 1.03 and 0.03 s, runs
-  // finished 1.7 minutes inside the budget.
-  const double step_real = (run.elapsed() - pretrain_start) / pre_steps;
-  constexpr double kSftShape = static_cast<double>(kSftBatch) * kSftSeq / (kPretrainBatch * kPretrainSeq);
+  // Fine-tuning gets whatever is left, sized from its own seconds per step: a short run on
+  // the real data, timed by the trainer's clock from step 10 to 40 (start-up left out).
+  // Steps timed on random tokens, or pretraining's, do not tell: packed rows, their loss
+  // mask and per-task validation made a bf16 fine-tuning step 1.13 of a pretraining one,
+  // an fp32 one 0.93. The evaluations after it take about 0.01 s per item.
+  const auto sft_args = [&](int steps, const std::string& out, int eval_every) {
+    return with_progress(opt, {"train", "--stage", "sft", "--init", o + "/runs/pretrain/last", "--data",
+                               o + "/shards/sft", "--out", out, "--seq-len", std::to_string(kSftSeq), "--batch-size",
+                               std::to_string(kSftBatch), "--steps", std::to_string(steps), "--lr", "1e-3", "--warmup",
+                               std::to_string(steps / 20 + 1), "--eval-every", std::to_string(eval_every),
+                               "--eval-batches", "4", "--save-every", std::to_string(steps), "--seed",
+                               std::to_string(opt.seed), "--dtype", opt.dtype});
+  };
+  constexpr int kTimedSteps = 40;
+  run.run("time fine-tuning steps", sft_args(kTimedSteps, o + "/runs/sft-timing", 1000),  // no evaluation
+          "runs/sft-timing/metrics.jsonl");
+  const double step_real = train_seconds_between(o + "/runs/sft-timing/metrics.jsonl", 10, kTimedSteps) / 30;
+  std::filesystem::remove_all(o + "/runs/sft-timing");
   const double evals_after = 8 + 0.01 * static_cast<double>(eval_items);
   const double sft_budget = opt.minutes * 60 - run.elapsed() - evals_after - 15;
-  const int sft_steps = std::max(40, static_cast<int>(sft_budget / (step_real * kSftShape * 0.93)));
-  std::fprintf(stderr, "\n    fine-tuning: %.0fs left -> %d steps (pretraining ran %.2fs a step)\n", sft_budget,
-               sft_steps, step_real);
-  run.run("fine-tune (SFT)",
-          with_progress(opt, {"train", "--stage", "sft", "--init", o + "/runs/pretrain/last", "--data", o + "/shards/sft",
-                         "--out", o + "/runs/sft", "--seq-len", std::to_string(kSftSeq), "--batch-size",
-                         std::to_string(kSftBatch), "--steps", std::to_string(sft_steps), "--lr", "1e-3", "--warmup",
-                         std::to_string(sft_steps / 20 + 1), "--eval-every", std::to_string(std::max(10, sft_steps / 5)),
-                         "--eval-batches", "4", "--save-every", std::to_string(sft_steps), "--seed",
-                         std::to_string(opt.seed)}),
-          "runs/sft/report.html");
-  return {pre_steps, sft_steps, peak};
+  // x1.05: its evaluations (a fifth of the way each) and the checkpoint at the end
+  const int sft_steps = std::max(40, static_cast<int>(sft_budget / (step_real * 1.05)));
+  const int eval_every = std::max(10, sft_steps / 5);
+  std::fprintf(stderr, "\n    fine-tuning: %.0fs left -> %d steps (%.3fs each, timed)\n", sft_budget, sft_steps,
+               step_real);
+  run.run("fine-tune (SFT)", sft_args(sft_steps, o + "/runs/sft", eval_every), "runs/sft/report.html");
+  return {pre_steps, sft_steps, peak_gflops, peak_what};
 }
 
 // Stages 8-11: perplexity and the three answer sets.
@@ -493,8 +531,10 @@ DemoScores write_report(const DemoOptions& opt, Runner& run, const DemoDataSumma
                                   kPretrainSeq, pre_loss)},
       {"fine-tuning", fmt::format("{} steps of {} x {} tokens, validation loss {:.3f}", plan.sft_steps, kSftBatch, kSftSeq,
                                   sft_loss)},
-      {"fp32 FMA peak (MFU denominator)", fmt::format("{:.0f} GFLOP/s measured ({}, {} threads)", plan.peak.gflops,
-                                                      ops::simd_level_name(plan.peak.level), plan.peak.threads)},
+      {"training precision", opt.dtype == "bf16" ? "bf16 GEMM inputs, fp32 accumulation, fp32 master weights and "
+                                                   "optimizer (--dtype bf16)"
+                                                 : "fp32 (--dtype fp32)"},
+      {"MFU denominator", fmt::format("{:.0f} GFLOP/s measured, the {}", plan.peak_gflops, plan.peak_what)},
       {"generated data",
        fmt::format("{} prose documents ({} planted noise or duplicates, {} with personal data, {} with sensitive "
                    "words), {} dialogues, {} knowledge Q&A pairs, {} malformed chat records",
@@ -509,14 +549,22 @@ DemoScores write_report(const DemoOptions& opt, Runner& run, const DemoDataSumma
 
 }  // namespace
 
-void run_demo(const DemoOptions& opt) {
+std::string resolved_dtype(const DemoOptions& opt) {
+  if (opt.dtype != "auto") return opt.dtype;
+  return ops::gemm_bf16_native() ? "bf16" : "fp32";
+}
+
+void run_demo(const DemoOptions& asked) {
+  DemoOptions opt = asked;
+  opt.dtype = resolved_dtype(asked);
+  CF_CHECK(opt.dtype == "fp32" || opt.dtype == "bf16", "--dtype {}: expected auto, fp32 or bf16", opt.dtype);
   CF_CHECK(opt.minutes >= 1, "--minutes must be at least 1");
   CF_CHECK(!(opt.serve && opt.chat), "--serve and --chat: choose one");
   if (reuse_finished_demo(opt)) return;
   make_output_dir(opt.out);
   remove_demo_marker(opt.out);  // written again only when this run finishes
   const std::string o = opt.out;
-  Runner run(opt, 12 + (opt.serve || opt.chat ? 1 : 0));
+  Runner run(opt, 13 + (opt.serve || opt.chat ? 1 : 0));
   const DemoDataSummary data = generate_data(opt, run);
   const int vocab = prepare_text(opt, run);
   const size_t eval_items = data.eval_items + data.freeform_items + data.refusal_items;

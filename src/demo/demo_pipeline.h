@@ -24,10 +24,15 @@ struct DemoOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   uint64_t seed = 2026;
-  std::string arch = "gpt2";          // the model's architecture (model::ArchOptions::arch)
+  std::string arch = "llama";         // the model's architecture (model::ArchOptions::arch)
+  std::string dtype = "auto";         // training's GEMM inputs: fp32, bf16, or auto (bf16 where the CPU
+                                      // computes it natively: AVX512-BF16 or AMX; fp32 elsewhere)
   std::string self_exe;               // the chatforge binary that runs each stage
   bool progress = true;               // progress bars of the stages
 };
+
+// The dtype training uses for `opt.dtype` ("auto" resolved on this CPU).
+std::string resolved_dtype(const DemoOptions& opt);
 
 // Runs the demo (or, for --serve/--chat, reuses a finished one); throws chatforge::Error
 // naming the stage (and its command) that failed.

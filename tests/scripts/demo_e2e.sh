@@ -59,7 +59,7 @@ print(f"demo e2e: fact accuracy {fa:.1f}% (en {groups['en']['value']:.1f}, zh {g
 PY
 
 # commands.sh lists every child stage, replayable by a shell.
-grep -c '^chatforge ' "$d/commands.sh" | grep -qx 10 || fail "commands.sh should list 10 chatforge commands"
+grep -c '^chatforge ' "$d/commands.sh" | grep -qx 11 || fail "commands.sh should list 11 chatforge commands"
 commands_before=$(cat "$d/commands.sh")
 bash -n "$d/commands.sh" || fail "commands.sh is not valid shell"
 grep -q "held-out questions answered with the right fact" "$tmp/stdout.txt" || fail "no summary on stdout"

@@ -1,6 +1,6 @@
 // `chatforge demo --serve/--chat` reuse a finished demo directory: the decision depends on
 // the completion marker (present, absent, corrupt), the options that shaped the assistant
-// (languages, seed, minutes, corpus) and the model still being there -- and on nothing else
+// (languages, seed, minutes, architecture, dtype, corpus) and the model still being there -- and on nothing else
 // (host, port, --serve/--chat/--fresh). The demo itself is never run here.
 #include <gtest/gtest.h>
 
@@ -72,6 +72,18 @@ TEST(DemoMarker, DifferentOptionsMeanRunAgainAndSayWhich) {
   DemoOptions minutes = o;
   minutes.minutes = 30;
   EXPECT_FALSE(check_finished_demo(minutes).reuse);
+
+  DemoOptions arch = o;
+  arch.arch = "gpt2";
+  d = check_finished_demo(arch);
+  EXPECT_FALSE(d.reuse);
+  EXPECT_NE(d.reason.find("--arch llama, not --arch gpt2"), std::string::npos) << d.reason;
+
+  DemoOptions dtype = o;
+  dtype.dtype = resolved_dtype(o) == "fp32" ? "bf16" : "fp32";
+  d = check_finished_demo(dtype);
+  EXPECT_FALSE(d.reuse);
+  EXPECT_NE(d.reason.find("not --dtype " + dtype.dtype), std::string::npos) << d.reason;
 
   DemoOptions corpus = o;
   corpus.corpus = {"moby.txt"};
