@@ -26,6 +26,7 @@
 #include "demo/demo_marker.h"
 #include "demo/demo_report.h"
 #include "eval/report_html.h"
+#include "eval/text_files.h"
 #include "model/gpt.h"
 #include "ops/backend.h"
 #include "ops/cpu/fma_peak.h"
@@ -223,17 +224,11 @@ double last_val_loss(const std::string& metrics_jsonl) {
 // its metrics.jsonl); throws when the log lacks either.
 double train_seconds_between(const std::string& metrics_jsonl, int from, int to) {
   double t_from = NAN, t_to = NAN;
-  const std::string text = read_file(metrics_jsonl);
-  for (size_t pos = 0; pos < text.size();) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    const json j = parse_json(std::string_view(text).substr(pos, nl - pos), metrics_jsonl);
+  for (const auto& [line, j] : eval::read_jsonl(metrics_jsonl))
     if (j.value("type", "") == "train" && j.contains("step") && j.contains("elapsed_s")) {
       if (j["step"] == from) t_from = j["elapsed_s"].get<double>();
       if (j["step"] == to) t_to = j["elapsed_s"].get<double>();
     }
-    pos = nl + 1;
-  }
   CF_CHECK(!std::isnan(t_from) && !std::isnan(t_to), "{}: no steps {} and {} logged", metrics_jsonl, from, to);
   return t_to - t_from;
 }

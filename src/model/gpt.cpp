@@ -143,10 +143,8 @@ void Gpt::ensure_activations(int B, int T) {
   const size_t QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
   const size_t QK = cfg_.qk_norm ? QKV : 0, QKH = cfg_.qk_norm ? NH + cfg_.kv_heads() : 0;  // Qwen3 only
   const size_t BT = static_cast<size_t>(B) * T;
-  const bool all = recompute_ == Recompute::kAll, mlp = all || recompute_ == Recompute::kMlp;
-  const size_t K = all ? 1 : L;  // layers whose insides are kept (recompute: a working one)
-  const size_t Kc = all || frozen_ ? 1 : L;  // the cheap ones (lean: a working one under a frozen base)
-  const size_t Km = mlp ? 1 : L, Kg = mlp || frozen_ ? 1 : L;  // the MLP hidden before / after its activation
+  const ActSlots n = act_slots();
+  const size_t K = n.insides, Kc = n.cheap, Km = n.mlp_pre, Kg = n.mlp_post;
   const auto p = carve(*backend_, acts_buf_,
                        {
                            BT * C,                          // encoded
@@ -190,14 +188,22 @@ void Gpt::ensure_scratch() {
   scratch_ = BackwardScratch{p[0], p[1], p[2], p[3], p[4]};
 }
 
+Gpt::ActSlots Gpt::act_slots() const {
+  const size_t L = cfg_.n_layer;
+  const bool all = acts_recompute_ == Recompute::kAll, mlp = all || acts_recompute_ == Recompute::kMlp;
+  return ActSlots{all ? 1 : L,                      // insides (recompute: a working one)
+                  all || acts_lean_ ? 1 : L,        // the cheap ones (lean: a working one under a frozen base)
+                  mlp ? 1 : L,                      // the MLP hidden before its activation
+                  mlp || acts_lean_ ? 1 : L};       // and after it
+}
+
 Gpt::LayerActs Gpt::layer_acts(int l) {
   const size_t C = cfg_.n_embd, BT = static_cast<size_t>(B_) * T_, btc = BT * C;
   const size_t QKV = cfg_.qkv_dim(), Q = cfg_.q_dim(), U = cfg_.ffn_up_rows(), F = cfg_.ffn();
   const size_t QK = cfg_.qk_norm ? QKV : 0, QKH = cfg_.qk_norm ? cfg_.n_head + cfg_.kv_heads() : 0;
-  const bool all = acts_recompute_ == Recompute::kAll, mlp = all || acts_recompute_ == Recompute::kMlp;
-  const size_t k = all ? 0 : l;  // recompute: one working slot for every layer
-  const size_t kc = all || acts_lean_ ? 0 : l;  // lean: one slot for the cheap insides
-  const size_t km = mlp ? 0 : l, kg = mlp || acts_lean_ ? 0 : l;  // the MLP hidden
+  const ActSlots n = act_slots();
+  const auto slot = [l](size_t count) -> size_t { return count == 1 ? 0 : l; };  // one slot: every layer's
+  const size_t k = slot(n.insides), kc = slot(n.cheap), km = slot(n.mlp_pre), kg = slot(n.mlp_post);
   Activations& a = acts_;
   return LayerActs{l == 0 ? a.encoded : a.residual3 + (l - 1) * btc,
                    a.ln1 + kc * btc,

@@ -286,6 +286,12 @@ class Gpt : public ParamSet {
   void ensure_scratch();
   void upload_inputs(const int32_t* inp, const int32_t* targets, const uint8_t* mask, const RowLayout& rows);
   void run_forward(bool head);  // the uploaded inputs -> lnf, and with head the logits
+  // How many layers' worth of each kind of activation the allocation holds (L, or 1: a
+  // working slot every layer reuses), from the recompute policy and lean activations in effect.
+  struct ActSlots {
+    size_t insides, cheap, mlp_pre, mlp_post;
+  };
+  ActSlots act_slots() const;
   LayerActs layer_acts(int l);
   void layer_forward(int l);   // needs ensure_activations(B_, T_) and the inputs uploaded
   void layer_backward(int l);  // the stream gradient of layer l's output in scratch_.dresidual
