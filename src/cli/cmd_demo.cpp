@@ -92,12 +92,7 @@ void setup(CLI::App& cmd) {
     o.langs = parse_langs(d.lang);
     o.seed = d.seed;
     const auto s = demo::write_demo_data(d.out, o);
-    std::printf("wrote %s: %llu prose documents, %llu dialogues, %llu knowledge Q&A pairs, %llu template and %llu "
-                "free-form held-out questions, %llu off-topic requests\n",
-                d.out.c_str(), static_cast<unsigned long long>(s.prose_docs),
-                static_cast<unsigned long long>(s.dialogues), static_cast<unsigned long long>(s.kb_qa),
-                static_cast<unsigned long long>(s.eval_items), static_cast<unsigned long long>(s.freeform_items),
-                static_cast<unsigned long long>(s.refusal_items));
+    std::printf("wrote %s: %s\n", d.out.c_str(), demo::describe(s).c_str());
   });
 
   cmd.callback([&cmd] {

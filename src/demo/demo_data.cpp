@@ -35,6 +35,20 @@ std::string replace_product(std::string_view core, std::string_view product) {
   return s;
 }
 
+// Each "{slot}" of knowledge_base.h's slot list in `q` replaced by one of its values
+// (every occurrence drawn anew); "{p}" and unknown names are left for the caller.
+std::string fill_slots(Rng& rng, Lang l, std::string q) {
+  for (std::string_view slot : {"amount", "color", "place", "day", "card", "n"}) {
+    const std::string mark = "{" + std::string(slot) + "}";
+    for (size_t at = q.find(mark); at != std::string::npos; at = q.find(mark, at)) {
+      const std::string_view value = choose(rng, slot_values(l, slot));
+      q.replace(at, mark.size(), value);
+      at += value.size();
+    }
+  }
+  return q;
+}
+
 const Intent& intent(std::string_view key) {
   for (const Intent& it : intents())
     if (it.key == key) return it;
@@ -53,7 +67,7 @@ std::string answer_text(Rng& rng, Lang l, std::string_view answer) {
 // policy"), or one of its phrasings after a sentence of context ("I just bought {p}. ").
 std::string question_core(Rng& rng, Lang l, const IntentText& t) {
   const double r = rng.uniform();
-  if (r < 0.5) return std::string(choose(rng, t.questions));
+  if (r < 0.5) return fill_slots(rng, l, std::string(choose(rng, t.questions)));
   if (r < 0.85) {
     std::string frame(choose(rng, question_frames(l)));
     const std::string_view topic = choose(rng, t.topics);
@@ -65,7 +79,7 @@ std::string question_core(Rng& rng, Lang l, const IntentText& t) {
   // The context names the product explicitly (never "it"), so the question may say "it".
   const auto& names = product_names(l);
   const std::string context = replace_product(choose(rng, question_contexts(l)), names[rng.below(6)]);
-  return render_question(context, q, "{p}", "");
+  return render_question(context, fill_slots(rng, l, std::string(q)), "{p}", "");
 }
 
 // How people type: in English a fifth of the questions all lower case without the final
@@ -96,20 +110,27 @@ std::string maybe_reword(Rng& rng, Lang l, std::string q) {
 // question (held_out_guard.h); nearly always the first.
 template <typename Make>
 std::string unseen_question(Make make) {
+  std::string q;
   for (int attempt = 0; attempt < 1000; ++attempt) {
-    std::string q = make();
+    q = make();
     if (!HeldOutGuard::instance().leaks(q)) return q;
   }
-  fail("demo data: 1000 generated questions in a row contain a held-out question");
+  fail("demo data: 1000 generated questions in a row contain a held-out question (the last: '{}')", q);
 }
+
+// Shares of wrapped training questions that start with an everyday remark instead of a
+// greeting (near misses of the off-topic requests), and that carry a filler word.
+constexpr double kRemarkShare = 0.1, kFillerShare = 0.2;
 
 std::string random_question(Rng& rng, Lang l, const IntentText& t, bool wrapped) {
   return unseen_question([&] {
-    const std::string core = maybe_reword(rng, l, question_core(rng, l, t));
+    std::string core = maybe_reword(rng, l, question_core(rng, l, t));
     const auto& product = choose(rng, product_names(l));
     if (!wrapped) return render_question("", core, product, "");
-    return casual(rng, l,
-                  render_question(choose(rng, question_prefixes(l)), core, product, choose(rng, question_suffixes(l))));
+    if (rng.uniform() < kFillerShare) core = add_filler(rng, l, core);
+    const std::string_view prefix =
+        rng.uniform() < kRemarkShare ? choose(rng, everyday_remarks(l)) : choose(rng, question_prefixes(l));
+    return casual(rng, l, render_question(prefix, core, product, choose(rng, question_suffixes(l))));
   });
 }
 
@@ -229,6 +250,14 @@ json single_turn(Rng& rng, Lang l) {
   return {{"messages", {turn("user", random_question(rng, l, t, true)), turn("assistant", answer_text(rng, l, t.answer))}}};
 }
 
+// An off-topic request: half from the fixed list, half a frame around a subject.
+std::string off_topic_request(Rng& rng, Lang l) {
+  if (rng.uniform() < 0.5) return std::string(choose(rng, off_topic_requests(l)));
+  std::string frame(choose(rng, off_topic_frames(l)));
+  frame.replace(frame.find("{s}"), 3, choose(rng, off_topic_subjects(l)));
+  return render_question("", frame, "", "");
+}
+
 // A conversation of one to five questions: an optional greeting, a first question, then
 // follow-ups (whole or elliptical, each about another intent, now and then an off-topic
 // request and its refusal in between), an optional closing. The longer ones reach far
@@ -253,7 +282,7 @@ json multi_turn(Rng& rng, Lang l) {
   }
   for (int i = 0; i < follow; ++i) {
     if (rng.uniform() < 0.08) {
-      msgs.push_back(turn("user", choose(rng, off_topic_requests(l))));
+      msgs.push_back(turn("user", off_topic_request(rng, l)));
       msgs.push_back(turn("assistant", refusal(l)));
       continue;
     }
@@ -273,7 +302,7 @@ json multi_turn(Rng& rng, Lang l) {
 
 json off_topic(Rng& rng, Lang l) {
   const std::string q =
-      casual(rng, l, render_question(choose(rng, question_prefixes(l)), choose(rng, off_topic_requests(l)), "", ""));
+      casual(rng, l, render_question(choose(rng, question_prefixes(l)), off_topic_request(rng, l), "", ""));
   return {{"messages", {turn("user", q), turn("assistant", refusal(l))}}};
 }
 
@@ -311,6 +340,12 @@ std::string render_question(std::string_view prefix, std::string_view core, std:
     if (mid_sentence && !word.empty() && q[0] >= 'A' && q[0] <= 'Z' && !name) q[0] = static_cast<char>(q[0] - 'A' + 'a');
   }
   return std::string(prefix) + q + std::string(suffix);
+}
+
+std::string describe(const DemoDataSummary& s) {
+  return fmt::format("{} prose documents, {} dialogues, {} knowledge Q&A pairs, {} template, {} free-form and {} fresh "
+                     "held-out questions, {} off-topic requests",
+                     s.prose_docs, s.dialogues, s.kb_qa, s.eval_items, s.freeform_items, s.fresh_items, s.refusal_items);
 }
 
 DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& opt) {
@@ -368,7 +403,9 @@ DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& o
     const std::string_view canonical = product_names(l)[0];
     for (const Intent& it : intents()) {
       for (const auto& core : it.text(l).questions) {
-        kb.add({{"instruction", render_question("", core, canonical, "")}, {"input", ""},
+        const std::string q =
+            unseen_question([&] { return render_question("", fill_slots(rng, l, std::string(core)), canonical, ""); });
+        kb.add({{"instruction", q}, {"input", ""},
                 {"output", it.text(l).answer}});
         ++sum.kb_qa;
       }
@@ -387,7 +424,7 @@ DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& o
   // The evaluation files draw from their own generator, so a change to the training data
   // leaves them as they were.
   Rng eval_rng(opt.seed ^ 0x9e3779b97f4a7c15ULL);
-  JsonlOut heldout, freeform, refusals;
+  JsonlOut heldout, freeform, fresh, refusals;
   auto facts_of = [](const IntentText& t) {
     json facts = json::array();
     for (const auto& f : t.facts) facts.push_back(f);
@@ -410,26 +447,32 @@ DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& o
         }
       }
     }
-    // The free-form questions, as written (see freeform_questions.h).
-    std::map<std::string_view, int> per_key;
-    for (const FreeformQuestion& f : freeform_questions()) {
-      if (f.lang != l) continue;
-      const Intent& it = intent(f.key);
-      json msgs = {turn("system", sys)};
-      if (!f.prior_key.empty()) {
-        msgs.push_back(turn("user", f.prior_question));
-        msgs.push_back(turn("assistant", intent(f.prior_key).text(l).answer));
+    // The free-form and fresh questions, as written (see freeform_questions.h).
+    const auto add_written = [&](const std::vector<FreeformQuestion>& questions, const char* tag, JsonlOut& out) {
+      std::map<std::string_view, int> per_key;
+      uint64_t n = 0;
+      for (const FreeformQuestion& f : questions) {
+        if (f.lang != l) continue;
+        const Intent& it = intent(f.key);
+        json msgs = {turn("system", sys)};
+        if (!f.prior_key.empty()) {
+          msgs.push_back(turn("user", f.prior_question));
+          msgs.push_back(turn("assistant", intent(f.prior_key).text(l).answer));
+        }
+        msgs.push_back(turn("user", f.question));
+        out.add({{"id", fmt::format("{}-{}-{}-{}", lang_code(l), it.key, tag, per_key[f.key]++)},
+                 {"messages", msgs},
+                 {"answer", it.text(l).answer},
+                 {"facts", facts_of(it.text(l))},
+                 {"lang", lang_code(l)},
+                 {"topic", it.topic},
+                 {"follow_up", !f.prior_key.empty()}});
+        ++n;
       }
-      msgs.push_back(turn("user", f.question));
-      freeform.add({{"id", fmt::format("{}-{}-free-{}", lang_code(l), it.key, per_key[f.key]++)},
-                    {"messages", msgs},
-                    {"answer", it.text(l).answer},
-                    {"facts", facts_of(it.text(l))},
-                    {"lang", lang_code(l)},
-                    {"topic", it.topic},
-                    {"follow_up", !f.prior_key.empty()}});
-      ++sum.freeform_items;
-    }
+      return n;
+    };
+    sum.freeform_items += add_written(freeform_questions(), "free", freeform);
+    sum.fresh_items += add_written(fresh_questions(), "fresh", fresh);
     int k = 0;
     for (const auto& req : off_topic_heldout(l)) {
       refusals.add({{"id", fmt::format("{}-refusal-{}", lang_code(l), k++)},
@@ -442,6 +485,7 @@ DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& o
   }
   heldout.write(dir + "/eval/heldout.jsonl");
   freeform.write(dir + "/eval/freeform.jsonl");
+  fresh.write(dir + "/eval/fresh.jsonl");
   refusals.write(dir + "/eval/refusals.jsonl");
   return sum;
 }

@@ -24,7 +24,7 @@ struct DemoDataOptions {
 struct DemoDataSummary {
   uint64_t prose_docs = 0, planted_noise_docs = 0, planted_pii = 0, planted_sensitive = 0;
   uint64_t dialogues = 0, kb_qa = 0, planted_bad_records = 0;
-  uint64_t eval_items = 0, freeform_items = 0, refusal_items = 0;
+  uint64_t eval_items = 0, freeform_items = 0, fresh_items = 0, refusal_items = 0;
 };
 
 // Layout written under `dir` (created):
@@ -36,8 +36,12 @@ struct DemoDataSummary {
 //   eval/heldout.jsonl        held-out paraphrases: messages, answer, facts, lang, topic
 //   eval/freeform.jsonl       the hand-written free-form questions (freeform_questions.h),
 //                             same fields plus follow_up (true: an earlier exchange precedes)
+//   eval/fresh.jsonl          the fresh set (freeform_questions.h), the same fields
 //   eval/refusals.jsonl       held-out off-topic requests (the refusal's key phrase as fact)
 DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& opt);
+
+// One line for people: "3159 prose documents, 23200 dialogues, ... 20 off-topic requests".
+std::string describe(const DemoDataSummary& s);
 
 // Questions as the generator phrases them (exposed for tests): `core` with "{p}" replaced
 // by `product`, the first letter capitalised where a sentence starts, inside prefix/suffix.

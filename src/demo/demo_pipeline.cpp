@@ -164,7 +164,9 @@ model::ArchOptions demo_arch(const DemoOptions& opt) {
 }
 
 // Seconds of one optimizer step of the demo model at (B, T), measured here on random
-// tokens (the best of four steps after a warm-up one), so step counts fit the budget.
+// tokens (the best of eight steps after two warm-up ones: the first steps fault in memory
+// and, on AMX, set up the tiles; a best of four read 0.12-0.19 s for one 0.127 s step), so
+// step counts fit the budget.
 double measure_step_seconds(const model::ArchOptions& arch, const std::string& dtype, int B, int T, int vocab) {
   model::GptConfig sizes;
   sizes.n_layer = kLayers;
@@ -179,12 +181,12 @@ double measure_step_seconds(const model::ArchOptions& arch, const std::string& d
   for (auto& x : inp) x = static_cast<int32_t>(rng.below(vocab));
   for (auto& x : tgt) x = static_cast<int32_t>(rng.below(vocab));
   double best = 1e30;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 10; ++i) {
     Timer t;
     gpt.zero_grad();
     gpt.forward_loss(inp.data(), tgt.data(), nullptr, B, T);
     gpt.backward(1.0f / static_cast<float>(inp.size()));
-    if (i > 0) best = std::min(best, t.seconds());
+    if (i > 1) best = std::min(best, t.seconds());
   }
   // AdamW over all parameters, the loader and logging add a little more.
   return best * 1.15;
@@ -233,10 +235,10 @@ double train_seconds_between(const std::string& metrics_jsonl, int from, int to)
   return t_to - t_from;
 }
 
-// The on-topic items of both held-out sets answered with the refusal, in percent.
-double on_topic_refused(const EvalScores& a, const EvalScores& b) {
+// The on-topic items of the held-out sets answered with the refusal, in percent.
+double on_topic_refused(const std::vector<const EvalScores*>& sets) {
   size_t n = 0, refused = 0;
-  for (const auto* s : {&a, &b})
+  for (const auto* s : sets)
     for (const auto& it : s->items) {
       ++n;
       refused += it.refused;
@@ -305,14 +307,15 @@ bool reuse_finished_demo(const DemoOptions& opt) {
 // The closing summary: samples, accuracy per language on both held-out sets against the
 // targets, refusals, losses, where things are.
 void print_demo_summary(const std::string& o, double minutes, const std::vector<std::string>& samples,
-                        const EvalScores& heldout, const EvalScores& freeform, const EvalScores& refusals,
-                        double refused_on_topic) {
+                        const EvalScores& heldout, const EvalScores& freeform, const EvalScores& fresh,
+                        const EvalScores& refusals, double refused_on_topic) {
   std::printf("\nchatforge demo finished in %.1f minutes.\n\n", minutes);
   for (const auto& s : samples) std::printf("  %s\n", s.c_str());
   std::printf("\nheld-out questions answered with the right fact (target %.0f%% in each language):\n",
               kTargetAccuracy);
   std::printf("  template phrasings:  %s\n", accuracy_line(heldout).c_str());
   std::printf("  free-form questions: %s\n", accuracy_line(freeform).c_str());
+  std::printf("  fresh questions:     %s\n", accuracy_line(fresh).c_str());
   std::printf("on-topic questions answered with the refusal: %s (target at most %.0f%%)\n",
               percent(refused_on_topic).c_str(), kTargetOnTopicRefused);
   std::printf("off-topic requests politely refused: %s\n", percent(refusals.all).c_str());
@@ -342,13 +345,7 @@ DemoDataSummary generate_data(const DemoOptions& opt, Runner& run) {
   dopt.langs = opt.langs;
   dopt.seed = opt.seed;
   const DemoDataSummary data = write_demo_data(o + "/data", dopt);
-  std::fprintf(stderr,
-               "    %llu prose documents, %llu dialogues, %llu knowledge Q&A pairs, %llu template and %llu free-form "
-               "held-out questions, %llu off-topic requests\n",
-               static_cast<unsigned long long>(data.prose_docs), static_cast<unsigned long long>(data.dialogues),
-               static_cast<unsigned long long>(data.kb_qa), static_cast<unsigned long long>(data.eval_items),
-               static_cast<unsigned long long>(data.freeform_items),
-               static_cast<unsigned long long>(data.refusal_items));
+  std::fprintf(stderr, "    %s\n", describe(data).c_str());
   run.end("generate the demo data", "", o + "/data", t.seconds());
   return data;
 }
@@ -391,7 +388,8 @@ std::pair<double, std::string> training_peak(const std::string& dtype) {
   return {p.gflops, fmt::format("fp32 FMA peak ({}, {} threads)", ops::simd_level_name(p.level), p.threads)};
 }
 
-// Stages 5-7: pretraining, the chat data, fine-tuning, sized to the time budget.
+// Stages 5-8: pretraining, the chat data, timed fine-tuning steps, fine-tuning, sized to the
+// time budget.
 TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t eval_items) {
   const std::string& o = opt.out;
   // Budget: what is left after the fixed stages goes to training, kPretrainShare of it
@@ -466,10 +464,10 @@ TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t 
   return {pre_steps, sft_steps, peak_gflops, peak_what};
 }
 
-// Stages 8-11: perplexity and the three answer sets.
+// Stages 9-13: perplexity and the four answer sets.
 void evaluate(const DemoOptions& opt, Runner& run) {
   const std::string& o = opt.out;
-  // 8-11. Evaluation.
+  // 9-13. Evaluation.
   run.run("perplexity of held-out prose",
           {"eval", "perplexity", "--model", o + "/runs/pretrain/last", "--data", o + "/clean/val.jsonl", "--out",
            o + "/eval/perplexity"},
@@ -483,26 +481,28 @@ void evaluate(const DemoOptions& opt, Runner& run) {
   };
   answer("answer held-out questions (template phrasings)", "heldout");
   answer("answer held-out questions (free-form)", "freeform");
+  answer("answer held-out questions (fresh)", "fresh");
   answer("refuse off-topic requests", "refusals");
 
 }
 
 struct DemoScores {
-  EvalScores heldout, freeform, refusals;
+  EvalScores heldout, freeform, fresh, refusals;
   double refused_on_topic = 0;
   std::vector<std::string> samples;
 };
 
-// Stage 12: report.html from the evaluations' results.
+// Stage 14: report.html from the evaluations' results.
 DemoScores write_report(const DemoOptions& opt, Runner& run, const DemoDataSummary& data, int vocab,
                         const TrainingPlan& plan) {
   const std::string& o = opt.out;
-  // 12. Report.
+  // 14. Report.
   DemoScores sc;
   sc.heldout = read_eval_scores(o + "/eval/heldout/results.json", o + "/data/eval/heldout.jsonl");
   sc.freeform = read_eval_scores(o + "/eval/freeform/results.json", o + "/data/eval/freeform.jsonl");
+  sc.fresh = read_eval_scores(o + "/eval/fresh/results.json", o + "/data/eval/fresh.jsonl");
   sc.refusals = read_eval_scores(o + "/eval/refusals/results.json", o + "/data/eval/refusals.jsonl");
-  sc.refused_on_topic = on_topic_refused(sc.heldout, sc.freeform);
+  sc.refused_on_topic = on_topic_refused({&sc.heldout, &sc.freeform, &sc.fresh});
   sc.samples = sample_lines(sc.heldout, 2);
   for (auto& l : sample_lines(sc.freeform, 2)) sc.samples.push_back(std::move(l));
   const double pre_loss = last_val_loss(o + "/runs/pretrain/metrics.jsonl");
@@ -515,6 +515,7 @@ DemoScores write_report(const DemoOptions& opt, Runner& run, const DemoDataSumma
                              run.elapsed() / 60, opt.minutes)};
   rep.heldout = sc.heldout;
   rep.freeform = sc.freeform;
+  rep.fresh = sc.fresh;
   rep.refusals = sc.refusals;
   rep.on_topic_refused = sc.refused_on_topic;
   rep.stages = stage_rows(run);
@@ -535,8 +536,8 @@ DemoScores write_report(const DemoOptions& opt, Runner& run, const DemoDataSumma
                    "words), {} dialogues, {} knowledge Q&A pairs, {} malformed chat records",
                    data.prose_docs, data.planted_noise_docs, data.planted_pii, data.planted_sensitive, data.dialogues,
                    data.kb_qa, data.planted_bad_records)},
-      {"held-out items", fmt::format("{} template, {} free-form, {} off-topic", data.eval_items, data.freeform_items,
-                                     data.refusal_items)}};
+      {"held-out items", fmt::format("{} template, {} free-form, {} fresh, {} off-topic", data.eval_items,
+                                     data.freeform_items, data.fresh_items, data.refusal_items)}};
   write_file_atomic(o + "/report.html", demo_report_html(rep));
   run.end("report", "", "report.html", 0);
   return sc;
@@ -559,10 +560,10 @@ void run_demo(const DemoOptions& asked) {
   make_output_dir(opt.out);
   remove_demo_marker(opt.out);  // written again only when this run finishes
   const std::string o = opt.out;
-  Runner run(opt, 13 + (opt.serve || opt.chat ? 1 : 0));
+  Runner run(opt, 14 + (opt.serve || opt.chat ? 1 : 0));
   const DemoDataSummary data = generate_data(opt, run);
   const int vocab = prepare_text(opt, run);
-  const size_t eval_items = data.eval_items + data.freeform_items + data.refusal_items;
+  const size_t eval_items = data.eval_items + data.freeform_items + data.fresh_items + data.refusal_items;
   const TrainingPlan plan = train_model(opt, run, vocab, eval_items);
   evaluate(opt, run);
   const DemoScores sc = write_report(opt, run, data, vocab, plan);
@@ -575,7 +576,8 @@ void run_demo(const DemoOptions& asked) {
                                                   std::string(system_prompt())));
   // Last: the marker that says this directory holds a finished demo (demo_marker.h).
   write_demo_marker(opt, run.elapsed() / 60);
-  print_demo_summary(o, run.elapsed() / 60, sc.samples, sc.heldout, sc.freeform, sc.refusals, sc.refused_on_topic);
+  print_demo_summary(o, run.elapsed() / 60, sc.samples, sc.heldout, sc.freeform, sc.fresh, sc.refusals,
+                     sc.refused_on_topic);
 
   if (opt.serve) run.run("serve", serve_args(opt), fmt::format("http://{}:{}/", opt.host, opt.port));
   if (opt.chat) run.run("chat", chat_args(opt), "");

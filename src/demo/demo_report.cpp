@@ -106,14 +106,21 @@ std::string demo_report_html(const DemoReport& r) {
 
   // Targets first: what the demo aims at and whether this run met it.
   h.heading("Targets");
+  struct OnTopicSet {
+    const EvalScores* scores;
+    std::string name, file;
+  };
+  const std::vector<OnTopicSet> on_topic = {{&r.heldout, "template", "heldout"},
+                                            {&r.freeform, "free-form", "freeform"},
+                                            {&r.fresh, "fresh", "fresh"}};
   std::vector<std::vector<std::string>> rows;
-  for (const auto* set : {&r.heldout, &r.freeform}) {
-    const std::string name = set == &r.heldout ? "template held-out" : "free-form held-out";
+  for (const auto& [set, short_name, file] : on_topic) {
+    const std::string name = short_name + " held-out";
     for (const auto& [g, v] : set->groups)
       rows.push_back({fmt::format("{} questions, {}: right fact", name, g), fmt::format("at least {:.0f}%", kTargetAccuracy),
                       percent(v), std::isnan(v) ? "n/a" : mark(v >= kTargetAccuracy)});
   }
-  rows.push_back({"on-topic questions answered with the refusal (both held-out sets)",
+  rows.push_back({"on-topic questions answered with the refusal (the three on-topic sets)",
                   fmt::format("at most {:.0f}%", kTargetOnTopicRefused), percent(r.on_topic_refused),
                   std::isnan(r.on_topic_refused) ? "n/a" : mark(r.on_topic_refused <= kTargetOnTopicRefused)});
   rows.push_back({"off-topic requests politely refused", "(no fixed target)", percent(r.refusals.all), ""});
@@ -121,16 +128,13 @@ std::string demo_report_html(const DemoReport& r) {
 
   h.heading("Held-out questions answered with the right fact");
   std::vector<eval::Bar> bars;
-  for (const auto* set : {&r.heldout, &r.freeform}) {
-    const std::string name = set == &r.heldout ? "template" : "free-form";
+  for (const auto& [set, name, file] : on_topic)
     for (const auto& [g, v] : set->groups) bars.push_back({name + " " + g, std::isnan(v) ? 0 : v, {}, {}});
-  }
   h.bar_chart("fact accuracy (%)", bars);
   rows.clear();
-  for (const auto* set : {&r.heldout, &r.freeform}) {
-    const std::string name = set == &r.heldout ? "template phrasings (eval/heldout.jsonl)"
-                                               : "free-form questions (eval/freeform.jsonl)";
-    std::vector<std::string> row = {name, std::to_string(set->items.size())};
+  for (const auto& [set, name, file] : on_topic) {
+    std::vector<std::string> row = {fmt::format("{} questions (eval/{}.jsonl)", name, file),
+                                    std::to_string(set->items.size())};
     for (const char* g : {"en", "zh"}) row.push_back(percent(set->group(g)));
     row.push_back(percent(set->all));
     row.push_back(percent(set->refused_percent()));
@@ -154,11 +158,11 @@ std::string demo_report_html(const DemoReport& r) {
   h.table({"", ""}, rows);
 
   // Every item, so a reader sees which questions the assistant gets wrong and how.
-  for (const auto* set : {&r.heldout, &r.freeform, &r.refusals}) {
-    const std::string name = set == &r.heldout    ? "Every template held-out question"
-                             : set == &r.freeform ? "Every free-form held-out question"
-                                                  : "Every held-out off-topic request";
-    h.heading(name);
+  std::vector<std::pair<const EvalScores*, std::string>> every;
+  for (const auto& [set, name, file] : on_topic) every.push_back({set, "Every " + name + " held-out question"});
+  every.push_back({&r.refusals, "Every held-out off-topic request"});
+  for (const auto& [set, heading] : every) {
+    h.heading(heading);
     std::string tab = "<table><tr><th>id</th><th>question</th><th>answer</th><th>right</th></tr>";
     for (const auto& it : set->items) {
       std::string q = html_escape(it.question);

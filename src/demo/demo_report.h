@@ -49,14 +49,14 @@ std::string percent(double v);
 struct DemoReport {
   std::string title;
   std::vector<std::string> summary;  // lines of the top paragraph (escaped)
-  EvalScores heldout, freeform, refusals;
-  double on_topic_refused = NAN;     // over both held-out sets together
+  EvalScores heldout, freeform, fresh, refusals;
+  double on_topic_refused = NAN;     // over the three on-topic held-out sets together
   std::vector<std::vector<std::string>> stages;  // stage, time, look-at (HTML), command (HTML)
   std::vector<std::pair<std::string, std::string>> facts;  // the run's numbers (escaped)
 };
 
 // The whole report.html: targets with met/missed, the scores, the stages, the run's
-// numbers, then every held-out item of both sets with a right/wrong column.
+// numbers, then every held-out item of every set with a right/wrong column.
 std::string demo_report_html(const DemoReport& r);
 
 }  // namespace chatforge::demo

@@ -3,7 +3,10 @@
 // before the generator's phrasings were widened, and never edited to suit a model; twelve
 // were reworded afterwards only because the widened generator (its follow-up forms, "it"
 // as a product name) produced them word for word, which would have made them training
-// questions ("and shipping?" became "and is shipping extra?").
+// questions ("and shipping?" became "and is shipping extra?"). The generator's slot
+// families and idioms (knowledge_base.cpp, 2026-12-06) were written after reading which of
+// these every run missed, so this set no longer measures unseen rewording alone; the
+// fresh set below does.
 #include "demo/freeform_questions.h"
 
 #include <iterator>
@@ -457,10 +460,152 @@ const FreeformQuestion kItems[] = {
       {"international", Z, "国际物流能送吗，要多久"},
       {"international", Z, "那国外能寄吗？", "shipping_time", "多久能到？"},
 };
+
+// The fresh set: two questions per intent and language, written on 2026-12-06 after the
+// generator's last change (its slot families and idioms, which were added after reading
+// which free-form questions every run missed). Nothing was tuned against them: they
+// measure rewording the generator has not been shaped around.
+const FreeformQuestion kFresh[] = {
+      // price
+      {"price", E, "Before I commit, what's the price tag on the X2?"},
+      {"price", E, "how much cash for one aerobrew"},
+      {"price", Z, "这台X2卖几百还是上千？"},
+      {"price", Z, "X2多少钱能拿下？"},
+      // shipping_time
+      {"shipping_time", E, "Once I check out, how many days until the box reaches me?"},
+      {"shipping_time", E, "is it next-day delivery or slower?"},
+      {"shipping_time", Z, "付款以后多久能到我手上？"},
+      {"shipping_time", Z, "发货速度怎么样，要等一周吗？"},
+      // shipping_cost
+      {"shipping_cost", E, "Are delivery fees waived for bigger orders?"},
+      {"shipping_cost", E, "what do you charge to send it to my house"},
+      {"shipping_cost", Z, "寄到家里要收快递费吗？"},
+      {"shipping_cost", Z, "买多少才能免邮？"},
+      // returns
+      {"returns", E, "The machine doesn't suit my kitchen. Can I send it back for a refund?"},
+      {"returns", E, "whats your policy if i want to return something"},
+      {"returns", Z, "买回来发现不合适，可以退吗？"},
+      {"returns", Z, "退货政策是怎样的？"},
+      // warranty
+      {"warranty", E, "For how many years is the X2 guaranteed?"},
+      {"warranty", E, "if it dies after 18 months am i still covered"},
+      {"warranty", Z, "X2坏了保修几年？"},
+      {"warranty", Z, "买了一年半出故障还在保修期吗？"},
+      // refund_time
+      {"refund_time", E, "I mailed the X2 back last week. How soon will I see the refund?"},
+      {"refund_time", E, "how many days for the money to come back after a return"},
+      {"refund_time", Z, "退货寄回去了，钱几天能退到账上？"},
+      {"refund_time", Z, "退款一般要等几天？"},
+      // capacity
+      {"capacity", E, "What volume of water does the X2's tank take?"},
+      {"capacity", E, "how many cups can i make on one fill"},
+      {"capacity", Z, "X2的水箱能装多少水？"},
+      {"capacity", Z, "加满一次水可以冲几杯？"},
+      // colors
+      {"colors", E, "What shades does the AeroBrew come in?"},
+      {"colors", E, "can i get it in something other than black"},
+      {"colors", Z, "X2有几种配色可以选？"},
+      {"colors", Z, "除了黑的还有什么颜色"},
+      // descale
+      {"descale", E, "How frequently should I get rid of limescale in the X2?"},
+      {"descale", E, "when do i need to descale it"},
+      {"descale", Z, "多长时间需要除一次水垢？"},
+      {"descale", Z, "水垢要多久清理一次"},
+      // reset
+      {"reset", E, "How do I restore the X2 to how it was out of the box?"},
+      {"reset", E, "factory reset steps please"},
+      {"reset", Z, "怎么把X2恢复成出厂状态？"},
+      {"reset", Z, "机器想重置一下，要怎么操作"},
+      // app
+      {"app", E, "Which app controls the X2 from my phone?"},
+      {"app", E, "is there an iphone app for this"},
+      {"app", Z, "用手机控制X2要下哪个App？"},
+      {"app", Z, "有没有配套的手机应用"},
+      // wifi
+      {"wifi", E, "My router is 5 GHz only. Will the X2 connect?"},
+      {"wifi", E, "which wifi frequency does it need"},
+      {"wifi", Z, "我家路由器是5G的，X2能连上吗？"},
+      {"wifi", Z, "X2支持哪个Wi-Fi频段"},
+      // error_e1
+      {"error_e1", E, "The screen is showing E1. What should I do?"},
+      {"error_e1", E, "e1 keeps flashing, help"},
+      {"error_e1", Z, "屏幕上一直显示E1，怎么办？"},
+      {"error_e1", Z, "E1亮了是啥意思"},
+      // error_e2
+      {"error_e2", E, "The display reads E2 and it won't brew. Any idea?"},
+      {"error_e2", E, "got an e2 error, what now"},
+      {"error_e2", Z, "显示E2，不出咖啡了，怎么处理？"},
+      {"error_e2", Z, "E2报错是什么原因"},
+      // support_hours
+      {"support_hours", E, "What hours does your help line work?"},
+      {"support_hours", E, "can i call support on a sunday"},
+      {"support_hours", Z, "客服几点上班几点下班？"},
+      {"support_hours", Z, "周日能联系到客服吗"},
+      // contact
+      {"contact", E, "How do I get hold of your support team?"},
+      {"contact", E, "where can i chat with someone from nimbus"},
+      {"contact", Z, "怎么找你们的客服？"},
+      {"contact", Z, "有在线客服吗，在哪里"},
+      // payment
+      {"payment", E, "Which ways can I pay at checkout?"},
+      {"payment", E, "is paypal an option when paying"},
+      {"payment", Z, "结账的时候能用哪些方式付钱？"},
+      {"payment", Z, "可以用微信付吗"},
+      // track_order
+      {"track_order", E, "How can I see where my parcel is right now?"},
+      {"track_order", E, "wheres my order, is there tracking"},
+      {"track_order", Z, "怎么查我的快递到哪了？"},
+      {"track_order", Z, "订单物流在哪里看"},
+      // cancel_order
+      {"cancel_order", E, "I just bought the wrong thing. Is it too late to cancel?"},
+      {"cancel_order", E, "how do i cancel an order i made this morning"},
+      {"cancel_order", Z, "早上下的单还能取消吗？"},
+      {"cancel_order", Z, "买错了，订单可以撤销吗"},
+      // password
+      {"password", E, "I can't remember my login password. What now?"},
+      {"password", E, "forgot my password for the nimbus account"},
+      {"password", Z, "登录密码忘了怎么办？"},
+      {"password", Z, "账号密码想不起来了"},
+      // power
+      {"power", E, "What's the X2's power rating?"},
+      {"power", E, "does it turn off by itself when not in use"},
+      {"power", Z, "X2耗电大吗，功率多少？"},
+      {"power", Z, "不用的时候会自动断电吗"},
+      // drinks
+      {"drinks", E, "Can the X2 make a cappuccino?"},
+      {"drinks", E, "what coffees can it brew"},
+      {"drinks", Z, "想喝拿铁，X2做得了吗？"},
+      {"drinks", Z, "这机器能做哪几种咖啡"},
+      // capsules
+      {"capsules", E, "Will standard coffee pods fit the X2?"},
+      {"capsules", E, "can i use normal ground coffee or only pods"},
+      {"capsules", Z, "普通胶囊能用在X2上吗？"},
+      {"capsules", Z, "只能用胶囊吗，咖啡粉行不行"},
+      // cleaning
+      {"cleaning", E, "Can the drip tray go in the dishwasher?"},
+      {"cleaning", E, "how should i clean the carafe"},
+      {"cleaning", Z, "接水盘能放洗碗机洗吗？"},
+      {"cleaning", Z, "咖啡壶怎么清洗"},
+      // student_discount
+      {"student_discount", E, "I'm at university. Is there a student deal?"},
+      {"student_discount", E, "any discount with a student card"},
+      {"student_discount", Z, "大学生买有折扣吗？"},
+      {"student_discount", Z, "学生证能打折吗"},
+      // international
+      {"international", E, "I'm based in Australia. Do you deliver there?"},
+      {"international", E, "can you ship outside the country, and how long"},
+      {"international", Z, "我在澳大利亚，能发货过来吗？"},
+      {"international", Z, "能寄到国外吗，要几天"},
+};
 }  // namespace
 
 const std::vector<FreeformQuestion>& freeform_questions() {
   static const std::vector<FreeformQuestion> v(std::begin(kItems), std::end(kItems));
+  return v;
+}
+
+const std::vector<FreeformQuestion>& fresh_questions() {
+  static const std::vector<FreeformQuestion> v(std::begin(kFresh), std::end(kFresh));
   return v;
 }
 

@@ -23,5 +23,8 @@ struct FreeformQuestion {
 };
 
 const std::vector<FreeformQuestion>& freeform_questions();
+// The third held-out set (eval/fresh.jsonl): two single questions per intent and language,
+// written after the generator's last change and used for no decision since.
+const std::vector<FreeformQuestion>& fresh_questions();
 
 }  // namespace chatforge::demo

@@ -33,6 +33,7 @@ const HeldOutGuard& HeldOutGuard::instance() {
         for (const auto& core : it.text(l).heldout)
           for (const auto& p : product_names(l)) texts.push_back(comparable(render_question("", core, p, "")));
     for (const FreeformQuestion& f : freeform_questions()) texts.push_back(comparable(std::string(f.question)));
+    for (const FreeformQuestion& f : fresh_questions()) texts.push_back(comparable(std::string(f.question)));
     return texts;
   }());
   return guard;

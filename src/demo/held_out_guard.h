@@ -14,7 +14,8 @@ namespace chatforge::demo {
 
 class HeldOutGuard {
  public:
-  // Every template held-out phrasing with each product name, and every free-form question.
+  // Every template held-out phrasing with each product name, and every free-form and fresh
+  // question.
   static const HeldOutGuard& instance();
   explicit HeldOutGuard(std::vector<std::string> forbidden);
   // True when `question` contains one of the forbidden texts.

@@ -3,7 +3,10 @@
 // real customers paraphrase; they appear only in the evaluation file. The training
 // phrasings are many per intent on purpose (registers from formal to terse, synonyms,
 // context before the question, near-miss forms that look like off-topic requests): a
-// small model keys on the topic's words only when it sees them in many sentences.
+// small model keys on the topic's words only when it sees them in many sentences. Slots
+// ("Is {p} under {amount}?", "Do you ship to {place}?") multiply a phrasing by the values
+// customers put in it; off-topic requests come as a fixed list and as frames around
+// subjects, and everyday remarks put off-topic words in front of on-topic questions.
 #include "demo/knowledge_base.h"
 
 namespace chatforge::demo {
@@ -14,7 +17,12 @@ namespace {
 void add_orders_and_money(std::vector<Intent>& v) {
   v.insert(v.end(), {
       {"price", "pricing",
-       {{"How much does {p} cost?", "What is the price of {p}?", "How much is {p}?", "What does {p} sell for?",
+       {{"What would {p} set me back?", "How much will {p} run me?", "What's the damage for {p}?",
+         "How much are we talking for {p}?", "Is {p} under {amount}?", "Is {p} more than {amount}?",
+         "Can I get {p} for less than {amount}?", "Will {amount} be enough for {p}?", "How many dollars is {p}?",
+         "What's {p} going for?", "What's the going rate for {p}?", "What's the retail price of {p}?",
+         "How much do you want for {p}?", "Does {p} cost over {amount}?",
+         "How much does {p} cost?", "What is the price of {p}?", "How much is {p}?", "What does {p} sell for?",
          "Price of {p}?", "how much money is {p}", "How much would I pay for {p}?", "What do you charge for {p}?",
          "Is {p} expensive?", "What's the cost of {p}?", "how much for {p}", "How pricey is {p}?",
          "What price do you sell {p} at?", "I want to buy {p}. How much is it?", "Is {p} cheap?",
@@ -26,7 +34,8 @@ void add_orders_and_money(std::vector<Intent>& v) {
         {"$129"},
         {"the price of {p}", "the cost of {p}", "how much {p} costs", "pricing", "the price", "what {p} sells for"},
         {"the price", "the cost", "price"}},
-       {{"{p}多少钱？", "{p}的价格是多少？", "{p}卖多少钱？", "{p}售价多少？", "请问{p}什么价格？", "{p}价格",
+       {{"{p}超过{amount}吗？", "{p}在{amount}以内吗？", "{amount}够买{p}吗？", "{p}比{amount}贵吗？", "{p}零售价多少？", "入手{p}要多少钱？",
+         "{p}多少钱？", "{p}的价格是多少？", "{p}卖多少钱？", "{p}售价多少？", "请问{p}什么价格？", "{p}价格",
          "{p}要多少钱？", "{p}贵吗？", "买{p}需要多少钱？", "{p}怎么卖？", "{p}多少钱一台？", "{p}价钱是多少",
          "{p}价格贵不贵", "{p}要花多少钱", "价格多少？", "想买{p}，多少钱？", "这个多少钱", "帮我查一下{p}的价格",
          "{p}的price是多少？", "{p}什么价", "多少钱能买到{p}？", "{p}便宜吗", "price多少", "{p}定价多少？"},
@@ -36,7 +45,10 @@ void add_orders_and_money(std::vector<Intent>& v) {
         {"{p}的价格", "{p}的售价", "{p}多少钱", "价格", "价钱", "{p}的定价"},
         {"价格", "价钱", "多少钱"}}},
       {"shipping_time", "shipping",
-       {{"How long does shipping take?", "When will my order arrive?", "How long is delivery?",
+       {{"How quick is delivery?", "How quickly do you ship {p}?", "What's the usual wait for {p}?",
+         "How long do I have to wait for my order?", "When can I expect {p}?", "When should I expect my package?",
+         "What's your delivery turnaround?", "How long until {p} shows up?", "Do you deliver fast?",
+         "How long does shipping take?", "When will my order arrive?", "How long is delivery?",
          "How many days until {p} arrives?", "What is the delivery time?", "how long to ship {p}",
          "How fast do you deliver?", "When will {p} be delivered?", "How soon can I get {p}?",
          "how many days for delivery", "When does my package come?", "How long will I wait for {p}?",
@@ -50,7 +62,8 @@ void add_orders_and_money(std::vector<Intent>& v) {
         {"the delivery time", "how long shipping takes", "when my order will arrive", "delivery speed",
          "shipping times", "how fast you deliver"},
         {"delivery time", "how long delivery takes", "the delivery time"}},
-       {{"多久能到货？", "发货后几天能收到？", "快递要几天？", "配送需要多长时间？", "{p}下单后多久送到？", "几天到货",
+       {{"要等几天才能收到{p}？", "一般多久能收到包裹？", "下单后要等多久？", "发货快吗，几天到？",
+         "多久能到货？", "发货后几天能收到？", "快递要几天？", "配送需要多长时间？", "{p}下单后多久送到？", "几天到货",
          "什么时候能收到{p}？", "送货要多久？", "你们发货快不快？", "{p}几天能到？", "下单后多久能收到？",
          "快递多久到", "我的订单什么时候到？", "物流要几天？", "{p}什么时候发货，几天到？", "配送时间多长",
          "昨天买了{p}，什么时候能到？", "到货要等几天", "天气不好会影响送货时间吗？", "送到家要多少天？",
@@ -61,7 +74,10 @@ void add_orders_and_money(std::vector<Intent>& v) {
         {"到货时间", "配送时间", "快递几天到", "送货时间", "物流时效", "发货速度"},
         {"到货时间", "配送时间", "送货时间"}}},
       {"shipping_cost", "shipping",
-       {{"Is shipping free?", "How much is shipping?", "What does delivery cost?", "Do you charge for shipping?",
+       {{"What's the postage on {p}?", "Is there postage to pay?", "Do I pay extra for delivery?",
+         "Does delivery cost extra?", "Will shipping add to the total?", "Are there extra delivery charges?",
+         "Is postage included?", "Do you charge extra to deliver {p}?",
+         "Is shipping free?", "How much is shipping?", "What does delivery cost?", "Do you charge for shipping?",
          "Are there shipping fees for {p}?", "shipping cost", "Is delivery free?", "How much do you charge for delivery?",
          "What's the shipping fee?", "Do I pay for delivery?", "free shipping?", "How much is delivery for {p}?",
          "Is there a delivery charge?", "When is shipping free?", "Is shipping included in the price?",
@@ -73,7 +89,8 @@ void add_orders_and_money(std::vector<Intent>& v) {
         {"the shipping fee", "the cost of shipping", "free shipping", "delivery fees", "shipping costs",
          "the delivery charge"},
         {"shipping", "the shipping fee", "delivery fees", "shipping costs"}},
-       {{"包邮吗？", "运费多少？", "需要付运费吗？", "邮费怎么算？", "买{p}要运费吗？", "运费", "免运费吗？",
+       {{"邮费要另外付吗？", "送货要加钱吗？", "运费包含在价格里吗？", "寄{p}要额外收费吗？",
+         "包邮吗？", "运费多少？", "需要付运费吗？", "邮费怎么算？", "买{p}要运费吗？", "运费", "免运费吗？",
          "运费怎么收？", "送货收费吗？", "快递费多少钱？", "{p}包邮吗？", "多少钱包邮？", "需要另外付邮费吗",
          "运费谁出？", "配送要收钱吗？", "买{p}要付快递费吗？", "满多少免运费？", "运费贵吗", "有运费吗",
          "邮费多少", "shipping要钱吗？", "快递免费吗？"},
@@ -83,7 +100,10 @@ void add_orders_and_money(std::vector<Intent>& v) {
         {"运费", "包邮政策", "邮费", "快递费", "配送费用", "运费标准"},
         {"运费", "快递费", "配送费"}}},
       {"returns", "returns",
-       {{"What is your return policy?", "Can I return {p}?", "How do I return an item?",
+       {{"Can I get my money back if I don't like {p}?", "What if {p} isn't right for me?",
+         "Can I return {p} if I change my mind?", "Can I return an opened box?", "Do you take back {p} once opened?",
+         "I don't want {p} anymore. Can I return it?",
+         "What is your return policy?", "Can I return {p}?", "How do I return an item?",
          "How long do I have to return {p}?", "Can I send {p} back?", "return policy", "Can I get a refund if I don't like {p}?",
          "I don't want {p} anymore. Can I return it?", "Do you accept returns?", "How many days do I have for a return?",
          "Is {p} returnable?", "Can I return {p} after opening it?", "I changed my mind about {p}. Can I send it back?",
@@ -96,7 +116,8 @@ void add_orders_and_money(std::vector<Intent>& v) {
         {"the return policy", "returning {p}", "sending {p} back", "returns", "your refund policy",
          "the return period"},
         {"returns", "the return policy", "returning it"}},
-       {{"可以退货吗？", "退货政策是什么？", "{p}能退吗？", "怎么退货？", "多少天内可以退货？", "退货", "不满意可以退吗？",
+       {{"不喜欢{p}可以退吗？", "拆封了还能退吗？", "{p}买了不想要了，能退货吗？",
+         "可以退货吗？", "退货政策是什么？", "{p}能退吗？", "怎么退货？", "多少天内可以退货？", "退货", "不满意可以退吗？",
          "{p}不想要了可以退吗？", "退货期限是几天？", "买了{p}能退掉吗？", "拆开了还能退吗？", "支持无理由退货吗？",
          "怎么申请退货？", "我想退货", "{p}可以退换吗？", "退货要在几天内？", "不喜欢能退款吗？", "能帮我办理退货吗？",
          "{p}可以return吗？", "退货规则是什么", "几天内能退", "收到{p}后能退吗？"},
@@ -159,7 +180,9 @@ void add_orders_and_money(std::vector<Intent>& v) {
 void add_the_product(std::vector<Intent>& v) {
   v.insert(v.end(), {
       {"capacity", "product",
-       {{"How big is the water tank?", "What is the tank capacity?", "How much water does {p} hold?",
+       {{"Is the water tank enough for {n} people?", "How many people can {p} serve before a refill?",
+         "Is the tank big enough for the whole office?", "How many cups before I refill {p}?",
+         "How big is the water tank?", "What is the tank capacity?", "How much water does {p} hold?",
          "How many cups can {p} make?", "What size is the water tank?", "tank size", "How many liters is the tank?",
          "How many cups per tank?", "How much water fits in {p}?", "Is the water tank large?", "water tank capacity?",
          "How often do I refill the water tank?", "What's the reservoir capacity of {p}?", "How much water can {p} take?",
@@ -172,7 +195,8 @@ void add_the_product(std::vector<Intent>& v) {
         {"the water tank size", "the tank capacity", "how much water {p} holds", "the water tank", "the reservoir",
          "tank volume"},
         {"the water tank", "the tank size", "the tank capacity"}},
-       {{"水箱多大？", "水箱容量是多少？", "{p}能装多少水？", "一箱水能做几杯？", "水箱有几升？", "水箱容量",
+       {{"水箱够{n}个人喝吗？", "一箱水够几个人喝？", "加一次水能做几杯？",
+         "水箱多大？", "水箱容量是多少？", "{p}能装多少水？", "一箱水能做几杯？", "水箱有几升？", "水箱容量",
          "{p}的水箱多大？", "水箱能装几升？", "加一次水能做几杯咖啡？", "水箱大吗？", "{p}水箱容量多少", "多久加一次水？",
          "储水量多少？", "水箱够用吗？", "{p}能装几升水", "水箱尺寸", "{p}的水箱容量是多少？", "水箱多少升",
          "一次能加多少水", "水箱的大小", "{p}的water tank多大？", "水箱能做几杯"},
@@ -182,7 +206,10 @@ void add_the_product(std::vector<Intent>& v) {
         {"水箱容量", "水箱大小", "{p}的水箱", "储水量", "水箱", "水箱的容积"},
         {"水箱", "水箱容量", "水箱大小"}}},
       {"colors", "product",
-       {{"What colors are available?", "Which colors does {p} come in?", "Do you have {p} in red?",
+       {{"Is there a {color} model?", "Does {p} come in {color}?", "Can I get {p} in {color}?",
+         "Is {p} available in {color}?", "Do you sell a {color} version of {p}?", "Any colors besides {color}?",
+         "Is {p} sold in {color}?", "I'd like a {color} one. Do you have it?",
+         "What colors are available?", "Which colors does {p} come in?", "Do you have {p} in red?",
          "Is there a white version of {p}?", "What color options are there?", "colors", "What colors can I choose?",
          "Does {p} come in black?", "How many colors are there?", "Is {p} available in other colors?",
          "What colour is {p}?", "Which colour should I pick?", "Do you have a blue one?", "color options?",
@@ -195,7 +222,8 @@ void add_the_product(std::vector<Intent>& v) {
         {"the colors of {p}", "color options", "which colors are available", "the colours", "available colors",
          "the color choices"},
         {"colors", "the colors", "the colours", "color options"}},
-       {{"有哪些颜色？", "{p}有什么颜色？", "有红色的吗？", "有白色款吗？", "颜色可以选吗？", "颜色", "{p}有几种颜色？",
+       {{"{p}有{color}的吗？", "有没有{color}款？", "能买到{color}的{p}吗？", "除了{color}还有别的颜色吗？",
+         "有哪些颜色？", "{p}有什么颜色？", "有红色的吗？", "有白色款吗？", "颜色可以选吗？", "颜色", "{p}有几种颜色？",
          "有黑色的吗？", "颜色有哪几种？", "{p}有别的颜色吗？", "可以选颜色吗", "{p}是什么颜色的？", "有蓝色的吗？",
          "配色有哪些？", "有几个颜色", "{p}颜色多吗？", "能选红色吗", "都有什么配色", "{p}出哪些颜色",
          "颜色怎么选", "{p}有color可选吗？", "哪些颜色有货"},
@@ -302,7 +330,9 @@ void add_troubleshooting(std::vector<Intent>& v) {
         {"Wi-Fi连接", "{p}的Wi-Fi", "Wi-Fi频段", "无线网络", "联网", "配网"},
         {"Wi-Fi", "无线网", "联网"}}},
       {"error_e1", "troubleshooting",
-       {{"What does error E1 mean?", "{p} shows E1.", "E1 on the display?", "I see code E1, what should I do?",
+       {{"{p} shows E1. Is it broken?", "E1 came up and {p} stopped. Is it faulty?", "Does E1 mean {p} is broken?",
+         "My coffee maker says E1, is something wrong?", "E1 appeared this morning. What's the problem?",
+         "What does error E1 mean?", "{p} shows E1.", "E1 on the display?", "I see code E1, what should I do?",
          "How do I fix error E1?", "E1", "{p} says E1.", "Error E1?", "What is E1?", "E1 is flashing on {p}.",
          "The display shows E1.", "Got an E1 error.", "What does the E1 code mean on {p}?", "E1 keeps coming up.",
          "How do I clear E1?", "{p} won't brew and shows E1.", "e1 error", "What's wrong when {p} shows E1?",
@@ -312,7 +342,8 @@ void add_troubleshooting(std::vector<Intent>& v) {
         {"water tank is empty"},
         {"error E1", "the E1 code", "what E1 means", "the E1 error", "E1", "code E1"},
         {"E1", "error E1", "the E1 code"}},
-       {{"E1是什么意思？", "{p}显示E1。", "屏幕出现E1？", "出现E1代码怎么办？", "怎么解决E1错误？", "E1", "{p}报E1",
+       {{"{p}显示E1，是坏了吗？", "出现E1是不是机器坏了？", "早上出现E1，怎么回事？",
+         "E1是什么意思？", "{p}显示E1。", "屏幕出现E1？", "出现E1代码怎么办？", "怎么解决E1错误？", "E1", "{p}报E1",
          "E1错误", "显示E1怎么办", "E1一直闪", "{p}出现E1", "E1代码是什么", "屏幕显示E1不工作", "E1怎么处理？",
          "报错E1", "{p}提示E1", "E1故障", "出了E1错误", "E1是什么问题", "{p}屏幕上有E1", "e1怎么办", "显示E1"},
         {"屏幕上显示E1是怎么回事？", "{p}为什么显示E1？"},
@@ -321,7 +352,9 @@ void add_troubleshooting(std::vector<Intent>& v) {
         {"E1错误", "E1代码", "显示E1", "E1故障", "E1", "报错E1"},
         {"E1", "E1错误", "E1代码"}}},
       {"error_e2", "troubleshooting",
-       {{"What does error E2 mean?", "{p} shows E2.", "E2 on the display?", "I see code E2, what should I do?",
+       {{"{p} shows E2. Is it broken?", "E2 came up and {p} stopped. Is it faulty?", "Does E2 mean {p} is broken?",
+         "My coffee maker says E2, is something wrong?", "E2 appeared this morning. What's the problem?",
+         "What does error E2 mean?", "{p} shows E2.", "E2 on the display?", "I see code E2, what should I do?",
          "How do I fix error E2?", "E2", "{p} says E2.", "Error E2?", "What is E2?", "E2 is flashing on {p}.",
          "The display shows E2.", "Got an E2 error.", "What does the E2 code mean on {p}?", "E2 keeps coming up.",
          "How do I clear E2?", "{p} stopped and shows E2.", "e2 error", "What's wrong when {p} shows E2?",
@@ -331,7 +364,8 @@ void add_troubleshooting(std::vector<Intent>& v) {
         {"overheating", "30 minutes"},
         {"error E2", "the E2 code", "what E2 means", "the E2 error", "E2", "code E2"},
         {"E2", "error E2", "the E2 code"}},
-       {{"E2是什么意思？", "{p}显示E2。", "屏幕出现E2？", "出现E2代码怎么办？", "怎么解决E2错误？", "E2", "{p}报E2",
+       {{"{p}显示E2，是坏了吗？", "出现E2是不是机器坏了？", "早上出现E2，怎么回事？",
+         "E2是什么意思？", "{p}显示E2。", "屏幕出现E2？", "出现E2代码怎么办？", "怎么解决E2错误？", "E2", "{p}报E2",
          "E2错误", "显示E2怎么办", "E2一直闪", "{p}出现E2", "E2代码是什么", "屏幕显示E2停了", "E2怎么处理？",
          "报错E2", "{p}提示E2", "E2故障", "出了E2错误", "E2是什么问题", "{p}屏幕上有E2", "e2怎么办", "显示E2"},
         {"屏幕上显示E2是怎么回事？", "{p}为什么显示E2？"},
@@ -346,7 +380,9 @@ void add_troubleshooting(std::vector<Intent>& v) {
 void add_the_account(std::vector<Intent>& v) {
   v.insert(v.end(), {
       {"support_hours", "account",
-       {{"What are your support hours?", "When is customer service open?", "When can I call support?",
+       {{"Is anyone available {day}?", "Can I call you {day}?", "Are you open {day}?", "Can I reach a person {day}?",
+         "Is support open {day}?", "Can I talk to someone {day}?",
+         "What are your support hours?", "When is customer service open?", "When can I call support?",
          "Are you open on weekends?", "What time does support close?", "support hours", "What are your opening hours?",
          "When are you available?", "Is support open on Sunday?", "What time does customer service open?",
          "Can I call you in the evening?", "hours?", "When can I talk to someone?", "Are you open today?",
@@ -359,7 +395,8 @@ void add_the_account(std::vector<Intent>& v) {
         {"your support hours", "customer service opening times", "when support is open", "opening hours",
          "support availability", "business hours"},
         {"support hours", "your hours", "opening hours"}},
-       {{"客服几点上班？", "客服工作时间是什么？", "什么时候可以联系客服？", "周末有客服吗？", "客服几点下班？", "客服时间",
+       {{"{day}有人工客服吗？", "客服{day}上班吗？", "{day}能打电话咨询吗？", "{day}有人在吗？",
+         "客服几点上班？", "客服工作时间是什么？", "什么时候可以联系客服？", "周末有客服吗？", "客服几点下班？", "客服时间",
          "客服什么时候在？", "人工客服几点有？", "周日客服上班吗？", "晚上有客服吗？", "客服营业时间", "几点可以打电话？",
          "客服上班时间是几点到几点", "今天客服在吗？", "客服周几上班？", "客服早上几点开始？", "工作时间",
          "什么时间能找到客服", "客服晚上几点下班", "节假日有客服吗", "support几点上班？", "客服在线时间"},
@@ -392,7 +429,9 @@ void add_the_account(std::vector<Intent>& v) {
         {"联系客服", "帮助中心", "联系方式", "在线客服", "售后联系方式", "人工客服"},
         {"联系方式", "帮助中心", "在线客服"}}},
       {"payment", "account",
-       {{"What payment methods do you accept?", "Can I pay with PayPal?", "Do you take credit cards?",
+       {{"Can I use {card} to pay for {p}?", "Do you take {card}?", "Is {card} accepted?", "Can I pay with {card}?",
+         "What payment methods work on your site?", "How do I pay for my order?", "Can I buy {p} with {card}?",
+         "What payment methods do you accept?", "Can I pay with PayPal?", "Do you take credit cards?",
          "How can I pay for {p}?", "Which cards do you accept?", "payment", "Do you accept Visa?", "Can I pay by Mastercard?",
          "How do I pay?", "What are the payment options?", "Is PayPal accepted?", "Can I pay with a debit card?",
          "payment methods?", "Which payment methods work?", "Do you take Mastercard?", "Can I use a credit card for {p}?",
@@ -403,7 +442,8 @@ void add_the_account(std::vector<Intent>& v) {
         {"Visa", "PayPal"},
         {"payment methods", "paying with a credit card", "how to pay", "payment options", "paying", "PayPal"},
         {"payment", "payment methods", "paying"}},
-       {{"支持哪些付款方式？", "可以用支付宝吗？", "能用微信付款吗？", "怎么付款买{p}？", "可以刷卡吗？", "付款方式",
+       {{"可以用{card}付款吗？", "支持{card}吗？", "能用{card}买{p}吗？", "网站上能用什么付钱？",
+         "支持哪些付款方式？", "可以用支付宝吗？", "能用微信付款吗？", "怎么付款买{p}？", "可以刷卡吗？", "付款方式",
          "能用银行卡吗？", "支持微信支付吗？", "怎么付钱？", "付款有哪些方式？", "支付宝能用吗？", "可以用信用卡买{p}吗？",
          "支付方式", "能扫码支付吗？", "微信能付吗", "怎么支付", "支持什么支付", "下单后怎么付款？", "能用payment卡吗？",
          "付款方法", "可以刷银行卡吗", "买{p}怎么付钱"},
@@ -435,7 +475,9 @@ void add_the_account(std::vector<Intent>& v) {
         {"物流信息", "订单状态", "快递单号", "物流", "订单进度", "包裹位置"},
         {"物流", "物流信息", "快递单号"}}},
       {"cancel_order", "account",
-       {{"Can I cancel my order?", "How do I cancel an order?", "I want to cancel my purchase of {p}.",
+       {{"I ordered by mistake, can I cancel?", "Can I undo my order?", "Can I take back my order?",
+         "I changed my mind about my order. Can I cancel it?", "I placed an order an hour ago. Can I stop it?",
+         "Can I cancel my order?", "How do I cancel an order?", "I want to cancel my purchase of {p}.",
          "Is it too late to cancel?", "How long do I have to cancel an order?", "cancel order", "Can I still cancel?",
          "I want to cancel.", "How do I cancel {p}?", "Can an order be cancelled?", "cancel?", "I ordered the wrong thing. Can I cancel?",
          "What's the cancellation deadline?", "Can I cancel after paying?", "Please cancel my order.",
@@ -448,7 +490,8 @@ void add_the_account(std::vector<Intent>& v) {
         {"cancelling my order", "order cancellation", "how to cancel an order", "cancellation", "cancelling",
          "the cancellation deadline"},
         {"cancelling", "cancellation", "cancelling my order"}},
-       {{"可以取消订单吗？", "怎么取消订单？", "我想取消购买{p}。", "现在还能取消吗？", "多久内可以取消订单？", "取消订单",
+       {{"下错单了能取消吗？", "订单能撤回吗？", "刚下的单不想要了，能取消吗？",
+         "可以取消订单吗？", "怎么取消订单？", "我想取消购买{p}。", "现在还能取消吗？", "多久内可以取消订单？", "取消订单",
          "订单能取消吗？", "我要取消", "{p}的订单怎么取消？", "买错了想取消", "取消", "付款后能取消吗？", "帮我取消订单",
          "多晚还能取消？", "不想要{p}了，取消订单", "取消的期限", "发货前能取消吗", "订单取消", "能撤单吗",
          "cancel订单怎么弄？", "下单后能取消吗", "怎么撤销订单"},
@@ -529,7 +572,9 @@ void add_more_product(std::vector<Intent>& v) {
         {"{p}能做的咖啡", "能做哪些饮品", "做拿铁", "饮品", "咖啡种类", "能做的饮品"},
         {"饮品", "咖啡种类", "能做的咖啡"}}},
       {"capsules", "product",
-       {{"Does {p} take capsules?", "Can I use ground coffee in {p}?", "Do I need special pods?",
+       {{"What kind of coffee does {p} take?", "What type of coffee can I use in {p}?", "Which coffee works in {p}?",
+         "Does {p} take pods or ground coffee?", "What coffee does {p} accept?",
+         "Does {p} take capsules?", "Can I use ground coffee in {p}?", "Do I need special pods?",
          "Is {p} compatible with coffee pods?", "What coffee can I put in {p}?", "capsules", "Does {p} use pods?",
          "Can I use my own coffee?", "Do I have to buy special capsules?", "Which capsules work with {p}?", "pods?",
          "Does {p} work with ground coffee?", "Can I use any capsule brand?", "Which capsules should I buy?",
@@ -540,7 +585,8 @@ void add_more_product(std::vector<Intent>& v) {
         {"ground coffee", "capsules"},
         {"using capsules in {p}", "ground coffee in {p}", "coffee pods", "capsules", "pods", "capsule support"},
         {"capsules", "pods", "ground coffee"}},
-       {{"{p}能用胶囊吗？", "可以用咖啡粉吗？", "需要专用胶囊吗？", "{p}兼容咖啡胶囊吗？", "{p}里能放什么咖啡？", "胶囊",
+       {{"{p}用什么咖啡？", "{p}能放哪种咖啡？",
+         "{p}能用胶囊吗？", "可以用咖啡粉吗？", "需要专用胶囊吗？", "{p}兼容咖啡胶囊吗？", "{p}里能放什么咖啡？", "胶囊",
          "{p}用胶囊吗？", "能用自己的咖啡吗？", "一定要买专用胶囊吗？", "哪些胶囊能用？", "咖啡粉可以吗", "{p}支持咖啡粉吗？",
          "任何牌子的胶囊都行吗？", "该买哪种胶囊？", "咖啡粉还是胶囊？", "必须用胶囊吗？", "{p}能放咖啡粉吗",
          "胶囊兼容", "{p}要用原装胶囊吗？", "标准胶囊能用吗", "咖啡粉", "{p}能用capsule吗？"},
@@ -592,7 +638,10 @@ void add_more_product(std::vector<Intent>& v) {
         {"学生优惠", "折扣", "优惠券", "优惠", "促销", "学生价"},
         {"优惠", "折扣", "学生优惠"}}},
       {"international", "shipping",
-       {{"Do you ship internationally?", "Can you send {p} abroad?", "Which countries do you ship to?",
+       {{"Can I order {p} from {place}?", "Do you ship to {place}?", "I live in {place}. Can I buy {p}?",
+         "Can I get {p} delivered to {place}?", "How long does delivery to {place} take?",
+         "Can I buy {p} from {place}?", "Do you deliver to {place}, and how long does it take?",
+         "Do you ship internationally?", "Can you send {p} abroad?", "Which countries do you ship to?",
          "Do you deliver outside the country?", "How long does international shipping take?", "international shipping",
          "Do you ship overseas?", "Can I order {p} from abroad?", "Do you deliver to other countries?", "Can you ship to France?",
          "international delivery?", "Do you ship worldwide?", "Can {p} be shipped to Japan?", "How many countries do you ship to?",
@@ -605,7 +654,8 @@ void add_more_product(std::vector<Intent>& v) {
         {"international shipping", "shipping abroad", "delivery to other countries", "overseas delivery",
          "worldwide shipping", "shipping to other countries"},
         {"international shipping", "shipping abroad", "overseas delivery"}},
-       {{"可以寄到国外吗？", "{p}能发海外吗？", "你们寄哪些国家？", "支持国际配送吗？", "国际快递要多久？", "国际配送",
+       {{"能寄到{place}吗？", "我在{place}，能买{p}吗？", "寄到{place}要多久？", "{place}能收到{p}吗？",
+         "可以寄到国外吗？", "{p}能发海外吗？", "你们寄哪些国家？", "支持国际配送吗？", "国际快递要多久？", "国际配送",
          "能发国外吗？", "海外能买{p}吗？", "能寄到别的国家吗？", "能寄到日本吗？", "国际运输", "全球都能寄吗？",
          "{p}能寄到美国吗？", "你们发多少个国家？", "有国际物流吗？", "寄到国外", "能送到加拿大吗", "海外配送",
          "在国外能收到{p}吗", "订单能寄到海外吗", "international shipping支持吗？", "国外能买吗"},
@@ -724,6 +774,48 @@ const Strings& follow_up_frames(Lang l) {
   return pick(l, en, zh);
 }
 
+const Strings& slot_values(Lang l, std::string_view slot) {
+  static const Strings en_amount = {"$100", "$150", "$200", "$99", "100 dollars", "a hundred bucks", "$120"};
+  static const Strings zh_amount = {"1000元", "800块", "一千块", "500元", "900块钱", "两千"};
+  static const Strings en_color = {"black", "white", "red", "silver", "grey", "blue", "green"};
+  static const Strings zh_color = {"黑色", "白色", "红色", "银色", "灰色", "蓝色", "绿色"};
+  static const Strings en_place = {"Europe", "Canada", "the UK", "Germany", "Australia", "Japan", "Mexico", "Italy"};
+  static const Strings zh_place = {"欧洲", "加拿大", "英国", "德国", "澳大利亚", "日本", "新加坡", "香港"};
+  static const Strings en_day = {"on Saturday", "on Sunday", "on weekends", "at 8 in the evening", "at 7 am",
+                                 "late at night", "on a public holiday", "on Monday morning", "at lunchtime"};
+  static const Strings zh_day = {"周六", "周日", "周末", "晚上八点", "早上七点", "半夜", "节假日", "周一上午", "中午"};
+  static const Strings en_card = {"Visa", "Mastercard", "PayPal", "a credit card", "a debit card", "my card"};
+  static const Strings zh_card = {"Visa", "万事达卡", "PayPal", "信用卡", "银行卡"};
+  static const Strings en_n = {"four", "five", "six", "two", "ten", "three"};
+  static const Strings zh_n = {"四", "五", "六", "两", "十", "三"};
+  static const Strings none;
+  const bool e = l == Lang::kEn;
+  if (slot == "amount") return e ? en_amount : zh_amount;
+  if (slot == "color") return e ? en_color : zh_color;
+  if (slot == "place") return e ? en_place : zh_place;
+  if (slot == "day") return e ? en_day : zh_day;
+  if (slot == "card") return e ? en_card : zh_card;
+  if (slot == "n") return e ? en_n : zh_n;
+  return none;
+}
+
+const Strings& everyday_remarks(Lang l) {
+  // None touches the held-out refusal requests' subjects (off_topic_heldout below).
+  static const Strings en = {"It's been raining all day here. ", "I'm just back from a trip to Paris. ",
+                             "My laptop finally got fixed today. ", "We're having friends over for dinner. ",
+                             "I just watched the football game. ", "My dog woke me up at six. ",
+                             "I'm working from home this week. ", "I'm shopping for a birthday present. ",
+                             "My old phone broke last week. ", "I finished my taxes today, finally. ",
+                             "We just moved into a new flat. ", "It's been a long week at work. ",
+                             "The kids are doing their math homework. ", "I'm learning to bake bread. ",
+                             "My sister recommended your shop. ", "I'm in Tokyo on business right now. "};
+  static const Strings zh = {"今天一直在下雨，", "刚从巴黎旅游回来，", "我的电脑今天终于修好了，", "今晚家里请朋友吃饭，",
+                             "刚看完球赛，", "狗狗早上六点就把我叫醒了，", "这周在家办公，", "在给朋友挑生日礼物，",
+                             "上周手机坏了，", "刚报完税，", "刚搬了新家，", "这周工作好累，", "孩子在写数学作业，",
+                             "最近在学做面包，", "我姐姐推荐了你们家，", "我现在在东京出差，"};
+  return pick(l, en, zh);
+}
+
 const Strings& off_topic_requests(Lang l) {
   static const Strings en = {"Can you write a poem about the sea?", "What's the weather tomorrow?",
                              "Who won the football game last night?", "Tell me a joke about cats.",
@@ -744,6 +836,33 @@ const Strings& off_topic_requests(Lang l) {
                              "帮我写张生日贺卡。", "我该买哪款手机？", "怎么快速减肥？", "东京现在几点？", "帮我报个税。",
                              "巴西总统是谁？", "讲个睡前故事。", "怎么学吉他？", "给我的狗起个名字。", "推荐一家巴黎的酒店。",
                              "飞机为什么能飞？", "写一段关于火锅的说唱。", "晚饭做什么好？", "今天会下雨吗？"};
+  return pick(l, en, zh);
+}
+
+const Strings& off_topic_frames(Lang l) {
+  // The same kinds of frames as question_frames(): only the subject tells the two apart.
+  static const Strings en = {"Tell me about {s}.", "Can you explain {s}?", "What do you know about {s}?",
+                             "Help me with {s}.", "I need advice on {s}.", "Write something about {s}.",
+                             "Give me tips on {s}.", "What's your opinion on {s}?", "Quick question about {s}.",
+                             "Could you help me understand {s}?", "I'd like some details about {s}.", "{s}?"};
+  static const Strings zh = {"给我讲讲{s}。", "能解释一下{s}吗？", "关于{s}你知道什么？", "帮我看看{s}。",
+                             "想请教一下{s}。", "写点关于{s}的东西。", "给点{s}的建议。", "你怎么看{s}？",
+                             "问一下{s}。", "能帮我了解{s}吗？", "{s}？", "想知道{s}。"};
+  return pick(l, en, zh);
+}
+
+const Strings& off_topic_subjects(Lang l) {
+  static const Strings en = {"the history of Egypt", "black holes", "the stock market", "learning Spanish",
+                             "my car insurance", "gardening", "the Olympics", "tennis rules", "a trip to Japan",
+                             "my sleep problems", "job interviews", "yoga for beginners", "the solar system",
+                             "chess openings", "knitting", "renting an apartment", "my wedding speech", "dinosaurs",
+                             "the best smartphone", "vegan recipes", "investing in gold", "the moon landing",
+                             "saving money", "painting a room", "training a puppy", "the latest news",
+                             "video games", "a good book to read", "my phone bill", "a diet plan"};
+  static const Strings zh = {"埃及的历史", "黑洞", "股市", "学西班牙语", "车险", "种花", "奥运会", "网球规则",
+                             "去日本旅游", "失眠问题", "求职面试", "瑜伽入门", "太阳系", "象棋开局", "织毛衣", "租房",
+                             "婚礼致辞", "恐龙", "哪款手机最好", "素食菜谱", "投资黄金", "登月", "存钱", "刷墙",
+                             "训练小狗", "最新新闻", "电子游戏", "好书推荐", "手机话费", "减肥计划"};
   return pick(l, en, zh);
 }
 

@@ -11,7 +11,9 @@ namespace chatforge::demo {
 enum class Lang { kEn, kZh };
 inline const char* lang_code(Lang l) { return l == Lang::kEn ? "en" : "zh"; }
 
-// "{p}" in a question stands for a way of naming the product (see product_names()).
+// "{p}" in a question stands for a way of naming the product (see product_names()); the
+// slots "{amount}", "{color}", "{place}", "{day}", "{card}" and "{n}" for one of
+// slot_values() (a price, a colour, a country, a time, a payment card, a head count).
 struct IntentText {
   std::vector<std::string_view> questions;  // used for training data and pretraining prose
   std::vector<std::string_view> heldout;    // never in any training file
@@ -37,6 +39,10 @@ const std::vector<Intent>& intents();
 // variety that teaches a small model to key on the topic words, not on whole sentences.
 const std::vector<std::string_view>& question_frames(Lang l);
 
+// The values a question's slot takes ("amount" -> "$150", "color" -> "silver"); empty for
+// an unknown slot name.
+const std::vector<std::string_view>& slot_values(Lang l, std::string_view slot);
+
 // Ways to name the product inside a question ("the AeroBrew X2", "这台咖啡机", ...).
 const std::vector<std::string_view>& product_names(Lang l);
 // Conversational wrappers around a question: greetings before, thanks after.
@@ -52,8 +58,17 @@ const std::vector<std::string_view>& follow_up_frames(Lang l);
 // Sentences a customer puts before a question ("I just bought {p}. ", "我刚买了{p}，").
 const std::vector<std::string_view>& question_contexts(Lang l);
 
+// Everyday remarks a customer makes before an on-topic question ("I'm just back from a
+// trip to Paris. "): they share words with the off-topic requests, so a model trained on
+// them learns that the question, not a stray word, decides whether to refuse.
+const std::vector<std::string_view>& everyday_remarks(Lang l);
+
 // Requests outside the assistant's scope and the polite refusal they get.
 const std::vector<std::string_view>& off_topic_requests(Lang l);
+// Off-topic requests built from a frame ("Can you explain {s}?") and a subject ("black
+// holes"): the frames are the kind on-topic questions use, so the subject decides.
+const std::vector<std::string_view>& off_topic_frames(Lang l);
+const std::vector<std::string_view>& off_topic_subjects(Lang l);
 const std::vector<std::string_view>& off_topic_heldout(Lang l);
 std::string_view refusal(Lang l);
 std::string_view refusal_fact(Lang l);

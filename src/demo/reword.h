@@ -18,4 +18,9 @@ namespace chatforge::demo {
 // uniformly; a replaced phrase that started with a capital letter keeps it.
 std::string reword(Rng& rng, Lang l, const std::string& q, double p);
 
+// `q` with one filler people add to a question without changing what it asks ("these
+// days", "right now", "normally"; in Chinese a particle or "现在"/"一般"), placed before
+// the final question mark or full stop (at the end where there is none).
+std::string add_filler(Rng& rng, Lang l, const std::string& q);
+
 }  // namespace chatforge::demo

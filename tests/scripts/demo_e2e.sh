@@ -20,12 +20,12 @@ done > "$tmp/extra.txt"
   || { tail -40 "$tmp/stderr.txt"; fail "demo exited non-zero"; }
 d="$tmp/demo"
 for f in data/raw/docs.jsonl data/chat/dialogues.jsonl data/chat/kb_qa.jsonl data/chat/mixture.yaml \
-         data/eval/heldout.jsonl data/eval/freeform.jsonl data/eval/refusals.jsonl \
+         data/eval/heldout.jsonl data/eval/freeform.jsonl data/eval/fresh.jsonl data/eval/refusals.jsonl \
          clean/train.jsonl clean/val.jsonl clean/report.json clean/report.html \
          tokenizer/tokenizer.json shards/pretrain/meta.json \
          runs/pretrain/last/model.safetensors runs/pretrain/metrics.jsonl runs/pretrain/report.html \
          shards/sft/meta.json runs/sft/last/model.safetensors runs/sft/metrics.jsonl runs/sft/report.html \
-         eval/perplexity/results.json eval/heldout/results.json eval/heldout/report.html eval/freeform/results.json eval/refusals/results.json \
+         eval/perplexity/results.json eval/heldout/results.json eval/heldout/report.html eval/freeform/results.json eval/fresh/results.json eval/refusals/results.json \
          report.html commands.sh; do
   [ -s "$d/$f" ] || fail "missing artefact $f"
 done
@@ -53,13 +53,14 @@ if not (0 <= fa <= 100): fail(f"fact_accuracy {fa}")
 ppl = json.load(open(f"{d}/eval/perplexity/results.json"))
 if "perplexity" not in json.dumps(ppl): fail("no perplexity in results")
 rep = open(f"{d}/report.html", encoding="utf-8").read()
-for link in ["clean/report.html", "runs/pretrain/report.html", "runs/sft/report.html", "eval/heldout/report.html"]:
+for link in ["clean/report.html", "runs/pretrain/report.html", "runs/sft/report.html", "eval/heldout/report.html",
+             "eval/fresh/report.html"]:
     if f'href="{link}"' not in rep: fail(f"report.html does not link {link}")
 print(f"demo e2e: fact accuracy {fa:.1f}% (en {groups['en']['value']:.1f}, zh {groups['zh']['value']:.1f})")
 PY
 
 # commands.sh lists every child stage, replayable by a shell.
-grep -c '^chatforge ' "$d/commands.sh" | grep -qx 11 || fail "commands.sh should list 11 chatforge commands"
+grep -c '^chatforge ' "$d/commands.sh" | grep -qx 12 || fail "commands.sh should list 12 chatforge commands"
 commands_before=$(cat "$d/commands.sh")
 bash -n "$d/commands.sh" || fail "commands.sh is not valid shell"
 grep -q "held-out questions answered with the right fact" "$tmp/stdout.txt" || fail "no summary on stdout"

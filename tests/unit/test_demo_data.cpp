@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "core/file_io.h"
 #include "demo/demo_data.h"
@@ -77,64 +78,70 @@ TEST(DemoData, HeldOutPhrasingsNeverAppearInTrainingFiles) {
     }
 }
 
-// The free-form questions are in no training file either: with the default (full-size)
-// generator, so every phrasing, frame, wrapper and follow-up form had its chance to
-// produce one by accident. JSON-escaped as the files store them; an ASCII first letter is
-// left out (its case depends on what precedes it).
-TEST(DemoData, FreeformQuestionsNeverAppearInTrainingFiles) {
+// The free-form and fresh questions are in no training file either: with the default
+// (full-size) generator, so every phrasing, slot, frame, wrapper and follow-up form had its
+// chance to produce one by accident. JSON-escaped as the files store them; an ASCII first
+// letter is left out (its case depends on what precedes it).
+TEST(DemoData, WrittenQuestionsNeverAppearInTrainingFiles) {
   const auto d = tmp_dir("freeform-leak");
   write_demo_data(d, DemoDataOptions{});
   const std::string training =
       read_file(d + "/raw/docs.jsonl") + read_file(d + "/chat/dialogues.jsonl") + read_file(d + "/chat/kb_qa.jsonl");
-  size_t checked = 0;
-  for (const FreeformQuestion& f : freeform_questions()) {
-    std::string q(f.question);
-    if (static_cast<unsigned char>(q[0]) < 0x80) q = q.substr(1);
-    const std::string escaped = nlohmann::json(q).dump();
-    EXPECT_EQ(training.find(escaped.substr(1, escaped.size() - 2)), std::string::npos) << f.question;
-    ++checked;
-  }
-  EXPECT_EQ(checked, intents().size() * 2 * 8);
-  // And they are all in the free-form evaluation file, with their intent's facts and,
-  // for a follow-up, the earlier exchange before the question.
-  std::istringstream in(read_file(d + "/eval/freeform.jsonl"));
-  size_t items = 0, follow_ups = 0;
-  for (std::string line; std::getline(in, line); ++items) {
-    const auto j = nlohmann::json::parse(line);
-    EXPECT_FALSE(j["facts"].empty());
-    EXPECT_EQ(j["messages"].front()["role"], "system");
-    EXPECT_EQ(j["messages"].back()["role"], "user");
-    if (j["follow_up"].get<bool>()) {
-      ++follow_ups;
-      ASSERT_EQ(j["messages"].size(), 4u);
-      EXPECT_EQ(j["messages"][2]["role"], "assistant");
+  for (const auto& [questions, file, per_intent, follow_per_intent] :
+       {std::tuple{&freeform_questions(), "freeform", 8, 1}, std::tuple{&fresh_questions(), "fresh", 2, 0}}) {
+    size_t checked = 0;
+    for (const FreeformQuestion& f : *questions) {
+      std::string q(f.question);
+      if (static_cast<unsigned char>(q[0]) < 0x80) q = q.substr(1);
+      const std::string escaped = nlohmann::json(q).dump();
+      EXPECT_EQ(training.find(escaped.substr(1, escaped.size() - 2)), std::string::npos) << f.question;
+      ++checked;
     }
+    EXPECT_EQ(checked, intents().size() * 2 * per_intent);
+    // And they are all in their evaluation file, with their intent's facts and, for a
+    // follow-up, the earlier exchange before the question.
+    std::istringstream in(read_file(d + "/eval/" + file + ".jsonl"));
+    size_t items = 0, follow_ups = 0;
+    for (std::string line; std::getline(in, line); ++items) {
+      const auto j = nlohmann::json::parse(line);
+      EXPECT_FALSE(j["facts"].empty());
+      EXPECT_EQ(j["messages"].front()["role"], "system");
+      EXPECT_EQ(j["messages"].back()["role"], "user");
+      if (j["follow_up"].get<bool>()) {
+        ++follow_ups;
+        ASSERT_EQ(j["messages"].size(), 4u);
+        EXPECT_EQ(j["messages"][2]["role"], "assistant");
+      }
+    }
+    EXPECT_EQ(items, checked) << file;
+    EXPECT_EQ(follow_ups, intents().size() * 2 * follow_per_intent) << file;
   }
-  EXPECT_EQ(items, checked);
-  EXPECT_EQ(follow_ups, intents().size() * 2);
 }
 
 // Every free-form question names an intent of the knowledge base, and each intent has
-// eight per language, one of them a follow-up.
-TEST(DemoData, FreeformQuestionsCoverEveryIntent) {
-  for (const Intent& it : intents())
-    for (Lang l : {Lang::kEn, Lang::kZh}) {
-      int n = 0, follow = 0;
-      for (const FreeformQuestion& f : freeform_questions())
-        if (f.key == it.key && f.lang == l) {
-          ++n;
-          follow += !f.prior_key.empty();
-        }
-      EXPECT_EQ(n, 8) << it.key << " " << lang_code(l);
-      EXPECT_EQ(follow, 1) << it.key << " " << lang_code(l);
+// eight per language, one of them a follow-up; the fresh set two, no follow-up.
+TEST(DemoData, WrittenQuestionsCoverEveryIntent) {
+  for (const auto& [questions, per_intent, follow_per_intent] :
+       {std::tuple{&freeform_questions(), 8, 1}, std::tuple{&fresh_questions(), 2, 0}}) {
+    for (const Intent& it : intents())
+      for (Lang l : {Lang::kEn, Lang::kZh}) {
+        int n = 0, follow = 0;
+        for (const FreeformQuestion& f : *questions)
+          if (f.key == it.key && f.lang == l) {
+            ++n;
+            follow += !f.prior_key.empty();
+          }
+        EXPECT_EQ(n, per_intent) << it.key << " " << lang_code(l);
+        EXPECT_EQ(follow, follow_per_intent) << it.key << " " << lang_code(l);
+      }
+    for (const FreeformQuestion& f : *questions) {
+      bool known = false, prior_known = f.prior_key.empty();
+      for (const Intent& it : intents()) {
+        known |= it.key == f.key;
+        prior_known |= it.key == f.prior_key;
+      }
+      EXPECT_TRUE(known && prior_known) << f.question;
     }
-  for (const FreeformQuestion& f : freeform_questions()) {
-    bool known = false, prior_known = f.prior_key.empty();
-    for (const Intent& it : intents()) {
-      known |= it.key == f.key;
-      prior_known |= it.key == f.prior_key;
-    }
-    EXPECT_TRUE(known && prior_known) << f.question;
   }
 }
 
@@ -233,6 +240,75 @@ TEST(DemoData, RewordSwapsWholePhrasesWithinTheirGroup) {
   }
 }
 
+// Fillers (reword.h): one phrase before the closing mark, or at the end where there is
+// none; Chinese adverbs go in front; nothing else of the question changes.
+TEST(DemoData, AddFillerInsertsOnePhraseAndKeepsTheQuestion) {
+  Rng rng(5);
+  std::set<std::string> seen;
+  for (int i = 0; i < 200; ++i) {
+    const std::string r = add_filler(rng, Lang::kEn, "How much is the X2?");
+    ASSERT_TRUE(r.starts_with("How much is the X2 ")) << r;
+    ASSERT_TRUE(r.ends_with("?")) << r;
+    ASSERT_EQ(r.find('?'), r.size() - 1) << r;
+    seen.insert(r);
+    const std::string bare = add_filler(rng, Lang::kEn, "shipping cost");
+    ASSERT_TRUE(bare.starts_with("shipping cost ")) << bare;
+    const std::string zh = add_filler(rng, Lang::kZh, "X2多少钱？");
+    ASSERT_TRUE(zh.find("X2多少钱") != std::string::npos && zh.ends_with("？") && zh.size() > std::string("X2多少钱？").size())
+        << zh;
+  }
+  EXPECT_GT(seen.size(), 8u);
+  Rng a(9), b(9);
+  EXPECT_EQ(add_filler(a, Lang::kEn, "Is it red?"), add_filler(b, Lang::kEn, "Is it red?"));
+}
+
+// Near misses (knowledge_base.h): the everyday remarks before a training question never
+// contain a held-out refusal request, and some training questions do start with one.
+TEST(DemoData, EverydayRemarksPrecedeSomeTrainingQuestionsAndLeakNoRefusal) {
+  for (Lang l : {Lang::kEn, Lang::kZh})
+    for (std::string_view remark : everyday_remarks(l))
+      for (std::string_view req : off_topic_heldout(l)) EXPECT_EQ(std::string(remark).find(req), std::string::npos);
+  const auto d = tmp_dir("remarks");
+  write_demo_data(d, small());
+  // Compared in lower case: casual questions are lower-cased.
+  const auto lower = [](std::string_view s) {
+    std::string r(s);
+    for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return r;
+  };
+  const std::string dialogues = lower(read_file(d + "/chat/dialogues.jsonl"));
+  for (Lang l : {Lang::kEn, Lang::kZh}) {
+    int found = 0;
+    for (std::string_view remark : everyday_remarks(l))
+      found += dialogues.find(lower(remark.substr(0, remark.size() - (l == Lang::kEn ? 1 : 3)))) != std::string::npos;  // less " " or "，"
+    EXPECT_GT(found, 5) << lang_code(l);
+  }
+}
+
+// Slots (knowledge_base.h) are filled in every training file, with values of their own
+// list; off-topic requests come from the fixed list and from frames around subjects, and
+// none contains a held-out refusal request.
+TEST(DemoData, SlotsAreFilledAndOffTopicRequestsVary) {
+  const auto d = tmp_dir("slots");
+  write_demo_data(d, small());
+  const std::string training =
+      read_file(d + "/raw/docs.jsonl") + read_file(d + "/chat/dialogues.jsonl") + read_file(d + "/chat/kb_qa.jsonl");
+  for (const char* slot : {"{amount}", "{color}", "{place}", "{day}", "{card}", "{n}", "{s}"})
+    EXPECT_EQ(training.find(slot), std::string::npos) << slot;
+  EXPECT_TRUE(slot_values(Lang::kEn, "nope").empty());
+  int places = 0;
+  for (std::string_view v : slot_values(Lang::kEn, "place")) places += training.find(v) != std::string::npos;
+  EXPECT_GT(places, 2);
+  const std::string dialogues = read_file(d + "/chat/dialogues.jsonl");
+  int subjects = 0;
+  for (Lang l : {Lang::kEn, Lang::kZh}) {
+    for (std::string_view subject : off_topic_subjects(l)) subjects += dialogues.find(subject) != std::string::npos;
+    for (std::string_view req : off_topic_heldout(l))
+      EXPECT_EQ(dialogues.find(std::string(req).substr(1)), std::string::npos) << req;
+  }
+  EXPECT_GT(subjects, 10);
+}
+
 // The guard that keeps evaluation questions out of training (held_out_guard.h) finds a
 // forbidden text anywhere in a question, whatever its length, and nothing else.
 TEST(DemoData, HeldOutGuardFindsForbiddenTextsInsideQuestions) {
@@ -244,10 +320,11 @@ TEST(DemoData, HeldOutGuardFindsForbiddenTextsInsideQuestions) {
   EXPECT_FALSE(g.leaks("Is it blue?"));
   EXPECT_FALSE(g.leaks(""));
   // The real one holds every template held-out phrasing per product name and every
-  // free-form question.
+  // free-form and fresh question.
   const HeldOutGuard& real = HeldOutGuard::instance();
-  EXPECT_GE(real.size(), freeform_questions().size() + intents().size() * 2);
-  for (const FreeformQuestion& f : freeform_questions()) EXPECT_TRUE(real.leaks(std::string(f.question))) << f.question;
+  EXPECT_GE(real.size(), freeform_questions().size() + fresh_questions().size() + intents().size() * 2);
+  for (const auto* set : {&freeform_questions(), &fresh_questions()})
+    for (const FreeformQuestion& f : *set) EXPECT_TRUE(real.leaks(std::string(f.question))) << f.question;
 }
 
 }  // namespace
