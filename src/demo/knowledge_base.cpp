@@ -13,7 +13,7 @@ namespace chatforge::demo {
 
 namespace {
 
-// Price, delivery, returns, warranty and refunds.
+// Price and delivery.
 void add_orders_and_money(std::vector<Intent>& v) {
   v.insert(v.end(), {
       {"price", "pricing",
@@ -99,6 +99,12 @@ void add_orders_and_money(std::vector<Intent>& v) {
         {"满300元包邮"},
         {"运费", "包邮政策", "邮费", "快递费", "配送费用", "运费标准"},
         {"运费", "快递费", "配送费"}}},
+  });
+}
+
+// Returns, the warranty and refunds.
+void add_returns_and_refunds(std::vector<Intent>& v) {
+  v.insert(v.end(), {
       {"returns", "returns",
        {{"Can I get my money back if I don't like {p}?", "What if {p} isn't right for me?",
          "Can I return {p} if I change my mind?", "Can I return an opened box?", "Do you take back {p} once opened?",
@@ -677,6 +683,7 @@ const std::vector<Intent>& intents() {
   static const std::vector<Intent> kIntents = [] {
     std::vector<Intent> v;
     add_orders_and_money(v);
+    add_returns_and_refunds(v);
     add_the_product(v);
     add_troubleshooting(v);
     add_the_account(v);

@@ -91,6 +91,8 @@ size_t match_at(const std::string& lower, size_t at, const Group** group) {
   return best;
 }
 
+// Fillers: English and Chinese sentence-final ones go before the closing mark; Chinese
+// adverbs ("现在", "一般") go in front of the question, where they read naturally.
 const std::vector<std::string_view>& fillers(Lang l) {
   static const std::vector<std::string_view> en = {" these days", " right now", " at the moment", " exactly",
                                                     " usually", " normally", " in general", " at all", " by the way",
@@ -98,23 +100,19 @@ const std::vector<std::string_view>& fillers(Lang l) {
   static const std::vector<std::string_view> zh = {"呢", "啊", "呀", "哈", "来着", "现在", "一般", "大概", "到底"};
   return l == Lang::kEn ? en : zh;
 }
+constexpr size_t kZhFirstAdverb = 5;  // fillers(kZh) from here on are adverbs
 
 }  // namespace
 
 std::string add_filler(Rng& rng, Lang l, const std::string& q) {
   const auto& all = fillers(l);
-  const std::string_view f = all[rng.below(all.size())];
+  const size_t pick = rng.below(all.size());
+  if (l == Lang::kZh && pick >= kZhFirstAdverb) return std::string(all[pick]) + q;
   size_t at = q.size();
   for (std::string_view mark : {"?", ".", "!", "？", "。", "！"})
     if (q.ends_with(mark)) at = q.size() - mark.size();
   while (at > 0 && q[at - 1] == ' ') --at;
-  std::string out = q.substr(0, at);
-  // Chinese adverbs read before the verb, but a particle or an adverb at the end is how
-  // people type in chat ("X2多少钱呢？", "保修多久现在？" is rarer: adverbs go in front).
-  if (l == Lang::kZh && (f == "现在" || f == "一般" || f == "大概" || f == "到底")) return std::string(f) + q;
-  out += f;
-  out += q.substr(at);
-  return out;
+  return q.substr(0, at) + std::string(all[pick]) + q.substr(at);
 }
 
 std::string reword(Rng& rng, Lang l, const std::string& q, double p) {
