@@ -245,8 +245,9 @@ TEST(GemmBf16Selection, ForcedKernelsAreClampedToTheCpu) {
   EXPECT_FALSE(ops::gemm_bf16_native());
   EXPECT_EQ(ops::set_gemm_bf16_native(true), best != ops::Bf16Kernel::kEmulated);
   EXPECT_EQ(ops::gemm_bf16_kernel(), best);
-  if (ops::amx_bf16_usable())
+  if (ops::amx_bf16_usable()) {
     EXPECT_NE(std::string(ops::cpu_simd_features()).find("amx_bf16"), std::string::npos);
+  }
   ops::set_gemm_bf16_kernel(saved);
 }
 

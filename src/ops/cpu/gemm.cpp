@@ -87,6 +87,14 @@ constexpr int kPackChunk = 64;  // depth of one transposing pass
 
 int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
+// The block size (at most `block`, a multiple of `align` unless that exceeds `block`) that
+// splits `total` into as few, and as equal, blocks as `block` allows: 4096 deep in KC = 768
+// becomes 6 steps of 688 or less instead of 5 x 768 + 256 (every step reads and writes C).
+int even_block(int total, int block, int align) {
+  const int blocks = (total + block - 1) / block;
+  return std::min(block, round_up((total + blocks - 1) / blocks, align));
+}
+
 // Packed depth slots of a kb-deep block: kb (fp32) or its pairs (bf16), padded to the
 // kernel's slot_align.
 int packed_depth(const MicroKernel& uk, int kb) { return round_up((kb + uk.pair - 1) / uk.pair, uk.slot_align); }
@@ -154,16 +162,15 @@ void pack_a_f32(const float* A, int lda, bool trans, int i0, int k0, int mb, int
 }
 
 void pack_a(const float* A, int lda, bool trans, int i0, int k0, int mb, int kb, const MicroKernel& uk, float* dst) {
-  if (uk.pack_a != nullptr) {  // the kernel's own layout, one MR-row micro-panel at a time
-    const size_t panel = static_cast<size_t>(uk.mr) * packed_depth(uk, kb), ld = lda;
-    for (int q = 0; q < mb; q += uk.mr, dst += panel) {
-      const float* src = trans ? A + static_cast<size_t>(k0) * ld + i0 + q : A + static_cast<size_t>(i0 + q) * ld + k0;
-      uk.pack_a(src, ld, trans, std::min(uk.mr, mb - q), kb, dst);
-    }
-    return;
+  if (uk.pack_a != nullptr) {  // the kernel's own layout, or its SIMD pack
+    const size_t ld = lda;
+    uk.pack_a(trans ? A + static_cast<size_t>(k0) * ld + i0 : A + static_cast<size_t>(i0) * ld + k0, ld, trans, mb, kb,
+              dst);
+  } else if (uk.pair == 2) {
+    pack_a_pairs(A, lda, trans, i0, k0, mb, kb, uk.mr, dst);
+  } else {
+    pack_a_f32(A, lda, trans, i0, k0, mb, kb, uk.mr, dst);
   }
-  if (uk.pair == 2) return pack_a_pairs(A, lda, trans, i0, k0, mb, kb, uk.mr, dst);
-  pack_a_f32(A, lda, trans, i0, k0, mb, kb, uk.mr, dst);
   if (uk.round_bf16) round_to_bf16(dst, static_cast<size_t>((mb + uk.mr - 1) / uk.mr * uk.mr) * kb);
 }
 
@@ -213,12 +220,14 @@ void pack_b_f32(const float* B, int ldb, bool trans, int k0, int j0, int kb, int
 
 void pack_b_panel(const float* B, int ldb, bool trans, int k0, int j0, int kb, int cols, const MicroKernel& uk,
                   float* dst) {
-  if (!trans && uk.pack_b != nullptr) return uk.pack_b(B + static_cast<size_t>(k0) * ldb + j0, ldb, kb, cols, dst);
-  if (uk.pair == 2) {
+  if (!trans && uk.pack_b != nullptr) {
+    uk.pack_b(B + static_cast<size_t>(k0) * ldb + j0, ldb, kb, cols, dst);
+  } else if (uk.pair == 2) {
     if (trans && uk.pack_b_trans != nullptr) return uk.pack_b_trans(B + static_cast<size_t>(j0) * ldb + k0, ldb, kb, cols, dst);
     return pack_b_pairs(B, ldb, trans, k0, j0, kb, cols, uk.nr, dst);
+  } else {
+    pack_b_f32(B, ldb, trans, k0, j0, kb, cols, uk.nr, dst, uk.pack_b_trans);
   }
-  pack_b_f32(B, ldb, trans, k0, j0, kb, cols, uk.nr, dst, uk.pack_b_trans);
   if (uk.round_bf16) round_to_bf16(dst, static_cast<size_t>(uk.nr) * kb);
 }
 
@@ -275,17 +284,22 @@ Epilogue epilogue_for(const Problem& P, int pc) {
 void macro_block(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, const float* bpack, int jc, int nb,
                  int pc, int kb, int m0, int m1, int p0, int p1) {
   const Epilogue ep = epilogue_for(P, pc);
+  const int group = std::max(1, bl.nb);
   float* apack = t_pack_a.get(static_cast<size_t>(bl.mc + uk.mr) * line_floats(uk, kb));
-  for (int ic = m0; ic < m1; ic += bl.mc) {
-    const int mb = std::min(bl.mc, m1 - ic);
+  const int mc = even_block(m1 - m0, bl.mc, uk.mr);
+  for (int ic = m0; ic < m1; ic += mc) {
+    const int mb = std::min(mc, m1 - ic);
     pack_a(P.A, P.lda, P.ta, ic, pc, mb, kb, uk, apack);
     const int kp = packed_depth(uk, kb);
-    for (int p = p0; p < p1; ++p) {
-      const int jr = p * uk.nr, cols = std::min(uk.nr, nb - jr);
-      const float* bp = bpack + static_cast<size_t>(p) * uk.nr * kp;
+    // Groups of nb micro-panels of B (L2) under each A micro-panel in turn (L1).
+    for (int g0 = p0; g0 < p1; g0 += group) {
+      const int g1 = std::min(p1, g0 + group);
       for (int ir = 0; ir < mb; ir += uk.mr)
-        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kp, bp, kb, ic + ir, jc + jr, std::min(uk.mr, mb - ir),
-                 cols);
+        for (int p = g0; p < g1; ++p) {
+          const int jr = p * uk.nr;
+          run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kp, bpack + static_cast<size_t>(p) * uk.nr * kp, kb,
+                   ic + ir, jc + jr, std::min(uk.mr, mb - ir), std::min(uk.nr, nb - jr));
+        }
     }
   }
 }
@@ -299,20 +313,22 @@ void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
   const int panels = (P.N + uk.nr - 1) / uk.nr, per = (panels + nt - 1) / nt;
   const int p0 = std::min(panels, tid * per), p1 = std::min(panels, p0 + per);
   if (p0 >= p1) return;
-  const int mpad = (P.M + uk.mr - 1) / uk.mr * uk.mr;
+  const int mpad = (P.M + uk.mr - 1) / uk.mr * uk.mr, group = std::max(1, bl.nb);
   float* apack = t_pack_a.get(static_cast<size_t>(mpad) * line_floats(uk, bl.kc));
-  float* bp = t_pack_b.get(static_cast<size_t>(uk.nr) * line_floats(uk, bl.kc));
+  float* bpack = t_pack_b.get(static_cast<size_t>(group) * uk.nr * line_floats(uk, bl.kc));
   for (int pc = 0; pc < P.K; pc += bl.kc) {
     const int kb = std::min(bl.kc, P.K - pc);
     const Epilogue ep = epilogue_for(P, pc);
     pack_a(P.A, P.lda, P.ta, 0, pc, P.M, kb, uk, apack);
     const int kp = packed_depth(uk, kb);
-    for (int p = p0; p < p1; ++p) {
-      const int cols = std::min(uk.nr, P.N - p * uk.nr);
-      pack_b(P, pc, p * uk.nr, kb, cols, uk, bp);
+    for (int g0 = p0; g0 < p1; g0 += group) {  // a group of B micro-panels (L2) under each A micro-panel (L1)
+      const int g1 = std::min(p1, g0 + group);
+      for (int p = g0; p < g1; ++p)
+        pack_b(P, pc, p * uk.nr, kb, std::min(uk.nr, P.N - p * uk.nr), uk, bpack + static_cast<size_t>(p - g0) * uk.nr * kp);
       for (int ir = 0; ir < P.M; ir += uk.mr)
-        run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kp, bp, kb, ir, p * uk.nr, std::min(uk.mr, P.M - ir),
-                 cols);
+        for (int p = g0; p < g1; ++p)
+          run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kp, bpack + static_cast<size_t>(p - g0) * uk.nr * kp, kb,
+                   ir, p * uk.nr, std::min(uk.mr, P.M - ir), std::min(uk.nr, P.N - p * uk.nr));
     }
   }
 }
@@ -402,10 +418,12 @@ GemmBlocking gemm_blocking(SimdLevel level) {
   b.kc = static_cast<int>(std::clamp(2 * l1 / (uk.nr * 4L) / 8 * 8, 64L, 768L));
   b.mc = static_cast<int>(std::clamp(l2 * 3 / 4 / (b.kc * 4L) / uk.mr * uk.mr, static_cast<long>(uk.mr), 4096L));
   b.nc = static_cast<int>(std::clamp(l3 / 4 / (b.kc * 4L) / uk.nr * uk.nr, static_cast<long>(uk.nr), 8192L));
+  b.nb = static_cast<int>(std::max(1L, l2 / 2 / (b.kc * uk.nr * 4L)));
   // Tuning experiments: CHATFORGE_GEMM_KC / _MC / _NC override (MC and NC rounded to the tile).
   if (const char* v = std::getenv("CHATFORGE_GEMM_KC"); v && std::atoi(v) > 0) b.kc = std::atoi(v);
   if (const char* v = std::getenv("CHATFORGE_GEMM_MC"); v && std::atoi(v) > 0) b.mc = round_up(std::atoi(v), uk.mr);
   if (const char* v = std::getenv("CHATFORGE_GEMM_NC"); v && std::atoi(v) > 0) b.nc = round_up(std::atoi(v), uk.nr);
+  if (const char* v = std::getenv("CHATFORGE_GEMM_NB"); v && std::atoi(v) >= 0) b.nb = std::atoi(v);
   return b;
 }
 
@@ -429,8 +447,10 @@ void set_gemm_blocking(SimdLevel level, const GemmBlocking& b) {
 namespace {
 
 // The loop nest for one product with kernel uk and blocking bl (KC in depth units).
-void run_gemm(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl) {
+void run_gemm(const Problem& P, const MicroKernel& uk, const GemmBlocking& blocking) {
   const int M = P.M, N = P.N, K = P.K;
+  GemmBlocking bl = blocking;
+  bl.kc = even_block(K, bl.kc, std::max(16, uk.pair * uk.slot_align));
   // Threads: the pool's, unless we are inside a parallel region or the product is tiny.
   int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (static_cast<double>(M) * N * K < 64.0 * 64 * 64) nt = 1;

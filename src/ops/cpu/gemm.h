@@ -28,8 +28,11 @@ SimdLevel set_gemm_level(SimdLevel level);
 
 // The blocking of one kernel: MR x NR register tile, KC x NR micro-panel of B in L1,
 // MC x KC block of A in L2, KC x NC panel of B in L3 (from sysconf's cache sizes).
+// nb: B micro-panels (KC x NR each) a thread runs under each A micro-panel in turn, the group
+// staying in L2 while the A micro-panel stays in L1 (0 or 1: each B micro-panel under all
+// the A micro-panels of the block in turn).
 struct GemmBlocking {
-  int mr = 0, nr = 0, kc = 0, mc = 0, nc = 0;
+  int mr = 0, nr = 0, kc = 0, mc = 0, nc = 0, nb = 0;
 };
 GemmBlocking gemm_blocking(SimdLevel level);  // computed from the caches (and CHATFORGE_GEMM_KC/MC/NC)
 // What sgemm uses (gemm_blocking's, computed once), and for tests a smaller one (mr and nr

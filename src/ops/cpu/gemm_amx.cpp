@@ -16,6 +16,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -136,7 +137,7 @@ CF_AMX void pack_depth_strided(const float* src, size_t ld, int n, int kb, uint3
 
 // One 32-row micro-panel of op(A): src = op(A)(i0, k0) (rows ld apart, or with trans
 // columns ld apart), rows <= 32 of them, kb depths -> dst[(blk*32 + i)*16 + q].
-CF_AMX void pack_a_amx(const float* src, size_t ld, bool trans, int rows, int kb, float* dst) {
+CF_AMX void pack_a_panel_amx(const float* src, size_t ld, bool trans, int rows, int kb, float* dst) {
   auto* d = reinterpret_cast<uint32_t*>(dst);
   const int blocks = (kb + 31) / 32;
   for (int h = 0; h < 2; ++h) {
@@ -147,6 +148,13 @@ CF_AMX void pack_a_amx(const float* src, size_t ld, bool trans, int rows, int kb
     else
       pack_depth_strided(src + 16 * h, ld, n, kb, d + 16 * h * kBlk, kMr * kBlk, 1, kBlk, blocks);
   }
+}
+
+// A block of op(A): 32-row micro-panels one after another, each padded to whole 16-pair blocks.
+CF_AMX void pack_a_amx(const float* src, size_t ld, bool trans, int rows, int kb, float* dst) {
+  const size_t panel = static_cast<size_t>(kMr) * ((kb + 31) / 32 * kBlk);
+  for (int q = 0; q < rows; q += kMr, dst += panel)
+    pack_a_panel_amx(trans ? src + q : src + q * ld, ld, trans, std::min(kMr, rows - q), kb, dst);
 }
 
 // One 32-column micro-panel of op(B) -> dst[p*32 + j], padded to whole 16-pair blocks.

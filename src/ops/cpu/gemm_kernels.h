@@ -5,8 +5,9 @@
 // A bf16 kernel (pair == 2) reads 32-bit slots instead, each two bf16 values of one row of
 // A or one column of B at depths 2p (low half) and 2p+1 (high half), and kc counts pairs.
 // An fp32 kernel with round_bf16 emulates bf16 inputs: gemm.cpp rounds what it packs.
-// A kernel with its own packs (the AMX kernel) lays A out as it needs (pack_a) and pads the
-// packed depth with zero slots to a multiple of slot_align; B stays b[p*NR + j].
+// A kernel may pack A itself (pack_a): the AMX kernel lays A out as it needs and pads the
+// packed depth with zero slots to a multiple of slot_align (B stays b[p*NR + j]); the
+// AVX-512 kernel writes the standard layout through registers.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,9 +28,10 @@ using MicroKernelFn = void (*)(int kc, const float* a, const float* b, float* c,
 // row j is column j of op(B)) into dst[k*NR + j], zero for j >= cols. Null: gemm.cpp's loop.
 using PackBTransFn = void (*)(const float* src, size_t ld, int kb, int cols, float* dst);
 
-// Packs one MR-row micro-panel of op(A) in the kernel's own layout: src is op(A)(i0, k0)
-// (rows ld apart; with trans, A is stored transposed and op(A)'s columns are ld apart),
-// rows <= MR of them (the rest zero), kb depths; dst holds MR x the padded packed depth.
+// Packs a block of op(A) into MR-row micro-panels in the kernel's layout, one after another:
+// src is op(A)(i0, k0) (rows ld apart; with trans, A is stored transposed and op(A)'s
+// columns are ld apart), `rows` rows (the last panel's missing rows zero), kb depths; each
+// panel holds MR x the padded packed depth.
 using PackAFn = void (*)(const float* src, size_t ld, bool trans, int rows, int kb, float* dst);
 
 struct MicroKernel {
@@ -39,7 +41,7 @@ struct MicroKernel {
   int pair = 1;             // depths per packed slot: 1 (fp32) or 2 (bf16 pairs)
   bool round_bf16 = false;  // fp32 kernel on inputs rounded to bf16 (no AVX512-BF16)
   PackBTransFn pack_b = nullptr;  // plain (untransposed) B: src = B(k0, j0), rows ld apart
-  PackAFn pack_a = nullptr;       // null: gemm.cpp's a[p*MR + i]
+  PackAFn pack_a = nullptr;       // null: gemm.cpp's a[k*MR + i] (fp32) or pair slots
   int slot_align = 1;             // packed depth padded to a multiple of this (zero slots)
 };
 
