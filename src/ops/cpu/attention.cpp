@@ -5,14 +5,14 @@
 // per-row log-sum-exp is kept; backward recomputes the probabilities from q, k and lse.
 // sgemms read q, k, v straight out of the qkv rows (leading dimension (NH + 2 NKV) HS); a
 // query head reads the key/value head of its group (grouped-query attention);
-// OpenBLAS's OpenMP build runs single-threaded inside our parallel regions.
-#include <cblas.h>
-
+// the products are our sgemm (gemm.h), which runs on the calling thread inside our parallel
+// regions.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "ops/cpu/gemm.h"
 #include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 
@@ -100,7 +100,7 @@ void attention_forward(float* out, float* lse, const float* qkv, const int32_t* 
           const float* v = rows + static_cast<size_t>(lo) * W + Q + NKV * HS + g * HS;
           float* s = tile.data();
           // s (nq,nk) = scale * q_blk @ k[lo:i1]^T
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, scale, q, W, k, W, 0.0f, s, nk);
+          sgemm(false, true, nq, nk, HS, scale, q, W, k, W, 0.0f, s, nk);
           float* lse_bh = lse + (static_cast<size_t>(b) * NH + h) * T;
           for (int r = 0; r < nq; ++r) {
             const int i = i0 + r;
@@ -112,7 +112,7 @@ void attention_forward(float* out, float* lse, const float* qkv, const int32_t* 
             for (int j = 0; j <= i - lo; ++j) row[j] *= inv;
           }
           // out[i0:i1] (nq,HS) = p (nq,nk) @ v[lo:i1]
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, s, nk, v, W, 0.0f,
+          sgemm(false, false, nq, HS, nk, 1.0f, s, nk, v, W, 0.0f,
                       out + (static_cast<size_t>(b) * T + i0) * Q + h * HS, Q);
         }
   }
@@ -158,7 +158,7 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
             float* p = ptile.data();
             float* dp = dptile.data();
             // forward was: p = softmax(scale * q @ k^T) = exp(scale * q k^T - lse), recomputed
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, scale, q, W, k, W, 0.0f, p, nk);
+            sgemm(false, true, nq, nk, HS, scale, q, W, k, W, 0.0f, p, nk);
             for (int r = 0; r < nq; ++r) {
               const int i = i0 + r;
               masked_exp_row(p + static_cast<size_t>(r) * nk, drow, i, lo, nk, lse_bh[i]);
@@ -170,8 +170,8 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
               drow_dot[r] = d;
             }
             // forward was: y = p @ v, so dp = dy @ v^T and dv += p^T @ dy
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, 1.0f, dy, Q, v, W, 0.0f, dp, nk);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, p, nk, dy, Q, 1.0f, dv, W);
+            sgemm(false, true, nq, nk, HS, 1.0f, dy, Q, v, W, 0.0f, dp, nk);
+            sgemm(true, false, nk, HS, nq, 1.0f, p, nk, dy, Q, 1.0f, dv, W);
             // forward was: p = softmax(s) row-wise, so ds = p * (dp - D)  (masked p are 0)
             for (int r = 0; r < nq; ++r) {
               float* pr = p + static_cast<size_t>(r) * nk;
@@ -182,8 +182,8 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
               for (int j = 0; j < n; ++j) pr[j] = pr[j] * (dpr[j] - d);
             }
             // forward was: s = scale * q @ k^T, so dq = scale * ds @ k and dk += scale * ds^T @ q
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, scale, p, nk, k, W, 0.0f, dq, W);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, scale, p, nk, q, W, 1.0f, dk, W);
+            sgemm(false, false, nq, HS, nk, scale, p, nk, k, W, 0.0f, dq, W);
+            sgemm(true, false, nk, HS, nq, scale, p, nk, q, W, 1.0f, dk, W);
           }
         }
       }
