@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # training step (fwd+bwd+AdamW, fp32) vs PyTorch, 2 threads, with MFU vs the sgemm peak
 # (BLAS-relative) and vs the hardware fp32 FMA peak (what `chatforge train` reports)
-# Configs: GPT-2 124M shape at B=4,T=64; 6L/6H/384C/vocab 8192 at B=8,T=256; the same small
+# Configs: GPT-2 124M shape at B=4,T=64 and at B=4,T=256 (1024 tokens a step: the point the
+# MFU target is read at, where AdamW's pass over 124M parameters is ~4% of the step, not 15%);
+# 6L/6H/384C/vocab 8192 at B=8,T=256; the same small
 # shape as a Qwen2-style Llama (6/2 heads, SwiGLU 1024, q/k/v biases, tied) at B=8,T=256; the
 # long-context point, GPT-2 124M at B=1,T=1024, where attention must not dominate; and the
 # Qwen2.5-0.5B shape (24 layers, 896 hidden, 14/2 heads of 64, SwiGLU 4864, vocab 151936,
@@ -38,7 +40,8 @@ rows=()
 # name:L:NH:C:V:B:T[:architecture flags, the same for bench_train_step and train_step_torch.py]
 qwen_small="--arch qwen2 --n-kv-head 2 --ffn-dim 1024"
 qwen05b="--arch qwen2 --n-kv-head 2 --head-dim 64 --ffn-dim 4864 --rope-theta 1000000"
-configs=("gpt2-124M:12:12:768:50257:4:64" "small-6L384:6:6:384:8192:8:256" "qwen2-6L384:6:6:384:8192:8:256:$qwen_small")
+configs=("gpt2-124M:12:12:768:50257:4:64" "gpt2-124M-B4T256:12:12:768:50257:4:256" "small-6L384:6:6:384:8192:8:256"
+         "qwen2-6L384:6:6:384:8192:8:256:$qwen_small")
 [ "${SHORT:-0}" = 1 ] || configs+=("gpt2-124M-T1024:12:12:768:50257:1:1024" "qwen2.5-0.5B:24:14:896:151936:1:128:$qwen05b")
 mem_available_mb() { awk '/^MemAvailable:/ {printf "%d", $2 / 1024}' /proc/meminfo; }
 # true when MemAvailable covers 1.25x the model's parameters + gradients + AdamW moments
