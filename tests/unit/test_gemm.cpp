@@ -157,6 +157,27 @@ TEST_P(GemmKernels, SmallBlockingIteratesEveryLoop) {
   ops::set_gemm_blocking(GetParam(), saved);
 }
 
+// Each A micro-panel runs over a group of nb B micro-panels: groups of 1, 2 and 3 over 5
+// micro-panels a panel (the last group short), with the team's shared panels and with the
+// few-rows path where each thread packs its own group; 1 and 2 threads.
+TEST_P(GemmKernels, GroupsOfBMicroPanels) {
+  const ops::GemmBlocking saved = ops::blocking_in_use(GetParam());
+  for (int nb : {1, 2, 3}) {
+    ops::GemmBlocking small = saved;
+    small.kc = 16, small.mc = 2 * saved.mr, small.nc = 5 * saved.nr, small.nb = nb;
+    ops::set_gemm_blocking(GetParam(), small);
+    const Case team{7 * saved.mr + 5, 11 * saved.nr + 3, 37, false, true, 1.0f, 1.0f, true, 1};
+    const Case columns{2 * saved.mr + 1, 9 * saved.nr + 7, 160, true, false, 0.5f, 0.0f, true, 2};
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      for (const Case& c : {team, columns})
+        check_case(c, describe(c, ops::simd_level_name(GetParam()), threads) + " nb " + std::to_string(nb));
+    }
+  }
+  omp_set_num_threads(omp_get_num_procs());
+  ops::set_gemm_blocking(GetParam(), saved);
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, GemmKernels,
                          ::testing::Values(SimdLevel::kAvx512, SimdLevel::kAvx2, SimdLevel::kScalar),
                          [](const auto& info) { return std::string(ops::simd_level_name(info.param)); });

@@ -1,7 +1,10 @@
 // Implementation of gemm.h: the BLIS loop nest around the micro-kernels of gemm_kernels.h.
 //   for jc (NC columns): for pc (KC depth): pack B's KC x NC panel (all threads share it)
 //     each thread: for ic (MC rows of its share): pack A's MC x KC block (its own)
-//       for jr (NR): for ir (MR): micro-kernel  (the KC x NR micro-panel of B stays in L1)
+//       for each group of NB micro-panels of B (they stay in L2):
+//         for ir (MR): for jr (NR, within the group): micro-kernel
+//           (the KC x MR micro-panel of A stays in L1; B's KC x NR micro-panel, 96 KB at
+//           KC = 768, would not, and streaming both from L2 cost ~5% of the kernel's speed)
 // Partial tiles at the right and bottom edges run the kernel into a small buffer and copy
 // what lies inside C. The first KC block applies the caller's beta and the bias; later ones
 // accumulate (beta = 1). gemm_bf16 (gemm_bf16.cpp) runs the same nest through run_product
@@ -18,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 
 #include "core/error.h"
@@ -333,10 +337,20 @@ void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
   }
 }
 
+// Rows of C handed out block by block (each thread takes the next block of a step when it
+// has finished its last), so a thread slowed by the host's other work does fewer blocks
+// instead of holding the rest of the team at the next barrier. next[s]: step s's counter.
+struct RowBlocks {
+  int rows = 0, count = 0;
+  std::atomic<int>* next = nullptr;
+};
+
 // The loop nest over jc and pc, run by every thread of the team (tm x tn threads: row
-// shares of C times shares of each panel's micro-panels). bpack holds two B panels, used
-// in turn, so one barrier per KC step suffices.
-void run_team(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, float* bpack, int tm, int tn) {
+// shares of C times shares of each panel's micro-panels; with row blocks, tn = 1 and the
+// rows are taken block by block). bpack holds two B panels, used in turn, so one barrier
+// per KC step suffices.
+void run_team(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, float* bpack, int tm, int tn,
+              const RowBlocks& blocks) {
   if (omp_get_num_threads() != tm * tn) tm = omp_get_num_threads(), tn = 1;  // the runtime gave fewer
   const int tid = omp_get_thread_num(), ti = tid / tn, tj = tid % tn;
   const int rows_per = round_up((P.M + tm - 1) / tm, uk.mr);
@@ -356,7 +370,14 @@ void run_team(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, f
       // (the for's barrier: the panel is complete.) No barrier after the product: the next
       // step packs the other buffer, and the one after that waits at that step's barrier,
       // which no thread passes before it has finished this product.
-      if (m0 < m1 && p0 < p1) macro_block(P, uk, bl, panel, jc, nb, pc, kb, m0, m1, p0, p1);
+      if (blocks.next != nullptr && tn == 1) {
+        for (int b; (b = blocks.next[step].fetch_add(1, std::memory_order_relaxed)) < blocks.count;) {
+          const int r0 = b * blocks.rows;
+          macro_block(P, uk, bl, panel, jc, nb, pc, kb, r0, std::min(P.M, r0 + blocks.rows), 0, panels);
+        }
+      } else if (m0 < m1 && p0 < p1) {
+        macro_block(P, uk, bl, panel, jc, nb, pc, kb, m0, m1, p0, p1);
+      }
     }
   }
 }
@@ -464,8 +485,19 @@ void run_gemm(const Problem& P, const MicroKernel& uk, const GemmBlocking& block
     return;
   }
   float* bpack = t_pack_b.get(2 * line_floats(uk, bl.kc) * round_up(std::min(bl.nc, N), uk.nr));
+  // Several threads over rows: blocks of about an eighth of a thread's share (at most MC),
+  // so a late thread can be made up for with little left to wait for at the end.
+  RowBlocks blocks;
+  std::unique_ptr<std::atomic<int>[]> next;
+  if (nt_used > 1 && tn == 1) {
+    blocks.rows = std::clamp(round_up((M + 8 * nt_used - 1) / (8 * nt_used), uk.mr), uk.mr, bl.mc);
+    blocks.count = (M + blocks.rows - 1) / blocks.rows;
+    const int steps = (N + bl.nc - 1) / bl.nc * ((K + bl.kc - 1) / bl.kc);
+    next.reset(new std::atomic<int>[steps]());
+    blocks.next = next.get();
+  }
 #pragma omp parallel num_threads(nt_used) if (nt_used > 1)
-  run_team(P, uk, bl, bpack, tm, tn);
+  run_team(P, uk, bl, bpack, tm, tn, blocks);
 }
 
 }  // namespace

@@ -26,11 +26,10 @@ SimdLevel gemm_level();
 // Tests and benchmarks: force a kernel (clamped to what the CPU supports); returns the one set.
 SimdLevel set_gemm_level(SimdLevel level);
 
-// The blocking of one kernel: MR x NR register tile, KC x NR micro-panel of B in L1,
-// MC x KC block of A in L2, KC x NC panel of B in L3 (from sysconf's cache sizes).
-// nb: B micro-panels (KC x NR each) a thread runs under each A micro-panel in turn, the group
-// staying in L2 while the A micro-panel stays in L1 (0 or 1: each B micro-panel under all
-// the A micro-panels of the block in turn).
+// The blocking of one kernel (from sysconf's cache sizes): MR x NR register tile, KC x MR
+// micro-panel of A in L1, nb micro-panels of B (KC x NR each) in L2, MC x KC block of A,
+// KC x NC panel of B in L3. nb: the B micro-panels a thread runs under each A micro-panel
+// in turn (0 or 1: each B micro-panel under all the A micro-panels of the block in turn).
 struct GemmBlocking {
   int mr = 0, nr = 0, kc = 0, mc = 0, nc = 0, nb = 0;
 };
