@@ -30,7 +30,6 @@ grep -q -w avx512_bf16 /proc/cpuinfo && runs+=("bf16 avx512bf16 -")
 grep -q -w avx512_bf16 /proc/cpuinfo && grep -q -w amx_bf16 /proc/cpuinfo && runs+=("bf16 amx -")
 runs+=("openblas - Haswell")
 [ "$has_avx512" = 1 ] && runs+=("openblas - SkylakeX")
-field() { sed -n "s/.* $1=\([0-9.a-zA-Z-]*\).*/\1/p"; }
 # ROUNDS passes over every configuration, one after another, so a burst of load from the
 # host's other tenants hits one pass of each rather than one configuration; every product
 # keeps its fastest pass, and the peak its highest reading.

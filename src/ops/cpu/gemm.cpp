@@ -279,6 +279,18 @@ void run_tile(const Problem& P, const MicroKernel& uk, Epilogue e, const float* 
     }
 }
 
+// The tiles of rows [row0, row0+mb) under a packed group of `panels` B micro-panels (the
+// first at column col0, `width` columns of C from there): each A micro-panel (it stays in
+// L1) runs over every micro-panel of the group (they stay in L2) before the next one.
+void run_group(const Problem& P, const MicroKernel& uk, Epilogue e, const float* apack, const float* bgroup, int kb,
+               int row0, int mb, int col0, int width, int panels) {
+  const size_t kp = packed_depth(uk, kb);
+  for (int ir = 0; ir < mb; ir += uk.mr)
+    for (int q = 0; q < panels; ++q)
+      run_tile(P, uk, e, apack + ir * kp, bgroup + q * uk.nr * kp, kb, row0 + ir, col0 + q * uk.nr,
+               std::min(uk.mr, mb - ir), std::min(uk.nr, width - q * uk.nr));
+}
+
 Epilogue epilogue_for(const Problem& P, int pc) {
   return pc == 0 ? Epilogue{P.alpha, P.beta, P.bias} : Epilogue{P.alpha, 1.0f, nullptr};
 }
@@ -294,17 +306,10 @@ void macro_block(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
   for (int ic = m0; ic < m1; ic += mc) {
     const int mb = std::min(mc, m1 - ic);
     pack_a(P.A, P.lda, P.ta, ic, pc, mb, kb, uk, apack);
-    const int kp = packed_depth(uk, kb);
-    // Groups of nb micro-panels of B (L2) under each A micro-panel in turn (L1).
-    for (int g0 = p0; g0 < p1; g0 += group) {
-      const int g1 = std::min(p1, g0 + group);
-      for (int ir = 0; ir < mb; ir += uk.mr)
-        for (int p = g0; p < g1; ++p) {
-          const int jr = p * uk.nr;
-          run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kp, bpack + static_cast<size_t>(p) * uk.nr * kp, kb,
-                   ic + ir, jc + jr, std::min(uk.mr, mb - ir), std::min(uk.nr, nb - jr));
-        }
-    }
+    const size_t kp = packed_depth(uk, kb);
+    for (int g0 = p0; g0 < p1; g0 += group)
+      run_group(P, uk, ep, apack, bpack + g0 * uk.nr * kp, kb, ic, mb, jc + g0 * uk.nr, nb - g0 * uk.nr,
+                std::min(p1, g0 + group) - g0);
   }
 }
 
@@ -324,15 +329,12 @@ void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
     const int kb = std::min(bl.kc, P.K - pc);
     const Epilogue ep = epilogue_for(P, pc);
     pack_a(P.A, P.lda, P.ta, 0, pc, P.M, kb, uk, apack);
-    const int kp = packed_depth(uk, kb);
-    for (int g0 = p0; g0 < p1; g0 += group) {  // a group of B micro-panels (L2) under each A micro-panel (L1)
+    const size_t kp = packed_depth(uk, kb);
+    for (int g0 = p0; g0 < p1; g0 += group) {
       const int g1 = std::min(p1, g0 + group);
       for (int p = g0; p < g1; ++p)
-        pack_b(P, pc, p * uk.nr, kb, std::min(uk.nr, P.N - p * uk.nr), uk, bpack + static_cast<size_t>(p - g0) * uk.nr * kp);
-      for (int ir = 0; ir < P.M; ir += uk.mr)
-        for (int p = g0; p < g1; ++p)
-          run_tile(P, uk, ep, apack + static_cast<size_t>(ir) * kp, bpack + static_cast<size_t>(p - g0) * uk.nr * kp, kb,
-                   ir, p * uk.nr, std::min(uk.mr, P.M - ir), std::min(uk.nr, P.N - p * uk.nr));
+        pack_b(P, pc, p * uk.nr, kb, std::min(uk.nr, P.N - p * uk.nr), uk, bpack + (p - g0) * uk.nr * kp);
+      run_group(P, uk, ep, apack, bpack, kb, 0, P.M, g0 * uk.nr, P.N - g0 * uk.nr, g1 - g0);
     }
   }
 }
