@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Fuzzes chatforge's parsers (docs/fuzzing.md): builds the `fuzz` preset (clang, libFuzzer,
-# ASan + UBSan), generates the seed corpora, then runs every target for SECONDS seconds
+# Fuzzes chatforge's parsers (docs/fuzzing.md): builds the libFuzzer targets of the `asan`
+# preset (clang, ASan + UBSan; the target `fuzzers`), generates the seed corpora, then runs every target for SECONDS seconds
 # (default 60) and prints one line per target: runs, corpus size, and ok or the crash.
 # Exits 1 when any target found something; the input that did it is kept in
-# build/fuzz/crashes/<target>/ (copy it to tests/fuzz/regressions/<target>/ once fixed, so
+# build/asan/libfuzzer/crashes/<target>/ (copy it to tests/fuzz/regressions/<target>/ once fixed, so
 # the regular suite replays it).
 # Usage: scripts/fuzz.sh [SECONDS]
 # Environment: FUZZ_TARGETS="shard safetensors" (a subset), FUZZ_JOBS (targets run at once;
@@ -15,19 +15,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 jobs=${FUZZ_JOBS:-$(nproc)}
-build=build/fuzz
+bin_dir=build/asan/tests/fuzz
+work=build/asan/libfuzzer  # corpus/, dict/, crashes/, logs/
 
 if [[ -z "${FUZZ_NO_BUILD:-}" ]]; then
-  launcher=()
-  if command -v ccache >/dev/null; then
-    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  fi
-  cmake --preset fuzz "${launcher[@]}" >/dev/null
-  cmake --build --preset fuzz -j "$(nproc)"
+  scripts/configure_asan.sh
+  cmake --build --preset asan -j "$(nproc)" --target fuzzers
 fi
 python=/usr/bin/python3
 [[ -x $python ]] || python=python3
-"$python" scripts/fuzz_seeds.py "$build" >/dev/null
+"$python" scripts/fuzz_seeds.py "$work" >/dev/null
 
 targets=()
 if [[ -n "${FUZZ_TARGETS:-}" ]]; then
@@ -48,12 +45,12 @@ max_len() {
   esac
 }
 
-mkdir -p "$build/logs"
-touch "$build/logs/.start"  # findings newer than this are this run's
+mkdir -p "$work/logs"
+touch "$work/logs/.start"  # findings newer than this are this run's
 run_one() {
-  local t=$1 bin=$build/tests/fuzz/fuzz_$1
-  local crashes=$build/crashes/$t
-  mkdir -p "$crashes" "$build/corpus/$t"
+  local t=$1 bin=$bin_dir/fuzz_$1
+  local crashes=$work/crashes/$t
+  mkdir -p "$crashes" "$work/corpus/$t"
   local keep_going=()
   [[ -z "${FUZZ_KEEP_GOING:-}" ]] || keep_going=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
   local seed=()
@@ -62,24 +59,24 @@ run_one() {
   # (an input that makes the parser allocate gigabytes). -timeout: one input over 10 s is a hang.
   OMP_NUM_THREADS=1 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
-    -max_len="$(max_len "$t")" -dict="$build/dict/$t.dict" -artifact_prefix="$crashes/" \
-    -print_final_stats=1 "${seed[@]}" "${keep_going[@]}" "$build/corpus/$t" >"$build/logs/$t.log" 2>&1
+    -max_len="$(max_len "$t")" -dict="$work/dict/$t.dict" -artifact_prefix="$crashes/" \
+    -print_final_stats=1 "${seed[@]}" "${keep_going[@]}" "$work/corpus/$t" >"$work/logs/$t.log" 2>&1
 }
 
 summary() {
-  local t=$1 rc=$2 log=$build/logs/$1.log
+  local t=$1 rc=$2 log=$work/logs/$1.log
   local runs corpus artifact found
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   [[ -n $runs ]] || runs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)
-  corpus=$(find "$build/corpus/$t" -type f | wc -l)
-  found=$(find "$build/crashes/$t" -type f -newer "$build/logs/.start" | wc -l)
+  corpus=$(find "$work/corpus/$t" -type f | wc -l)
+  found=$(find "$work/crashes/$t" -type f -newer "$work/logs/.start" | wc -l)
   [[ $found -eq 0 ]] || rc=1  # fork mode exits 0 after findings it ignored
   if [[ $rc -eq 0 ]]; then
     printf 'fuzz %-15s %10s runs  %5s corpus  ok\n' "$t" "${runs:-0}" "$corpus"
   else
     artifact=$(grep -o "Test unit written to .*" "$log" | tail -1 | sed 's/Test unit written to //' || true)
     printf 'fuzz %-15s %10s runs  %5s corpus  CRASH %s (%s new in %s; log %s)\n' "$t" "${runs:-0}" "$corpus" \
-      "${artifact:-?}" "$found" "$build/crashes/$t/" "$log"
+      "${artifact:-?}" "$found" "$work/crashes/$t/" "$log"
   fi
   return "$rc"
 }
@@ -93,7 +90,7 @@ finish() {  # waits for the target whose job is pid $1
 }
 running=()
 for t in "${targets[@]}"; do
-  [[ -x $build/tests/fuzz/fuzz_$t ]] || { echo "fuzz: no target $t" >&2; exit 2; }
+  [[ -x $bin_dir/fuzz_$t ]] || { echo "fuzz: no target $t" >&2; exit 2; }
   if [[ ${#running[@]} -ge $jobs ]]; then
     finish "${pid_of[${running[0]}]}" "${running[0]}"
     running=("${running[@]:1}")
@@ -104,7 +101,7 @@ for t in "${targets[@]}"; do
 done
 for t in "${running[@]}"; do finish "${pid_of[$t]}" "$t"; done
 if [[ $failed -ne 0 ]]; then
-  echo "fuzz: findings above; inputs kept in $build/crashes/" >&2
+  echo "fuzz: findings above; inputs kept in $work/crashes/" >&2
   exit 1
 fi
 echo "fuzz: ${#targets[@]} targets, ${seconds}s each, no findings"

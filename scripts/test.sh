@@ -2,8 +2,8 @@
 # The one test command: installs what is missing, configures, builds, and runs every
 # suite (GoogleTest binaries and script suites, all through ctest). Exits non-zero on
 # any failure; the last line is ctest's summary.
-# Then, when no ctest arguments narrow the run: a short fuzz run (docs/fuzzing.md: the clang
-# fuzz build and 10 s per fuzz target; CHATFORGE_NO_FUZZ=1 skips it) and the sanitizer pass
+# Then, when no ctest arguments narrow the run: a short fuzz run (docs/fuzzing.md: the asan
+# preset's libFuzzer targets, 10 s each; CHATFORGE_NO_FUZZ=1 skips it) and the sanitizer pass
 # (scripts/sanitize.sh: the asan preset's unit, grad, fuzz-replay and bad-input script
 # suites under ASan + UBSan; CHATFORGE_NO_ASAN=1 skips it).
 # Usage: scripts/test.sh [PRESET] [extra ctest args]     PRESET: release (default), debug, asan
@@ -19,7 +19,8 @@ cmake --build --preset "$preset" -j "$(nproc)"
 # fight over them.
 ctest --preset "$preset" --timeout 900 --no-label-summary "$@"
 # Fuzzing, briefly: every parser's libFuzzer target for 10 s, two at a time (about 1 minute,
-# plus 3.5 minutes for the first clang build; seconds with ccache). A finding fails the run.
+# plus the clang build of the libraries, which the sanitizer pass below then reuses: the
+# asan preset is also the fuzz build). A finding fails the run.
 # A fixed seed: on a fresh clone (the generated seeds only) every run tries the same inputs, so
 # a finding reproduces with the same command and the gate does not depend on luck; open-ended
 # fuzzing with new seeds is scripts/fuzz.sh on its own.

@@ -454,7 +454,7 @@ DemoDataSummary write_demo_data(const std::string& dir, const DemoDataOptions& o
       for (const FreeformQuestion& f : questions) {
         if (f.lang != l) continue;
         const Intent& it = intent(f.key);
-        json msgs = {turn("system", sys)};
+        json msgs = json::array({turn("system", sys)});  // not = {...}: clang reads one element as a copy
         if (!f.prior_key.empty()) {
           msgs.push_back(turn("user", f.prior_question));
           msgs.push_back(turn("assistant", intent(f.prior_key).text(l).answer));

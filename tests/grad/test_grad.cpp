@@ -164,7 +164,11 @@ TEST(Grad, CrossEntropyWithMask) {
 
 TEST(Grad, RmsNormResidualStreamAndPerHead) {
   // H = 1 (the residual stream) and H = 3 heads inside a wider row (Qwen3's q/k norm)
-  for (const auto& [H, D, ld] : {std::tuple{1, 6, 6}, std::tuple{3, 4, 17}}) {
+  struct Groups {  // H heads of D channels in rows of ld
+    int H, D, ld;
+  };
+  for (const Groups g : {Groups{1, 6, 6}, Groups{3, 4, 17}}) {
+    const int H = g.H, D = g.D, ld = g.ld;  // plain locals: clang 14 cannot capture bindings
     Rng rng(21 + H);
     const int N = 3;
     auto x = randn(static_cast<size_t>(N) * ld, rng), w = randn(D, rng), r = randn(static_cast<size_t>(N) * ld, rng);

@@ -535,10 +535,13 @@ std::vector<Row> rows() {
       add("encoder" + dims({{"B", s.B}, {"T", s.T}, {"C", s.C}}) + (with_pos ? "_positions" : ""),
           [=](Ctx& c) { encoder_row(c, s.B, s.T, s.C, 50, with_pos); });
   add("encoder_repeated_ids_positions", [](Ctx& c) { encoder_row(c, 4, 37, 20, 3, true); });
-  for (const auto& [N, C] : std::vector<std::pair<int, int>>{{1, 8}, {10, 12}, {51, 64}, {66, 96}, {9, 1000}})
-    add("layernorm" + dims({{"N", N}, {"C", C}}), [N, C](Ctx& c) { layernorm_row(c, N, C); });
-  for (const auto& [N, C] : std::vector<std::pair<int, int>>{{33, 64}, {7, 13}})
-    add("residual_layernorm" + dims({{"N", N}, {"C", C}}), [N, C](Ctx& c) { residual_layernorm_row(c, N, C); });
+  struct Rows {  // N rows of C channels (a struct, not a structured binding: clang 14 cannot capture those)
+    int N, C;
+  };
+  for (const Rows r : std::vector<Rows>{{1, 8}, {10, 12}, {51, 64}, {66, 96}, {9, 1000}})
+    add("layernorm" + dims({{"N", r.N}, {"C", r.C}}), [r](Ctx& c) { layernorm_row(c, r.N, r.C); });
+  for (const Rows r : std::vector<Rows>{{33, 64}, {7, 13}})
+    add("residual_layernorm" + dims({{"N", r.N}, {"C", r.C}}), [r](Ctx& c) { residual_layernorm_row(c, r.N, r.C); });
   // GEMMs: odd sizes, and the bf16-friendly ones (multiples of 8) the model has
   struct Mm {
     int N, C, OC;
@@ -569,9 +572,9 @@ std::vector<Row> rows() {
       row->gemm = row->simd = true;
     }
   for (bool wpe : {false, true})
-    for (const auto& [N, C] : std::vector<std::pair<int, int>>{{1, 64}, {7, 33}})
-      add("embedding_rows" + dims({{"N", N}, {"C", C}}) + (wpe ? "_wpe" : ""),
-          [=](Ctx& c) { embedding_rows_row(c, N, 50, C, wpe); })
+    for (const Rows r : std::vector<Rows>{{1, 64}, {7, 33}})
+      add("embedding_rows" + dims({{"N", r.N}, {"C", r.C}}) + (wpe ? "_wpe" : ""),
+          [=](Ctx& c) { embedding_rows_row(c, r.N, 50, r.C, wpe); })
           ->simd = true;
   // attention around the kernels' 32-key tiles and 64-query blocks, head sizes 4..64
   const Shape att[] = {{1, 1, 8, 1},  {2, 5, 12, 3},   {3, 17, 64, 4},  {2, 33, 96, 6}, {1, 64, 16, 2},
