@@ -133,12 +133,16 @@ void setup(CLI::App& cmd) {
       ->transform(CLI::Transformer(std::map<std::string, std::string>{{"f32", "fp32"}}))  // --base-dtype's spelling
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
-  cmd.add_flag("--recompute{all}", o->recompute,
-               "what backward recomputes instead of keeping: --recompute (= all) keeps only each layer's input and "
-               "reruns the layer (least memory, ~1/3 more compute); --recompute=mlp reruns only the MLP's first "
-               "matmul (half of GPT-2's activations, ~1/9 more compute); none")
+  // An option with an optional value (not a flag), so `--recompute mlp` parses as `--recompute=mlp`;
+  // alone it takes default_str, "all" (the help says the default when absent, none).
+  cmd.add_option("--recompute", o->recompute,
+                 "what backward recomputes instead of keeping: --recompute (= all) keeps only each layer's input and "
+                 "reruns the layer (least memory, ~1/3 more compute); --recompute mlp reruns only the MLP's first "
+                 "matmul (half of GPT-2's activations, ~1/9 more compute); none (the default)")
+      ->expected(0, 1)
+      ->default_str("all")
       ->check(CLI::IsMember({"none", "mlp", "all"}))
-      ->capture_default_str();
+      ->option_text("[none|mlp|all]");
   add_lora_options(cmd, *o);
   add_preference_options(cmd, *o);
   // data parallelism (under mpirun/srun; see docs/distributed.md)
