@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes chatforge's parsers (docs/fuzzing.md): builds the libFuzzer targets of the `asan`
-# preset (clang, ASan + UBSan; the target `fuzzers`), generates the seed corpora, then runs every target for SECONDS seconds
-# (default 60) and prints one line per target: runs, corpus size, and ok or the crash.
-# Exits 1 when any target found something; the input that did it is kept in
-# build/asan/libfuzzer/crashes/<target>/ (copy it to tests/fuzz/regressions/<target>/ once fixed, so
-# the regular suite replays it).
+# preset (clang, ASan + UBSan; the target `fuzzers`), generates the seed corpora, then runs
+# every target for SECONDS seconds (default 60) and prints one line per target: runs, corpus
+# size, and ok or the crash. Exits 1 when any target found something; the input that did it
+# is kept in build/asan/libfuzzer/crashes/<target>/ (copy it to
+# tests/fuzz/regressions/<target>/ once fixed, so the regular suite replays it).
 # Usage: scripts/fuzz.sh [SECONDS]
 # Environment: FUZZ_TARGETS="shard safetensors" (a subset), FUZZ_JOBS (targets run at once;
 # default: the number of cores), FUZZ_NO_BUILD=1 (use the binaries already built),

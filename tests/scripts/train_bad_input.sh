@@ -80,18 +80,20 @@ else
   echo "note: cannot mount a tmpfs here (not root?); the full-disk cases were not run"
 fi
 # --recompute takes its value after a space as after '=', alone means all, and names a bad one
-recompute_line() { "$CHATFORGE" train --data "$tmp/shards" --out "$tmp/rc_$1" "${small[@]}" --steps 1 --no-progress "${@:2}" 2>&1 | grep '^training '; }
-for c in "mlp|MLP hidden recomputed|--recompute mlp" "eq|MLP hidden recomputed|--recompute=mlp" \
-         "all|activations recomputed|--recompute" "none||--recompute none"; do
-  IFS='|' read -r name want args <<<"$c"
-  # shellcheck disable=SC2086
-  line=$(recompute_line "$name" $args) || { echo "FAIL: train $args did not start"; fails=$((fails+1)); continue; }
-  if { [ -n "$want" ] && [[ "$line" != *"$want"* ]]; } || { [ -z "$want" ] && [[ "$line" == *recomputed* ]]; }; then
-    echo "FAIL: train $args: $line"; fails=$((fails+1))
-  else
-    echo "ok: $args"
-  fi
-done
+recompute_case() {  # recompute_case NAME WANT ARGS...: the startup line must say WANT (none, mlp, all)
+  local name=$1 want=$2 line got=none
+  shift 2
+  line=$("$CHATFORGE" train --data "$tmp/shards" --out "$tmp/rc_$name" "${small[@]}" --steps 1 --no-progress "$@" 2>&1 |
+    grep '^training ') || { echo "FAIL: train $* did not start"; fails=$((fails+1)); return; }
+  [[ $line == *"MLP hidden recomputed"* ]] && got=mlp
+  [[ $line == *"activations recomputed"* ]] && got=all
+  if [ "$got" = "$want" ]; then echo "ok: ${*:-no --recompute} -> $got"; else echo "FAIL: train $*: $got, expected $want"; fails=$((fails+1)); fi
+}
+recompute_case space mlp --recompute mlp
+recompute_case equals mlp --recompute=mlp
+recompute_case alone all --recompute
+recompute_case none none --recompute none
+recompute_case absent none
 expect_error 2 "--recompute: bogus not in {none,mlp,all}" -- --data "$tmp/shards" --out "$tmp/rc_bad" "${small[@]}" --recompute bogus
 [ "$fails" = 0 ] || { echo "$fails failures"; exit 1; }
 echo "all bad-input cases gave clear errors"
