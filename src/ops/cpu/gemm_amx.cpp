@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "ops/cpu/gemm_avx512_epilogue.h"
+#include "ops/cpu/gemm_bf16_pack.h"
 #include "ops/cpu/gemm_kernels.h"
 
 namespace chatforge::ops::gemm_detail {
@@ -51,90 +52,6 @@ CF_AMX void configure_tiles() {
   t_tiles_configured = true;
 }
 
-// Depths [k, k+32) of a K-contiguous row as 16 pair slots (zero beyond kb).
-CF_AMX inline __m512i row_slots(const float* s, int k, int kb) {
-  const int n = kb - k;
-  if (n >= 32) return (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + k + 16), _mm512_loadu_ps(s + k));
-  const __mmask16 lo = n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1);
-  const __mmask16 hi = n > 16 ? static_cast<__mmask16>((1u << (n - 16)) - 1) : 0;
-  return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, s + k + 16), _mm512_maskz_loadu_ps(lo, s + k));
-}
-
-// 16 pair slots of 16 lines at depths (d, d+1): lo and hi hold the 16 lines' values at d
-// and d+1; slot r = bf16(lo[r]) | bf16(hi[r]) << 16.
-CF_AMX inline __m512i interleave_slots(__m512 lo, __m512 hi) {
-  const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-                                       21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-}
-
-// In-place transpose of a 16 x 16 matrix of 32-bit elements (r[row] lane col).
-CF_AMX inline void transpose16(__m512i (&r)[16]) {
-  __m512i t[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {  // u[4i+j], 128-bit lane L: column 4L+j, rows 4i..4i+3
-    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-  }
-  for (int j = 0; j < 4; ++j) {  // a 4 x 4 transpose of 128-bit lanes
-    const __m512i a = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x44), b = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xee);
-    const __m512i c = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x44), d = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xee);
-    t[j] = _mm512_shuffle_i32x4(a, c, 0x88), t[4 + j] = _mm512_shuffle_i32x4(a, c, 0xdd);
-    t[8 + j] = _mm512_shuffle_i32x4(b, d, 0x88), t[12 + j] = _mm512_shuffle_i32x4(b, d, 0xdd);
-  }
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
-}
-
-CF_AMX inline __m512 load_masked(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
-
-__mmask16 lanes(int n) { return n >= 16 ? 0xffff : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1); }
-
-// 16 lines that each run along the depth (line l at src + l*ld, depths contiguous; lines
-// >= n are zero): for each 32-depth block, the 16 x 16 slots go to dst + blk*blk_stride +
-// q*q_stride + l*l_stride (in 32-bit slots).
-CF_AMX void pack_depth_contiguous(const float* src, size_t ld, int n, int kb, uint32_t* dst, size_t blk_stride,
-                                  size_t q_stride, size_t l_stride, int blocks) {
-  for (int blk = 0; blk < blocks; ++blk) {
-    __m512i r[16];
-    for (int l = 0; l < 16; ++l) r[l] = l < n ? row_slots(src + l * ld, blk * 32, kb) : _mm512_setzero_si512();
-    uint32_t* d = dst + blk * blk_stride;
-    if (q_stride == 1) {  // K-contiguous destination (A): one row per line
-      for (int l = 0; l < 16; ++l) _mm512_storeu_si512(d + l * l_stride, r[l]);
-    } else {  // line-contiguous destination (transposed B): a pair-row per q
-      transpose16(r);
-      for (int q = 0; q < 16; ++q) _mm512_storeu_si512(d + q * q_stride, r[q]);
-    }
-  }
-}
-
-// 16 lines that run across the depth (depth d of line l at src + d*ld + l; lines >= n are
-// zero): for pair p the 16 slots go to dst + (p/16)*blk_stride + (p%16)*q_stride + l*l_stride.
-CF_AMX void pack_depth_strided(const float* src, size_t ld, int n, int kb, uint32_t* dst, size_t blk_stride,
-                               size_t q_stride, size_t l_stride, int blocks) {
-  const __mmask16 m = lanes(n);
-  for (int blk = 0; blk < blocks; ++blk) {
-    __m512i r[16];
-    for (int q = 0; q < 16; ++q) {
-      const int d = blk * 32 + 2 * q;
-      const __m512 lo = d < kb ? load_masked(src + d * ld, m) : _mm512_setzero_ps();
-      const __m512 hi = d + 1 < kb ? load_masked(src + (d + 1) * ld, m) : _mm512_setzero_ps();
-      r[q] = interleave_slots(lo, hi);
-    }
-    uint32_t* d = dst + blk * blk_stride;
-    if (l_stride == 1) {  // line-contiguous destination (B): a pair-row per q
-      for (int q = 0; q < 16; ++q) _mm512_storeu_si512(d + q * q_stride, r[q]);
-    } else {  // K-contiguous destination (transposed A): one row per line
-      transpose16(r);
-      for (int l = 0; l < 16; ++l) _mm512_storeu_si512(d + l * l_stride, r[l]);
-    }
-  }
-}
-
 // One 32-row micro-panel of op(A): src = op(A)(i0, k0) (rows ld apart, or with trans
 // columns ld apart), rows <= 32 of them, kb depths -> dst[(blk*32 + i)*16 + q].
 CF_AMX void pack_a_panel_amx(const float* src, size_t ld, bool trans, int rows, int kb, float* dst) {
@@ -143,10 +60,10 @@ CF_AMX void pack_a_panel_amx(const float* src, size_t ld, bool trans, int rows, 
   for (int h = 0; h < 2; ++h) {
     const int n = rows - 16 * h;
     if (!trans)
-      pack_depth_contiguous(src + static_cast<size_t>(16 * h) * ld, ld, n, kb, d + 16 * h * kBlk, kMr * kBlk, 1,
+      bf16_pack::pack_depth_contiguous(src + static_cast<size_t>(16 * h) * ld, ld, n, kb, d + 16 * h * kBlk, kMr * kBlk, 1,
                             kBlk, blocks);
     else
-      pack_depth_strided(src + 16 * h, ld, n, kb, d + 16 * h * kBlk, kMr * kBlk, 1, kBlk, blocks);
+      bf16_pack::pack_depth_strided(src + 16 * h, ld, n, kb, d + 16 * h * kBlk, kMr * kBlk, 1, kBlk, blocks);
   }
 }
 
@@ -155,20 +72,6 @@ CF_AMX void pack_a_amx(const float* src, size_t ld, bool trans, int rows, int kb
   const size_t panel = static_cast<size_t>(kMr) * ((kb + 31) / 32 * kBlk);
   for (int q = 0; q < rows; q += kMr, dst += panel)
     pack_a_panel_amx(trans ? src + q : src + q * ld, ld, trans, std::min(kMr, rows - q), kb, dst);
-}
-
-// One 32-column micro-panel of op(B) -> dst[p*32 + j], padded to whole 16-pair blocks.
-// Plain B: src = B(k0, j0), rows (depths) ld apart; transposed: column j at src + j*ld.
-CF_AMX void pack_b_plain_amx(const float* src, size_t ld, int kb, int cols, float* dst) {
-  auto* d = reinterpret_cast<uint32_t*>(dst);
-  for (int h = 0; h < 2; ++h)
-    pack_depth_strided(src + 16 * h, ld, cols - 16 * h, kb, d + 16 * h, kBlk * kNr, kNr, 1, (kb + 31) / 32);
-}
-CF_AMX void pack_b_trans_amx(const float* src, size_t ld, int kb, int cols, float* dst) {
-  auto* d = reinterpret_cast<uint32_t*>(dst);
-  for (int h = 0; h < 2; ++h)
-    pack_depth_contiguous(src + static_cast<size_t>(16 * h) * ld, ld, cols - 16 * h, kb, d + 16 * h, kBlk * kNr, kNr,
-                          1, (kb + 31) / 32);
 }
 
 // kp: pair slots, a multiple of 16. C tiles: tmm0 rows 0-15 x columns 0-15, tmm1 rows 0-15
@@ -235,9 +138,9 @@ CF_AMX void kernel_32x32_amx(int kp, const float* a, const float* b, float* c, s
 }  // namespace
 
 MicroKernel amx_bf16_kernel() {
-  MicroKernel k{kMr, kNr, kernel_32x32_amx, pack_b_trans_amx};
+  MicroKernel k{kMr, kNr, kernel_32x32_amx, pack_b_pairs_trans32};
   k.pair = 2;
-  k.pack_b = pack_b_plain_amx;
+  k.pack_b = pack_b_pairs_plain32;
   k.pack_a = pack_a_amx;
   k.slot_align = kBlk;
   return k;

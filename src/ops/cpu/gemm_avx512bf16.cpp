@@ -2,22 +2,28 @@
 // bf16 pairs (gemm_kernels.h: each 32-bit slot holds depths 2p and 2p+1 of one row of A or
 // one column of B, the lower depth in the low half). Per depth pair it loads two zmm of B
 // (32 columns x 2 depths), broadcasts 12 slots of A and issues 24 vdpbf16ps: 64 FLOPs each,
-// twice the fp32 kernel's work per instruction. Accumulation is fp32 throughout.
+// twice the fp32 kernel's work per instruction. Accumulation is fp32 throughout. Its packs
+// (A here, B in gemm_bf16_pack.cpp) convert 16 lines at a time through registers and pad the
+// depth with zero pairs to whole 16-pair blocks, the B layout the AMX kernel reads too.
 // Compiled with a target attribute; runs only where CPUID reports AVX512-BF16 (gemm.cpp).
 #include <immintrin.h>
+// GCC 12's _mm512_unpack*_epi32 false positive (GCC bug 105593), as in gemm_bf16_pack.cpp.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
+#include <algorithm>
 #include <cstdint>
-#include <cstring>
 
 #include "ops/cpu/gemm_avx512_epilogue.h"
+#include "ops/cpu/gemm_bf16_pack.h"
 #include "ops/cpu/gemm_kernels.h"
 
 namespace chatforge::ops::gemm_detail {
 namespace {
 
-constexpr int kMr = 12, kNr = 32;
-
-#define CF_AVX512BF16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma")))
+constexpr int kMr = 12, kNr = 32, kBlk = 16;  // kBlk: pairs per packed block (gemm_bf16_pack.h)
 
 // kc: depth pairs. a, b: packed pair slots (float-sized), a[p*MR + i], b[p*NR + j].
 CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, float* c, size_t ldc,
@@ -45,41 +51,46 @@ CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, flo
   avx512_store_tile<kMr>(acc, c, ldc, e);
 }
 
-// Transposed B (the forward's weight, stored (N, K)): column j's depths are contiguous in
-// source row j, so 32 of them convert to 16 pair slots with one vcvtne2ps2bf16; the slots
-// then scatter to dst[p*NR + j]. kb depths (odd: the last pair's high half is 0).
-CF_AVX512BF16 void pack_b_trans_bf16(const float* src, size_t ld, int kb, int cols, float* dst) {
+// A block of op(A) (`rows` rows, kb deep) into 12-row micro-panels of pair slots,
+// a[p*12 + i], one after another, each padded with zero pairs to whole 16-pair blocks (rows
+// past the block zero). op(A) = A: per 32 depths, 12 rows convert to 16 slots each and a
+// 16 x 16 transpose turns them into pair-rows. op(A) = A^T (depth d's row of op(A) at src +
+// d*ld): per pair, two depth rows interleave into the slots of 12 lines, for every panel.
+CF_AVX512BF16 void pack_a_pairs_12(const float* src, size_t ld, bool trans, int rows, int kb, float* dst) {
+  using namespace bf16_pack;
+  const int blocks = (kb + 31) / 32, kp = blocks * kBlk;
+  const size_t panel = static_cast<size_t>(kMr) * kp;
   auto* d = reinterpret_cast<uint32_t*>(dst);
-  const int kp = (kb + 1) / 2;
-  for (int j = 0; j < kNr; ++j) {
-    if (j >= cols) {
-      for (int p = 0; p < kp; ++p) d[p * kNr + j] = 0;
-      continue;
+  const __mmask16 tile = 0x0fff;
+  if (!trans) {
+    for (int q = 0; q < rows; q += kMr, d += panel, src += kMr * ld) {
+      const int n = rows - q;
+      for (int blk = 0; blk < blocks; ++blk) {
+        __m512i r[16];
+#pragma GCC unroll 12
+        for (int l = 0; l < kMr; ++l) r[l] = l < n ? row_slots(src + l * ld, blk * 32, kb) : _mm512_setzero_si512();
+        for (int l = kMr; l < 16; ++l) r[l] = _mm512_setzero_si512();
+        transpose16(r);
+        for (int p = 0; p < kBlk; ++p) _mm512_mask_storeu_epi32(d + (blk * kBlk + p) * kMr, tile, r[p]);
+      }
     }
-    const float* s = src + static_cast<size_t>(j) * ld;
-    int k = 0;
-    alignas(64) uint32_t pairs[16];
-    for (; k + 32 <= kb; k += 32) {
-      const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + k + 16), _mm512_loadu_ps(s + k));
-      _mm512_store_si512(pairs, (__m512i)v);
-      for (int q = 0; q < 16; ++q) d[(k / 2 + q) * kNr + j] = pairs[q];
-    }
-    for (; k < kb; k += 2) {
-      const float hi = k + 1 < kb ? s[k + 1] : 0.0f;
-      const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_set1_ps(hi), _mm512_set1_ps(s[k]));
-      // lane 0 of the low source is word 0, of the high source word 16: combine them
-      alignas(64) uint16_t w[32];
-      _mm512_store_si512(w, (__m512i)v);
-      d[(k / 2) * kNr + j] = static_cast<uint32_t>(w[0]) | static_cast<uint32_t>(w[16]) << 16;
-    }
+    return;
+  }
+  for (int p = 0; p < kp; ++p) {
+    uint32_t* dp = d + p * kMr;
+    for (int q = 0; q < rows; q += kMr, dp += panel)
+      _mm512_mask_storeu_epi32(dp, tile, strided_pair(src + q, ld, lanes(std::min(kMr, rows - q)), 2 * p, kb));
   }
 }
 
 }  // namespace
 
 MicroKernel avx512_bf16_kernel() {
-  MicroKernel k{kMr, kNr, kernel_12x32_bf16, pack_b_trans_bf16};
+  MicroKernel k{kMr, kNr, kernel_12x32_bf16, pack_b_pairs_trans32};
   k.pair = 2;
+  k.pack_a = pack_a_pairs_12;
+  k.pack_b = pack_b_pairs_plain32;
+  k.slot_align = kBlk;
   return k;
 }
 

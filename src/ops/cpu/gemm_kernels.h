@@ -71,7 +71,12 @@ void pack_b_stored(const WeightMatrix& w, bool trans, int k0, int j0, int kb, in
 MicroKernel avx512_kernel();  // 12 x 32 (24 zmm accumulators)
 MicroKernel avx2_kernel();    // 6 x 16 (12 ymm accumulators)
 MicroKernel scalar_kernel();  // 4 x 8, portable C++
-MicroKernel avx512_bf16_kernel();  // 12 x 32 over bf16 pairs (vdpbf16ps), fp32 accumulators
+MicroKernel avx512_bf16_kernel();
+// Both bf16 kernels' 32-column B pair panel, dst[p*32 + j] padded with zero pairs to whole
+// 16-pair blocks, from a plain B (src = B(k0, j0), depths ld apart) or a transposed one
+// (column j at src + j*ld). AVX512-BF16 only (gemm_bf16_pack.cpp).
+void pack_b_pairs_plain32(const float* src, size_t ld, int kb, int cols, float* dst);
+void pack_b_pairs_trans32(const float* src, size_t ld, int kb, int cols, float* dst);  // 12 x 32 over bf16 pairs (vdpbf16ps), fp32 accumulators
 // 32 x 32 over bf16 pairs in AMX tiles (tdpbf16ps), fp32 accumulators; its own packs (A:
 // a[(blk*MR + i)*16 + q] for pair 16*blk + q), depth padded to 16 pairs. Only where
 // amx_bf16_usable() (fma_peak.h).

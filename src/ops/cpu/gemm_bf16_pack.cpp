@@ -1,0 +1,66 @@
+// The bf16 kernels' shared packs (gemm_bf16_pack.h): 16 lines of fp32 at a time into pair
+// slots through registers, and the 32-column B pair panel both bf16 kernels read,
+// b[p*32 + j] padded with zero pairs to whole 16-pair blocks (gemm_kernels.h).
+#include "ops/cpu/gemm_bf16_pack.h"
+
+#include "ops/cpu/gemm_kernels.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace chatforge::ops::gemm_detail {
+namespace bf16_pack {
+
+CF_AVX512BF16 void pack_depth_contiguous(const float* src, size_t ld, int n, int kb, uint32_t* dst, size_t blk_stride,
+                                         size_t q_stride, size_t l_stride, int blocks) {
+  for (int blk = 0; blk < blocks; ++blk) {
+    __m512i r[16];
+    for (int l = 0; l < 16; ++l) r[l] = l < n ? row_slots(src + l * ld, blk * 32, kb) : _mm512_setzero_si512();
+    uint32_t* d = dst + blk * blk_stride;
+    if (q_stride == 1) {
+      for (int l = 0; l < 16; ++l) _mm512_storeu_si512(d + l * l_stride, r[l]);
+    } else {
+      transpose16(r);
+      for (int q = 0; q < 16; ++q) _mm512_storeu_si512(d + q * q_stride, r[q]);
+    }
+  }
+}
+
+CF_AVX512BF16 void pack_depth_strided(const float* src, size_t ld, int n, int kb, uint32_t* dst, size_t blk_stride,
+                                      size_t q_stride, size_t l_stride, int blocks) {
+  const __mmask16 m = lanes(n);
+  for (int blk = 0; blk < blocks; ++blk) {
+    __m512i r[16];
+    for (int q = 0; q < 16; ++q) r[q] = strided_pair(src, ld, m, blk * 32 + 2 * q, kb);
+    uint32_t* d = dst + blk * blk_stride;
+    if (l_stride == 1) {
+      for (int q = 0; q < 16; ++q) _mm512_storeu_si512(d + q * q_stride, r[q]);
+    } else {
+      transpose16(r);
+      for (int l = 0; l < 16; ++l) _mm512_storeu_si512(d + l * l_stride, r[l]);
+    }
+  }
+}
+
+}  // namespace bf16_pack
+
+namespace {
+constexpr int kNr = 32, kBlk = 16;  // columns per panel, pairs per block
+}  // namespace
+
+CF_AVX512BF16 void pack_b_pairs_plain32(const float* src, size_t ld, int kb, int cols, float* dst) {
+  auto* d = reinterpret_cast<uint32_t*>(dst);
+  for (int h = 0; h < 2; ++h)
+    bf16_pack::pack_depth_strided(src + 16 * h, ld, cols - 16 * h, kb, d + 16 * h, kBlk * kNr, kNr, 1, (kb + 31) / 32);
+}
+
+CF_AVX512BF16 void pack_b_pairs_trans32(const float* src, size_t ld, int kb, int cols, float* dst) {
+  auto* d = reinterpret_cast<uint32_t*>(dst);
+  for (int h = 0; h < 2; ++h)
+    bf16_pack::pack_depth_contiguous(src + static_cast<size_t>(16 * h) * ld, ld, cols - 16 * h, kb, d + 16 * h,
+                                     kBlk * kNr, kNr, 1, (kb + 31) / 32);
+}
+
+}  // namespace chatforge::ops::gemm_detail
