@@ -108,8 +108,9 @@ CF_AVX512 void pack_a_rows(const float* src, size_t ld, int rows, int kb, float*
 
 // A block of op(A) (`rows` rows, kb deep) into 12-row micro-panels a[k*12 + i], one after
 // another (rows past the block zero). op(A) = A: pack_a_rows per panel; op(A) = A^T (its
-// columns ld apart): each depth's row of A copied across all the panels at once, so the
-// source streams row by row instead of revisiting every row once per panel.
+// columns ld apart): 32 depths at a time, panel by panel, so those rows stay in L1 while the
+// panels take their 12 columns and each panel is written in one run (depth by depth across
+// all the panels wrote 21 streams at once: 2.3-4.3x slower on Zen 5).
 CF_AVX512 void pack_a_12(const float* src, size_t ld, bool trans, int rows, int kb, float* dst) {
   const size_t panel = static_cast<size_t>(kMr) * kb;
   if (!trans) {
@@ -117,12 +118,13 @@ CF_AVX512 void pack_a_12(const float* src, size_t ld, bool trans, int rows, int 
       rows - q >= kMr ? pack_a_rows<true>(src, ld, kMr, kb, dst) : pack_a_rows<false>(src, ld, rows - q, kb, dst);
     return;
   }
-  for (int k = 0; k < kb; ++k) {
-    const float* s = src + k * ld;
-    float* d = dst + k * kMr;
-    int q = 0;
-    for (; q + kMr <= rows; q += kMr, d += panel) _mm512_mask_storeu_ps(d, 0x0fff, _mm512_maskz_loadu_ps(0x0fff, s + q));
-    if (q < rows) _mm512_mask_storeu_ps(d, 0x0fff, _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (rows - q)) - 1), s + q));
+  for (int k0 = 0; k0 < kb; k0 += 32) {
+    const int k1 = k0 + 32 < kb ? k0 + 32 : kb;
+    float* dq = dst;
+    for (int q = 0; q < rows; q += kMr, dq += panel) {
+      const __mmask16 m = rows - q >= kMr ? 0x0fff : static_cast<__mmask16>((1u << (rows - q)) - 1);
+      for (int k = k0; k < k1; ++k) _mm512_mask_storeu_ps(dq + k * kMr, 0x0fff, _mm512_maskz_loadu_ps(m, src + k * ld + q));
+    }
   }
 }
 #if defined(__GNUC__) && !defined(__clang__)

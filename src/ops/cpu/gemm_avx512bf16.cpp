@@ -55,7 +55,8 @@ CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, flo
 // a[p*12 + i], one after another, each padded with zero pairs to whole 16-pair blocks (rows
 // past the block zero). op(A) = A: per 32 depths, 12 rows convert to 16 slots each and a
 // 16 x 16 transpose turns them into pair-rows. op(A) = A^T (depth d's row of op(A) at src +
-// d*ld): per pair, two depth rows interleave into the slots of 12 lines, for every panel.
+// d*ld): per pair, two depth rows interleave into the slots of 12 lines; 32 depths of one
+// panel, then of the next (pair-major over all panels wrote 21 streams at once: 2-4x slower).
 CF_AVX512BF16 void pack_a_pairs_12(const float* src, size_t ld, bool trans, int rows, int kb, float* dst) {
   using namespace bf16_pack;
   const int blocks = (kb + 31) / 32, kp = blocks * kBlk;
@@ -76,10 +77,12 @@ CF_AVX512BF16 void pack_a_pairs_12(const float* src, size_t ld, bool trans, int 
     }
     return;
   }
-  for (int p = 0; p < kp; ++p) {
-    uint32_t* dp = d + p * kMr;
-    for (int q = 0; q < rows; q += kMr, dp += panel)
-      _mm512_mask_storeu_epi32(dp, tile, strided_pair(src + q, ld, lanes(std::min(kMr, rows - q)), 2 * p, kb));
+  for (int p0 = 0; p0 < kp; p0 += kBlk) {  // 32 depths of every panel, one panel at a time
+    uint32_t* dq = d;
+    for (int q = 0; q < rows; q += kMr, dq += panel) {
+      const __mmask16 m = lanes(std::min(kMr, rows - q));
+      for (int p = p0; p < p0 + kBlk; ++p) _mm512_mask_storeu_epi32(dq + p * kMr, tile, strided_pair(src + q, ld, m, 2 * p, kb));
+    }
   }
 }
 
