@@ -3,7 +3,10 @@
 // b[p*32 + j] padded with zero pairs to whole 16-pair blocks (gemm_kernels.h).
 #include "ops/cpu/gemm_bf16_pack.h"
 
+#include <algorithm>
+
 #include "ops/cpu/gemm_kernels.h"
+#include "ops/ops.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -74,6 +77,30 @@ CF_AVX512BF16 void pack_b_pairs_trans32(const float* src, size_t ld, int kb, int
   for (int h = 0; h < 2; ++h)
     bf16_pack::pack_depth_contiguous(src + static_cast<size_t>(16 * h) * ld, ld, cols - 16 * h, kb, d + 16 * h,
                                      kBlk * kNr, kNr, 1, (kb + 31) / 32);
+}
+
+// A bf16 pair slot already is two stored bf16 words side by side: the 32 depths of a row
+// panel's chunk (ops.h panel_index; k0 is chunk-aligned) load as 16 slots, 16 rows of w at a
+// time, and one transpose makes them pair-rows. Depths past kb (and past a short last chunk)
+// load as zero through the 16-bit lane mask.
+CF_AVX512BF16 void pack_b_pairs_stored_bf16_trans32(const WeightMatrix& w, int k0, int j0, int kb, int cols,
+                                                    float* dst) {
+  const auto* data = static_cast<const uint16_t*>(w.data);
+  auto* d = reinterpret_cast<uint32_t*>(dst);
+  const int blocks = (kb + 31) / 32;
+  for (int h = 0; h < 2; ++h)
+    for (int blk = 0; blk < blocks; ++blk) {
+      const int n = std::min(32, kb - blk * 32);
+      const __mmask32 m = n >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << n) - 1);
+      __m512i r[16];
+      for (int l = 0; l < 16; ++l) {
+        const int j = 16 * h + l;
+        r[l] = j < cols ? _mm512_maskz_loadu_epi16(m, data + panel_index(j0 + j, k0 + blk * 32, w.C))
+                        : _mm512_setzero_si512();
+      }
+      bf16_pack::transpose16(r);
+      for (int q = 0; q < 16; ++q) _mm512_storeu_si512(d + (blk * kBlk + q) * kNr + 16 * h, r[q]);
+    }
 }
 
 }  // namespace chatforge::ops::gemm_detail

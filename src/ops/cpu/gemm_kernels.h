@@ -76,7 +76,10 @@ MicroKernel avx512_bf16_kernel();
 // 16-pair blocks, from a plain B (src = B(k0, j0), depths ld apart) or a transposed one
 // (column j at src + j*ld). AVX512-BF16 only (gemm_bf16_pack.cpp).
 void pack_b_pairs_plain32(const float* src, size_t ld, int kb, int cols, float* dst);
-void pack_b_pairs_trans32(const float* src, size_t ld, int kb, int cols, float* dst);  // 12 x 32 over bf16 pairs (vdpbf16ps), fp32 accumulators
+void pack_b_pairs_trans32(const float* src, size_t ld, int kb, int cols, float* dst);
+// The same panel of op(B) = w^T straight from bf16 weights (w.format kBF16, row panels): the
+// stored words are the pair slots, so nothing converts. k0 a multiple of 32.
+void pack_b_pairs_stored_bf16_trans32(const WeightMatrix& w, int k0, int j0, int kb, int cols, float* dst);  // 12 x 32 over bf16 pairs (vdpbf16ps), fp32 accumulators
 // 32 x 32 over bf16 pairs in AMX tiles (tdpbf16ps), fp32 accumulators; its own packs (A:
 // a[(blk*MR + i)*16 + q] for pair 16*blk + q), depth padded to 16 pairs. Only where
 // amx_bf16_usable() (fma_peak.h).

@@ -5,6 +5,7 @@
 //   trans (the forward, out = x w^T):   op(B)(k, j) = w[j0 + j][k0 + k], a row segment per column
 //   !trans (the input gradient, dx = dy w): op(B)(k, j) = w[k0 + k][j0 + j], a row segment per depth
 // Layouts as gemm_kernels.h: dst[k*nr + j] (fp32), or 32-bit pair slots dst[p*nr + j] (bf16).
+// bf16 weights under a bf16 kernel's transposed op(B) copy their stored words (no conversion).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -82,7 +83,10 @@ void pack_plain(const WeightMatrix& w, int k0, int j0, int kb, int cols, int nr,
 
 void pack_b_stored(const WeightMatrix& w, bool trans, int k0, int j0, int kb, int cols, int nr, int pair, float* dst,
                    PackBTransFn simd_trans) {
-  if (trans && simd_trans != nullptr && nr <= 64)
+  // A pair kernel runs only where CPUID reports AVX512-BF16 (gemm_bf16.cpp), as this pack needs.
+  if (trans && pair == 2 && nr == 32 && w.format == WeightFormat::kBF16 && k0 % 32 == 0)
+    pack_b_pairs_stored_bf16_trans32(w, k0, j0, kb, cols, dst);
+  else if (trans && simd_trans != nullptr && nr <= 64)
     pack_trans_simd(w, k0, j0, kb, cols, nr, pair, dst, simd_trans);
   else if (trans)
     pack_trans(w, k0, j0, kb, cols, nr, pair, dst);
