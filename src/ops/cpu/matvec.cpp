@@ -9,8 +9,9 @@
 // them for every input row while they sit in L1. With AVX-512 the weights are read 16 per
 // load (f16 by vcvtph2ps, bf16 by a 16-bit shift, int8 by vpmovsxbd + vcvtdq2ps: fp32
 // accumulation always); fp32 rows one after the other with 4 FMA chains (block_dots), the
-// reduced formats' panels 4 rows at a time with 2 chains per row.
-// Without AVX-512 (or with CHATFORGE_SIMD=avx2: ops/cpu/simd.h) an omp-simd loop does the same.
+// reduced formats' panels 4 rows at a time with 2 chains per row, for every input row.
+// Without AVX-512 (or with CHATFORGE_SIMD=avx2: ops/cpu/simd.h) an omp-simd loop does the
+// same, expanding a reduced-format block to fp32 once when 3+ rows will read it.
 //
 // Reduced formats are stored in panels (ops.h) and read with a software prefetch 8 KB
 // ahead. fp32 saturates the memory bus with the hardware prefetcher alone (28 GB/s of 28
@@ -269,12 +270,21 @@ struct Kernels {
   }
 };
 
-// Output channels [j0, j1) of out (N, OC) for every input row. Formats other than f32 with
-// 3+ rows expand each block to fp32 once (into L1) instead of once per row.
+// Output channels [j0, j1) of out (N, OC) for every input row, a block of 4 weight rows at a
+// time (it stays in L1 for the next input row). The AVX-512 kernels read every format as
+// stored. The portable ones, for f16/bf16/int8 with 3+ rows, expand each block to fp32
+// once instead of converting it per row. (The AVX-512 kernels used to expand too, at a cost
+// near the dots' own: batch-8 decode at the GPT-2 124M shape on Zen 5, 2 threads, read
+// f16 84-88 -> 318-320 tok/s, bf16 77-87 -> 361-387, int8 130-131 -> 331-337 without it.)
 template <WeightFormat F, bool kWide>
 void matvec_range(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, int j0, int j1) {
   const int C = w.C, OC = w.OC;
-  if (F != WeightFormat::kF32 && N >= 3) {
+#if CF_MATVEC_AVX512
+  constexpr bool kExpand = F != WeightFormat::kF32 && !kWide;
+#else
+  constexpr bool kExpand = F != WeightFormat::kF32;
+#endif
+  if (kExpand && N >= 3) {
     thread_local std::vector<float> expanded;
     expanded.resize(static_cast<size_t>(kRows) * C);
     WeightMatrix block{WeightFormat::kF32, expanded.data(), nullptr, kRows, C};
