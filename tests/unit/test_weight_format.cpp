@@ -48,6 +48,14 @@ TEST(WeightFormat, HalfAndBfloat16KnownBits) {
     ASSERT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h) << h;
     ASSERT_EQ(f32_to_f16(-f16_to_f32(static_cast<uint16_t>(h))), h | 0x8000) << h;
   }
+  for (uint32_t h = 0; h <= 0xffff; ++h) {  // every half against IEEE's definition, bit for bit
+    const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    float want = e == 0 ? std::ldexp(static_cast<float>(m), -24)
+                        : std::ldexp(1.0f + static_cast<float>(m) / 1024.0f, e - 15);
+    if (e == 31) want = m == 0 ? INFINITY : ops::half::float_of(0x7f800000u | static_cast<uint32_t>(m) << 13);
+    if (h & 0x8000) want = -want;
+    ASSERT_EQ(ops::half::bits_of(f16_to_f32(static_cast<uint16_t>(h))), ops::half::bits_of(want)) << std::hex << h;
+  }
   EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
   EXPECT_EQ(f32_to_bf16(1.00390625f), 0x3f80);  // 1 + 2^-8: tie to even (down)
   EXPECT_EQ(f32_to_bf16(1.01171875f), 0x3f82);  // 1 + 3 * 2^-8: tie to even (up)
