@@ -52,6 +52,22 @@ CF_AMX void configure_tiles() {
   t_tiles_configured = true;
 }
 
+// 16 rows of a transposed op(A) (depth d of row l at src + d*ld + l; rows >= n zero) in the
+// K-contiguous layout: per 32-depth block, two depth rows interleave into each pair's 16
+// slots, and a transpose turns those pair-rows into one row of 16 slots per line, at dst +
+// blk*blk_stride + l*l_stride.
+CF_AMX void pack_a_trans_16(const float* src, size_t ld, int n, int kb, uint32_t* dst, size_t blk_stride,
+                            size_t l_stride, int blocks) {
+  const __mmask16 m = bf16_pack::lanes(n);
+  for (int blk = 0; blk < blocks; ++blk) {
+    __m512i r[16];
+    for (int q = 0; q < 16; ++q) r[q] = bf16_pack::strided_pair(src, ld, m, blk * 32 + 2 * q, kb);
+    bf16_pack::transpose16(r);
+    uint32_t* d = dst + blk * blk_stride;
+    for (int l = 0; l < 16; ++l) _mm512_storeu_si512(d + l * l_stride, r[l]);
+  }
+}
+
 // One 32-row micro-panel of op(A): src = op(A)(i0, k0) (rows ld apart, or with trans
 // columns ld apart), rows <= 32 of them, kb depths -> dst[(blk*32 + i)*16 + q].
 CF_AMX void pack_a_panel_amx(const float* src, size_t ld, bool trans, int rows, int kb, float* dst) {
@@ -60,10 +76,10 @@ CF_AMX void pack_a_panel_amx(const float* src, size_t ld, bool trans, int rows, 
   for (int h = 0; h < 2; ++h) {
     const int n = rows - 16 * h;
     if (!trans)
-      bf16_pack::pack_depth_contiguous(src + static_cast<size_t>(16 * h) * ld, ld, n, kb, d + 16 * h * kBlk, kMr * kBlk, 1,
-                            kBlk, blocks);
+      bf16_pack::pack_depth_contiguous(src + static_cast<size_t>(16 * h) * ld, ld, n, kb, d + 16 * h * kBlk,
+                                       kMr * kBlk, 1, kBlk, blocks);
     else
-      bf16_pack::pack_depth_strided(src + 16 * h, ld, n, kb, d + 16 * h * kBlk, kMr * kBlk, 1, kBlk, blocks);
+      pack_a_trans_16(src + 16 * h, ld, n, kb, d + 16 * h * kBlk, kMr * kBlk, kBlk, blocks);
   }
 }
 

@@ -31,44 +31,23 @@ CF_AVX512BF16 void pack_depth_contiguous(const float* src, size_t ld, int n, int
   }
 }
 
-CF_AVX512BF16 void pack_depth_strided(const float* src, size_t ld, int n, int kb, uint32_t* dst, size_t blk_stride,
-                                      size_t q_stride, size_t l_stride, int blocks) {
-  const __mmask16 m = lanes(n);
-  for (int blk = 0; blk < blocks; ++blk) {
-    __m512i r[16];
-    for (int q = 0; q < 16; ++q) r[q] = strided_pair(src, ld, m, blk * 32 + 2 * q, kb);
-    uint32_t* d = dst + blk * blk_stride;
-    if (l_stride == 1) {
-      for (int q = 0; q < 16; ++q) _mm512_storeu_si512(d + q * q_stride, r[q]);
-    } else {
-      transpose16(r);
-      for (int l = 0; l < 16; ++l) _mm512_storeu_si512(d + l * l_stride, r[l]);
-    }
-  }
-}
-
 }  // namespace bf16_pack
 
 namespace {
 constexpr int kNr = 32, kBlk = 16;  // columns per panel, pairs per block
 }  // namespace
 
-// Per pair, both depth rows' 32 columns at once (four loads, two interleaves, two stores):
+// Per pair, both depth rows' 32 columns at once (two strided_pair calls over one pair):
 // each row's two cache lines are used as they arrive. Going 16 columns at a time over 32
 // rows, then back for the other 16, was 4x slower when rows are 12 KB apart (N = 3072).
 CF_AVX512BF16 void pack_b_pairs_plain32(const float* src, size_t ld, int kb, int cols, float* dst) {
-  using bf16_pack::lanes;
+  using bf16_pack::lanes, bf16_pack::strided_pair;
   auto* d = reinterpret_cast<uint32_t*>(dst);
   const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
   const int kp = (kb + 31) / 32 * kBlk;
   for (int p = 0; p < kp; ++p, d += kNr) {
-    const int k = 2 * p;
-    __m512 lo0 = _mm512_setzero_ps(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
-    if (k < kb) lo0 = _mm512_maskz_loadu_ps(m0, src + k * ld), lo1 = _mm512_maskz_loadu_ps(m1, src + k * ld + 16);
-    if (k + 1 < kb)
-      hi0 = _mm512_maskz_loadu_ps(m0, src + (k + 1) * ld), hi1 = _mm512_maskz_loadu_ps(m1, src + (k + 1) * ld + 16);
-    _mm512_storeu_si512(d, bf16_pack::interleave_slots(lo0, hi0));
-    _mm512_storeu_si512(d + 16, bf16_pack::interleave_slots(lo1, hi1));
+    _mm512_storeu_si512(d, strided_pair(src, ld, m0, 2 * p, kb));
+    _mm512_storeu_si512(d + 16, strided_pair(src + 16, ld, m1, 2 * p, kb));
   }
 }
 

@@ -72,16 +72,11 @@ CF_AVX512BF16 inline void transpose16(__m512i (&r)[16]) {
 
 // 16 lines that each run along the depth (line l at src + l*ld, depths contiguous; lines
 // >= n are zero): for each 32-depth block, the 16 x 16 slots go to dst + blk*blk_stride +
-// q*q_stride + l*l_stride (in 32-bit slots). q_stride 1: the lines' slots stay in rows;
-// otherwise they are transposed (a pair-row of 16 lines per q, l_stride must be 1).
+// q*q_stride + l*l_stride (in 32-bit slots). q_stride 1: the lines' slots stay in rows (the
+// AMX kernel's A); otherwise they are transposed (a pair-row of 16 lines per q, l_stride 1:
+// a transposed B's panel).
 void pack_depth_contiguous(const float* src, size_t ld, int n, int kb, uint32_t* dst, size_t blk_stride,
                            size_t q_stride, size_t l_stride, int blocks);
-
-// 16 lines that run across the depth (depth d of line l at src + d*ld + l; lines >= n are
-// zero): for pair p the 16 slots go to dst + (p/16)*blk_stride + (p%16)*q_stride + l*l_stride.
-// l_stride 1: a pair-row per q; otherwise transposed (one row per line, q_stride must be 1).
-void pack_depth_strided(const float* src, size_t ld, int n, int kb, uint32_t* dst, size_t blk_stride,
-                        size_t q_stride, size_t l_stride, int blocks);
 
 }  // namespace chatforge::ops::gemm_detail::bf16_pack
 
