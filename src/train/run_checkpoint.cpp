@@ -63,6 +63,11 @@ bool is_step_name(const std::string& n) {
          std::all_of(n.begin() + 5, n.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// Orders step_* names by step number (names past 7 digits grow longer, so not by name).
+bool by_step(const std::string& a, const std::string& b) {
+  return std::make_pair(a.size(), a) < std::make_pair(b.size(), b);
+}
+
 }  // namespace
 
 bool is_complete_checkpoint(const std::string& dir) {
@@ -143,22 +148,24 @@ std::string find_latest_checkpoint(const std::string& path, std::vector<std::str
     if (!is_step_name(n) || !e.is_directory(ec)) continue;
     (is_complete_checkpoint(e.path().string()) ? complete : incomplete).push_back(n);
   }
-  std::sort(complete.begin(), complete.end());
-  std::sort(incomplete.begin(), incomplete.end());
+  std::sort(complete.begin(), complete.end(), by_step);
+  std::sort(incomplete.begin(), incomplete.end(), by_step);
+  // The highest complete step, even when OUT/last still names an older one: a SIGKILL
+  // between a save's rename and the link swap leaves last one step behind a whole checkpoint.
   std::string chosen;
-  if (is_complete_checkpoint(last)) {
-    chosen = fs::canonical(last).string();
+  if (!complete.empty()) {
+    chosen = path + "/" + complete.back();
   } else {
-    CF_CHECK(!complete.empty(),
+    CF_CHECK(is_complete_checkpoint(last),
              "{} holds no complete training checkpoint (no step_*/{}{})", path, kCompleteMarker,
              incomplete.empty() ? std::string()
                                 : fmt::format("; {} incomplete: {}", incomplete.size(), fmt::join(incomplete, ", ")));
-    chosen = path + "/" + complete.back();
+    chosen = fs::canonical(last).string();  // last names a checkpoint outside the step_* names
   }
   if (skipped != nullptr) {
     const std::string chosen_name = fs::path(chosen).filename().string();
     for (const auto& n : incomplete)
-      if (n > chosen_name) skipped->push_back(path + "/" + n);
+      if (by_step(chosen_name, n)) skipped->push_back(path + "/" + n);
   }
   return chosen;
 }
@@ -213,7 +220,7 @@ void prune_checkpoints(const std::string& out, int keep) {
     else
       remove_checkpoint(e.path());  // what a killed prune left (saves never leave one: they rename)
   }
-  std::sort(steps.begin(), steps.end());
+  std::sort(steps.begin(), steps.end(), by_step);
   const int excess = static_cast<int>(steps.size()) - std::max(keep, 0);
   for (int i = 0; i < excess; ++i) remove_checkpoint(fs::path(out) / steps[i]);
   remove_stale_temps(out);  // temp directories of killed runs

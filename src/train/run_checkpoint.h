@@ -32,9 +32,10 @@ struct SavedRun {
 std::string save_training_checkpoint(const std::string& out, int step, const model::Gpt& model, const AdamW& opt,
                                      const nlohmann::json& state, const std::string& tokenizer_dir, bool is_best);
 
-// The newest complete checkpoint of a run directory (OUT/last, or the highest complete
-// step_* directory when the link is missing, dangling or incomplete), or a step directory
-// itself (an error when it is incomplete). `skipped` (if given) gets the incomplete step
+// The newest complete checkpoint of a run directory (the complete step_* directory with the
+// highest step number, whatever OUT/last says: a SIGKILL between a save's rename and its link
+// swap leaves last one step behind; OUT/last only when no step_* is complete), or a step
+// directory itself (an error when it is incomplete). `skipped` (if given) gets the incomplete step
 // directories newer than the one chosen, for a message.
 std::string find_latest_checkpoint(const std::string& path, std::vector<std::string>* skipped = nullptr);
 

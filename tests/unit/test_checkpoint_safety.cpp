@@ -174,6 +174,33 @@ TEST(CheckpointSafety, CompletenessIsTheMarkerAndAHalfPrunedDirectoryIsSkipped) 
   fs::remove_all(out);
 }
 
+// A SIGKILL after a save renamed step 3 into place but before it swapped OUT/last leaves
+// last on step 2: resuming still takes the newest complete checkpoint, by step number.
+TEST(CheckpointSafety, ResumeTakesTheNewestCompleteStepWhenLastLagsBehind) {
+  const std::string out = temp_dir("last_lags");
+  model::Gpt m(tiny());
+  m.init_weights(1);
+  train::AdamW opt(m, train::AdamWConfig{});
+  for (int step : {1, 2, 3}) train::save_training_checkpoint(out, step, m, opt, {{"step", step}}, "", false);
+  fs::remove(out + "/last");
+  fs::create_directory_symlink("step_0000002", out + "/last");
+  EXPECT_EQ(train::find_latest_checkpoint(out), out + "/step_0000003");
+  // past seven digits the names grow longer: step 10000000 is newer than step 9999999
+  for (const char* n : {"step_9999999", "step_10000000"}) {
+    fs::copy(out + "/step_0000003", out + "/" + n);
+  }
+  std::vector<std::string> skipped;
+  fs::create_directory(out + "/step_10000001");  // a save cut short: no marker
+  EXPECT_EQ(train::find_latest_checkpoint(out, &skipped), out + "/step_10000000");
+  EXPECT_EQ(skipped, std::vector<std::string>{out + "/step_10000001"});
+  // pruning keeps the newest by number too (last, still on step 2, is kept as well)
+  train::prune_checkpoints(out, 1);
+  EXPECT_TRUE(fs::exists(out + "/step_10000000") && fs::exists(out + "/step_0000002"));
+  for (const char* n : {"step_0000001", "step_0000003", "step_9999999", "step_10000001"})
+    EXPECT_FALSE(fs::exists(out + "/" + n)) << n;
+  fs::remove_all(out);
+}
+
 TEST(CheckpointSafety, StaleRunTempsAreRemovedAtStart) {
   const std::string out = temp_dir("run_temps");
   // what a SIGKILL in the middle of saves and link swaps leaves behind (PID 2^22: none)
