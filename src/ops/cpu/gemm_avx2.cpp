@@ -25,7 +25,7 @@ CF_AVX2 void kernel_6x16(int kc, const float* a, const float* b, float* c, size_
   __m256 acc[kMr][2];
 #pragma GCC unroll 6
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-  for (int i = 0; i < kMr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  prefetch_c_tile(c, ldc, kMr, kNr);
 #pragma GCC unroll 4
   for (int k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);

@@ -17,7 +17,7 @@ CF_AVX512 void kernel_12x32(int kc, const float* a, const float* b, float* c, si
   __m512 acc[kMr][2];
 #pragma GCC unroll 12
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  for (int i = 0; i < kMr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  prefetch_c_tile(c, ldc, kMr, kNr);
 #pragma GCC unroll 4
   for (int k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);

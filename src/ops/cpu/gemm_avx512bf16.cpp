@@ -31,7 +31,7 @@ CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, flo
   __m512 acc[kMr][2];
 #pragma GCC unroll 12
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  for (int i = 0; i < kMr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  prefetch_c_tile(c, ldc, kMr, kNr);
   const auto* ai32 = reinterpret_cast<const int32_t*>(a);
 #pragma GCC unroll 4
   for (int k = 0; k < kc; ++k) {

@@ -45,6 +45,20 @@ struct MicroKernel {
   int slot_align = 1;             // packed depth padded to a multiple of this (zero slots)
 };
 
+// Prefetches every cache line of a rows x cols tile of C (rows ldc apart) into L1. The
+// kernels call it before their depth loop: by the epilogue, kc steps later, C is there
+// instead of one miss per line at once (C is larger than the caches at the training
+// shapes, and each KC step reads and writes it again). Every line, not only each row's
+// first: a 32-float row spans two or three.
+inline void prefetch_c_tile(const float* c, size_t ldc, int rows, int cols) {
+  for (int i = 0; i < rows; ++i) {
+    const char* first = reinterpret_cast<const char*>(c + i * ldc);
+    const char* last = reinterpret_cast<const char*>(c + i * ldc + cols - 1);
+    for (const char* line = first; line <= last; line += 64) __builtin_prefetch(line, 1, 3);
+    __builtin_prefetch(last, 1, 3);  // the last line when the row straddles one more
+  }
+}
+
 // fp32 -> bf16 bits as vcvtne2ps2bf16 converts: round to nearest even, denormals to
 // (signed) zero, NaN stays a quiet NaN.
 inline uint16_t bf16_bits(float f) {
