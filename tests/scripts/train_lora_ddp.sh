@@ -89,7 +89,7 @@ for i in 1 2 3 4 5; do
   if [ -n "$want" ]; then
     "$CHATFORGE" train --resume "$d/run" --no-progress 2>"$d/log$i" &
     pid=$!
-    for _ in $(seq 100); do grep -q "resuming" "$d/log$i" && break; sleep 0.05; done
+    for _ in $(seq 600); do grep -q "resuming" "$d/log$i" && break; sleep 0.05; done  # up to 30 s on a loaded host
     grep -q "resuming $d/run/$want at step $((10#${want#step_})) of $steps" "$d/log$i" \
       || { cat "$d/log$i"; echo "FAIL: after kill $i the resume did not start from $want"; exit 1; }
     echo "kill $i (at step >= $target): resumed from $want"
