@@ -49,13 +49,12 @@ struct MicroKernel {
 // kernels call it before their depth loop: by the epilogue, kc steps later, C is there
 // instead of one miss per line at once (C is larger than the caches at the training
 // shapes, and each KC step reads and writes it again). Every line, not only each row's
-// first: a 32-float row spans two or three.
+// first: a 32-float row spans two, or three where C is not 64-byte aligned.
 inline void prefetch_c_tile(const float* c, size_t ldc, int rows, int cols) {
   for (int i = 0; i < rows; ++i) {
-    const char* first = reinterpret_cast<const char*>(c + i * ldc);
-    const char* last = reinterpret_cast<const char*>(c + i * ldc + cols - 1);
-    for (const char* line = first; line <= last; line += 64) __builtin_prefetch(line, 1, 3);
-    __builtin_prefetch(last, 1, 3);  // the last line when the row straddles one more
+    const uintptr_t first = reinterpret_cast<uintptr_t>(c + i * ldc) & ~uintptr_t{63};
+    const uintptr_t last = reinterpret_cast<uintptr_t>(c + i * ldc + cols - 1);
+    for (uintptr_t line = first; line <= last; line += 64) __builtin_prefetch(reinterpret_cast<const void*>(line), 1, 3);
   }
 }
 
@@ -85,7 +84,7 @@ void pack_b_stored(const WeightMatrix& w, bool trans, int k0, int j0, int kb, in
 MicroKernel avx512_kernel();  // 12 x 32 (24 zmm accumulators)
 MicroKernel avx2_kernel();    // 6 x 16 (12 ymm accumulators)
 MicroKernel scalar_kernel();  // 4 x 8, portable C++
-MicroKernel avx512_bf16_kernel();
+MicroKernel avx512_bf16_kernel();  // 12 x 32 over bf16 pairs (vdpbf16ps), fp32 accumulators
 // Both bf16 kernels' 32-column B pair panel, dst[p*32 + j] padded with zero pairs to whole
 // 16-pair blocks, from a plain B (src = B(k0, j0), depths ld apart) or a transposed one
 // (column j at src + j*ld). AVX512-BF16 only (gemm_bf16_pack.cpp).
@@ -93,7 +92,7 @@ void pack_b_pairs_plain32(const float* src, size_t ld, int kb, int cols, float* 
 void pack_b_pairs_trans32(const float* src, size_t ld, int kb, int cols, float* dst);
 // The same panel of op(B) = w^T straight from bf16 weights (w.format kBF16, row panels): the
 // stored words are the pair slots, so nothing converts. k0 a multiple of 32.
-void pack_b_pairs_stored_bf16_trans32(const WeightMatrix& w, int k0, int j0, int kb, int cols, float* dst);  // 12 x 32 over bf16 pairs (vdpbf16ps), fp32 accumulators
+void pack_b_pairs_stored_bf16_trans32(const WeightMatrix& w, int k0, int j0, int kb, int cols, float* dst);
 // 32 x 32 over bf16 pairs in AMX tiles (tdpbf16ps), fp32 accumulators; its own packs (A:
 // a[(blk*MR + i)*16 + q] for pair 16*blk + q), depth padded to 16 pairs. Only where
 // amx_bf16_usable() (fma_peak.h).
