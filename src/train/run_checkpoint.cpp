@@ -140,7 +140,6 @@ std::string find_latest_checkpoint(const std::string& path, std::vector<std::str
   CF_CHECK(!is_step_name(base) && !file_exists(path + "/trainer_state.json"),
            "{} is an incomplete checkpoint (no {} marker: its save or removal was cut short); resume from the run "
            "directory or another step_* directory", path, kCompleteMarker);
-  const std::string last = path + "/last";
   std::vector<std::string> complete, incomplete;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(path, ec)) {
@@ -150,22 +149,15 @@ std::string find_latest_checkpoint(const std::string& path, std::vector<std::str
   }
   std::sort(complete.begin(), complete.end(), by_step);
   std::sort(incomplete.begin(), incomplete.end(), by_step);
-  // The highest complete step, even when OUT/last still names an older one: a SIGKILL
-  // between a save's rename and the link swap leaves last one step behind a whole checkpoint.
-  std::string chosen;
-  if (!complete.empty()) {
-    chosen = path + "/" + complete.back();
-  } else {
-    CF_CHECK(is_complete_checkpoint(last),
-             "{} holds no complete training checkpoint (no step_*/{}{})", path, kCompleteMarker,
-             incomplete.empty() ? std::string()
-                                : fmt::format("; {} incomplete: {}", incomplete.size(), fmt::join(incomplete, ", ")));
-    chosen = fs::canonical(last).string();  // last names a checkpoint outside the step_* names
-  }
+  // The highest complete step, not OUT/last: a SIGKILL between a save's rename and the link
+  // swap leaves last one step behind a whole checkpoint (last only ever names a step_*).
+  CF_CHECK(!complete.empty(), "{} holds no complete training checkpoint (no step_*/{}{})", path, kCompleteMarker,
+           incomplete.empty() ? std::string()
+                              : fmt::format("; {} incomplete: {}", incomplete.size(), fmt::join(incomplete, ", ")));
+  const std::string chosen = (fs::path(path) / complete.back()).string();
   if (skipped != nullptr) {
-    const std::string chosen_name = fs::path(chosen).filename().string();
     for (const auto& n : incomplete)
-      if (by_step(chosen_name, n)) skipped->push_back(path + "/" + n);
+      if (by_step(complete.back(), n)) skipped->push_back((fs::path(path) / n).string());
   }
   return chosen;
 }

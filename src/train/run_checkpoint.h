@@ -34,8 +34,7 @@ std::string save_training_checkpoint(const std::string& out, int step, const mod
 
 // The newest complete checkpoint of a run directory (the complete step_* directory with the
 // highest step number, whatever OUT/last says: a SIGKILL between a save's rename and its link
-// swap leaves last one step behind; OUT/last only when no step_* is complete), or a step
-// directory itself (an error when it is incomplete). `skipped` (if given) gets the incomplete step
+// swap leaves last one step behind), or a step directory itself (an error when it is incomplete). `skipped` (if given) gets the incomplete step
 // directories newer than the one chosen, for a message.
 std::string find_latest_checkpoint(const std::string& path, std::vector<std::string>* skipped = nullptr);
 

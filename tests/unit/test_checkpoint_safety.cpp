@@ -129,12 +129,20 @@ TEST(CheckpointSafety, NanWeightsAreRejectedAtLoadNamingFileAndTensor) {
   fs::remove_all(d2);
 }
 
+// A tiny model and its optimizer, saved as steps 1-3 of a run in `out`.
+struct ThreeSavedSteps {
+  model::Gpt m;
+  train::AdamW opt;
+  explicit ThreeSavedSteps(const std::string& out) : m(tiny()), opt((m.init_weights(1), m), train::AdamWConfig{}) {
+    for (int step : {1, 2, 3}) train::save_training_checkpoint(out, step, m, opt, {{"step", step}}, "", false);
+  }
+};
+
 TEST(CheckpointSafety, CompletenessIsTheMarkerAndAHalfPrunedDirectoryIsSkipped) {
   const std::string out = temp_dir("marker");
-  model::Gpt m(tiny());
-  m.init_weights(1);
-  train::AdamW opt(m, train::AdamWConfig{});
-  for (int step : {1, 2, 3}) train::save_training_checkpoint(out, step, m, opt, {{"step", step}}, "", false);
+  ThreeSavedSteps run(out);
+  model::Gpt& m = run.m;
+  train::AdamW& opt = run.opt;
   for (int step : {1, 2, 3}) {
     const std::string s = fmt::format("{}/step_{:07d}", out, step);
     EXPECT_TRUE(train::is_complete_checkpoint(s));
@@ -178,10 +186,7 @@ TEST(CheckpointSafety, CompletenessIsTheMarkerAndAHalfPrunedDirectoryIsSkipped) 
 // last on step 2: resuming still takes the newest complete checkpoint, by step number.
 TEST(CheckpointSafety, ResumeTakesTheNewestCompleteStepWhenLastLagsBehind) {
   const std::string out = temp_dir("last_lags");
-  model::Gpt m(tiny());
-  m.init_weights(1);
-  train::AdamW opt(m, train::AdamWConfig{});
-  for (int step : {1, 2, 3}) train::save_training_checkpoint(out, step, m, opt, {{"step", step}}, "", false);
+  ThreeSavedSteps run(out);
   fs::remove(out + "/last");
   fs::create_directory_symlink("step_0000002", out + "/last");
   EXPECT_EQ(train::find_latest_checkpoint(out), out + "/step_0000003");
