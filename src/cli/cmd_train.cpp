@@ -125,6 +125,9 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--peak-gflops", o->peak_gflops,
                  "peak GFLOP/s for MFU (default: the CPU's fp32 FMA peak, measured at start; on CUDA the GPU's bf16 "
                  "peak)");
+  cmd.add_flag("--overwrite", o->overwrite,
+               "start over in an --out that holds an earlier run: delete its checkpoints (step_*, last, best), "
+               "metrics.jsonl, report.html and run.json first (without it, such an --out is an error)");
   cmd.add_option("--stop-after", o->stop_after,
                  "save and stop after this step, as if interrupted (resume later; default: none)");
   cmd.add_flag("--no-progress", *no_progress, "no progress bar");

@@ -420,7 +420,8 @@ TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t 
       std::to_string(kPretrainBatch), "--steps", std::to_string(pre_steps), "--lr", "2e-3", "--warmup",
       std::to_string(pre_steps / 20 + 1), "--eval-every", std::to_string(std::max(10, pre_steps / 4)),
       "--eval-batches", "4", "--save-every", std::to_string(pre_steps), "--seed", std::to_string(opt.seed),
-      "--dtype", opt.dtype, "--sample-prompt", "The AeroBrew X2", "--sample-prompt", "AeroBrew X2的"};
+      "--dtype", opt.dtype, "--sample-prompt", "The AeroBrew X2", "--sample-prompt", "AeroBrew X2的",
+      "--overwrite"};  // the demo's own run directory: a rerun starts over
   if (opt.arch != "gpt2")  // after --n-ctx N: the Llama family's flags
     pretrain.insert(pretrain.begin() + 15, {"--arch", opt.arch, "--n-kv-head", std::to_string(demo_arch(opt).n_kv_head)});
   run.run("pretrain", with_progress(opt, pretrain), "runs/pretrain/report.html");
@@ -446,7 +447,7 @@ TrainingPlan train_model(const DemoOptions& opt, Runner& run, int vocab, size_t 
                                std::to_string(kSftBatch), "--steps", std::to_string(steps), "--lr", "1e-3", "--warmup",
                                std::to_string(steps / 20 + 1), "--eval-every", std::to_string(eval_every),
                                "--eval-batches", "4", "--save-every", std::to_string(steps), "--seed",
-                               std::to_string(opt.seed), "--dtype", opt.dtype});
+                               std::to_string(opt.seed), "--dtype", opt.dtype, "--overwrite"});
   };
   constexpr int kTimedSteps = 40;
   run.run("time fine-tuning steps", sft_args(kTimedSteps, o + "/runs/sft-timing", 1000),  // no evaluation

@@ -218,6 +218,40 @@ void prune_checkpoints(const std::string& out, int keep) {
   remove_stale_temps(out);  // temp directories of killed runs
 }
 
+namespace {
+constexpr const char* kRunFiles[] = {"last", "best", "run.json", "metrics.jsonl", "report.html"};
+}  // namespace
+
+std::vector<std::string> earlier_run_files(const std::string& out) {
+  std::vector<std::string> names, steps;
+  std::error_code ec;
+  for (const char* f : kRunFiles)
+    if (fs::exists(fs::symlink_status(fs::path(out) / f, ec))) names.push_back(f);
+  for (const auto& e : fs::directory_iterator(out, ec)) {
+    const std::string n = e.path().filename().string();
+    if (is_step_name(n) && e.is_directory(ec)) steps.push_back(n);
+  }
+  std::sort(steps.begin(), steps.end(), by_step);
+  names.insert(names.begin(), steps.begin(), steps.end());
+  return names;
+}
+
+void remove_earlier_run(const std::string& out) {
+  for (const std::string& n : earlier_run_files(out)) {
+    const fs::path p = fs::path(out) / n;
+    if (!is_step_name(n)) {
+      std::error_code ec;
+      fs::remove(p, ec);
+      CF_CHECK(!ec, "cannot remove {}: {}", p.string(), ec.message());
+    }
+  }
+  fsync_path(out);
+  for (const std::string& n : earlier_run_files(out)) {
+    remove_checkpoint(fs::path(out) / n);
+    CF_CHECK(!fs::exists(fs::path(out) / n), "cannot remove {}/{}", out, n);
+  }
+}
+
 std::vector<std::string> remove_stale_run_temps(const std::string& out) {
   if (!is_directory(out)) return {};
   return remove_stale_temps(out, /*at_startup=*/true);

@@ -52,6 +52,16 @@ void prune_checkpoints(const std::string& out, int keep);
 // the start of a run, before it writes there; returns the names removed.
 std::vector<std::string> remove_stale_run_temps(const std::string& out);
 
+// What an earlier run left in a run directory, by name, sorted: its step_* directories
+// (complete or not), the last and best links, metrics.jsonl, report.html and run.json.
+// Empty when out does not exist or holds none of them (other files do not count).
+std::vector<std::string> earlier_run_files(const std::string& out);
+
+// Deletes earlier_run_files(out) (train --overwrite): the links and run files first, then
+// each step directory marker first, so a kill half-way leaves no directory that looks like
+// a complete checkpoint of the new run; what is left is listed by earlier_run_files again.
+void remove_earlier_run(const std::string& out);
+
 // Free bytes on the file system holding path.
 uint64_t free_disk_bytes(const std::string& path);
 

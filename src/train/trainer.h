@@ -67,6 +67,7 @@ struct TrainOptions {
   double peak_gflops = 0; // 0: measure the sgemm peak at start
   bool progress = true;
   int stop_after = 0;     // > 0: save and stop after this step, as if interrupted (resume later)
+  bool overwrite = false; // a new run deletes an earlier run's files in out_dir (without: an error)
   int rank = 0, world = 1;  // set from the communicator (not saved: a run resumes on any rank count)
   // data parallelism (runtime choices, not part of the run: a resume may change them)
   int zero = 0;              // 1: ZeRO-1, Adam moments and the update sharded across ranks
@@ -143,6 +144,7 @@ class Trainer {
 
  private:
   void resolve_resume();
+  void claim_out_dir();
   void open_data();
   void open_model();
   void open_schedule();

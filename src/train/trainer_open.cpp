@@ -97,6 +97,7 @@ ShardLoader::Mode loader_mode(const std::string& name) {
 Trainer::Trainer(TrainOptions options, dist::Comm* comm)
     : o_(std::move(options)), comm_(comm != nullptr ? *comm : local_comm_), best_val_(INFINITY) {
   resolve_resume();
+  claim_out_dir();
   // the device first: no GPU (or a build without CUDA) is reported before any work
   device_ = ops::parse_device(o_.device, o_.dtype);
   if (device_.cuda) ops::activate_device(device_, ops::local_rank_from_env());
@@ -115,6 +116,7 @@ Trainer::~Trainer() = default;
 // the runtime choices of this invocation: devices, data-parallel settings, recompute).
 void Trainer::resolve_resume() {
   resuming_ = !o_.resume.empty();
+  if (resuming_ && o_.overwrite) usage_fail("--overwrite starts a new run; it does not go with --resume");
   if (resuming_) {
     std::vector<std::string> skipped;
     resume_dir_ = find_latest_checkpoint(o_.resume, &skipped);
@@ -171,6 +173,43 @@ void Trainer::resolve_resume() {
   }
   CF_CHECK(!o_.out_dir.empty(), "--out is required");
   CF_CHECK(o_.batch_size >= 1 && o_.seq_len >= 1, "--batch-size and --seq-len must be positive");
+}
+
+namespace {
+// True when path is dir or lies under it (symbolic links resolved).
+bool path_within(const std::string& path, const std::string& dir) {
+  std::error_code ec;
+  std::string p = fs::weakly_canonical(path, ec).string(), d = fs::weakly_canonical(dir, ec).string();
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  return p == d || p.rfind(d + "/", 0) == 0;
+}
+}  // namespace
+
+// A new run's --out: an earlier run there is an error (this run's checkpoints would mix
+// with its, pruning and --resume would take its higher steps, and metrics.jsonl would be
+// cut), unless --overwrite deletes it first.
+void Trainer::claim_out_dir() {
+  if (resuming_) return;
+  const std::vector<std::string> earlier = earlier_run_files(o_.out_dir);
+  if (earlier.empty()) return;
+  if (!o_.overwrite) {
+    std::string names;
+    for (size_t i = 0; i < std::min<size_t>(earlier.size(), 4); ++i) names += (i ? ", " : "") + earlier[i];
+    if (earlier.size() > 4) names += fmt::format(", ... ({} in all)", earlier.size());
+    usage_fail("--out {} already holds a training run ({}); continue it with --resume {}, start over with "
+               "--overwrite (deletes those), or pick another --out", o_.out_dir, names, o_.out_dir);
+  }
+  for (const std::string* p : {&o_.init, &o_.ref, &o_.data_dir})
+    for (const std::string& name : earlier)
+      if (!p->empty() && path_within(*p, o_.out_dir + "/" + name))
+        usage_fail("{} lies in {}/{}, which --overwrite would delete; move it out first or pick another --out", *p,
+                   o_.out_dir, name);
+  if (o_.rank != 0) return;
+  remove_earlier_run(o_.out_dir);
+  const auto steps = std::count_if(earlier.begin(), earlier.end(), [](const std::string& n) { return n.rfind("step_", 0) == 0; });
+  std::fprintf(stderr, "--overwrite: deleted the earlier run in %s (%zu checkpoint(s) and %zu run file(s))\n",
+               o_.out_dir.c_str(), static_cast<size_t>(steps), earlier.size() - static_cast<size_t>(steps));
 }
 
 // The training shards, and the tokenizer (optional: samples and bits per byte need it).

@@ -44,6 +44,29 @@ expect_error 1 "trainer_state.json: field 'options.seed' must be a decimal 64-bi
 sed -i 's/"seed": "-3"/"seed": "1"/; s/"beta2": [0-9.e-]*/"beta2": 2/' "$state"
 expect_error 1 "trainer_state.json: field 'options.beta2' must be a finite number in [0, 1), got 2" -- \
   --resume "$tmp/good2"
+# A new run into an --out that holds an earlier run: an error that leaves that run as it was
+# (its checkpoints would mix with the new run's, and metrics.jsonl would be cut); --overwrite
+# deletes the run's own files (not others there) and starts over; it never goes with
+# --resume, and an --init inside what it would delete is refused.
+"$CHATFORGE" train --data "$tmp/shards" --out "$tmp/again" "${small[@]}" --steps 4 --save-every 2 --keep 5 --no-progress 2>/dev/null
+echo notes > "$tmp/again/notes.txt"
+before=$(cd "$tmp/again" && ls -l --time-style=full-iso -R . | md5sum)
+expect_error 2 "already holds a training run (step_0000002, step_0000004, last, run.json, ... (6 in all)); continue it with --resume" -- \
+  --data "$tmp/shards" --out "$tmp/again" "${small[@]}" --steps 2
+[ "$(cd "$tmp/again" && ls -l --time-style=full-iso -R . | md5sum)" = "$before" ] ||
+  { echo "FAIL: the refused run changed the earlier run's directory"; fails=$((fails+1)); }
+expect_error 2 "--overwrite starts a new run; it does not go with --resume" -- --resume "$tmp/again" --overwrite
+expect_error 2 "which --overwrite would delete" -- --init "$tmp/again/last" --data "$tmp/shards" --out "$tmp/again" \
+  --seq-len 32 --batch-size 2 --steps 2 --overwrite
+out=$("$CHATFORGE" train --data "$tmp/shards" --out "$tmp/again" "${small[@]}" --steps 1 --save-every 1 --overwrite --no-progress 2>&1)
+left=$(cd "$tmp/again" && ls | tr '\n' ' ')
+if [[ "$out" == *"deleted the earlier run in $tmp/again (2 checkpoint(s) and 4 run file(s))"* ]] &&
+   [ "$left" = "last metrics.jsonl notes.txt report.html run.json step_0000001 " ] &&
+   [ "$(grep -c '"type":"train"' "$tmp/again/metrics.jsonl")" = 1 ]; then
+  echo "ok: --overwrite started over, keeping other files: $left"
+else
+  echo "FAIL: --overwrite left '$left': $out"; fails=$((fails+1))
+fi
 # numeric flags out of range or not finite: usage errors naming the flag and the range
 expect_error 2 "--lr: must be a finite number in [0, 1], got nan" -- --data "$tmp/shards" --out "$tmp/r9" --lr nan
 expect_error 2 "--grad-clip: must be a finite number in [0, inf), got nan" -- --data "$tmp/shards" --out "$tmp/r9" \

@@ -1,13 +1,15 @@
 // Checkpoints against bad input and bad timing: config.json sizes checked against the
 // weights' headers before anything is allocated, integers outside int, NaN weights,
 // completeness decided by the COMPLETE marker (a half-pruned step directory is skipped),
-// trainer_state.json fields named in errors, and the training options' ranges.
+// trainer_state.json fields named in errors, the training options' ranges, and what
+// `train --overwrite` deletes of an earlier run.
 #include <gtest/gtest.h>
 
 #include "test_util.h"
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -206,6 +208,31 @@ TEST(CheckpointSafety, ResumeTakesTheNewestCompleteStepWhenLastLagsBehind) {
   fs::remove_all(out);
 }
 
+// What `train --overwrite` deletes: the earlier run's step directories (complete or not, by
+// step number), its links and run files; nothing else that lives in the directory.
+TEST(CheckpointSafety, AnEarlierRunIsListedAndRemovedWithoutTouchingOtherFiles) {
+  const std::string out = temp_dir("earlier_run");
+  EXPECT_TRUE(train::earlier_run_files(out).empty());
+  EXPECT_TRUE(train::earlier_run_files(out + "/none").empty());
+  write_file_atomic(out + "/notes.txt", "mine\n");
+  fs::create_directories(out + "/shards");
+  EXPECT_TRUE(train::earlier_run_files(out).empty());  // other files are not a run
+  ThreeSavedSteps run(out);
+  fs::copy(out + "/step_0000003", out + "/step_10000000");
+  fs::create_directory(out + "/step_0000004");  // a save cut short: no marker
+  for (const char* f : {"metrics.jsonl", "report.html", "run.json"}) write_file_atomic(out + "/" + f, "x");
+  const std::vector<std::string> want = {"step_0000001", "step_0000002", "step_0000003", "step_0000004",
+                                         "step_10000000", "last", "run.json", "metrics.jsonl", "report.html"};
+  EXPECT_EQ(train::earlier_run_files(out), want);
+  train::remove_earlier_run(out);
+  EXPECT_TRUE(train::earlier_run_files(out).empty());
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(out)) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"notes.txt", "shards"}));
+  fs::remove_all(out);
+}
+
 TEST(CheckpointSafety, StaleRunTempsAreRemovedAtStart) {
   const std::string out = temp_dir("run_temps");
   // what a SIGKILL in the middle of saves and link swaps leaves behind (PID 2^22: none)
@@ -261,7 +288,10 @@ TEST(CheckpointSafety, TrainerStateFieldsAreNamedInErrors) {
 }
 
 TEST(CheckpointSafety, TrainingOptionRangesRejectTheSweepsNonsense) {
-  auto usage = [](const train::TrainOptions& o) -> std::string {
+  // The usage error of the default options changed by `set` ("" when they are valid).
+  auto usage = [](auto set) -> std::string {
+    train::TrainOptions o;
+    set(o);
     try {
       train::validate_train_options(o);
     } catch (const UsageError& e) {
@@ -269,24 +299,16 @@ TEST(CheckpointSafety, TrainingOptionRangesRejectTheSweepsNonsense) {
     }
     return "";
   };
-  train::TrainOptions o;
-  EXPECT_EQ(usage(o), "");  // the defaults are valid
-  o.lr = NAN;
-  EXPECT_EQ(usage(o), "--lr must be a finite number in [0, 1], got nan");
-  o = {};
-  o.adamw.grad_clip = NAN;
-  EXPECT_TRUE(contains(usage(o), "--grad-clip must be a finite number")) << usage(o);
-  o = {};
-  o.adamw.beta2 = 2;
-  EXPECT_EQ(usage(o), "--beta2 must be in [0, 1), got 2");
-  o = {};
-  o.adamw.weight_decay = -1;
-  EXPECT_EQ(usage(o), "--weight-decay must be in [0, 1], got -1");
-  o = {};
-  o.min_lr_ratio = 5;
-  EXPECT_EQ(usage(o), "--min-lr-ratio must be in [0, 1], got 5");
+  EXPECT_EQ(usage([](train::TrainOptions&) {}), "");  // the defaults are valid
+  EXPECT_EQ(usage([](train::TrainOptions& o) { o.lr = NAN; }), "--lr must be a finite number in [0, 1], got nan");
+  const std::string clip = usage([](train::TrainOptions& o) { o.adamw.grad_clip = NAN; });
+  EXPECT_TRUE(contains(clip, "--grad-clip must be a finite number")) << clip;
+  EXPECT_EQ(usage([](train::TrainOptions& o) { o.adamw.beta2 = 2; }), "--beta2 must be in [0, 1), got 2");
+  EXPECT_EQ(usage([](train::TrainOptions& o) { o.adamw.weight_decay = -1; }),
+            "--weight-decay must be in [0, 1], got -1");
+  EXPECT_EQ(usage([](train::TrainOptions& o) { o.min_lr_ratio = 5; }), "--min-lr-ratio must be in [0, 1], got 5");
   // a hand-edited trainer_state.json: named by file and field, an Error (exit 1)
-  o = {};
+  train::TrainOptions o;
   o.adamw.beta1 = 1;
   const std::string m = error_of([&] { train::validate_train_options(o, "r/step_1/trainer_state.json"); });
   EXPECT_EQ(m, "r/step_1/trainer_state.json: field 'options.beta1' must be a finite number in [0, 1), got 1");
