@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "core/error.h"
 
@@ -175,6 +176,38 @@ std::vector<std::string> ShardSetWriter::finish() {
   return done_;
 }
 
+namespace {
+
+// <split>_<digits>.bin: the name ShardSetWriter gives a shard file.
+bool is_shard_name(const std::string& n) {
+  const size_t us = n.rfind('_');
+  if (us == std::string::npos || us == 0 || n.size() < us + 6 || !n.ends_with(".bin")) return false;
+  return std::all_of(n.begin() + static_cast<std::ptrdiff_t>(us + 1), n.end() - 4,
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Removes the shard files in dir that `splits` do not list: an earlier shard set's, which
+// the loaders (they read every <split>_*.bin of a directory) would take as part of this one.
+void remove_unlisted_shards(const std::string& dir, const std::vector<ShardSplitSummary>& splits) {
+  std::set<std::string> listed;
+  for (const auto& s : splits) listed.insert(s.files.begin(), s.files.end());
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (!is_shard_name(n) || listed.count(n) || !e.is_regular_file(ec)) continue;
+    CF_CHECK(fs::remove(e.path(), ec) && !ec, "cannot remove {}, a shard of an earlier set: {}", e.path().string(),
+             ec.message());
+    removed.push_back(n);
+  }
+  if (removed.empty()) return;
+  std::sort(removed.begin(), removed.end());
+  fmt::print(stderr, "removed {} shard file(s) of an earlier shard set in {} ({}{})\n", removed.size(), dir,
+             removed.front(), removed.size() > 1 ? " ... " + removed.back() : "");
+}
+
+}  // namespace
+
 void write_shard_meta(const std::string& dir, const ShardSpec& spec, const std::vector<ShardSplitSummary>& splits) {
   nlohmann::ordered_json j;
   j["format"] = "chatforge-shards";
@@ -195,6 +228,7 @@ void write_shard_meta(const std::string& dir, const ShardSpec& spec, const std::
   }
   j["splits"] = sj;
   write_file_atomic((fs::path(dir) / "meta.json").string(), j.dump(2) + "\n");
+  remove_unlisted_shards(dir, splits);
 }
 
 ShardReader::ShardReader(const std::string& path) : file_(path) {
@@ -277,7 +311,7 @@ std::vector<std::string> list_shards(const std::string& dir, const std::string& 
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind(split + "_", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".bin")
+    if (name.rfind(split + "_", 0) == 0 && is_shard_name(name) && name.rfind('_') == split.size())
       out.push_back(e.path().string());
   }
   CF_CHECK(!ec, "cannot list {}: {}", dir, ec.message());

@@ -118,9 +118,16 @@ TEST(ShardAugment, BadInputsAreOneLineErrors) {
   ShardAugmentOptions o = f.options;
   o.noise = {};
   EXPECT_NE(error_of([&] { augment_shards(o); }).find("give at least one of --mask-rate"), std::string::npos);
-  o = f.options;
-  o.out = o.input;
-  EXPECT_NE(error_of([&] { augment_shards(o); }).find("--out must differ from --input"), std::string::npos);
+  // the input directory however it is spelled (writing there would clobber the shards being read)
+  const std::string in = f.options.input, parent = std::filesystem::path(in).parent_path().string();
+  std::filesystem::create_directory_symlink(in, parent + "/link_to_input");
+  for (const std::string& out : {in, in + "/", in + "/.", parent + "/../" +
+       std::filesystem::path(parent).filename().string() + "/" + std::filesystem::path(in).filename().string(),
+       parent + "/link_to_input"}) {
+    o = f.options;
+    o.out = out;
+    EXPECT_NE(error_of([&] { augment_shards(o); }).find("--out must differ from --input"), std::string::npos) << out;
+  }
   o = f.options;
   o.mask_token = "brown fox jumps";
   EXPECT_NE(error_of([&] { augment_shards(o); }).find("--mask-token 'brown fox jumps' is"), std::string::npos);

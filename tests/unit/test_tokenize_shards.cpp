@@ -1,6 +1,7 @@
 // data::tokenize_to_shards (`data tokenize`): train/val routing by file name, tokens equal
 // to the tokenizer's own encoding in input order, the same bytes for 1 and 2 threads,
-// skipped empty documents and malformed lines counted, one-line errors.
+// skipped empty documents and malformed lines counted, one-line errors, and a second set
+// in the same directory replacing the first whole.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -75,4 +76,43 @@ TEST(TokenizeShards, RoutesEncodesInOrderAndIsThreadIndependent) {
   o.input.strict = true;
   EXPECT_NE(error_of([&] { tokenize_to_shards(o); }).find("train.jsonl:52"), std::string::npos);
   std::filesystem::remove_all(d);
+}
+
+// A second shard set written into the same directory replaces the first whole: the shards
+// its meta.json does not list go (the loaders read every <split>_NNNNNN.bin there, so the
+// first set's extra shards would have joined the second unseen); other files stay.
+TEST(TokenizeShards, ASecondSetInTheSameDirectoryLeavesNoShardOfTheFirst) {
+  namespace fs = std::filesystem;
+  const std::string d = temp_dir("tokenize_again");
+  tok::TrainOptions t;
+  t.vocab_size = 300;
+  t.progress = false;
+  const tok::Tokenizer tk = tok::train_bpe_on_text("Hello world. 你好，世界。\n", t);
+  tk.save(d + "/tok");
+  std::string many, few;
+  for (int i = 0; i < 50; ++i) (i < 3 ? few : many) += "{\"text\": \"Hello world " + std::to_string(i) + ".\"}\n";
+  fs::create_directories(d + "/many");
+  fs::create_directories(d + "/few");
+  write_file_atomic(d + "/many/train.jsonl", few + many);
+  write_file_atomic(d + "/many/val.jsonl", "{\"text\": \"你好\"}\n");
+  write_file_atomic(d + "/few/train.jsonl", few);
+  TokenizeOptions o;
+  o.tokenizer = d + "/tok";
+  o.inputs = {d + "/many"};
+  o.out = d + "/out";
+  o.progress = false;
+  o.shard_tokens = 100;
+  const TokenizeResult first = tokenize_to_shards(o);
+  ASSERT_GT(first.train.shards, 2u);
+  write_file_atomic(d + "/out/notes.txt", "mine\n");
+  write_file_atomic(d + "/out/train_old.bin", "not a shard name: kept\n");
+  o.inputs = {d + "/few"};
+  const TokenizeResult second = tokenize_to_shards(o);
+  EXPECT_EQ(list_shards(d + "/out", "train").size(), second.train.shards);
+  EXPECT_TRUE(list_shards(d + "/out", "val").empty());
+  const auto docs = read_split_docs(d + "/out", "train");
+  ASSERT_EQ(docs.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(docs[i], tk.encode("Hello world " + std::to_string(i) + ".")) << i;
+  EXPECT_TRUE(fs::exists(d + "/out/notes.txt") && fs::exists(d + "/out/train_old.bin"));
+  fs::remove_all(d);
 }
