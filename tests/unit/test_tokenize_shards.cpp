@@ -21,13 +21,21 @@ using chatforge::testing::error_of;
 using chatforge::testing::read_split_docs;
 using chatforge::testing::temp_dir;
 
-TEST(TokenizeShards, RoutesEncodesInOrderAndIsThreadIndependent) {
-  const std::string d = temp_dir("tokenize_shards");
+namespace {
+// A 300-token BPE vocabulary learned from text, saved in dir.
+tok::Tokenizer saved_tokenizer(const std::string& dir, const std::string& text) {
   tok::TrainOptions t;
   t.vocab_size = 300;
   t.progress = false;
-  const tok::Tokenizer tk = tok::train_bpe_on_text("Hello world. 你好，世界。 The fox jumps.\n", t);
-  tk.save(d + "/tok");
+  tok::Tokenizer tk = tok::train_bpe_on_text(text, t);
+  tk.save(dir);
+  return tk;
+}
+}  // namespace
+
+TEST(TokenizeShards, RoutesEncodesInOrderAndIsThreadIndependent) {
+  const std::string d = temp_dir("tokenize_shards");
+  const tok::Tokenizer tk = saved_tokenizer(d + "/tok", "Hello world. 你好，世界。 The fox jumps.\n");
   std::string train_jsonl, val_jsonl;
   std::vector<std::string> train_texts;
   for (int i = 0; i < 50; ++i) {
@@ -84,11 +92,7 @@ TEST(TokenizeShards, RoutesEncodesInOrderAndIsThreadIndependent) {
 TEST(TokenizeShards, ASecondSetInTheSameDirectoryLeavesNoShardOfTheFirst) {
   namespace fs = std::filesystem;
   const std::string d = temp_dir("tokenize_again");
-  tok::TrainOptions t;
-  t.vocab_size = 300;
-  t.progress = false;
-  const tok::Tokenizer tk = tok::train_bpe_on_text("Hello world. 你好，世界。\n", t);
-  tk.save(d + "/tok");
+  const tok::Tokenizer tk = saved_tokenizer(d + "/tok", "Hello world. 你好，世界。\n");
   std::string many, few;
   for (int i = 0; i < 50; ++i) (i < 3 ? few : many) += "{\"text\": \"Hello world " + std::to_string(i) + ".\"}\n";
   fs::create_directories(d + "/many");
