@@ -176,15 +176,15 @@ std::vector<std::string> ShardSetWriter::finish() {
   return done_;
 }
 
-namespace {
-
-// <split>_<digits>.bin: the name ShardSetWriter gives a shard file.
-bool is_shard_name(const std::string& n) {
+std::string shard_split_of(const std::string& n) {
   const size_t us = n.rfind('_');
-  if (us == std::string::npos || us == 0 || n.size() < us + 6 || !n.ends_with(".bin")) return false;
-  return std::all_of(n.begin() + static_cast<std::ptrdiff_t>(us + 1), n.end() - 4,
-                     [](char c) { return c >= '0' && c <= '9'; });
+  if (us == std::string::npos || us == 0 || n.size() < us + 6 || !n.ends_with(".bin")) return "";
+  const bool digits = std::all_of(n.begin() + static_cast<std::ptrdiff_t>(us + 1), n.end() - 4,
+                                  [](char c) { return c >= '0' && c <= '9'; });
+  return digits ? n.substr(0, us) : "";
 }
+
+namespace {
 
 // Removes the shard files in dir that `splits` do not list: an earlier shard set's, which
 // the loaders (they read every <split>_*.bin of a directory) would take as part of this one.
@@ -195,7 +195,7 @@ void remove_unlisted_shards(const std::string& dir, const std::vector<ShardSplit
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string n = e.path().filename().string();
-    if (!is_shard_name(n) || listed.count(n) || !e.is_regular_file(ec)) continue;
+    if (shard_split_of(n).empty() || listed.count(n) || !e.is_regular_file(ec)) continue;
     CF_CHECK(fs::remove(e.path(), ec) && !ec, "cannot remove {}, a shard of an earlier set: {}", e.path().string(),
              ec.message());
     removed.push_back(n);
@@ -311,7 +311,7 @@ std::vector<std::string> list_shards(const std::string& dir, const std::string& 
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind(split + "_", 0) == 0 && is_shard_name(name) && name.rfind('_') == split.size())
+    if (shard_split_of(name) == split)
       out.push_back(e.path().string());
   }
   CF_CHECK(!ec, "cannot list {}: {}", dir, ec.message());

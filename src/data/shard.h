@@ -174,7 +174,12 @@ class ShardReader {
   mutable bool doc_ends_ready_ = false;
 };
 
-// Shard files of one split in DIR (sorted): DIR/<split>_*.bin.
+// The split a shard file's name gives (`train` for train_000003.bin, `val-qa` for
+// val-qa_000000.bin): <split>_<digits>.bin, as ShardSetWriter names them. Empty for any
+// other name.
+std::string shard_split_of(const std::string& file_name);
+
+// Shard files of one split in DIR (sorted): the files whose shard_split_of is split.
 std::vector<std::string> list_shards(const std::string& dir, const std::string& split);
 
 // All shards of one split, memory-mapped, seen as one token stream (shard after shard, in

@@ -59,11 +59,10 @@ std::vector<std::pair<std::string, std::vector<std::string>>> validation_sets(co
   if (!main_val.empty()) sets.emplace_back("val", main_val);
   std::vector<std::string> tasks;
   for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string n = e.path().filename().string();
-    if (n.rfind("val-", 0) == 0 && n.size() > 11 && n.substr(n.size() - 4) == ".bin") {
-      const std::string task = n.substr(4, n.rfind('_') - 4);
-      if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) tasks.push_back(task);
-    }
+    const std::string split = data::shard_split_of(e.path().filename().string());
+    if (split.rfind("val-", 0) == 0 && split.size() > 4 &&
+        std::find(tasks.begin(), tasks.end(), split.substr(4)) == tasks.end())
+      tasks.push_back(split.substr(4));
   }
   std::sort(tasks.begin(), tasks.end());
   for (const auto& t : tasks) sets.emplace_back(t, data::list_shards(dir, "val-" + t));

@@ -158,6 +158,19 @@ TEST(Shard, SetSplitsAtMaxTokensAndWritesMeta) {
   EXPECT_EQ(meta["splits"]["train"]["n_tokens"], tokens);
 }
 
+// The one predicate behind list_shards, the trainer's per-task validation sets and the
+// removal of an earlier set's shards: <split>_<digits>.bin, nothing else.
+TEST(Shard, ASplitIsReadOnlyFromNamesOfTheWritersForm) {
+  EXPECT_EQ(shard_split_of("train_000003.bin"), "train");
+  EXPECT_EQ(shard_split_of("val_000000.bin"), "val");
+  EXPECT_EQ(shard_split_of("val-qa_000000.bin"), "val-qa");
+  EXPECT_EQ(shard_split_of("val-faq_zh_000012.bin"), "val-faq_zh");
+  EXPECT_EQ(shard_split_of("train_1234567.bin"), "train");  // past a million shards the name grows
+  for (const char* n : {"train_old.bin", "train_.bin", "_000001.bin", "train_000001.bin.bak", "train000001.bin",
+                        "train_00000a.bin", "meta.json", ".bin", "train_000001.bin~"})
+    EXPECT_EQ(shard_split_of(n), "") << n;
+}
+
 TEST(Shard, TruncatedOrForeignFilesGiveErrorsNamingThem) {
   const std::string d = temp_dir("shard_trunc");
   {
