@@ -90,6 +90,18 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+std::string resolved_path(const std::string& path) {
+  std::error_code ec;
+  std::string r = std::filesystem::weakly_canonical(path, ec).lexically_normal().string();
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  return r;
+}
+
+bool path_within(const std::string& path, const std::string& dir) {
+  const std::string p = resolved_path(path), d = resolved_path(dir);
+  return p == d || p.rfind(d == "/" ? d : d + "/", 0) == 0;
+}
+
 void make_dirs(const std::string& path) {
   if (path.empty()) return;
   std::error_code ec;

@@ -23,6 +23,11 @@ void require_regular_file(const std::string& path);
 bool file_exists(const std::string& path);
 bool is_directory(const std::string& path);
 void make_dirs(const std::string& path);  // like mkdir -p; error names the path
+// A path with links, `.` and `..` resolved as far as it exists, without a trailing
+// separator: `shards`, `./shards/` and a link to it give the same string.
+std::string resolved_path(const std::string& path);
+// True when path is dir or lies under it, both resolved.
+bool path_within(const std::string& path, const std::string& dir);
 // make_dirs for a command's output directory, at the command's start: also removes the
 // temp files a killed earlier run left there (remove_stale_temps, at start-up).
 void make_output_dir(const std::string& path);

@@ -104,19 +104,10 @@ void write_augment_meta(const ShardAugmentOptions& o, const NoiseOptions& noise,
 
 }  // namespace
 
-namespace {
-// A directory's path with links, `.` and `..` resolved and no trailing separator.
-fs::path resolved_dir(const std::string& p) {
-  std::error_code ec;
-  fs::path r = fs::weakly_canonical(p, ec).lexically_normal();
-  return r.has_filename() || !r.has_parent_path() ? r : r.parent_path();
-}
-}  // namespace
-
 ShardAugmentResult augment_shards(const ShardAugmentOptions& o) {
   CF_CHECK(is_directory(o.input), "--input {} is not a directory of shards", o.input);
   // compared resolved: `shards`, `./shards/` and a link to it are one directory
-  CF_CHECK(resolved_dir(o.input) != resolved_dir(o.out), "--out must differ from --input");
+  CF_CHECK(resolved_path(o.input) != resolved_path(o.out), "--out must differ from --input");
   CF_CHECK(o.shard_tokens > 0, "--shard-tokens must be positive");
   const tok::Tokenizer tk = tok::Tokenizer::load(o.tokenizer);
   NoiseOptions noise = o.noise;

@@ -39,7 +39,7 @@ std::string replace_product(std::string_view core, std::string_view product) {
 // (every occurrence drawn anew); "{p}" and unknown names are left for the caller.
 std::string fill_slots(Rng& rng, Lang l, std::string q) {
   for (std::string_view slot : {"amount", "color", "place", "day", "card", "n"}) {
-    const std::string mark = "{" + std::string(slot) + "}";
+    const std::string mark = fmt::format("{{{}}}", slot);  // (GCC 12's -Wrestrict misfired on "{" + string)
     for (size_t at = q.find(mark); at != std::string::npos; at = q.find(mark, at)) {
       const std::string_view value = choose(rng, slot_values(l, slot));
       q.replace(at, mark.size(), value);

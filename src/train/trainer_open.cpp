@@ -174,17 +174,6 @@ void Trainer::resolve_resume() {
   CF_CHECK(o_.batch_size >= 1 && o_.seq_len >= 1, "--batch-size and --seq-len must be positive");
 }
 
-namespace {
-// True when path is dir or lies under it (symbolic links resolved).
-bool path_within(const std::string& path, const std::string& dir) {
-  std::error_code ec;
-  std::string p = fs::weakly_canonical(path, ec).string(), d = fs::weakly_canonical(dir, ec).string();
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  return p == d || p.rfind(d + "/", 0) == 0;
-}
-}  // namespace
-
 // A new run's --out: an earlier run there is an error (this run's checkpoints would mix
 // with its, pruning and --resume would take its higher steps, and metrics.jsonl would be
 // cut), unless --overwrite deletes it first.

@@ -1,5 +1,5 @@
 // Core: RNG determinism and state round trip, atomic writes, memory maps, safetensors
-// round trips and corruption errors, half/bf16 conversions.
+// round trips and corruption errors, half/bf16 conversions, paths compared resolved.
 #include <gtest/gtest.h>
 
 #include "test_util.h"
@@ -77,6 +77,28 @@ TEST(FileIo, MissingFileErrorNamesThePath) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/x.bin"), std::string::npos);
   }
   EXPECT_THROW(MappedFile("/nonexistent/y"), Error);
+}
+
+// One directory however it is spelled: relative, with `.`, `..`, a trailing separator or
+// through a link; the guards of `train --overwrite` and `data augment` go by this.
+TEST(FileIo, PathsAreComparedResolved) {
+  const std::string d = temp_dir("resolved");
+  fs::create_directories(d + "/runs/a");
+  fs::create_directory_symlink(d + "/runs/a", d + "/link");
+  const std::string a = resolved_path(d + "/runs/a");
+  for (const std::string& p : {d + "/runs/a/", d + "/runs/./a", d + "/runs/b/../a", d + "/link", d + "/link/"})
+    EXPECT_EQ(resolved_path(p), a) << p;
+  const std::string cwd = fs::current_path().string();
+  fs::current_path(d + "/runs");
+  EXPECT_EQ(resolved_path("a"), a);
+  EXPECT_EQ(resolved_path("./a/"), a);
+  fs::current_path(cwd);
+  EXPECT_TRUE(path_within(d + "/link/step_1/model.safetensors", d + "/runs/a"));  // need not exist
+  EXPECT_TRUE(path_within(d + "/runs/a", d + "/link/"));
+  EXPECT_FALSE(path_within(d + "/runs/ab", d + "/runs/a"));  // a prefix of the name is not inside
+  EXPECT_FALSE(path_within(d + "/runs", d + "/runs/a"));
+  EXPECT_TRUE(path_within(d, "/"));
+  fs::remove_all(d);
 }
 
 TEST(SafeTensors, RoundTripIsBitExact) {
