@@ -236,20 +236,23 @@ std::vector<std::string> earlier_run_files(const std::string& out) {
   return names;
 }
 
-void remove_earlier_run(const std::string& out) {
-  for (const std::string& n : earlier_run_files(out)) {
-    const fs::path p = fs::path(out) / n;
-    if (!is_step_name(n)) {
-      std::error_code ec;
-      fs::remove(p, ec);
-      CF_CHECK(!ec, "cannot remove {}: {}", p.string(), ec.message());
-    }
+int remove_earlier_run(const std::string& out) {
+  const std::vector<std::string> names = earlier_run_files(out);
+  for (const std::string& n : names) {
+    if (is_step_name(n)) continue;
+    std::error_code ec;
+    fs::remove(fs::path(out) / n, ec);
+    CF_CHECK(!ec, "cannot remove {}/{}: {}", out, n, ec.message());
   }
   fsync_path(out);
-  for (const std::string& n : earlier_run_files(out)) {
+  int steps = 0;
+  for (const std::string& n : names) {
+    if (!is_step_name(n)) continue;
     remove_checkpoint(fs::path(out) / n);
     CF_CHECK(!fs::exists(fs::path(out) / n), "cannot remove {}/{}", out, n);
+    ++steps;
   }
+  return steps;
 }
 
 std::vector<std::string> remove_stale_run_temps(const std::string& out) {

@@ -34,8 +34,9 @@ std::string save_training_checkpoint(const std::string& out, int step, const mod
 
 // The newest complete checkpoint of a run directory (the complete step_* directory with the
 // highest step number, whatever OUT/last says: a SIGKILL between a save's rename and its link
-// swap leaves last one step behind), or a step directory itself (an error when it is incomplete). `skipped` (if given) gets the incomplete step
-// directories newer than the one chosen, for a message.
+// swap leaves last one step behind), or a step directory itself (an error when it is
+// incomplete). `skipped` (if given) gets the incomplete step directories newer than the one
+// chosen, for a message.
 std::string find_latest_checkpoint(const std::string& path, std::vector<std::string>* skipped = nullptr);
 
 // Loads weights, Adam moments and state from a step directory into model and opt (their
@@ -60,7 +61,8 @@ std::vector<std::string> earlier_run_files(const std::string& out);
 // Deletes earlier_run_files(out) (train --overwrite): the links and run files first, then
 // each step directory marker first, so a kill half-way leaves no directory that looks like
 // a complete checkpoint of the new run; what is left is listed by earlier_run_files again.
-void remove_earlier_run(const std::string& out);
+// Returns how many step directories it removed.
+int remove_earlier_run(const std::string& out);
 
 // Free bytes on the file system holding path.
 uint64_t free_disk_bytes(const std::string& path);

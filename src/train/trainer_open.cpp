@@ -194,10 +194,9 @@ void Trainer::claim_out_dir() {
         usage_fail("{} lies in {}/{}, which --overwrite would delete; move it out first or pick another --out", *p,
                    o_.out_dir, name);
   if (o_.rank != 0) return;
-  remove_earlier_run(o_.out_dir);
-  const auto steps = std::count_if(earlier.begin(), earlier.end(), [](const std::string& n) { return n.rfind("step_", 0) == 0; });
+  const size_t steps = static_cast<size_t>(remove_earlier_run(o_.out_dir));
   std::fprintf(stderr, "--overwrite: deleted the earlier run in %s (%zu checkpoint(s) and %zu run file(s))\n",
-               o_.out_dir.c_str(), static_cast<size_t>(steps), earlier.size() - static_cast<size_t>(steps));
+               o_.out_dir.c_str(), steps, earlier.size() - steps);
 }
 
 // The training shards, and the tokenizer (optional: samples and bits per byte need it).
