@@ -14,6 +14,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 namespace chatforge::data {
 
@@ -224,6 +225,9 @@ void write_shard_meta(const std::string& dir, const ShardSpec& spec, const std::
     e["n_docs"] = s.n_docs;
     if (s.n_rows > 0) e["n_rows"] = s.n_rows;  // packed: several documents per training row
     e["files"] = s.files;
+    nlohmann::ordered_json counts = nlohmann::ordered_json::array();  // what list_shards checks
+    for (const auto& f : s.files) counts.push_back(ShardReader((fs::path(dir) / f).string()).n_tokens());
+    e["file_tokens"] = counts;
     sj[s.split] = e;
   }
   j["splits"] = sj;
@@ -306,6 +310,61 @@ const std::vector<uint64_t>& ShardReader::doc_ends() const {
   return doc_ends_;
 }
 
+namespace {
+
+// The "splits" object of DIR/meta.json, or null where there is none (or it does not parse:
+// the readers of meta.json report that themselves).
+nlohmann::json meta_splits(const std::string& dir) {
+  const fs::path meta = fs::path(dir) / "meta.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(meta, ec)) return nullptr;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(read_file(meta.string()));
+    if (j.is_object() && j.contains("splits") && j["splits"].is_object()) return j["splits"];
+  } catch (const std::exception&) {
+  }
+  return nullptr;
+}
+
+// Checks the shards of `split` found in dir (sorted paths) against meta.json's list: the
+// same names and, where meta.json records them, each file's token count. A write into the
+// directory that was killed before it wrote meta.json (or shards copied in from another
+// set) leaves a mix that every shard alone would pass.
+void check_against_meta(const std::string& dir, const std::string& split, const std::vector<std::string>& paths) {
+  const nlohmann::json splits = meta_splits(dir);
+  if (splits.is_null()) return;
+  const std::string meta = (fs::path(dir) / "meta.json").string();
+  const std::string hint = "an interrupted or mixed write; rerun the command that wrote this directory";
+  if (!splits.contains(split)) {
+    CF_CHECK(paths.empty(), "{}: {} is not a shard of this set ({} lists no '{}' split): {}", meta,
+             fs::path(paths.front()).filename().string(), meta, split, hint);
+    return;
+  }
+  const nlohmann::json& e = splits[split];
+  std::vector<std::string> listed;
+  if (e.contains("files") && e["files"].is_array())
+    for (const auto& f : e["files"]) listed.push_back(f.is_string() ? f.get<std::string>() : "");
+  std::vector<std::string> found;
+  for (const auto& p : paths) found.push_back(fs::path(p).filename().string());
+  std::vector<std::string> sorted_listed = listed;
+  std::sort(sorted_listed.begin(), sorted_listed.end());
+  for (const auto& f : found)
+    CF_CHECK(std::binary_search(sorted_listed.begin(), sorted_listed.end(), f),
+             "{}: {} is not one of the {} '{}' shards it lists: {}", meta, f, listed.size(), split, hint);
+  for (const auto& f : listed)
+    CF_CHECK(std::binary_search(found.begin(), found.end(), f), "{}: lists {}, which is missing from {}: {}", meta, f,
+             dir, hint);
+  if (!e.contains("file_tokens") || !e["file_tokens"].is_array() || e["file_tokens"].size() != listed.size()) return;
+  for (size_t i = 0; i < listed.size(); ++i) {
+    const uint64_t have = ShardReader((fs::path(dir) / listed[i]).string()).n_tokens();
+    const auto& want = e["file_tokens"][i];
+    CF_CHECK(want.is_number_unsigned() && want.get<uint64_t>() == have, "{}: {} holds {} tokens, meta.json says {}: {}",
+             meta, listed[i], have, want.dump(), hint);
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> list_shards(const std::string& dir, const std::string& split) {
   std::vector<std::string> out;
   std::error_code ec;
@@ -316,6 +375,7 @@ std::vector<std::string> list_shards(const std::string& dir, const std::string& 
   }
   CF_CHECK(!ec, "cannot list {}: {}", dir, ec.message());
   std::sort(out.begin(), out.end());
+  check_against_meta(dir, split, out);
   return out;
 }
 

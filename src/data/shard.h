@@ -118,7 +118,7 @@ class ShardSetWriter {
 };
 
 // Writes DIR/meta.json atomically: tokenizer fingerprint, vocab, eot, per-split shard
-// names and token/doc counts. Then removes the shard files in DIR that `splits` do not list
+// names, each file's token count and the split's token/doc counts. Then removes the shard files in DIR that `splits` do not list
 // (an earlier set's, which list_shards would read with this one), with a line on stderr.
 struct ShardSplitSummary {
   std::string split;
@@ -180,7 +180,10 @@ class ShardReader {
 // other name.
 std::string shard_split_of(const std::string& file_name);
 
-// Shard files of one split in DIR (sorted): the files whose shard_split_of is split.
+// Shard files of one split in DIR (sorted): the files whose shard_split_of is split. Where
+// DIR has a meta.json, they must be the files it lists for the split, each with the token
+// count it records (an error names the first that is not): a shard write killed before its
+// meta.json leaves new shards beside an earlier set's, which no single file shows.
 std::vector<std::string> list_shards(const std::string& dir, const std::string& split);
 
 // All shards of one split, memory-mapped, seen as one token stream (shard after shard, in

@@ -2,8 +2,8 @@
 # `chatforge data tokenize` + `data inspect` end to end: trains a small tokenizer on a
 # cleaned corpus (or uses $CF_TEST_TOKENIZER_DIR), writes shards, and checks token
 # counts, the train/val routing, eot separators, byte-identical shards for 1 and 2
-# threads, a decoded sample, and the error for a truncated shard. Skips (and says so)
-# when this build has no tokenizer.
+# threads, a decoded sample, the refusal of a shard meta.json does not list, and the
+# error for a truncated shard. Skips (and says so) when this build has no tokenizer.
 set -euo pipefail
 if ! "$CHATFORGE" data --help 2>/dev/null | grep '^ *tokenize' >/dev/null; then
   echo "skipped: this build has no tokenizer (chatforge data tokenize is not available)"
@@ -71,6 +71,16 @@ decoded = log.rstrip("\n").split("\n")[-1]
 assert len(decoded) > 5 and first_val.startswith(decoded), (decoded, first_val[:80])
 print("shard checks passed")
 PYEOF
+# A shard from another set in the directory (as a write killed before its meta.json leaves
+# one): every reader of the split refuses it, naming the file and meta.json.
+cp "$work/s2/val_000000.bin" "$work/s2/train_000099.bin"
+set +e
+"$CHATFORGE" data inspect "$work/s2" > /dev/null 2> "$work/err.log"
+rc=$?
+set -e
+[ "$rc" = 1 ] || { echo "mixed shard set: exit $rc, expected 1"; cat "$work/err.log"; exit 1; }
+grep -q "meta.json: train_000099.bin is not one of the .* 'train' shards it lists: an interrupted or mixed write" "$work/err.log"
+rm "$work/s2/train_000099.bin"
 f="$work/s2/train_000000.bin"
 truncate -s 100 "$f"
 if "$CHATFORGE" data inspect "$f" 2> "$work/err.log"; then echo "truncated shard accepted"; exit 1; fi

@@ -158,6 +158,58 @@ TEST(Shard, SetSplitsAtMaxTokensAndWritesMeta) {
   EXPECT_EQ(meta["splits"]["train"]["n_tokens"], tokens);
 }
 
+// A shard write killed before its meta.json leaves new shards beside (or in place of) an
+// earlier set's; every file alone is a valid shard, so the set is checked against meta.json.
+TEST(Shard, ListingRefusesShardsThatMetaJsonDoesNotDescribe) {
+  const std::string d = temp_dir("shard_meta_check");
+  auto write_set = [&](int docs, int32_t token) {
+    ShardSetWriter w(d, "train", spec(300, 0), 10);
+    for (int i = 0; i < docs; ++i) w.add_document(std::vector<int32_t>{token, token, token});
+    return w.finish();
+  };
+  auto expect_refused = [&](const std::string& needle) {
+    try {
+      list_shards(d, "train");
+      ADD_FAILURE() << "accepted; expected an error with: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("interrupted or mixed write"), std::string::npos) << e.what();
+    }
+  };
+  const auto files = write_set(6, 1);  // 3 shards of 8 tokens
+  ASSERT_EQ(files.size(), 3u);
+  write_shard_meta(d, spec(300, 0), {{"train", {"train_000000.bin", "train_000001.bin", "train_000002.bin"}, 24, 6}});
+  EXPECT_EQ(nlohmann::json::parse(read_file(d + "/meta.json"))["splits"]["train"]["file_tokens"],
+            nlohmann::json::array({8, 8, 8}));
+  EXPECT_EQ(list_shards(d, "train"), files);
+
+  // A second write killed after its first shard: same name, another token count.
+  {
+    ShardSetWriter w(d, "train", spec(300, 0), 10);
+    w.add_document(std::vector<int32_t>{5, 5});
+    w.finish();
+  }
+  expect_refused("train_000000.bin holds 3 tokens, meta.json says 8");
+  write_set(6, 1);
+  EXPECT_EQ(list_shards(d, "train"), files);  // the set meta.json describes again
+
+  // A shard meta.json does not list, one it lists that is gone, a split it does not have.
+  fs::copy_file(files[0], d + "/train_000007.bin");
+  expect_refused("train_000007.bin is not one of the 3 'train' shards it lists");
+  fs::remove(d + "/train_000007.bin");
+  fs::remove(files[2]);
+  expect_refused("lists train_000002.bin, which is missing");
+  write_set(6, 1);
+  fs::copy_file(files[0], d + "/val_000000.bin");
+  try {
+    list_shards(d, "val");
+    ADD_FAILURE() << "a split meta.json does not list was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lists no 'val' split"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(list_shards(d, "val-qa").empty());  // no files, nothing to check
+}
+
 // The one predicate behind list_shards, the trainer's per-task validation sets and the
 // removal of an earlier set's shards: <split>_<digits>.bin, nothing else.
 TEST(Shard, ASplitIsReadOnlyFromNamesOfTheWritersForm) {
