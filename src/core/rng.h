@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 namespace chatforge {
 
@@ -57,11 +58,20 @@ class Rng {
   }
 
   // Standard normal by Box-Muller, one value per call (no cached spare, so the four
-  // state words are the whole state and save/restore is exact at any point).
+  // state words are the whole state and save/restore is exact at any point):
+  // normal_from(normal_uniforms()). The two halves apart let a caller draw in order and
+  // transform on many threads with the same bits (Gpt::init_weights).
   double normal() {
+    const auto [u1, u2] = normal_uniforms();
+    return normal_from(u1, u2);
+  }
+  // The uniforms one normal() consumes: u1 in (0, 1) (drawn again while 0), then u2.
+  std::pair<double, double> normal_uniforms() {
     double u1 = uniform();
     while (u1 <= 0.0) u1 = uniform();
-    const double u2 = uniform();
+    return {u1, uniform()};
+  }
+  static double normal_from(double u1, double u2) {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
   }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -83,29 +84,31 @@ void Gpt::init_weights(uint64_t seed) {
   if (!stored_) params_.zero();
   const float resid_std = 0.02f / std::sqrt(2.0f * cfg_.n_layer);
   std::vector<float> block;
+  std::vector<double> uniforms;
   // Slice by slice in the arena's order, a block of rows at a time (the draws are those of
   // one pass over each tensor), through write_rows: a reduced base rounds each block as it
-  // comes. The token embedding's padding rows are not slices: they stay 0.
+  // comes. The token embedding's padding rows are not slices: they stay 0. A normal block's
+  // uniforms are drawn in order and transformed on all threads: the bits of
+  // float(rng.normal()) * std one by one (Box-Muller's log and cos were most of init's time).
   for (const ParamSlice& sl : param_slices(cfg_, layout_)) {
     const ParamTensor& t = *sl.tensor;
     const int64_t layer_rows = sl.matrix() ? t.shape[t.shape.ndim - 2] : (t.per_layer ? t.shape[1] : t.shape[0]);
     const int64_t first = sl.matrix() ? (sl.offset - t.offset) / sl.cols % layer_rows : 0;
     const int64_t step = std::max<int64_t>(1, (int64_t{1} << 20) / sl.cols);
+    const bool normal = t.kind == ParamKind::kEmbedding || t.kind == ParamKind::kMatmulWeight;
+    const float std = (t.name == "attprojw" || t.name == "fcprojw") ? resid_std : 0.02f;
     for (int64_t r0 = 0; r0 < sl.rows; r0 += step) {
       const int64_t n = std::min(step, sl.rows - r0);
       block.resize(static_cast<size_t>(n * sl.cols));
-      for (float& x : block) {
-        switch (t.kind) {
-          case ParamKind::kEmbedding:
-          case ParamKind::kMatmulWeight: {
-            const float std = (t.name == "attprojw" || t.name == "fcprojw") ? resid_std : 0.02f;
-            x = static_cast<float>(rng.normal()) * std;
-            break;
-          }
-          case ParamKind::kNormWeight: x = 1.0f; break;
-          case ParamKind::kBias:
-          case ParamKind::kNormBias: x = 0.0f; break;
-        }
+      if (normal) {
+        uniforms.resize(2 * block.size());
+        for (size_t i = 0; i < block.size(); ++i) std::tie(uniforms[2 * i], uniforms[2 * i + 1]) = rng.normal_uniforms();
+        const int64_t count = static_cast<int64_t>(block.size());
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < count; ++i)
+          block[i] = static_cast<float>(Rng::normal_from(uniforms[2 * i], uniforms[2 * i + 1])) * std;
+      } else {
+        std::fill(block.begin(), block.end(), t.kind == ParamKind::kNormWeight ? 1.0f : 0.0f);
       }
       write_rows(t, std::max(sl.layer, 0), first + r0, n, block.data());
     }
