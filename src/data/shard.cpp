@@ -336,8 +336,8 @@ void check_against_meta(const std::string& dir, const std::string& split, const 
   const std::string meta = (fs::path(dir) / "meta.json").string();
   const std::string hint = "an interrupted or mixed write; rerun the command that wrote this directory";
   if (!splits.contains(split)) {
-    CF_CHECK(paths.empty(), "{}: {} is not a shard of this set ({} lists no '{}' split): {}", meta,
-             fs::path(paths.front()).filename().string(), meta, split, hint);
+    CF_CHECK(paths.empty(), "{}: {} is not a shard of this set (it lists no '{}' split): {}", meta,
+             fs::path(paths.front()).filename().string(), split, hint);
     return;
   }
   const nlohmann::json& e = splits[split];
