@@ -118,8 +118,9 @@ class ShardSetWriter {
 };
 
 // Writes DIR/meta.json atomically: tokenizer fingerprint, vocab, eot, per-split shard
-// names, each file's token count and the split's token/doc counts. Then removes the shard files in DIR that `splits` do not list
-// (an earlier set's, which list_shards would read with this one), with a line on stderr.
+// names, each file's token count and the split's token/doc counts. Then removes the shard
+// files in DIR that `splits` do not list (an earlier set's, which list_shards would read
+// with this one), with a line on stderr.
 struct ShardSplitSummary {
   std::string split;
   std::vector<std::string> files;  // file names relative to DIR
