@@ -33,6 +33,7 @@ find_package(CUDAToolkit REQUIRED)
 
 file(GLOB _cf_cuda_srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/ops/cuda/*.cu ${CMAKE_SOURCE_DIR}/src/ops/cuda/*.cc)
 add_library(cf_cuda STATIC ${_cf_cuda_srcs})
+set_target_properties(cf_cuda PROPERTIES UNITY_BUILD OFF)  # file by file, as cf_ops (CMakeLists.txt)
 target_include_directories(cf_cuda PUBLIC ${CMAKE_SOURCE_DIR}/src)
 # cudart is linked statically: it loads the driver (libcuda) at run time, so a binary
 # built here starts on a machine without a GPU and reports "no CUDA device" cleanly.

@@ -14,6 +14,10 @@
 
 namespace chatforge::testing {
 
+// The architectures a tiny model comes in, one of each distinct block: GPT-2, Llama, Qwen2
+// (q/k/v biases), Qwen3 (q/k norms).
+inline constexpr const char* kTinyArchs[] = {"gpt2", "llama", "qwen2", "qwen3"};
+
 struct TinyShape {
   int layers = 2, heads = 2, channels = 16, vocab = 50, context = 8;
   // The architecture (model init --arch): gpt2, llama, mistral, qwen2 (q/k/v biases) or qwen3

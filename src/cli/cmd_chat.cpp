@@ -332,7 +332,7 @@ class ChatSession {
   int dropped_ = 0;
 };
 
-void setup(CLI::App& cmd) {
+void setup_chat(CLI::App& cmd) {
   auto a = std::make_shared<ChatArgs>();
   add_generation_options(cmd, a->gen);
   cmd.add_option("--system", a->system, "system prompt (default: none)");
@@ -354,5 +354,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"chat", "talk to a model in the terminal (chat template, streaming, history)", setup, 61});
+CF_REGISTER_COMMAND({"chat", "talk to a model in the terminal (chat template, streaming, history)", setup_chat, 61});
 }  // namespace chatforge::cli

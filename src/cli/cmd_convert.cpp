@@ -144,7 +144,7 @@ void run(const ConvertArgs& a) {
                 dtype_name(source), source == DType::F16 ? "f16" : "bf16");
 }
 
-void setup(CLI::App& cmd) {
+void setup_convert(CLI::App& cmd) {
   auto a = std::make_shared<ConvertArgs>();
   cmd.add_option("--from", a->from, "input format, a Hugging Face folder: GPT-2, Llama, Mistral, Qwen2, Qwen3 (this or --to; default: none)")
       ->check(CLI::IsMember({"hf"}));
@@ -171,5 +171,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"convert", "convert checkpoints: Hugging Face GPT-2 and Llama-family folders in/out, GGUF out", setup, 75});
+CF_REGISTER_COMMAND({"convert", "convert checkpoints: Hugging Face GPT-2 and Llama-family folders in/out, GGUF out", setup_convert, 75});
 }  // namespace chatforge::cli

@@ -308,7 +308,7 @@ void setup_inspect(CLI::App& data) {
   });
 }
 
-void setup(CLI::App& cmd) {
+void setup_data(CLI::App& cmd) {
   cmd.require_subcommand(1);
   setup_clean(cmd);
   add_data_tokenize_command(cmd);
@@ -319,6 +319,6 @@ void setup(CLI::App& cmd) {
 
 }  // namespace
 
-CF_REGISTER_COMMAND({"data", "prepare training data: clean raw text, tokenize into shards, inspect shards", setup, 20});
+CF_REGISTER_COMMAND({"data", "prepare training data: clean raw text, tokenize into shards, inspect shards", setup_data, 20});
 
 }  // namespace chatforge::cli

@@ -43,7 +43,7 @@ struct DataArgs {
   uint64_t seed = 2026;
 };
 
-void setup(CLI::App& cmd) {
+void setup_demo(CLI::App& cmd) {
   static DemoArgs a;
   static DataArgs d;
   cmd.add_option("--out", a.opt.out, "output directory (data, tokenizer, runs, eval, report.html)")
@@ -107,5 +107,5 @@ void setup(CLI::App& cmd) {
 
 }  // namespace
 CF_REGISTER_COMMAND({"demo", "train a bilingual customer-service assistant end to end, in minutes (the main job)",
-                     setup, 5});
+                     setup_demo, 5});
 }  // namespace chatforge::cli

@@ -263,11 +263,11 @@ void setup_human_score(CLI::App& eval) {
 const std::vector<void (*)(CLI::App&)> kTasks = {setup_eval_perplexity, setup_eval_generate, setup_eval_choice,
                                                   setup_human_kit, setup_human_score};
 
-void setup(CLI::App& cmd) {
+void setup_eval(CLI::App& cmd) {
   cmd.require_subcommand(1);
   for (auto task : kTasks) task(cmd);
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"eval", "evaluate models: perplexity, generate (BLEU/ROUGE/EM/F1), choice, human-eval kits", setup, 70});
+CF_REGISTER_COMMAND({"eval", "evaluate models: perplexity, generate (BLEU/ROUGE/EM/F1), choice, human-eval kits", setup_eval, 70});
 }  // namespace chatforge::cli

@@ -59,7 +59,7 @@ void export_data(const FeedbackArgs& a) {
   std::printf("wrote %zu %s examples to %s\n", n, a.format.c_str(), a.out.c_str());
 }
 
-void setup(CLI::App& cmd) {
+void setup_feedback(CLI::App& cmd) {
   auto a = std::make_shared<FeedbackArgs>();
   cmd.require_subcommand(1);
   auto* st = cmd.add_subcommand("stats", "counts and approval rate per model and per day");
@@ -78,5 +78,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"feedback", "statistics and training data from the web page's ratings", setup, 85});
+CF_REGISTER_COMMAND({"feedback", "statistics and training data from the web page's ratings", setup_feedback, 85});
 }  // namespace chatforge::cli

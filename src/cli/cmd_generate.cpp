@@ -89,7 +89,7 @@ void run(GenerateArgs& a) {
                  decode_tok_s);
 }
 
-void setup(CLI::App& cmd) {
+void setup_generate(CLI::App& cmd) {
   auto a = std::make_shared<GenerateArgs>();
   add_generation_options(cmd, a->gen);
   cmd.add_option("--prompt", a->prompt, "prompt text (this or --prompt-file; default: none)");
@@ -107,5 +107,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"generate", "continue a prompt with a model (KV-cached, streaming)", setup, 60});
+CF_REGISTER_COMMAND({"generate", "continue a prompt with a model (KV-cached, streaming)", setup_generate, 60});
 }  // namespace chatforge::cli

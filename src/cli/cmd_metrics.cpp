@@ -358,7 +358,7 @@ void setup_swap_terms(CLI::App& cmd) {
   });
 }
 
-void setup(CLI::App& cmd) {
+void setup_metrics(CLI::App& cmd) {
   cmd.require_subcommand(1);
   setup_bleu(cmd);
   setup_rouge(cmd);
@@ -368,5 +368,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"metrics", "score existing texts: BLEU (sacreBLEU), ROUGE (rouge-score), QA EM/F1", setup, 75});
+CF_REGISTER_COMMAND({"metrics", "score existing texts: BLEU (sacreBLEU), ROUGE (rouge-score), QA EM/F1", setup_metrics, 75});
 }  // namespace chatforge::cli

@@ -21,7 +21,7 @@ struct InitArgs {
   uint64_t seed = 1337;
 };
 
-void setup(CLI::App& cmd) {
+void setup_model(CLI::App& cmd) {
   cmd.require_subcommand(1);
   auto args = std::make_shared<InitArgs>();
   CLI::App* init = cmd.add_subcommand("init", "write a checkpoint with fresh GPT-2-style random weights");
@@ -86,5 +86,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"model", "create or describe checkpoints (GPT-2, Llama, Mistral, Qwen2, Qwen3)", setup, 40});
+CF_REGISTER_COMMAND({"model", "create or describe checkpoints (GPT-2, Llama, Mistral, Qwen2, Qwen3)", setup_model, 40});
 }  // namespace chatforge::cli

@@ -168,7 +168,7 @@ void run(ServeArgs& a) {
   std::printf("chatforge serve: stopped\n");
 }
 
-void setup(CLI::App& cmd) {
+void setup_serve(CLI::App& cmd) {
   auto a = std::make_shared<ServeArgs>();
   cmd.add_option("--model", a->gen.model_dir, "checkpoint directory (with tokenizer.json)")->type_name(kDir)->required();
   cmd.add_option("--tokenizer", a->gen.tokenizer, "tokenizer directory or tokenizer.json (default: the model's)")
@@ -247,5 +247,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"serve", "OpenAI-compatible HTTP API, web chat page and feedback store", setup, 80});
+CF_REGISTER_COMMAND({"serve", "OpenAI-compatible HTTP API, web chat page and feedback store", setup_serve, 80});
 }  // namespace chatforge::cli

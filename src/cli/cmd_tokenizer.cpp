@@ -242,7 +242,7 @@ void add_use_options(CLI::App& sub, UseArgs& a, bool with_special) {
   add_config_option(sub);
 }
 
-void setup(CLI::App& cmd) {
+void setup_tokenizer(CLI::App& cmd) {
   cmd.require_subcommand(1);
   static TrainArgs train;
   static UseArgs enc, dec, ins;
@@ -297,5 +297,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"tokenizer", "train, use and inspect byte-level BPE tokenizers", setup, 20});
+CF_REGISTER_COMMAND({"tokenizer", "train, use and inspect byte-level BPE tokenizers", setup_tokenizer, 20});
 }  // namespace chatforge::cli

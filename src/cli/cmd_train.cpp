@@ -56,7 +56,7 @@ void add_preference_options(CLI::App& cmd, train::TrainOptions& o) {
       ->capture_default_str();
 }
 
-void setup(CLI::App& cmd) {
+void setup_train(CLI::App& cmd) {
   auto o = std::make_shared<train::TrainOptions>();
   auto no_progress = std::make_shared<bool>(false);
   cmd.add_option("--stage", o->stage,
@@ -187,5 +187,5 @@ void setup(CLI::App& cmd) {
 }
 
 }  // namespace
-CF_REGISTER_COMMAND({"train", "pretrain or fine-tune a GPT on token shards", setup, 30});
+CF_REGISTER_COMMAND({"train", "pretrain or fine-tune a GPT on token shards", setup_train, 30});
 }  // namespace chatforge::cli

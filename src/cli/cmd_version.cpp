@@ -16,7 +16,7 @@
 
 namespace chatforge::cli {
 namespace {
-void setup(CLI::App& cmd) {
+void setup_version(CLI::App& cmd) {
   cmd.callback([] {
     std::printf("chatforge %s\n", CHATFORGE_VERSION);
     std::printf("cpu threads: %d (OMP_NUM_THREADS to change)\n", default_threads());
@@ -48,5 +48,5 @@ void setup(CLI::App& cmd) {
   });
 }
 }  // namespace
-CF_REGISTER_COMMAND({"version", "print the version and build information", setup, 1000});
+CF_REGISTER_COMMAND({"version", "print the version and build information", setup_version, 1000});
 }  // namespace chatforge::cli

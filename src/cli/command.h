@@ -45,4 +45,4 @@ void check_omp_num_threads_env();
 #define CF_CONCAT_INNER(a, b) a##b
 #define CF_CONCAT(a, b) CF_CONCAT_INNER(a, b)
 #define CF_REGISTER_COMMAND(...) \
-  static const bool CF_CONCAT(cf_registered_, __LINE__) = ::chatforge::cli::register_command(__VA_ARGS__)
+  static const bool CF_CONCAT(cf_registered_, __COUNTER__) = ::chatforge::cli::register_command(__VA_ARGS__)

@@ -8,14 +8,7 @@
 
 namespace chatforge::dist {
 
-namespace {
-class DoneRequest final : public Request {
- public:
-  void wait() override {}
-};
-}  // namespace
-
-std::unique_ptr<Request> LocalComm::all_reduce_sum_async(float*, size_t) { return std::make_unique<DoneRequest>(); }
+std::unique_ptr<Request> LocalComm::all_reduce_sum_async(float*, size_t) { return std::make_unique<CompletedRequest>(); }
 
 bool launched_as_rank() {
   // mpirun/mpiexec of OpenMPI set OMPI_COMM_WORLD_SIZE; PMIx launchers (OpenMPI >= 4,

@@ -17,6 +17,12 @@ class Request {
   virtual void wait() = 0;
 };
 
+// A request that was complete when it was made (a one-rank group, or work done at once).
+class CompletedRequest final : public Request {
+ public:
+  void wait() override {}
+};
+
 class Comm {
  public:
   virtual ~Comm() = default;

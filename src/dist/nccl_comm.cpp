@@ -23,11 +23,6 @@ void check_nccl(ncclResult_t r, const char* what) {
   CF_CHECK(r == ncclSuccess, "NCCL {} failed: {}", what, ncclGetErrorString(r));
 }
 
-class DoneRequest final : public Request {
- public:
-  void wait() override {}
-};
-
 class NcclComm final : public Comm {
  public:
   explicit NcclComm(Comm& host) : host_(host) {
@@ -52,7 +47,7 @@ class NcclComm final : public Comm {
   void all_reduce_sum(double* data, size_t n) override { host_.all_reduce_sum(data, n); }
   std::unique_ptr<Request> all_reduce_sum_async(float* data, size_t n) override {
     all_reduce_sum(data, n);
-    return std::make_unique<DoneRequest>();
+    return std::make_unique<CompletedRequest>();
   }
   void reduce_scatter_sum(float* data, const std::vector<size_t>& counts) override {
     Timer t;

@@ -8,6 +8,16 @@
 
 namespace chatforge::interop {
 
+uint32_t gguf_file_type(GgufWeightType t) {
+  switch (t) {
+    case GgufWeightType::F32: return 0;
+    case GgufWeightType::F16: return 1;
+    case GgufWeightType::Q8_0: return 7;
+    case GgufWeightType::Q4_0: return 2;
+  }
+  return 0;
+}
+
 GgufWeightType parse_gguf_weight_type(const std::string& s) {
   if (s == "f32") return GgufWeightType::F32;
   if (s == "f16") return GgufWeightType::F16;
@@ -26,17 +36,6 @@ std::string gguf_architecture(const model::GptConfig& cfg) {
 namespace {
 
 using model::GptConfig;
-
-// llama.cpp file_type values (LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q8_0, MOSTLY_Q4_0).
-uint32_t file_type(GgufWeightType t) {
-  switch (t) {
-    case GgufWeightType::F32: return 0;
-    case GgufWeightType::F16: return 1;
-    case GgufWeightType::Q8_0: return 7;
-    case GgufWeightType::Q4_0: return 2;
-  }
-  return 0;
-}
 
 // The tensors each llama.cpp architecture has: refuse what it would ignore or reject.
 void check_expressible(const GptConfig& cfg, const std::string& arch) {
@@ -148,7 +147,7 @@ void export_gguf(const std::string& path, const model::Gpt& gpt, const tok::Toke
   GgufWriter w;
   w.add_string("general.architecture", arch);
   w.add_string("general.name", name);
-  w.add_u32("general.file_type", file_type(type));
+  w.add_u32("general.file_type", gguf_file_type(type));
   if (type == GgufWeightType::Q8_0 || type == GgufWeightType::Q4_0) w.add_u32("general.quantization_version", 2);
   w.add_u32("general.alignment", GgufWriter::kAlignment);
   if (arch == "gpt2")

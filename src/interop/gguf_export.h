@@ -7,6 +7,7 @@
 // cannot express (a rope scaling it lacks, biases its architecture has no tensor for) is
 // refused with an error naming the field, never written approximately.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "interop/gguf_vocab.h"
@@ -18,6 +19,9 @@ namespace chatforge::interop {
 
 enum class GgufWeightType { F32, F16, Q8_0, Q4_0 };
 GgufWeightType parse_gguf_weight_type(const std::string& s);  // "f32" | "f16" | "q8_0" | "q4_0"
+// llama.cpp's general.file_type for a type: LLAMA_FTYPE_ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7,
+// MOSTLY_Q4_0 2.
+uint32_t gguf_file_type(GgufWeightType t);
 
 // Norms, biases and rope_freqs are F32 in every type. Matrices and the token embedding:
 //   f32: F32; f16: F16; q8_0: Q8_0;

@@ -47,8 +47,6 @@ const model::ParamPart& part_of(const model::ParamLayout& layout, const model::L
   return *p;
 }
 
-uint32_t file_type(GgufWeightType t) { return t == GgufWeightType::F16 ? 1 : 0; }
-
 }  // namespace
 
 std::string gguf_lora_base_name(const model::GptConfig& cfg, const model::LoraModule& m) {
@@ -70,7 +68,7 @@ void export_gguf_lora(const std::string& path, const model::Lora& lora, GgufWeig
   w.add_string("general.architecture", arch);
   w.add_string("general.type", "adapter");
   w.add_string("general.name", name);
-  w.add_u32("general.file_type", file_type(type));
+  w.add_u32("general.file_type", gguf_file_type(type));
   w.add_u32("general.alignment", GgufWriter::kAlignment);
   w.add_string("adapter.type", "lora");
   // llama.cpp scales by alpha / ne[0](lora_b) = alpha / r: the same alpha gives our scale

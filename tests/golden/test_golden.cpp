@@ -26,21 +26,21 @@ using namespace chatforge;
 
 namespace {
 
-std::string fixture_path() {
+std::string golden_fixture_path() {
   if (const char* p = std::getenv("CF_GOLDEN_FIXTURE")) return p;
   return std::string(CF_SOURCE_DIR) + "/tests/golden/gpt2_tiny.safetensors";
 }
 
-struct Fixture {
-  SafeTensorsReader r{fixture_path()};
+struct GoldenFixture {
+  SafeTensorsReader r{golden_fixture_path()};
   model::GptConfig cfg;
   int B = 0, T = 0;
   std::vector<int32_t> inputs, targets;
   std::vector<uint8_t> mask;
   std::vector<int32_t> doc, pos;  // packed fixtures (make_golden.py --packed) only
-  Fixture() {
+  GoldenFixture() {
     auto meta = [&](const char* k) { return std::stoi(r.metadata().at(k)); };
-    cfg = chatforge::testing::golden_config(r, fixture_path());
+    cfg = chatforge::testing::golden_config(r, golden_fixture_path());
     B = meta("B");
     T = meta("T");
     inputs.resize(B * T);
@@ -90,9 +90,9 @@ Err compare(const float* got, const float* want, size_t n) {
 }  // namespace
 
 TEST(Golden, ForwardLogitsAndLossMatchPyTorch) {
-  Fixture f;
+  GoldenFixture f;
   model::Gpt gpt(f.cfg);
-  model::load_weights(gpt, fixture_path(), "param.");
+  model::load_weights(gpt, golden_fixture_path(), "param.");
   const double sum = gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T, f.rows());
   const float loss = static_cast<float>(sum / f.mask_count());
   float want_loss;
@@ -110,9 +110,9 @@ TEST(Golden, ForwardLogitsAndLossMatchPyTorch) {
 }
 
 TEST(Golden, EveryParameterGradientMatchesPyTorch) {
-  Fixture f;
+  GoldenFixture f;
   model::Gpt gpt(f.cfg);
-  model::load_weights(gpt, fixture_path(), "param.");
+  model::load_weights(gpt, golden_fixture_path(), "param.");
   gpt.zero_grad();
   gpt.forward_loss(f.inputs.data(), f.targets.data(), f.mask.data(), f.B, f.T, f.rows());
   gpt.backward(1.0f / f.mask_count());
@@ -142,9 +142,9 @@ TEST(Golden, EveryParameterGradientMatchesPyTorch) {
 }
 
 TEST(Golden, TenAdamWStepsMatchPyTorch) {
-  Fixture f;
+  GoldenFixture f;
   model::Gpt gpt(f.cfg);
-  model::load_weights(gpt, fixture_path(), "param.");
+  model::load_weights(gpt, golden_fixture_path(), "param.");
   train::AdamWConfig oc;
   oc.beta1 = f.hp("beta1");
   oc.beta2 = f.hp("beta2");

@@ -26,13 +26,13 @@ namespace {
 
 const char* kFixtures[] = {"gpt2_lora.safetensors", "llama_lora.safetensors"};
 
-struct Fixture {
+struct BaseDtypeFixture {
   std::string path;
   SafeTensorsReader r;
   model::GptConfig cfg;
   model::LoraConfig lc;
   int B = 0, T = 0;
-  explicit Fixture(const std::string& name) : path(std::string(CF_SOURCE_DIR) + "/tests/golden/" + name), r(path) {
+  explicit BaseDtypeFixture(const std::string& name) : path(std::string(CF_SOURCE_DIR) + "/tests/golden/" + name), r(path) {
     cfg = chatforge::testing::golden_config(r, path);
     B = std::stoi(r.metadata().at("B"));
     T = std::stoi(r.metadata().at("T"));
@@ -106,7 +106,7 @@ TEST(LoraBaseDtype, ReducedBaseEqualsFp32BaseOfRoundedWeights) {
   for (const char* name : kFixtures)
     for (ops::WeightFormat f : {ops::WeightFormat::kBF16, ops::WeightFormat::kInt8}) {
       SCOPED_TRACE(std::string(name) + " " + ops::weight_format_name(f));
-      const Fixture fx(name);
+      const BaseDtypeFixture fx(name);
       model::Gpt ref(fx.cfg), red(fx.cfg, nullptr, f);
       model::load_weights(ref, fx.path, "param.");
       round_base(ref, f);
@@ -157,7 +157,7 @@ TEST(LoraBaseDtype, ReducedBaseEqualsFp32BaseOfRoundedWeights) {
 }
 
 TEST(LoraBaseDtype, RecomputeAndBaseIdentityOverAReducedBase) {
-  const Fixture fx(kFixtures[1]);
+  const BaseDtypeFixture fx(kFixtures[1]);
   std::vector<float> grads[3];
   std::string ids[3];
   size_t act_bytes[3] = {0, 0, 0};

@@ -25,10 +25,13 @@
 #include "model/lora_io.h"
 #include "train/adamw.h"
 #include "train/train_step.h"
+#include "test_util.h"
 
 using namespace chatforge;
 
 namespace {
+
+using chatforge::testing::error_of;
 
 std::vector<std::string> fixtures() {
   if (const char* p = std::getenv("CF_LORA_FIXTURE")) return {p};
@@ -267,15 +270,6 @@ std::vector<int32_t> greedy(model::Gpt& gpt, std::vector<int32_t> ids, int n) {
     ids.push_back(static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin()));
   }
   return ids;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

@@ -23,15 +23,15 @@ using namespace chatforge;
 
 namespace {
 
-std::string fixture_path() { return std::string(CF_SOURCE_DIR) + "/tests/golden/gpt2_pref.safetensors"; }
+std::string pref_fixture_path() { return std::string(CF_SOURCE_DIR) + "/tests/golden/gpt2_pref.safetensors"; }
 
 struct PrefFixture {
-  SafeTensorsReader r{fixture_path()};
+  SafeTensorsReader r{pref_fixture_path()};
   model::GptConfig cfg;
   int N = 0, L = 0;
   PrefFixture() {
     auto meta = [&](const char* k) { return std::stoi(r.metadata().at(k)); };
-    cfg = chatforge::testing::golden_config(r, fixture_path());
+    cfg = chatforge::testing::golden_config(r, pref_fixture_path());
     N = meta("N");
     L = meta("L");
   }
@@ -96,8 +96,8 @@ TEST_P(PrefGolden, LossAndEveryGradientMatchPyTorch) {
   const std::string v = GetParam();
   PrefFixture f;
   model::Gpt gpt(f.cfg), ref(f.cfg);
-  model::load_weights(gpt, fixture_path(), "param.");
-  model::load_weights(ref, fixture_path(), "ref.");
+  model::load_weights(gpt, pref_fixture_path(), "param.");
+  model::load_weights(ref, pref_fixture_path(), "ref.");
   const std::string stage = v == "kto" ? "kto" : "dpo";
   train::PreferenceObjective obj(stage, f.config(v), &ref);
   const train::Batch b = f.batch(stage == "kto");
@@ -126,8 +126,8 @@ TEST_P(PrefGolden, TenAdamWStepsMatchPyTorch) {
   const std::string v = GetParam();
   PrefFixture f;
   model::Gpt gpt(f.cfg), ref(f.cfg);
-  model::load_weights(gpt, fixture_path(), "param.");
-  model::load_weights(ref, fixture_path(), "ref.");
+  model::load_weights(gpt, pref_fixture_path(), "param.");
+  model::load_weights(ref, pref_fixture_path(), "ref.");
   const std::string stage = v == "kto" ? "kto" : "dpo";
   train::PreferenceObjective obj(stage, f.config(v), &ref);
   train::AdamWConfig oc;
@@ -156,7 +156,7 @@ namespace {
 
 // The fixture's base, frozen, with its LoRA adapters attached.
 void load_lora(const PrefFixture& f, model::Gpt& gpt, model::Lora& lora) {
-  model::load_weights(gpt, fixture_path(), "param.");
+  model::load_weights(gpt, pref_fixture_path(), "param.");
   gpt.freeze_base();
   for (const auto& t : lora.tensors())
     f.r.read_f32("lora." + t.name, {t.shape[0], t.shape[1]}, lora.params().data() + t.offset);

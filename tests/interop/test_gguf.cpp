@@ -18,18 +18,14 @@
 #include "interop/gguf_layout.h"
 #include "interop/gguf_writer.h"
 #include "interop/staged_output.h"
+#include "test_util.h"
 
 namespace chatforge::interop {
 namespace {
 
-namespace fs = std::filesystem;
+using chatforge::testing::temp_dir;
 
-std::string temp_dir(const std::string& name) {
-  const std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/interop/" + name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+namespace fs = std::filesystem;
 
 struct Cursor {
   const std::string& s;

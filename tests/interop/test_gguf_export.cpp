@@ -16,20 +16,16 @@
 #include "interop/gguf_reader.h"
 #include "model/gpt.h"
 #include "tokenizer/trainer.h"
+#include "test_util.h"
 
 namespace chatforge::interop {
 namespace {
 
+using chatforge::testing::temp_dir;
+
 namespace fs = std::filesystem;
 using testing::GgufFile;
 using testing::read_gguf;
-
-std::string temp_dir(const std::string& name) {
-  const std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/interop/" + name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 // A small byte-level BPE tokenizer with ChatML specials and the given split pattern.
 tok::Tokenizer small_tokenizer(const std::string& pattern, bool ignore_merges = false) {

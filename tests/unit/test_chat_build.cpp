@@ -32,7 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+using chatforge::testing::write_text;
 
 std::vector<json> read_jsonl(const std::string& path) {
   std::vector<json> rows;
@@ -77,12 +77,12 @@ std::vector<Doc> read_docs(const std::string& dir, const std::string& split, uin
 
 // A tiny mixture in a fresh directory: task "qa" (40 conversations and one broken line,
 // line 8) and task "chat" (20 conversations, system prompt "Be brief.", 2 epochs).
-struct Fixture {
+struct ChatBuildFixture {
   std::string dir;
   std::vector<std::vector<ChatMessage>> qa, chat;
   ChatBuildOptions options;
 
-  explicit Fixture(const std::string& name) : dir(temp_dir("chat_build_" + name)) {
+  explicit ChatBuildFixture(const std::string& name) : dir(temp_dir("chat_build_" + name)) {
     tok::TrainOptions t;
     t.vocab_size = 400;
     t.special_tokens = {tok::kImStart, tok::kImEnd};
@@ -107,9 +107,9 @@ struct Fixture {
                       {"assistant", "I am fine, thanks " + std::to_string(i) + "."}});
       chat_text += json{{"prompt", chat.back()[0].content}, {"completion", chat.back()[1].content}}.dump() + "\n";
     }
-    write(dir + "/qa.jsonl", qa_text);
-    write(dir + "/chat.jsonl", chat_text);
-    write(dir + "/mix.json", json::array({{{"task", "qa"}, {"path", "qa.jsonl"}, {"epochs", 1}},
+    write_text(dir + "/qa.jsonl", qa_text);
+    write_text(dir + "/chat.jsonl", chat_text);
+    write_text(dir + "/mix.json", json::array({{{"task", "qa"}, {"path", "qa.jsonl"}, {"epochs", 1}},
                                           {{"task", "chat"}, {"path", "chat.jsonl"}, {"epochs", 2},
                                            {"system", "Be brief."}}})
                                  .dump());
@@ -136,7 +136,7 @@ std::string trained_text(const tok::Tokenizer& tk, const Doc& d) {
 }  // namespace
 
 TEST(ChatBuild, ShardsRoundTripWithAssistantOnlyMaskAndCounts) {
-  Fixture f("roundtrip");
+  ChatBuildFixture f("roundtrip");
   const ChatBuildResult r = build_chat_dataset(f.options, {});
   const tok::Tokenizer tk = tok::Tokenizer::load(f.options.out);
   const tok::ChatFormat format(tk);
@@ -228,7 +228,7 @@ TEST(ChatBuild, ShardsRoundTripWithAssistantOnlyMaskAndCounts) {
 }
 
 TEST(ChatBuild, ParaphraserRunsOnTrainConversationsAtTheRate) {
-  Fixture f("paraphrase");
+  ChatBuildFixture f("paraphrase");
   f.options.paraphrase_rate = 0.5;
   std::vector<std::string> calls;
   const Paraphraser fake = [&](const std::string& text) {
@@ -274,7 +274,7 @@ TEST(ChatBuild, ParaphraserRunsOnTrainConversationsAtTheRate) {
 }
 
 TEST(ChatBuild, PackedRowsWithNoiseKeepTargets) {
-  Fixture f("pack");
+  ChatBuildFixture f("pack");
   f.options.pack = true;
   f.options.dump_text.clear();
   ChatBuildOptions noisy = f.options;
@@ -353,7 +353,7 @@ TEST(ChatBuild, SummaryText) {
 }
 
 TEST(ChatBuild, BadOptionsAndInputsAreErrors) {
-  Fixture f("errors");
+  ChatBuildFixture f("errors");
   auto usage = [&](const std::function<void(ChatBuildOptions&)>& edit, const Paraphraser& p = {}) {
     ChatBuildOptions o = f.options;
     edit(o);
@@ -402,7 +402,7 @@ TEST(ChatBuild, BadOptionsAndInputsAreErrors) {
 }
 
 TEST(ChatBuild, ChatModelParaphraserPromptsAndStops) {
-  Fixture f("model_paraphraser");
+  ChatBuildFixture f("model_paraphraser");
   auto tk = std::make_shared<const tok::Tokenizer>(tok::Tokenizer::load(f.dir + "/tok"));
   auto chat = std::make_shared<const tok::ChatFormat>(*tk);
   const tok::ChatFormat& format = *chat;

@@ -19,6 +19,7 @@
 #include "data/mixture.h"
 #include "tokenizer/chat_format.h"
 #include "tokenizer/trainer.h"
+#include "test_util.h"
 
 using namespace chatforge;
 using namespace chatforge::data;
@@ -30,14 +31,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/unit_chat_data/" + name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+using chatforge::testing::temp_dir;
+using chatforge::testing::write_text;
 
 const tok::Tokenizer& tokenizer() {
   static const tok::Tokenizer tk = [] {
@@ -178,8 +173,8 @@ TEST(ChatFormats, SameConversationSameIdsAndMaskInEveryFormat) {
                                         : "question,answer\n\"" + q + "\",\"" + a + "\"\n";
     const std::string tsv = with_system ? "system\tquestion\tanswer\n" + s + "\t" + q + "\t" + a + "\n"
                                         : "question\tanswer\n" + q + "\t" + a + "\n";
-    write(dir + "/qa.csv", csv);
-    write(dir + "/qa.tsv", tsv);
+    write_text(dir + "/qa.csv", csv);
+    write_text(dir + "/qa.tsv", tsv);
     for (const char* f : {"/qa.csv", "/qa.tsv"}) {
       std::vector<Conversation> got;
       read_chat_file(dir + f, ChatInputFormat::kAuto, true, [&](Conversation&& c) { got.push_back(std::move(c)); },
@@ -213,7 +208,7 @@ TEST(ChatFormats, SameConversationSameIdsAndMaskInEveryFormat) {
 TEST(ChatFormats, BadRecordsSkippedWithFileLine) {
   const std::string dir = temp_dir("bad");
   const std::string path = dir + "/chat.jsonl";
-  write(path,
+  write_text(path,
         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"hello\"}]}\n"
         "{\"messages\":[{\"role\":\"robot\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"x\"}]}\n"
         "\n"
@@ -244,7 +239,7 @@ TEST(ChatFormats, BadRecordsSkippedWithFileLine) {
     EXPECT_NE(std::string(e.what()).find(path + ":2: message 0: unknown role 'robot'"), std::string::npos) << e.what();
   }
   // A .json array of records (Alpaca style); a bad element is reported by its number.
-  write(dir + "/alpaca.json", R"([{"instruction":"a","output":"b"},{"instruction":"c"}])");
+  write_text(dir + "/alpaca.json", R"([{"instruction":"a","output":"b"},{"instruction":"c"}])");
   ok.clear();
   bad.clear();
   read_chat_file(dir + "/alpaca.json", ChatInputFormat::kAuto, false, [&](Conversation&& c) { ok.push_back(std::move(c)); },
@@ -309,7 +304,7 @@ TEST(ChatDataset, HashSplitIsStableAndProportional) {
 
 TEST(Mixture, YamlAndJsonFiles) {
   const std::string dir = temp_dir("mixture");
-  write(dir + "/mix.yaml",
+  write_text(dir + "/mix.yaml",
         "# two tasks\n"
         "- task: dialogue\n"
         "  path: chats.jsonl   # relative to this file\n"
@@ -325,7 +320,7 @@ TEST(Mixture, YamlAndJsonFiles) {
   EXPECT_EQ(t[0].weight, 3);
   EXPECT_EQ(t[1].paths, (std::vector<std::string>{dir + "/a.csv", dir + "/b.tsv"}));
   EXPECT_EQ(t[1].system, "Answer briefly: \"yes\" or no.");
-  write(dir + "/mix.json", R"([{"task":"a","path":"/x.jsonl","epochs":2},{"task":"b","path":"y.jsonl"}])");
+  write_text(dir + "/mix.json", R"([{"task":"a","path":"/x.jsonl","epochs":2},{"task":"b","path":"y.jsonl"}])");
   t = load_mixture(dir + "/mix.json");
   EXPECT_EQ(t[0].epochs, 2);
   EXPECT_EQ(t[1].epochs, 1);  // neither given: one epoch
@@ -339,10 +334,10 @@ TEST(Mixture, YamlAndJsonFiles) {
       R"([{"task":"a","path":"x"},{"task":"a","path":"y"}])",
   };
   for (const auto& b : bad) {
-    write(dir + "/bad.json", b);
+    write_text(dir + "/bad.json", b);
     EXPECT_THROW(load_mixture(dir + "/bad.json"), Error) << b;
   }
-  write(dir + "/bad.yaml", "task: a\n");
+  write_text(dir + "/bad.yaml", "task: a\n");
   EXPECT_THROW(load_mixture(dir + "/bad.yaml"), Error);
 }
 

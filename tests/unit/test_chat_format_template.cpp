@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "tokenizer/chat_format.h"
 #include "tokenizer/trainer.h"
+#include "test_util.h"
 
 using namespace chatforge;
 using chatforge::tok::ChatFormat;
@@ -22,6 +23,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using chatforge::testing::temp_dir;
+using chatforge::testing::write_text;
+using chatforge::testing::error_of;
+
 tok::Tokenizer make_tokenizer(std::vector<std::string> specials) {
   tok::TrainOptions o;
   o.vocab_size = 320;
@@ -30,24 +35,6 @@ tok::Tokenizer make_tokenizer(std::vector<std::string> specials) {
       "Mika keeps the red ball and the tall tree. Lora keeps a quiet river. He keeps the warm bread.\n"
       "User: hello there\nAssistant: hi, how can I help?\n你好，世界。谢谢你！\n",
       o);
-}
-
-std::string temp_dir(const std::string& name) {
-  std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/unit_chat_format_template/" + name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 const std::vector<std::vector<ChatMessage>> kConversations = {
@@ -89,7 +76,7 @@ TEST(ChatFormatTemplate, Llama3StyleMasksAssistantTurnsAndKeepsUserTextPlain) {
   const tok::Tokenizer tk =
       make_tokenizer({"<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"});
   const std::string dir = temp_dir("llama3");
-  write(dir + "/tokenizer_config.json",
+  write_text(dir + "/tokenizer_config.json",
         nlohmann::json({{"chat_template", kLlama3Style}, {"bos_token", "<|begin_of_text|>"}, {"eos_token", "<|eot_id|>"}})
             .dump());
   const auto f = tok::load_chat_format(tk, {dir});
@@ -142,9 +129,9 @@ TEST(ChatFormatTemplate, LoadChoosesTheFormatAndNamesBadFiles) {
   const tok::Tokenizer tk = make_tokenizer({"<|endoftext|>", "<|im_start|>", "<|im_end|>"});
   const std::string dir = temp_dir("load");
   EXPECT_EQ(tok::load_chat_format(tk, {dir})->kind(), ChatFormat::Kind::kChatML);  // no file: the tokens
-  write(dir + "/tokenizer_config.json", nlohmann::json({{"chat_template", ChatFormat::jinja_template()}}).dump());
+  write_text(dir + "/tokenizer_config.json", nlohmann::json({{"chat_template", ChatFormat::jinja_template()}}).dump());
   EXPECT_EQ(tok::load_chat_format(tk, {dir})->kind(), ChatFormat::Kind::kChatML);  // ours, recognised
-  write(dir + "/tokenizer_config.json",
+  write_text(dir + "/tokenizer_config.json",
         nlohmann::json({{"chat_template", nlohmann::json::array({{{"name", "default"}, {"template", kLlama3Style}}})},
                         {"eos_token", {{"content", "<|im_end|>"}}}})
             .dump());
@@ -152,8 +139,8 @@ TEST(ChatFormatTemplate, LoadChoosesTheFormatAndNamesBadFiles) {
   EXPECT_EQ(f->kind(), ChatFormat::Kind::kModelTemplate);
   EXPECT_EQ(f->template_source(), kLlama3Style);
   EXPECT_EQ(f->stop_ids(), std::vector<int32_t>{*tk.special_token_id("<|im_end|>")});  // eos: no known marker
-  write(dir + "/tokenizer_config.json", "{\"chat_template\": ");
+  write_text(dir + "/tokenizer_config.json", "{\"chat_template\": ");
   EXPECT_NE(error_of([&] { tok::load_chat_format(tk, {dir}); }).find(dir + "/tokenizer_config.json"), std::string::npos);
-  write(dir + "/tokenizer_config.json", nlohmann::json({{"chat_template", "{% for m in messages %}"}}).dump());
+  write_text(dir + "/tokenizer_config.json", nlohmann::json({{"chat_template", "{% for m in messages %}"}}).dump());
   EXPECT_NE(error_of([&] { tok::load_chat_format(tk, {dir}); }).find(dir + "/tokenizer_config.json"), std::string::npos);
 }

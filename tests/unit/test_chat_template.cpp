@@ -11,8 +11,11 @@
 #include "core/error.h"
 #include "tokenizer/chat_format.h"
 #include "tokenizer/chat_template.h"
+#include "test_util.h"
 
 namespace {
+
+using chatforge::testing::error_of;
 
 using chatforge::Error;
 using chatforge::tok::AssistantSpan;
@@ -30,15 +33,6 @@ Json conv(std::initializer_list<std::pair<const char*, const char*>> turns) {
 
 std::string span_text(const SpannedChat& s, size_t k) {
   return s.text.substr(s.spans.at(k).begin, s.spans.at(k).end - s.spans.at(k).begin);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(ChatTemplate, ChatmlMatchesChatFormat) {

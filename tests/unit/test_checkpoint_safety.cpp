@@ -35,7 +35,7 @@ namespace {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-model::GptConfig tiny() {
+model::GptConfig tiny_safety_config() {
   model::GptConfig c;
   c.n_layer = 2;
   c.n_head = 2;
@@ -47,7 +47,7 @@ model::GptConfig tiny() {
 
 std::string saved_tiny(const std::string& name) {
   const std::string d = temp_dir(name);
-  model::Gpt m(tiny());
+  model::Gpt m(tiny_safety_config());
   m.init_weights(3);
   model::save_model(d, m);
   return d;
@@ -69,11 +69,11 @@ long max_rss_mb() {
 }  // namespace
 
 TEST(CheckpointSafety, IntegerFieldsOutsideIntAreErrorsNotWrapped) {
-  auto j = tiny().to_hf_json();
+  auto j = tiny_safety_config().to_hf_json();
   j["vocab_size"] = (uint64_t{1} << 32) + 300;  // would read as 300
   std::string m = error_of([&] { model::GptConfig::from_hf_json(j, "d/config.json"); });
   EXPECT_TRUE(contains(m, "d/config.json") && contains(m, "'vocab_size'") && contains(m, "4294967596")) << m;
-  j = tiny().to_hf_json();
+  j = tiny_safety_config().to_hf_json();
   j["n_layer"] = -(int64_t{1} << 40);
   m = error_of([&] { model::GptConfig::from_hf_json(j, "c"); });
   EXPECT_TRUE(contains(m, "'n_layer'") && contains(m, "outside the integer range")) << m;
@@ -135,7 +135,7 @@ TEST(CheckpointSafety, NanWeightsAreRejectedAtLoadNamingFileAndTensor) {
 struct ThreeSavedSteps {
   model::Gpt m;
   train::AdamW opt;
-  explicit ThreeSavedSteps(const std::string& out) : m(tiny()), opt((m.init_weights(1), m), train::AdamWConfig{}) {
+  explicit ThreeSavedSteps(const std::string& out) : m(tiny_safety_config()), opt((m.init_weights(1), m), train::AdamWConfig{}) {
     for (int step : {1, 2, 3}) train::save_training_checkpoint(out, step, m, opt, {{"step", step}}, "", false);
   }
 };

@@ -84,10 +84,10 @@ TEST(Dist, GradReducerMergesAdjacentRangesIntoBuckets) {
   EXPECT_EQ(covered, arena.size());
 }
 
-model::GptConfig tiny() { return testing::tiny_config({.layers = 3}); }
+model::GptConfig tiny_dist_config() { return testing::tiny_config({.layers = 3}); }
 
 TEST(Dist, BackwardReportsEachLayerOnceLastFirstWithoutChangingGradients) {
-  model::Gpt a(tiny()), b(tiny());
+  model::Gpt a(tiny_dist_config()), b(tiny_dist_config());
   a.init_weights(1);
   b.init_weights(1);
   std::vector<int32_t> inp{1, 2, 3, 4, 5, 6, 7, 8}, tgt{2, 3, 4, 5, 6, 7, 8, 9};
@@ -104,7 +104,7 @@ TEST(Dist, BackwardReportsEachLayerOnceLastFirstWithoutChangingGradients) {
 }
 
 TEST(Dist, ShardedAdamWEqualsFullUpdate) {
-  model::Gpt full(tiny()), split(tiny());
+  model::Gpt full(tiny_dist_config()), split(tiny_dist_config());
   full.init_weights(3);
   split.init_weights(3);
   Rng rng(5);

@@ -16,7 +16,7 @@ std::string write_tmp(const std::string& name, const std::string& text) {
   chatforge::write_file_atomic(dir + "/" + name, text);
   return dir + "/" + name;
 }
-std::string error_of(const std::string& path, const EvalItemFields& f) {
+std::string items_error(const std::string& path, const EvalItemFields& f) {
   try {
     load_eval_items(path, f);
   } catch (const chatforge::Error& e) {
@@ -46,13 +46,13 @@ TEST(EvalItems, LoadsPromptsReferencesAndGroups) {
 
 TEST(EvalItems, BadItemsNameFileLineAndItem) {
   const std::string p = write_tmp("bad.jsonl", "{\"id\": \"a\", \"prompt\": \"x\", \"reference\": \"\"}\n");
-  EXPECT_NE(error_of(p, {}).find("bad.jsonl:1: item 'a': references missing"), std::string::npos) << error_of(p, {});
+  EXPECT_NE(items_error(p, {}).find("bad.jsonl:1: item 'a': references missing"), std::string::npos) << items_error(p, {});
   const std::string g = write_tmp("group.jsonl", "{\"id\": \"b\", \"prompt\": \"x\", \"reference\": \"y\", \"grp\": \"\"}\n");
-  EXPECT_NE(error_of(g, EvalItemFields{"", "grp", false}).find("group.jsonl:1: item 'b': group field 'grp' is empty"),
+  EXPECT_NE(items_error(g, EvalItemFields{"", "grp", false}).find("group.jsonl:1: item 'b': group field 'grp' is empty"),
             std::string::npos);
-  EXPECT_NE(error_of(g, EvalItemFields{"", "sex", false}).find("group field 'sex' missing"), std::string::npos);
+  EXPECT_NE(items_error(g, EvalItemFields{"", "sex", false}).find("group field 'sex' missing"), std::string::npos);
   const std::string d = write_tmp("dup.jsonl", "{\"id\": 1, \"reference\": \"y\"}\n{\"id\": 1, \"reference\": \"z\"}\n");
-  EXPECT_NE(error_of(d, {}).find("dup.jsonl:2: duplicate item id '1'"), std::string::npos);
+  EXPECT_NE(items_error(d, {}).find("dup.jsonl:2: duplicate item id '1'"), std::string::npos);
   const std::string j = write_tmp("json.jsonl", "{\"id\": 1, \"reference\": \"y\"\n");
-  EXPECT_NE(error_of(j, {}).find("json.jsonl:1: invalid JSON"), std::string::npos);
+  EXPECT_NE(items_error(j, {}).find("json.jsonl:1: invalid JSON"), std::string::npos);
 }

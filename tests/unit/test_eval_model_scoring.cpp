@@ -16,7 +16,7 @@ using chatforge::testing::nll_next;
 
 namespace {
 
-std::unique_ptr<model::Gpt> tiny(int n_ctx) {
+std::unique_ptr<model::Gpt> tiny_scoring_model(int n_ctx) {
   return testing::tiny_model({.channels = 32, .vocab = 97, .context = n_ctx}, 5, 3.0f);
 }
 
@@ -28,7 +28,7 @@ std::vector<int32_t> random_tokens(size_t n, uint64_t seed) {
 }
 
 TEST(EvalModelScoring, WindowsCoveringTheStreamEqualOneForwardPass) {
-  auto m = tiny(32);
+  auto m = tiny_scoring_model(32);
   const auto toks = random_tokens(20, 1);
   double full = 0;
   for (size_t j = 1; j < toks.size(); ++j) full += nll_next(*m, {toks.begin(), toks.begin() + j}, toks[j]);
@@ -40,7 +40,7 @@ TEST(EvalModelScoring, WindowsCoveringTheStreamEqualOneForwardPass) {
 }
 
 TEST(EvalModelScoring, StridedWindowsGiveEachTokenTheRightContext) {
-  auto m = tiny(16);
+  auto m = tiny_scoring_model(16);
   const auto toks = random_tokens(45, 2);
   const int window = 12, stride = 5;
   // Token j is scored in the window scoring [pos, end) with end = min(pos + stride, N),
@@ -61,7 +61,7 @@ TEST(EvalModelScoring, StridedWindowsGiveEachTokenTheRightContext) {
 }
 
 TEST(EvalModelScoring, ContinuationLogLikelihood) {
-  auto m = tiny(16);
+  auto m = tiny_scoring_model(16);
   const auto prompt = random_tokens(6, 3), cont = random_tokens(4, 4);
   std::vector<int32_t> all(prompt);
   all.insert(all.end(), cont.begin(), cont.end());

@@ -28,6 +28,8 @@ using chatforge::testing::nll_next;
 
 namespace {
 
+using chatforge::testing::write_text;
+
 using nlohmann::json;
 using testing::error_of;
 
@@ -53,8 +55,6 @@ interop::LoadedModel tiny_loaded(int context = kContext) {
   lm.chat = tok::load_chat_format(*lm.tokenizer, {});  // ChatML
   return lm;
 }
-
-void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 // Greedy decoding with a full forward pass per token (no KV cache, no engine): argmax over
 // the ids below `vocab`, stopping after a stop id (included) or max_new tokens.
@@ -204,7 +204,7 @@ TEST(PerplexityEval, EqualsExpOfTheMeanNllFromTheLogits) {
   interop::LoadedModel lm = tiny_loaded();
   const std::string dir = testing::temp_dir("generation_eval_ppl");
   const std::string text = "Mika keeps the red ball. Lora keeps a quiet river.";
-  write(dir + "/val.txt", text);
+  write_text(dir + "/val.txt", text);
   PerplexityEvalOptions o;
   o.data = dir + "/val.txt";
   o.model_name = "tiny";
@@ -233,7 +233,7 @@ TEST(PerplexityEval, EqualsExpOfTheMeanNllFromTheLogits) {
       << out.summary;
 
   // JSONL documents: each one followed by <|endoftext|>, bytes of the documents only.
-  write(dir + "/val.jsonl", R"({"text": "Mika keeps"})" "\n" R"({"text": ""})" "\n" R"({"text": "a star."})" "\n");
+  write_text(dir + "/val.jsonl", R"({"text": "Mika keeps"})" "\n" R"({"text": ""})" "\n" R"({"text": "a star."})" "\n");
   o.data = dir + "/val.jsonl";
   const Corpus c = load_corpus(o, lm);
   std::vector<int32_t> expect = {eot};
@@ -250,7 +250,7 @@ TEST(PerplexityEval, EqualsExpOfTheMeanNllFromTheLogits) {
   o.window = 8;
   o.stride = 9;
   EXPECT_EQ(error_of([&] { run_perplexity_eval(lm, o); }), "--stride 9 exceeds the window of 8");
-  write(dir + "/bad.jsonl", R"({"body": "x"})" "\n");
+  write_text(dir + "/bad.jsonl", R"({"body": "x"})" "\n");
   o.data = dir + "/bad.jsonl";
   EXPECT_EQ(error_of([&] { load_corpus(o, lm); }),
             o.data + ":1: needs a string 'text' field (choose it with --text-field)");
@@ -291,14 +291,14 @@ TEST(GenerationEval, MetricsAndGroupsOnKnownAnswers) {
   std::string jsonl;
   for (size_t i = 0; i < g.prompts.size(); ++i) {
     const bool right = i < 2;
-    jsonl += json{{"id", "q" + std::to_string(i)},
+    jsonl += json{{"id", std::string("q") + std::to_string(i)},
                   {"prompt", g.prompts[i]},
                   {"reference", right ? g.greedy[i] : "zebra xylophone"},
                   {"group", right ? "right" : "wrong"}}
                  .dump() +
              "\n";
   }
-  write(g.dir + "/gen.jsonl", jsonl);
+  write_text(g.dir + "/gen.jsonl", jsonl);
   g.opt.data = g.dir + "/gen.jsonl";
   g.opt.group_field = "group";
   const EvalOutput out = run_generation_eval(g.lm, g.opt);
@@ -328,7 +328,7 @@ TEST(GenerationEval, GroupChecksAndCounterfactualProbes) {
   std::string jsonl;
   for (size_t i = 0; i < g.prompts.size(); ++i)
     jsonl += json{{"prompt", g.prompts[i]}, {"reference", "x"}, {"group", i % 2 ? "a" : "b"}}.dump() + "\n";
-  write(g.dir + "/gen.jsonl", jsonl);
+  write_text(g.dir + "/gen.jsonl", jsonl);
   g.opt.data = g.dir + "/gen.jsonl";
   g.opt.expect_groups = {"a"};
   EXPECT_EQ(error_of([&] { run_generation_eval(g.lm, g.opt); }), "--expect-groups needs --group-field");
@@ -337,7 +337,7 @@ TEST(GenerationEval, GroupChecksAndCounterfactualProbes) {
   EXPECT_EQ(error_of([&] { run_generation_eval(g.lm, g.opt); }).rfind(g.opt.data + ": ", 0), 0u);
   g.opt.expect_groups.clear();
   // he/she swaps: "She keeps a" is the only prompt holding a term.
-  write(g.dir + "/pairs.tsv", "he\tshe\n");
+  write_text(g.dir + "/pairs.tsv", "he\tshe\n");
   g.opt.counterfactual = g.dir + "/pairs.tsv";
   const EvalOutput out = run_generation_eval(g.lm, g.opt);
   const json& cf = out.results["counterfactual"];
@@ -366,7 +366,7 @@ TEST(ChoiceEval, PicksTheOptionWithTheHighestLogLikelihoodPerToken) {
     if (per_token > top) top = per_token, best = c;
   }
   // Item 1's answer is the model's pick, item 2's another option: accuracy 50%.
-  write(dir + "/choice.jsonl", json{{"prompt", "Mika keeps"}, {"choices", choices}, {"answer", best}}.dump() + "\n" +
+  write_text(dir + "/choice.jsonl", json{{"prompt", "Mika keeps"}, {"choices", choices}, {"answer", best}}.dump() + "\n" +
                                    json{{"prompt", "Mika keeps"}, {"choices", choices}, {"answer", (best + 1) % 3}}
                                        .dump() +
                                    "\n");

@@ -33,7 +33,6 @@ std::unique_ptr<model::Gpt> tiny_model(int n_ctx = 48, uint64_t seed = 7, const 
     if (std::string(s.arch) == arch) return testing::tiny_model(s, seed, 4.0f);
   throw std::logic_error("no such architecture");
 }
-const char* const kArchs[] = {"gpt2", "llama", "qwen2", "qwen3"};
 
 // Greedy continuation by full recompute of the whole sequence each step (no cache).
 std::vector<int32_t> greedy_full_recompute(model::Gpt& m, std::vector<int32_t> seq, int n_new) {
@@ -104,7 +103,7 @@ TEST(InferOps, CachedAttentionEqualsFullCausalAttention) {
 }
 
 TEST(InferForward, PrefillLogitsMatchFullForward) {
-  for (const char* arch : kArchs) {
+  for (const char* arch : testing::kTinyArchs) {
   SCOPED_TRACE(arch);
   auto m = tiny_model(48, 7, arch);
   const int Vp = m->config().padded_vocab_size();
@@ -132,7 +131,7 @@ TEST(InferForward, PrefillLogitsMatchFullForward) {
 // cache contents, every weight format: the logits must agree, pass after pass (a prefill of
 // several sequences, then decode steps, then an all-rows pass for prompt log-probabilities).
 TEST(InferForward, TeamAndBackendExecutorsAgree) {
-  for (const char* arch : kArchs) {
+  for (const char* arch : testing::kTinyArchs) {
   SCOPED_TRACE(arch);
   auto m = tiny_model(48, 11, arch);
   const int Vp = m->config().padded_vocab_size();
@@ -165,7 +164,7 @@ TEST(InferForward, TeamAndBackendExecutorsAgree) {
 }
 
 TEST(Engine, KvCacheGreedyEqualsFullRecomputeUpToTheContext) {
-  for (const char* arch : kArchs) {
+  for (const char* arch : testing::kTinyArchs) {
   SCOPED_TRACE(arch);
   auto m = tiny_model(48, 13, arch);
   infer::Engine engine(*m, 1);
@@ -240,7 +239,7 @@ TEST(Engine, PrefixReuseIsExact) {
 }
 
 TEST(Engine, BatchedDecodingEqualsSingleRuns) {
-  for (const char* arch : kArchs) {
+  for (const char* arch : testing::kTinyArchs) {
   SCOPED_TRACE(arch);
   auto m = tiny_model(64, 7, arch);
   std::vector<infer::GenerationRequest> reqs;

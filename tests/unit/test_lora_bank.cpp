@@ -20,9 +20,8 @@
 namespace chatforge {
 namespace {
 
-const char* const kArchs[] = {"gpt2", "llama", "qwen2", "qwen3"};
 
-std::unique_ptr<model::Gpt> tiny(const char* arch, uint64_t seed = 7) {
+std::unique_ptr<model::Gpt> tiny_bank_model(const char* arch, uint64_t seed = 7) {
   for (const testing::TinyShape& s :
        testing::every_architecture({.heads = 4, .channels = 32, .vocab = 300, .context = 48}))
     if (std::string(s.arch) == arch) return testing::tiny_model(s, seed, 4.0f);
@@ -73,9 +72,9 @@ struct TwoAdapters {
 };
 
 TEST(LoraBank, MixedAdapterPassEqualsEachAdapterMergedIntoTheWeights) {
-  for (const char* arch : kArchs) {
+  for (const char* arch : testing::kTinyArchs) {
     SCOPED_TRACE(arch);
-    auto base = tiny(arch);
+    auto base = tiny_bank_model(arch);
     TwoAdapters ad(*base);
     const int Vp = base->config().padded_vocab_size(), V = base->config().vocab_size;
     // slots: a, a (neighbours: one delta matmul for both), base, b
@@ -129,7 +128,7 @@ TEST(LoraBank, MixedAdapterPassEqualsEachAdapterMergedIntoTheWeights) {
 TEST(LoraBank, EngineBatchesAdaptersAndKeepsTheirCachesApart) {
   for (const char* arch : {"gpt2", "qwen3"}) {
     SCOPED_TRACE(arch);
-    auto base = tiny(arch, 11);
+    auto base = tiny_bank_model(arch, 11);
     TwoAdapters ad(*base);
     const std::vector<int32_t> prompt = {5, 17, 250, 3, 8};
     auto request = [&](int adapter) {
@@ -170,11 +169,11 @@ TEST(LoraBank, EngineBatchesAdaptersAndKeepsTheirCachesApart) {
 }
 
 TEST(LoraBank, UnknownAdaptersAndOtherBasesAreErrors) {
-  auto base = tiny("gpt2");
+  auto base = tiny_bank_model("gpt2");
   model::LoraBank bank(*base);
   bank.add("a", random_adapter(base->config(), 2, {}, 3));
   EXPECT_THROW(bank.add("a", random_adapter(base->config(), 2, {}, 4)), Error);  // the name again
-  auto other = tiny("qwen3");
+  auto other = tiny_bank_model("qwen3");
   EXPECT_THROW(bank.add("q", random_adapter(other->config(), 2, {}, 5)), Error);
   EXPECT_EQ(bank.find("a"), 0);
   EXPECT_EQ(bank.find("q"), -1);

@@ -24,7 +24,7 @@ using chatforge::testing::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
-model::GptConfig tiny() { return chatforge::testing::tiny_config(); }
+model::GptConfig tiny_model_config() { return chatforge::testing::tiny_config(); }
 using chatforge::testing::error_of;
 }  // namespace
 
@@ -32,12 +32,12 @@ TEST(Model, ParameterCountMatchesHuggingFace) {
   model::GptConfig gpt2;  // the 124M defaults
   EXPECT_EQ(gpt2.num_parameters(), 124439808u);  // GPT2LMHeadModel("gpt2").num_parameters()
   EXPECT_EQ(gpt2.padded_vocab_size(), 50304);
-  model::Gpt m(tiny());
-  EXPECT_EQ(m.layout().total(), tiny().num_parameters() + (128 - 50) * 16);
+  model::Gpt m(tiny_model_config());
+  EXPECT_EQ(m.layout().total(), tiny_model_config().num_parameters() + (128 - 50) * 16);
 }
 
 TEST(Model, InitFollowsGpt2Recipe) {
-  model::GptConfig c = tiny();
+  model::GptConfig c = tiny_model_config();
   c.n_embd = 64;
   c.n_layer = 4;
   model::Gpt m(c);
@@ -65,7 +65,7 @@ TEST(Model, InitFollowsGpt2Recipe) {
 // init_weights draws a block's uniforms in order and transforms them on all threads: the
 // result must be the one-value-at-a-time recipe's, bit for bit (seeds reproduce runs).
 TEST(Model, InitIsTheSequentialDrawsBitForBit) {
-  model::GptConfig c = tiny();
+  model::GptConfig c = tiny_model_config();
   c.n_embd = 32;
   c.n_layer = 3;
   for (uint64_t seed : {1u, 77u}) {
@@ -92,7 +92,7 @@ TEST(Model, InitIsTheSequentialDrawsBitForBit) {
 
 TEST(Model, CheckpointRoundTripIsBitExact) {
   const std::string d = temp_dir("rt");
-  model::Gpt m(tiny());
+  model::Gpt m(tiny_model_config());
   m.init_weights(3);
   model::save_model(d, m);
   auto back = model::load_model(d);
@@ -114,7 +114,7 @@ TEST(Model, CheckpointRoundTripIsBitExact) {
 
 TEST(Model, LoadsHalfPrecisionAndUnprefixedNames) {
   const std::string d = temp_dir("hf");
-  model::Gpt m(tiny());
+  model::Gpt m(tiny_model_config());
   m.init_weights(4);
   model::save_model(d, m);
   // Rewrite as F16 with GPT2Model-style names (no "transformer." prefix).
@@ -145,7 +145,7 @@ TEST(Model, LoadsHalfPrecisionAndUnprefixedNames) {
 
 TEST(Model, BrokenCheckpointsGiveErrorsNamingTheProblem) {
   const std::string d = temp_dir("bad");
-  model::Gpt m(tiny());
+  model::Gpt m(tiny_model_config());
   m.init_weights(5);
   model::save_model(d, m);
   const std::string st = read_file(d + "/model.safetensors");
@@ -195,14 +195,14 @@ TEST(Model, BrokenCheckpointsGiveErrorsNamingTheProblem) {
 }
 
 TEST(Model, ExtendVocabKeepsEveryOldLogit) {
-  model::Gpt m(tiny());  // vocab 50
+  model::Gpt m(tiny_model_config());  // vocab 50
   m.init_weights(6);
   auto big = model::extend_vocab(m, 53);
   EXPECT_EQ(big->config().vocab_size, 53);
   std::vector<int32_t> ids = {1, 7, 49, 3};
   m.forward(ids.data(), 1, 4);
   big->forward(ids.data(), 1, 4);
-  const int Vp_old = tiny().padded_vocab_size(), Vp_new = big->config().padded_vocab_size();
+  const int Vp_old = tiny_model_config().padded_vocab_size(), Vp_new = big->config().padded_vocab_size();
   for (int t = 0; t < 4; ++t)
     for (int v = 0; v < 50; ++v)
       ASSERT_EQ(m.activations().logits[t * Vp_old + v], big->activations().logits[t * Vp_new + v]);
@@ -216,7 +216,7 @@ TEST(Model, ExtendVocabKeepsEveryOldLogit) {
 
 TEST(Model, LoadsShardedHuggingFaceFolders) {
   const std::string d = temp_dir("sharded");
-  model::Gpt m(tiny());
+  model::Gpt m(tiny_model_config());
   m.init_weights(8);
   model::save_model(d, m);
   // Split model.safetensors into two shards listed by model.safetensors.index.json.

@@ -33,7 +33,7 @@ data::ShardSpec masked_spec() {
   return s;
 }
 
-model::GptConfig tiny() { return chatforge::testing::tiny_config({.context = 32}); }
+model::GptConfig tiny_packing_config() { return chatforge::testing::tiny_config({.context = 32}); }
 
 using chatforge::testing::error_of;
 
@@ -183,16 +183,16 @@ TEST(Packing, PackedRowGivesSameLogitsAndGradientsAsSeparateRows) {
       pos[t] = u;
       where.emplace_back(t, k * Ts + u);
     }
-  model::Gpt packed(tiny()), separate(tiny());
+  model::Gpt packed(tiny_packing_config()), separate(tiny_packing_config());
   packed.init_weights(5);
   separate.init_weights(5);
   const double lp = packed.forward_loss(inp_p.data(), tgt_p.data(), mask_p.data(), 1, Tp, {doc.data(), pos.data()});
   const double ls = separate.forward_loss(inp_s.data(), tgt_s.data(), mask_s.data(), nd, Ts);
   EXPECT_NEAR(lp, ls, 1e-5 * std::fabs(ls));
-  const int Vp = tiny().padded_vocab_size();
+  const int Vp = tiny_packing_config().padded_vocab_size();
   double worst = 0;
   for (auto [tp, ts] : where)
-    for (int v = 0; v < tiny().vocab_size; ++v)
+    for (int v = 0; v < tiny_packing_config().vocab_size; ++v)
       worst = std::max(worst, static_cast<double>(std::fabs(packed.activations().logits[tp * Vp + v] -
                                                              separate.activations().logits[ts * Vp + v])));
   EXPECT_LT(worst, 1e-5) << "logits";
@@ -244,7 +244,7 @@ TEST(Packing, PackedBatchLossEqualsUnpackedThroughTheLoader) {
     EXPECT_EQ(loader.rows_per_epoch(), static_cast<uint64_t>(B));
     train::Batch batch;
     loader.next(batch);
-    model::Gpt m(tiny());
+    model::Gpt m(tiny_packing_config());
     m.init_weights(3);
     sum = m.forward_loss(batch.inputs.data(), batch.targets.data(), batch.mask.data(), B, T,
                          {batch.doc_ids(), batch.positions()});

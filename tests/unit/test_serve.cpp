@@ -18,7 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Fixture {
+struct ServeFixture {
   tok::Tokenizer tokenizer;
   tok::ChatFormat format;
   ModelInfo info;
@@ -28,7 +28,7 @@ struct Fixture {
     o.special_tokens = {"<|im_start|>", "<|im_end|>"};
     return tok::train_bpe_on_text("Hello, how are you today? I am fine. 你好，今天天气很好。", o);
   }
-  Fixture() : tokenizer(make()), format(tokenizer) { info = {"tiny", &tokenizer, &format, 64, 300, "", infer::ContextPolicy::kTruncateOldest, {}}; }
+  ServeFixture() : tokenizer(make()), format(tokenizer) { info = {"tiny", &tokenizer, &format, 64, 300, "", infer::ContextPolicy::kTruncateOldest, {}}; }
 };
 
 std::vector<json> read_jsonl(const std::string& path) {
@@ -59,7 +59,7 @@ ApiError error_of(const std::string& body, bool chat, const ModelInfo& info) {
 }
 
 TEST(ServeApi, ParsesAValidChatRequest) {
-  Fixture f;
+  ServeFixture f;
   const auto r = parse_completion_request(
       R"({"model":"tiny","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"你好"}],
           "max_tokens":5,"temperature":0.5,"top_p":0.9,"seed":42,"n":2,"stop":"\n","stream":true,
@@ -79,7 +79,7 @@ TEST(ServeApi, ParsesAValidChatRequest) {
 }
 
 TEST(ServeApi, DefaultSystemPromptOnlyWhenTheRequestHasNone) {
-  Fixture f;
+  ServeFixture f;
   f.info.default_system = "Be brief.";
   const auto without = parse_completion_request(R"({"model":"tiny","messages":[{"role":"user","content":"你好"}]})",
                                                 true, f.info);
@@ -104,14 +104,14 @@ TEST(ServeApi, DefaultSystemPromptOnlyWhenTheRequestHasNone) {
 }
 
 TEST(ServeApi, DefaultMaxTokensFillsTheContext) {
-  Fixture f;
+  ServeFixture f;
   const auto r = parse_completion_request(R"({"model":"tiny","prompt":"Hello"})", false, f.info);
   EXPECT_EQ(r.prompt, f.tokenizer.encode("Hello", false));
   EXPECT_EQ(r.max_tokens, 64 - static_cast<int>(r.prompt.size()));
 }
 
 TEST(ServeApi, RejectsBadFieldsNamingThem) {
-  Fixture f;
+  ServeFixture f;
   const std::string msgs = R"("messages":[{"role":"user","content":"Hello"}])";
   struct Case {
     std::string body;

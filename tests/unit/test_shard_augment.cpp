@@ -25,12 +25,12 @@ using chatforge::testing::temp_dir;
 
 namespace {
 
-struct Fixture {
+struct AugmentFixture {
   std::string dir;
   ShardAugmentOptions options;
   std::vector<std::vector<int32_t>> train, val;
 
-  explicit Fixture(const std::string& name) : dir(temp_dir("shard_augment_" + name)) {
+  explicit AugmentFixture(const std::string& name) : dir(temp_dir("shard_augment_" + name)) {
     tok::TrainOptions t;
     t.vocab_size = 300;
     t.progress = false;
@@ -63,13 +63,13 @@ struct Fixture {
     options.seed = 5;
     options.progress = false;
   }
-  ~Fixture() { std::filesystem::remove_all(dir); }
+  ~AugmentFixture() { std::filesystem::remove_all(dir); }
 };
 
 }  // namespace
 
 TEST(ShardAugment, NoisedTrainCleanValCountsAndMeta) {
-  Fixture f("counts");
+  AugmentFixture f("counts");
   f.options.keep_original = true;
   const ShardAugmentResult r = augment_shards(f.options);
   const auto out = read_split_docs(f.options.out, "train");
@@ -101,7 +101,7 @@ TEST(ShardAugment, NoisedTrainCleanValCountsAndMeta) {
 }
 
 TEST(ShardAugment, SeededDeterminism) {
-  Fixture f("seed");
+  AugmentFixture f("seed");
   augment_shards(f.options);
   const auto a = read_split_docs(f.options.out, "train");
   f.options.out = f.dir + "/out2";
@@ -114,7 +114,7 @@ TEST(ShardAugment, SeededDeterminism) {
 }
 
 TEST(ShardAugment, BadInputsAreOneLineErrors) {
-  Fixture f("errors");
+  AugmentFixture f("errors");
   ShardAugmentOptions o = f.options;
   o.noise = {};
   EXPECT_NE(error_of([&] { augment_shards(o); }).find("give at least one of --mask-rate"), std::string::npos);

@@ -16,6 +16,7 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/trainer.h"
 #include "tokenizer/unicode_text.h"
+#include "test_util.h"
 
 using namespace chatforge;
 using namespace chatforge::tok;
@@ -23,12 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/unit_tokenizer/" + name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using chatforge::testing::temp_dir;
 
 // Text mixing what tokenizers trip on: words, contractions, numbers, whitespace runs,
 // CJK, emoji, combining marks, and (optionally) invalid UTF-8.
