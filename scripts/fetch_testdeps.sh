@@ -20,4 +20,7 @@ if [ ! -f "$stamp" ]; then
 fi
 # Released models' tokenizer.json + tokenizer_config.json (Qwen3, Llama 3) for the chat
 # template and tokenizer interop tests, which skip without them.
+# The texts tests train on (Moby-Dick, Chinese fortunes, the Debian reference): fetched here,
+# before ctest runs tests side by side, so no two tests ever fetch them at once.
+bash scripts/deps/tokenizer.fetch.sh || echo "fetch_testdeps: tokenizer corpora unavailable (their tests skip)"
 bash scripts/deps/tokenizer_models.fetch.sh || echo "fetch_testdeps: tokenizer models unavailable (their tests skip)"

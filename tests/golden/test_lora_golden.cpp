@@ -255,12 +255,7 @@ TEST(LoraGolden, LeanActivationsUnderAFrozenBaseAreSmallerAndBitIdentical) {
 
 namespace {
 
-std::string tmp_dir(const std::string& name) {
-  const std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/lora_adapter/" + name;
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
+std::string tmp_dir(const std::string& name) { return chatforge::testing::temp_dir("lora_adapter_" + name); }
 
 // Greedy continuation of `prompt` by full forwards (no cache): n new ids.
 std::vector<int32_t> greedy(model::Gpt& gpt, std::vector<int32_t> ids, int n) {

@@ -15,6 +15,7 @@
 #include "interop/gguf_lora_export.h"
 #include "interop/gguf_reader.h"
 #include "model/lora.h"
+#include "test_util.h"
 
 namespace chatforge::interop {
 namespace {
@@ -24,8 +25,7 @@ using testing::GgufFile;
 using testing::read_gguf;
 
 std::string temp_path(const std::string& name) {
-  const std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/interop/gguf_lora";
-  fs::create_directories(d);
+  static const std::string d = chatforge::testing::temp_dir("gguf_lora");
   return d + "/" + name;
 }
 

@@ -7,6 +7,7 @@
 # RESULT line with a finite loss; the positional GPT-2 usage still builds GPT-2; a bad flag
 # exits 2 with the usage, an architecture flag with --arch gpt2 exits 1 with one line.
 # Skipped (77) without the PyTorch interpreter.
+# ctest: alone (it checks timeouts or measures time)
 set -euo pipefail
 bench=$CF_BINARY_DIR/bench/bench_train_step
 torch_py=${CF_TORCH_PYTHON:-}

@@ -3,6 +3,7 @@
 # and the last checkpoint stays loadable. (1) SIGKILL of rank 1: mpirun notices and ends
 # rank 0. (2) SIGSTOP of rank 1 (a hung peer, which no launcher notices): rank 0's
 # watchdog gives up after --comm-timeout seconds with our message.
+# ctest: alone (it checks timeouts or measures time)
 set -euo pipefail
 source "$(dirname "$0")/lib/make_text_shards.sh"
 source "$(dirname "$0")/lib/mpi.sh"

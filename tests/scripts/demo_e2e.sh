@@ -6,6 +6,7 @@
 # planted duplicates, personal data, sensitive words and malformed chat records. Then the
 # finished directory is reused by `demo --chat` (no stage runs again) and its chat.toml
 # works from another directory.
+# ctest: alone (both cores for most of its run)
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}"
 tmp="$CF_BINARY_DIR/test-tmp/demo_e2e"

@@ -5,6 +5,7 @@
 # before the first difference, averaged over the prompts; bf16 and int8 on >= 50%) and the
 # log-probability of each token they share must be within 0.005 (f16), 0.05 (bf16, int8) of
 # f32's (measured: 0.0004, 0.0025, 0.0074; agreement 100%, 88%, 100%). A bad --weights-dtype is a one-line usage error.
+# ctest: alone (both cores for most of its run)
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}" "${CF_SOURCE_DIR:?}"
 bash "$CF_SOURCE_DIR/scripts/deps/tokenizer.fetch.sh" >/dev/null

@@ -11,6 +11,7 @@
 #   a base model (no template) served with the plain template and a warning ->
 #   convert --to gguf: llama architecture with the same chat_template, and llama.cpp
 #   (node-llama-cpp 3.21.1) answers the question with the same greedy tokens.
+# ctest: alone (both cores for most of its run)
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_SOURCE_DIR:?}" "${CF_BINARY_DIR:?}"
 tmp="$CF_BINARY_DIR/test-tmp/llama_pipeline"

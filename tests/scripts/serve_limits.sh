@@ -13,6 +13,7 @@
 #  - header, body and idle timeouts (408 / close) at their configured seconds;
 #  - RSS after bursts of large bad bodies (1 MB bad JSON, 4 MB chunked cut at the limit)
 #    comes back near where it started (glibc arenas trimmed).
+# ctest: alone (it checks timeouts or measures time)
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}" "${CF_SOURCE_DIR:?}"
 tmp="$CF_BINARY_DIR/test-tmp/serve_limits"

@@ -7,6 +7,7 @@
 # load at --parallel 1 and the throughput ratio is printed (no timed assertion). Finally a
 # disconnect frees its slot at once: a 400-token stream dropped after one token generates
 # far fewer than 400 tokens.
+# ctest: alone (it checks timeouts or measures time)
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}" "${CF_SOURCE_DIR:?}"
 tmp="$CF_BINARY_DIR/test-tmp/serve_load"

@@ -10,6 +10,7 @@
 # --reasoning-format none returns the raw text with its tags. `chatforge chat` shows the
 # thinking as "thinking: ..." before the answer (--reasoning hide: not at all, raw: the
 # tags verbatim) and /save keeps it as the message's reasoning_content.
+# ctest: alone (both cores for most of its run)
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_SOURCE_DIR:?}" "${CF_BINARY_DIR:?}"
 tmp="$CF_BINARY_DIR/test-tmp/serve_reasoning"

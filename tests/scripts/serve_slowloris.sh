@@ -10,6 +10,7 @@
 # attackers), 10 s: the stalest unfinished connections are evicted and every probe still
 # answers within 1 s (one refusal per kind allowed: at the cap, a connection arriving while
 # every slot is busy or being evicted gets a 503). Prints the latencies (median / p90 / max).
+# ctest: alone (it checks timeouts or measures time)
 set -euo pipefail
 : "${CHATFORGE:?}" "${CF_BINARY_DIR:?}" "${CF_SOURCE_DIR:?}"
 tmp="$CF_BINARY_DIR/test-tmp/serve_slowloris"

@@ -2,6 +2,7 @@
 # Bad input to `chatforge train`: each case is a one-line error with a non-zero exit before
 # any work is lost: data made for another tokenizer, a context longer than the model's, a
 # missing or incompatible --init/--resume, and a full disk (a small tmpfs).
+# ctest: alone (both cores for most of its run)
 set -euo pipefail
 source "$(dirname "$0")/lib/make_text_shards.sh"
 tmp=$CF_BINARY_DIR/test-tmp/train_bad_input

@@ -7,6 +7,7 @@
 # where the CPU has AMX-BF16, else vdpbf16ps) and the emulation (CHATFORGE_BF16=emulate: the
 # fp32 kernel on rounded inputs) agree closely over 20 steps, and with AMX so does the
 # vdpbf16ps kernel (CHATFORGE_BF16=avx512bf16); where it lacks it, the run says it is emulated.
+# ctest: alone (both cores for most of its run)
 set -euo pipefail
 source "$(dirname "$0")/lib/make_text_shards.sh"
 tmp=$CF_BINARY_DIR/test-tmp/train_bf16

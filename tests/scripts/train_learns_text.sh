@@ -3,6 +3,7 @@
 # from npm) for under a minute must bring the validation loss well below the unigram
 # baseline (the cross-entropy of the validation tokens under the training set's token
 # frequencies: what a model that ignores context achieves).
+# ctest: alone (both cores for most of its run)
 set -euo pipefail
 bash "$CF_SOURCE_DIR/scripts/deps/tokenizer.fetch.sh" >/dev/null
 tmp=$CF_BINARY_DIR/test-tmp/train_learns_text

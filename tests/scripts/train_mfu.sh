@@ -3,6 +3,7 @@
 # logged MFU lies in (0, 1]; with a --peak-gflops far below what the steps reach, MFU is
 # unknown — null in metrics.jsonl, "n/a" on the progress line and in report.html — and
 # never a figure above 100%. `chatforge version` prints the peak it measures.
+# ctest: alone (it checks timeouts or measures time)
 set -euo pipefail
 source "$(dirname "$0")/lib/make_text_shards.sh"
 tmp=$CF_BINARY_DIR/test-tmp/train_mfu

@@ -3,6 +3,7 @@
 # conversations about made-up facts reaches near-zero training loss on the assistant
 # tokens, and answers held-out paraphrases of the questions (phrasings never seen in
 # training) with the right fact in most cases.
+# ctest: alone (both cores for most of its run)
 set -euo pipefail
 tmp=$CF_BINARY_DIR/test-tmp/train_sft_learns
 rm -rf "$tmp"; mkdir -p "$tmp"

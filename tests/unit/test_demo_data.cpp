@@ -16,15 +16,13 @@
 #include "demo/held_out_guard.h"
 #include "demo/reword.h"
 #include "eval/qa_metrics.h"
+#include "test_util.h"
 
 namespace chatforge::demo {
 namespace {
 
-std::string tmp_dir(const std::string& name) {
-  const std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/demo_data/" + name;
-  std::filesystem::remove_all(d);
-  return d;
-}
+// A path that does not exist yet, in a fresh directory.
+std::string tmp_dir(const std::string& name) { return testing::temp_dir("demo_data_" + name) + "/out"; }
 
 DemoDataOptions small() {
   DemoDataOptions o;

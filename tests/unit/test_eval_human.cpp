@@ -10,15 +10,12 @@
 #include "core/file_io.h"
 #include "eval/human_kit.h"
 #include "eval/report_html.h"
+#include "test_util.h"
 
 using namespace chatforge::eval;
 
 namespace {
-std::string tmp_dir(const std::string& name) {
-  const std::string d = std::string(CF_BINARY_DIR) + "/test-tmp/eval_human/" + name;
-  chatforge::make_dirs(d);
-  return d;
-}
+std::string tmp_dir(const std::string& name) { return chatforge::testing::temp_dir("eval_human_" + name); }
 
 std::vector<KitItem> make_items(int n) {
   std::vector<KitItem> items;

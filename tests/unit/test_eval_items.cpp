@@ -6,13 +6,13 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "eval/eval_items.h"
+#include "test_util.h"
 
 using namespace chatforge::eval;
 
 namespace {
 std::string write_tmp(const std::string& name, const std::string& text) {
-  const std::string dir = std::string(CF_BINARY_DIR) + "/test-tmp/eval_items";
-  chatforge::make_dirs(dir);
+  static const std::string dir = chatforge::testing::temp_dir("eval_items");
   chatforge::write_file_atomic(dir + "/" + name, text);
   return dir + "/" + name;
 }

@@ -12,6 +12,7 @@
 #include "serve/api_request.h"
 #include "serve/feedback_store.h"
 #include "tokenizer/trainer.h"
+#include "test_util.h"
 
 namespace chatforge::serve {
 namespace {
@@ -39,13 +40,6 @@ std::vector<json> read_jsonl(const std::string& path) {
     else cur += ch;
   EXPECT_EQ(cur, "") << path << " does not end in a newline";
   return out;
-}
-
-std::string fresh_dir(const std::string& name) {
-  const std::string dir = std::string(CF_BINARY_DIR) + "/test-tmp/" + name;
-  std::filesystem::remove_all(dir);
-  make_dirs(dir);
-  return dir;
 }
 
 ApiError error_of(const std::string& body, bool chat, const ModelInfo& info) {
@@ -200,9 +194,7 @@ TEST(ServeApi, FeedbackRequests) {
 }
 
 TEST(ServeFeedback, RecordsRatesAndExports) {
-  const std::string dir = std::string(CF_BINARY_DIR) + "/test-tmp/unit_serve_feedback";
-  std::filesystem::remove_all(dir);
-  make_dirs(dir);
+  const std::string dir = chatforge::testing::temp_dir("unit_serve_feedback");
   const std::string db = dir + "/fb.sqlite";
   const json prompt = json::parse(R"([{"role":"system","content":"S"},{"role":"user","content":"Q 你好"}])");
   const json other = json::parse(R"([{"role":"user","content":"Other"}])");
@@ -262,7 +254,7 @@ TEST(ServeFeedback, RecordsRatesAndExports) {
 // exported the way the model saw it: that system prompt first. The request's own system
 // message is the one used and stays as it is; no system prompt at all adds nothing.
 TEST(ServeFeedback, ExportsLeadWithTheSystemPromptUsed) {
-  const std::string dir = fresh_dir("unit_serve_feedback_system");
+  const std::string dir = chatforge::testing::temp_dir("unit_serve_feedback_system");
   FeedbackStore s(dir + "/fb.sqlite");
   const json bare = json::parse(R"([{"role":"user","content":"X2 多少钱？"}])");
   const json own = json::parse(R"([{"role":"system","content":"Own."},{"role":"user","content":"Q"}])");
@@ -307,7 +299,7 @@ TEST(ServeFeedback, ExportsLeadWithTheSystemPromptUsed) {
 // raw SQL): opening it adds the column without losing a row, its answers export exactly as
 // before, new answers keep their system prompt, and reopening changes nothing.
 TEST(ServeFeedback, MigratesADatabaseFromBeforeTheSystemPrompt) {
-  const std::string dir = fresh_dir("unit_serve_feedback_migrate");
+  const std::string dir = chatforge::testing::temp_dir("unit_serve_feedback_migrate");
   const std::string db = dir + "/old.sqlite";
   {
     sqlite3* raw = nullptr;
@@ -394,7 +386,7 @@ INSERT INTO feedback(message_id, rating, comment) VALUES(2, 1, 'kept'), (3, -1, 
 // once per pair/answer (a later choice replaces an earlier one), and exported as preference
 // pairs (after the ratings' pairs, a repeated triple once) and as KTO's liked/disliked rows.
 TEST(ServeFeedback, PairsAndEdits) {
-  const std::string dir = fresh_dir("unit_serve_feedback_pairs");
+  const std::string dir = chatforge::testing::temp_dir("unit_serve_feedback_pairs");
   FeedbackStore s(dir + "/fb.sqlite");
   const json q = json::parse(R"([{"role":"user","content":"X2 多少钱？"}])");
   const json seen = json::parse(R"([{"role":"system","content":"Sys."},{"role":"user","content":"X2 多少钱？"}])");
