@@ -97,7 +97,7 @@ void export_adapter_gguf(const ConvertArgs& a, const std::string& dir) {
               static_cast<double>(lora->config().alpha), lora->modules().size(), base_flag.c_str());
 }
 
-void run(const ConvertArgs& a) {
+void convert_checkpoint_command(const ConvertArgs& a) {
   if (a.from.empty() == a.to.empty()) usage_fail("give exactly one of --from hf or --to hf|gguf");
   if (!a.from.empty() && a.from != "hf") usage_fail("--from must be hf, got '{}'", a.from);
   if (!a.to.empty() && a.to != "hf" && a.to != "gguf") usage_fail("--to must be hf or gguf, got '{}'", a.to);
@@ -167,7 +167,7 @@ void setup_convert(CLI::App& cmd) {
   cmd.add_option("--dtype", a->dtype, "HF safetensors dtype with --to hf: f32, f16 or bf16")->capture_default_str();
   cmd.add_option("--name", a->name, "GGUF general.name (default: the input folder's name)");
   add_config_option(cmd);
-  cmd.callback([a] { run(*a); });
+  cmd.callback([a] { convert_checkpoint_command(*a); });
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ struct GenerateArgs {
   int logprobs = -1;  // -1 off; 0 chosen token only; N also the top N
 };
 
-void run(GenerateArgs& a) {
+void generate_command(GenerateArgs& a) {
   if (a.prompt.empty() == a.prompt_file.empty()) usage_fail("give exactly one of --prompt TEXT or --prompt-file FILE");
   LoadedModel lm = load_model_and_tokenizer(a.gen);
   a.gen.sampling.logprobs = a.logprobs >= 0;
@@ -103,7 +103,7 @@ void setup_generate(CLI::App& cmd) {
   cmd.add_flag("--json", a->json, "print one JSON object (text, tokens, usage, timings, logprobs) instead of text");
   cmd.add_flag("--quiet", a->quiet, "no statistics line on stderr");
   add_config_option(cmd);
-  cmd.callback([a] { run(*a); });
+  cmd.callback([a] { generate_command(*a); });
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ struct ServeArgs {
   std::string api_key_file;
   size_t max_body_kb = 1024;
   size_t max_header_kb = 32;
-  int max_connections = 0;  // 0: the default (see run())
+  int max_connections = 0;  // 0: the default (see run_serve())
   std::string context_policy = "truncate-oldest";  // checked by the flag's IsMember
   std::string reasoning_format = "auto";           // checked by the flag's IsMember
   std::vector<std::string> examples;  // --example; none given: kDefaultExamples
@@ -96,7 +96,7 @@ std::string model_id_from_dir(std::string dir) {
 // The web page's example questions when serve has no --example (one English, one Chinese).
 const std::vector<std::string> kDefaultExamples = {"Hello! What can you help me with?", "你好！请介绍一下你自己。"};
 
-void run(ServeArgs& a) {
+void run_serve(ServeArgs& a) {
   auto& o = a.server;
   if (!o.api_key.empty() && !a.api_key_file.empty()) usage_fail("give at most one of --api-key and --api-key-file");
   if (!a.api_key_file.empty()) {
@@ -243,7 +243,7 @@ void setup_serve(CLI::App& cmd) {
                    {"--write-timeout", "(0, 86400]"}});
   add_weights_dtype_option(cmd, a->gen.weights_dtype);
   add_config_option(cmd);
-  cmd.callback([a] { run(*a); });
+  cmd.callback([a] { run_serve(*a); });
 }
 
 }  // namespace

@@ -162,13 +162,13 @@ void run_train(const TrainArgs& a) {
   std::printf("fingerprint %s\n", t.fingerprint().c_str());
 }
 
-struct ConvertArgs {
+struct TokenizerConvertArgs {
   std::string tokenizer;
   std::string out;
   std::vector<std::string> special_tokens;
 };
 
-void run_convert(const ConvertArgs& a) {
+void run_convert(const TokenizerConvertArgs& a) {
   tok::Tokenizer t = tok::Tokenizer::load(a.tokenizer);
   t.add_special_tokens(a.special_tokens);
   make_output_dir(a.out);
@@ -246,7 +246,7 @@ void setup_tokenizer(CLI::App& cmd) {
   cmd.require_subcommand(1);
   static TrainArgs train;
   static UseArgs enc, dec, ins;
-  static ConvertArgs conv;
+  static TokenizerConvertArgs conv;
 
   CLI::App* t = cmd.add_subcommand("train", "learn a byte-level BPE vocabulary from text files");
   t->add_option("--input", train.inputs, "text, JSONL or .gz/.zst files, or directories (read recursively)")

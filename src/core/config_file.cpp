@@ -15,7 +15,7 @@ namespace chatforge {
 
 namespace {
 
-std::string trim(const std::string& s) {
+std::string trim_value(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
   if (b == std::string::npos) return "";
   const auto e = s.find_last_not_of(" \t\r");
@@ -23,7 +23,7 @@ std::string trim(const std::string& s) {
 }
 
 std::string unquote(std::string v) {
-  v = trim(v);
+  v = trim_value(v);
   if (v.size() >= 2 && ((v.front() == '"' && v.back() == '"') || (v.front() == '\'' && v.back() == '\'')))
     return v.substr(1, v.size() - 2);
   return v;
@@ -36,14 +36,14 @@ std::string flag_name(std::string key) {
 
 // A scalar or a [a, b, c] list; "true" is a flag with no value, "false" drops it.
 bool parse_value(const std::string& raw, std::vector<std::string>& out) {
-  std::string v = trim(raw);
+  std::string v = trim_value(raw);
   if (v == "true") return true;
   if (v == "false") return false;
   if (v.size() >= 2 && v.front() == '[' && v.back() == ']') {
     std::stringstream ss(v.substr(1, v.size() - 2));
     std::string item;
     while (std::getline(ss, item, ','))
-      if (!trim(item).empty()) out.push_back(unquote(item));
+      if (!trim_value(item).empty()) out.push_back(unquote(item));
     return true;
   }
   out.push_back(unquote(v));
@@ -121,7 +121,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config_file(c
   int lineno = 0;
   while (std::getline(ss, line)) {
     ++lineno;
-    const std::string l = trim(strip_comment(line));
+    const std::string l = trim_value(strip_comment(line));
     if (l.empty() || l == "---") continue;
     if (l.front() == '[') {  // TOML/INI sections are ignored
       CF_CHECK(l.back() == ']', "{}:{}: expected a [section] header, got '{}'", path, lineno, l.substr(0, 60));
@@ -136,8 +136,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config_file(c
     const auto colon = l.find(':');
     const auto sep = eq != std::string::npos ? eq : colon;
     CF_CHECK(sep != std::string::npos && sep > 0, "{}:{}: expected 'key = value', got '{}'", path, lineno, l);
-    const std::string key = trim(l.substr(0, sep));
-    const std::string val = trim(l.substr(sep + 1));
+    const std::string key = trim_value(l.substr(0, sep));
+    const std::string val = trim_value(l.substr(sep + 1));
     std::vector<std::string> vals;
     if (val.empty()) {  // YAML: a list follows on "- item" lines
       out.emplace_back(flag_name(key), std::move(vals));

@@ -10,7 +10,7 @@ namespace chatforge {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
+std::string_view trim_spaces(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   return s;
@@ -18,7 +18,7 @@ std::string_view trim(std::string_view s) {
 
 // "inf", "-inf", "2^N", "2^N-1" or a decimal number.
 double parse_bound(std::string_view b) {
-  b = trim(b);
+  b = trim_spaces(b);
   if (b == "inf") return INFINITY;
   if (b == "-inf") return -INFINITY;
   if (b.substr(0, 2) == "2^") {
@@ -40,7 +40,7 @@ double parse_bound(std::string_view b) {
 }  // namespace
 
 NumRange::NumRange(std::string_view spec) : text_(spec) {
-  const std::string_view s = trim(spec);
+  const std::string_view s = trim_spaces(spec);
   CF_ASSERT(s.size() >= 5 && (s.front() == '[' || s.front() == '(') && (s.back() == ']' || s.back() == ')'));
   lo_open_ = s.front() == '(';
   hi_open_ = s.back() == ')';
@@ -59,7 +59,7 @@ bool NumRange::contains(double v) const {
 }
 
 std::string NumRange::problem(const std::string& text) const {
-  const std::string_view t = trim(text);
+  const std::string_view t = trim_spaces(text);
   const std::string s(t);
   char* end = nullptr;
   const double v = s.empty() ? NAN : std::strtod(s.c_str(), &end);

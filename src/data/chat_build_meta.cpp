@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::ordered_json;
 
-ordered_json options_json(const ChatBuildOptions& o, const NoiseOptions& noise) {
+ordered_json build_options_json(const ChatBuildOptions& o, const NoiseOptions& noise) {
   ordered_json opts;
   opts["format"] = o.format;
   opts["max_len"] = o.max_len;
@@ -85,7 +85,7 @@ void write_chat_meta(const ChatBuildOptions& o, const tok::ChatFormat& format, c
   chat["chat_template"] = format.template_source();
   chat["loss_mask"] = chatml ? "assistant content and its <|im_end|>; end-of-text separator 0"
                              : "the text each assistant turn generated (content and end of turn); end-of-text separator 0";
-  chat["options"] = options_json(o, noise);
+  chat["options"] = build_options_json(o, noise);
   chat["tasks"] = tasks_json(r);
   ordered_json sk;
   sk["count"] = r.n_issues;

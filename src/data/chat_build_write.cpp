@@ -116,7 +116,7 @@ void write_val(const ChatBuildOptions& o, const Pools& pools, Writers& w, ChatBu
   if (o.pack) r.val_pack = write_packed(w.val, val_docs, o.max_len);
 }
 
-ShardSplitSummary finish_split(ShardSetWriter& w, const std::string& name) {
+ShardSplitSummary finish_chat_split(ShardSetWriter& w, const std::string& name) {
   ShardSplitSummary s;
   s.split = name;
   s.n_tokens = w.n_tokens();
@@ -163,9 +163,9 @@ void write_chat_shards(const ChatBuildOptions& o, const tok::ChatFormat& format,
   write_val(o, pools, w, r);
   if (w.dump) w.dump->commit();
 
-  r.splits.push_back(finish_split(w.train, "train"));
-  r.splits.push_back(finish_split(w.val, "val"));
-  for (uint32_t t = 0; t < w.task_val.size(); ++t) r.splits.push_back(finish_split(*w.task_val[t], "val-" + r.tasks[t].task));
+  r.splits.push_back(finish_chat_split(w.train, "train"));
+  r.splits.push_back(finish_chat_split(w.val, "val"));
+  for (uint32_t t = 0; t < w.task_val.size(); ++t) r.splits.push_back(finish_chat_split(*w.task_val[t], "val-" + r.tasks[t].task));
   write_shard_meta(o.out, spec, r.splits);
   save_chat_tokenizer(format, o.out);
 }

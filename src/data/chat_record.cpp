@@ -85,13 +85,13 @@ ChatInputFormat detect(const json& rec) {
   fail("unrecognised record: expected 'messages', 'conversations', 'instruction' or 'prompt'+'completion'");
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
+bool has_suffix(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string strip_compression(const std::string& p) {
-  if (ends_with(p, ".gz")) return p.substr(0, p.size() - 3);
-  if (ends_with(p, ".zst")) return p.substr(0, p.size() - 4);
+std::string strip_compression_suffix(const std::string& p) {
+  if (has_suffix(p, ".gz")) return p.substr(0, p.size() - 3);
+  if (has_suffix(p, ".zst")) return p.substr(0, p.size() - 4);
   return p;
 }
 
@@ -102,7 +102,7 @@ std::string read_all(const std::string& path) {
   return out;
 }
 
-std::string lower(std::string s) {
+std::string ascii_lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
@@ -111,7 +111,7 @@ std::string lower(std::string s) {
 bool find_qa_header(const std::vector<std::string>& header, int& q, int& a, int& sys) {
   q = a = sys = -1;
   for (size_t i = 0; i < header.size(); ++i) {
-    const std::string h = lower(header[i]);
+    const std::string h = ascii_lower(header[i]);
     if (q < 0 && (h == "question" || h == "q" || h == "prompt" || h == "instruction" || h == "input" || h == "user"))
       q = static_cast<int>(i);
     else if (a < 0 && (h == "answer" || h == "a" || h == "response" || h == "completion" || h == "output" ||
@@ -243,10 +243,10 @@ void read_chat_file(const std::string& path, ChatInputFormat format, bool strict
     if (strict) fail("{}:{}: {}", path, line, reason);
     on_issue({path, line, std::move(reason)});
   };
-  const std::string base = strip_compression(path);
+  const std::string base = strip_compression_suffix(path);
   if (format == ChatInputFormat::kAuto) {
-    if (ends_with(base, ".csv")) format = ChatInputFormat::kCsv;
-    if (ends_with(base, ".tsv")) format = ChatInputFormat::kTsv;
+    if (has_suffix(base, ".csv")) format = ChatInputFormat::kCsv;
+    if (has_suffix(base, ".tsv")) format = ChatInputFormat::kTsv;
   }
   const std::string text = read_all(path);
   if (format == ChatInputFormat::kCsv || format == ChatInputFormat::kTsv) {
@@ -301,7 +301,7 @@ void read_chat_file(const std::string& path, ChatInputFormat format, bool strict
     on_conversation(std::move(c));
   };
   const size_t start = text.find_first_not_of(" \t\r\n");
-  if (ends_with(base, ".json") && start != std::string::npos && text[start] == '[') {
+  if (has_suffix(base, ".json") && start != std::string::npos && text[start] == '[') {
     const json arr = parse_json(text, path);
     for (size_t i = 0; i < arr.size(); ++i) handle(arr[i], i + 1);
     return;
@@ -332,8 +332,8 @@ void read_chat_file(const std::string& path, ChatInputFormat format, bool strict
 
 std::vector<std::string> expand_chat_inputs(const std::vector<std::string>& args) {
   auto wanted = [](const std::string& p) {
-    const std::string b = strip_compression(p);
-    return ends_with(b, ".jsonl") || ends_with(b, ".json") || ends_with(b, ".csv") || ends_with(b, ".tsv");
+    const std::string b = strip_compression_suffix(p);
+    return has_suffix(b, ".jsonl") || has_suffix(b, ".json") || has_suffix(b, ".csv") || has_suffix(b, ".tsv");
   };
   std::vector<std::string> out;
   for (const auto& a : args) {

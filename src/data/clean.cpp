@@ -276,7 +276,7 @@ void check_options(const CleanOptions& o) {
 }
 
 // The options as one JSON object (keys in this order), echoed in report.json.
-std::string options_json(const CleanOptions& o) {
+std::string clean_options_json(const CleanOptions& o) {
   nlohmann::ordered_json j;
   j["inputs"] = o.inputs;
   j["text_field"] = o.input.text_field;
@@ -523,7 +523,7 @@ CleanReport run_clean(const CleanOptions& o) {
   Timer timer;
   CleanReport rep;
   check_options(o);
-  rep.options_json = options_json(o);
+  rep.options_json = clean_options_json(o);
   const auto files = expand_inputs(o.inputs);
   CF_CHECK(!files.empty(), "no .txt, .md or .jsonl files found in the inputs");
   rep.files = files.size();

@@ -17,7 +17,7 @@ namespace chatforge::data {
 
 namespace {
 
-std::string html_escape(const std::string& s) { return xml_escape(s); }
+std::string escape_html(const std::string& s) { return xml_escape(s); }
 
 std::string bin_label(size_t k) {
   const uint64_t lo = uint64_t{1} << k;
@@ -40,7 +40,7 @@ std::string svg_bars(const std::string& title, const std::vector<std::string>& c
   };
   static const char* kColors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759"};
   std::string out = fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img">)", w, h);
-  out += fmt::format(R"(<text x="{}" y="18" font-size="14" font-weight="bold">{}</text>)", left, html_escape(title));
+  out += fmt::format(R"(<text x="{}" y="18" font-size="14" font-weight="bold">{}</text>)", left, escape_html(title));
   const double plot_w = w - left - 10, plot_h = h - bottom - top;
   const double group_w = cats.empty() ? plot_w : plot_w / cats.size();
   const double bar_w = std::max(1.0, group_w * 0.8 / std::max<size_t>(1, series.size()));
@@ -52,21 +52,21 @@ std::string svg_bars(const std::string& title, const std::vector<std::string>& c
       const double bh = scale(v) * plot_h;
       const double x = left + c * group_w + group_w * 0.1 + s * bar_w;
       out += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}"><title>{} {}: {}</title></rect>)",
-                         x, top + plot_h - bh, bar_w, bh, kColors[s % 4], html_escape(series[s].first),
-                         html_escape(cats[c]), v);
+                         x, top + plot_h - bh, bar_w, bh, kColors[s % 4], escape_html(series[s].first),
+                         escape_html(cats[c]), v);
     }
     const double cx = left + c * group_w + group_w / 2;
     out += fmt::format(R"~(<text x="{:.1f}" y="{}" font-size="10" text-anchor="end" transform="rotate(-40 {:.1f} {})">{}</text>)~",
-                       cx, top + plot_h + 14, cx, top + plot_h + 14, html_escape(cats[c].substr(0, 24)));
+                       cx, top + plot_h + 14, cx, top + plot_h + 14, escape_html(cats[c].substr(0, 24)));
   }
   for (size_t s = 0; s < series.size(); ++s)
     out += fmt::format(R"(<rect x="{}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}" font-size="11">{}</text>)",
-                       w - 160, 8 + s * 14, kColors[s % 4], w - 145, 17 + s * 14, html_escape(series[s].first));
+                       w - 160, 8 + s * 14, kColors[s % 4], w - 145, 17 + s * 14, escape_html(series[s].first));
   out += "</svg>";
   return out;
 }
 
-nlohmann::ordered_json groups_json(const std::map<std::string, std::map<std::string, GroupCount>>& stages) {
+nlohmann::ordered_json report_groups_json(const std::map<std::string, std::map<std::string, GroupCount>>& stages) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (const char* stage : {"input", "kept", "output"}) {
     nlohmann::ordered_json sj = nlohmann::ordered_json::object();
@@ -111,7 +111,7 @@ void write_clean_report(const std::string& dir, const CleanReport& r) {
   for (auto& i : r.input_issues) issues.push_back(fmt::format("{}:{}: {}", i.file, i.line, i.reason));
   j["skipped_input"] = {{"count", r.n_input_issues}, {"lines", issues}};
   nlohmann::ordered_json groups = nlohmann::ordered_json::object();
-  for (auto& [kind, stages] : r.groups) groups[kind] = groups_json(stages);
+  for (auto& [kind, stages] : r.groups) groups[kind] = report_groups_json(stages);
   j["groups"] = groups;
   j["rebalance_rates"] = r.rebalance_rates;
   j["length_histogram_chars"] = {{"bins_log2", "bin k counts documents with [2^k, 2^(k+1)) characters"},
@@ -140,9 +140,9 @@ void write_clean_report(const std::string& dir, const CleanReport& r) {
   for (auto& [reason, s] : r.dropped) {
     std::string ex;
     for (auto& e : s.examples)
-      ex += fmt::format("<div class=ex><b>{}</b> — {}<br>{}</div>", html_escape(e.where), html_escape(e.detail),
-                        html_escape(e.snippet));
-    h += fmt::format("<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>", html_escape(reason), s.docs,
+      ex += fmt::format("<div class=ex><b>{}</b> — {}<br>{}</div>", escape_html(e.where), escape_html(e.detail),
+                        escape_html(e.snippet));
+    h += fmt::format("<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>", escape_html(reason), s.docs,
                      s.bytes, ex);
   }
   h += "</table><h2>Modified</h2><table>";
@@ -158,7 +158,7 @@ void write_clean_report(const std::string& dir, const CleanReport& r) {
   h += fmt::format("<h2>Skipped input lines ({})</h2><ul>", r.n_input_issues);
   for (size_t i = 0; i < r.input_issues.size() && i < 50; ++i) {
     const auto& is = r.input_issues[i];
-    h += fmt::format("<li class=ex>{}:{}: {}</li>", html_escape(is.file), is.line, html_escape(is.reason));
+    h += fmt::format("<li class=ex>{}:{}: {}</li>", escape_html(is.file), is.line, escape_html(is.reason));
   }
   if (r.input_issues.size() > 50) h += "<li>… (all listed in report.json)</li>";
   h += "</ul>";
@@ -183,7 +183,7 @@ void write_clean_report(const std::string& dir, const CleanReport& r) {
     }
     h += "</tr>";
     for (auto& g : cats) {
-      h += fmt::format("<tr><td>{}</td>", html_escape(g.empty() ? "(none)" : g));
+      h += fmt::format("<tr><td>{}</td>", escape_html(g.empty() ? "(none)" : g));
       for (const char* stage : {"input", "kept", "output"}) {
         GroupCount c, total;
         if (auto it = stages.find(stage); it != stages.end()) {
@@ -213,7 +213,7 @@ void write_clean_report(const std::string& dir, const CleanReport& r) {
     h += svg_bars("documents per length bin: input vs output", cats, {{"input", a}, {"output", b}}, true);
   }
   h += "<h2>Options</h2><pre class=ex>" +
-       html_escape(parse_ordered_json(r.options_json.empty() ? "{}" : r.options_json, "clean options").dump(2)) + "</pre>";
+       escape_html(parse_ordered_json(r.options_json.empty() ? "{}" : r.options_json, "clean options").dump(2)) + "</pre>";
   h += "</body></html>\n";
   write_file_atomic((fs::path(dir) / "report.html").string(), h);
 }

@@ -28,25 +28,25 @@ namespace {
 // reader per small file does not touch a megabyte of fresh pages.
 constexpr size_t kReadChunk = 1 << 16;
 
-bool ends_with(const std::string& s, const std::string& suffix) {
+bool name_ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string strip_compression(const std::string& name) {
-  if (ends_with(name, ".gz")) return name.substr(0, name.size() - 3);
-  if (ends_with(name, ".zst")) return name.substr(0, name.size() - 4);
+std::string without_compression_suffix(const std::string& name) {
+  if (name_ends_with(name, ".gz")) return name.substr(0, name.size() - 3);
+  if (name_ends_with(name, ".zst")) return name.substr(0, name.size() - 4);
   return name;
 }
 
 bool supported_name(const std::string& name) {
-  const std::string base = strip_compression(name);
-  return ends_with(base, ".txt") || ends_with(base, ".md") || ends_with(base, ".jsonl") || ends_with(base, ".json");
+  const std::string base = without_compression_suffix(name);
+  return name_ends_with(base, ".txt") || name_ends_with(base, ".md") || name_ends_with(base, ".jsonl") || name_ends_with(base, ".json");
 }
 
 std::string stem_of(const std::string& arg) {
   std::string name = fs::path(arg).filename().string();
   if (name.empty()) name = fs::path(arg).parent_path().filename().string();  // "dir/"
-  name = strip_compression(name);
+  name = without_compression_suffix(name);
   const size_t dot = name.find('.');
   if (dot != std::string::npos && dot > 0) name = name.substr(0, dot);
   return name.empty() ? "input" : name;
@@ -160,8 +160,8 @@ uint64_t max_record_bytes_from_mb(int64_t mb) {
 }
 
 std::unique_ptr<ByteSource> ByteSource::open(const std::string& path) {
-  if (ends_with(path, ".gz")) return std::make_unique<GzipSource>(path);
-  if (ends_with(path, ".zst")) return std::make_unique<ZstdSource>(path);
+  if (name_ends_with(path, ".gz")) return std::make_unique<GzipSource>(path);
+  if (name_ends_with(path, ".zst")) return std::make_unique<ZstdSource>(path);
   return std::make_unique<PlainSource>(path);
 }
 
@@ -225,8 +225,8 @@ bool DocumentStream::open_next_file() {
   if (file_index_ >= files_.size()) return false;
   const std::string& path = files_[file_index_].path;
   src_ = ByteSource::open(path);
-  const std::string base = strip_compression(path);
-  kind_ = (ends_with(base, ".jsonl") || ends_with(base, ".json")) ? Kind::kJsonl : Kind::kText;
+  const std::string base = without_compression_suffix(path);
+  kind_ = (name_ends_with(base, ".jsonl") || name_ends_with(base, ".json")) ? Kind::kJsonl : Kind::kText;
   buf_.clear();
   buf_pos_ = 0;
   eof_ = false;

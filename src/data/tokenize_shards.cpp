@@ -35,7 +35,7 @@ void encode_batch(const tok::Tokenizer& tk, const TokenizeOptions& o, const std:
   if (!first_error.empty()) fail("{}", first_error);
 }
 
-ShardSplitSummary finish_split(ShardSetWriter& w, const std::string& name, TokenizeSplit& out) {
+ShardSplitSummary finish_token_split(ShardSetWriter& w, const std::string& name, TokenizeSplit& out) {
   ShardSplitSummary s;
   s.split = name;
   s.n_tokens = w.n_tokens();
@@ -81,8 +81,8 @@ TokenizeResult tokenize_to_shards(const TokenizeOptions& o) {
   }
   bar.finish();
   std::vector<ShardSplitSummary> splits;
-  splits.push_back(finish_split(train, "train", r.train));
-  splits.push_back(finish_split(val, "val", r.val));
+  splits.push_back(finish_token_split(train, "train", r.train));
+  splits.push_back(finish_token_split(val, "val", r.val));
   write_shard_meta(o.out, spec, splits);
   tk.save(o.out);  // the shards travel with their tokenizer: the trainer finds it here
   r.seconds = timer.seconds();

@@ -49,7 +49,7 @@ SubsetStatistic mean_statistic(std::shared_ptr<const std::vector<double>> values
   };
 }
 
-CorpusMetric mean_metric(std::string name, std::vector<double> per_item) {
+CorpusMetric mean_of_metric(std::string name, std::vector<double> per_item) {
   auto values = std::make_shared<const std::vector<double>>(std::move(per_item));
   CorpusMetric m;
   m.name = std::move(name);
@@ -119,10 +119,10 @@ std::vector<CorpusMetric> rouge_metrics(const std::vector<std::string>& hyps,
   std::vector<CorpusMetric> out;
   nlohmann::json d = nlohmann::json::object();
   for (int k = 0; k < 4; ++k) {
-    CorpusMetric mp = mean_metric(std::string(names[k]) + "_p", p[k]);
-    CorpusMetric mr = mean_metric(std::string(names[k]) + "_r", r[k]);
+    CorpusMetric mp = mean_of_metric(std::string(names[k]) + "_p", p[k]);
+    CorpusMetric mr = mean_of_metric(std::string(names[k]) + "_r", r[k]);
     d[names[k]] = {{"precision", mp.value}, {"recall", mr.value}};
-    out.push_back(mean_metric(std::string(names[k]) + "_f", f[k]));
+    out.push_back(mean_of_metric(std::string(names[k]) + "_f", f[k]));
   }
   d["stemmer"] = opt.use_stemmer;
   d["tokenizer"] = opt.cjk_aware ? "rouge-score+cjk" : "rouge-score";
@@ -141,7 +141,7 @@ std::vector<CorpusMetric> qa_metrics(const std::vector<std::string>& hyps,
     f1[i] = 100 * s.f1;
   });
   details["qa"] = {{"normalization", opt.cjk_aware ? "squad+cjk" : "squad"}};
-  return {mean_metric("exact_match", std::move(em)), mean_metric("f1", std::move(f1))};
+  return {mean_of_metric("exact_match", std::move(em)), mean_of_metric("f1", std::move(f1))};
 }
 
 std::vector<CorpusMetric> fact_metrics(const std::vector<std::string>& hyps,
@@ -149,7 +149,7 @@ std::vector<CorpusMetric> fact_metrics(const std::vector<std::string>& hyps,
   check_shapes(hyps, facts);
   std::vector<double> hit(hyps.size());
   parallel_items(hyps.size(), [&](size_t i) { hit[i] = 100 * facts_match(hyps[i], facts[i], opt); });
-  return {mean_metric("fact_accuracy", std::move(hit))};
+  return {mean_of_metric("fact_accuracy", std::move(hit))};
 }
 
 void add_confidence_intervals(std::vector<CorpusMetric>& metrics, size_t n_items, const BootstrapOptions& opt) {

@@ -18,7 +18,7 @@ namespace chatforge::eval {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
+bool path_ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
@@ -65,7 +65,7 @@ Corpus load_text_corpus(const PerplexityEvalOptions& o, const interop::LoadedMod
   const std::string& path = o.data;
   CF_CHECK(file_exists(path), "{} does not exist", path);
   std::vector<std::string> docs;
-  if (ends_with(path, ".jsonl")) {
+  if (path_ends_with(path, ".jsonl")) {
     c.kind = "jsonl";
     for (const auto& rec : read_jsonl(path)) {
       CF_CHECK(rec.value.is_object() && rec.value.contains(o.text_field) && rec.value[o.text_field].is_string(),
@@ -92,7 +92,7 @@ Corpus load_text_corpus(const PerplexityEvalOptions& o, const interop::LoadedMod
 }  // namespace
 
 Corpus load_corpus(const PerplexityEvalOptions& o, const interop::LoadedModel& lm) {
-  if (is_directory(o.data) || ends_with(o.data, ".bin")) return load_shard_corpus(o, lm);
+  if (is_directory(o.data) || path_ends_with(o.data, ".bin")) return load_shard_corpus(o, lm);
   return load_text_corpus(o, lm);
 }
 

@@ -19,7 +19,7 @@ struct Rule {
   Condition condition;  // empty: unconditional
 };
 
-bool ends_with(const std::string& w, std::string_view suffix) {
+bool word_ends_with(const std::string& w, std::string_view suffix) {
   return w.size() >= suffix.size() && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
@@ -104,7 +104,7 @@ class Porter {
         const std::string stem = drop_suffix(word, 2);
         return (!r.condition || r.condition(stem)) ? stem + r.replacement : word;
       }
-      if (r.suffix != "*d" && ends_with(word, r.suffix)) {
+      if (r.suffix != "*d" && word_ends_with(word, r.suffix)) {
         const std::string stem = drop_suffix(word, r.suffix.size());
         return (!r.condition || r.condition(stem)) ? stem + r.replacement : word;
       }
@@ -115,20 +115,20 @@ class Porter {
   static bool positive_measure(const std::string& s) { return measure(s) > 0; }
 
   std::string step1a(const std::string& word) const {
-    if (nltk() && ends_with(word, "ies") && word.size() == 4) return drop_suffix(word, 3) + "ie";
+    if (nltk() && word_ends_with(word, "ies") && word.size() == 4) return drop_suffix(word, 3) + "ie";
     return apply_rules(word, {{"sses", "ss", {}}, {"ies", "i", {}}, {"ss", "ss", {}}, {"s", "", {}}});
   }
 
   std::string step1b(const std::string& word) const {
-    if (nltk() && ends_with(word, "ied")) return drop_suffix(word, 3) + (word.size() == 4 ? "ie" : "i");
-    if (ends_with(word, "eed")) {
+    if (nltk() && word_ends_with(word, "ied")) return drop_suffix(word, 3) + (word.size() == 4 ? "ie" : "i");
+    if (word_ends_with(word, "eed")) {
       const std::string stem = drop_suffix(word, 3);
       return measure(stem) > 0 ? stem + "ee" : word;
     }
     std::string inter;
     bool succeeded = false;
     for (std::string_view suffix : {std::string_view("ed"), std::string_view("ing")}) {
-      if (ends_with(word, suffix)) {
+      if (word_ends_with(word, suffix)) {
         inter = drop_suffix(word, suffix.size());
         if (contains_vowel(inter)) {
           succeeded = true;
@@ -158,7 +158,7 @@ class Porter {
   }
 
   std::string step2(const std::string& word) const {
-    if (nltk() && ends_with(word, "alli") && positive_measure(drop_suffix(word, 4))) {
+    if (nltk() && word_ends_with(word, "alli") && positive_measure(drop_suffix(word, 4))) {
       return step2(drop_suffix(word, 4) + "al");
     }
     const Condition pm = positive_measure;
@@ -211,7 +211,7 @@ class Porter {
   }
 
   std::string step5a(const std::string& word) const {
-    if (ends_with(word, "e")) {
+    if (word_ends_with(word, "e")) {
       const std::string stem = drop_suffix(word, 1);
       const int m = measure(stem);
       if (m > 1) return stem;

@@ -38,7 +38,7 @@ std::string merges_txt(const tok::Tokenizer& t) {
   return out;
 }
 
-bool has_chat_tokens(const tok::Tokenizer& t) {
+bool folder_has_chat_tokens(const tok::Tokenizer& t) {
   return t.special_token_id(tok::kImStart) && t.special_token_id(tok::kImEnd);
 }
 
@@ -47,7 +47,7 @@ bool has_chat_tokens(const tok::Tokenizer& t) {
 std::string tokenizer_config_json(const tok::Tokenizer& tokenizer, const model::GptConfig& cfg) {
   ordered_json tc = parse_ordered_json(tokenizer.to_hf_config_json(), "tokenizer_config.json");
   tc["model_max_length"] = cfg.n_ctx;
-  if (has_chat_tokens(tokenizer)) tc["chat_template"] = tok::ChatFormat::jinja_template();
+  if (folder_has_chat_tokens(tokenizer)) tc["chat_template"] = tok::ChatFormat::jinja_template();
   return tc.dump(2) + "\n";
 }
 
@@ -100,7 +100,7 @@ void write_generated_files(const std::string& dir, const model::Gpt& gpt, const 
   if (cfg.bos_token_id >= 0) gen["bos_token_id"] = cfg.bos_token_id;
   if (!cfg.eos_token_ids.empty()) {
     std::vector<int32_t> eos(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
-    const int32_t im_end = tokenizer && has_chat_tokens(*tokenizer) ? *tokenizer->special_token_id(tok::kImEnd) : -1;
+    const int32_t im_end = tokenizer && folder_has_chat_tokens(*tokenizer) ? *tokenizer->special_token_id(tok::kImEnd) : -1;
     if (im_end >= 0 && std::find(eos.begin(), eos.end(), im_end) == eos.end()) eos.push_back(im_end);
     if (eos.size() == 1) gen["eos_token_id"] = eos[0]; else gen["eos_token_id"] = eos;
   }

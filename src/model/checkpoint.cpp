@@ -141,7 +141,7 @@ std::string stored_name(const std::string& hf_name, const std::string& root, boo
   return hf_name.substr(root.size());
 }
 
-std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+std::string checkpoint_shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 }  // namespace
 
@@ -186,10 +186,10 @@ void check_config_matches_weights(const GptConfig& cfg, const std::string& confi
   for (const ParamSlice& t : param_slices(cfg, layout)) {
     const std::string name = prefix + stored_name(t.hf_name, names.root, has_prefix);
     auto [r, info] = find_stored(name);
-    CF_CHECK(info != nullptr, "{}: missing tensor '{}' (shape {}, from {})", files, name, shape_str(t.hf_shape),
+    CF_CHECK(info != nullptr, "{}: missing tensor '{}' (shape {}, from {})", files, name, checkpoint_shape_str(t.hf_shape),
              config_path);
     CF_CHECK(info->shape == t.hf_shape, "{}: tensor '{}' has shape {}, expected {} from {} ({} {})", r->path(), name,
-             info->shape_str(), shape_str(t.hf_shape), config_path, n_embd_key, cfg.n_embd);
+             info->shape_str(), checkpoint_shape_str(t.hf_shape), config_path, n_embd_key, cfg.n_embd);
   }
 }
 

@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kPrefix = "base_model.model.";
 
-std::string shape_str(const std::vector<int64_t>& s) {
+std::string adapter_shape_str(const std::vector<int64_t>& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
@@ -163,7 +163,7 @@ void read_adapter_weights(const std::string& dir, Lora& lora) {
     if (info.shape != want) {
       const bool is_a = name.find(".lora_A.") != std::string::npos;
       const bool rank_mismatch = info.shape.size() == 2 && (is_a ? info.shape[0] != r_rank : info.shape[1] != r_rank);
-      fail("{}: tensor {} has shape {}, this base needs {} ({})", path, name, shape_str(info.shape), shape_str(want),
+      fail("{}: tensor {} has shape {}, this base needs {} ({})", path, name, adapter_shape_str(info.shape), adapter_shape_str(want),
            rank_mismatch ? fmt::format("rank mismatch: adapter_config.json says r = {}", r_rank)
                          : "the adapter was trained on a base of another shape");
     }

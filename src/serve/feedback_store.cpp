@@ -117,7 +117,7 @@ nlohmann::json parse_or_array(const std::string& s) {
   return try_parse_json(s, nullptr).value_or(nlohmann::json::array());
 }
 
-std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string dump_feedback_json(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 // The prompt the model saw: the request's messages, led by the recorded system prompt when
 // the request brought none (it came from the server's --system). A request's own system
@@ -199,7 +199,7 @@ int64_t FeedbackStore::record_answer(const std::string& conversation_id, const s
     bool answered_before = false;
     {
       Stmt q(db_, "SELECT 1 FROM messages WHERE conversation_id = ? AND role = 'assistant' AND prompt_json = ? LIMIT 1");
-      answered_before = q.bind(1, conversation_id).bind(2, dump(prompt)).step();
+      answered_before = q.bind(1, conversation_id).bind(2, dump_feedback_json(prompt)).step();
     }
     if (!answered_before && prompt.is_array() && !prompt.empty() && prompt.back().is_object() &&
         prompt.back().value("role", "") == "user")
@@ -214,8 +214,8 @@ int64_t FeedbackStore::record_answer(const std::string& conversation_id, const s
         .bind(1, conversation_id)
         .bind(2, answer)
         .bind(3, model)
-        .bind(4, dump(sampling))
-        .bind(5, dump(prompt))
+        .bind(4, dump_feedback_json(sampling))
+        .bind(5, dump_feedback_json(prompt))
         .bind(6, system)
         .step();
     const int64_t id = sqlite3_last_insert_rowid(db_);
@@ -246,7 +246,7 @@ std::optional<FeedbackStore::Answer> FeedbackStore::answer(int64_t message_id) {
   Stmt q(db_, "SELECT prompt_json, system_prompt, content FROM messages WHERE id = ? AND role = 'assistant'");
   q.bind(1, message_id);
   if (!q.step()) return std::nullopt;
-  return Answer{dump(prompt_as_seen(q.text(0), q.text(1))), q.text(2)};
+  return Answer{dump_feedback_json(prompt_as_seen(q.text(0), q.text(1))), q.text(2)};
 }
 
 int64_t FeedbackStore::add_pair(int64_t chosen_id, int64_t rejected_id, const std::string& comment) {
@@ -354,7 +354,7 @@ size_t FeedbackStore::export_sft(const std::string& out_path) {
     nlohmann::json msgs = prompt_as_seen(q.text(0), q.text(2));
     if (!msgs.is_array()) continue;
     msgs.push_back({{"role", "assistant"}, {"content", q.text(1)}});
-    out.write(dump({{"messages", msgs}}) + "\n");
+    out.write(dump_feedback_json({{"messages", msgs}}) + "\n");
     ++n;
   }
   Stmt e(db_,
@@ -364,7 +364,7 @@ size_t FeedbackStore::export_sft(const std::string& out_path) {
     nlohmann::json msgs = prompt_as_seen(e.text(0), e.text(2));
     if (!msgs.is_array()) continue;
     msgs.push_back({{"role", "assistant"}, {"content", e.text(1)}});
-    out.write(dump({{"messages", msgs}}) + "\n");
+    out.write(dump_feedback_json({{"messages", msgs}}) + "\n");
     ++n;
   }
   out.commit();
@@ -389,7 +389,7 @@ std::vector<std::array<std::string, 3>> FeedbackStore::preference_triples() {
          "SELECT m.prompt_json, m.content, f.rating, m.system_prompt FROM messages m JOIN feedback f ON "
          "f.message_id = m.id WHERE m.role = 'assistant' AND f.rating <> 0 ORDER BY m.id");
   while (q.step()) {
-    const std::string key = dump(prompt_as_seen(q.text(0), q.text(3)));  // canonical form
+    const std::string key = dump_feedback_json(prompt_as_seen(q.text(0), q.text(3)));  // canonical form
     auto [it, inserted] = by_prompt.try_emplace(key);
     if (inserted) order.push_back(key);
     (q.integer(2) > 0 ? it->second.first : it->second.second).push_back(q.text(1));
@@ -403,11 +403,11 @@ std::vector<std::array<std::string, 3>> FeedbackStore::preference_triples() {
   Stmt p(db_,
          "SELECT c.prompt_json, c.system_prompt, c.content, r.content FROM pairs p JOIN messages c ON c.id = "
          "p.chosen_id JOIN messages r ON r.id = p.rejected_id ORDER BY p.id");
-  while (p.step()) add({dump(prompt_as_seen(p.text(0), p.text(1))), p.text(2), p.text(3)}, false);
+  while (p.step()) add({dump_feedback_json(prompt_as_seen(p.text(0), p.text(1))), p.text(2), p.text(3)}, false);
   Stmt e(db_,
          "SELECT m.prompt_json, m.system_prompt, e.content, m.content FROM edits e JOIN messages m ON m.id = "
          "e.message_id ORDER BY e.id");
-  while (e.step()) add({dump(prompt_as_seen(e.text(0), e.text(1))), e.text(2), e.text(3)}, false);
+  while (e.step()) add({dump_feedback_json(prompt_as_seen(e.text(0), e.text(1))), e.text(2), e.text(3)}, false);
   return triples;
 }
 
@@ -416,7 +416,7 @@ size_t FeedbackStore::export_preference(const std::string& out_path) {
   const auto triples = preference_triples();
   AtomicFile out(out_path);
   for (const auto& [key, chosen, rejected] : triples)
-    out.write(dump({{"prompt", parse_json(key, "feedback prompt")}, {"chosen", chosen}, {"rejected", rejected}}) + "\n");
+    out.write(dump_feedback_json({{"prompt", parse_json(key, "feedback prompt")}, {"chosen", chosen}, {"rejected", rejected}}) + "\n");
   out.commit();
   return triples.size();
 }
@@ -430,7 +430,7 @@ size_t FeedbackStore::export_kto(const std::string& out_path) {
   // with the same label is not written again
   auto write = [&](const std::string& key, const std::string& completion, bool label, bool rated = false) {
     if (!seen.emplace(key, completion, label).second && !rated) return;
-    out.write(dump({{"prompt", parse_json(key, "feedback prompt")}, {"completion", completion}, {"label", label}}) +
+    out.write(dump_feedback_json({{"prompt", parse_json(key, "feedback prompt")}, {"completion", completion}, {"label", label}}) +
               "\n");
     ++n;
   };
@@ -438,14 +438,14 @@ size_t FeedbackStore::export_kto(const std::string& out_path) {
     Stmt q(db_,
            "SELECT m.prompt_json, m.content, f.rating, m.system_prompt FROM messages m JOIN feedback f ON "
            "f.message_id = m.id WHERE m.role = 'assistant' AND f.rating <> 0 ORDER BY m.id");
-    while (q.step()) write(dump(prompt_as_seen(q.text(0), q.text(3))), q.text(1), q.integer(2) > 0, true);
+    while (q.step()) write(dump_feedback_json(prompt_as_seen(q.text(0), q.text(3))), q.text(1), q.integer(2) > 0, true);
   }
   // pairs and edits: the preferred text liked, the other disliked
   Stmt p(db_,
          "SELECT c.prompt_json, c.system_prompt, c.content, r.content FROM pairs p JOIN messages c ON c.id = "
          "p.chosen_id JOIN messages r ON r.id = p.rejected_id ORDER BY p.id");
   while (p.step()) {
-    const std::string key = dump(prompt_as_seen(p.text(0), p.text(1)));
+    const std::string key = dump_feedback_json(prompt_as_seen(p.text(0), p.text(1)));
     write(key, p.text(2), true);
     write(key, p.text(3), false);
   }
@@ -453,7 +453,7 @@ size_t FeedbackStore::export_kto(const std::string& out_path) {
          "SELECT m.prompt_json, m.system_prompt, e.content, m.content FROM edits e JOIN messages m ON m.id = "
          "e.message_id ORDER BY e.id");
   while (e.step()) {
-    const std::string key = dump(prompt_as_seen(e.text(0), e.text(1)));
+    const std::string key = dump_feedback_json(prompt_as_seen(e.text(0), e.text(1)));
     write(key, e.text(2), true);
     write(key, e.text(3), false);
   }

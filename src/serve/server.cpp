@@ -30,16 +30,16 @@ namespace {
 
 using nlohmann::json;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump_json(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void send_json(httplib::Response& res, int status, const json& j) {
   res.status = status;
-  res.set_content(dump(j), "application/json");
+  res.set_content(dump_json(j), "application/json");
 }
 
 void send_error(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
-  res.set_content(dump(e.body()), "application/json");
+  res.set_content(dump_json(e.body()), "application/json");
 }
 
 // Equal-length comparison whose time does not depend on where the strings differ.
@@ -530,7 +530,7 @@ struct Server::Impl {
                 {"model", cr->model},
                 {"system_fingerprint", nullptr},
                 {"choices", json::array({std::move(choice)})}};
-      return "data: " + dump(j) + "\n\n";
+      return "data: " + dump_json(j) + "\n\n";
     };
     res.set_chunked_content_provider(
         "text/event-stream",
@@ -552,7 +552,7 @@ struct Server::Impl {
               if (st->finished[i]) continue;
               if (!c.error.empty()) {
                 out += "data: " +
-                       dump(ApiError(500, "generation failed: " + c.error, "", "generation_failed", "server_error")
+                       dump_json(ApiError(500, "generation failed: " + c.error, "", "generation_failed", "server_error")
                                 .body()) +
                        "\n\n";
                 st->finished[i] = true;
@@ -609,7 +609,7 @@ struct Server::Impl {
             metrics.add_tokens(usage["prompt_tokens"].get<int>(), usage["completion_tokens"].get<int>());
             if (cr->include_usage)
               out += "data: " +
-                     dump({{"id", id},
+                     dump_json({{"id", id},
                            {"object", cr->chat ? "chat.completion.chunk" : "text_completion"},
                            {"created", created_at},
                            {"model", cr->model},

@@ -8,7 +8,7 @@
 namespace chatforge::tok {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+bool is_ascii_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
 
 // The length of the longest tail of s that is a proper prefix of tag ("ab</th" -> 4).
 size_t partial_tag_tail(std::string_view s, std::string_view tag) {
@@ -18,7 +18,7 @@ size_t partial_tag_tail(std::string_view s, std::string_view tag) {
 }
 
 std::string_view rtrim(std::string_view s) {
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  while (!s.empty() && is_ascii_space(s.back())) s.remove_suffix(1);
   return s;
 }
 

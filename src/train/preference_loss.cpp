@@ -8,8 +8,8 @@
 namespace chatforge::train {
 namespace {
 
-double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
-// log(sigmoid(x)) without overflow: -log(1 + e^-x)
+double logistic(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
+// log(logistic(x)) without overflow: -log(1 + e^-x)
 double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
 
 }  // namespace
@@ -31,7 +31,7 @@ PairLoss dpo_pair_loss(const PairLogps& x, const PreferenceLossConfig& c) {
   const double d = (x.pc - x.rc) - (x.pr - x.rr), eps = c.label_smoothing;
   out.loss = -(1.0 - eps) * log_sigmoid(b * d) - eps * log_sigmoid(-b * d);
   // d/dd of -logsig(b d) is -b sig(-b d); of -logsig(-b d) is b sig(b d)
-  const double dd = -(1.0 - eps) * b * sigmoid(-b * d) + eps * b * sigmoid(b * d);
+  const double dd = -(1.0 - eps) * b * logistic(-b * d) + eps * b * logistic(b * d);
   out.dpc = dd;
   out.dpr = -dd;
   return out;
@@ -42,11 +42,11 @@ KtoLoss kto_example_loss(const KtoLogps& x, double z, const PreferenceLossConfig
   const double b = c.beta, ratio = x.p - x.r;
   out.reward = b * ratio;
   if (x.desirable) {
-    const double s = sigmoid(b * (ratio - z));
+    const double s = logistic(b * (ratio - z));
     out.loss = c.desirable_weight * (1.0 - s);
     out.dp = -c.desirable_weight * b * s * (1.0 - s);  // d(1 - sig(u))/du = -sig(u)(1 - sig(u)), du/dp = b
   } else {
-    const double s = sigmoid(b * (z - ratio));
+    const double s = logistic(b * (z - ratio));
     out.loss = c.undesirable_weight * (1.0 - s);
     out.dp = c.undesirable_weight * b * s * (1.0 - s);  // du/dp = -b
   }

@@ -76,7 +76,7 @@ struct GoldenFixture {
 struct Err {
   double abs = 0, rel = 0;
 };
-Err compare(const float* got, const float* want, size_t n) {
+Err compare_to_torch(const float* got, const float* want, size_t n) {
   Err e;
   double max_want = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -104,7 +104,7 @@ TEST(Golden, ForwardLogitsAndLossMatchPyTorch) {
   std::vector<float> got(f.B * f.T * V);
   for (int i = 0; i < f.B * f.T; ++i)
     std::memcpy(&got[i * V], gpt.activations().logits + static_cast<size_t>(i) * Vp, V * 4);
-  const Err e = compare(got.data(), want, got.size());
+  const Err e = compare_to_torch(got.data(), want, got.size());
   std::printf("logits: max abs err %.3g, rel %.3g\n", e.abs, e.rel);
   EXPECT_LT(e.abs, 2e-5);
 }
@@ -122,7 +122,7 @@ TEST(Golden, EveryParameterGradientMatchesPyTorch) {
     std::vector<float> got(t.rows * t.cols), want(t.rows * t.cols);
     model::export_hf(t, gpt.grads().data(), got.data());
     f.r.read_f32("grad." + t.hf_name, t.hf_shape, want.data());
-    const Err e = compare(got.data(), want.data(), got.size());
+    const Err e = compare_to_torch(got.data(), want.data(), got.size());
     worst = std::max(worst, e.rel);
     EXPECT_LT(e.rel, 2e-5) << t.hf_name << " abs " << e.abs;
     EXPECT_LT(e.abs, 1e-5) << t.hf_name;
@@ -168,7 +168,7 @@ TEST(Golden, TenAdamWStepsMatchPyTorch) {
     std::vector<float> got(t.rows * t.cols), w(t.rows * t.cols);
     model::export_hf(t, gpt.params().data(), got.data());
     f.r.read_f32("final." + t.hf_name, t.hf_shape, w.data());
-    const Err e = compare(got.data(), w.data(), got.size());
+    const Err e = compare_to_torch(got.data(), w.data(), got.size());
     worst = std::max(worst, e.abs);
     EXPECT_LT(e.abs, 5e-5) << t.hf_name;
   }

@@ -78,7 +78,7 @@ struct PrefFixture {
   }
 };
 
-double max_rel(const std::vector<float>& got, const std::vector<float>& want, double* abs_err) {
+double max_rel_pref(const std::vector<float>& got, const std::vector<float>& want, double* abs_err) {
   double a = 0, m = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     a = std::max(a, static_cast<double>(std::fabs(got[i] - want[i])));
@@ -113,7 +113,7 @@ TEST_P(PrefGolden, LossAndEveryGradientMatchPyTorch) {
     model::export_hf(t, gpt.grads().data(), got.data());
     f.r.read_f32(v + ".grad." + t.hf_name, t.hf_shape, want.data());
     double abs_err = 0;
-    const double rel = max_rel(got, want, &abs_err);
+    const double rel = max_rel_pref(got, want, &abs_err);
     worst = std::max(worst, rel);
     EXPECT_LT(rel, 1e-4) << t.hf_name << " abs " << abs_err;
     ++checked;
@@ -194,7 +194,7 @@ TEST(PrefGoldenLora, DpoLossAndAdapterGradientsMatchPyTorchWithTheBaseAsReferenc
     std::vector<float> got(lora.grads().data() + t.offset, lora.grads().data() + t.offset + t.numel()), want(t.numel());
     f.r.read_f32("lora_dpo.grad." + t.name, {t.shape[0], t.shape[1]}, want.data());
     double abs_err = 0;
-    const double rel = max_rel(got, want, &abs_err);
+    const double rel = max_rel_pref(got, want, &abs_err);
     worst = std::max(worst, rel);
     EXPECT_LT(rel, 1e-4) << t.name << " abs " << abs_err;
     ++checked;

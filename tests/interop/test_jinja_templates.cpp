@@ -34,7 +34,7 @@ Json read_json(const std::string& path) {
   return Json::parse(f);
 }
 
-std::vector<Json> read_jsonl(const std::string& path) {
+std::vector<Json> read_template_jsonl(const std::string& path) {
   std::ifstream f(path);
   EXPECT_TRUE(f.good()) << path;
   std::vector<Json> out;
@@ -62,8 +62,8 @@ const Cases* load_cases() {
   static Cases c = [&] {
     Cases x;
     x.templates = read_json(std::string(dir) + "/templates.json");
-    x.cases = read_jsonl(std::string(dir) + "/cases.jsonl");
-    x.reference = read_jsonl(std::string(dir) + "/reference.jsonl");
+    x.cases = read_template_jsonl(std::string(dir) + "/cases.jsonl");
+    x.reference = read_template_jsonl(std::string(dir) + "/reference.jsonl");
     for (auto it = x.templates.begin(); it != x.templates.end(); ++it) {
       ChatTemplate t = ChatTemplate::from_tokenizer_config(*it, it.key());
       if (it.key() == "llama3") t.set_end_of_turn("<|eot_id|>");

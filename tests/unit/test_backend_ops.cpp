@@ -221,7 +221,7 @@ void encoder_row(Ctx& c, int B, int T, int C, int V, bool with_pos) {
   c.check("dwpe (+=)", c.getf(d_dwpe, dwpe_r.size()), dwpe_r);
 }
 
-void layernorm_row(Ctx& c, int N, int C) {
+void ref_layernorm_row(Ctx& c, int N, int C) {
   Rng rng(2);
   auto x = randn(static_cast<size_t>(N) * C, rng, 2.0), w = randn(C, rng), b = randn(C, rng),
        dy = randn(static_cast<size_t>(N) * C, rng);
@@ -539,7 +539,7 @@ std::vector<Row> rows() {
     int N, C;
   };
   for (const Rows r : std::vector<Rows>{{1, 8}, {10, 12}, {51, 64}, {66, 96}, {9, 1000}})
-    add("layernorm" + dims({{"N", r.N}, {"C", r.C}}), [r](Ctx& c) { layernorm_row(c, r.N, r.C); });
+    add("layernorm" + dims({{"N", r.N}, {"C", r.C}}), [r](Ctx& c) { ref_layernorm_row(c, r.N, r.C); });
   for (const Rows r : std::vector<Rows>{{33, 64}, {7, 13}})
     add("residual_layernorm" + dims({{"N", r.N}, {"C", r.C}}), [r](Ctx& c) { residual_layernorm_row(c, r.N, r.C); });
   // GEMMs: odd sizes, and the bf16-friendly ones (multiples of 8) the model has

@@ -34,7 +34,7 @@ namespace {
 
 using chatforge::testing::write_text;
 
-std::vector<json> read_jsonl(const std::string& path) {
+std::vector<json> read_jsonl_rows(const std::string& path) {
   std::vector<json> rows;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) rows.push_back(json::parse(line));
@@ -52,7 +52,7 @@ struct Doc {
   std::vector<int32_t> ids;
   std::vector<uint8_t> mask;
 };
-std::vector<Doc> read_docs(const std::string& dir, const std::string& split, uint64_t* rows = nullptr) {
+std::vector<Doc> read_built_docs(const std::string& dir, const std::string& split, uint64_t* rows = nullptr) {
   std::vector<Doc> docs;
   if (rows) *rows = 0;
   for (const auto& path : list_shards(dir, split)) {
@@ -142,8 +142,8 @@ TEST(ChatBuild, ShardsRoundTripWithAssistantOnlyMaskAndCounts) {
   const tok::ChatFormat format(tk);
 
   // The dump lists every output conversation in write order: train rows, then val.
-  const auto dump = read_jsonl(f.options.dump_text);
-  const auto train = read_docs(f.options.out, "train"), val = read_docs(f.options.out, "val");
+  const auto dump = read_jsonl_rows(f.options.dump_text);
+  const auto train = read_built_docs(f.options.out, "train"), val = read_built_docs(f.options.out, "val");
   ASSERT_EQ(dump.size(), train.size() + val.size());
   ASSERT_GT(train.size(), 50u);
   for (size_t k = 0; k < dump.size(); ++k) {
@@ -193,8 +193,8 @@ TEST(ChatBuild, ShardsRoundTripWithAssistantOnlyMaskAndCounts) {
   EXPECT_EQ(val.size(), qa.val + chat.val);
   ASSERT_EQ(r.splits.size(), 4u);  // train, val, val-qa, val-chat
   EXPECT_EQ(r.splits[2].split, "val-qa");
-  EXPECT_EQ(read_docs(f.options.out, "val-qa").size(), qa.val);
-  EXPECT_EQ(read_docs(f.options.out, "val-chat").size(), chat.val);
+  EXPECT_EQ(read_built_docs(f.options.out, "val-qa").size(), qa.val);
+  EXPECT_EQ(read_built_docs(f.options.out, "val-chat").size(), chat.val);
   ASSERT_EQ(r.n_issues, 1u);
   EXPECT_EQ(r.issue_examples[0].line, 8u);
   uint64_t trained = 0;
@@ -255,7 +255,7 @@ TEST(ChatBuild, ParaphraserRunsOnTrainConversationsAtTheRate) {
 
   // The copies are extra train examples; the originals stay.
   uint64_t copies = 0, originals = 0;
-  for (const auto& row : read_jsonl(f.options.dump_text)) {
+  for (const auto& row : read_jsonl_rows(f.options.dump_text)) {
     const std::string user = messages_of(row)[row["task"] == "chat" ? 1 : 0].content;
     if (user.rfind("Say again: ", 0) == 0) {
       EXPECT_EQ(row["split"], "train");
@@ -284,8 +284,8 @@ TEST(ChatBuild, PackedRowsWithNoiseKeepTargets) {
   const ChatBuildResult noisy_r = build_chat_dataset(noisy, {});
 
   uint64_t rows = 0;
-  const auto clean = read_docs(f.options.out, "train", &rows);
-  const auto docs = read_docs(noisy.out, "train");
+  const auto clean = read_built_docs(f.options.out, "train", &rows);
+  const auto docs = read_built_docs(noisy.out, "train");
   EXPECT_EQ(rows, clean_r.train_pack.rows);
   EXPECT_LT(rows, clean.size());  // several conversations per row
   EXPECT_EQ(clean_r.train_pack.docs, clean.size());

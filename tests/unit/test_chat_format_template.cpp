@@ -27,7 +27,7 @@ using chatforge::testing::temp_dir;
 using chatforge::testing::write_text;
 using chatforge::testing::error_of;
 
-tok::Tokenizer make_tokenizer(std::vector<std::string> specials) {
+tok::Tokenizer make_template_tokenizer(std::vector<std::string> specials) {
   tok::TrainOptions o;
   o.vocab_size = 320;
   o.special_tokens = std::move(specials);
@@ -53,7 +53,7 @@ constexpr const char* kLlama3Style =
 }  // namespace
 
 TEST(ChatFormatTemplate, ChatMLThroughJinjaEqualsTheNativeRenderer) {
-  const tok::Tokenizer tk = make_tokenizer({"<|endoftext|>", "<|im_start|>", "<|im_end|>"});
+  const tok::Tokenizer tk = make_template_tokenizer({"<|endoftext|>", "<|im_start|>", "<|im_end|>"});
   const ChatFormat native(tk);
   ChatTemplate t(ChatFormat::jinja_template(), "<|endoftext|>", "<|im_end|>");
   const ChatFormat jinja(tk, std::move(t), ChatFormat::jinja_template());
@@ -74,7 +74,7 @@ TEST(ChatFormatTemplate, ChatMLThroughJinjaEqualsTheNativeRenderer) {
 
 TEST(ChatFormatTemplate, Llama3StyleMasksAssistantTurnsAndKeepsUserTextPlain) {
   const tok::Tokenizer tk =
-      make_tokenizer({"<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"});
+      make_template_tokenizer({"<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"});
   const std::string dir = temp_dir("llama3");
   write_text(dir + "/tokenizer_config.json",
         nlohmann::json({{"chat_template", kLlama3Style}, {"bos_token", "<|begin_of_text|>"}, {"eos_token", "<|eot_id|>"}})
@@ -109,7 +109,7 @@ TEST(ChatFormatTemplate, Llama3StyleMasksAssistantTurnsAndKeepsUserTextPlain) {
 }
 
 TEST(ChatFormatTemplate, PlainFallbackForBaseModels) {
-  const tok::Tokenizer tk = make_tokenizer({"<|endoftext|>"});
+  const tok::Tokenizer tk = make_template_tokenizer({"<|endoftext|>"});
   EXPECT_EQ(tok::load_chat_format(tk, {}), nullptr);
   const ChatFormat f = ChatFormat::plain(tk);
   EXPECT_EQ(f.kind(), ChatFormat::Kind::kPlain);
@@ -126,7 +126,7 @@ TEST(ChatFormatTemplate, PlainFallbackForBaseModels) {
 }
 
 TEST(ChatFormatTemplate, LoadChoosesTheFormatAndNamesBadFiles) {
-  const tok::Tokenizer tk = make_tokenizer({"<|endoftext|>", "<|im_start|>", "<|im_end|>"});
+  const tok::Tokenizer tk = make_template_tokenizer({"<|endoftext|>", "<|im_start|>", "<|im_end|>"});
   const std::string dir = temp_dir("load");
   EXPECT_EQ(tok::load_chat_format(tk, {dir})->kind(), ChatFormat::Kind::kChatML);  // no file: the tokens
   write_text(dir + "/tokenizer_config.json", nlohmann::json({{"chat_template", ChatFormat::jinja_template()}}).dump());

@@ -33,7 +33,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool mentions(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 model::GptConfig tiny_safety_config() {
   model::GptConfig c;
@@ -72,11 +72,11 @@ TEST(CheckpointSafety, IntegerFieldsOutsideIntAreErrorsNotWrapped) {
   auto j = tiny_safety_config().to_hf_json();
   j["vocab_size"] = (uint64_t{1} << 32) + 300;  // would read as 300
   std::string m = error_of([&] { model::GptConfig::from_hf_json(j, "d/config.json"); });
-  EXPECT_TRUE(contains(m, "d/config.json") && contains(m, "'vocab_size'") && contains(m, "4294967596")) << m;
+  EXPECT_TRUE(mentions(m, "d/config.json") && mentions(m, "'vocab_size'") && mentions(m, "4294967596")) << m;
   j = tiny_safety_config().to_hf_json();
   j["n_layer"] = -(int64_t{1} << 40);
   m = error_of([&] { model::GptConfig::from_hf_json(j, "c"); });
-  EXPECT_TRUE(contains(m, "'n_layer'") && contains(m, "outside the integer range")) << m;
+  EXPECT_TRUE(mentions(m, "'n_layer'") && mentions(m, "outside the integer range")) << m;
 }
 
 TEST(CheckpointSafety, ConfigSizesAreCheckedAgainstTheWeightsBeforeAllocating) {
@@ -85,24 +85,24 @@ TEST(CheckpointSafety, ConfigSizesAreCheckedAgainstTheWeightsBeforeAllocating) {
   // vocab 2^24 x 16 channels is a 1 GiB model: the error must come from the headers alone
   set_config_field(d, "vocab_size", 1 << 24);
   std::string m = error_of([&] { model::load_model(d); });
-  EXPECT_TRUE(contains(m, d + "/config.json") && contains(m, "vocab_size is 16777216") &&
-              contains(m, "'transformer.wte.weight'") && contains(m, "[50, 16]"))
+  EXPECT_TRUE(mentions(m, d + "/config.json") && mentions(m, "vocab_size is 16777216") &&
+              mentions(m, "'transformer.wte.weight'") && mentions(m, "[50, 16]"))
       << m;
   m = error_of([&] { model::load_checked_config(d); });  // what --resume uses
-  EXPECT_TRUE(contains(m, "vocab_size is 16777216")) << m;
+  EXPECT_TRUE(mentions(m, "vocab_size is 16777216")) << m;
   EXPECT_LT(max_rss_mb() - rss0, 200) << "the model was allocated before the check";
   set_config_field(d, "vocab_size", 50);
   set_config_field(d, "n_positions", 1 << 20);
   m = error_of([&] { model::load_model(d); });
-  EXPECT_TRUE(contains(m, "config.json: n_positions is 1048576") && contains(m, "'transformer.wpe.weight'")) << m;
+  EXPECT_TRUE(mentions(m, "config.json: n_positions is 1048576") && mentions(m, "'transformer.wpe.weight'")) << m;
   set_config_field(d, "n_positions", 8);
   set_config_field(d, "n_layer", 1000);
   m = error_of([&] { model::load_model(d); });
-  EXPECT_TRUE(contains(m, "config.json: n_layer is 1000") && contains(m, "holds 2 layers")) << m;
+  EXPECT_TRUE(mentions(m, "config.json: n_layer is 1000") && mentions(m, "holds 2 layers")) << m;
   set_config_field(d, "n_layer", 2);
   set_config_field(d, "n_embd", 32);
   m = error_of([&] { model::load_model(d); });
-  EXPECT_TRUE(contains(m, "config.json: n_embd is 32")) << m;
+  EXPECT_TRUE(mentions(m, "config.json: n_embd is 32")) << m;
   set_config_field(d, "n_embd", 16);
   EXPECT_EQ(model::load_model(d)->config().vocab_size, 50);  // and back to loading fine
   fs::remove_all(d);
@@ -124,8 +124,8 @@ TEST(CheckpointSafety, NanWeightsAreRejectedAtLoadNamingFileAndTensor) {
   fs::copy_file(d + "/config.json", d2 + "/config.json");
   w.write(d2 + "/model.safetensors");
   const std::string m = error_of([&] { model::load_model(d2); });
-  EXPECT_TRUE(contains(m, d2 + "/model.safetensors") && contains(m, "'transformer.h.1.mlp.c_fc.weight'") &&
-              contains(m, "non-finite"))
+  EXPECT_TRUE(mentions(m, d2 + "/model.safetensors") && mentions(m, "'transformer.h.1.mlp.c_fc.weight'") &&
+              mentions(m, "non-finite"))
       << m;
   fs::remove_all(d);
   fs::remove_all(d2);
@@ -152,10 +152,10 @@ TEST(CheckpointSafety, CompletenessIsTheMarkerAndAHalfPrunedDirectoryIsSkipped) 
   }
   // a re-save of a step replaces it whole (swapped in), leaving no temp directory
   train::save_training_checkpoint(out, 2, m, opt, {{"step", 2}, {"again", true}}, "", false);
-  EXPECT_TRUE(contains(read_file(out + "/step_0000002/trainer_state.json"), "again"));
+  EXPECT_TRUE(mentions(read_file(out + "/step_0000002/trainer_state.json"), "again"));
   EXPECT_TRUE(train::is_complete_checkpoint(out + "/step_0000002"));
   for (const auto& e : fs::directory_iterator(out))
-    EXPECT_FALSE(contains(e.path().filename().string(), "tmp")) << e.path();
+    EXPECT_FALSE(mentions(e.path().filename().string(), "tmp")) << e.path();
   // A SIGKILL while pruning step 3 (as a step of another run sharing the directory, or a
   // re-save): the marker went first, then the weights; trainer_state.json is still there.
   const std::string s3 = out + "/step_0000003";
@@ -167,7 +167,7 @@ TEST(CheckpointSafety, CompletenessIsTheMarkerAndAHalfPrunedDirectoryIsSkipped) 
   EXPECT_EQ(skipped, std::vector<std::string>{s3});
   // naming the half-pruned directory itself is an error that says what it is
   std::string msg = error_of([&] { train::find_latest_checkpoint(s3); });
-  EXPECT_TRUE(contains(msg, s3) && contains(msg, "incomplete checkpoint") && contains(msg, "COMPLETE")) << msg;
+  EXPECT_TRUE(mentions(msg, s3) && mentions(msg, "incomplete checkpoint") && mentions(msg, "COMPLETE")) << msg;
   // a complete one loads
   train::AdamW opt2(m, train::AdamWConfig{});
   EXPECT_EQ(train::load_training_checkpoint(out + "/step_0000002", m, opt2).dir, out + "/step_0000002");
@@ -180,7 +180,7 @@ TEST(CheckpointSafety, CompletenessIsTheMarkerAndAHalfPrunedDirectoryIsSkipped) 
   // with no complete checkpoint at all, the error lists the incomplete ones
   fs::remove(out + "/step_0000002/" + train::kCompleteMarker);
   msg = error_of([&] { train::find_latest_checkpoint(out); });
-  EXPECT_TRUE(contains(msg, "no complete training checkpoint") && contains(msg, "1 incomplete: step_0000002")) << msg;
+  EXPECT_TRUE(mentions(msg, "no complete training checkpoint") && mentions(msg, "1 incomplete: step_0000002")) << msg;
   fs::remove_all(out);
 }
 
@@ -257,13 +257,13 @@ TEST(CheckpointSafety, TrainerStateFieldsAreNamedInErrors) {
   std::string m = error_of([&] { s.u64_string("tokens"); });
   EXPECT_EQ(m, file + ": field 'tokens' must be a decimal 64-bit integer in a string, got \"12x\"");
   m = error_of([&] { s.number_or_null("best_val_loss"); });
-  EXPECT_TRUE(contains(m, "field 'best_val_loss' must be a number or null")) << m;
+  EXPECT_TRUE(mentions(m, "field 'best_val_loss' must be a number or null")) << m;
   m = error_of([&] { s.integer("bad_evals", 0, 10); });
   EXPECT_EQ(m, file + ": missing field 'bad_evals'");
   m = error_of([&] { s.object("loader").u64_string("cursor"); });
-  EXPECT_TRUE(contains(m, "field 'loader.cursor'")) << m;
+  EXPECT_TRUE(mentions(m, "field 'loader.cursor'")) << m;
   m = error_of([&] { s.integer("step", 6, 10); });
-  EXPECT_TRUE(contains(m, "field 'step' must be an integer in [6, 10], got 5")) << m;
+  EXPECT_TRUE(mentions(m, "field 'step' must be an integer in [6, 10], got 5")) << m;
 
   // the saved options: each field typed and named
   train::TrainOptions o;
@@ -277,11 +277,11 @@ TEST(CheckpointSafety, TrainerStateFieldsAreNamedInErrors) {
   m = with("seed", "abc");  // was a bare "stoull"
   EXPECT_EQ(m, file + ": field 'options.seed' must be a decimal 64-bit integer in a string, got \"abc\"");
   m = with("lr", "fast");
-  EXPECT_TRUE(contains(m, file) && contains(m, "field 'options.lr' must be a number")) << m;
+  EXPECT_TRUE(mentions(m, file) && mentions(m, "field 'options.lr' must be a number")) << m;
   m = with("batch_size", int64_t{1} << 40);
-  EXPECT_TRUE(contains(m, "field 'options.batch_size' must be an integer in range")) << m;
+  EXPECT_TRUE(mentions(m, "field 'options.batch_size' must be an integer in range")) << m;
   m = with("sample_prompts", 3);
-  EXPECT_TRUE(contains(m, "field 'options.sample_prompts' must be an array of strings")) << m;
+  EXPECT_TRUE(mentions(m, "field 'options.sample_prompts' must be an array of strings")) << m;
   nlohmann::json k = j;
   k.erase("steps");
   EXPECT_EQ(error_of([&] { train::options_from_json(k, file); }), file + ": missing field 'options.steps'");
@@ -302,7 +302,7 @@ TEST(CheckpointSafety, TrainingOptionRangesRejectTheSweepsNonsense) {
   EXPECT_EQ(usage([](train::TrainOptions&) {}), "");  // the defaults are valid
   EXPECT_EQ(usage([](train::TrainOptions& o) { o.lr = NAN; }), "--lr must be a finite number in [0, 1], got nan");
   const std::string clip = usage([](train::TrainOptions& o) { o.adamw.grad_clip = NAN; });
-  EXPECT_TRUE(contains(clip, "--grad-clip must be a finite number")) << clip;
+  EXPECT_TRUE(mentions(clip, "--grad-clip must be a finite number")) << clip;
   EXPECT_EQ(usage([](train::TrainOptions& o) { o.adamw.beta2 = 2; }), "--beta2 must be in [0, 1), got 2");
   EXPECT_EQ(usage([](train::TrainOptions& o) { o.adamw.weight_decay = -1; }),
             "--weight-decay must be in [0, 1], got -1");

@@ -28,7 +28,7 @@ class InDir {
   fs::path old_;
 };
 
-bool has(const std::vector<std::string>& v, const std::string& s) {
+bool config_has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
@@ -72,34 +72,34 @@ TEST(ConfigFile, RelativePathsResolveAgainstTheFileFromAnotherDirectory) {
   {
     InDir here(root + "/elsewhere");  // not the config's directory
     const auto args = expand_config_args({"chat", "--config", "../cfg/chat.toml", "--out", "mine"});
-    EXPECT_TRUE(has(args, "--model=../cfg/runs/sft/last")) << fmt::format("{}", fmt::join(args, " "));
+    EXPECT_TRUE(config_has(args, "--model=../cfg/runs/sft/last")) << fmt::format("{}", fmt::join(args, " "));
     EXPECT_TRUE(fs::is_directory("../cfg/runs/sft/last"));  // the resolved path names the real directory
-    EXPECT_TRUE(has(args, "--tokenizer=/abs/tok"));
-    EXPECT_TRUE(has(args, "--input=../cfg/a.jsonl"));
-    EXPECT_TRUE(has(args, "--input=../b.jsonl"));  // ../cfg/../b.jsonl, normalised
-    EXPECT_TRUE(has(args, "--input=-"));
-    EXPECT_TRUE(has(args, "--system=runs/not-a-path"));  // not a path flag: as written
-    EXPECT_TRUE(has(args, "--temperature=0"));
-    EXPECT_TRUE(has(args, "--verbose"));
+    EXPECT_TRUE(config_has(args, "--tokenizer=/abs/tok"));
+    EXPECT_TRUE(config_has(args, "--input=../cfg/a.jsonl"));
+    EXPECT_TRUE(config_has(args, "--input=../b.jsonl"));  // ../cfg/../b.jsonl, normalised
+    EXPECT_TRUE(config_has(args, "--input=-"));
+    EXPECT_TRUE(config_has(args, "--system=runs/not-a-path"));  // not a path flag: as written
+    EXPECT_TRUE(config_has(args, "--temperature=0"));
+    EXPECT_TRUE(config_has(args, "--verbose"));
     // The command line wins and is left as given; the file's --out is dropped.
-    EXPECT_TRUE(has(args, "--out") && has(args, "mine"));
+    EXPECT_TRUE(config_has(args, "--out") && config_has(args, "mine"));
     EXPECT_FALSE(std::any_of(args.begin(), args.end(), [](const std::string& a) { return a.starts_with("--out="); }));
 
     // YAML list items and JSON values, with the absolute path of the file.
     const auto yaml = expand_config_args({"train", "--config=" + root + "/cfg/run.yaml"});
-    EXPECT_TRUE(has(yaml, "--data=" + root + "/cfg/shards/a"));
-    EXPECT_TRUE(has(yaml, "--data=" + root + "/cfg/shards/b"));
-    EXPECT_TRUE(has(yaml, "--steps=3"));
+    EXPECT_TRUE(config_has(yaml, "--data=" + root + "/cfg/shards/a"));
+    EXPECT_TRUE(config_has(yaml, "--data=" + root + "/cfg/shards/b"));
+    EXPECT_TRUE(config_has(yaml, "--steps=3"));
     const auto js = expand_config_args({"train", "--config", "../cfg/run.json"});
-    EXPECT_TRUE(has(js, "--init=../cfg/runs/sft/last"));
-    EXPECT_TRUE(has(js, "--db=../cfg/fb.db"));
-    EXPECT_TRUE(has(js, "--seq-len=64"));
+    EXPECT_TRUE(config_has(js, "--init=../cfg/runs/sft/last"));
+    EXPECT_TRUE(config_has(js, "--db=../cfg/fb.db"));
+    EXPECT_TRUE(config_has(js, "--seq-len=64"));
   }
   {
     // A config in the working directory: values as written (nothing to join).
     InDir cfg(root + "/cfg");
     const auto local = expand_config_args({"chat", "--config", "chat.toml"});
-    EXPECT_TRUE(has(local, "--model=runs/sft/last"));
+    EXPECT_TRUE(config_has(local, "--model=runs/sft/last"));
   }
   fs::remove_all(root);
 }

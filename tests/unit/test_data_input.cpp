@@ -21,7 +21,7 @@ using namespace chatforge::data;
 namespace fs = std::filesystem;
 
 namespace {
-void write_gz(const std::string& path, const std::string& data) {
+void write_gzip(const std::string& path, const std::string& data) {
   gzFile f = gzopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
   gzwrite(f, data.data(), static_cast<unsigned>(data.size()));
@@ -50,7 +50,7 @@ TEST(Input, ReadsDirectoriesRecursivelyIncludingCompressed) {
   fs::create_directories(d + "/web/sub");
   write_file_atomic(d + "/web/b.txt", "second file");
   write_file_atomic(d + "/web/a.md", "# first file\n");
-  write_gz(d + "/web/sub/c.jsonl.gz", "{\"text\": \"gz one\", \"label\": \"x\"}\n{\"text\": \"gz two\", \"source\": \"own\"}\n");
+  write_gzip(d + "/web/sub/c.jsonl.gz", "{\"text\": \"gz one\", \"label\": \"x\"}\n{\"text\": \"gz two\", \"source\": \"own\"}\n");
   write_zst(d + "/web/sub/d.txt.zst", std::string(300000, 'z'));
   write_file_atomic(d + "/web/ignored.bin", "not text");
   const auto docs = read_all({d + "/web"});

@@ -22,7 +22,7 @@ namespace chatforge::demo {
 namespace {
 
 // A path that does not exist yet, in a fresh directory.
-std::string tmp_dir(const std::string& name) { return testing::temp_dir("demo_data_" + name) + "/out"; }
+std::string demo_out_path(const std::string& name) { return testing::temp_dir("demo_data_" + name) + "/out"; }
 
 DemoDataOptions small() {
   DemoDataOptions o;
@@ -34,7 +34,7 @@ DemoDataOptions small() {
 }
 
 TEST(DemoData, SameSeedSameBytesOtherSeedOtherBytes) {
-  const auto a = tmp_dir("a"), b = tmp_dir("b"), c = tmp_dir("c");
+  const auto a = demo_out_path("a"), b = demo_out_path("b"), c = demo_out_path("c");
   write_demo_data(a, small());
   write_demo_data(b, small());
   DemoDataOptions other = small();
@@ -48,7 +48,7 @@ TEST(DemoData, SameSeedSameBytesOtherSeedOtherBytes) {
 }
 
 TEST(DemoData, HeldOutPhrasingsNeverAppearInTrainingFiles) {
-  const auto d = tmp_dir("leak");
+  const auto d = demo_out_path("leak");
   write_demo_data(d, small());
   const std::string training =
       read_file(d + "/raw/docs.jsonl") + read_file(d + "/chat/dialogues.jsonl") + read_file(d + "/chat/kb_qa.jsonl");
@@ -81,7 +81,7 @@ TEST(DemoData, HeldOutPhrasingsNeverAppearInTrainingFiles) {
 // chance to produce one by accident. JSON-escaped as the files store them; an ASCII first
 // letter is left out (its case depends on what precedes it).
 TEST(DemoData, WrittenQuestionsNeverAppearInTrainingFiles) {
-  const auto d = tmp_dir("freeform-leak");
+  const auto d = demo_out_path("freeform-leak");
   write_demo_data(d, DemoDataOptions{});
   const std::string training =
       read_file(d + "/raw/docs.jsonl") + read_file(d + "/chat/dialogues.jsonl") + read_file(d + "/chat/kb_qa.jsonl");
@@ -161,7 +161,7 @@ TEST(DemoData, EveryAnswerStatesItsFactsAndOnlyItsOwn) {
 }
 
 TEST(DemoData, EvalFilesAndPlantedBadRecords) {
-  const auto d = tmp_dir("files");
+  const auto d = demo_out_path("files");
   const DemoDataSummary s = write_demo_data(d, small());
   EXPECT_EQ(s.eval_items, intents().size() * 2 /*langs*/ * 2 /*phrasings*/ * 2 /*wrappers*/);
   std::istringstream in(read_file(d + "/eval/heldout.jsonl"));
@@ -183,7 +183,7 @@ TEST(DemoData, EvalFilesAndPlantedBadRecords) {
 }
 
 TEST(DemoData, OneLanguageOnly) {
-  const auto d = tmp_dir("zh");
+  const auto d = demo_out_path("zh");
   DemoDataOptions o = small();
   o.langs = {Lang::kZh};
   write_demo_data(d, o);
@@ -266,7 +266,7 @@ TEST(DemoData, EverydayRemarksPrecedeSomeTrainingQuestionsAndLeakNoRefusal) {
   for (Lang l : {Lang::kEn, Lang::kZh})
     for (std::string_view remark : everyday_remarks(l))
       for (std::string_view req : off_topic_heldout(l)) EXPECT_EQ(std::string(remark).find(req), std::string::npos);
-  const auto d = tmp_dir("remarks");
+  const auto d = demo_out_path("remarks");
   write_demo_data(d, small());
   // Compared in lower case: casual questions are lower-cased.
   const auto lower = [](std::string_view s) {
@@ -287,7 +287,7 @@ TEST(DemoData, EverydayRemarksPrecedeSomeTrainingQuestionsAndLeakNoRefusal) {
 // list; off-topic requests come from the fixed list and from frames around subjects, and
 // none contains a held-out refusal request.
 TEST(DemoData, SlotsAreFilledAndOffTopicRequestsVary) {
-  const auto d = tmp_dir("slots");
+  const auto d = demo_out_path("slots");
   write_demo_data(d, small());
   const std::string training =
       read_file(d + "/raw/docs.jsonl") + read_file(d + "/chat/dialogues.jsonl") + read_file(d + "/chat/kb_qa.jsonl");

@@ -46,7 +46,7 @@ struct Synthetic {
   std::vector<double> score;
   std::vector<std::string> group;
 };
-Synthetic make_items(uint64_t seed, double p_a, double p_b, int per_group) {
+Synthetic make_fairness_items(uint64_t seed, double p_a, double p_b, int per_group) {
   chatforge::Rng rng(seed);
   Synthetic s;
   for (int i = 0; i < 2 * per_group; ++i) {
@@ -73,7 +73,7 @@ GroupMetric gap_of(const Synthetic& s, uint64_t seed) {
 TEST(EvalFairness, PlantedGroupDifferenceIsDetected) {
   // 70% vs 50% correct, 300 items per group: the difference is ~5 standard errors.
   for (uint64_t seed = 1; seed <= 5; ++seed) {
-    const GroupMetric g = gap_of(make_items(seed, 0.7, 0.5, 300), seed);
+    const GroupMetric g = gap_of(make_fairness_items(seed, 0.7, 0.5, 300), seed);
     ASSERT_EQ(g.groups.size(), 2u);
     EXPECT_EQ(g.gap.high_group, "A");
     EXPECT_EQ(g.gap.low_group, "B");
@@ -88,11 +88,11 @@ TEST(EvalFairness, NoDifferenceIntervalCoversZero) {
   int covered = 0;
   const int trials = 40;
   for (uint64_t seed = 100; seed < 100 + trials; ++seed) {
-    const GroupMetric g = gap_of(make_items(seed, 0.6, 0.6, 150), seed);
+    const GroupMetric g = gap_of(make_fairness_items(seed, 0.6, 0.6, 150), seed);
     covered += g.gap.ci.contains(0.0);
   }
   EXPECT_GE(covered, 34) << covered << " of " << trials;  // P(< 34 | 95% coverage) < 0.5%
-  EXPECT_TRUE(gap_of(make_items(7, 0.6, 0.6, 150), 7).gap.ci.contains(0.0));
+  EXPECT_TRUE(gap_of(make_fairness_items(7, 0.6, 0.6, 150), 7).gap.ci.contains(0.0));
 }
 
 TEST(EvalFairness, PerGroupBleuFromSummedStatistics) {
@@ -177,7 +177,7 @@ TEST(EvalAgreement, KrippendorffAlpha) {
 
 TEST(EvalFairness, TinyGroupsAreNeverCalledSignificant) {
   // 3 items per group, 100 vs 0: the bootstrap interval is degenerate, so no verdict.
-  const GroupMetric g = gap_of(make_items(1, 1.0, 0.0, 3), 1);
+  const GroupMetric g = gap_of(make_fairness_items(1, 1.0, 0.0, 3), 1);
   EXPECT_DOUBLE_EQ(g.gap.gap, 100.0);
   EXPECT_TRUE(g.gap.too_few_items);
   EXPECT_FALSE(g.gap.significant());

@@ -15,9 +15,9 @@
 using namespace chatforge::eval;
 
 namespace {
-std::string tmp_dir(const std::string& name) { return chatforge::testing::temp_dir("eval_human_" + name); }
+std::string kit_dir(const std::string& name) { return chatforge::testing::temp_dir("eval_human_" + name); }
 
-std::vector<KitItem> make_items(int n) {
+std::vector<KitItem> make_kit_items(int n) {
   std::vector<KitItem> items;
   for (int i = 0; i < n; ++i) {
     items.push_back({fmt::format("q{}", i), fmt::format("Question {}, with \"quotes\"\nand a newline", i),
@@ -34,8 +34,8 @@ int truth(int i, int rater) {
 }  // namespace
 
 TEST(EvalHuman, KitIsBlindedShuffledAndComplete) {
-  const std::string dir = tmp_dir("kit1");
-  const auto items = make_items(40);
+  const std::string dir = kit_dir("kit1");
+  const auto items = make_kit_items(40);
   const KitKey key = write_human_kit(items, dir, KitOptions{});
   ASSERT_EQ(key.items.size(), 40u);
   std::set<std::string> ids;
@@ -68,9 +68,9 @@ TEST(EvalHuman, KitIsBlindedShuffledAndComplete) {
 }
 
 TEST(EvalHuman, RoundTripGivesTheSyntheticWinRates) {
-  const std::string dir = tmp_dir("kit2");
+  const std::string dir = kit_dir("kit2");
   const int n = 40;
-  const KitKey key = write_human_kit(make_items(n), dir, KitOptions{7, "base", "tuned", "t"});
+  const KitKey key = write_human_kit(make_kit_items(n), dir, KitOptions{7, "base", "tuned", "t"});
   // Raters answer in "shown" terms (1 / 2 / tie), translating their true preference
   // through the side on which each system landed.
   std::string csv = "rater,item_id,preference\n";
@@ -113,8 +113,8 @@ TEST(EvalHuman, RoundTripGivesTheSyntheticWinRates) {
 }
 
 TEST(EvalHuman, BadRatingsAreErrorsNamingFileAndLine) {
-  const std::string dir = tmp_dir("kit3");
-  const KitKey key = write_human_kit(make_items(3), dir, KitOptions{});
+  const std::string dir = kit_dir("kit3");
+  const KitKey key = write_human_kit(make_kit_items(3), dir, KitOptions{});
   auto expect_error = [&](const std::string& csv, const std::string& needle) {
     chatforge::write_file_atomic(dir + "/bad.csv", csv);
     try {

@@ -32,7 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool includes_text(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // Runs f on a thread; a call that blocks (the bug this guards against) is released by
 // opening the FIFO for writing, and the test fails instead of hanging.
@@ -76,24 +76,24 @@ TEST(FileSafety, FifoDirectoryAndDeviceAreOneLineErrorsNotHangs) {
   const std::string fifo = d + "/model.safetensors";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
   std::string msg = error_within_seconds([&] { read_file(fifo); }, fifo);
-  EXPECT_TRUE(contains(msg, fifo) && contains(msg, "FIFO") && contains(msg, "regular file")) << msg;
+  EXPECT_TRUE(includes_text(msg, fifo) && includes_text(msg, "FIFO") && includes_text(msg, "regular file")) << msg;
   msg = error_within_seconds([&] { MappedFile m(fifo); }, fifo);
-  EXPECT_TRUE(contains(msg, fifo) && contains(msg, "FIFO")) << msg;
+  EXPECT_TRUE(includes_text(msg, fifo) && includes_text(msg, "FIFO")) << msg;
   msg = error_within_seconds([&] { SafeTensorsReader r(fifo); }, fifo);
-  EXPECT_TRUE(contains(msg, fifo) && contains(msg, "FIFO")) << msg;
+  EXPECT_TRUE(includes_text(msg, fifo) && includes_text(msg, "FIFO")) << msg;
   const std::string shard = d + "/train_000000.bin";  // token shards are memory-mapped too
   ASSERT_EQ(::mkfifo(shard.c_str(), 0644), 0);
   msg = error_within_seconds([&] { data::ShardReader r(shard); }, shard);
-  EXPECT_TRUE(contains(msg, shard) && contains(msg, "FIFO")) << msg;
+  EXPECT_TRUE(includes_text(msg, shard) && includes_text(msg, "FIFO")) << msg;
   // a directory and a device
   msg = error_of([&] { read_file(d); });
-  EXPECT_TRUE(contains(msg, d) && contains(msg, "is a directory")) << msg;
+  EXPECT_TRUE(includes_text(msg, d) && includes_text(msg, "is a directory")) << msg;
   msg = error_of([&] { MappedFile m(d); });
-  EXPECT_TRUE(contains(msg, "is a directory")) << msg;
+  EXPECT_TRUE(includes_text(msg, "is a directory")) << msg;
   msg = error_of([&] { read_file("/dev/null"); });
-  EXPECT_TRUE(contains(msg, "/dev/null is a character device")) << msg;
+  EXPECT_TRUE(includes_text(msg, "/dev/null is a character device")) << msg;
   msg = error_of([&] { require_regular_file(fifo); });
-  EXPECT_TRUE(contains(msg, "FIFO")) << msg;
+  EXPECT_TRUE(includes_text(msg, "FIFO")) << msg;
   // regular files (and links to them) still read
   write_file_atomic(d + "/a.txt", "hello");
   fs::create_symlink(d + "/a.txt", d + "/link.txt");
@@ -111,22 +111,22 @@ TEST(FileSafety, SafetensorsOffsetsMustTileTheDataExactly) {
   };
   // overlapping: b's bytes are a's last 8 bytes (each alone fits the file and its shape)
   std::string m = err({{"a", f32_tensor({4}, 0, 16)}, {"b", f32_tensor({4}, 8, 24)}}, 24);
-  EXPECT_TRUE(contains(m, p) && contains(m, "'b'") && contains(m, "overlap") && contains(m, "'a'")) << m;
+  EXPECT_TRUE(includes_text(m, p) && includes_text(m, "'b'") && includes_text(m, "overlap") && includes_text(m, "'a'")) << m;
   // the same tensor listed twice over the same bytes
   m = err({{"a", f32_tensor({2}, 0, 8)}, {"b", f32_tensor({2}, 0, 8)}}, 8);
-  EXPECT_TRUE(contains(m, "overlap")) << m;
+  EXPECT_TRUE(includes_text(m, "overlap")) << m;
   // a gap between tensors, a tail after the last, offsets past the file, end before begin
   m = err({{"a", f32_tensor({2}, 0, 8)}, {"b", f32_tensor({2}, 16, 24)}}, 24);
-  EXPECT_TRUE(contains(m, "'b'") && contains(m, "gap of 8 bytes")) << m;
+  EXPECT_TRUE(includes_text(m, "'b'") && includes_text(m, "gap of 8 bytes")) << m;
   m = err({{"a", f32_tensor({2}, 0, 8)}}, 16);
-  EXPECT_TRUE(contains(m, p) && contains(m, "8 bytes after the last tensor")) << m;
+  EXPECT_TRUE(includes_text(m, p) && includes_text(m, "8 bytes after the last tensor")) << m;
   m = err({{"a", f32_tensor({2}, 0, 8)}, {"b", f32_tensor({4}, 8, 24)}}, 16);
-  EXPECT_TRUE(contains(m, "'b'") && contains(m, "beyond the file's 16 data bytes")) << m;
+  EXPECT_TRUE(includes_text(m, "'b'") && includes_text(m, "beyond the file's 16 data bytes")) << m;
   m = err({{"a", f32_tensor({0}, 8, 0)}}, 8);
-  EXPECT_TRUE(contains(m, "'a'") && contains(m, "end before they begin")) << m;
+  EXPECT_TRUE(includes_text(m, "'a'") && includes_text(m, "end before they begin")) << m;
   // a shape whose byte count overflows 64 bits
   m = err({{"a", f32_tensor({int64_t{1} << 62, 4}, 0, 0)}}, 0);
-  EXPECT_TRUE(contains(m, "'a'") && contains(m, "too large")) << m;
+  EXPECT_TRUE(includes_text(m, "'a'") && includes_text(m, "too large")) << m;
   // valid: out of header order, zero-size tensors between others
   write_raw_safetensors(p, {{"z", f32_tensor({2}, 0, 8)}, {"a", f32_tensor({1}, 8, 12)}, {"e", f32_tensor({0}, 8, 8)}},
                         12);
@@ -148,11 +148,11 @@ TEST(FileSafety, NonFiniteValuesAreErrorsNamingFileTensorAndElement) {
   SafeTensorsReader r(d + "/m.safetensors");
   std::vector<float> out(4);
   std::string m = error_of([&] { r.read_f32("h.0.attn.weight", {2, 2}, out.data()); });
-  EXPECT_TRUE(contains(m, d + "/m.safetensors") && contains(m, "'h.0.attn.weight'") && contains(m, "non-finite") &&
-              contains(m, "element 2"))
+  EXPECT_TRUE(includes_text(m, d + "/m.safetensors") && includes_text(m, "'h.0.attn.weight'") && includes_text(m, "non-finite") &&
+              includes_text(m, "element 2"))
       << m;
   m = error_of([&] { r.read_f32("wte.weight", {2}, out.data()); });
-  EXPECT_TRUE(contains(m, "'wte.weight'") && contains(m, "inf") && contains(m, "element 1")) << m;
+  EXPECT_TRUE(includes_text(m, "'wte.weight'") && includes_text(m, "inf") && includes_text(m, "element 1")) << m;
   fs::remove_all(d);
 }
 
@@ -240,6 +240,6 @@ TEST(NumRange, ClosedOpenInfiniteAndNonFinite) {
     unit.check("--beta2", NAN);
     ADD_FAILURE() << "NaN accepted";
   } catch (const UsageError& e) {  // a usage error: exit 2
-    EXPECT_TRUE(contains(e.what(), "--beta2 must be a finite number in [0, 1)")) << e.what();
+    EXPECT_TRUE(includes_text(e.what(), "--beta2 must be a finite number in [0, 1)")) << e.what();
   }
 }

@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool has(const std::string& msg, const std::string& part) { return msg.find(part) != std::string::npos; }
+bool finding_has(const std::string& msg, const std::string& part) { return msg.find(part) != std::string::npos; }
 
 // A safetensors file with this JSON header and `data` as the tensor bytes.
 std::string safetensors_file(const std::string& header, const std::string& data) {
@@ -58,10 +58,10 @@ TEST(FuzzFindings, JsonNumbersTooLargeForADoubleAreJsonErrors) {
   const std::string d = temp_dir("fuzz_num");
   write_file_atomic(d + "/tokenizer.json", "1e400");
   const std::string m = error_of([&] { tok::Tokenizer::load(d + "/tokenizer.json"); });
-  EXPECT_TRUE(has(m, "tokenizer.json: ") && !has(m, "\n")) << m;
+  EXPECT_TRUE(finding_has(m, "tokenizer.json: ") && !finding_has(m, "\n")) << m;
   write_file_atomic(d + "/items.jsonl", "{\"prompt\": \"a\", \"answer\": \"b\"}\n{\"x\": 1e400}\n");
   const std::string e = error_of([&] { eval::load_eval_items(d + "/items.jsonl", {}); });
-  EXPECT_TRUE(has(e, "items.jsonl:2: ") && !has(e, "\n")) << e;
+  EXPECT_TRUE(finding_has(e, "items.jsonl:2: ") && !finding_has(e, "\n")) << e;
   fs::remove_all(d);
 }
 
@@ -70,10 +70,10 @@ TEST(FuzzFindings, TokenizerIdsFarBeyondTheVocabularyAreErrors) {
   // One id of 2^24 - 1 in a 257-token file would size every per-id table for 16M ids.
   write_file_atomic(d + "/tokenizer.json", tokenizer_json(R"(, "zz": 16777215)", ""));
   std::string m = error_of([&] { tok::Tokenizer::load(d + "/tokenizer.json"); });
-  EXPECT_TRUE(has(m, "vocab entry \"zz\" has id 16777215 out of range")) << m;
+  EXPECT_TRUE(finding_has(m, "vocab entry \"zz\" has id 16777215 out of range")) << m;
   write_file_atomic(d + "/tokenizer.json", tokenizer_json("", R"({"id": 8388608, "content": "<|x|>"})"));
   m = error_of([&] { tok::Tokenizer::load(d + "/tokenizer.json"); });
-  EXPECT_TRUE(has(m, "tokenizer.json: added_tokens[0] has")) << m;
+  EXPECT_TRUE(finding_has(m, "tokenizer.json: added_tokens[0] has")) << m;
   // Gaps within the limit still load (an unused id is an empty slot).
   write_file_atomic(d + "/tokenizer.json", tokenizer_json(R"(, "zz": 600)", R"({"id": 700, "content": "<|x|>"})"));
   const tok::Tokenizer t = tok::Tokenizer::load(d + "/tokenizer.json");
@@ -89,12 +89,12 @@ TEST(FuzzFindings, SafetensorsShapesThatOverflowAreErrors) {
   write_file_atomic(path, safetensors_file(R"({"w": {"dtype": "U8", "shape": [4294967296, 4294967296, 0],
                                               "data_offsets": [0, 0]}})", ""));
   std::string m = error_of([&] { SafeTensorsReader r(path); });
-  EXPECT_TRUE(has(m, "tensor 'w': shape [4294967296, 4294967296") && has(m, "is too large")) << m;
+  EXPECT_TRUE(finding_has(m, "tensor 'w': shape [4294967296, 4294967296") && finding_has(m, "is too large")) << m;
   // An entry above 2^63-1 used to read as a negative dimension.
   write_file_atomic(path, safetensors_file(R"({"w": {"dtype": "U8", "shape": [18446744073709551615],
                                               "data_offsets": [0, 1]}})", "x"));
   m = error_of([&] { SafeTensorsReader r(path); });
-  EXPECT_TRUE(has(m, "tensor 'w': shape entries must be integers")) << m;
+  EXPECT_TRUE(finding_has(m, "tensor 'w': shape entries must be integers")) << m;
   // An empty tensor reads into any buffer, a null one included.
   write_file_atomic(path, safetensors_file(R"({"e": {"dtype": "F32", "shape": [0, 4], "data_offsets": [0, 0]}})", ""));
   const SafeTensorsReader r(path);
@@ -115,7 +115,7 @@ TEST(FuzzFindings, ShardHeaderWithMoreDocumentsThanTokensIsAnError) {
   file += std::string("\x01\x00", 2);
   write_file_atomic(d + "/train_000000.bin", file);
   const std::string m = error_of([&] { data::ShardReader r(d + "/train_000000.bin"); });
-  EXPECT_TRUE(has(m, "train_000000.bin: header claims 1099511627776 documents in 1 tokens")) << m;
+  EXPECT_TRUE(finding_has(m, "train_000000.bin: header claims 1099511627776 documents in 1 tokens")) << m;
   fs::remove_all(d);
 }
 
@@ -124,7 +124,7 @@ TEST(FuzzFindings, ConfigNInnerCheckDoesNotOverflow) {
   // 4 * 644729616 does not fit an int: the check itself was undefined behaviour.
   write_file_atomic(d + "/config.json", R"({"n_embd": 644729616, "n_inner": 8})");
   const std::string m = error_of([&] { model::load_config(d); });
-  EXPECT_TRUE(has(m, "config.json: n_inner other than 4*n_embd is not supported")) << m;
+  EXPECT_TRUE(finding_has(m, "config.json: n_inner other than 4*n_embd is not supported")) << m;
   fs::remove_all(d);
 }
 
@@ -132,7 +132,7 @@ TEST(FuzzFindings, ConfigFileEmptyKeyIsAnError) {
   const std::string d = temp_dir("fuzz_flags");
   write_file_atomic(d + "/run.json", R"({"steps": 3, "": null})");
   const std::string m = error_of([&] { read_config_file(d + "/run.json"); });
-  EXPECT_TRUE(has(m, "run.json: a key is empty")) << m;
+  EXPECT_TRUE(finding_has(m, "run.json: a key is empty")) << m;
   fs::remove_all(d);
 }
 
@@ -140,12 +140,12 @@ TEST(FuzzFindings, MixturesThatWouldRepeatDataBillionsOfTimesAreErrors) {
   const std::string d = temp_dir("fuzz_mix");
   write_file_atomic(d + "/mix.yaml", "- task: a\n  path: a.jsonl\n- task: b\n  path: b\n  epochs: 24294967296\n");
   std::string m = error_of([&] { data::load_mixture(d + "/mix.yaml"); });
-  EXPECT_TRUE(has(m, "mix.yaml: task 'b': 'epochs' must be at most 1000")) << m;
+  EXPECT_TRUE(finding_has(m, "mix.yaml: task 'b': 'epochs' must be at most 1000")) << m;
   // The largest pool weighing almost nothing: its natural size is 10 * 1e300 rows.
   write_file_atomic(d + "/mix.yaml", "- task: a\n  path: a\n  weight: 1\n- task: b\n  path: b\n  weight: 1e-300\n");
   const auto tasks = data::load_mixture(d + "/mix.yaml");
   m = error_of([&] { data::plan_mixture(tasks, {3, 10}, 0, 1); });
-  EXPECT_TRUE(has(m, "task 'b' (the largest) has weight 1e-300")) << m;
+  EXPECT_TRUE(finding_has(m, "task 'b' (the largest) has weight 1e-300")) << m;
   EXPECT_EQ(data::plan_mixture(tasks, {3, 10}, 50, 1).size(), 50u);  // an explicit size still works
   fs::remove_all(d);
 }
@@ -156,10 +156,10 @@ TEST(FuzzFindings, VocabEntriesSharingAnIdAreErrors) {
   const std::string d = temp_dir("fuzz_dup");
   write_file_atomic(d + "/tokenizer.json", tokenizer_json(R"(, "zz": 97)", ""));
   std::string m = error_of([&] { tok::Tokenizer::load(d + "/tokenizer.json"); });
-  EXPECT_TRUE(has(m, "vocab entries \"a\" and \"zz\" have the same id 97")) << m;
+  EXPECT_TRUE(finding_has(m, "vocab entries \"a\" and \"zz\" have the same id 97")) << m;
   write_file_atomic(d + "/tokenizer.json", tokenizer_json(R"(, "": 256)", ""));
   m = error_of([&] { tok::Tokenizer::load(d + "/tokenizer.json"); });
-  EXPECT_TRUE(has(m, "vocab entry \"\" (id 256) is empty")) << m;
+  EXPECT_TRUE(finding_has(m, "vocab entry \"\" (id 256) is empty")) << m;
   fs::remove_all(d);
 }
 

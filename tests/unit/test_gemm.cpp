@@ -26,7 +26,7 @@ namespace {
 
 using ops::SimdLevel;
 
-struct Case {
+struct GemmCase {
   int M, N, K;
   bool ta, tb;
   float alpha, beta;
@@ -43,7 +43,7 @@ std::vector<float> random_vector(size_t n, std::mt19937& rng) {
 
 // Runs one case at the current kernel (gemm_bf16 with bf16: the reference then multiplies
 // the bf16-rounded inputs) and checks every element against the double reference.
-void check_case(const Case& c, const std::string& what, bool bf16 = false) {
+void check_case(const GemmCase& c, const std::string& what, bool bf16 = false) {
   std::mt19937 rng(c.M * 131 + c.N * 7 + c.K);
   const int lda = (c.ta ? c.M : c.K) + c.pad, ldb = (c.tb ? c.K : c.N) + c.pad, ldc = c.N + c.pad;
   const std::vector<float> A = random_vector(static_cast<size_t>(c.ta ? c.K : c.M) * lda, rng);
@@ -75,7 +75,7 @@ void check_case(const Case& c, const std::string& what, bool bf16 = false) {
     }
 }
 
-std::string describe(const Case& c, const char* kernel, int threads) {
+std::string describe_case(const GemmCase& c, const char* kernel, int threads) {
   return std::string(kernel) + " M=" + std::to_string(c.M) + " N=" + std::to_string(c.N) +
          " K=" + std::to_string(c.K) + (c.ta ? " A^T" : "") + (c.tb ? " B^T" : "") +
          " alpha=" + std::to_string(c.alpha) + " beta=" + std::to_string(c.beta) + (c.bias ? " bias" : "") +
@@ -83,11 +83,11 @@ std::string describe(const Case& c, const char* kernel, int threads) {
 }
 
 // Shapes: 1, odd, prime, one tile, one tile + 1, tall, wide, deeper than KC, more rows than MC.
-std::vector<Case> edge_cases() {
+std::vector<GemmCase> edge_cases() {
   const int dims[][3] = {{1, 1, 1},    {1, 37, 5},  {37, 1, 5},   {3, 5, 1},     {7, 13, 11},  {12, 32, 16},
                          {13, 33, 17}, {6, 16, 8},  {97, 61, 67}, {257, 5, 31},  {5, 263, 29}, {31, 47, 601},
                          {700, 70, 9}, {9, 40, 300}};
-  std::vector<Case> out;
+  std::vector<GemmCase> out;
   int n = 0;
   for (const auto& d : dims)
     for (int t = 0; t < 4; ++t, ++n) {
@@ -113,7 +113,7 @@ class GemmKernels : public ::testing::TestWithParam<SimdLevel> {
 TEST_P(GemmKernels, EdgeShapesTransposesEpiloguesAgainstDoubleReference) {
   for (int threads : {1, 2}) {
     omp_set_num_threads(threads);
-    for (const Case& c : edge_cases()) check_case(c, describe(c, ops::simd_level_name(GetParam()), threads));
+    for (const GemmCase& c : edge_cases()) check_case(c, describe_case(c, ops::simd_level_name(GetParam()), threads));
   }
   omp_set_num_threads(omp_get_num_procs());
 }
@@ -127,16 +127,16 @@ TEST_P(GemmKernels, BeyondTheCacheBlocks) {
   EXPECT_EQ(bl.nc % bl.nr, 0);
   const int M = bl.mc + bl.mr + 3, K = 2 * bl.kc + 5, N = 2 * bl.nr + 7;
   for (int t = 0; t < 4; ++t) {
-    const Case c{M, N, K, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 3 ? 1.0f : 0.0f, t % 2 == 0, 1};
-    check_case(c, describe(c, ops::simd_level_name(GetParam()), omp_get_max_threads()));
+    const GemmCase c{M, N, K, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 3 ? 1.0f : 0.0f, t % 2 == 0, 1};
+    check_case(c, describe_case(c, ops::simd_level_name(GetParam()), omp_get_max_threads()));
   }
   // Few rows, many columns: the path where each thread packs its own B micro-panels.
   for (int t = 0; t < 4; ++t) {
-    const Case c{3 * bl.mr + 5, 5 * bl.nr + 3, 2 * bl.kc + 9, (t & 1) != 0, (t & 2) != 0, 0.5f,
+    const GemmCase c{3 * bl.mr + 5, 5 * bl.nr + 3, 2 * bl.kc + 9, (t & 1) != 0, (t & 2) != 0, 0.5f,
                  t == 2 ? 1.0f : 0.0f, t != 1, 2};
     for (int threads : {1, 2}) {
       omp_set_num_threads(threads);
-      check_case(c, describe(c, ops::simd_level_name(GetParam()), threads));
+      check_case(c, describe_case(c, ops::simd_level_name(GetParam()), threads));
     }
   }
   omp_set_num_threads(omp_get_num_procs());
@@ -150,9 +150,9 @@ TEST_P(GemmKernels, SmallBlockingIteratesEveryLoop) {
   small.kc = 7, small.mc = 2 * saved.mr, small.nc = saved.nr;
   ops::set_gemm_blocking(GetParam(), small);
   for (int t = 0; t < 4; ++t) {
-    const Case c{5 * saved.mr + 1, 3 * saved.nr + 5, 45, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f,
+    const GemmCase c{5 * saved.mr + 1, 3 * saved.nr + 5, 45, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f,
                  true, t};
-    check_case(c, describe(c, ops::simd_level_name(GetParam()), omp_get_max_threads()) + " small blocking");
+    check_case(c, describe_case(c, ops::simd_level_name(GetParam()), omp_get_max_threads()) + " small blocking");
   }
   ops::set_gemm_blocking(GetParam(), saved);
 }
@@ -166,12 +166,12 @@ TEST_P(GemmKernels, GroupsOfBMicroPanels) {
     ops::GemmBlocking small = saved;
     small.kc = 16, small.mc = 2 * saved.mr, small.nc = 5 * saved.nr, small.nb = nb;
     ops::set_gemm_blocking(GetParam(), small);
-    const Case team{7 * saved.mr + 5, 11 * saved.nr + 3, 37, false, true, 1.0f, 1.0f, true, 1};
-    const Case columns{2 * saved.mr + 1, 9 * saved.nr + 7, 160, true, false, 0.5f, 0.0f, true, 2};
+    const GemmCase team{7 * saved.mr + 5, 11 * saved.nr + 3, 37, false, true, 1.0f, 1.0f, true, 1};
+    const GemmCase columns{2 * saved.mr + 1, 9 * saved.nr + 7, 160, true, false, 0.5f, 0.0f, true, 2};
     for (int threads : {1, 2}) {
       omp_set_num_threads(threads);
-      for (const Case& c : {team, columns})
-        check_case(c, describe(c, ops::simd_level_name(GetParam()), threads) + " nb " + std::to_string(nb));
+      for (const GemmCase& c : {team, columns})
+        check_case(c, describe_case(c, ops::simd_level_name(GetParam()), threads) + " nb " + std::to_string(nb));
     }
   }
   omp_set_num_threads(omp_get_num_procs());
@@ -208,7 +208,7 @@ class GemmBf16 : public ::testing::TestWithParam<ops::Bf16Kernel> {
 TEST_P(GemmBf16, EdgeShapesTransposesEpiloguesAgainstDoubleReference) {
   for (int threads : {1, 2}) {
     omp_set_num_threads(threads);
-    for (const Case& c : edge_cases()) check_case(c, describe(c, name().c_str(), threads), true);
+    for (const GemmCase& c : edge_cases()) check_case(c, describe_case(c, name().c_str(), threads), true);
   }
   omp_set_num_threads(omp_get_num_procs());
 }
@@ -221,20 +221,20 @@ TEST_P(GemmBf16, ShapesAroundTheTilesAndDepthSteps) {
   int n = 0;
   for (const auto& d : dims)
     for (int t = 0; t < 4; ++t, ++n) {
-      const Case c{d[0], d[1], d[2], (t & 1) != 0, (t & 2) != 0, n % 3 == 0 ? 1.0f : -1.5f,
+      const GemmCase c{d[0], d[1], d[2], (t & 1) != 0, (t & 2) != 0, n % 3 == 0 ? 1.0f : -1.5f,
                    n % 4 == 0 ? 0.0f : n % 4 == 1 ? 1.0f : 0.5f, n % 3 != 1, n % 5 == 2 ? 5 : 0};
-      check_case(c, describe(c, name().c_str(), omp_get_max_threads()), true);
+      check_case(c, describe_case(c, name().c_str(), omp_get_max_threads()), true);
     }
 }
 
 TEST_P(GemmBf16, BeyondTheCacheBlocksAndSmallBlocking) {
   const ops::GemmBlocking bl = blocking();
   for (int t = 0; t < 4; ++t) {
-    const Case c{bl.mc + bl.mr + 3, 2 * bl.nr + 7, 4 * bl.kc + 5, (t & 1) != 0, (t & 2) != 0, 1.0f,
+    const GemmCase c{bl.mc + bl.mr + 3, 2 * bl.nr + 7, 4 * bl.kc + 5, (t & 1) != 0, (t & 2) != 0, 1.0f,
                  t == 3 ? 1.0f : 0.0f, t % 2 == 0, 1};
-    check_case(c, describe(c, name().c_str(), omp_get_max_threads()), true);
-    const Case few{3 * bl.mr + 5, 5 * bl.nr + 3, 2 * bl.kc + 9, (t & 1) != 0, (t & 2) != 0, 0.5f, 0.0f, t != 1, 2};
-    check_case(few, describe(few, name().c_str(), omp_get_max_threads()), true);
+    check_case(c, describe_case(c, name().c_str(), omp_get_max_threads()), true);
+    const GemmCase few{3 * bl.mr + 5, 5 * bl.nr + 3, 2 * bl.kc + 9, (t & 1) != 0, (t & 2) != 0, 0.5f, 0.0f, t != 1, 2};
+    check_case(few, describe_case(few, name().c_str(), omp_get_max_threads()), true);
   }
   // Odd KC: every depth block ends in a half-filled pair (AMX: and in zero-padded pairs);
   // then for AMX a KC of 40 depths, one 16-pair step and a padded one.
@@ -243,9 +243,9 @@ TEST_P(GemmBf16, BeyondTheCacheBlocksAndSmallBlocking) {
     small.kc = kc, small.mc = 2 * bl.mr, small.nc = bl.nr;
     set_blocking(small);
     for (int t = 0; t < 4; ++t) {
-      const Case c{5 * bl.mr + 1, 3 * bl.nr + 5, 45 + kc, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f,
+      const GemmCase c{5 * bl.mr + 1, 3 * bl.nr + 5, 45 + kc, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f,
                    true, t};
-      check_case(c, describe(c, name().c_str(), omp_get_max_threads()) + " small blocking kc=" + std::to_string(kc),
+      check_case(c, describe_case(c, name().c_str(), omp_get_max_threads()) + " small blocking kc=" + std::to_string(kc),
                  true);
     }
   }
@@ -292,7 +292,7 @@ TEST(GemmBf16Rounding, NearestEvenDenormalsToZeroNanStays) {
 
 TEST(GemmOpenblas, SameContractThroughTheFlag) {
   ops::set_gemm_impl(ops::GemmImpl::kOpenblas);
-  for (const Case& c : edge_cases()) check_case(c, describe(c, "openblas", omp_get_max_threads()));
+  for (const GemmCase& c : edge_cases()) check_case(c, describe_case(c, "openblas", omp_get_max_threads()));
   ops::set_gemm_impl(ops::GemmImpl::kOwn);
 }
 

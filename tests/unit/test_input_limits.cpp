@@ -36,9 +36,9 @@ std::string nested(size_t depth, const std::string& inner = "1") {
   return std::string(depth, '[') + inner + std::string(depth, ']');
 }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool limits_has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-std::vector<data::RawDocument> read_docs(const std::vector<std::string>& args, data::InputOptions o = {},
+std::vector<data::RawDocument> read_limit_docs(const std::vector<std::string>& args, data::InputOptions o = {},
                                          std::vector<data::InputIssue>* issues = nullptr) {
   data::DocumentStream s(data::expand_inputs(args), o);
   std::vector<data::RawDocument> out;
@@ -59,7 +59,7 @@ json small_tokenizer_json() {
   return json::parse(text);
 }
 
-void write_gz(const std::string& path, const std::string& data) {
+void write_gz_file(const std::string& path, const std::string& data) {
   gzFile f = gzopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
   gzwrite(f, data.data(), static_cast<unsigned>(data.size()));
@@ -84,11 +84,11 @@ TEST(Limits, JsonDepthIsCheckedBeforeParsing) {
   EXPECT_EQ(m, fmt::format("f.json: JSON nested deeper than {} levels (byte {})", kMaxJsonDepth, kMaxJsonDepth + 10));
   std::string why;
   EXPECT_FALSE(try_parse_json(nested(100000), &why).has_value());
-  EXPECT_TRUE(has(why, "nested deeper")) << why;
+  EXPECT_TRUE(limits_has(why, "nested deeper")) << why;
   EXPECT_FALSE(try_parse_json("{broken", &why).has_value());
   EXPECT_EQ(why, "malformed JSON");
-  EXPECT_TRUE(has(error_of([] { parse_json("{\"a\": tru}", "cfg.json"); }), "cfg.json: invalid JSON: parse error at line 1"));
-  EXPECT_FALSE(has(error_of([] { parse_json("{\"a\": tru}", "cfg.json"); }), "[json.exception"));
+  EXPECT_TRUE(limits_has(error_of([] { parse_json("{\"a\": tru}", "cfg.json"); }), "cfg.json: invalid JSON: parse error at line 1"));
+  EXPECT_FALSE(limits_has(error_of([] { parse_json("{\"a\": tru}", "cfg.json"); }), "[json.exception"));
 }
 
 TEST(Limits, JsonFieldsOfTheWrongTypeAreNamed) {
@@ -125,7 +125,7 @@ TEST(Limits, TokenizerJsonWrongTypedFieldNamesFileAndField) {
   EXPECT_EQ(m, d + "/tokenizer.json: normalizer.type must be a string, not an array");
   write_file_atomic(d + "/tokenizer.json", "{\"model\": " + nested(100000) + "}");
   m = error_of([&] { tok::Tokenizer::load(d); });
-  EXPECT_TRUE(has(m, "tokenizer.json: JSON nested deeper than 512 levels")) << m;
+  EXPECT_TRUE(limits_has(m, "tokenizer.json: JSON nested deeper than 512 levels")) << m;
 }
 
 TEST(Limits, TokenizerIdsAreBoundedByTheEntries) {
@@ -137,13 +137,13 @@ TEST(Limits, TokenizerIdsAreBoundedByTheEntries) {
   j["model"]["vocab"]["Ġzzz"] = (1 << 24) - 1;
   write_file_atomic(d + "/tokenizer.json", j.dump());
   std::string m = error_of([&] { tok::Tokenizer::load(d); });
-  EXPECT_TRUE(has(m, "tokenizer.json model.vocab: vocab entry \"Ġzzz\" has id 16777215 out of range")) << m;
-  EXPECT_TRUE(has(m, fmt::format("below {}", limit + 2))) << m;  // the new entry counts too
+  EXPECT_TRUE(limits_has(m, "tokenizer.json model.vocab: vocab entry \"Ġzzz\" has id 16777215 out of range")) << m;
+  EXPECT_TRUE(limits_has(m, fmt::format("below {}", limit + 2))) << m;  // the new entry counts too
   j = small_tokenizer_json();
   j["added_tokens"][0]["id"] = 5000000000LL;
   write_file_atomic(d + "/tokenizer.json", j.dump());
   m = error_of([&] { tok::Tokenizer::load(d); });
-  EXPECT_TRUE(has(m, "added_tokens[0] has id 5000000000 out of range")) << m;
+  EXPECT_TRUE(limits_has(m, "added_tokens[0] has id 5000000000 out of range")) << m;
   // A few unused ids (a gap) are fine.
   j = small_tokenizer_json();
   j["added_tokens"][0]["id"] = j["model"]["vocab"].size() + 100;
@@ -171,7 +171,7 @@ TEST(Limits, CatastrophicSplitRegexIsAnErrorNamingThePattern) {
       {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]})");
   write_file_atomic(d + "/tokenizer.json", j.dump());
   const tok::Tokenizer t = tok::Tokenizer::load(d);
-  EXPECT_TRUE(has(error_of([&] { t.encode(text); }), "pre-tokenizer pattern \"(a+)+$\"")) << error_of([&] { t.encode(text); });
+  EXPECT_TRUE(limits_has(error_of([&] { t.encode(text); }), "pre-tokenizer pattern \"(a+)+$\"")) << error_of([&] { t.encode(text); });
   // A long run of a repeated group (deep JIT backtracking stack) still matches: the 32 KB
   // default JIT stack gave up at a few thousand characters.
   const tok::PreTokenizer g = tok::PreTokenizer::regex("(a|b)+|.");
@@ -190,7 +190,7 @@ TEST(Limits, DeepLabelInJsonlIsASkippedLineNotACrash) {
   write_file_atomic(d + "/x.jsonl", "{\"text\": \"a\", \"label\": " + nested(100000) + "}\n" +
                                         "{\"text\": \"b\", \"label\": " + nested(3) + "}\n");
   std::vector<data::InputIssue> issues;
-  const auto docs = read_docs({d + "/x.jsonl"}, {}, &issues);
+  const auto docs = read_limit_docs({d + "/x.jsonl"}, {}, &issues);
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_EQ(docs[0].label, "[[[1]]]");
   ASSERT_EQ(issues.size(), 1u);
@@ -202,24 +202,24 @@ TEST(Limits, TruncatedGzipIsAnErrorNamingTheFile) {
   const std::string d = temp_dir("limits_gz");
   std::string text;
   for (int i = 0; i < 20000; ++i) text += fmt::format("{{\"text\": \"line {} of a file\"}}\n", i);
-  write_gz(d + "/full.jsonl.gz", text);
-  EXPECT_EQ(read_docs({d + "/full.jsonl.gz"}).size(), 20000u);
+  write_gz_file(d + "/full.jsonl.gz", text);
+  EXPECT_EQ(read_limit_docs({d + "/full.jsonl.gz"}).size(), 20000u);
   const std::string gz = read_file(d + "/full.jsonl.gz");
   write_file_atomic(d + "/cut.jsonl.gz", gz.substr(0, gz.size() / 2));
-  EXPECT_EQ(error_of([&] { read_docs({d + "/cut.jsonl.gz"}); }),
+  EXPECT_EQ(error_of([&] { read_limit_docs({d + "/cut.jsonl.gz"}); }),
             d + "/cut.jsonl.gz: truncated gzip stream (the file ends before the compressed data does)");
   // The chat reader (data chat) shares the byte source.
   std::string chat;
   for (int i = 0; i < 5000; ++i)
     chat += "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"hello\"}]}\n";
-  write_gz(d + "/chat.jsonl.gz", chat);
+  write_gz_file(d + "/chat.jsonl.gz", chat);
   const std::string cgz = read_file(d + "/chat.jsonl.gz");
   write_file_atomic(d + "/chat_cut.jsonl.gz", cgz.substr(0, cgz.size() - 6));  // only the trailer's end missing
   const std::string m = error_of([&] {
     data::read_chat_file(d + "/chat_cut.jsonl.gz", data::ChatInputFormat::kAuto, false, [](data::Conversation&&) {},
                          [](data::ChatIssue&&) {});
   });
-  EXPECT_TRUE(has(m, "chat_cut.jsonl.gz: truncated gzip stream")) << m;
+  EXPECT_TRUE(limits_has(m, "chat_cut.jsonl.gz: truncated gzip stream")) << m;
 }
 
 TEST(Limits, RecordsLongerThanTheLimitAreAnErrorNamingFileAndLine) {
@@ -228,24 +228,24 @@ TEST(Limits, RecordsLongerThanTheLimitAreAnErrorNamingFileAndLine) {
   write_file_atomic(d + "/a.jsonl", "{\"text\": \"small\"}\n{\"text\": \"" + big + "\"}\n");
   data::InputOptions o;
   o.max_record_bytes = 2 << 20;
-  EXPECT_EQ(error_of([&] { read_docs({d + "/a.jsonl"}, o); }),
+  EXPECT_EQ(error_of([&] { read_limit_docs({d + "/a.jsonl"}, o); }),
             d + "/a.jsonl:2: a line longer than 2 MiB (raise --max-record-mb; docs/limits.md)");
   o.max_record_bytes = 4 << 20;
-  EXPECT_EQ(read_docs({d + "/a.jsonl"}, o).size(), 2u);
+  EXPECT_EQ(read_limit_docs({d + "/a.jsonl"}, o).size(), 2u);
   o.max_record_bytes = 0;  // no limit
-  EXPECT_EQ(read_docs({d + "/a.jsonl"}, o).size(), 2u);
+  EXPECT_EQ(read_limit_docs({d + "/a.jsonl"}, o).size(), 2u);
   // A paragraph of many short lines, and a whole file read as one document.
   std::string para = "first\n\n";
   for (int i = 0; i < 40000; ++i) para += std::string(79, 'p') + "\n";
   write_file_atomic(d + "/p.txt", para);
   o.max_record_bytes = 2 << 20;
   o.txt_split = "paragraph";
-  EXPECT_EQ(error_of([&] { read_docs({d + "/p.txt"}, o); }),
+  EXPECT_EQ(error_of([&] { read_limit_docs({d + "/p.txt"}, o); }),
             d + "/p.txt:3: a paragraph longer than 2 MiB (raise --max-record-mb; docs/limits.md)");
   o.txt_split = "line";
-  EXPECT_EQ(read_docs({d + "/p.txt"}, o).size(), 40001u);
+  EXPECT_EQ(read_limit_docs({d + "/p.txt"}, o).size(), 40001u);
   o.txt_split = "file";
-  EXPECT_TRUE(has(error_of([&] { read_docs({d + "/p.txt"}, o); }), "p.txt: a document longer than 2 MiB (--txt-split file"));
+  EXPECT_TRUE(limits_has(error_of([&] { read_limit_docs({d + "/p.txt"}, o); }), "p.txt: a document longer than 2 MiB (--txt-split file"));
   EXPECT_EQ(data::max_record_bytes_from_mb(64), 64ull << 20);
   EXPECT_THROW(data::max_record_bytes_from_mb(-1), UsageError);
   // The chat reader: the same limit on JSONL lines.
@@ -266,14 +266,14 @@ TEST(Limits, SymlinkLoopsAndDuplicateLinksReadEachFileOnce) {
   fs::create_directory_symlink(d + "/in/sub", d + "/in/alias");  // a second way into sub
   fs::create_symlink(d + "/in/a.jsonl", d + "/in/c.jsonl");     // a link to a file
   fs::create_symlink(d + "/nowhere", d + "/in/dangling.txt");
-  const auto docs = read_docs({d + "/in"});
+  const auto docs = read_limit_docs({d + "/in"});
   ASSERT_EQ(docs.size(), 2u);  // was 41 copies of each through the loop
   EXPECT_EQ(docs[0].text, "one");
   EXPECT_EQ(docs[0].file, d + "/in/a.jsonl");
   EXPECT_EQ(docs[1].text, "two");
   EXPECT_EQ(docs[1].file, d + "/in/alias/b.txt");  // the first path in name order
   // The same file named twice on the command line (or through a directory) is read once.
-  EXPECT_EQ(read_docs({d + "/in/a.jsonl", d + "/in/c.jsonl", d + "/in"}).size(), 2u);
+  EXPECT_EQ(read_limit_docs({d + "/in/a.jsonl", d + "/in/c.jsonl", d + "/in"}).size(), 2u);
   const auto chat_files = data::expand_chat_inputs({d + "/in", d + "/in/a.jsonl"});
   ASSERT_EQ(chat_files.size(), 1u);
   EXPECT_EQ(chat_files[0], d + "/in/a.jsonl");

@@ -37,17 +37,17 @@ model::GptConfig tiny_packing_config() { return chatforge::testing::tiny_config(
 
 using chatforge::testing::error_of;
 
-struct Doc {
+struct PackedDoc {
   std::vector<int32_t> ids;
   std::vector<uint8_t> mask;
 };
 
 // Random documents of the given lengths (eot excluded), ids 1..49, mask mostly 1.
-std::vector<Doc> random_docs(const std::vector<int>& lengths, uint64_t seed) {
+std::vector<PackedDoc> random_docs(const std::vector<int>& lengths, uint64_t seed) {
   Rng rng(seed);
-  std::vector<Doc> docs;
+  std::vector<PackedDoc> docs;
   for (int n : lengths) {
-    Doc d;
+    PackedDoc d;
     for (int i = 0; i < n; ++i) {
       d.ids.push_back(1 + static_cast<int32_t>(rng.below(49)));
       d.mask.push_back(rng.uniform() < 0.8 ? 1 : 0);

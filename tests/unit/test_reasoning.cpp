@@ -19,7 +19,7 @@ using tok::split_reasoning;
 
 namespace {
 
-tok::Tokenizer make_tokenizer(std::vector<std::string> specials) {
+tok::Tokenizer make_reasoning_tokenizer(std::vector<std::string> specials) {
   tok::TrainOptions o;
   o.vocab_size = 300;
   o.special_tokens = std::move(specials);
@@ -129,8 +129,8 @@ TEST(Reasoning, PromptOpensReasoning) {
 }
 
 TEST(Reasoning, DetectsFromTokensOrTemplate) {
-  const tok::Tokenizer with = make_tokenizer({"<|im_start|>", "<|im_end|>", "<think>", "</think>"});
-  const tok::Tokenizer without = make_tokenizer({"<|im_start|>", "<|im_end|>"});
+  const tok::Tokenizer with = make_reasoning_tokenizer({"<|im_start|>", "<|im_end|>", "<think>", "</think>"});
+  const tok::Tokenizer without = make_reasoning_tokenizer({"<|im_start|>", "<|im_end|>"});
   EXPECT_TRUE(tok::detect_reasoning(with, ""));
   EXPECT_FALSE(tok::detect_reasoning(without, "{{ messages[0].content }}"));
   EXPECT_TRUE(tok::detect_reasoning(without, "{{ '<|im_start|>assistant\\n<think>\\n' }}{# ... #}{{ '</think>' }}"));
@@ -138,7 +138,7 @@ TEST(Reasoning, DetectsFromTokensOrTemplate) {
 }
 
 TEST(Reasoning, ReasoningContentReachesTheTemplate) {
-  const tok::Tokenizer tk = make_tokenizer({"<|im_start|>", "<|im_end|>"});
+  const tok::Tokenizer tk = make_reasoning_tokenizer({"<|im_start|>", "<|im_end|>"});
   const std::string src =
       "{% for m in messages %}{{ m.role }}:{% if m.reasoning_content is defined %}[{{ m.reasoning_content }}]"
       "{% endif %}{{ m.content }}|{% endfor %}";

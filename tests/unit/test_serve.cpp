@@ -32,7 +32,7 @@ struct ServeFixture {
   ServeFixture() : tokenizer(make()), format(tokenizer) { info = {"tiny", &tokenizer, &format, 64, 300, "", infer::ContextPolicy::kTruncateOldest, {}}; }
 };
 
-std::vector<json> read_jsonl(const std::string& path) {
+std::vector<json> read_feedback_jsonl(const std::string& path) {
   std::vector<json> out;
   std::string text = read_file(path), cur;
   for (char ch : text)
@@ -269,7 +269,7 @@ TEST(ServeFeedback, ExportsLeadWithTheSystemPromptUsed) {
   for (int64_t id : {b, e}) EXPECT_TRUE(s.rate(id, -1, ""));
 
   ASSERT_EQ(s.export_sft(dir + "/sft.jsonl"), 3u);
-  const auto sft = read_jsonl(dir + "/sft.jsonl");
+  const auto sft = read_feedback_jsonl(dir + "/sft.jsonl");
   ASSERT_EQ(sft.size(), 3u);
   EXPECT_EQ(sft[0], json::parse(R"({"messages":[{"role":"system","content":"Server default."},
       {"role":"user","content":"X2 多少钱？"},{"role":"assistant","content":"899元。"}]})"));
@@ -278,13 +278,13 @@ TEST(ServeFeedback, ExportsLeadWithTheSystemPromptUsed) {
   EXPECT_EQ(sft[2], json::parse(R"({"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}]})"));
 
   ASSERT_EQ(s.export_preference(dir + "/pref.jsonl"), 1u);
-  EXPECT_EQ(read_jsonl(dir + "/pref.jsonl")[0],
+  EXPECT_EQ(read_feedback_jsonl(dir + "/pref.jsonl")[0],
             json::parse(R"({"prompt":[{"role":"system","content":"Server default."},{"role":"user","content":"X2 多少钱？"}],
                 "chosen":"899元。","rejected":"不知道。"})"));
 
   // kto: every rated answer with its label, in the order answered, prompt as the model saw it
   ASSERT_EQ(s.export_kto(dir + "/kto.jsonl"), 5u);
-  const auto kto = read_jsonl(dir + "/kto.jsonl");
+  const auto kto = read_feedback_jsonl(dir + "/kto.jsonl");
   ASSERT_EQ(kto.size(), 5u);
   EXPECT_EQ(kto[0], json::parse(R"({"prompt":[{"role":"system","content":"Server default."},{"role":"user","content":"X2 多少钱？"}],
       "completion":"899元。","label":true})"));
@@ -338,9 +338,9 @@ INSERT INTO feedback(message_id, rating, comment) VALUES(2, 1, 'kept'), (3, -1, 
     EXPECT_EQ(st["thumbs_up"], 1);
     EXPECT_EQ(st["comments"], 1);
     ASSERT_EQ(s.export_sft(dir + "/sft_old.jsonl"), 1u);
-    EXPECT_EQ(read_jsonl(dir + "/sft_old.jsonl"), std::vector<json>{old_sft});
+    EXPECT_EQ(read_feedback_jsonl(dir + "/sft_old.jsonl"), std::vector<json>{old_sft});
     ASSERT_EQ(s.export_preference(dir + "/pref_old.jsonl"), 1u);
-    EXPECT_EQ(read_jsonl(dir + "/pref_old.jsonl"), std::vector<json>{old_pref});
+    EXPECT_EQ(read_feedback_jsonl(dir + "/pref_old.jsonl"), std::vector<json>{old_pref});
     // the same question now answered under a --system prompt: its own pair, led by it
     const int64_t n = s.record_answer("new", "m1", old_prompt, "Sys.", "New good", json::object());
     EXPECT_TRUE(s.rate(n, 1, ""));
@@ -366,9 +366,9 @@ INSERT INTO feedback(message_id, rating, comment) VALUES(2, 1, 'kept'), (3, -1, 
   ASSERT_EQ(s.export_sft(dir + "/sft.jsonl"), 2u);
   const json new_sft = {{"messages", json::parse(R"([{"role":"system","content":"Sys."},
       {"role":"user","content":"Old question"},{"role":"assistant","content":"New good"}])")}};
-  EXPECT_EQ(read_jsonl(dir + "/sft.jsonl"), (std::vector<json>{old_sft, new_sft}));
+  EXPECT_EQ(read_feedback_jsonl(dir + "/sft.jsonl"), (std::vector<json>{old_sft, new_sft}));
   ASSERT_EQ(s.export_preference(dir + "/pref.jsonl"), 1u);  // the new answer has no disliked partner
-  EXPECT_EQ(read_jsonl(dir + "/pref.jsonl"), std::vector<json>{old_pref});
+  EXPECT_EQ(read_feedback_jsonl(dir + "/pref.jsonl"), std::vector<json>{old_pref});
   // the old file gained the pairs and edits tables: old answers can be compared and edited
   EXPECT_GT(s.add_pair(3, 2, ""), 0);
   EXPECT_GT(s.add_edit(3, "Old fixed", ""), 0);
@@ -376,7 +376,7 @@ INSERT INTO feedback(message_id, rating, comment) VALUES(2, 1, 'kept'), (3, -1, 
   EXPECT_EQ(st["pairs"], 1);
   EXPECT_EQ(st["edits"], 1);
   ASSERT_EQ(s.export_preference(dir + "/pref2.jsonl"), 3u);
-  EXPECT_EQ(read_jsonl(dir + "/pref2.jsonl"),
+  EXPECT_EQ(read_feedback_jsonl(dir + "/pref2.jsonl"),
             (std::vector<json>{old_pref,
                                {{"prompt", old_prompt}, {"chosen", "Old bad"}, {"rejected", "Old good"}},
                                {{"prompt", old_prompt}, {"chosen", "Old fixed"}, {"rejected", "Old bad"}}}));
@@ -438,7 +438,7 @@ TEST(ServeFeedback, PairsAndEdits) {
   EXPECT_EQ(st["edits"], 2);
 
   ASSERT_EQ(s.export_preference(dir + "/pref.jsonl"), 3u);
-  EXPECT_EQ(read_jsonl(dir + "/pref.jsonl"),
+  EXPECT_EQ(read_feedback_jsonl(dir + "/pref.jsonl"),
             (std::vector<json>{{{"prompt", seen}, {"chosen", "899元。"}, {"rejected", "不知道。"}},
                                {{"prompt", json::parse(R"([{"role":"system","content":"Sys."},{"role":"user","content":"Hi"}])")},
                                 {"chosen", "Hello, how can I help?"},
@@ -446,7 +446,7 @@ TEST(ServeFeedback, PairsAndEdits) {
                                {{"prompt", seen}, {"chosen", "X2 售价 899 元。"}, {"rejected", "不知道。"}}}));
   // kto: the ratings, then the pair (already there), then each edit as liked + original disliked
   ASSERT_EQ(s.export_kto(dir + "/kto.jsonl"), 5u);
-  const auto kto = read_jsonl(dir + "/kto.jsonl");
+  const auto kto = read_feedback_jsonl(dir + "/kto.jsonl");
   std::vector<std::pair<std::string, bool>> rows;
   for (const auto& k : kto) rows.emplace_back(k["completion"].get<std::string>(), k["label"].get<bool>());
   EXPECT_EQ(rows, (std::vector<std::pair<std::string, bool>>{
@@ -455,7 +455,7 @@ TEST(ServeFeedback, PairsAndEdits) {
   EXPECT_EQ(kto[0]["prompt"], seen);
   // sft: the liked answer, then the edits
   ASSERT_EQ(s.export_sft(dir + "/sft.jsonl"), 3u);
-  EXPECT_EQ(read_jsonl(dir + "/sft.jsonl")[2]["messages"].back(),
+  EXPECT_EQ(read_feedback_jsonl(dir + "/sft.jsonl")[2]["messages"].back(),
             json({{"role", "assistant"}, {"content", "X2 售价 899 元。"}}));
 }
 

@@ -24,7 +24,7 @@ using Filter = Value (*)(const Value& in, CallArgs& a);
 
 bool opt_bool(const std::optional<Value>& v) { return v && truthy(*v); }
 
-void no_args(CallArgs& a, const char* fn) {
+void filter_no_args(CallArgs& a, const char* fn) {
   if (!a.args.empty() || !a.kwargs.empty()) fail_at(a.loc, "filter {} takes no arguments", fn);
 }
 
@@ -36,7 +36,7 @@ Value f_trim(const Value& in, CallArgs& a) {
 }
 
 Value f_length(const Value& in, CallArgs& a) {
-  no_args(a, "length");
+  filter_no_args(a, "length");
   if (in.is_undefined()) return Value::of(int64_t{0});
   if (in.is_string()) return Value::of(static_cast<int64_t>(py::char_count(in.str())));
   if (in.is_list() || in.is_dict()) return Value::of(static_cast<int64_t>(in.data().size()));
@@ -62,14 +62,14 @@ Value f_tojson(const Value& in, CallArgs& a) {
   return Value::of(dumps(in.data(), opt));
 }
 
-Value f_string(const Value& in, CallArgs& a) { no_args(a, "string"); return Value::of(to_str(in)); }
-Value f_upper(const Value& in, CallArgs& a) { no_args(a, "upper"); return Value::of(py::upper(to_str(in))); }
-Value f_lower(const Value& in, CallArgs& a) { no_args(a, "lower"); return Value::of(py::lower(to_str(in))); }
-Value f_capitalize(const Value& in, CallArgs& a) { no_args(a, "capitalize"); return Value::of(py::capitalize(to_str(in))); }
+Value f_string(const Value& in, CallArgs& a) { filter_no_args(a, "string"); return Value::of(to_str(in)); }
+Value f_upper(const Value& in, CallArgs& a) { filter_no_args(a, "upper"); return Value::of(py::upper(to_str(in))); }
+Value f_lower(const Value& in, CallArgs& a) { filter_no_args(a, "lower"); return Value::of(py::lower(to_str(in))); }
+Value f_capitalize(const Value& in, CallArgs& a) { filter_no_args(a, "capitalize"); return Value::of(py::capitalize(to_str(in))); }
 
 // jinja2's title: words start after runs of -, whitespace, ( { [ <; first letter upper, rest lower.
 Value f_title(const Value& in, CallArgs& a) {
-  no_args(a, "title");
+  filter_no_args(a, "title");
   const std::string s = to_str(in);
   const std::vector<size_t> offs = py::char_offsets(s);
   std::string out;
@@ -84,7 +84,7 @@ Value f_title(const Value& in, CallArgs& a) {
 }
 
 Value f_first_last(const Value& in, CallArgs& a, bool last) {
-  no_args(a, last ? "last" : "first");
+  filter_no_args(a, last ? "last" : "first");
   const std::vector<Value> items = iterate_value(in, a.loc);
   if (items.empty()) return Value::undefined(fmt::format("{}: the sequence was empty", last ? "last" : "first"));
   return last ? items.back() : items.front();
@@ -112,7 +112,7 @@ Value f_default(const Value& in, CallArgs& a) {
 }
 
 Value f_items(const Value& in, CallArgs& a) {
-  no_args(a, "items");
+  filter_no_args(a, "items");
   Json out = Json::array();
   if (in.is_undefined()) return Value::of(std::move(out));
   if (!in.is_dict()) fail_at(a.loc, "items: can only get item pairs from a dict, not '{}'", type_name(in));
@@ -130,7 +130,7 @@ Json to_list(const std::vector<Value>& items, Loc loc) {
 }
 
 Value f_list(const Value& in, CallArgs& a) {
-  no_args(a, "list");
+  filter_no_args(a, "list");
   return Value::of(to_list(iterate_value(in, a.loc), a.loc));
 }
 
@@ -200,7 +200,7 @@ Value f_float(const Value& in, CallArgs& a) {
 }
 
 Value f_abs(const Value& in, CallArgs& a) {
-  no_args(a, "abs");
+  filter_no_args(a, "abs");
   if (!in.is_data() || !is_number(in.data())) fail_at(a.loc, "abs: bad operand type '{}'", type_name(in));
   if (in.data().is_number_float()) return Value::of(std::fabs(in.data().get<double>()));
   const int64_t v = as_int(in.data());
@@ -208,10 +208,10 @@ Value f_abs(const Value& in, CallArgs& a) {
   return Value::of(v < 0 ? -v : v);
 }
 
-Value f_safe(const Value& in, CallArgs& a) { no_args(a, "safe"); return in; }
+Value f_safe(const Value& in, CallArgs& a) { filter_no_args(a, "safe"); return in; }
 
 Value f_escape(const Value& in, CallArgs& a) {
-  no_args(a, "escape");
+  filter_no_args(a, "escape");
   std::string out;
   for (char c : to_str(in)) {
     switch (c) {

@@ -137,7 +137,7 @@ Value split_method(const Value& self, CallArgs& a, const char* fn, bool from_rig
   return Value::of(str_list(from_right ? py::rsplit(self.str(), sep, maxsplit) : py::split(self.str(), sep, maxsplit)));
 }
 
-void no_args(CallArgs& a, const char* fn) {
+void method_no_args(CallArgs& a, const char* fn) {
   if (!a.args.empty() || !a.kwargs.empty()) fail_at(a.loc, "{}() takes no arguments", fn);
 }
 
@@ -150,11 +150,11 @@ const std::map<std::string, Method>& string_methods() {
       {"rstrip", [](const Value& s, CallArgs& a) { return strip_method(s, a, "rstrip", false, true); }},
       {"split", [](const Value& s, CallArgs& a) { return split_method(s, a, "split", false); }},
       {"rsplit", [](const Value& s, CallArgs& a) { return split_method(s, a, "rsplit", true); }},
-      {"upper", [](const Value& s, CallArgs& a) { no_args(a, "upper"); return Value::of(py::upper(s.str())); }},
-      {"lower", [](const Value& s, CallArgs& a) { no_args(a, "lower"); return Value::of(py::lower(s.str())); }},
-      {"title", [](const Value& s, CallArgs& a) { no_args(a, "title"); return Value::of(py::title_method(s.str())); }},
+      {"upper", [](const Value& s, CallArgs& a) { method_no_args(a, "upper"); return Value::of(py::upper(s.str())); }},
+      {"lower", [](const Value& s, CallArgs& a) { method_no_args(a, "lower"); return Value::of(py::lower(s.str())); }},
+      {"title", [](const Value& s, CallArgs& a) { method_no_args(a, "title"); return Value::of(py::title_method(s.str())); }},
       {"capitalize",
-       [](const Value& s, CallArgs& a) { no_args(a, "capitalize"); return Value::of(py::capitalize(s.str())); }},
+       [](const Value& s, CallArgs& a) { method_no_args(a, "capitalize"); return Value::of(py::capitalize(s.str())); }},
       {"replace",
        [](const Value& s, CallArgs& a) {
          const auto b = bind_args(a, {"old", "new", "count"}, "replace");
@@ -199,16 +199,16 @@ const std::map<std::string, Method>& string_methods() {
            t.resize(t.size() - x.size());
          return Value::of(std::move(t));
        }},
-      {"isdigit", [](const Value& s, CallArgs& a) { no_args(a, "isdigit"); return char_class_method(s, is_digit_cp); }},
-      {"isalpha", [](const Value& s, CallArgs& a) { no_args(a, "isalpha"); return char_class_method(s, is_letter); }},
+      {"isdigit", [](const Value& s, CallArgs& a) { method_no_args(a, "isdigit"); return char_class_method(s, is_digit_cp); }},
+      {"isalpha", [](const Value& s, CallArgs& a) { method_no_args(a, "isalpha"); return char_class_method(s, is_letter); }},
       {"isalnum",
        [](const Value& s, CallArgs& a) {
-         no_args(a, "isalnum");
+         method_no_args(a, "isalnum");
          return char_class_method(s, [](int32_t c) { return is_letter(c) || is_digit_cp(c); });
        }},
       {"isspace",
        [](const Value& s, CallArgs& a) {
-         no_args(a, "isspace");
+         method_no_args(a, "isspace");
          return char_class_method(s, [](int32_t c) { return py::is_space(static_cast<uint32_t>(c)); });
        }},
   };
@@ -229,21 +229,21 @@ const std::map<std::string, Method>& dict_methods() {
        }},
       {"items",
        [](const Value& d, CallArgs& a) {
-         no_args(a, "items");
+         method_no_args(a, "items");
          Json out = Json::array();
          for (auto it = d.data().begin(); it != d.data().end(); ++it) out.push_back(Json::array({it.key(), *it}));
          return Value::of(std::move(out));
        }},
       {"keys",
        [](const Value& d, CallArgs& a) {
-         no_args(a, "keys");
+         method_no_args(a, "keys");
          Json out = Json::array();
          for (auto it = d.data().begin(); it != d.data().end(); ++it) out.push_back(it.key());
          return Value::of(std::move(out));
        }},
       {"values",
        [](const Value& d, CallArgs& a) {
-         no_args(a, "values");
+         method_no_args(a, "values");
          Json out = Json::array();
          for (const Json& v : d.data()) out.push_back(v);
          return Value::of(std::move(out));

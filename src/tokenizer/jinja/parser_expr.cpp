@@ -10,7 +10,7 @@
 namespace chatforge::tok::jinja::detail {
 namespace {
 
-ExprPtr binary(std::string op, ExprPtr a, ExprPtr b, Loc loc) {
+ExprPtr binary_expr(std::string op, ExprPtr a, ExprPtr b, Loc loc) {
   ExprPtr e = make_expr(ExprKind::kBinary, loc);
   e->name = std::move(op);
   e->a = std::move(a);
@@ -63,7 +63,7 @@ ExprPtr Parser::parse_or() {
   while (is_name("or")) {
     const Loc loc = cur().loc;
     ++i_;
-    left = binary("or", std::move(left), parse_and(), loc);
+    left = binary_expr("or", std::move(left), parse_and(), loc);
   }
   return left;
 }
@@ -73,7 +73,7 @@ ExprPtr Parser::parse_and() {
   while (is_name("and")) {
     const Loc loc = cur().loc;
     ++i_;
-    left = binary("and", std::move(left), parse_not(), loc);
+    left = binary_expr("and", std::move(left), parse_not(), loc);
   }
   return left;
 }
@@ -121,7 +121,7 @@ ExprPtr Parser::parse_math1() {
   while (is_op("+") || is_op("-")) {
     const Loc loc = cur().loc;
     std::string op = t_[i_++].text;
-    left = binary(std::move(op), std::move(left), parse_concat(), loc);
+    left = binary_expr(std::move(op), std::move(left), parse_concat(), loc);
   }
   return left;
 }
@@ -131,7 +131,7 @@ ExprPtr Parser::parse_concat() {
   while (is_op("~")) {
     const Loc loc = cur().loc;
     ++i_;
-    left = binary("~", std::move(left), parse_math2(), loc);
+    left = binary_expr("~", std::move(left), parse_math2(), loc);
   }
   return left;
 }
@@ -141,7 +141,7 @@ ExprPtr Parser::parse_math2() {
   while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
     const Loc loc = cur().loc;
     std::string op = t_[i_++].text;
-    left = binary(std::move(op), std::move(left), parse_pow(), loc);
+    left = binary_expr(std::move(op), std::move(left), parse_pow(), loc);
   }
   return left;
 }
@@ -151,7 +151,7 @@ ExprPtr Parser::parse_pow() {
   while (is_op("**")) {
     const Loc loc = cur().loc;
     ++i_;
-    left = binary("**", std::move(left), parse_unary(true), loc);
+    left = binary_expr("**", std::move(left), parse_unary(true), loc);
   }
   return left;
 }

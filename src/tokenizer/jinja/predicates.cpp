@@ -21,7 +21,7 @@ const Value& one_arg(CallArgs& a, const char* test) {
   return a.args[0];
 }
 
-void no_args(CallArgs& a, const char* test) {
+void test_no_args(CallArgs& a, const char* test) {
   if (!a.args.empty() || !a.kwargs.empty()) fail_at(a.loc, "test '{}' takes no arguments", test);
 }
 
@@ -61,22 +61,22 @@ bool case_test(const Value& v, bool upper_case) {
 
 const std::map<std::string_view, Test>& tests() {
   static const std::map<std::string_view, Test> m = {
-      {"defined", [](const Value& v, CallArgs& a) { no_args(a, "defined"); return !v.is_undefined(); }},
-      {"undefined", [](const Value& v, CallArgs& a) { no_args(a, "undefined"); return v.is_undefined(); }},
-      {"none", [](const Value& v, CallArgs& a) { no_args(a, "none"); return v.is_none(); }},
-      {"boolean", [](const Value& v, CallArgs& a) { no_args(a, "boolean"); return data_is(v, [](const Json& j) { return j.is_boolean(); }); }},
-      {"true", [](const Value& v, CallArgs& a) { no_args(a, "true"); return data_is(v, [](const Json& j) { return j.is_boolean() && j.get<bool>(); }); }},
-      {"false", [](const Value& v, CallArgs& a) { no_args(a, "false"); return data_is(v, [](const Json& j) { return j.is_boolean() && !j.get<bool>(); }); }},
-      {"integer", [](const Value& v, CallArgs& a) { no_args(a, "integer"); return data_is(v, [](const Json& j) { return j.is_number_integer(); }); }},
-      {"float", [](const Value& v, CallArgs& a) { no_args(a, "float"); return data_is(v, [](const Json& j) { return j.is_number_float(); }); }},
-      {"number", [](const Value& v, CallArgs& a) { no_args(a, "number"); return data_is(v, is_number); }},
-      {"string", [](const Value& v, CallArgs& a) { no_args(a, "string"); return v.is_string(); }},
-      {"mapping", [](const Value& v, CallArgs& a) { no_args(a, "mapping"); return v.is_dict(); }},
-      {"iterable", [](const Value& v, CallArgs& a) { no_args(a, "iterable"); return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict(); }},
-      {"sequence", [](const Value& v, CallArgs& a) { no_args(a, "sequence"); return v.is_string() || v.is_list() || v.is_dict(); }},
-      {"callable", [](const Value& v, CallArgs& a) { no_args(a, "callable"); return v.kind() == Value::Kind::kCallable; }},
-      {"odd", [](const Value& v, CallArgs& a) { no_args(a, "odd"); return int_of(v, a, "odd") % 2 != 0; }},
-      {"even", [](const Value& v, CallArgs& a) { no_args(a, "even"); return int_of(v, a, "even") % 2 == 0; }},
+      {"defined", [](const Value& v, CallArgs& a) { test_no_args(a, "defined"); return !v.is_undefined(); }},
+      {"undefined", [](const Value& v, CallArgs& a) { test_no_args(a, "undefined"); return v.is_undefined(); }},
+      {"none", [](const Value& v, CallArgs& a) { test_no_args(a, "none"); return v.is_none(); }},
+      {"boolean", [](const Value& v, CallArgs& a) { test_no_args(a, "boolean"); return data_is(v, [](const Json& j) { return j.is_boolean(); }); }},
+      {"true", [](const Value& v, CallArgs& a) { test_no_args(a, "true"); return data_is(v, [](const Json& j) { return j.is_boolean() && j.get<bool>(); }); }},
+      {"false", [](const Value& v, CallArgs& a) { test_no_args(a, "false"); return data_is(v, [](const Json& j) { return j.is_boolean() && !j.get<bool>(); }); }},
+      {"integer", [](const Value& v, CallArgs& a) { test_no_args(a, "integer"); return data_is(v, [](const Json& j) { return j.is_number_integer(); }); }},
+      {"float", [](const Value& v, CallArgs& a) { test_no_args(a, "float"); return data_is(v, [](const Json& j) { return j.is_number_float(); }); }},
+      {"number", [](const Value& v, CallArgs& a) { test_no_args(a, "number"); return data_is(v, is_number); }},
+      {"string", [](const Value& v, CallArgs& a) { test_no_args(a, "string"); return v.is_string(); }},
+      {"mapping", [](const Value& v, CallArgs& a) { test_no_args(a, "mapping"); return v.is_dict(); }},
+      {"iterable", [](const Value& v, CallArgs& a) { test_no_args(a, "iterable"); return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict(); }},
+      {"sequence", [](const Value& v, CallArgs& a) { test_no_args(a, "sequence"); return v.is_string() || v.is_list() || v.is_dict(); }},
+      {"callable", [](const Value& v, CallArgs& a) { test_no_args(a, "callable"); return v.kind() == Value::Kind::kCallable; }},
+      {"odd", [](const Value& v, CallArgs& a) { test_no_args(a, "odd"); return int_of(v, a, "odd") % 2 != 0; }},
+      {"even", [](const Value& v, CallArgs& a) { test_no_args(a, "even"); return int_of(v, a, "even") % 2 == 0; }},
       {"divisibleby", [](const Value& v, CallArgs& a) {
          const int64_t d = int_of(one_arg(a, "divisibleby"), a, "divisibleby");
          if (d == 0) fail_at(a.loc, "test 'divisibleby': division by zero");
@@ -86,8 +86,8 @@ const std::map<std::string_view, Test>& tests() {
       {"lt", cmp_test<-2>}, {"lessthan", cmp_test<-2>}, {"<", cmp_test<-2>}, {"le", cmp_test<-1>}, {"<=", cmp_test<-1>},
       {"gt", cmp_test<1>}, {"greaterthan", cmp_test<1>}, {">", cmp_test<1>}, {"ge", cmp_test<2>}, {">=", cmp_test<2>},
       {"in", [](const Value& v, CallArgs& a) { return ops::contains(one_arg(a, "in"), v, a.loc); }},
-      {"lower", [](const Value& v, CallArgs& a) { no_args(a, "lower"); return case_test(v, false); }},
-      {"upper", [](const Value& v, CallArgs& a) { no_args(a, "upper"); return case_test(v, true); }},
+      {"lower", [](const Value& v, CallArgs& a) { test_no_args(a, "lower"); return case_test(v, false); }},
+      {"upper", [](const Value& v, CallArgs& a) { test_no_args(a, "upper"); return case_test(v, true); }},
       {"sameas", t_sameas},
   };
   return m;

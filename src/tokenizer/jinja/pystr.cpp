@@ -66,7 +66,7 @@ bool is_printable(int32_t cp) {
 }
 
 // Whitespace split (sep unset): runs of whitespace separate, empty parts dropped.
-std::vector<std::string> split_whitespace(std::string_view s, int64_t maxsplit) {
+std::vector<std::string> py_split_whitespace(std::string_view s, int64_t maxsplit) {
   std::vector<std::string> out;
   const std::vector<Char> cs = chars_of(s);
   auto space = [&](size_t i) { return in_set(cs[i], std::nullopt); };
@@ -132,7 +132,7 @@ std::string strip(std::string_view s, const std::optional<std::string>& chars, b
 }
 
 std::vector<std::string> split(std::string_view s, const std::optional<std::string>& sep, int64_t maxsplit) {
-  if (!sep) return split_whitespace(s, maxsplit);
+  if (!sep) return py_split_whitespace(s, maxsplit);
   std::vector<std::string> out;
   size_t pos = 0;
   while (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit) {
@@ -150,7 +150,7 @@ std::vector<std::string> rsplit(std::string_view s, const std::optional<std::str
   std::vector<std::string> out;
   if (!sep) {
     // Split from the right on whitespace: the leftover head keeps its inner spacing.
-    std::vector<std::string> all = split_whitespace(s, -1);
+    std::vector<std::string> all = py_split_whitespace(s, -1);
     if (static_cast<int64_t>(all.size()) <= maxsplit + 1) return all;
     std::string rest = strip(s, std::nullopt, false, true);
     for (int64_t k = 0; k < maxsplit; ++k) {
