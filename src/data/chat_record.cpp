@@ -85,16 +85,6 @@ ChatInputFormat detect(const json& rec) {
   fail("unrecognised record: expected 'messages', 'conversations', 'instruction' or 'prompt'+'completion'");
 }
 
-bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string strip_compression_suffix(const std::string& p) {
-  if (has_suffix(p, ".gz")) return p.substr(0, p.size() - 3);
-  if (has_suffix(p, ".zst")) return p.substr(0, p.size() - 4);
-  return p;
-}
-
 std::string read_all(const std::string& path) {
   auto src = ByteSource::open(path);
   std::string out, buf(1 << 16, '\0');  // 64 KiB chunks: no fresh megabyte per small file
@@ -243,10 +233,10 @@ void read_chat_file(const std::string& path, ChatInputFormat format, bool strict
     if (strict) fail("{}:{}: {}", path, line, reason);
     on_issue({path, line, std::move(reason)});
   };
-  const std::string base = strip_compression_suffix(path);
+  const std::string base = without_compression_suffix(path);
   if (format == ChatInputFormat::kAuto) {
-    if (has_suffix(base, ".csv")) format = ChatInputFormat::kCsv;
-    if (has_suffix(base, ".tsv")) format = ChatInputFormat::kTsv;
+    if (base.ends_with(".csv")) format = ChatInputFormat::kCsv;
+    if (base.ends_with(".tsv")) format = ChatInputFormat::kTsv;
   }
   const std::string text = read_all(path);
   if (format == ChatInputFormat::kCsv || format == ChatInputFormat::kTsv) {
@@ -301,7 +291,7 @@ void read_chat_file(const std::string& path, ChatInputFormat format, bool strict
     on_conversation(std::move(c));
   };
   const size_t start = text.find_first_not_of(" \t\r\n");
-  if (has_suffix(base, ".json") && start != std::string::npos && text[start] == '[') {
+  if (base.ends_with(".json") && start != std::string::npos && text[start] == '[') {
     const json arr = parse_json(text, path);
     for (size_t i = 0; i < arr.size(); ++i) handle(arr[i], i + 1);
     return;
@@ -332,8 +322,8 @@ void read_chat_file(const std::string& path, ChatInputFormat format, bool strict
 
 std::vector<std::string> expand_chat_inputs(const std::vector<std::string>& args) {
   auto wanted = [](const std::string& p) {
-    const std::string b = strip_compression_suffix(p);
-    return has_suffix(b, ".jsonl") || has_suffix(b, ".json") || has_suffix(b, ".csv") || has_suffix(b, ".tsv");
+    const std::string b = without_compression_suffix(p);
+    return b.ends_with(".jsonl") || b.ends_with(".json") || b.ends_with(".csv") || b.ends_with(".tsv");
   };
   std::vector<std::string> out;
   for (const auto& a : args) {

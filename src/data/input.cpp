@@ -28,19 +28,9 @@ namespace {
 // reader per small file does not touch a megabyte of fresh pages.
 constexpr size_t kReadChunk = 1 << 16;
 
-bool name_ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string without_compression_suffix(const std::string& name) {
-  if (name_ends_with(name, ".gz")) return name.substr(0, name.size() - 3);
-  if (name_ends_with(name, ".zst")) return name.substr(0, name.size() - 4);
-  return name;
-}
-
 bool supported_name(const std::string& name) {
   const std::string base = without_compression_suffix(name);
-  return name_ends_with(base, ".txt") || name_ends_with(base, ".md") || name_ends_with(base, ".jsonl") || name_ends_with(base, ".json");
+  return base.ends_with(".txt") || base.ends_with(".md") || base.ends_with(".jsonl") || base.ends_with(".json");
 }
 
 std::string stem_of(const std::string& arg) {
@@ -160,9 +150,15 @@ uint64_t max_record_bytes_from_mb(int64_t mb) {
 }
 
 std::unique_ptr<ByteSource> ByteSource::open(const std::string& path) {
-  if (name_ends_with(path, ".gz")) return std::make_unique<GzipSource>(path);
-  if (name_ends_with(path, ".zst")) return std::make_unique<ZstdSource>(path);
+  if (path.ends_with(".gz")) return std::make_unique<GzipSource>(path);
+  if (path.ends_with(".zst")) return std::make_unique<ZstdSource>(path);
   return std::make_unique<PlainSource>(path);
+}
+
+std::string without_compression_suffix(const std::string& name) {
+  if (name.ends_with(".gz")) return name.substr(0, name.size() - 3);
+  if (name.ends_with(".zst")) return name.substr(0, name.size() - 4);
+  return name;
 }
 
 std::vector<InputFile> expand_inputs(const std::vector<std::string>& args) {
@@ -226,7 +222,7 @@ bool DocumentStream::open_next_file() {
   const std::string& path = files_[file_index_].path;
   src_ = ByteSource::open(path);
   const std::string base = without_compression_suffix(path);
-  kind_ = (name_ends_with(base, ".jsonl") || name_ends_with(base, ".json")) ? Kind::kJsonl : Kind::kText;
+  kind_ = (base.ends_with(".jsonl") || base.ends_with(".json")) ? Kind::kJsonl : Kind::kText;
   buf_.clear();
   buf_pos_ = 0;
   eof_ = false;

@@ -48,6 +48,9 @@ struct InputFile {
   uint64_t size = 0;  // bytes on disk
 };
 
+// The file name without a trailing .gz or .zst ("a.jsonl.gz" -> "a.jsonl").
+std::string without_compression_suffix(const std::string& name);
+
 // Expands files and directories (recursively, only .txt .md .jsonl .json, optionally
 // .gz/.zst) into a sorted list. A missing or unreadable argument is an error naming it.
 std::vector<InputFile> expand_inputs(const std::vector<std::string>& args);
