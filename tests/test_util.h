@@ -2,6 +2,9 @@
 #pragma once
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -33,6 +36,18 @@ inline std::string error_of(const std::function<void()>& f) {
 // Writes text to path as is (binary mode), replacing the file.
 inline void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+}
+
+// The largest |got - want| over n values, relative to the largest |want| (1e-30 at least);
+// the absolute figure goes to *abs_out when given.
+inline double max_rel_error(const float* got, const float* want, size_t n, double* abs_out = nullptr) {
+  double abs = 0, scale = 0;
+  for (size_t i = 0; i < n; ++i) {
+    abs = std::max(abs, static_cast<double>(std::fabs(got[i] - want[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(want[i])));
+  }
+  if (abs_out) *abs_out = abs;
+  return abs / std::max(scale, 1e-30);
 }
 
 }  // namespace chatforge::testing

@@ -19,6 +19,7 @@
 #include "model/lora_io.h"
 #include "train/adamw.h"
 #include "train/train_step.h"
+#include "test_util.h"
 
 using namespace chatforge;
 
@@ -91,15 +92,6 @@ void round_base(model::Gpt& gpt, ops::WeightFormat f) {
   if (p.lm_head != nullptr) round_matrix(p.lm_head, Vp, C, f);
 }
 
-double max_rel_base_dtype(const float* got, const float* want, size_t n) {
-  double abs = 0, scale = 0;
-  for (size_t i = 0; i < n; ++i) {
-    abs = std::max(abs, static_cast<double>(std::fabs(got[i] - want[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(want[i])));
-  }
-  return abs / std::max(scale, 1e-30);
-}
-
 }  // namespace
 
 TEST(LoraBaseDtype, ReducedBaseEqualsFp32BaseOfRoundedWeights) {
@@ -129,7 +121,7 @@ TEST(LoraBaseDtype, ReducedBaseEqualsFp32BaseOfRoundedWeights) {
       EXPECT_LT(std::fabs(loss[1] - loss[0]) / std::fabs(loss[0]), 1e-6) << loss[1] << " vs " << loss[0];
       double worst = 0;
       for (const auto& t : lref.tensors()) {
-        const double rel = max_rel_base_dtype(lred.grads().data() + t.offset, lref.grads().data() + t.offset, t.numel());
+        const double rel = chatforge::testing::max_rel_error(lred.grads().data() + t.offset, lref.grads().data() + t.offset, t.numel());
         EXPECT_LT(rel, 1e-5) << t.name;
         worst = std::max(worst, rel);
       }

@@ -88,16 +88,6 @@ struct LoraFixture {
   }
 };
 
-double max_rel_lora(const float* got, const float* want, size_t n, double* abs_out = nullptr) {
-  double abs = 0, scale = 0;
-  for (size_t i = 0; i < n; ++i) {
-    abs = std::max(abs, static_cast<double>(std::fabs(got[i] - want[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(want[i])));
-  }
-  if (abs_out) *abs_out = abs;
-  return abs / std::max(scale, 1e-30);
-}
-
 }  // namespace
 
 TEST(LoraGolden, LossLogitsAndAdapterGradientsMatchPyTorch) {
@@ -130,7 +120,7 @@ TEST(LoraGolden, LossLogitsAndAdapterGradientsMatchPyTorch) {
       std::vector<float> want(t.numel());
       f.r.read_f32("grad." + t.name, {t.shape[0], t.shape[1]}, want.data());
       double abs = 0;
-      const double rel = max_rel_lora(lora.grads().data() + t.offset, want.data(), want.size(), &abs);
+      const double rel = chatforge::testing::max_rel_error(lora.grads().data() + t.offset, want.data(), want.size(), &abs);
       worst = std::max(worst, rel);
       EXPECT_LT(rel, 2e-5) << t.name << " abs " << abs;
       EXPECT_LT(abs, 1e-5) << t.name;
@@ -183,7 +173,7 @@ TEST(LoraGolden, HundredStepSftCurveMatchesPyTorchWithinOneInTenThousand) {
       std::vector<float> w(t.numel());
       f.r.read_f32("final." + t.name, {t.shape[0], t.shape[1]}, w.data());
       double abs = 0;
-      max_rel_lora(lora.params().data() + t.offset, w.data(), w.size(), &abs);
+      chatforge::testing::max_rel_error(lora.params().data() + t.offset, w.data(), w.size(), &abs);
       EXPECT_LT(abs, 2e-4) << t.name;
     }
     EXPECT_EQ(0, std::memcmp(base_before.data(), gpt.params().data(), gpt.params().bytes())) << "base is frozen";

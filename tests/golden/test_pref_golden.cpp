@@ -18,6 +18,7 @@
 #include "train/adamw.h"
 #include "train/preference_step.h"
 #include "train/train_step.h"
+#include "test_util.h"
 
 using namespace chatforge;
 
@@ -78,16 +79,6 @@ struct PrefFixture {
   }
 };
 
-double max_rel_pref(const std::vector<float>& got, const std::vector<float>& want, double* abs_err) {
-  double a = 0, m = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    a = std::max(a, static_cast<double>(std::fabs(got[i] - want[i])));
-    m = std::max(m, static_cast<double>(std::fabs(want[i])));
-  }
-  *abs_err = a;
-  return a / std::max(m, 1e-30);
-}
-
 class PrefGolden : public ::testing::TestWithParam<const char*> {};
 
 }  // namespace
@@ -113,7 +104,7 @@ TEST_P(PrefGolden, LossAndEveryGradientMatchPyTorch) {
     model::export_hf(t, gpt.grads().data(), got.data());
     f.r.read_f32(v + ".grad." + t.hf_name, t.hf_shape, want.data());
     double abs_err = 0;
-    const double rel = max_rel_pref(got, want, &abs_err);
+    const double rel = chatforge::testing::max_rel_error(got.data(), want.data(), got.size(), &abs_err);
     worst = std::max(worst, rel);
     EXPECT_LT(rel, 1e-4) << t.hf_name << " abs " << abs_err;
     ++checked;
@@ -194,7 +185,7 @@ TEST(PrefGoldenLora, DpoLossAndAdapterGradientsMatchPyTorchWithTheBaseAsReferenc
     std::vector<float> got(lora.grads().data() + t.offset, lora.grads().data() + t.offset + t.numel()), want(t.numel());
     f.r.read_f32("lora_dpo.grad." + t.name, {t.shape[0], t.shape[1]}, want.data());
     double abs_err = 0;
-    const double rel = max_rel_pref(got, want, &abs_err);
+    const double rel = chatforge::testing::max_rel_error(got.data(), want.data(), got.size(), &abs_err);
     worst = std::max(worst, rel);
     EXPECT_LT(rel, 1e-4) << t.name << " abs " << abs_err;
     ++checked;
