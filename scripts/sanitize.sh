@@ -28,4 +28,4 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Tells scripts the program is sanitized: serve_limits skips its RSS bound (ASan keeps freed
 # memory in quarantine on purpose).
 export CHATFORGE_SANITIZED=1
-ctest --preset asan --timeout 900 --no-label-summary -R "$regex" "$@"
+ctest --preset asan -j "$(nproc)" --timeout 900 --no-label-summary -R "$regex" "$@"

@@ -15,12 +15,12 @@ scripts/setup.sh
 scripts/fetch_testdeps.sh
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)"
-# Tests run one at a time. Most keep only one core busy, but every test runs the program with
-# two OpenMP threads, and a tiny model's thousands of small parallel regions each wait for the
-# thread a neighbouring test has descheduled: with `-j 2` e2e.Learns.ReverseSequences took
-# 100 s instead of 7 and the run as a whole gained nothing. `ctest -j N` still works (scripts
-# that must run alone say `# ctest: alone`, tests/CMakeLists.txt), for machines with more cores.
-ctest --preset "$preset" --timeout 900 --no-label-summary "$@"
+# Tests run side by side, one per core. Every test runs the program with two OpenMP
+# threads that sleep when idle (OMP_WAIT_POLICY=PASSIVE, tests/CMakeLists.txt): spinning
+# threads of two tests at once held each other's parallel regions up (e2e.Learns 2.5 s alone,
+# 68 s beside the other). Scripts that keep both cores busy, check timeouts or measure time
+# say `# ctest: alone` and run with nothing beside them.
+ctest --preset "$preset" -j "$(nproc)" --timeout 900 --no-label-summary "$@"
 # Fuzzing, briefly: every parser's libFuzzer target for 10 s, two at a time (about 1 minute,
 # plus the clang build of the libraries, which the sanitizer pass below then reuses: the
 # asan preset is also the fuzz build). A finding fails the run.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `chatforge demo --minutes 2`: the whole pipeline at small scale must leave every stage's
+# `chatforge demo --minutes 1`: the whole pipeline at small scale must leave every stage's
 # artefacts (data, cleaned text with its report, tokenizer, shards, both runs with
 # checkpoints and reports, evaluation results with per-language fact accuracy, the demo
 # report and a replayable commands.sh), and the cleaning/chat stages must have caught the
@@ -17,7 +17,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 for i in $(seq 1 40); do
   printf 'Paragraph %d of the extra corpus talks about brewing coffee at home, grinding beans and heating water.\n\n' "$i"
 done > "$tmp/extra.txt"
-"$CHATFORGE" demo --out "$tmp/demo" --minutes 2 --no-progress --corpus "$tmp/extra.txt" > "$tmp/stdout.txt" 2> "$tmp/stderr.txt" \
+"$CHATFORGE" demo --out "$tmp/demo" --minutes 1 --no-progress --corpus "$tmp/extra.txt" > "$tmp/stdout.txt" 2> "$tmp/stderr.txt" \
   || { tail -40 "$tmp/stderr.txt"; fail "demo exited non-zero"; }
 d="$tmp/demo"
 for f in data/raw/docs.jsonl data/chat/dialogues.jsonl data/chat/kb_qa.jsonl data/chat/mixture.yaml \
@@ -74,7 +74,7 @@ grep -qx 'model = "runs/sft/last"' "$d/chat.toml" || fail "chat.toml's model pat
   > "$tmp/chat_other_dir.txt" 2>&1 || { cat "$tmp/chat_other_dir.txt"; fail "chat --config from another directory"; }
 # demo --chat with the same options reuses it: no stage runs again, the chat answers.
 printf 'How much does the AeroBrew X2 cost?\n' | \
-  "$CHATFORGE" demo --out "$d" --minutes 2 --no-progress --corpus "$tmp/extra.txt" --chat \
+  "$CHATFORGE" demo --out "$d" --minutes 1 --no-progress --corpus "$tmp/extra.txt" --chat \
   > "$tmp/reuse.txt" 2> "$tmp/reuse_err.txt" || { cat "$tmp/reuse_err.txt"; fail "demo --chat on a finished demo"; }
 grep -q "^reusing the finished demo in $d" "$tmp/reuse.txt" || { cat "$tmp/reuse.txt"; fail "demo --chat did not reuse"; }
 ! grep -q "==> \[" "$tmp/reuse_err.txt" || fail "demo --chat reran stages of a finished demo"

@@ -63,7 +63,7 @@ for (const [type, path] of Object.entries(job.files)) {
   console.log(`llama.cpp ${type}: tokenizes ${job.tokenize.length} test texts and ` +
               `${Object.keys(job.specials).length} special tokens exactly as chatforge`);
   if (!job.prompts.length) { await model.dispose(); continue; }
-  const context = await model.createContext({ contextSize: E.n_ctx, sequences: 1, threads: 2 });
+  const context = await model.createContext({ contextSize: E.n_ctx, sequences: 1, threads: 1 });
   let exact = 0, agree = 0;
   const outs = [];
   for (const p of job.prompts) {

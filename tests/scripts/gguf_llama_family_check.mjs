@@ -51,7 +51,7 @@ for (const c of job.cases) {
       if (!eq(got, t.ids)) fail(`${what}: llama.cpp tokenizes ${JSON.stringify(t.text.slice(0, 50))} as ` +
                                 `${got.slice(0, 24)}, chatforge as ${t.ids.slice(0, 24)}`);
     }
-    const context = await model.createContext({ contextSize: c.n_ctx, sequences: 1, threads: 2 });
+    const context = await model.createContext({ contextSize: c.n_ctx, sequences: 1, threads: 1 });
     const outs = [], forced = [];
     for (const p of c.prompts) {
       const want = p.continuation[type];

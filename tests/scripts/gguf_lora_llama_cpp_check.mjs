@@ -20,7 +20,7 @@ for (const c of job.cases) {
     const what = `${c.name} ${r.what}`;
     const model = await llama.loadModel({ modelPath: c.base });
     const lora = r.adapter ? { adapters: [{ filePath: r.adapter, scale: r.scale }] } : undefined;
-    const context = await model.createContext({ contextSize: 128, sequences: 1, threads: 2, lora });
+    const context = await model.createContext({ contextSize: 128, sequences: 1, threads: 1, lora });
     let exact = 0, forcedOk = 0, total = 0;
     for (const [i, ids] of c.prompts.entries()) {
       const want = r.want[i];
