@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/json_util.h"
+#include "tokenizer/bpe_tables.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/tokenizer.h"
 
@@ -22,15 +23,13 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-json parse_json_file(const std::string& path) {
+std::string read_json_text(const std::string& path) {
   CF_CHECK(file_exists(path), "{}: no such file", path);
-  std::string text;
   try {
-    text = read_file(path);
+    return read_file(path);
   } catch (const std::exception& e) {
     fail("{}: cannot read: {}", path, e.what());
   }
-  return parse_json(text, path);
 }
 
 std::string join(const std::string& dir, const std::string& name) {
@@ -42,14 +41,16 @@ std::string join(const std::string& dir, const std::string& name) {
 // allocate a slot for every id below it (2^24 -> 543 MB). docs/limits.md.
 int64_t id_limit(size_t n_entries) { return 2 * static_cast<int64_t>(n_entries) + 1024; }
 
-// vocab: byte-level spelling -> id. Fills tokens (id -> bytes) and an index spelling -> id.
-// Ids must be below `limit` (id_limit of every token the file defines).
-void read_vocab(const json& vocab, const std::string& where, std::vector<std::string>& tokens,
-                std::unordered_map<std::string, int32_t>& by_spelling, int64_t limit) {
-  CF_CHECK(vocab.is_object(), "{}: vocab must be a JSON object", where);
+// vocab (entries in file order, bpe_tables.h; is_object: the file gives an object): byte-level
+// spelling -> id. Fills tokens (id -> bytes) and an index spelling -> id. Ids must be below
+// `limit` (id_limit of every token the file defines).
+void read_vocab(bool is_object, const std::vector<std::pair<std::string, json>>& vocab, const std::string& where,
+                std::vector<std::string>& tokens, std::unordered_map<std::string, int32_t>& by_spelling,
+                int64_t limit) {
+  CF_CHECK(is_object, "{}: vocab must be a JSON object", where);
   CF_CHECK(!vocab.empty(), "{}: vocab is empty", where);
   int64_t max_id = -1;
-  for (const auto& [key, value] : vocab.items()) {
+  for (const auto& [key, value] : vocab) {
     CF_CHECK(value.is_number_integer(), "{}: vocab entry {} has a non-integer id", where, json(key).dump());
     const int64_t id = value.is_number_unsigned() && value.get<uint64_t>() > INT64_MAX ? -1 : value.get<int64_t>();
     CF_CHECK(id >= 0 && id < limit,
@@ -58,10 +59,11 @@ void read_vocab(const json& vocab, const std::string& where, std::vector<std::st
     max_id = std::max(max_id, id);
   }
   tokens.assign(static_cast<size_t>(max_id + 1), std::string());
+  by_spelling.reserve(vocab.size());
   // Two spellings with one id would make a merge produce the other spelling's bytes (text
   // silently changed by encode), and an empty spelling is no token at all.
   std::vector<const std::string*> spelling_of(tokens.size(), nullptr);
-  for (const auto& [key, value] : vocab.items()) {
+  for (const auto& [key, value] : vocab) {
     const auto id = value.get<int32_t>();
     CF_CHECK(spelling_of[id] == nullptr, "{}: vocab entries {} and {} have the same id {}", where,
              json(*spelling_of[id]).dump(), json(key).dump(), id);
@@ -71,7 +73,7 @@ void read_vocab(const json& vocab, const std::string& where, std::vector<std::st
     CF_CHECK(bytes.has_value(), "{}: vocab entry {} is not in GPT-2's byte-level alphabet", where,
              json(key).dump());
     tokens[id] = std::move(*bytes);
-    by_spelling.emplace(key, id);
+    CF_CHECK(by_spelling.emplace(key, id).second, "{}: vocab entry {} appears twice", where, json(key).dump());
   }
 }
 
@@ -81,9 +83,11 @@ std::vector<Merge> read_merges(const std::vector<std::pair<std::string, std::str
                                const std::string& where, size_t first_line) {
   std::vector<Merge> merges;
   merges.reserve(pairs.size());
+  std::string joined;  // one buffer for every a + b
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto& [a, b] = pairs[i];
-    auto ia = by_spelling.find(a), ib = by_spelling.find(b), ir = by_spelling.find(a + b);
+    joined.assign(a).append(b);
+    auto ia = by_spelling.find(a), ib = by_spelling.find(b), ir = by_spelling.find(joined);
     CF_CHECK(ia != by_spelling.end() && ib != by_spelling.end() && ir != by_spelling.end(),
              "{}: merge {} (\"{} {}\"): a token is not in the vocabulary", where, i + first_line, a, b);
     merges.push_back(Merge{ia->second, ib->second, ir->second});
@@ -92,10 +96,11 @@ std::vector<Merge> read_merges(const std::vector<std::pair<std::string, std::str
 }
 
 Tokenizer load_gpt2_files(const std::string& vocab_path, const std::string& merges_path) {
-  const json vocab = parse_json_file(vocab_path);
+  BpeTables tables;
+  const json vocab = parse_taking_bpe_tables(read_json_text(vocab_path), vocab_path, BpeLayout::kVocabJson, tables);
   TokenizerParts parts;
   std::unordered_map<std::string, int32_t> by_spelling;
-  read_vocab(vocab, vocab_path, parts.tokens, by_spelling, id_limit(vocab.size()));
+  read_vocab(vocab.is_object(), tables.vocab, vocab_path, parts.tokens, by_spelling, id_limit(tables.vocab.size()));
   CF_CHECK(file_exists(merges_path), "{}: no such file", merges_path);
   const std::string text = read_file(merges_path);
   std::vector<std::pair<std::string, std::string>> pairs;
@@ -159,8 +164,12 @@ PreTokenizer read_pretokenizer(const json& pt, const std::string& where) {
 }
 
 Tokenizer load_hf_json(const std::string& path) {
-  const json j = parse_json_file(path);
+  BpeTables tables;
+  const json j = parse_taking_bpe_tables(read_json_text(path), path, BpeLayout::kTokenizerJson, tables);
   CF_CHECK(j.is_object() && j.contains("model") && j["model"].is_object(), "{}: missing \"model\"", path);
+  // (the DOM keeps the last of repeated keys; the tables would hold all of them)
+  CF_CHECK(tables.models == 1 && tables.vocab_tables <= 1 && tables.merges_tables <= 1,
+           "{}: \"model\", model.vocab or model.merges appears twice", path);
   const json& model = j["model"];
   const std::string model_type = json_field_or(model, "type", "BPE", path, "model");
   CF_CHECK(model_type == "BPE", "{}: model.type is \"{}\", only BPE is supported", path, model_type);
@@ -171,14 +180,15 @@ Tokenizer load_hf_json(const std::string& path) {
   TokenizerParts parts;
   std::unordered_map<std::string, int32_t> by_spelling;
   const size_t n_added = j.contains("added_tokens") && j["added_tokens"].is_array() ? j["added_tokens"].size() : 0;
-  const size_t n_vocab = model["vocab"].is_object() ? model["vocab"].size() : 0;
-  const int64_t limit = id_limit(n_vocab + n_added);
-  read_vocab(model["vocab"], path + " model.vocab", parts.tokens, by_spelling, limit);
+  const bool vocab_object = model["vocab"].is_object();
+  const int64_t limit = id_limit((vocab_object ? tables.vocab.size() : 0) + n_added);
+  read_vocab(vocab_object, tables.vocab, path + " model.vocab", parts.tokens, by_spelling, limit);
   std::vector<std::pair<std::string, std::string>> pairs;
+  pairs.reserve(tables.merges.size());
   size_t i = 0;
-  for (const json& m : model["merges"]) {
+  for (const json& m : tables.merges) {
     if (m.is_string()) {
-      const std::string s = m.get<std::string>();
+      const std::string& s = m.get_ref<const std::string&>();
       const size_t sp = s.find(' ');
       CF_CHECK(sp != std::string::npos && sp > 0 && sp + 1 < s.size(), "{}: model.merges[{}] is not \"a b\"", path, i);
       pairs.emplace_back(s.substr(0, sp), s.substr(sp + 1));

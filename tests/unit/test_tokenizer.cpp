@@ -3,6 +3,7 @@
 // pre-tokenizer against PCRE2, the incremental trainer against a naive one, the large-piece
 // merge path against a naive merge loop, determinism, and bad input.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -354,6 +355,75 @@ TEST(Tokenizer, BadInputIsAOneLineError) {
   EXPECT_THROW(PreTokenizer::from_name("(unclosed"), Error);
   EXPECT_THROW(PreTokenizer::from_name("gtp4"), Error);  // a misspelt name, not a regex
   EXPECT_THROW(Tokenizer().encode("x"), Error);           // nothing loaded
+}
+
+TEST(Tokenizer, TablesOfTokenizerJsonAreTakenAsParsed) {
+  // bpe_tables.cpp takes model.vocab's entries and model.merges' items out of the JSON while
+  // it is parsed; the tokenizer must be the one the whole document describes.
+  const std::string dir = temp_dir("tables");
+  const Tokenizer& t = small_tokenizer();
+  const nlohmann::json doc = nlohmann::json::parse(t.to_hf_json());
+  const std::string text = "Hello wörld, 你好 <|endoftext|> x+=1;";
+  auto load = [&](const nlohmann::json& j) {
+    write_file_atomic(dir + "/tokenizer.json", j.dump());
+    return Tokenizer::load(dir + "/tokenizer.json");
+  };
+  auto error_of = [&](const nlohmann::json& j) -> std::string {
+    try {
+      load(j);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  ASSERT_GT(doc["model"]["merges"].size(), 100u);
+  EXPECT_EQ(load(doc).encode(text, true), t.encode(text, true));
+  // merges as ["a", "b"] pairs; keys called model/vocab/merges elsewhere are no tables
+  nlohmann::json pairs = doc;
+  for (auto& m : pairs["model"]["merges"]) {
+    const std::string s = m.get<std::string>();
+    m = nlohmann::json::array({s.substr(0, s.find(' ')), s.substr(s.find(' ') + 1)});
+  }
+  pairs["vocab"] = {{"zz", 5}};
+  pairs["post_processor"] = {{"model", {{"vocab", {{"zz", 7}}}, {"merges", {"x y"}}}}};
+  const Tokenizer from_pairs = load(pairs);
+  EXPECT_EQ(from_pairs.encode(text, true), t.encode(text, true));
+  EXPECT_EQ(from_pairs.vocab_size(), t.vocab_size());
+  // what the DOM would have hidden (the last of repeated keys wins there) is an error
+  std::string dumped = doc.dump();
+  const size_t vocab_at = dumped.find("\"vocab\":{") + 9;
+  std::string twice = dumped;
+  twice.insert(vocab_at, fmt::format("\"a\":{},", t.vocab_size()));  // "a" again (a free id), ahead of its own entry
+  write_file_atomic(dir + "/tokenizer.json", twice);
+  try {
+    Tokenizer::load(dir + "/tokenizer.json");
+    ADD_FAILURE() << "a repeated vocab entry loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vocab entry \"a\" appears twice"), std::string::npos) << e.what();
+  }
+  twice = dumped;
+  twice.insert(dumped.find("\"model\":{") + 9, "\"vocab\":{\"b\":98},");
+  write_file_atomic(dir + "/tokenizer.json", twice);
+  try {
+    Tokenizer::load(dir + "/tokenizer.json");
+    ADD_FAILURE() << "a second model.vocab loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.vocab or model.merges appears twice"), std::string::npos) << e.what();
+  }
+  // entries that are objects or arrays: errors naming the entry, never dropped
+  nlohmann::json bad = doc;
+  bad["model"]["vocab"]["Q"] = nlohmann::json::array({1});
+  EXPECT_NE(error_of(bad).find("vocab entry \"Q\" has a non-integer id"), std::string::npos) << error_of(bad);
+  bad = doc;
+  bad["model"]["merges"][3] = {{"a", "b"}};
+  EXPECT_NE(error_of(bad).find("model.merges[3] is neither"), std::string::npos) << error_of(bad);
+  bad = doc;
+  bad["model"]["vocab"] = nlohmann::json::array();
+  EXPECT_NE(error_of(bad).find("vocab must be a JSON object"), std::string::npos) << error_of(bad);
+  bad = doc;
+  bad["model"]["merges"] = nlohmann::json::object();
+  EXPECT_NE(error_of(bad).find("missing model.merges"), std::string::npos) << error_of(bad);
+  fs::remove_all(dir);
 }
 
 TEST(Tokenizer, Gpt2FilesWhenFetched) {
