@@ -61,10 +61,10 @@ std::string json_error_text(const std::exception& e) {
 
 namespace {
 template <class J>
-J parse_checked(std::string_view text, std::string_view where) {
+J parse_checked(std::string_view text, std::string_view where, const typename J::parser_callback_t& keep = nullptr) {
   if (std::string why = json_depth_problem(text); !why.empty()) fail("{}: {}", where, why);
   try {
-    return J::parse(text.begin(), text.end());
+    return J::parse(text.begin(), text.end(), keep);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid JSON: {}", where, json_error_text(e));
   }
@@ -73,6 +73,11 @@ J parse_checked(std::string_view text, std::string_view where) {
 
 nlohmann::json parse_json(std::string_view text, std::string_view where) {
   return parse_checked<nlohmann::json>(text, where);
+}
+
+nlohmann::json parse_json(std::string_view text, std::string_view where,
+                          const nlohmann::json::parser_callback_t& keep) {
+  return parse_checked<nlohmann::json>(text, where, keep);
 }
 
 nlohmann::ordered_json parse_ordered_json(std::string_view text, std::string_view where) {

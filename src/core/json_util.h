@@ -29,6 +29,10 @@ std::string json_depth_problem(std::string_view text, int max_depth = kMaxJsonDe
 // Parse `text` or throw chatforge::Error "<where>: <reason>" (too deep, or invalid JSON with
 // nlohmann's line/column). `where` names the source: a path, "file:line", "request body".
 nlohmann::json parse_json(std::string_view text, std::string_view where);
+// The same, with nlohmann's parser callback: `keep` sees every event and drops what it returns
+// false for (tokenizer/bpe_tables.cpp takes the big tables out this way).
+nlohmann::json parse_json(std::string_view text, std::string_view where,
+                          const nlohmann::json::parser_callback_t& keep);
 nlohmann::ordered_json parse_ordered_json(std::string_view text, std::string_view where);
 
 // Non-throwing parse for readers that skip bad records: nullopt and *why = "malformed JSON"

@@ -3,7 +3,6 @@
 // map slot is made).
 #include "tokenizer/bpe_tables.h"
 
-#include "core/error.h"
 #include "core/json_util.h"
 
 namespace chatforge::tok {
@@ -40,10 +39,7 @@ class TableTaker {
     if (ev == Event::key) key_[depth] = parsed.get_ref<const std::string&>();
     if (ev != Event::object_start && ev != Event::array_start) return;
     object_at_[depth] = ev == Event::object_start;
-    if (layout_ == BpeLayout::kVocabJson) {
-      if (depth == 0 && object_at_[0]) ++t_.vocab_tables;
-      return;
-    }
+    if (layout_ == BpeLayout::kVocabJson) return;  // the root is the vocab: nothing repeats
     if (depth == 1 && object_at_[0] && key_[1] == "model") ++t_.models;
     if (depth == 2 && object_at_[0] && object_at_[1] && key_[1] == "model") {
       if (key_[2] == "vocab") ++t_.vocab_tables;
@@ -99,14 +95,8 @@ class TableTaker {
 }  // namespace
 
 json parse_taking_bpe_tables(std::string_view text, const std::string& where, BpeLayout layout, BpeTables& tables) {
-  if (std::string why = json_depth_problem(text); !why.empty()) fail("{}: {}", where, why);
   TableTaker taker(layout, tables);
-  try {
-    return json::parse(text.begin(), text.end(),
-                       [&taker](int depth, Event ev, json& parsed) { return taker(depth, ev, parsed); });
-  } catch (const json::exception& e) {
-    fail("{}: invalid JSON: {}", where, json_error_text(e));
-  }
+  return parse_json(text, where, [&taker](int depth, Event ev, json& parsed) { return taker(depth, ev, parsed); });
 }
 
 }  // namespace chatforge::tok

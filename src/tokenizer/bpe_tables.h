@@ -20,7 +20,7 @@ struct BpeTables {
   // kind is never stored; such entries hold an empty object, which is no integer id).
   std::vector<std::pair<std::string, nlohmann::json>> vocab;
   std::vector<nlohmann::json> merges;  // items in file order: "a b", ["a", "b"] or anything else
-  int vocab_tables = 0, merges_tables = 0, models = 0;  // how often the file gives each
+  int vocab_tables = 0, merges_tables = 0, models = 0;  // how often a tokenizer.json gives each
 };
 
 enum class BpeLayout {
