@@ -49,12 +49,16 @@ void check_case(const GemmCase& c, const std::string& what, bool bf16 = false) {
   const std::vector<float> A = random_vector(static_cast<size_t>(c.ta ? c.K : c.M) * lda, rng);
   const std::vector<float> B = random_vector(static_cast<size_t>(c.tb ? c.N : c.K) * ldb, rng);
   const std::vector<float> bias = random_vector(c.N, rng);
-  std::vector<float> C = random_vector(static_cast<size_t>(c.M) * ldc, rng);
-  if (c.beta == 0.0f) std::fill(C.begin(), C.end(), std::numeric_limits<float>::quiet_NaN());
+  // Two guard rows after C: a kernel writing past the last row of the product (a partial
+  // tile's missing rows) changes them.
+  std::vector<float> C = random_vector(static_cast<size_t>(c.M + 2) * ldc, rng);
+  if (c.beta == 0.0f) std::fill(C.begin(), C.end() - 2 * ldc, std::numeric_limits<float>::quiet_NaN());
   const std::vector<float> C0 = C;
   (bf16 ? ops::gemm_bf16 : ops::sgemm)(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
                                        C.data(), ldc, c.bias ? bias.data() : nullptr);
   const auto in = [bf16](float x) -> double { return bf16 ? ops::gemm_detail::bf16_round(x) : x; };
+  for (size_t at = static_cast<size_t>(c.M) * ldc; at < C.size(); ++at)
+    ASSERT_EQ(C[at], C0[at]) << what << " wrote past the last row";
   for (int i = 0; i < c.M; ++i)
     for (int j = 0; j < ldc; ++j) {
       const size_t at = static_cast<size_t>(i) * ldc + j;
@@ -116,6 +120,23 @@ TEST_P(GemmKernels, EdgeShapesTransposesEpiloguesAgainstDoubleReference) {
     for (const GemmCase& c : edge_cases()) check_case(c, describe_case(c, ops::simd_level_name(GetParam()), threads));
   }
   omp_set_num_threads(omp_get_num_procs());
+}
+
+// Every row count of a tile cut by the bottom edge (a kernel's tails), alone and below a full
+// tile, with whole and cut column tiles, both transposes of A, every epilogue.
+std::vector<GemmCase> bottom_edge_cases(int mr, int nr) {
+  std::vector<GemmCase> out;
+  for (int rows = 1; rows < mr; ++rows)
+    for (int t = 0; t < 4; ++t)
+      out.push_back({(t & 2 ? mr : 0) + rows, t & 1 ? 2 * nr : nr + 5, 19 + rows, (t & 1) != 0, t == 2,
+                     t == 3 ? 0.5f : 1.0f, t == 0 ? 0.0f : t == 1 ? 1.0f : -0.5f, t != 1, t == 3 ? 2 : 0});
+  return out;
+}
+
+TEST_P(GemmKernels, EveryRowCountOfABottomEdgeTile) {
+  const ops::GemmBlocking bl = ops::gemm_blocking(GetParam());
+  for (const GemmCase& c : bottom_edge_cases(bl.mr, bl.nr))
+    check_case(c, describe_case(c, ops::simd_level_name(GetParam()), 1));
 }
 
 // Larger than the blocking in every direction: several KC blocks (beta = 1 accumulation
@@ -211,6 +232,12 @@ TEST_P(GemmBf16, EdgeShapesTransposesEpiloguesAgainstDoubleReference) {
     for (const GemmCase& c : edge_cases()) check_case(c, describe_case(c, name().c_str(), threads), true);
   }
   omp_set_num_threads(omp_get_num_procs());
+}
+
+TEST_P(GemmBf16, EveryRowCountOfABottomEdgeTile) {
+  const ops::GemmBlocking bl = blocking();
+  for (const GemmCase& c : bottom_edge_cases(bl.mr, bl.nr))
+    check_case(c, describe_case(c, name().c_str(), omp_get_max_threads()), true);
 }
 
 // Around the AMX kernel's 32 x 32 tile and 16-pair (32-depth) step: exact tiles, one over

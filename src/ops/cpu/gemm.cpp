@@ -5,8 +5,9 @@
 //         for ir (MR): for jr (NR, within the group): micro-kernel
 //           (the KC x MR micro-panel of A stays in L1; B's KC x NR micro-panel, 96 KB at
 //           KC = 768, would not, and streaming both from L2 cost ~5% of the kernel's speed)
-// Partial tiles at the right and bottom edges run the kernel into a small buffer and copy
-// what lies inside C. The first KC block applies the caller's beta and the bias; later ones
+// Tiles cut by the bottom edge run the kernel's tail (fewer rows, straight into C) where it
+// has one; other partial tiles run the kernel into a small buffer and copy what lies inside
+// C. The first KC block applies the caller's beta and the bias; later ones
 // accumulate (beta = 1). gemm_bf16 (gemm_bf16.cpp) runs the same nest through run_product
 // over bf16 pair panels (the AMX kernel with its own packs, or the AVX512-BF16 kernel) or,
 // without either, the fp32 kernel on rounded inputs.
@@ -260,14 +261,18 @@ void pack_b(const Problem& P, int k0, int j0, int kb, int cols, const MicroKerne
   std::memset(dst + static_cast<size_t>(filled) * uk.nr, 0, static_cast<size_t>(depth - filled) * uk.nr * sizeof(float));
 }
 
-// One MR x NR tile of C at (row, col) from packed micro-panels; an edge tile (rows < MR or
-// cols < NR) runs the kernel into a buffer and copies what lies inside C.
+// One MR x NR tile of C at (row, col) from packed micro-panels; a tile cut by the bottom
+// edge runs the kernel's tail (where it has one), one cut by the right edge (or a bottom one
+// without) runs the kernel into a buffer and copies what lies inside C.
 void run_tile(const Problem& P, const MicroKernel& uk, Epilogue e, const float* ap, const float* bp, int kb, int row,
               int col, int rows, int cols) {
   float* c = P.C + static_cast<size_t>(row) * P.ldc + col;
   if (e.bias != nullptr) e.bias += col;
   const int kp = packed_depth(uk, kb);
-  if (rows == uk.mr && cols == uk.nr) return uk.run(kp, ap, bp, c, P.ldc, e);
+  if (cols == uk.nr) {
+    if (rows == uk.mr) return uk.run(kp, ap, bp, c, P.ldc, e);
+    if (uk.run_tail != nullptr) return uk.run_tail(rows, kp, ap, bp, c, P.ldc, e);
+  }
   alignas(64) float tile[32 * 32];
   uk.run(kp, ap, bp, tile, uk.nr, Epilogue{});
   for (int i = 0; i < rows; ++i)

@@ -13,11 +13,13 @@ namespace {
 
 constexpr int kMr = 12, kNr = 32;
 
-CF_AVX512 void kernel_12x32(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
-  __m512 acc[kMr][2];
+// Rows x 32 of C from an A micro-panel packed 12 wide (a[k*12 + i]; rows past Rows unread).
+template <int Rows>
+CF_AVX512 void kernel_x32(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
+  __m512 acc[Rows][2];
 #pragma GCC unroll 12
-  for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  prefetch_c_tile(c, ldc, kMr, kNr);
+  for (int i = 0; i < Rows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  prefetch_c_tile(c, ldc, Rows, kNr);
 #pragma GCC unroll 4
   for (int k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
@@ -26,7 +28,7 @@ CF_AVX512 void kernel_12x32(int kc, const float* a, const float* b, float* c, si
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNr), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNr + 16), _MM_HINT_T0);
 #pragma GCC unroll 12
-    for (int i = 0; i < kMr; ++i) {
+    for (int i = 0; i < Rows; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
@@ -34,7 +36,18 @@ CF_AVX512 void kernel_12x32(int kc, const float* a, const float* b, float* c, si
     a += kMr;
     b += kNr;
   }
-  avx512_store_tile<kMr>(acc, c, ldc, e);
+  avx512_store_tile<Rows>(acc, c, ldc, e);
+}
+
+CF_AVX512 void kernel_12x32(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
+  kernel_x32<kMr>(kc, a, b, c, ldc, e);
+}
+
+// The last micro-panel of a block with rows < 12 (M = B*T = 1024 leaves 4; attention's
+// 64-row query blocks, 4 each): only those rows' FMAs, written straight into C, instead of
+// a full tile into a buffer and a scalar copy.
+void kernel_tail_x32(int rows, int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
+  dispatch_rows<kMr>(rows, [&](auto r) { kernel_x32<decltype(r)::value>(kc, a, b, c, ldc, e); });
 }
 
 // r[q] <- column q of the 16 x 16 block whose rows are r[0..15] (unpack, 2-lane shuffles,
@@ -148,6 +161,7 @@ MicroKernel avx512_kernel() {
   MicroKernel uk{kMr, kNr, kernel_12x32, pack_b_trans_32};
   uk.pack_a = pack_a_12;
   uk.pack_b = pack_b_plain_32;
+  uk.run_tail = kernel_tail_x32;
   return uk;
 }
 

@@ -25,13 +25,14 @@ namespace {
 
 constexpr int kMr = 12, kNr = 32, kBlk = 16;  // kBlk: pairs per packed block (gemm_bf16_pack.h)
 
-// kc: depth pairs. a, b: packed pair slots (float-sized), a[p*MR + i], b[p*NR + j].
-CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, float* c, size_t ldc,
-                                     const Epilogue& e) {
-  __m512 acc[kMr][2];
+// kc: depth pairs. a, b: packed pair slots (float-sized), a[p*MR + i], b[p*NR + j]. Rows x
+// 32 of C (Rows < 12: the tail of a block, A's panel still 12 wide).
+template <int Rows>
+CF_AVX512BF16 void kernel_x32_bf16(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
+  __m512 acc[Rows][2];
 #pragma GCC unroll 12
-  for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  prefetch_c_tile(c, ldc, kMr, kNr);
+  for (int i = 0; i < Rows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  prefetch_c_tile(c, ldc, Rows, kNr);
   const auto* ai32 = reinterpret_cast<const int32_t*>(a);
 #pragma GCC unroll 4
   for (int k = 0; k < kc; ++k) {
@@ -40,7 +41,7 @@ CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, flo
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNr), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNr + 16), _MM_HINT_T0);
 #pragma GCC unroll 12
-    for (int i = 0; i < kMr; ++i) {
+    for (int i = 0; i < Rows; ++i) {
       const __m512bh ai = (__m512bh)_mm512_set1_epi32(ai32[i]);
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
@@ -48,7 +49,17 @@ CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, flo
     ai32 += kMr;
     b += kNr;
   }
-  avx512_store_tile<kMr>(acc, c, ldc, e);
+  avx512_store_tile<Rows>(acc, c, ldc, e);
+}
+
+CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, float* c, size_t ldc,
+                                     const Epilogue& e) {
+  kernel_x32_bf16<kMr>(kc, a, b, c, ldc, e);
+}
+
+void kernel_tail_x32_bf16(int rows, int kc, const float* a, const float* b, float* c, size_t ldc,
+                          const Epilogue& e) {
+  dispatch_rows<kMr>(rows, [&](auto r) { kernel_x32_bf16<decltype(r)::value>(kc, a, b, c, ldc, e); });
 }
 
 // A block of op(A) (`rows` rows, kb deep) into 12-row micro-panels of pair slots,
@@ -94,6 +105,7 @@ MicroKernel avx512_bf16_kernel() {
   k.pack_a = pack_a_pairs_12;
   k.pack_b = pack_b_pairs_plain32;
   k.slot_align = kBlk;
+  k.run_tail = kernel_tail_x32_bf16;
   return k;
 }
 

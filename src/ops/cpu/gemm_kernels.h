@@ -23,6 +23,11 @@ struct Epilogue {
 };
 
 using MicroKernelFn = void (*)(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e);
+// The first `rows` (0 < rows < MR) rows of a tile whose NR columns all lie in C, from the
+// same packed micro-panels (A's rows past `rows` are the pack's zeros and are not read);
+// writes only those rows.
+using MicroKernelTailFn = void (*)(int rows, int kc, const float* a, const float* b, float* c, size_t ldc,
+                                   const Epilogue& e);
 
 // Packs one NR-wide micro-panel of a transposed B: src (cols rows of kb floats, ld apart;
 // row j is column j of op(B)) into dst[k*NR + j], zero for j >= cols. Null: gemm.cpp's loop.
@@ -43,6 +48,7 @@ struct MicroKernel {
   PackBTransFn pack_b = nullptr;  // plain (untransposed) B: src = B(k0, j0), rows ld apart
   PackAFn pack_a = nullptr;       // null: gemm.cpp's a[k*MR + i] (fp32) or pair slots
   int slot_align = 1;             // packed depth padded to a multiple of this (zero slots)
+  MicroKernelTailFn run_tail = nullptr;  // null: a partial tile runs `run` into a buffer
 };
 
 // Prefetches every cache line of a rows x cols tile of C (rows ldc apart) into L1. The
