@@ -21,16 +21,18 @@ CF_AVX2 inline __m256 epilogue(__m256 acc, const float* c, __m256 alpha, __m256 
   return v;
 }
 
-CF_AVX2 void kernel_6x16(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
-  __m256 acc[kMr][2];
+// Rows x 16 of C from an A micro-panel packed 6 wide (a[k*6 + i]; rows past Rows unread).
+template <int Rows>
+CF_AVX2 void kernel_x16(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
+  __m256 acc[Rows][2];
 #pragma GCC unroll 6
-  for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-  prefetch_c_tile(c, ldc, kMr, kNr);
+  for (int i = 0; i < Rows; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  prefetch_c_tile(c, ldc, Rows, kNr);
 #pragma GCC unroll 4
   for (int k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
 #pragma GCC unroll 6
-    for (int i = 0; i < kMr; ++i) {
+    for (int i = 0; i < Rows; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
@@ -41,15 +43,28 @@ CF_AVX2 void kernel_6x16(int kc, const float* a, const float* b, float* c, size_
   const __m256 alpha = _mm256_set1_ps(e.alpha), beta = _mm256_set1_ps(e.beta);
   const bool read_c = e.beta != 0.0f;
 #pragma GCC unroll 6
-  for (int i = 0; i < kMr; ++i) {
+  for (int i = 0; i < Rows; ++i) {
     float* ci = c + i * ldc;
     _mm256_storeu_ps(ci, epilogue(acc[i][0], ci, alpha, beta, read_c, e.bias));
     _mm256_storeu_ps(ci + 8, epilogue(acc[i][1], ci + 8, alpha, beta, read_c, e.bias ? e.bias + 8 : nullptr));
   }
 }
 
+CF_AVX2 void kernel_6x16(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
+  kernel_x16<kMr>(kc, a, b, c, ldc, e);
+}
+
+// A tile cut by the bottom edge: only its rows (1-5), straight into C.
+void kernel_tail_x16(int rows, int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
+  dispatch_rows<kMr>(rows, [&](auto r) { kernel_x16<decltype(r)::value>(kc, a, b, c, ldc, e); });
+}
+
 }  // namespace
 
-MicroKernel avx2_kernel() { return {kMr, kNr, kernel_6x16}; }
+MicroKernel avx2_kernel() {
+  MicroKernel uk{kMr, kNr, kernel_6x16};
+  uk.run_tail = kernel_tail_x16;
+  return uk;
+}
 
 }  // namespace chatforge::ops::gemm_detail

@@ -1,12 +1,8 @@
 // The AVX-512 micro-kernels' shared pieces (gemm_avx512.cpp, gemm_avx512bf16.cpp): the
 // target attribute and the epilogue that writes an MR x 32 tile of fp32 accumulators into
-// C: alpha * acc (+ beta * c, read only when beta != 0) (+ bias); and the dispatch of a
-// partial tile's row count to a kernel instantiated for it. Internal to those files.
+// C: alpha * acc (+ beta * c, read only when beta != 0) (+ bias). Internal to those files.
 #pragma once
 #include <immintrin.h>
-
-#include <type_traits>
-#include <utility>
 
 #include "ops/cpu/gemm_kernels.h"
 
@@ -34,15 +30,6 @@ CF_AVX512 inline void avx512_store_tile(const __m512 (&acc)[Mr][2], float* c, si
     _mm512_storeu_ps(ci + 16,
                      avx512_epilogue(acc[i][1], ci + 16, alpha, beta, read_c, e.bias ? e.bias + 16 : nullptr));
   }
-}
-
-// run(std::integral_constant<int, rows>{}) for 0 < rows < Mr: a tile cut by the bottom edge
-// runs a kernel compiled for exactly its rows (gemm_kernels.h, MicroKernelTailFn).
-template <int Mr, class Run>
-inline void dispatch_rows(int rows, Run&& run) {
-  [&]<int... R>(std::integer_sequence<int, R...>) {
-    ((rows == R + 1 ? run(std::integral_constant<int, R + 1>{}) : void()), ...);
-  }(std::make_integer_sequence<int, Mr - 1>{});
 }
 
 }  // namespace chatforge::ops::gemm_detail

@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #include "ops/cpu/gemm.h"
 
@@ -50,6 +52,15 @@ struct MicroKernel {
   int slot_align = 1;             // packed depth padded to a multiple of this (zero slots)
   MicroKernelTailFn run_tail = nullptr;  // null: a partial tile runs `run` into a buffer
 };
+
+// run(std::integral_constant<int, rows>{}) for 0 < rows < Mr: a tile cut by the bottom edge
+// runs a kernel compiled for exactly its rows (MicroKernelTailFn above).
+template <int Mr, class Run>
+inline void dispatch_rows(int rows, Run&& run) {
+  [&]<int... R>(std::integer_sequence<int, R...>) {
+    ((rows == R + 1 ? run(std::integral_constant<int, R + 1>{}) : void()), ...);
+  }(std::make_integer_sequence<int, Mr - 1>{});
+}
 
 // Prefetches every cache line of a rows x cols tile of C (rows ldc apart) into L1. The
 // kernels call it before their depth loop: by the epilogue, kc steps later, C is there
