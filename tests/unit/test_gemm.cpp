@@ -163,6 +163,45 @@ TEST_P(GemmKernels, BeyondTheCacheBlocks) {
   omp_set_num_threads(omp_get_num_procs());
 }
 
+// Which way the threads split a product: columns with few rows, and for the AVX-512 kernel
+// also for wide products over an A block of at most 3 MB (GPT-2's fc forward at B*T = 1024);
+// rows otherwise (more rows, narrow, one thread, or the AVX2 kernel).
+TEST(GemmThreads, WideProductsSplitTheColumnsOnTheAvx512Kernel) {
+  using ops::gemm_detail::threads_split_columns;
+  const ops::gemm_detail::MicroKernel avx512 = ops::gemm_detail::avx512_kernel();
+  const ops::gemm_detail::MicroKernel avx2 = ops::gemm_detail::avx2_kernel();
+  ops::GemmBlocking bl = ops::gemm_blocking(SimdLevel::kAvx512);
+  bl.kc = 768, bl.mc = 252;
+  EXPECT_TRUE(threads_split_columns(256, 768, avx512, bl, 2));     // few rows
+  EXPECT_TRUE(threads_split_columns(1024, 3072, avx512, bl, 2));   // wide, A block 3 MB
+  EXPECT_TRUE(threads_split_columns(768, 3072, avx512, bl, 2));
+  EXPECT_FALSE(threads_split_columns(1024, 768, avx512, bl, 2));   // narrow
+  EXPECT_FALSE(threads_split_columns(1024, 2047, avx512, bl, 2));  // N < 2M
+  EXPECT_FALSE(threads_split_columns(2048, 8192, avx512, bl, 2));  // A block 6 MB
+  EXPECT_FALSE(threads_split_columns(1024, 3072, avx512, bl, 1));  // one thread
+  EXPECT_FALSE(threads_split_columns(1024, 3072, avx2, bl, 2));    // the AVX2 kernel
+  EXPECT_FALSE(threads_split_columns(256, 32, avx512, bl, 2));     // too few column panels
+}
+
+// The same wide split at a small blocking (rows beyond 1.5 MC, N >= 2M), 1 and 2 threads, at
+// every level (only AVX-512 takes the columns; the others check the rows path on it).
+TEST_P(GemmKernels, WideProductsAgainstDoubleReference) {
+  const ops::GemmBlocking saved = ops::blocking_in_use(GetParam());
+  ops::GemmBlocking small = saved;
+  small.mc = saved.mr, small.kc = 24;
+  ops::set_gemm_blocking(GetParam(), small);
+  for (int t = 0; t < 4; ++t) {
+    const GemmCase c{3 * saved.mr + 5, 7 * saved.nr + 3, 53, (t & 1) != 0, (t & 2) != 0, 1.0f, t == 1 ? 1.0f : 0.0f,
+                     t != 2, t == 3 ? 1 : 0};
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      check_case(c, describe_case(c, ops::simd_level_name(GetParam()), threads) + " wide");
+    }
+  }
+  omp_set_num_threads(omp_get_num_procs());
+  ops::set_gemm_blocking(GetParam(), saved);
+}
+
 // Tiny blocks force every loop of the nest to iterate: many NC panels (each packed into the
 // other half of the double buffer), KC steps and MC blocks per thread.
 TEST_P(GemmKernels, SmallBlockingIteratesEveryLoop) {

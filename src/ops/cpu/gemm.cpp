@@ -318,10 +318,11 @@ void macro_block(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
   }
 }
 
-// Few rows (all of op(A)'s KC-deep block fits in L2): every thread takes all rows and its
-// share of the columns, and packs each B micro-panel itself just before its tiles use it
-// (hot in L1/L2) — no shared B panel written to and read back from memory, no barrier. At
-// B*T = 256 rows a shared panel made packing B as costly as the products.
+// Few rows (all of op(A)'s KC-deep block fits in L2), or a wide product on a kernel that
+// asks for it (threads_split_columns): every thread takes all rows and its share of the
+// columns, and packs each B micro-panel itself just before its tiles use it (hot in L1/L2) —
+// no shared B panel written to and read back from memory, no barrier. At B*T = 256 rows a
+// shared panel made packing B as costly as the products.
 void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl) {
   const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
   const int panels = (P.N + uk.nr - 1) / uk.nr, per = (panels + nt - 1) / nt;
@@ -485,8 +486,7 @@ void run_gemm(const Problem& P, const MicroKernel& uk, const GemmBlocking& block
   const int row_tiles = (M + uk.mr - 1) / uk.mr;
   int tm = std::max(1, std::min(nt, row_tiles / 2)), tn = nt / tm;
   const int nt_used = tm * tn;
-  const int col_panels = (N + uk.nr - 1) / uk.nr;
-  if (nt > 1 && M <= bl.mc + bl.mc / 2 && col_panels >= 2 * nt) {
+  if (gemm_detail::threads_split_columns(M, N, uk, bl, nt)) {
 #pragma omp parallel num_threads(nt)
     run_columns(P, uk, bl);
     return;
@@ -520,6 +520,13 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
 }
 
 namespace gemm_detail {
+
+bool threads_split_columns(int M, int N, const MicroKernel& uk, const GemmBlocking& bl, int threads) {
+  if (threads < 2 || (N + uk.nr - 1) / uk.nr < 2 * threads) return false;
+  if (M <= bl.mc + bl.mc / 2) return true;
+  const size_t a_block_bytes = static_cast<size_t>(M) * packed_depth(uk, bl.kc) * sizeof(float);
+  return uk.wide_columns && N >= 2 * M && a_block_bytes <= kColumnsMaxABytes;
+}
 
 void run_product(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
                  const float* B, int ldb, float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,

@@ -162,6 +162,7 @@ MicroKernel avx512_kernel() {
   uk.pack_a = pack_a_12;
   uk.pack_b = pack_b_plain_32;
   uk.run_tail = kernel_tail_x32;
+  uk.wide_columns = true;
   return uk;
 }
 

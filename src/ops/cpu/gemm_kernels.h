@@ -51,6 +51,10 @@ struct MicroKernel {
   PackAFn pack_a = nullptr;       // null: gemm.cpp's a[k*MR + i] (fp32) or pair slots
   int slot_align = 1;             // packed depth padded to a multiple of this (zero slots)
   MicroKernelTailFn run_tail = nullptr;  // null: a partial tile runs `run` into a buffer
+  // Wide products split their columns between threads (threads_split_columns below): on for
+  // the AVX-512 fp32 kernel (GPT-2's wide products 1.03-1.12x on Zen 5); the AVX2 kernel, at
+  // half the rate, lost 2-7% that way, and the bf16 kernels gained nothing.
+  bool wide_columns = false;
 };
 
 // run(std::integral_constant<int, rows>{}) for 0 < rows < Mr: a tile cut by the bottom edge
@@ -121,6 +125,16 @@ void run_product(bool trans_a, bool trans_b, int M, int N, int K, float alpha, c
                  const float* B, int ldb, float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
                  const GemmBlocking& bl);
 MicroKernel kernel_for_level(SimdLevel level);  // the fp32 kernel sgemm runs at a level
+
+// Whether run_product's threads split the columns of C (each packs all of op(A)'s KC block and
+// its own B micro-panels right before using them) instead of the rows (one shared B panel,
+// rows handed out in blocks). Columns: with few rows (op(A)'s block fits in L2), and, for a
+// kernel with wide_columns, over a wide product (N >= 2M) whose A block takes at most
+// kColumnsMaxABytes: the shared panel of such a product (8 MB at KC = 768, NC = 2720) is read
+// back from memory for every 72-row block, while the A block stays in the L3 and is read once
+// per group of B micro-panels. bl.kc: the KC of this product (even_block'd).
+constexpr size_t kColumnsMaxABytes = 3u << 20;
+bool threads_split_columns(int M, int N, const MicroKernel& uk, const GemmBlocking& bl, int threads);
 // The same with op(B) from a stored matrix (sgemm_stored's contract; A not transposed).
 void run_product_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
                         float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
