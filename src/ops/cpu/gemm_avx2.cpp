@@ -50,10 +50,6 @@ CF_AVX2 void kernel_x16(int kc, const float* a, const float* b, float* c, size_t
   }
 }
 
-CF_AVX2 void kernel_6x16(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
-  kernel_x16<kMr>(kc, a, b, c, ldc, e);
-}
-
 // A tile cut by the bottom edge: only its rows (1-5), straight into C.
 void kernel_tail_x16(int rows, int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
   dispatch_rows<kMr>(rows, [&](auto r) { kernel_x16<decltype(r)::value>(kc, a, b, c, ldc, e); });
@@ -62,7 +58,7 @@ void kernel_tail_x16(int rows, int kc, const float* a, const float* b, float* c,
 }  // namespace
 
 MicroKernel avx2_kernel() {
-  MicroKernel uk{kMr, kNr, kernel_6x16};
+  MicroKernel uk{kMr, kNr, kernel_x16<kMr>};
   uk.run_tail = kernel_tail_x16;
   return uk;
 }

@@ -39,10 +39,6 @@ CF_AVX512 void kernel_x32(int kc, const float* a, const float* b, float* c, size
   avx512_store_tile<Rows>(acc, c, ldc, e);
 }
 
-CF_AVX512 void kernel_12x32(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e) {
-  kernel_x32<kMr>(kc, a, b, c, ldc, e);
-}
-
 // The last micro-panel of a block with rows < 12 (M = B*T = 1024 leaves 4; attention's
 // 64-row query blocks, 4 each): only those rows' FMAs, written straight into C, instead of
 // a full tile into a buffer and a scalar copy.
@@ -158,7 +154,7 @@ CF_AVX512 void pack_b_plain_32(const float* src, size_t ld, int kb, int cols, fl
 }  // namespace
 
 MicroKernel avx512_kernel() {
-  MicroKernel uk{kMr, kNr, kernel_12x32, pack_b_trans_32};
+  MicroKernel uk{kMr, kNr, kernel_x32<kMr>, pack_b_trans_32};
   uk.pack_a = pack_a_12;
   uk.pack_b = pack_b_plain_32;
   uk.run_tail = kernel_tail_x32;

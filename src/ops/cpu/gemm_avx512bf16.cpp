@@ -52,11 +52,6 @@ CF_AVX512BF16 void kernel_x32_bf16(int kc, const float* a, const float* b, float
   avx512_store_tile<Rows>(acc, c, ldc, e);
 }
 
-CF_AVX512BF16 void kernel_12x32_bf16(int kc, const float* a, const float* b, float* c, size_t ldc,
-                                     const Epilogue& e) {
-  kernel_x32_bf16<kMr>(kc, a, b, c, ldc, e);
-}
-
 void kernel_tail_x32_bf16(int rows, int kc, const float* a, const float* b, float* c, size_t ldc,
                           const Epilogue& e) {
   dispatch_rows<kMr>(rows, [&](auto r) { kernel_x32_bf16<decltype(r)::value>(kc, a, b, c, ldc, e); });
@@ -100,7 +95,7 @@ CF_AVX512BF16 void pack_a_pairs_12(const float* src, size_t ld, bool trans, int 
 }  // namespace
 
 MicroKernel avx512_bf16_kernel() {
-  MicroKernel k{kMr, kNr, kernel_12x32_bf16, pack_b_pairs_trans32};
+  MicroKernel k{kMr, kNr, kernel_x32_bf16<kMr>, pack_b_pairs_trans32};
   k.pair = 2;
   k.pack_a = pack_a_pairs_12;
   k.pack_b = pack_b_pairs_plain32;
