@@ -58,25 +58,23 @@ ExprPtr Parser::parse_tuple(bool with_condexpr, const char* extra_end, bool expl
   return e;
 }
 
-ExprPtr Parser::parse_or() {
-  ExprPtr left = parse_and();
-  while (is_name("or")) {
+// One left-associative level of binary operators: next (op next)*, where op is one of
+// `ops` — names such as "or" where `names`, operator tokens otherwise.
+ExprPtr Parser::parse_left_assoc(std::initializer_list<const char*> ops, bool names, ExprPtr (Parser::*next)()) {
+  ExprPtr left = (this->*next)();
+  while (true) {
+    const char* op = nullptr;
+    for (const char* o : ops)
+      if (names ? is_name(o) : is_op(o)) op = o;
+    if (op == nullptr) return left;
     const Loc loc = cur().loc;
     ++i_;
-    left = binary_expr("or", std::move(left), parse_and(), loc);
+    left = binary_expr(op, std::move(left), (this->*next)(), loc);
   }
-  return left;
 }
 
-ExprPtr Parser::parse_and() {
-  ExprPtr left = parse_not();
-  while (is_name("and")) {
-    const Loc loc = cur().loc;
-    ++i_;
-    left = binary_expr("and", std::move(left), parse_not(), loc);
-  }
-  return left;
-}
+ExprPtr Parser::parse_or() { return parse_left_assoc({"or"}, true, &Parser::parse_and); }
+ExprPtr Parser::parse_and() { return parse_left_assoc({"and"}, true, &Parser::parse_not); }
 
 ExprPtr Parser::parse_not() {
   if (!is_name("not")) return parse_compare();
@@ -116,45 +114,11 @@ ExprPtr Parser::parse_compare() {
   return cmp ? std::move(cmp) : std::move(expr);
 }
 
-ExprPtr Parser::parse_math1() {
-  ExprPtr left = parse_concat();
-  while (is_op("+") || is_op("-")) {
-    const Loc loc = cur().loc;
-    std::string op = t_[i_++].text;
-    left = binary_expr(std::move(op), std::move(left), parse_concat(), loc);
-  }
-  return left;
-}
-
-ExprPtr Parser::parse_concat() {
-  ExprPtr left = parse_math2();
-  while (is_op("~")) {
-    const Loc loc = cur().loc;
-    ++i_;
-    left = binary_expr("~", std::move(left), parse_math2(), loc);
-  }
-  return left;
-}
-
-ExprPtr Parser::parse_math2() {
-  ExprPtr left = parse_pow();
-  while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
-    const Loc loc = cur().loc;
-    std::string op = t_[i_++].text;
-    left = binary_expr(std::move(op), std::move(left), parse_pow(), loc);
-  }
-  return left;
-}
-
-ExprPtr Parser::parse_pow() {
-  ExprPtr left = parse_unary(true);
-  while (is_op("**")) {
-    const Loc loc = cur().loc;
-    ++i_;
-    left = binary_expr("**", std::move(left), parse_unary(true), loc);
-  }
-  return left;
-}
+ExprPtr Parser::parse_math1() { return parse_left_assoc({"+", "-"}, false, &Parser::parse_concat); }
+ExprPtr Parser::parse_concat() { return parse_left_assoc({"~"}, false, &Parser::parse_math2); }
+ExprPtr Parser::parse_math2() { return parse_left_assoc({"*", "/", "//", "%"}, false, &Parser::parse_pow); }
+ExprPtr Parser::parse_pow() { return parse_left_assoc({"**"}, false, &Parser::parse_power_operand); }
+ExprPtr Parser::parse_power_operand() { return parse_unary(true); }
 
 ExprPtr Parser::parse_unary(bool with_filter) {
   Nest nest(*this);

@@ -64,6 +64,8 @@ class Parser {
   ExprPtr parse_concat();
   ExprPtr parse_math2();
   ExprPtr parse_pow();
+  ExprPtr parse_power_operand();  // parse_unary(true): what `**` takes on either side
+  ExprPtr parse_left_assoc(std::initializer_list<const char*> ops, bool names, ExprPtr (Parser::*next)());
   ExprPtr parse_unary(bool with_filter);
   ExprPtr parse_primary();
   ExprPtr parse_postfix(ExprPtr node);
