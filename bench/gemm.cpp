@@ -41,7 +41,7 @@ double time_best(const Product& p, int reps) {
     const auto t0 = std::chrono::steady_clock::now();
     const float beta = p.name.find("wgrad") != std::string::npos ? 1.0f : 0.0f;
     (g_bf16 ? chatforge::ops::gemm_bf16 : chatforge::ops::sgemm)(p.ta, p.tb, p.M, p.N, p.K, 1.0f, A.data(), cols_a,
-                                                                 B.data(), cols_b, beta, C.data(), p.N, nullptr);
+                                                                 B.data(), cols_b, beta, C.data(), p.N, nullptr, nullptr);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (r > 0) best = std::min(best, s);
   }

@@ -47,8 +47,9 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
 // --- linear ---------------------------------------------------------------------
 // out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC); bias may be null. bf16: the GEMM
 // rounds its inputs to bf16 and accumulates in fp32 (gemm_bf16), in backward too.
+// gelu_out (N,OC), when not null: GELU(out) as well, fused into the GEMM (gemm.h).
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC,
-                    bool bf16 = false);
+                    bool bf16 = false, float* gelu_out = nullptr);
 // dinp (N,C) = dout @ weight (overwritten; skipped when dinp is null);
 // dweight (OC,C) += dout^T @ inp (skipped when null: a frozen weight); dbias (OC) += column
 // sums of dout (skipped when null).
@@ -246,8 +247,9 @@ void linear_forward_range(float* out, const float* inp, const WeightMatrix& w, c
 // formats our GEMM (sgemm_stored, gemm_bf16_stored) converts the stored values as it packs, so both equal the fp32 ops over a weight that
 // holds the stored values, with no fp32 copy. Under CHATFORGE_GEMM=openblas (fp32 only) blocks
 // of rows are expanded to fp32 scratch (a few MB) for OpenBLAS (dinp summed block by block).
+// gelu_out as matmul_forward's (== out: the GELU in place).
 void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N,
-                           bool bf16 = false);
+                           bool bf16 = false, float* gelu_out = nullptr);
 void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& w, int N, bool bf16 = false);
 }  // namespace chatforge::ops
 

@@ -41,9 +41,18 @@ std::vector<float> random_vector(size_t n, std::mt19937& rng) {
   return v;
 }
 
+// GPT-2's tanh GELU in double.
+double gelu_reference(double x) {
+  return 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+}
+
 // Runs one case at the current kernel (gemm_bf16 with bf16: the reference then multiplies
-// the bf16-rounded inputs) and checks every element against the double reference.
-void check_case(const GemmCase& c, const std::string& what, bool bf16 = false) {
+// the bf16-rounded inputs) and checks every element against the double reference. A third
+// of the cases (by shape) also fuse the GELU into a buffer of its own (C keeps the value
+// before it), a third apply it in place (gelu_out == C).
+void check_case(const GemmCase& c, const std::string& case_name, bool bf16 = false) {
+  const int gelu = (c.M + c.N + c.K) % 3;  // 0 none, 1 into G, 2 in place
+  const std::string what = case_name + (gelu == 1 ? " gelu_out" : gelu == 2 ? " gelu in place" : "");
   std::mt19937 rng(c.M * 131 + c.N * 7 + c.K);
   const int lda = (c.ta ? c.M : c.K) + c.pad, ldb = (c.tb ? c.K : c.N) + c.pad, ldc = c.N + c.pad;
   const std::vector<float> A = random_vector(static_cast<size_t>(c.ta ? c.K : c.M) * lda, rng);
@@ -54,16 +63,21 @@ void check_case(const GemmCase& c, const std::string& what, bool bf16 = false) {
   std::vector<float> C = random_vector(static_cast<size_t>(c.M + 2) * ldc, rng);
   if (c.beta == 0.0f) std::fill(C.begin(), C.end() - 2 * ldc, std::numeric_limits<float>::quiet_NaN());
   const std::vector<float> C0 = C;
+  std::vector<float> G(C.size(), 12345.0f);  // gelu == 1: its padding and guard rows stay 12345
+  float* gelu_out = gelu == 1 ? G.data() : gelu == 2 ? C.data() : nullptr;
   (bf16 ? ops::gemm_bf16 : ops::sgemm)(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
-                                       C.data(), ldc, c.bias ? bias.data() : nullptr);
+                                       C.data(), ldc, c.bias ? bias.data() : nullptr, gelu_out);
   const auto in = [bf16](float x) -> double { return bf16 ? ops::gemm_detail::bf16_round(x) : x; };
-  for (size_t at = static_cast<size_t>(c.M) * ldc; at < C.size(); ++at)
+  for (size_t at = static_cast<size_t>(c.M) * ldc; at < C.size(); ++at) {
     ASSERT_EQ(C[at], C0[at]) << what << " wrote past the last row";
+    ASSERT_EQ(G[at], 12345.0f) << what << " wrote GELU past the last row";
+  }
   for (int i = 0; i < c.M; ++i)
     for (int j = 0; j < ldc; ++j) {
       const size_t at = static_cast<size_t>(i) * ldc + j;
       if (j >= c.N) {  // padding between rows must stay untouched
         ASSERT_TRUE(std::isnan(C[at]) ? std::isnan(C0[at]) : C[at] == C0[at]) << what << " wrote padding";
+        ASSERT_EQ(G[at], 12345.0f) << what << " wrote GELU into padding";
         continue;
       }
       double acc = 0, mag = 0;
@@ -75,7 +89,14 @@ void check_case(const GemmCase& c, const std::string& what, bool bf16 = false) {
       double ref = c.alpha * acc + (c.bias ? bias[j] : 0.0);
       if (c.beta != 0.0f) ref += static_cast<double>(c.beta) * C0[at];
       const double tol = 1e-5 * (std::fabs(c.alpha) * mag + 4.0) + 1e-6 * std::sqrt(c.K + 1.0);
+      // GELU's slope stays under 1.13; its tanh is an approximation within 2e-7 (vec_math.h)
+      const double gelu_tol = 1.2 * tol + 2e-6 * (1.0 + std::fabs(ref));
+      if (gelu == 2) {
+        ASSERT_NEAR(C[at], gelu_reference(ref), gelu_tol) << what << " at (" << i << "," << j << ")";
+        continue;
+      }
       ASSERT_NEAR(C[at], ref, tol) << what << " at (" << i << "," << j << ")";
+      if (gelu == 1) ASSERT_NEAR(G[at], gelu_reference(ref), gelu_tol) << what << " GELU at (" << i << "," << j << ")";
     }
 }
 

@@ -53,11 +53,15 @@ void check(int M, int OC, int C, WeightFormat f, bool trans, bool bf16, const st
   for (float& x : A) x = u(rng);
   for (float& x : bias) x = u(rng);
   std::vector<float> want(static_cast<size_t>(M) * N), got(want.size(), -7.0f);
+  // the forward (w^T) with its GELU fused as a linear layer's: into buffers of their own
+  std::vector<float> want_gelu(want.size(), -9.0f), got_gelu(want.size(), -8.0f);
   const float* b = trans ? bias.data() : nullptr;
   (bf16 ? ops::gemm_bf16 : ops::sgemm)(false, trans, M, N, K, 1.0f, A.data(), K, s.dense.data(), C, 0.0f, want.data(),
-                                       N, b);
-  (bf16 ? ops::gemm_bf16_stored : ops::sgemm_stored)(trans, M, N, K, 1.0f, A.data(), K, s.w, 0.0f, got.data(), N, b);
+                                       N, b, trans ? want_gelu.data() : nullptr);
+  (bf16 ? ops::gemm_bf16_stored : ops::sgemm_stored)(trans, M, N, K, 1.0f, A.data(), K, s.w, 0.0f, got.data(), N, b,
+                                                     trans ? got_gelu.data() : nullptr);
   ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << what;
+  if (trans) ASSERT_EQ(0, std::memcmp(want_gelu.data(), got_gelu.data(), want.size() * sizeof(float))) << what << " GELU";
 }
 
 const char* format_name(WeightFormat f) { return ops::weight_format_name(f); }

@@ -70,6 +70,14 @@ class CpuBackend final : public Backend {
     ops::linear_forward(out, inp, w, bias, N, act == Activation::kGelu);
   }
   bool supports_format(WeightFormat) const override { return true; }
+  // The GELU fused into the GEMM: each finished tile of pre goes through it while in cache,
+  // instead of a second pass over pre (N x OC) from memory.
+  void fused_matmul_forward(float* out, float* pre, const float* inp, const float* weight, const float* bias, int N,
+                            int C, int OC, Activation act) override {
+    if (act == Activation::kNone) return ops::matmul_forward(out, inp, weight, bias, N, C, OC, bf16_);
+    CF_CHECK(pre != nullptr && pre != out, "fused_matmul_forward: GELU needs a pre-activation buffer of its own");
+    ops::matmul_forward(pre, inp, weight, bias, N, C, OC, bf16_, out);
+  }
   void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias,
                              int N) override {
     ops::stored_matmul_forward(out, inp, w, bias, N, bf16_);

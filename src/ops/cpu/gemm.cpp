@@ -7,10 +7,11 @@
 //           KC = 768, would not, and streaming both from L2 cost ~5% of the kernel's speed)
 // Tiles cut by the bottom edge run the kernel's tail (fewer rows, straight into C) where it
 // has one; other partial tiles run the kernel into a small buffer and copy what lies inside
-// C. The first KC block applies the caller's beta and the bias; later ones
-// accumulate (beta = 1). gemm_bf16 (gemm_bf16.cpp) runs the same nest through run_product
-// over bf16 pair panels (the AMX kernel with its own packs, or the AVX512-BF16 kernel) or,
-// without either, the fp32 kernel on rounded inputs.
+// C. The first KC block applies the caller's beta and the bias; later ones accumulate
+// (beta = 1); on the last, a fused GELU (gelu_out) follows each tile. gemm_bf16
+// (gemm_bf16.cpp) runs the same nest through run_product over bf16 pair panels (the AMX
+// kernel with its own packs, or the AVX512-BF16 kernel) or, without either, the fp32 kernel
+// on rounded inputs.
 #include "ops/cpu/gemm.h"
 
 #include <cblas.h>
@@ -28,6 +29,7 @@
 #include "core/error.h"
 #include "ops/cpu/fma_peak.h"
 #include "ops/cpu/gemm_kernels.h"
+#include "ops/cpu/vec_math.h"
 #include "ops/ops.h"
 
 namespace chatforge::ops {
@@ -250,7 +252,26 @@ struct Problem {
   int ldc;
   const float* bias;
   const WeightMatrix* wb = nullptr;  // op(B) from this stored matrix (B unused), or null
+  float* gelu_out = nullptr;         // the GELU of the final C (gemm.h), or null
 };
+
+// g (rows x cols, ld apart) = GELU(c): the fused activation of a finished block of C.
+void gelu_block(const float* c, float* g, size_t ld, int rows, int cols) {
+  for (int i = 0; i < rows; ++i) {
+    const float* ci = c + i * ld;
+    float* gi = g + i * ld;
+#pragma omp simd
+    for (int j = 0; j < cols; ++j) gi[j] = vec::gelu(ci[j]);
+  }
+}
+
+// The same over all of C, threads over rows (the paths that do not go tile by tile).
+void gelu_all(const Problem& P) {
+  if (P.gelu_out == nullptr) return;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+  for (int i = 0; i < P.M; ++i)
+    gelu_block(P.C + static_cast<size_t>(i) * P.ldc, P.gelu_out + static_cast<size_t>(i) * P.ldc, P.ldc, 1, P.N);
+}
 
 // Micro-panel [j0, j0+cols) x depth [k0, k0+kb) of the problem's op(B), from B or its stored matrix.
 void pack_b(const Problem& P, int k0, int j0, int kb, int cols, const MicroKernel& uk, float* dst) {
@@ -266,9 +287,8 @@ void pack_b(const Problem& P, int k0, int j0, int kb, int cols, const MicroKerne
 // without) runs the kernel into a buffer and copies what lies inside C. kp: the panels'
 // packed depth (packed_depth, computed once per group: its two divisions per tile showed
 // in a step's profile).
-void run_tile(const Problem& P, const MicroKernel& uk, Epilogue e, const float* ap, const float* bp, int kp, int row,
-              int col, int rows, int cols) {
-  float* c = P.C + static_cast<size_t>(row) * P.ldc + col;
+void write_tile(const Problem& P, const MicroKernel& uk, Epilogue e, const float* ap, const float* bp, int kp,
+                float* c, int col, int rows, int cols) {
   if (e.bias != nullptr) e.bias += col;
   if (cols == uk.nr) {
     if (rows == uk.mr) return uk.run(kp, ap, bp, c, P.ldc, e);
@@ -285,6 +305,14 @@ void run_tile(const Problem& P, const MicroKernel& uk, Epilogue e, const float* 
     }
 }
 
+// write_tile, then the fused GELU of the tile (last depth block) while it is in L1.
+void run_tile(const Problem& P, const MicroKernel& uk, const Epilogue& e, const float* ap, const float* bp, int kp,
+              int row, int col, int rows, int cols) {
+  const size_t at = static_cast<size_t>(row) * P.ldc + col;
+  write_tile(P, uk, e, ap, bp, kp, P.C + at, col, rows, cols);
+  if (e.gelu_out != nullptr) gelu_block(P.C + at, e.gelu_out + at, P.ldc, rows, cols);
+}
+
 // The tiles of rows [row0, row0+mb) under a packed group of `panels` B micro-panels (the
 // first at column col0, `width` columns of C from there): each A micro-panel (it stays in
 // L1) runs over every micro-panel of the group (they stay in L2) before the next one.
@@ -297,15 +325,19 @@ void run_group(const Problem& P, const MicroKernel& uk, Epilogue e, const float*
                row0 + ir, col0 + q * uk.nr, std::min(uk.mr, mb - ir), std::min(uk.nr, width - q * uk.nr));
 }
 
-Epilogue epilogue_for(const Problem& P, int pc) {
-  return pc == 0 ? Epilogue{P.alpha, P.beta, P.bias} : Epilogue{P.alpha, 1.0f, nullptr};
+// The epilogue of depth block [pc, pc+kb): alpha, beta and the bias on the first, the
+// accumulation after it, the GELU on the last.
+Epilogue epilogue_for(const Problem& P, int pc, int kb) {
+  Epilogue e = pc == 0 ? Epilogue{P.alpha, P.beta, P.bias} : Epilogue{P.alpha, 1.0f, nullptr};
+  if (pc + kb >= P.K) e.gelu_out = P.gelu_out;
+  return e;
 }
 
 // One thread's share of a packed KC x NC panel: rows [m0, m1) of C, micro-panels [p0, p1)
 // of the panel (columns jc + p*nr ...), depth block [pc, pc+kb).
 void macro_block(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl, const float* bpack, int jc, int nb,
                  int pc, int kb, int m0, int m1, int p0, int p1) {
-  const Epilogue ep = epilogue_for(P, pc);
+  const Epilogue ep = epilogue_for(P, pc, kb);
   const int group = std::max(1, bl.nb);
   float* apack = t_pack_a.get(static_cast<size_t>(bl.mc + uk.mr) * line_floats(uk, kb));
   const int mc = even_block(m1 - m0, bl.mc, uk.mr);
@@ -334,7 +366,7 @@ void run_columns(const Problem& P, const MicroKernel& uk, const GemmBlocking& bl
   float* bpack = t_pack_b.get(static_cast<size_t>(group) * uk.nr * line_floats(uk, bl.kc));
   for (int pc = 0; pc < P.K; pc += bl.kc) {
     const int kb = std::min(bl.kc, P.K - pc);
-    const Epilogue ep = epilogue_for(P, pc);
+    const Epilogue ep = epilogue_for(P, pc, kb);
     pack_a(P.A, P.lda, P.ta, 0, pc, P.M, kb, uk, apack);
     const size_t kp = packed_depth(uk, kb);
     for (int g0 = p0; g0 < p1; g0 += group) {
@@ -397,17 +429,20 @@ void scale_only(const Problem& P) {
     float* c = P.C + static_cast<size_t>(i) * P.ldc;
     for (int j = 0; j < P.N; ++j) c[j] = (P.beta != 0.0f ? P.beta * c[j] : 0.0f) + (P.bias ? P.bias[j] : 0.0f);
   }
+  gelu_all(P);
 }
 
 void openblas_sgemm(const Problem& P) {
   cblas_sgemm(CblasRowMajor, P.ta ? CblasTrans : CblasNoTrans, P.tb ? CblasTrans : CblasNoTrans, P.M, P.N, P.K,
               P.alpha, P.A, P.lda, P.B, P.ldb, P.beta, P.C, P.ldc);
-  if (P.bias == nullptr) return;
+  if (P.bias != nullptr) {
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
-  for (int i = 0; i < P.M; ++i) {
-    float* c = P.C + static_cast<size_t>(i) * P.ldc;
-    for (int j = 0; j < P.N; ++j) c[j] += P.bias[j];
+    for (int i = 0; i < P.M; ++i) {
+      float* c = P.C + static_cast<size_t>(i) * P.ldc;
+      for (int j = 0; j < P.N; ++j) c[j] += P.bias[j];
+    }
   }
+  gelu_all(P);
 }
 
 }  // namespace
@@ -511,9 +546,10 @@ void run_gemm(const Problem& P, const MicroKernel& uk, const GemmBlocking& block
 }  // namespace
 
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-           int ldb, float beta, float* C, int ldc, const float* bias) {
+           int ldb, float beta, float* C, int ldc, const float* bias, float* gelu_out) {
   if (M <= 0 || N <= 0) return;
-  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  P.gelu_out = gelu_out;
   if (K <= 0) return scale_only(P);
   if (gemm_impl() == GemmImpl::kOpenblas) return openblas_sgemm(P);
   const SimdLevel level = gemm_level();
@@ -531,9 +567,10 @@ bool threads_split_columns(int M, int N, const MicroKernel& uk, const GemmBlocki
 
 void run_product(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
                  const float* B, int ldb, float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
-                 const GemmBlocking& bl) {
+                 const GemmBlocking& bl, float* gelu_out) {
   if (M <= 0 || N <= 0) return;
-  const Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  Problem P{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias};
+  P.gelu_out = gelu_out;
   if (K <= 0) return scale_only(P);
   run_gemm(P, uk, bl);
 }
@@ -552,9 +589,10 @@ static Problem stored_problem(bool trans_b, int M, int N, int K, float alpha, co
 
 void run_product_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
                         float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
-                        const GemmBlocking& bl) {
+                        const GemmBlocking& bl, float* gelu_out) {
   if (M <= 0 || N <= 0) return;
-  const Problem P = stored_problem(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias);
+  Problem P = stored_problem(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias);
+  P.gelu_out = gelu_out;
   if (K <= 0) return scale_only(P);
   run_gemm(P, uk, bl);
 }
@@ -562,10 +600,10 @@ void run_product_stored(bool trans_b, int M, int N, int K, float alpha, const fl
 }  // namespace gemm_detail
 
 void sgemm_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
-                  float beta, float* C, int ldc, const float* bias) {
+                  float beta, float* C, int ldc, const float* bias, float* gelu_out) {
   const SimdLevel level = gemm_level();
   gemm_detail::run_product_stored(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias, kernel_for(level),
-                                  blocking_in_use(level));
+                                  blocking_in_use(level), gelu_out);
 }
 
 }  // namespace chatforge::ops

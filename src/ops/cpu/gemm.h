@@ -4,6 +4,11 @@
 // from CPUID (AVX-512 12x32, AVX2/FMA 6x16, portable 4x8), threads from the one OpenMP pool.
 // OpenBLAS's cblas_sgemm stays selectable (CHATFORGE_GEMM=openblas) for comparison.
 // Contract: beta == 0 never reads C (it may hold NaN); A, B and C must not overlap.
+// gelu_out (every product here; null: none): the GELU (tanh form, vec::gelu) of the final C
+// also goes to gelu_out (M,N; ldc apart, like C), each tile while it is still in cache: a
+// linear layer's forward with its activation fused. C keeps the value before it (what the
+// backward needs); gelu_out == C applies the GELU in place. Otherwise it must not overlap A,
+// B or C.
 #pragma once
 #include <cstddef>
 
@@ -42,7 +47,7 @@ void set_gemm_blocking(SimdLevel level, const GemmBlocking& b);
 // C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C + bias (N, may be null).
 // op(A) = A (M,K; lda >= K) or, with trans_a, A^T where A is (K,M; lda >= M); same for B.
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-           int ldb, float beta, float* C, int ldc, const float* bias = nullptr);
+           int ldb, float beta, float* C, int ldc, const float* bias = nullptr, float* gelu_out = nullptr);
 
 // The same product with bf16 inputs and fp32 accumulation (mixed-precision training's
 // GEMM): op(A) and op(B) are rounded to bf16 (nearest even; denormals to zero) as they are
@@ -52,16 +57,16 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
 // fp32 kernel's FLOPs per instruction), else the fp32 kernel on the rounded inputs (the
 // same rounding, fp32's speed). Our kernels only: CHATFORGE_GEMM=openblas does not apply.
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-               int ldb, float beta, float* C, int ldc, const float* bias = nullptr);
+               int ldb, float beta, float* C, int ldc, const float* bias = nullptr, float* gelu_out = nullptr);
 // sgemm and gemm_bf16 with op(B) read from a stored matrix w (OC, C), converted to fp32 (then
 // bf16) as it is packed: what multiplying by dequantize_rows' fp32 copy of w computes, with
 // no such copy. trans_b: op(B) = w^T (N = OC, K = C: out = A w^T, a linear layer's forward);
 // else op(B) = w (K = OC, N = C: its input gradient). A is (M, K), not transposed. Our
 // kernels only (CHATFORGE_GEMM does not apply). A shape that does not fit w is an Error.
 void sgemm_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
-                  float beta, float* C, int ldc, const float* bias = nullptr);
+                  float beta, float* C, int ldc, const float* bias = nullptr, float* gelu_out = nullptr);
 void gemm_bf16_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
-                      float beta, float* C, int ldc, const float* bias = nullptr);
+                      float beta, float* C, int ldc, const float* bias = nullptr, float* gelu_out = nullptr);
 
 enum class Bf16Kernel { kEmulated = 0, kAvx512Bf16 = 1, kAmx = 2 };
 const char* bf16_kernel_name(Bf16Kernel k);  // "emulated", "avx512bf16", "amx"

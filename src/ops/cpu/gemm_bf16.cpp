@@ -133,19 +133,19 @@ void bf16_kernel(gemm_detail::MicroKernel& uk, GemmBlocking& bl) {
 }  // namespace
 
 void gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
-               int ldb, float beta, float* C, int ldc, const float* bias) {
+               int ldb, float beta, float* C, int ldc, const float* bias, float* gelu_out) {
   gemm_detail::MicroKernel uk{};
   GemmBlocking bl;
   bf16_kernel(uk, bl);
-  gemm_detail::run_product(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, uk, bl);
+  gemm_detail::run_product(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, uk, bl, gelu_out);
 }
 
 void gemm_bf16_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
-                      float beta, float* C, int ldc, const float* bias) {
+                      float beta, float* C, int ldc, const float* bias, float* gelu_out) {
   gemm_detail::MicroKernel uk{};
   GemmBlocking bl;
   bf16_kernel(uk, bl);
-  gemm_detail::run_product_stored(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias, uk, bl);
+  gemm_detail::run_product_stored(trans_b, M, N, K, alpha, A, lda, w, beta, C, ldc, bias, uk, bl, gelu_out);
 }
 
 }  // namespace chatforge::ops

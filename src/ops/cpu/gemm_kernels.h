@@ -22,6 +22,9 @@ namespace chatforge::ops::gemm_detail {
 struct Epilogue {
   float alpha = 1, beta = 0;
   const float* bias = nullptr;  // (NR) for this tile's columns, or null
+  // The GELU of the written tile goes here (the product's gelu_out, last depth block only).
+  // gemm.cpp's run_tile applies it after the kernel, to every kernel alike; kernels ignore it.
+  float* gelu_out = nullptr;
 };
 
 using MicroKernelFn = void (*)(int kc, const float* a, const float* b, float* c, size_t ldc, const Epilogue& e);
@@ -120,10 +123,11 @@ void pack_b_pairs_stored_bf16_trans32(const WeightMatrix& w, int k0, int j0, int
 MicroKernel amx_bf16_kernel();
 
 // gemm.cpp's loop nest for one product with kernel uk and blocking bl (KC in depths), the
-// whole contract of sgemm (M or N <= 0: nothing; K <= 0: C = beta C + bias). gemm_bf16.cpp.
+// whole contract of sgemm (M or N <= 0: nothing; K <= 0: C = beta C + bias; gelu_out).
+// gemm_bf16.cpp.
 void run_product(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
                  const float* B, int ldb, float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
-                 const GemmBlocking& bl);
+                 const GemmBlocking& bl, float* gelu_out = nullptr);
 MicroKernel kernel_for_level(SimdLevel level);  // the fp32 kernel sgemm runs at a level
 
 // Whether run_product's threads split the columns of C (each packs all of op(A)'s KC block and
@@ -138,6 +142,6 @@ bool threads_split_columns(int M, int N, const MicroKernel& uk, const GemmBlocki
 // The same with op(B) from a stored matrix (sgemm_stored's contract; A not transposed).
 void run_product_stored(bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const WeightMatrix& w,
                         float beta, float* C, int ldc, const float* bias, const MicroKernel& uk,
-                        const GemmBlocking& bl);
+                        const GemmBlocking& bl, float* gelu_out = nullptr);
 
 }  // namespace chatforge::ops::gemm_detail

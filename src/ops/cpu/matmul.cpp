@@ -10,9 +10,9 @@
 namespace chatforge::ops {
 
 void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int C, int OC,
-                    bool bf16) {
-  // out (N,OC) = inp (N,C) @ weight(OC,C)^T
-  (bf16 ? gemm_bf16 : sgemm)(false, true, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC, bias);
+                    bool bf16, float* gelu_out) {
+  // out (N,OC) = inp (N,C) @ weight(OC,C)^T (+ gelu_out = GELU(out))
+  (bf16 ? gemm_bf16 : sgemm)(false, true, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC, bias, gelu_out);
 }
 
 void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
@@ -21,9 +21,9 @@ void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dou
   // forward was: out = inp @ weight^T + bias
   // dinp (N,C) = dout (N,OC) @ weight (OC,C)
   if (dinp != nullptr)
-    gemm(false, false, N, C, OC, 1.0f, dout, OC, weight, C, 0.0f, dinp, C, nullptr);
+    gemm(false, false, N, C, OC, 1.0f, dout, OC, weight, C, 0.0f, dinp, C, nullptr, nullptr);
   // dweight (OC,C) += dout^T (OC,N) @ inp (N,C) (a frozen weight passes null: skipped)
-  if (dweight != nullptr) gemm(true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C, nullptr);
+  if (dweight != nullptr) gemm(true, false, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C, nullptr, nullptr);
   if (dbias != nullptr) {
     // dbias += column sums of dout; threads own column blocks, rows summed in order.
     constexpr int kBlock = 64;

@@ -448,16 +448,8 @@ void linear_forward(float* out, const float* inp, const WeightMatrix& w, const f
   // bf16 weights multiply in bf16 (the expanded values are bf16 exactly, so only the
   // activations are rounded, as in `train --dtype bf16`): the AVX512-BF16 kernel where the
   // CPU has it, the same rounding on the fp32 kernel elsewhere.
-  stored_matmul_forward(out, inp, w, bias, N, linear_rounds_to_bf16(w.format, N));
-  if (gelu) {
-    const int OC = w.OC;
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < N; ++i) {
-      float* o = out + static_cast<size_t>(i) * OC;
-#pragma omp simd
-      for (int j = 0; j < OC; ++j) o[j] = vec::gelu(o[j]);
-    }
-  }
+  // The GELU fused in place, tile by tile (gemm.h's gelu_out).
+  stored_matmul_forward(out, inp, w, bias, N, linear_rounds_to_bf16(w.format, N), gelu ? out : nullptr);
 }
 
 }  // namespace chatforge::ops

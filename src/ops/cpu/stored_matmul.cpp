@@ -54,21 +54,23 @@ void for_each_expanded_block(const WeightMatrix& w, Fn&& fn) {
 
 }  // namespace
 
-void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool bf16) {
+void stored_matmul_forward(float* out, const float* inp, const WeightMatrix& w, const float* bias, int N, bool bf16,
+                           float* gelu_out) {
   const int C = w.C, OC = w.OC;
   if (w.format == WeightFormat::kF32) {  // the rows as they are (sgemm's SIMD packs)
     const auto gemm = bf16 ? gemm_bf16 : sgemm;
-    gemm(false, true, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C, 0.0f, out, OC, bias);
+    gemm(false, true, N, OC, C, 1.0f, inp, C, static_cast<const float*>(w.data), C, 0.0f, out, OC, bias, gelu_out);
     return;
   }
   if (bf16 || gemm_impl() == GemmImpl::kOwn) {
     const auto gemm = bf16 ? gemm_bf16_stored : sgemm_stored;
-    gemm(true, N, OC, C, 1.0f, inp, C, w, 0.0f, out, OC, bias);
+    gemm(true, N, OC, C, 1.0f, inp, C, w, 0.0f, out, OC, bias, gelu_out);
     return;
   }
   for_each_expanded_block(w, [&](const float* block, int j, int n) {
-    // out[:, j:j+n] (N, n) = inp (N, C) @ block (n, C)^T + bias[j:j+n]
-    sgemm(false, true, N, n, C, 1.0f, inp, C, block, C, 0.0f, out + j, OC, bias != nullptr ? bias + j : nullptr);
+    // out[:, j:j+n] (N, n) = inp (N, C) @ block (n, C)^T + bias[j:j+n] (its GELU into gelu_out[:, j:j+n])
+    sgemm(false, true, N, n, C, 1.0f, inp, C, block, C, 0.0f, out + j, OC, bias != nullptr ? bias + j : nullptr,
+          gelu_out != nullptr ? gelu_out + j : nullptr);
   });
 }
 
@@ -77,12 +79,12 @@ void stored_matmul_backward(float* dinp, const float* dout, const WeightMatrix& 
   // forward was: out = inp @ w^T, so dinp (N, C) = dout (N, OC) @ w (OC, C)
   if (w.format == WeightFormat::kF32) {
     const auto gemm = bf16 ? gemm_bf16 : sgemm;
-    gemm(false, false, N, C, OC, 1.0f, dout, OC, static_cast<const float*>(w.data), C, 0.0f, dinp, C, nullptr);
+    gemm(false, false, N, C, OC, 1.0f, dout, OC, static_cast<const float*>(w.data), C, 0.0f, dinp, C, nullptr, nullptr);
     return;
   }
   if (bf16 || gemm_impl() == GemmImpl::kOwn) {
     const auto gemm = bf16 ? gemm_bf16_stored : sgemm_stored;
-    gemm(false, N, C, OC, 1.0f, dout, OC, w, 0.0f, dinp, C, nullptr);
+    gemm(false, N, C, OC, 1.0f, dout, OC, w, 0.0f, dinp, C, nullptr, nullptr);
     return;
   }
   // OpenBLAS, summed over blocks of w's rows: dinp = sum_j dout[:, j:j+n] @ w[j:j+n, :]
