@@ -4,11 +4,11 @@
 // from CPUID (AVX-512 12x32, AVX2/FMA 6x16, portable 4x8), threads from the one OpenMP pool.
 // OpenBLAS's cblas_sgemm stays selectable (CHATFORGE_GEMM=openblas) for comparison.
 // Contract: beta == 0 never reads C (it may hold NaN); A, B and C must not overlap.
-// gelu_out (every product here; null: none): the GELU (tanh form, vec::gelu) of the final C
-// also goes to gelu_out (M,N; ldc apart, like C), each tile while it is still in cache: a
-// linear layer's forward with its activation fused. C keeps the value before it (what the
-// backward needs); gelu_out == C applies the GELU in place. Otherwise it must not overlap A,
-// B or C.
+// gelu_out (the last parameter of every product below; null: none): the GELU (tanh form,
+// vec::gelu) of the final C also goes to gelu_out (M,N; ldc apart, like C), each tile while
+// it is still in cache: a linear layer's forward with its activation fused. C keeps the
+// value before it (what the backward needs); gelu_out == C applies the GELU in place.
+// Otherwise it must not overlap A, B or C.
 #pragma once
 #include <cstddef>
 
