@@ -96,7 +96,9 @@ void check_case(const GemmCase& c, const std::string& case_name, bool bf16 = fal
         continue;
       }
       ASSERT_NEAR(C[at], ref, tol) << what << " at (" << i << "," << j << ")";
-      if (gelu == 1) ASSERT_NEAR(G[at], gelu_reference(ref), gelu_tol) << what << " GELU at (" << i << "," << j << ")";
+      if (gelu == 1) {
+        ASSERT_NEAR(G[at], gelu_reference(ref), gelu_tol) << what << " GELU at (" << i << "," << j << ")";
+      }
     }
 }
 

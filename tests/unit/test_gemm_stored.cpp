@@ -61,7 +61,9 @@ void check(int M, int OC, int C, WeightFormat f, bool trans, bool bf16, const st
   (bf16 ? ops::gemm_bf16_stored : ops::sgemm_stored)(trans, M, N, K, 1.0f, A.data(), K, s.w, 0.0f, got.data(), N, b,
                                                      trans ? got_gelu.data() : nullptr);
   ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << what;
-  if (trans) ASSERT_EQ(0, std::memcmp(want_gelu.data(), got_gelu.data(), want.size() * sizeof(float))) << what << " GELU";
+  if (trans) {
+    ASSERT_EQ(0, std::memcmp(want_gelu.data(), got_gelu.data(), want.size() * sizeof(float))) << what << " GELU";
+  }
 }
 
 const char* format_name(WeightFormat f) { return ops::weight_format_name(f); }
