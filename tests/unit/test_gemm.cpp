@@ -20,6 +20,7 @@
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/gemm_kernels.h"
 #include "ops/cpu/simd.h"
+#include "ops/reference/reference_ops.h"
 
 namespace chatforge {
 namespace {
@@ -39,11 +40,6 @@ std::vector<float> random_vector(size_t n, std::mt19937& rng) {
   std::vector<float> v(n);
   for (float& x : v) x = u(rng);
   return v;
-}
-
-// GPT-2's tanh GELU in double.
-double gelu_reference(double x) {
-  return 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
 }
 
 // Runs one case at the current kernel (gemm_bf16 with bf16: the reference then multiplies
@@ -92,12 +88,12 @@ void check_case(const GemmCase& c, const std::string& case_name, bool bf16 = fal
       // GELU's slope stays under 1.13; its tanh is an approximation within 2e-7 (vec_math.h)
       const double gelu_tol = 1.2 * tol + 2e-6 * (1.0 + std::fabs(ref));
       if (gelu == 2) {
-        ASSERT_NEAR(C[at], gelu_reference(ref), gelu_tol) << what << " at (" << i << "," << j << ")";
+        ASSERT_NEAR(C[at], ops::reference::gelu_value(ref), gelu_tol) << what << " at (" << i << "," << j << ")";
         continue;
       }
       ASSERT_NEAR(C[at], ref, tol) << what << " at (" << i << "," << j << ")";
       if (gelu == 1) {
-        ASSERT_NEAR(G[at], gelu_reference(ref), gelu_tol) << what << " GELU at (" << i << "," << j << ")";
+        ASSERT_NEAR(G[at], ops::reference::gelu_value(ref), gelu_tol) << what << " GELU at (" << i << "," << j << ")";
       }
     }
 }
